@@ -1,0 +1,208 @@
+# Mailbag build. Plain GNU make + pkg-config; C++20; objects under $(BUILD)/.
+#   make            build everything (installs missing Debian build packages when root)
+#   make run        start a private demo server in ./run (see README.md)
+#   make test       unit tests, fuzz-corpus replays, integration tests
+#   make bench      benchmark against Postfix and Dovecot (not part of test)
+#   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
+#   make test-sanitize   the whole test suite under ASan and UBSan
+#   make install    install binaries, man pages, config, users and directories (DESTDIR-aware)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+BUILD ?= build
+CXX ?= g++
+PYTHON ?= /usr/bin/python3
+PREFIX ?= /usr/local
+FUZZ_SECONDS ?= 60
+SAN ?=
+
+# ---------------------------------------------------------------------------------------
+# Debian packages. Installed by apt-get when make runs as root; otherwise make says
+# exactly what to install.
+BUILD_PKGS := g++ make pkg-config libevent-dev liblmdb-dev libssl-dev libcap-dev \
+              libunbound-dev libcrypt-dev doctest-dev openssl
+TEST_PKGS := python3 python3-pytest python3-pytest-xdist swaks msmtp fetchmail getmail6 \
+             mailutils postfix dovecot-pop3d dovecot-imapd unbound lmdb-utils clang \
+             libclang-rt-14-dev libcap2-bin iproute2 procps
+PKG_LIBS := libevent libevent_openssl libevent_pthreads openssl libcap lmdb libunbound libcrypt
+
+# Peers (postfix, dovecot, unbound) must never start as system services: a temporary
+# policy-rc.d refuses service starts during the install, and postfix is preseeded.
+define ensure_pkgs
+@missing=""; for p in $(1); do \
+  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+done; \
+if [ -n "$$missing" ]; then \
+  if [ "$$(id -u)" = 0 ]; then \
+    echo "Installing Debian packages:$$missing"; \
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
+    own_policy=""; if [ ! -e /usr/sbin/policy-rc.d ]; then \
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; own_policy=1; fi; \
+    (apt-get update -q || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; rc=$$?; \
+    if [ -n "$$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi; \
+    [ $$rc = 0 ] || { echo "apt-get install failed"; exit 1; }; \
+  else \
+    echo "Missing Debian packages:$$missing"; \
+    echo "Install them with:  sudo apt-get install$$missing"; exit 1; \
+  fi; \
+fi
+endef
+
+# pkg-config runs only once the packages are there (first use in a recipe).
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKG_LIBS)))$(PKG_CFLAGS)
+PKG_LDLIBS = $(eval PKG_LDLIBS := $$(shell pkg-config --libs $(PKG_LIBS)))$(PKG_LDLIBS)
+
+ifeq ($(SAN),1)
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  OPT := -O1
+else
+  SANFLAGS :=
+  OPT := -O2
+endif
+WARN := -Wall -Wextra -Werror -Wshadow=local -Wnon-virtual-dtor
+CXXFLAGS_ALL = -std=c++20 $(OPT) -g $(WARN) -pthread -I. $(SANFLAGS) $(PKG_CFLAGS) \
+               -DMAILBAG_SOURCE_DIR='"$(CURDIR)"' $(CXXFLAGS)
+LDFLAGS_ALL = -pthread $(SANFLAGS) $(LDFLAGS)
+LDLIBS_ALL = $(PKG_LDLIBS) $(LDLIBS)
+
+DEPS_STAMP := $(BUILD)/.deps-build
+
+# ---------------------------------------------------------------------------------------
+# Modules: a folder whose *.cpp (minus main.cpp, *_test.cpp, *_fuzz.cpp) make one library.
+lib_srcs = $(filter-out %/main.cpp %_test.cpp %_fuzz.cpp,$(wildcard $(1)/*.cpp))
+COMMON_SRCS := $(filter-out %_test.cpp %_fuzz.cpp %/doctest_main.cpp %/fuzz_replay_main.cpp,$(wildcard common/*.cpp common/*/*.cpp))
+COMMON_LIB := $(BUILD)/lib/libcommon.a
+
+# program name -> folder
+PROGRAMS := smtpd queue-manager local remote pop3d relayctl mailctl sendmail
+dir_smtpd := smtpd
+dir_queue-manager := queue-manager
+dir_local := delivery/local
+dir_remote := delivery/remote
+dir_pop3d := pop3d
+dir_relayctl := relayctl
+dir_mailctl := mailctl
+dir_sendmail := mailctl/sendmail
+# folders with a library (a program's folder, plus delivery/ shared by the agents)
+MODULES := smtpd queue-manager delivery delivery/local delivery/remote pop3d relayctl mailctl mailctl/sendmail
+libname = $(BUILD)/lib/lib$(subst /,_,$(1)).a
+obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
+
+# Programs that exist (have a main.cpp) in this tree.
+BUILT_PROGRAMS := $(foreach p,$(PROGRAMS),$(if $(wildcard $(dir_$(p))/main.cpp),$(p)))
+BIN := $(addprefix $(BUILD)/bin/,$(BUILT_PROGRAMS))
+# extra libraries a program links (delivery agents share delivery/)
+extra_libs_local := $(call libname,delivery)
+extra_libs_remote := $(call libname,delivery)
+
+all: $(BIN)
+
+$(DEPS_STAMP): Makefile
+	$(call ensure_pkgs,$(BUILD_PKGS))
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/obj/%.o: %.cpp | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(COMMON_LIB): $(call obj,$(COMMON_SRCS))
+	@mkdir -p $(@D)
+	@rm -f $@
+	ar rcs $@ $^
+
+define module_lib
+$(call libname,$(1)): $(call obj,$(call lib_srcs,$(1)))
+	@mkdir -p $$(@D)
+	@rm -f $$@
+	ar rcs $$@ $$^ $$(if $$^,,&& true)
+endef
+$(foreach m,$(MODULES),$(eval $(call module_lib,$(m))))
+
+define program
+$(BUILD)/bin/$(1): $(call obj,$(dir_$(1))/main.cpp) $(call libname,$(dir_$(1))) $(extra_libs_$(1)) $(COMMON_LIB)
+	@mkdir -p $$(@D)
+	$$(CXX) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LDLIBS_ALL)
+endef
+$(foreach p,$(BUILT_PROGRAMS),$(eval $(call program,$(p))))
+
+# ---------------------------------------------------------------------------------------
+# Unit tests: one doctest binary per folder that has *_test.cpp files.
+TEST_DIRS := $(sort $(patsubst %/,%,$(dir $(wildcard common/*_test.cpp common/*/*_test.cpp $(addsuffix /*_test.cpp,$(MODULES))))))
+test_bin = $(BUILD)/tests/$(subst /,_,$(1))_test
+# common/* subfolders test against libcommon only
+test_libs = $(if $(filter common%,$(1)),,$(call libname,$(1)) $(if $(filter delivery/%,$(1)),$(call libname,delivery)))
+define test_program
+$(call test_bin,$(1)): $(call obj,$(wildcard $(1)/*_test.cpp) common/testing/doctest_main.cpp) $(call test_libs,$(1)) $(COMMON_LIB)
+	@mkdir -p $$(@D)
+	$$(CXX) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LDLIBS_ALL)
+endef
+$(foreach d,$(TEST_DIRS),$(eval $(call test_program,$(d))))
+UNIT_TESTS := $(foreach d,$(TEST_DIRS),$(call test_bin,$(d)))
+
+# Fuzz targets, built with g++ as plain programs that replay their seed corpus
+# (tests/fuzz/corpus/NAME/), so every corpus runs in make test.
+FUZZ_SRCS := $(wildcard common/*/*_fuzz.cpp $(addsuffix /*_fuzz.cpp,$(MODULES)))
+fuzz_name = $(basename $(notdir $(1)))
+fuzz_dir_of = $(patsubst %/,%,$(dir $(1)))
+define fuzz_replay
+$(BUILD)/fuzz-replay/$(call fuzz_name,$(1)): $(call obj,$(1) common/testing/fuzz_replay_main.cpp) $(if $(filter common%,$(1)),,$(call libname,$(call fuzz_dir_of,$(1)))) $(COMMON_LIB)
+	@mkdir -p $$(@D)
+	$$(CXX) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LDLIBS_ALL)
+endef
+$(foreach f,$(FUZZ_SRCS),$(eval $(call fuzz_replay,$(f))))
+FUZZ_REPLAYS := $(foreach f,$(FUZZ_SRCS),$(BUILD)/fuzz-replay/$(call fuzz_name,$(f)))
+
+test-deps:
+	$(call ensure_pkgs,$(BUILD_PKGS) $(TEST_PKGS))
+
+unit: $(UNIT_TESTS) $(FUZZ_REPLAYS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t --no-intro=true --minimal=true; done
+	@set -e; for f in $(FUZZ_REPLAYS); do n=$$(basename $$f); \
+	  echo "== corpus $$n"; $$f tests/fuzz/corpus/$$n; done
+
+integration: all
+	MAILBAG_BUILD=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -x -n 2 -p no:cacheprovider tests/integration
+
+test: test-deps
+	$(MAKE) --no-print-directory all unit
+	$(MAKE) --no-print-directory integration
+
+test-sanitize: test-deps
+	$(MAKE) --no-print-directory BUILD=build-san SAN=1 all unit
+	$(MAKE) --no-print-directory BUILD=build-san SAN=1 integration
+
+# libFuzzer builds with clang; each target runs FUZZ_SECONDS on a copy of its corpus.
+FUZZ_BUILD := $(BUILD)/fuzz
+fuzz: test-deps $(COMMON_LIB)
+	@set -e; for src in $(FUZZ_SRCS); do \
+	  n=$$(basename $$src .cpp); d=$$(dirname $$src); \
+	  libs=$$(find $$d -maxdepth 1 -name '*.cpp' ! -name 'main.cpp' ! -name '*_test.cpp' ! -name '*_fuzz.cpp'); \
+	  case $$d in common*) libs="";; esac; \
+	  echo "== building fuzz target $$n"; mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
+	  clang++ -std=c++20 -O1 -g -I. -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -DMAILBAG_SOURCE_DIR='"$(CURDIR)"' \
+	    -o $(FUZZ_BUILD)/$$n $$src $$libs $(COMMON_SRCS) $(PKG_LDLIBS) -pthread; \
+	  cp -n tests/fuzz/corpus/$$n/* $(FUZZ_BUILD)/corpus/$$n/ 2>/dev/null || true; \
+	  echo "== fuzzing $$n for $(FUZZ_SECONDS)s"; \
+	  $(FUZZ_BUILD)/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_BUILD)/corpus/$$n; \
+	done
+
+run: all
+	@tests/tools/run-demo.sh $(CURDIR)/$(BUILD)/bin $(CURDIR)/run
+
+bench: all
+	$(call ensure_pkgs,$(BUILD_PKGS) $(TEST_PKGS))
+	$(PYTHON) tests/bench/bench.py --bin $(CURDIR)/$(BUILD)/bin
+
+install: all
+	@tests/tools/install.sh "$(DESTDIR)" "$(PREFIX)" $(CURDIR)/$(BUILD)/bin $(CURDIR)
+
+clean:
+	rm -rf $(BUILD) build-san
+
+format-check:
+	@clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.hpp')
+
+.PHONY: all test unit integration test-deps test-sanitize fuzz run bench install clean format-check
+.DELETE_ON_ERROR:
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,37 @@
+// Password hashes (passwd.mdb, LMDB), apart from the rest of the accounts so that only
+// the programs that authenticate users (smtpd for AUTH, pop3d) can read them. Hashes are
+// yescrypt ("$y$...") made and checked by libcrypt (libxcrypt); never our own crypto.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/lmdb/lmdb.hpp"
+#include "common/result.hpp"
+
+namespace common::accounts {
+
+// A fresh yescrypt hash of `password` with a random salt.
+Result<std::string> hash_password(std::string_view password);
+// Constant-time check of `password` against `hash` (any scheme libcrypt knows).
+bool check_password(std::string_view password, const std::string& hash);
+
+class Passwords {
+ public:
+  static Result<std::unique_ptr<Passwords>> open(const std::string& path, bool writable);
+  Result<std::optional<std::string>> hash(const std::string& address);
+  Status set(const std::string& address, const std::string& hash);
+  Result<bool> remove(const std::string& address);
+  // True if the user has a hash and the password matches it. A missing user costs the
+  // same time as a wrong password, so timing does not tell which users exist.
+  Result<bool> verify(const std::string& address, std::string_view password);
+
+ private:
+  explicit Passwords(std::unique_ptr<lmdb::Env> env) : env_(std::move(env)) {}
+  std::unique_ptr<lmdb::Env> env_;
+  MDB_dbi dbi_ = 0;
+};
+
+}  // namespace common::accounts

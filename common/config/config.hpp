@@ -1,0 +1,94 @@
+// mailbag.conf: one small "key = value" file read by every program. The keys are declared
+// once, in the table in keys.cpp (name, type, default, range, owning programs, one-line
+// description); parsing, validation with file:line, --dump-config and the test that
+// every key is documented in mailbag.conf(5) all come from that table.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace common::config {
+
+inline constexpr const char* kDefaultPath = "/etc/mailbag/mailbag.conf";
+
+// Every key has a member here. Durations are in seconds, sizes in bytes.
+struct Config {
+  std::string path;  // the file this came from ("" for defaults only)
+
+  // General
+  std::string hostname;
+  std::string log_target;
+  std::string spool_directory;
+  std::string data_directory;
+  std::string mail_directory;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+
+  // smtpd
+  std::vector<std::string> smtp_listen;
+  std::int64_t smtpd_max_sessions = 0;
+  std::int64_t smtpd_timeout = 0;
+  std::int64_t smtpd_data_timeout = 0;
+  std::int64_t message_size_limit = 0;
+  std::int64_t smtpd_max_recipients = 0;
+
+  // queue-manager
+  std::int64_t queue_retry_min = 0;
+  std::int64_t queue_retry_max = 0;
+  std::int64_t queue_lifetime = 0;
+};
+
+enum class Kind { kString, kPath, kBool, kInt, kSize, kDuration, kList };
+
+using Member = std::variant<std::string Config::*, bool Config::*, std::int64_t Config::*,
+                            std::vector<std::string> Config::*>;
+
+struct KeyDef {
+  std::string_view name;
+  Kind kind;
+  std::string_view default_value;  // text, parsed like a value from the file
+  std::int64_t min;                // for kInt/kSize/kDuration
+  std::int64_t max;
+  std::string_view owners;  // programs that read it, space separated
+  std::string_view doc;     // one line for --help and the man page check
+  Member member;
+  // Extra check for one value (e.g. host:port syntax); nullptr if none.
+  Status (*check)(std::string_view value);
+};
+
+const std::vector<KeyDef>& keys();
+const KeyDef* find_key(std::string_view name);
+
+// Parses `text` as if read from `path`. Unknown keys, bad values and duplicates are
+// errors of the form "path:line: message". Keys not in the text get their defaults.
+Result<Config> parse(std::string_view text, const std::string& path);
+// Reads and parses a file.
+Result<Config> load(const std::string& path);
+Config defaults();
+
+// One "key = value" line per key owned by `program` (all keys if program is empty).
+std::string dump(const Config& cfg, std::string_view program);
+
+// For daemons: handles -c FILE, --dump-config and --help; exits 78 (EX_CONFIG) with the
+// file:line message on any error, 64 (EX_USAGE) on bad arguments.
+Config load_or_exit(const char* program, int argc, char** argv);
+
+// Value parsers, exposed for tests and for tools that take the same syntax.
+Result<std::int64_t> parse_size(std::string_view v);
+Result<std::int64_t> parse_duration(std::string_view v);
+Result<bool> parse_bool(std::string_view v);
+std::vector<std::string> split_list(std::string_view v);
+
+// "host:port", "[v6]:port" or ":port"; used by listen keys.
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+Result<HostPort> parse_host_port(std::string_view v);
+
+}  // namespace common::config

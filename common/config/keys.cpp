@@ -1,0 +1,79 @@
+// The one declarative table of mailbag.conf keys. Add a key here, give it a member in
+// Config, and document it in man/mailbag.conf.5 (a unit test checks the last part).
+// Add a knob only when two real deployments need different values.
+#include "common/config/config.hpp"
+
+namespace common::config {
+namespace {
+
+Status check_log_target(std::string_view v) {
+  if (v == "syslog" || v == "stderr") return Status::ok();
+  return Status::error("must be syslog or stderr");
+}
+
+Status check_listen(std::string_view v) {
+  for (const auto& item : split_list(v)) {
+    auto hp = parse_host_port(item);
+    if (!hp) return hp.status();
+  }
+  return Status::ok();
+}
+
+constexpr std::int64_t kMax = INT64_MAX;
+
+}  // namespace
+
+const std::vector<KeyDef>& keys() {
+  static const std::vector<KeyDef> table = {
+      // General
+      {"hostname", Kind::kString, "", 0, 0, "smtpd queue-manager local remote pop3d",
+       "fully qualified name of this host, used in greetings and headers (default: the system's name)",
+       &Config::hostname, nullptr},
+      {"log_target", Kind::kString, "syslog", 0, 0, "*",
+       "where log lines go: syslog (facility mail) or stderr", &Config::log_target,
+       check_log_target},
+      {"spool_directory", Kind::kPath, "/var/spool/mailbag", 0, 0, "*",
+       "queue, drop directory and internal sockets", &Config::spool_directory, nullptr},
+      {"data_directory", Kind::kPath, "/var/lib/mailbag", 0, 0, "*",
+       "account and relay databases", &Config::data_directory, nullptr},
+      {"mail_directory", Kind::kPath, "/var/mail/vhosts", 0, 0, "local pop3d mailctl",
+       "root of the Maildirs, one folder per domain and user", &Config::mail_directory, nullptr},
+      {"tls_cert_file", Kind::kString, "", 0, 0, "smtpd pop3d",
+       "PEM certificate chain for STARTTLS and implicit TLS (empty: no TLS)",
+       &Config::tls_cert_file, nullptr},
+      {"tls_key_file", Kind::kString, "", 0, 0, "smtpd pop3d",
+       "PEM private key matching tls_cert_file", &Config::tls_key_file, nullptr},
+
+      // smtpd
+      {"smtp_listen", Kind::kList, "0.0.0.0:25", 0, 0, "smtpd",
+       "addresses for SMTP (MX) service, host:port, comma separated", &Config::smtp_listen,
+       check_listen},
+      {"smtpd_max_sessions", Kind::kInt, "1000", 1, 1000000, "smtpd",
+       "concurrent SMTP sessions; more get 421 4.3.2", &Config::smtpd_max_sessions, nullptr},
+      {"smtpd_timeout", Kind::kDuration, "5m", 1, 86400, "smtpd",
+       "idle time allowed while waiting for a command (RFC 5321 4.5.3.2.7)",
+       &Config::smtpd_timeout, nullptr},
+      {"smtpd_data_timeout", Kind::kDuration, "3m", 1, 86400, "smtpd",
+       "idle time allowed between two blocks of message data (RFC 5321 4.5.3.2.5)",
+       &Config::smtpd_data_timeout, nullptr},
+      {"message_size_limit", Kind::kSize, "10M", 1024, kMax / 2, "smtpd queue-manager pop3d",
+       "largest message accepted, in bytes (suffixes K, M, G)", &Config::message_size_limit,
+       nullptr},
+      {"smtpd_max_recipients", Kind::kInt, "100", 1, 100000, "smtpd",
+       "recipients per message; more get 452 4.5.3 (RFC 5321 4.5.3.1.8)",
+       &Config::smtpd_max_recipients, nullptr},
+
+      // queue-manager
+      {"queue_retry_min", Kind::kDuration, "5m", 1, 86400, "queue-manager",
+       "first retry delay after a temporary failure; doubles with each attempt",
+       &Config::queue_retry_min, nullptr},
+      {"queue_retry_max", Kind::kDuration, "4h", 1, 7 * 86400, "queue-manager",
+       "longest delay between two attempts", &Config::queue_retry_max, nullptr},
+      {"queue_lifetime", Kind::kDuration, "5d", 60, 100 * 86400, "queue-manager",
+       "how long a message may stay in the queue before it is returned to its sender",
+       &Config::queue_lifetime, nullptr},
+  };
+  return table;
+}
+
+}  // namespace common::config

@@ -1,0 +1,125 @@
+// The IPC message catalogue: every message that crosses an internal Unix socket, with
+// its direction. Wire format and protocol rules: man/mailbag-ipc.7 (a unit test checks
+// that every MsgType below is described there). Bump a protocol's version when a
+// message of it changes shape.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/mail/outcome.hpp"
+
+namespace common::ipc {
+
+enum class MsgType : std::uint16_t {
+  kHello = 1,
+  kSubmit = 10,
+  kSubmitDone = 11,
+  kDeliver = 20,
+  kDeliverDone = 21,
+};
+
+// Protocol names announced in Hello, one per socket.
+inline constexpr const char* kProtoSubmit = "mailbag-submit";    // private/submit
+inline constexpr const char* kProtoDeliver = "mailbag-deliver";  // private/local, private/remote
+inline constexpr std::uint32_t kProtoVersion = 1;
+
+// Both directions, first frame on every connection.
+struct Hello {
+  static constexpr MsgType kType = MsgType::kHello;
+  std::string protocol;
+  std::uint32_t version = 0;
+  std::string role;  // who is speaking: "smtpd", "sendmail", "queue-manager", "local", ...
+  template <class F>
+  void fields(F& f) {
+    f(protocol);
+    f(version);
+    f(role);
+  }
+};
+
+// smtpd/sendmail -> queue-manager, with SCM_RIGHTS: the unlinked (O_TMPFILE) message file
+// the sender wrote in spool/incoming. The queue manager validates it, links it into the
+// queue, makes it durable, and only then answers.
+struct Submit {
+  static constexpr MsgType kType = MsgType::kSubmit;
+  std::uint64_t request_id = 0;
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+  }
+};
+
+// queue-manager -> smtpd/sendmail: ok means fsync'd, file and directory entry.
+struct SubmitDone {
+  static constexpr MsgType kType = MsgType::kSubmitDone;
+  std::uint64_t request_id = 0;
+  mail::Verdict verdict;
+  std::string queue_id;
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+    f(verdict);
+    f(queue_id);
+  }
+};
+
+// queue-manager -> delivery agent, with SCM_RIGHTS: a read-only fd of the queue file.
+// The agent reads the message from data_offset (data_size bytes, LF line ends, data_lines
+// lines) and never opens the queue directory itself.
+struct Deliver {
+  static constexpr MsgType kType = MsgType::kDeliver;
+  std::uint64_t delivery_id = 0;
+  std::string queue_id;
+  std::int64_t arrival = 0;  // UNIX time the message was queued
+  std::string sender;        // "" for the null sender
+  std::vector<std::string> recipients;
+  std::string nexthop;  // remote: destination domain or relay host; local: ""
+  std::uint64_t data_offset = 0;
+  std::uint64_t data_size = 0;
+  std::uint64_t data_lines = 0;
+  bool body_8bit = false;
+  bool smtputf8 = false;
+  template <class F>
+  void fields(F& f) {
+    f(delivery_id);
+    f(queue_id);
+    f(arrival);
+    f(sender);
+    f(recipients);
+    f(nexthop);
+    f(data_offset);
+    f(data_size);
+    f(data_lines);
+    f(body_8bit);
+    f(smtputf8);
+  }
+};
+
+// delivery agent -> queue-manager: one verdict per recipient, in request order.
+struct DeliverDone {
+  static constexpr MsgType kType = MsgType::kDeliverDone;
+  std::uint64_t delivery_id = 0;
+  std::vector<mail::Verdict> results;
+  template <class F>
+  void fields(F& f) {
+    f(delivery_id);
+    f(results);
+  }
+};
+
+// For the documentation test: every type's name as written in mailbag-ipc.7.
+struct MsgName {
+  MsgType type;
+  const char* name;
+};
+inline constexpr MsgName kMsgNames[] = {
+    {MsgType::kHello, "Hello"},
+    {MsgType::kSubmit, "Submit"},
+    {MsgType::kSubmitDone, "SubmitDone"},
+    {MsgType::kDeliver, "Deliver"},
+    {MsgType::kDeliverDone, "DeliverDone"},
+};
+
+}  // namespace common::ipc

@@ -1,0 +1,23 @@
+// The identity table (see users.hpp).
+#include "common/privsep/users.hpp"
+
+namespace common::privsep {
+
+const std::vector<Identity>& identities() {
+  static const std::vector<Identity> t = {
+      {"smtpd", "mb-smtpd", "mb-smtpd", {"mb-drop", "mb-acct", "mb-auth", "mb-relay"}},
+      {"queue-manager", "mb-queue", "mb-queue", {"mb-acct"}},
+      {"local", "mb-vmail", "mb-mail", {"mb-acct"}},
+      {"remote", "mb-remote", "mb-remote", {}},
+      {"pop3d", "mb-pop3d", "mb-pop3d", {"mb-mail", "mb-acct", "mb-auth", "mb-relay"}},
+  };
+  return t;
+}
+
+const Identity* identity_for(std::string_view program) {
+  for (const auto& i : identities())
+    if (i.program == program) return &i;
+  return nullptr;
+}
+
+}  // namespace common::privsep

@@ -1,0 +1,30 @@
+// The unprivileged users and groups of Mailbag, in one table: which user each program
+// runs as and which groups give it access to what (see design.md and mailbag-queue(5)).
+//   mb-drop   create files in spool/incoming, connect to private/submit
+//   mb-acct   read accounts.mdb (domains, users, aliases; no password hashes)
+//   mb-auth   read passwd.mdb (password hashes): smtpd for AUTH, pop3d for login
+//   mb-relay  relay.mdb (POP-before-SMTP): pop3d writes, smtpd reads
+//   mb-mail   the Maildirs
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+namespace common::privsep {
+
+struct Identity {
+  std::string_view program;
+  std::string_view user;
+  std::string_view primary_group;
+  std::vector<std::string_view> groups;  // supplementary
+};
+
+// Every shared group, for account creation.
+inline constexpr std::string_view kSharedGroups[] = {"mb-drop", "mb-acct", "mb-auth", "mb-relay",
+                                                     "mb-mail"};
+
+const std::vector<Identity>& identities();
+// nullptr if `program` has no identity of its own (admin tools run as their caller).
+const Identity* identity_for(std::string_view program);
+
+}  // namespace common::privsep

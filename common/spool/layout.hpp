@@ -1,0 +1,41 @@
+// Where everything lives under the three configured roots. One place, so every program
+// agrees on the paths (see mailbag-queue(5) for the spool and its owners and modes).
+//   spool_directory/incoming/  drop directory: writers create unlinked files here
+//   spool_directory/queue/     queue files, owned by the queue manager
+//   spool_directory/corrupt/   queue files that failed validation, moved aside
+//   spool_directory/state/     queue state database (LMDB)
+//   spool_directory/private/   internal sockets
+//   data_directory/accounts.mdb, passwd.mdb, relay.mdb
+#pragma once
+
+#include <string>
+
+#include "common/config/config.hpp"
+
+namespace common::spool {
+
+struct Layout {
+  std::string spool;
+  std::string data;
+  std::string mail;
+
+  explicit Layout(const config::Config& cfg)
+      : spool(cfg.spool_directory), data(cfg.data_directory), mail(cfg.mail_directory) {}
+
+  std::string incoming() const { return spool + "/incoming"; }
+  std::string queue() const { return spool + "/queue"; }
+  std::string corrupt() const { return spool + "/corrupt"; }
+  std::string state() const { return spool + "/state"; }
+  std::string private_dir() const { return spool + "/private"; }
+  std::string submit_socket() const { return private_dir() + "/submit"; }
+  std::string local_socket() const { return private_dir() + "/local"; }
+  std::string remote_socket() const { return private_dir() + "/remote"; }
+  std::string control_socket() const { return private_dir() + "/control"; }
+  std::string queue_file(const std::string& id) const { return queue() + "/" + id; }
+
+  std::string accounts_db() const { return data + "/accounts.mdb"; }
+  std::string passwd_db() const { return data + "/passwd.mdb"; }
+  std::string relay_db() const { return data + "/relay.mdb"; }
+};
+
+}  // namespace common::spool

@@ -1,0 +1,234 @@
+// Queue file format (see queue_file.hpp and mailbag-queue(5)). UNTRUSTED: the queue
+// manager parses files written by less-privileged smtpd and sendmail.
+#include "common/spool/queue_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "common/io/fdio.hpp"
+#include "common/mail/address.hpp"
+#include "common/spool/fault.hpp"
+#include "common/spool/queue_id.hpp"
+
+namespace common::spool {
+namespace {
+
+constexpr std::string_view kMagic = "MBQ1\n";
+constexpr std::size_t kDigits = 20;
+
+std::string pad20(std::uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%020llu", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+bool parse_u64(std::string_view s, std::uint64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  std::uint64_t n = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    if (__builtin_mul_overflow(n, 10u, &n) || __builtin_add_overflow(n, static_cast<unsigned>(c - '0'), &n))
+      return false;
+  }
+  *out = n;
+  return true;
+}
+
+bool printable_text(std::string_view s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+// "<addr>" -> canonical address ("" for <>), validated by the one address parser.
+Result<std::string> parse_bracketed(std::string_view v, bool allow_null, bool utf8) {
+  if (v.size() < 2 || v.front() != '<' || v.back() != '>') return Status::error("address not in <>");
+  mail::PathOptions opt;
+  opt.allow_null = allow_null;
+  opt.allow_utf8 = utf8;
+  std::size_t used = 0;
+  auto a = mail::parse_path(v, opt, &used);
+  if (!a) return a.status();
+  if (used != v.size()) return Status::error("junk after address");
+  if (!a->null() && a->domain.empty()) return Status::error("address without domain");
+  return a->str();
+}
+
+}  // namespace
+
+std::string format_envelope(const Envelope& e) {
+  std::string h(kMagic);
+  h += "I " + e.queue_id + "\n";
+  h += "T " + std::to_string(e.arrival) + "\n";
+  h += "P " + e.protocol + "\n";
+  if (!e.client.empty()) h += "C " + e.client + "\n";
+  if (!e.auth_user.empty()) h += "A " + e.auth_user + "\n";
+  h += e.body_8bit ? "B 8BITMIME\n" : "B 7BIT\n";
+  if (e.smtputf8) h += "U\n";
+  h += "S <" + e.sender + ">\n";
+  for (const auto& r : e.recipients) h += "R <" + r + ">\n";
+  h += "Z " + pad20(e.data_size) + " " + pad20(e.data_lines) + "\n";
+  h += "E\n";
+  return h;
+}
+
+Result<ParsedEnvelope> parse_envelope(std::string_view head) {
+  if (head.substr(0, kMagic.size()) != kMagic) return Status::error("bad magic (not a queue file)");
+  ParsedEnvelope out;
+  Envelope& e = out.env;
+  std::size_t pos = kMagic.size();
+  bool have[128] = {};
+  bool ended = false;
+  std::string sender_raw;
+  std::vector<std::string_view> rcpt_raw;
+  while (pos < head.size() && pos < kMaxEnvelope) {
+    std::size_t nl = head.find('\n', pos);
+    if (nl == std::string_view::npos) break;
+    std::string_view line = head.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty()) return Status::error("empty envelope record");
+    char tag = line[0];
+    std::string_view v = line.size() > 2 ? line.substr(2) : std::string_view();
+    if (line.size() >= 2 && line[1] != ' ') return Status::error("bad envelope record");
+    if (!printable_text(line)) return Status::error("control character in envelope");
+    if (static_cast<unsigned char>(tag) >= 128) return Status::error("bad envelope record");
+    if (tag != 'R' && have[static_cast<int>(tag)])
+      return Status::error(std::string("duplicate record ") + tag);
+    have[static_cast<int>(tag)] = true;
+    switch (tag) {
+      case 'I':
+        if (!is_queue_id(v)) return Status::error("bad queue id");
+        e.queue_id = std::string(v);
+        break;
+      case 'T': {
+        std::uint64_t t;
+        if (!parse_u64(v, &t) || t > (1ULL << 40)) return Status::error("bad arrival time");
+        e.arrival = static_cast<std::int64_t>(t);
+        break;
+      }
+      case 'P':
+        if (v.empty() || v.size() > 16) return Status::error("bad protocol");
+        e.protocol = std::string(v);
+        break;
+      case 'C':
+        if (v.size() > 1024) return Status::error("client record too long");
+        e.client = std::string(v);
+        break;
+      case 'A':
+        if (v.empty() || v.size() > 320) return Status::error("bad auth record");
+        e.auth_user = std::string(v);
+        break;
+      case 'B':
+        if (v == "8BITMIME")
+          e.body_8bit = true;
+        else if (v != "7BIT")
+          return Status::error("bad body type");
+        break;
+      case 'U':
+        if (line.size() != 1) return Status::error("bad U record");
+        e.smtputf8 = true;
+        break;
+      case 'S':
+        if (have['R']) return Status::error("sender after recipients");
+        sender_raw = std::string(v);
+        break;
+      case 'R':
+        rcpt_raw.push_back(v);
+        break;
+      case 'Z': {
+        if (v.size() != 2 * kDigits + 1 || v[kDigits] != ' ' ||
+            !parse_u64(v.substr(0, kDigits), &e.data_size) ||
+            !parse_u64(v.substr(kDigits + 1), &e.data_lines))
+          return Status::error("bad size record");
+        break;
+      }
+      case 'E':
+        if (line.size() != 1) return Status::error("bad end record");
+        ended = true;
+        break;
+      default:
+        return Status::error("unknown record type " + std::to_string(static_cast<unsigned char>(tag)));
+    }
+    if (ended) break;
+  }
+  if (!ended) return Status::error("envelope incomplete (truncated file?)");
+  for (char t : {'I', 'T', 'P', 'B', 'S', 'R', 'Z'})
+    if (!have[static_cast<int>(t)]) return Status::error(std::string("missing record ") + t);
+  // Addresses are validated after U is known, whatever the record order.
+  auto s = parse_bracketed(sender_raw, true, e.smtputf8);
+  if (!s) return Status::error("bad sender: " + s.message());
+  e.sender = std::move(*s);
+  for (auto r : rcpt_raw) {
+    auto a = parse_bracketed(r, false, e.smtputf8);
+    if (!a) return Status::error("bad recipient: " + a.message());
+    e.recipients.push_back(std::move(*a));
+  }
+  out.data_offset = pos;
+  return out;
+}
+
+Result<ParsedEnvelope> read_envelope(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) < 0) return Status::sys("fstat");
+  if (!S_ISREG(st.st_mode)) return Status::error("not a regular file");
+  std::string head;
+  std::size_t want = 8192;
+  for (;;) {
+    MB_TRY(io::pread_upto(fd, &head, want, 0));
+    auto p = parse_envelope(head);
+    if (p) {
+      std::uint64_t expect;
+      if (__builtin_add_overflow(p->data_offset, p->env.data_size, &expect))
+        return Status::error("size record overflows");
+      if (static_cast<std::uint64_t>(st.st_size) != expect)
+        return Status::error("file is " + std::to_string(st.st_size) + " bytes, envelope says " +
+                             std::to_string(expect) + " (truncated or damaged)");
+      return p;
+    }
+    // Incomplete only because we did not read far enough? Read more, up to the limit.
+    if (head.size() < want || want >= kMaxEnvelope) return p;
+    want *= 4;
+  }
+}
+
+Result<QueueFileWriter> QueueFileWriter::create(int dir_fd, const Envelope& env) {
+  QueueFileWriter w;
+  w.fd_.reset(::openat(dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0660));
+  if (!w.fd_) return Status::sys("open O_TMPFILE in drop directory");
+  // The umask must not take the group bits: the queue manager links the file through
+  // its group permission (fs.protected_hardlinks wants read and write access).
+  if (::fchmod(w.fd_.get(), 0660) < 0) return Status::sys("fchmod queue file");
+  std::string h = format_envelope(env);
+  w.z_offset_ = h.size() - (2 + 2 * kDigits + 1 + 1) - 2;  // start of "Z ...\n" before "E\n"
+  w.buf_ = std::move(h);
+  return w;
+}
+
+Status QueueFileWriter::append(std::string_view data) {
+  for (char c : data)
+    if (c == '\n') ++lines_;
+  size_ += data.size();
+  buf_.append(data);
+  if (buf_.size() >= 64 * 1024) return flush();
+  return Status::ok();
+}
+
+Status QueueFileWriter::flush() {
+  if (buf_.empty()) return Status::ok();
+  if (fault::hit("queue_file.write")) return Status::error("write: injected fault", EIO);
+  MB_TRY(io::pwrite_all(fd_.get(), buf_, static_cast<off_t>(written_)));
+  written_ += buf_.size();
+  buf_.clear();
+  return Status::ok();
+}
+
+Status QueueFileWriter::finish() {
+  MB_TRY(flush());
+  std::string z = "Z " + pad20(size_) + " " + pad20(lines_) + "\n";
+  return io::pwrite_all(fd_.get(), z, static_cast<off_t>(z_offset_));
+}
+
+}  // namespace common::spool

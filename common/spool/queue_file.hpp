@@ -1,0 +1,91 @@
+// The queue file: a short text envelope followed by the message with LF line ends.
+// Written by smtpd, sendmail and the queue manager (bounces); read by the queue manager,
+// which validates every byte of the envelope before taking a file in, and by delivery
+// agents through a passed fd. Format, record by record, in mailbag-queue(5):
+//   MBQ1            magic and version
+//   I <id>          queue id
+//   T <unix time>   arrival
+//   P <protocol>    ESMTP, ESMTPS, ESMTPA, ESMTPSA, SMTP, local, bounce
+//   C <client>      free text about the origin, for logs and Received (optional)
+//   A <user>        authenticated user (optional)
+//   B 7BIT|8BITMIME body type
+//   U               SMTPUTF8 was requested (optional)
+//   S <addr>        envelope sender, "<>" for the null sender
+//   R <addr>        one per recipient, at least one
+//   Z <size> <lines> message bytes and LF count, 20 digits each (patched at the end)
+//   E               end of envelope; the message follows
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/io/unique_fd.hpp"
+#include "common/result.hpp"
+
+namespace common::spool {
+
+inline constexpr std::size_t kMaxEnvelope = 4 << 20;  // header size limit when reading
+
+struct Envelope {
+  std::string queue_id;
+  std::int64_t arrival = 0;
+  std::string protocol = "ESMTP";
+  std::string client;
+  std::string auth_user;
+  bool body_8bit = false;
+  bool smtputf8 = false;
+  std::string sender;  // canonical Address::str(); "" is the null sender
+  std::vector<std::string> recipients;
+  std::uint64_t data_size = 0;
+  std::uint64_t data_lines = 0;
+};
+
+// The envelope as text, with zero size/lines (patched by the writer at the end).
+std::string format_envelope(const Envelope& env);
+
+struct ParsedEnvelope {
+  Envelope env;
+  std::uint64_t data_offset = 0;  // where the message starts
+};
+// UNTRUSTED: parses and validates the envelope at the start of `head` (which may hold
+// the whole file or just its first part); fails if the envelope is not complete in it.
+Result<ParsedEnvelope> parse_envelope(std::string_view head);
+
+// Reads and validates the envelope of an open queue file and checks the file size
+// against the Z record, so a truncated file is caught.
+Result<ParsedEnvelope> read_envelope(int fd);
+
+// Writes one queue file into an unlinked O_TMPFILE in `dir_fd`, group-readable and
+// writable (mode 0660) so that the queue manager may link it into the queue.
+class QueueFileWriter {
+ public:
+  static Result<QueueFileWriter> create(int dir_fd, const Envelope& env);
+
+  QueueFileWriter(QueueFileWriter&&) = default;
+  QueueFileWriter& operator=(QueueFileWriter&&) = default;
+
+  // Appends message bytes (LF line ends). Buffered.
+  Status append(std::string_view data);
+  // Flushes and patches the size record. The file is not fsync'd: that is the queue
+  // manager's job, batched over many messages.
+  Status finish();
+
+  std::uint64_t size() const { return size_; }
+  std::uint64_t lines() const { return lines_; }
+  int fd() const { return fd_.get(); }
+  io::UniqueFd release_fd() { return std::move(fd_); }
+
+ private:
+  QueueFileWriter() = default;
+  Status flush();
+  io::UniqueFd fd_;
+  std::string buf_;
+  std::uint64_t size_ = 0;
+  std::uint64_t lines_ = 0;
+  std::uint64_t z_offset_ = 0;  // where "Z " starts
+  std::uint64_t written_ = 0;   // bytes written to the file so far
+};
+
+}  // namespace common::spool
