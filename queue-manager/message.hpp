@@ -1,0 +1,80 @@
+// A queued message as the queue manager holds it in memory, and the record that keeps
+// its delivery state across restarts (state/queue.mdb). The envelope itself lives in the
+// queue file; the record repeats it so that a restart over a large deferred queue needs
+// only one database scan, not one file read per message.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace qmgr {
+
+enum class RcptState : std::uint8_t { kPending = 0, kInFlight = 1, kDone = 2, kFailed = 3 };
+
+struct Rcpt {
+  std::string address;
+  RcptState state = RcptState::kPending;
+  std::uint32_t attempts = 0;
+  std::string status;  // last enhanced status code, e.g. "4.4.1"
+  std::string text;    // last diagnostic, for deferral logs and bounces
+  template <class F>
+  void fields(F& f) {
+    f(address);
+    f(state);
+    f(attempts);
+    f(status);
+    f(text);
+  }
+};
+
+struct Message {
+  std::uint32_t version = 1;
+  std::string id;
+  std::int64_t arrival = 0;
+  std::string sender;
+  std::string protocol;
+  std::string client;
+  std::uint64_t data_offset = 0;
+  std::uint64_t data_size = 0;
+  std::uint64_t data_lines = 0;
+  bool body_8bit = false;
+  bool smtputf8 = false;
+  std::vector<Rcpt> rcpts;
+  std::int64_t next_try = 0;    // UNIX time of the next attempt (0: now)
+  std::uint32_t attempts = 0;   // delivery rounds that ended in a deferral
+  bool hold = false;            // administratively held: never scheduled
+  // Not persisted:
+  int in_flight = 0;           // deliveries outstanding for this message
+  int agent_crashes = 0;       // agent died while delivering it (poison-message guard)
+  bool has_record = false;     // a state record exists in queue.mdb
+  bool scheduled = false;      // sits in the ready list or the deferred map
+
+  // Persisted fields (the record); in-memory bookkeeping stays out.
+  template <class F>
+  void fields(F& f) {
+    f(version);
+    f(id);
+    f(arrival);
+    f(sender);
+    f(protocol);
+    f(client);
+    f(data_offset);
+    f(data_size);
+    f(data_lines);
+    f(body_8bit);
+    f(smtputf8);
+    f(rcpts);
+    f(next_try);
+    f(attempts);
+    f(hold);
+  }
+
+  bool finished() const {
+    for (const auto& r : rcpts)
+      if (r.state == RcptState::kPending || r.state == RcptState::kInFlight) return false;
+    return true;
+  }
+};
+
+}  // namespace qmgr
