@@ -255,6 +255,7 @@ void Manager::end_round(Message* m) {
   }
   if (r == RoundEnd::kDeferred) {
     m->agent_crashes = 0;
+    maybe_warn_delay(m);
     m->has_record = true;
     state_->stage_put(*m);
     queue_.defer(m);
@@ -267,6 +268,8 @@ void Manager::end_round(Message* m) {
 
 // Every recipient is done or failed: the message leaves the queue.
 void Manager::complete(Message* m) {
+  // The notice is linked before the original goes; one sync covers both.
+  notify_failures(m);
   common::spool::fault::hit("qmgr.before_remove");
   if (::unlinkat(pre_.queue_dir.get(), m->id.c_str(), 0) < 0 && errno != ENOENT)
     log::error("%s: cannot remove queue file: %s", m->id.c_str(), std::strerror(errno));

@@ -121,19 +121,7 @@ void Manager::take_in(std::uint64_t conn_id, std::uint64_t request_id, common::i
   }
   common::spool::fault::hit("qmgr.after_link");
 
-  auto m = std::make_unique<Message>();
-  m->id = env.queue_id;
-  m->arrival = env.arrival;
-  m->sender = env.sender;
-  m->protocol = env.protocol;
-  m->client = env.client;
-  m->data_offset = pe->data_offset;
-  m->data_size = env.data_size;
-  m->data_lines = env.data_lines;
-  m->body_8bit = env.body_8bit;
-  m->smtputf8 = env.smtputf8;
-  for (const auto& r : env.recipients) m->rcpts.push_back(Rcpt{r, RcptState::kPending, 0, "", ""});
-  pending_.push_back(PendingIntake{conn_id, request_id, std::move(m)});
+  pending_.push_back(PendingIntake{conn_id, request_id, from_envelope(*pe)});
   schedule_commit();
 }
 
@@ -161,13 +149,28 @@ void Manager::commit() {
     if (rc < 0) {
       log::error("syncfs of the spool failed: %s; %zu new messages refused", std::strerror(e), batch.size());
       for (auto& p : batch) {
+        if (p.conn_id == kInternal) {
+          // Our own notice: keep it, a later sync will cover it.
+          pending_.push_back(std::move(p));
+          continue;
+        }
         ::unlinkat(pre_.queue_dir.get(), p.msg->id.c_str(), 0);
         reply_submit(p.conn_id, p.request_id,
                      temp(e == ENOSPC ? "4.3.1" : "4.3.0", "cannot make message durable, try again"), "");
       }
+      if (!pending_.empty()) {
+        timeval one{1, 0};
+        event_add(state_retry_ev_.get(), &one);
+      }
     } else {
       common::spool::fault::hit("qmgr.after_sync");
       for (auto& p : batch) {
+        if (p.conn_id == kInternal) {
+          Message* m = queue_.insert(std::move(p.msg));
+          common::maillog::queued(m->id, m->sender, m->data_size, m->rcpts.size(), "queue-manager");
+          queue_.make_ready(m);
+          continue;
+        }
         auto it = submit_conns_.find(p.conn_id);
         if (it == submit_conns_.end() || !it->second->ch->open()) {
           // The submitter is gone, so its client never saw a 250 and will send again:

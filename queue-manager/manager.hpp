@@ -62,6 +62,7 @@ class Manager {
     std::uint64_t id = 0;
     std::unique_ptr<common::ipc::Channel> ch;
   };
+  static constexpr std::uint64_t kInternal = 0;  // conn_id of notices the manager writes
   struct PendingIntake {
     std::uint64_t conn_id = 0;
     std::uint64_t request_id = 0;
@@ -104,6 +105,11 @@ class Manager {
   void end_round(Message* m);
   void complete(Message* m);
   void arm_wakeup();
+  // bounce/notices (notices.cpp)
+  void notify_failures(Message* m);
+  void maybe_warn_delay(Message* m);
+  void queue_notice(const Message& m, int kind, const std::vector<const Rcpt*>& rcpts,
+                    const std::string& to, const std::string& protocol);
   static void on_wakeup_cb(evutil_socket_t, short, void*) noexcept;
 
   // recovery.cpp

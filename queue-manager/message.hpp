@@ -6,11 +6,17 @@
 
 #include <cstdint>
 #include <string>
+#include <memory>
 #include <vector>
+
+namespace common::spool {
+struct ParsedEnvelope;
+}
 
 namespace qmgr {
 
 enum class RcptState : std::uint8_t { kPending = 0, kInFlight = 1, kDone = 2, kFailed = 3 };
+inline bool valid_enum(RcptState s) { return static_cast<std::uint8_t>(s) <= 3; }
 
 struct Rcpt {
   std::string address;
@@ -44,6 +50,7 @@ struct Message {
   std::int64_t next_try = 0;    // UNIX time of the next attempt (0: now)
   std::uint32_t attempts = 0;   // delivery rounds that ended in a deferral
   bool hold = false;            // administratively held: never scheduled
+  bool warned = false;          // a delay warning went to the sender
   // Not persisted:
   int in_flight = 0;           // deliveries outstanding for this message
   int agent_crashes = 0;       // agent died while delivering it (poison-message guard)
@@ -68,6 +75,7 @@ struct Message {
     f(next_try);
     f(attempts);
     f(hold);
+    f(warned);
   }
 
   bool finished() const {
@@ -76,5 +84,8 @@ struct Message {
     return true;
   }
 };
+
+// A fresh message (every recipient pending) from a validated queue file envelope.
+std::unique_ptr<Message> from_envelope(const common::spool::ParsedEnvelope& pe);
 
 }  // namespace qmgr

@@ -103,19 +103,7 @@ Status Manager::recover() {
         ++damaged;
         continue;
       }
-      m = std::make_unique<Message>();
-      const auto& env = pe->env;
-      m->id = name;
-      m->arrival = env.arrival;
-      m->sender = env.sender;
-      m->protocol = env.protocol;
-      m->client = env.client;
-      m->data_offset = pe->data_offset;
-      m->data_size = env.data_size;
-      m->data_lines = env.data_lines;
-      m->body_8bit = env.body_8bit;
-      m->smtputf8 = env.smtputf8;
-      for (const auto& r : env.recipients) m->rcpts.push_back(Rcpt{r, RcptState::kPending, 0, "", ""});
+      m = from_envelope(*pe);
       ++from_files;
     }
     Message* p = queue_.insert(std::move(m));

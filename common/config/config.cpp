@@ -2,6 +2,7 @@
 // blank lines ignored. Every error names the file and line. See keys.cpp for the keys.
 #include "common/config/config.hpp"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -196,12 +197,18 @@ Result<HostPort> parse_host_port(std::string_view v) {
       return Status::error("bad address '" + std::string(v) + "' (want [v6]:port)");
     hp.host = std::string(v.substr(1, close - 1));
     port = v.substr(close + 2);
+    in6_addr a6;
+    if (inet_pton(AF_INET6, hp.host.c_str(), &a6) != 1)
+      return Status::error("bad IPv6 address in '" + std::string(v) + "'");
   } else {
     auto colon = v.rfind(':');
     if (colon == std::string_view::npos)
       return Status::error("bad address '" + std::string(v) + "' (want host:port)");
     hp.host = std::string(v.substr(0, colon));
     port = v.substr(colon + 1);
+    // "::1:25" or "fe80::1" would split at the wrong colon: IPv6 needs brackets.
+    if (hp.host.find(':') != std::string::npos)
+      return Status::error("bad address '" + std::string(v) + "' (write IPv6 as [addr]:port)");
   }
   auto n = parse_number(port);
   if (!n || *n < 1 || *n > 65535) return Status::error("bad port in '" + std::string(v) + "'");
@@ -239,6 +246,11 @@ Result<Config> parse(std::string_view text, const std::string& path) {
     auto where = [&] { return path + ":" + std::to_string(lineno) + ": "; };
     if (line.find('\0') != std::string_view::npos) return Status::error(where() + "NUL byte in line");
     std::string_view t = trim(line);
+    // A value ends up in greetings, headers and paths: no control characters (a CR at the
+    // line end, as from a DOS editor, was trimmed above).
+    for (char c : t)
+      if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f)
+        return Status::error(where() + "control character in line");
     if (t.empty() || t.front() == '#') continue;
     auto eq = t.find('=');
     if (eq == std::string_view::npos) return Status::error(where() + "expected 'key = value'");

@@ -41,6 +41,8 @@ struct Config {
   std::int64_t queue_retry_min = 0;
   std::int64_t queue_retry_max = 0;
   std::int64_t queue_lifetime = 0;
+  std::int64_t delay_warning_time = 0;
+  std::string postmaster_address;
 };
 
 enum class Kind { kString, kPath, kBool, kInt, kSize, kDuration, kList };

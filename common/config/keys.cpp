@@ -72,6 +72,12 @@ const std::vector<KeyDef>& keys() {
       {"queue_lifetime", Kind::kDuration, "5d", 60, 100 * 86400, "queue-manager",
        "how long a message may stay in the queue before it is returned to its sender",
        &Config::queue_lifetime, nullptr},
+      {"delay_warning_time", Kind::kDuration, "0", 0, 100 * 86400, "queue-manager",
+       "send the sender one warning when a message has been deferred this long (0: never)",
+       &Config::delay_warning_time, nullptr},
+      {"postmaster_address", Kind::kString, "", 0, 0, "queue-manager",
+       "where undeliverable bounces go, once (default: postmaster@ the hostname)",
+       &Config::postmaster_address, nullptr},
   };
   return table;
 }

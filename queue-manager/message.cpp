@@ -1,0 +1,25 @@
+// Conversion from a queue file's envelope to the queue manager's Message.
+#include "queue-manager/message.hpp"
+
+#include "common/spool/queue_file.hpp"
+
+namespace qmgr {
+
+std::unique_ptr<Message> from_envelope(const common::spool::ParsedEnvelope& pe) {
+  const auto& env = pe.env;
+  auto m = std::make_unique<Message>();
+  m->id = env.queue_id;
+  m->arrival = env.arrival;
+  m->sender = env.sender;
+  m->protocol = env.protocol;
+  m->client = env.client;
+  m->data_offset = pe.data_offset;
+  m->data_size = env.data_size;
+  m->data_lines = env.data_lines;
+  m->body_8bit = env.body_8bit;
+  m->smtputf8 = env.smtputf8;
+  for (const auto& r : env.recipients) m->rcpts.push_back(Rcpt{r, RcptState::kPending, 0, "", ""});
+  return m;
+}
+
+}  // namespace qmgr
