@@ -247,6 +247,19 @@ void Manager::on_agent_frame(std::uint64_t agent_id, const ipc::FrameView& f) {
 
 // A delivery round is over for `m`: nothing of it is in flight any more.
 void Manager::end_round(Message* m) {
+  if (m->doomed) {
+    // Deleted by the administrator during the attempt: gone, without notices.
+    for (auto& rc : m->rcpts)
+      if (rc.state == RcptState::kPending) rc.state = RcptState::kDone;
+    if (::unlinkat(pre_.queue_dir.get(), m->id.c_str(), 0) < 0 && errno != ENOENT)
+      log::error("%s: cannot remove queue file: %s", m->id.c_str(), std::strerror(errno));
+    if (m->has_record) state_->stage_erase(m->id);
+    removals_dirty_ = true;
+    log::info("%s: deleted by the administrator", m->id.c_str());
+    queue_.remove(m->id);
+    schedule_commit();
+    return;
+  }
   RoundEnd r = qmgr::end_round(*m, policy_, now());
   if (r == RoundEnd::kExpired) {
     for (const auto& rc : m->rcpts)

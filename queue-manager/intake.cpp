@@ -63,6 +63,16 @@ void Manager::on_submit_accept(int fd) {
 void Manager::on_submit_frame(std::uint64_t conn_id, const ipc::FrameView& f, common::io::UniqueFd fd) {
   auto it = submit_conns_.find(conn_id);
   if (it == submit_conns_.end()) return;
+  if (f.type == static_cast<std::uint16_t>(ipc::MsgType::kEtrn)) {
+    auto e = ipc::decode<ipc::Etrn>(f);
+    if (!e) {
+      log::warn("malformed frame from submitter %s: %s", it->second->ch->peer_role().c_str(), e.message().c_str());
+      it->second->ch->close(e.status());
+      return;
+    }
+    on_etrn(conn_id, *e);
+    return;
+  }
   auto msg = ipc::decode<ipc::Submit>(f);
   if (!msg) {
     log::warn("malformed frame from submitter %s: %s", it->second->ch->peer_role().c_str(),

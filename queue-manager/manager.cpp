@@ -56,6 +56,10 @@ PreJail pre_jail(const common::config::Config& cfg) {
   if (!r) log::fatal("%s", r.message().c_str());
   p.agent_listener[static_cast<int>(Transport::kRemote)] = std::move(*r);
   p.agent_uid[static_cast<int>(Transport::kRemote)] = uid_of(remote->user);
+  // Administration: only the socket's owner (root, or the user running a test instance).
+  auto ctl = common::ipc::listen_unix(layout.control_socket(), 0600, static_cast<gid_t>(-1));
+  if (!ctl) log::fatal("%s", ctl.message().c_str());
+  p.control_listener = std::move(*ctl);
   return p;
 }
 
@@ -89,6 +93,10 @@ Status Manager::start() {
                                             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
                                             pre_.submit_listener.release()));
   if (!submit_listener_) return Status::error("evconnlistener_new (submit)");
+  control_listener_.reset(evconnlistener_new(base_, on_control_accept_cb, this,
+                                             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+                                             pre_.control_listener.release()));
+  if (!control_listener_) return Status::error("evconnlistener_new (control)");
   for (int t = 0; t < kTransports; ++t) {
     agent_ctx_[t] = ListenerCtx{this, static_cast<Transport>(t)};
     agent_listener_[t].reset(evconnlistener_new(base_, on_agent_accept_cb, &agent_ctx_[t],

@@ -39,6 +39,7 @@ struct PreJail {
   common::io::UniqueFd corrupt_dir;
   common::io::UniqueFd submit_listener;
   common::io::UniqueFd agent_listener[kTransports];
+  common::io::UniqueFd control_listener;
   // uid each agent socket's peer must have; -1: not checked (not started as root).
   long agent_uid[kTransports] = {-1, -1};
 };
@@ -112,6 +113,14 @@ class Manager {
                     const std::string& to, const std::string& protocol);
   static void on_wakeup_cb(evutil_socket_t, short, void*) noexcept;
 
+  // control.cpp: mailctl queue commands, and ETRN from smtpd
+  static void on_control_accept_cb(evconnlistener*, evutil_socket_t, sockaddr*, int, void*) noexcept;
+  void on_control_accept(int fd);
+  void on_control_frame(std::uint64_t conn_id, const common::ipc::FrameView& f);
+  common::ipc::QueueCommandReply run_command(const common::ipc::QueueCommand& c);
+  std::uint32_t flush_domain(std::string domain, bool subdomains);
+  void on_etrn(std::uint64_t conn_id, const common::ipc::Etrn& e);
+
   // recovery.cpp
   common::Status recover();
   void move_aside(const std::string& name, const std::string& why);
@@ -128,6 +137,8 @@ class Manager {
   Queue queue_;
 
   common::io::ListenerPtr submit_listener_;
+  common::io::ListenerPtr control_listener_;
+  std::map<std::uint64_t, std::unique_ptr<common::ipc::Channel>> control_conns_;
   common::io::ListenerPtr agent_listener_[kTransports];
   struct ListenerCtx {
     Manager* self;

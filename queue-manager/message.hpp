@@ -56,6 +56,7 @@ struct Message {
   int agent_crashes = 0;       // agent died while delivering it (poison-message guard)
   bool has_record = false;     // a state record exists in queue.mdb
   bool scheduled = false;      // sits in the ready list or the deferred map
+  bool doomed = false;         // deleted by the administrator while in flight
 
   // Persisted fields (the record); in-memory bookkeeping stays out.
   template <class F>

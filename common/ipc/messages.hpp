@@ -16,13 +16,20 @@ enum class MsgType : std::uint16_t {
   kHello = 1,
   kSubmit = 10,
   kSubmitDone = 11,
+  kEtrn = 12,
+  kEtrnDone = 13,
   kDeliver = 20,
   kDeliverDone = 21,
+  kQueueList = 30,
+  kQueueListReply = 31,
+  kQueueCommand = 32,
+  kQueueCommandReply = 33,
 };
 
 // Protocol names announced in Hello, one per socket.
 inline constexpr const char* kProtoSubmit = "mailbag-submit";    // private/submit
 inline constexpr const char* kProtoDeliver = "mailbag-deliver";  // private/local, private/remote
+inline constexpr const char* kProtoControl = "mailbag-control";  // private/control (mailctl)
 inline constexpr std::uint32_t kProtoVersion = 1;
 
 // Both directions, first frame on every connection.
@@ -62,6 +69,36 @@ struct SubmitDone {
     f(request_id);
     f(verdict);
     f(queue_id);
+  }
+};
+
+// smtpd -> queue-manager (on private/submit): an ETRN (RFC 1985) that smtpd's policy
+// allowed: deliver at once what waits for `domain` (and its subdomains if `subdomains`,
+// the "ETRN @domain" form).
+struct Etrn {
+  static constexpr MsgType kType = MsgType::kEtrn;
+  std::uint64_t request_id = 0;
+  std::string domain;
+  bool subdomains = false;
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+    f(domain);
+    f(subdomains);
+  }
+};
+
+// queue-manager -> smtpd: how many messages were started (0: none waiting).
+struct EtrnDone {
+  static constexpr MsgType kType = MsgType::kEtrnDone;
+  std::uint64_t request_id = 0;
+  bool ok = false;
+  std::uint32_t messages = 0;
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+    f(ok);
+    f(messages);
   }
 };
 
@@ -109,6 +146,94 @@ struct DeliverDone {
   }
 };
 
+// mailctl -> queue-manager (private/control): one page of the queue listing, messages
+// with ids greater than `after` in id order.
+struct QueueList {
+  static constexpr MsgType kType = MsgType::kQueueList;
+  std::string after;
+  std::string only;  // a single queue id, or "" for all
+  template <class F>
+  void fields(F& f) {
+    f(after);
+    f(only);
+  }
+};
+
+struct QueueRcptInfo {
+  std::string address;
+  std::uint8_t state = 0;  // 0 pending, 1 in flight, 2 done, 3 failed
+  std::string status;
+  std::string text;
+  template <class F>
+  void fields(F& f) {
+    f(address);
+    f(state);
+    f(status);
+    f(text);
+  }
+};
+
+struct QueueEntry {
+  std::string id;
+  std::int64_t arrival = 0;
+  std::uint64_t size = 0;
+  std::string sender;
+  bool hold = false;
+  std::int64_t next_try = 0;
+  std::uint32_t attempts = 0;
+  std::vector<QueueRcptInfo> rcpts;
+  template <class F>
+  void fields(F& f) {
+    f(id);
+    f(arrival);
+    f(size);
+    f(sender);
+    f(hold);
+    f(next_try);
+    f(attempts);
+    f(rcpts);
+  }
+};
+
+// queue-manager -> mailctl: a page of entries; `more` if the listing continues.
+struct QueueListReply {
+  static constexpr MsgType kType = MsgType::kQueueListReply;
+  std::vector<QueueEntry> entries;
+  bool more = false;
+  template <class F>
+  void fields(F& f) {
+    f(entries);
+    f(more);
+  }
+};
+
+// mailctl -> queue-manager: "flush" [id], "delete" id, "hold" id, "release" id,
+// "etrn" domain (flush a domain, "@domain" for subdomains too).
+struct QueueCommand {
+  static constexpr MsgType kType = MsgType::kQueueCommand;
+  std::string command;
+  std::string arg;
+  template <class F>
+  void fields(F& f) {
+    f(command);
+    f(arg);
+  }
+};
+
+// queue-manager -> mailctl.
+struct QueueCommandReply {
+  static constexpr MsgType kType = MsgType::kQueueCommandReply;
+  bool ok = false;
+  std::uint32_t count = 0;
+  std::string text;
+  template <class F>
+  void fields(F& f) {
+    f(ok);
+    f(count);
+    f(text);
+  }
+};
+
 // For the documentation test: every type's name as written in mailbag-ipc.7.
 struct MsgName {
   MsgType type;
@@ -120,6 +245,12 @@ inline constexpr MsgName kMsgNames[] = {
     {MsgType::kSubmitDone, "SubmitDone"},
     {MsgType::kDeliver, "Deliver"},
     {MsgType::kDeliverDone, "DeliverDone"},
+    {MsgType::kEtrn, "Etrn"},
+    {MsgType::kEtrnDone, "EtrnDone"},
+    {MsgType::kQueueList, "QueueList"},
+    {MsgType::kQueueListReply, "QueueListReply"},
+    {MsgType::kQueueCommand, "QueueCommand"},
+    {MsgType::kQueueCommandReply, "QueueCommandReply"},
 };
 
 }  // namespace common::ipc
