@@ -20,11 +20,11 @@ SAN ?=
 # Debian packages. Installed by apt-get when make runs as root; otherwise make says
 # exactly what to install.
 BUILD_PKGS := g++ make pkg-config libevent-dev liblmdb-dev libssl-dev libcap-dev \
-              libunbound-dev libcrypt-dev doctest-dev openssl
+              libunbound-dev libldns-dev libcrypt-dev doctest-dev openssl
 TEST_PKGS := python3 python3-pytest python3-pytest-xdist swaks msmtp fetchmail getmail6 \
              mailutils postfix dovecot-pop3d dovecot-imapd unbound lmdb-utils clang \
              libclang-rt-14-dev libcap2-bin iproute2 procps
-PKG_LIBS := libevent libevent_openssl libevent_pthreads openssl libcap lmdb libunbound libcrypt
+PKG_LIBS := libevent libevent_openssl libevent_pthreads openssl libcap lmdb libunbound ldns libcrypt
 
 # Peers (postfix, dovecot, unbound) must never start as system services: a temporary
 # policy-rc.d refuses service starts during the install, and postfix is preseeded.
@@ -161,7 +161,7 @@ unit: $(UNIT_TESTS) $(FUZZ_REPLAYS)
 	  echo "== corpus $$n"; $$f tests/fuzz/corpus/$$n; done
 
 integration: all
-	MAILBAG_BUILD=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -x -n 2 -p no:cacheprovider tests/integration
+	MAILBAG_BUILD=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -x -n 2 -p no:cacheprovider tests/integration tests/crash tests/regress
 
 test: test-deps
 	$(MAKE) --no-print-directory all unit

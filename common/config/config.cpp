@@ -69,6 +69,9 @@ Status set_value(Config& cfg, const KeyDef& k, std::string_view raw) {
       if (v.find("/../") != std::string_view::npos || v.ends_with("/.."))
         return Status::error("must not contain '..'");
       while (v.size() > 1 && v.back() == '/') v.remove_suffix(1);
+      // "/var/spool /" would otherwise name "/var/spool " and dump as something that
+      // reads back without the blank.
+      if (v.back() == ' ' || v.back() == '\t') return Status::error("path ends in a blank");
       cfg.*std::get<std::string Config::*>(k.member) = std::string(v);
       return Status::ok();
     case Kind::kBool: {

@@ -43,6 +43,15 @@ struct Config {
   std::int64_t queue_lifetime = 0;
   std::int64_t delay_warning_time = 0;
   std::string postmaster_address;
+
+  // pop3d and POP-before-SMTP (smtpd, relayctl)
+  std::vector<std::string> pop3_listen;
+  std::vector<std::string> pop3s_listen;
+  bool pop3_plaintext_auth = false;
+  std::int64_t pop3d_max_sessions = 0;
+  std::int64_t pop3d_timeout = 0;
+  bool pop_before_smtp = false;
+  std::int64_t relay_lifetime = 0;
 };
 
 enum class Kind { kString, kPath, kBool, kInt, kSize, kDuration, kList };

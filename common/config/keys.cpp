@@ -78,6 +78,28 @@ const std::vector<KeyDef>& keys() {
       {"postmaster_address", Kind::kString, "", 0, 0, "queue-manager",
        "where undeliverable bounces go, once (default: postmaster@ the hostname)",
        &Config::postmaster_address, nullptr},
+
+      // pop3d and POP-before-SMTP
+      {"pop3_listen", Kind::kList, "0.0.0.0:110", 0, 0, "pop3d",
+       "addresses for POP3 (RFC 1939) with STLS, host:port, comma separated",
+       &Config::pop3_listen, check_listen},
+      {"pop3s_listen", Kind::kList, "0.0.0.0:995", 0, 0, "pop3d",
+       "addresses for POP3 over implicit TLS (RFC 8314); empty: none", &Config::pop3s_listen,
+       check_listen},
+      {"pop3_plaintext_auth", Kind::kBool, "no", 0, 0, "pop3d",
+       "allow USER/PASS and AUTH without TLS (legacy clients only)",
+       &Config::pop3_plaintext_auth, nullptr},
+      {"pop3d_max_sessions", Kind::kInt, "1000", 1, 1000000, "pop3d",
+       "concurrent POP3 sessions; more get -ERR [SYS/TEMP]", &Config::pop3d_max_sessions, nullptr},
+      {"pop3d_timeout", Kind::kDuration, "10m", 600, 86400, "pop3d",
+       "idle time allowed before an inactive POP3 session is closed (RFC 1939 3: >= 10m)",
+       &Config::pop3d_timeout, nullptr},
+      {"pop_before_smtp", Kind::kBool, "no", 0, 0, "smtpd pop3d",
+       "POP3 logins let the client's address relay through smtpd for relay_lifetime",
+       &Config::pop_before_smtp, nullptr},
+      {"relay_lifetime", Kind::kDuration, "30m", 0, 366 * 86400, "smtpd pop3d relayctl",
+       "how long after a POP3 login its address may relay; relayctl expire's default",
+       &Config::relay_lifetime, nullptr},
   };
   return table;
 }

@@ -80,6 +80,11 @@ class Decoder {
       std::underlying_type_t<T> u{};
       get_int(u);
       v = static_cast<T>(u);
+      // An enum with a valid_enum(T) overload (found by ADL next to the enum) is checked,
+      // so a peer cannot hand us a value no switch expects.
+      if constexpr (requires { valid_enum(v); }) {
+        if (ok_ && !valid_enum(v)) fail("bad enum value");
+      }
     } else if constexpr (std::is_integral_v<T>) {
       get_int(v);
     } else if constexpr (std::is_same_v<T, std::string>) {
@@ -120,7 +125,9 @@ class Decoder {
     // lie; refusing it keeps a hostile count from reserving gigabytes.
     if (n > in_.size()) return fail("vector count past end of frame");
     v.clear();
-    v.reserve(n);
+    // Reserve little up front: elements are far larger in memory than their one-byte
+    // minimum on the wire, so a full count would let a frame ask for ~70x its size.
+    v.reserve(n < 64 ? n : 64);
     for (std::uint32_t i = 0; i < n && ok_; ++i) {
       E e{};
       (*this)(e);

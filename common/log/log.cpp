@@ -7,6 +7,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <sys/time.h>
 
@@ -86,17 +87,15 @@ std::string printable(std::string_view text, std::size_t max) {
   std::string out;
   out.reserve(text.size() < max ? text.size() : max);
   for (unsigned char c : text) {
-    if (out.size() >= max) {
+    char buf[8] = {static_cast<char>(c), 0};
+    if (c < 0x20 || c >= 0x7f || c == '\\') std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    std::size_t n = std::strlen(buf);
+    // Never more than `max` bytes of text: an escape that does not fit is cut whole.
+    if (out.size() + n > max) {
       out += "...";
       break;
     }
-    if (c < 0x20 || c >= 0x7f || c == '\\') {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
+    out.append(buf, n);
   }
   return out;
 }

@@ -24,7 +24,8 @@ void error(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 [[noreturn]] void panic(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 // Makes peer-supplied text safe for one log line: control characters, backslash and
-// bytes >= 0x7f become \xNN escapes, and the result is cut at `max` bytes ("..." appended).
+// bytes >= 0x7f become \xNN escapes, and the result is cut to at most `max` bytes (an
+// escape is never split) with "..." appended when something was cut.
 std::string printable(std::string_view text, std::size_t max = 200);
 
 // Limits warnings that a peer can trigger at will (one per key per window), so a flood

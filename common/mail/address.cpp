@@ -244,8 +244,11 @@ bool is_domain(std::string_view d, bool allow_utf8) {
 bool is_address_literal(std::string_view lit) {
   if (lit.size() < 3 || lit.front() != '[' || lit.back() != ']') return false;
   std::string inner(lit.substr(1, lit.size() - 2));
+  // inet_pton stops at a NUL; "[1.2.3.4\0junk]" must not pass as [1.2.3.4].
+  if (inner.find('\0') != std::string::npos) return false;
   unsigned char buf[16];
-  if (inner.size() > 5 && (inner.compare(0, 5, "IPv6:") == 0 || inner.compare(0, 5, "ipv6:") == 0))
+  // RFC 5321 4.1.3 "IPv6:" is an ABNF string, so case-insensitive (RFC 5234 2.3).
+  if (inner.size() > 5 && lower_ascii(std::string_view(inner).substr(0, 5)) == "ipv6:")
     return inet_pton(AF_INET6, inner.c_str() + 5, buf) == 1;
   // inet_pton(AF_INET) accepts only the dotted-quad form RFC 5321 4.1.3 asks for.
   return inet_pton(AF_INET, inner.c_str(), buf) == 1;
@@ -329,7 +332,8 @@ Result<Address> parse_path(std::string_view text, const PathOptions& opt, std::s
 }
 
 Result<Address> parse_mailbox(std::string_view text, bool allow_utf8) {
-  if (text.size() > kMaxPath) return Status::error("address longer than 256 octets");
+  // The mailbox must fit in a path, brackets included (RFC 5321 4.5.3.1.3).
+  if (text.size() > kMaxPath - 2) return Status::error("address longer than 254 octets");
   Cursor c(text);
   Address a;
   MB_TRY(scan_mailbox(c, allow_utf8, &a));

@@ -44,7 +44,8 @@ struct PathOptions {
 // "postmaster" and an empty domain.
 Result<Address> parse_path(std::string_view text, const PathOptions& opt, std::size_t* consumed);
 
-// Parses a bare mailbox "local@domain" (the whole string), for tools and config.
+// Parses a bare mailbox "local@domain" (the whole string), for tools and config. At most
+// 254 octets, so that "<" mailbox ">" fits the 256-octet path limit.
 Result<Address> parse_mailbox(std::string_view text, bool allow_utf8 = true);
 
 // Syntax checks used by the parser and by the admin tools.

@@ -18,6 +18,11 @@ inline const char* outcome_name(Outcome o) {
   return "?";
 }
 
+// For the IPC decoder: a value read off the wire must be one of the enumerators.
+inline bool valid_enum(Outcome o) {
+  return o == Outcome::kOk || o == Outcome::kTemporary || o == Outcome::kPermanent;
+}
+
 // An outcome with the text a human (or a bounce) needs: an RFC 3463 enhanced status
 // code ("5.1.1") and a short explanation.
 struct Verdict {

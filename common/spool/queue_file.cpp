@@ -57,19 +57,28 @@ Result<std::string> parse_bracketed(std::string_view v, bool allow_null, bool ut
   return a->str();
 }
 
+// One record value: a control character (above all LF) would end the record early and
+// let the rest of a peer-supplied text (a HELO name, say) pose as a record of its own.
+std::string clean(std::string_view v) {
+  std::string out(v);
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return out;
+}
+
 }  // namespace
 
 std::string format_envelope(const Envelope& e) {
   std::string h(kMagic);
-  h += "I " + e.queue_id + "\n";
+  h += "I " + clean(e.queue_id) + "\n";
   h += "T " + std::to_string(e.arrival) + "\n";
-  h += "P " + e.protocol + "\n";
-  if (!e.client.empty()) h += "C " + e.client + "\n";
-  if (!e.auth_user.empty()) h += "A " + e.auth_user + "\n";
+  h += "P " + clean(e.protocol) + "\n";
+  if (!e.client.empty()) h += "C " + clean(e.client) + "\n";
+  if (!e.auth_user.empty()) h += "A " + clean(e.auth_user) + "\n";
   h += e.body_8bit ? "B 8BITMIME\n" : "B 7BIT\n";
   if (e.smtputf8) h += "U\n";
-  h += "S <" + e.sender + ">\n";
-  for (const auto& r : e.recipients) h += "R <" + r + ">\n";
+  h += "S <" + clean(e.sender) + ">\n";
+  for (const auto& r : e.recipients) h += "R <" + clean(r) + ">\n";
   h += "Z " + pad20(e.data_size) + " " + pad20(e.data_lines) + "\n";
   h += "E\n";
   return h;

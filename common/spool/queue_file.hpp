@@ -42,7 +42,9 @@ struct Envelope {
   std::uint64_t data_lines = 0;
 };
 
-// The envelope as text, with zero size/lines (patched by the writer at the end).
+// The envelope as text, with the size/lines of `env` (the writer patches them at the
+// end). Control characters in a value are written as '?', so no value can end its
+// record early; the reader refuses them anyway.
 std::string format_envelope(const Envelope& env);
 
 struct ParsedEnvelope {

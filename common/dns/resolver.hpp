@@ -1,0 +1,69 @@
+// Asynchronous DNS for the event loop: a thin wrapper over libunbound (ub_resolve_async,
+// its fd watched by libevent, ub_process), giving MX and address answers through
+// callbacks. One Resolver per process; libunbound caches answers. The resolver is the
+// system's (/etc/resolv.conf) unless the dns_resolver key names one (tests point it at
+// a local unbound). Also a blocking address lookup for command-line tools.
+// Later DNSSEC validation (for DANE) is a matter of adding a trust anchor here.
+#pragma once
+
+#include <event2/event.h>
+
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "common/dns/records.hpp"
+#include "common/io/event.hpp"
+#include "common/result.hpp"
+
+struct ub_ctx;
+
+namespace common::dns {
+
+// How long one lookup may take before it counts as a temporary failure.
+inline constexpr int kLookupTimeoutSeconds = 30;
+
+class Resolver {
+ public:
+  using MxCallback = std::function<void(MxAnswer)>;
+  using AddrCallback = std::function<void(AddrAnswer)>;
+
+  // `forwarder`: "" for /etc/resolv.conf, else the dns_resolver value (ip[:port]).
+  // Reads its files now (call before the privilege drop); the lookup thread starts
+  // with the first query.
+  static Result<std::unique_ptr<Resolver>> create(event_base* base, const std::string& forwarder);
+  ~Resolver();
+  Resolver(const Resolver&) = delete;
+  Resolver& operator=(const Resolver&) = delete;
+
+  // The callback runs later, from the event loop, exactly once (also on timeout and on
+  // error), unless the Resolver is destroyed first. Callers that may go away before the
+  // answer must guard their callback themselves (e.g. with a weak_ptr).
+  void lookup_mx(const std::string& domain, MxCallback cb);
+  // A (v6 false) or AAAA (v6 true) records of `host`.
+  void lookup_addr(const std::string& host, bool v6, AddrCallback cb);
+
+  std::size_t pending() const { return pending_; }
+
+ private:
+  struct Query;
+  Resolver(event_base* base, ub_ctx* ctx);
+  void start(const std::string& name, int type, std::function<void(int, struct ub_result*)> done);
+  static void on_fd_cb(evutil_socket_t, short, void* self) noexcept;
+  static void on_result_cb(void* q, int err, struct ub_result* result) noexcept;
+  static void on_timeout_cb(evutil_socket_t, short, void* q) noexcept;
+
+  event_base* base_;
+  ub_ctx* ctx_;
+  io::EventPtr fd_event_;
+  std::size_t pending_ = 0;
+  std::mt19937 rng_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// Blocking A and AAAA lookup for tools (mailctl): IPv4 addresses first. An IP address
+// is returned as it is. Uses the same resolver choice as the daemons.
+Result<std::vector<std::string>> resolve_host_blocking(const std::string& forwarder, const std::string& host);
+
+}  // namespace common::dns

@@ -1,0 +1,108 @@
+// The POP-before-SMTP relay database (data_directory/relay.mdb, LMDB): client address ->
+// UNIX time of its last successful POP3 login. pop3d stamps it, smtpd reads it to decide
+// whether a client may relay (relay_allowed), relayctl and cron edit and expire it.
+// LMDB gives one writer at a time and consistent snapshots to readers, so the three can
+// run at the same moment. Keys are normalised address text ("192.0.2.1", "2001:db8::1";
+// an IPv4-mapped IPv6 address is stored as its IPv4 form), values ASCII decimal seconds,
+// as in vsmtprelay's relayers.db (seeds/003), so `mdb_dump -p` output stays readable.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/lmdb/lmdb.hpp"
+#include "common/result.hpp"
+
+namespace common::relaydb {
+
+// The canonical text of an IPv4 or IPv6 address: inet_ntop form of the parsed address,
+// IPv4-mapped IPv6 (::ffff:a.b.c.d) as a.b.c.d. Accepts "[v6]" brackets. Rejects
+// anything else (host names, zone ids, prefixes, leading zeros in IPv4 octets).
+Result<std::string> normalize(std::string_view text);
+// The canonical text of a peer's socket address (AF_INET or AF_INET6); "" for others.
+std::string from_sockaddr(const sockaddr* sa);
+
+// A relay time stamp from text: decimal UNIX seconds, 0 <= t <= kMaxTicks.
+inline constexpr std::int64_t kMaxTicks = 253402300799;  // 9999-12-31T23:59:59Z
+Result<std::int64_t> parse_ticks(std::string_view text);
+// Minutes argument (relayctl expire/list n): decimal, 0 <= n <= kMaxTicks / 60.
+Result<std::int64_t> parse_minutes(std::string_view text);
+
+// RFC-free policy, the one rule both smtpd and relayctl use: an entry grants relaying
+// while it is younger than `lifetime` seconds (now - stamp < lifetime); an entry
+// stamped in the future grants it until then and beyond, for `lifetime` more.
+bool relay_allowed(std::optional<std::int64_t> stamp, std::int64_t now, std::int64_t lifetime);
+// "Older than n minutes" as relayctl's expire and list mean it: age >= n minutes, so
+// `expire L` removes exactly the entries relay_allowed() no longer honours for lifetime L,
+// and `expire 0` removes every entry that is not in the future.
+inline bool older_than(std::int64_t stamp, std::int64_t now, std::int64_t seconds) {
+  return stamp <= now - seconds;
+}
+
+struct Entry {
+  std::string address;  // normalised
+  std::int64_t ticks = 0;
+  bool operator==(const Entry&) const = default;
+};
+
+class RelayDb {
+ public:
+  enum class Mode { kRead, kWrite };
+  // Opens `path` (MDB_NOSUBDIR; the lock file is path + "-lock"). kWrite creates the file
+  // when missing, mode 0640 (lock 0660 follows the same mode bits plus group write, see
+  // fix_ownership). kRead fails if the file does not exist.
+  static Result<std::unique_ptr<RelayDb>> open(const std::string& path, Mode mode);
+
+  // REQUIRES: opened kWrite. address must be normalised (normalize()).
+  Status stamp(const std::string& address, std::int64_t ticks);
+  Result<std::optional<std::int64_t>> lookup(const std::string& address);
+  // Removes each address in one transaction; returns how many were present, and lists
+  // the absent ones in *absent when given.
+  Result<std::size_t> erase(const std::vector<std::string>& addresses,
+                            std::vector<std::string>* absent = nullptr);
+  // Removes every entry with older_than(stamp, now, seconds); returns how many.
+  Result<std::size_t> expire(std::int64_t now, std::int64_t seconds);
+  // Every entry in key order (one read snapshot). An unparsable stored value is an error.
+  Result<std::vector<Entry>> scan();
+  // Load a dump: replace makes the database exactly `entries`; merge adds them, a file
+  // entry winning over a stored one. One write transaction either way: readers see the
+  // old or the new content, never a mixture.
+  Status load(const std::vector<Entry>& entries, bool replace);
+
+  const std::string& path() const { return env_->path(); }
+
+ private:
+  explicit RelayDb(std::unique_ptr<lmdb::Env> env) : env_(std::move(env)) {}
+  Status find_dbi();
+  std::unique_ptr<lmdb::Env> env_;
+  MDB_dbi dbi_ = 0;
+  bool have_dbi_ = false;
+};
+
+// smtpd's question: may the client at `address` (normalised) relay now? A missing or
+// unreadable database means no (logged by the caller from the Status).
+Result<bool> allowed(RelayDb& db, const std::string& address, std::int64_t now,
+                     std::int64_t lifetime);
+
+// As root, gives relay.mdb to mb-pop3d:mb-relay mode 0640 and its lock file 0660 (pop3d
+// writes, smtpd and relayctl share the lock table), when those accounts exist. A no-op
+// for other users. Called by relayctl and pop3d after they may have created the files.
+Status fix_ownership(const std::string& path);
+
+// The `relayctl dump` / `load` text: one "address<TAB>ticks" line per entry.
+std::string format_entry(const Entry& e);
+// Parses such text. Blank lines and lines starting with '#' are skipped; address and
+// ticks may be separated by tabs or spaces; a CR before the LF is ignored. Errors name
+// the line: "NAME:LINE: invalid address 'x'". A duplicate (after normalisation) is an
+// error, so a hand edit cannot silently lose a line.
+// UNTRUSTED: the file is edited by hand.
+Result<std::vector<Entry>> parse_dump(std::string_view text, const std::string& name);
+
+}  // namespace common::relaydb

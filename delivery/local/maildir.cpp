@@ -1,0 +1,187 @@
+// Implementation of Maildir delivery (see maildir.hpp). Fault-injection points
+// (common/spool/fault.hpp, listed in local(8)): local.write, local.fsync,
+// local.before_rename, local.dir_fsync.
+#include "delivery/local/maildir.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "common/io/fdio.hpp"
+#include "common/spool/fault.hpp"
+
+namespace delivery::local {
+
+using common::Result;
+using common::Status;
+namespace fault = common::spool::fault;
+
+std::string maildir_hostname(std::string_view host) {
+  std::string out;
+  for (char c : host) {
+    if (c == '/')
+      out += "\\057";
+    else if (c == ':')
+      out += "\\072";
+    else if (c == ',')
+      out += "\\054";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string unique_name(std::int64_t seconds, long usec, pid_t pid, std::uint64_t counter,
+                        std::string_view escaped_host, std::uint64_t size, std::uint64_t vsize) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "%lld.M%ldP%ldQ%llu.", static_cast<long long>(seconds), usec,
+                static_cast<long>(pid), static_cast<unsigned long long>(counter));
+  std::string name = buf;
+  name.append(escaped_host);
+  std::snprintf(buf, sizeof buf, ",S=%llu,W=%llu", static_cast<unsigned long long>(size),
+                static_cast<unsigned long long>(vsize));
+  name += buf;
+  return name;
+}
+
+NameGenerator::NameGenerator(std::string_view hostname)
+    : host_(maildir_hostname(hostname)), pid_(::getpid()) {}
+
+std::string NameGenerator::next(std::uint64_t size, std::uint64_t vsize) {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return unique_name(ts.tv_sec, ts.tv_nsec / 1000, pid_, ++counter_, host_, size, vsize);
+}
+
+std::string delivery_headers(std::string_view sender, std::string_view mailbox_address) {
+  std::string h = "Return-Path: <";
+  h.append(sender);
+  h += ">\nDelivered-To: ";
+  h.append(mailbox_address);
+  h += "\n";
+  return h;
+}
+
+bool valid_relative_maildir(std::string_view rel) {
+  if (rel.empty() || rel.size() > 1024 || rel.front() == '/' || rel.back() == '/') return false;
+  for (char c : rel)
+    if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) return false;
+  std::size_t pos = 0;
+  while (pos <= rel.size()) {
+    std::size_t slash = rel.find('/', pos);
+    std::string_view part = rel.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+    if (part.empty() || part == "." || part == "..") return false;
+    if (slash == std::string_view::npos) break;
+    pos = slash + 1;
+  }
+  return true;
+}
+
+namespace {
+
+Result<common::io::UniqueFd> open_subdir(int dir, const char* name) {
+  common::io::UniqueFd fd(::openat(dir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return Status::sys(std::string("open ") + name);
+  return fd;
+}
+
+}  // namespace
+
+Result<Maildir> Maildir::open(const std::string& path) {
+  common::io::UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir && errno == ENOENT) {
+    MB_TRY(common::io::make_dirs(path, 0770));
+    dir.reset(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  }
+  if (!dir) return Status::sys("open maildir " + path);
+  Maildir md;
+  md.path_ = path;
+  auto tmp = open_subdir(dir.get(), "tmp");
+  auto nw = open_subdir(dir.get(), "new");
+  if (!tmp || !nw) {
+    for (const char* sub : {"cur", "new", "tmp"}) {
+      if (::mkdirat(dir.get(), sub, 0770) == 0) {
+        // Whatever the umask: the group (mb-mail) reads and moves messages too.
+        ::fchmodat(dir.get(), sub, 0770, 0);
+      } else if (errno != EEXIST) {
+        return Status::sys("mkdir " + path + "/" + sub);
+      }
+    }
+    tmp = open_subdir(dir.get(), "tmp");
+    nw = open_subdir(dir.get(), "new");
+    if (!tmp) return Status::error(path + ": " + tmp.message(), tmp.status().err());
+    if (!nw) return Status::error(path + ": " + nw.message(), nw.status().err());
+  }
+  md.tmp_ = std::move(*tmp);
+  md.new_ = std::move(*nw);
+  return md;
+}
+
+Status Maildir::sync_new() const {
+  if (fault::hit("local.dir_fsync")) return Status::error("fsync " + path_ + "/new: injected fault", EIO);
+  if (::fsync(new_.get()) < 0) return Status::sys("fsync " + path_ + "/new");
+  return Status::ok();
+}
+
+Result<Draft> write_draft(const Maildir& md, NameGenerator& names, std::string_view headers,
+                          const MessageRef& msg) {
+  Draft d;
+  std::uint64_t header_lines = 0;
+  for (char c : headers)
+    if (c == '\n') ++header_lines;
+  d.size = headers.size() + msg.size;
+  std::uint64_t vsize = d.size + header_lines + msg.lines;
+  for (int attempt = 0; attempt < 5 && !d.fd; ++attempt) {
+    d.name = names.next(d.size, vsize);
+    d.fd.reset(::openat(md.tmp_fd(), d.name.c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0660));
+    if (!d.fd && errno != EEXIST) return Status::sys("create " + md.path() + "/tmp/" + d.name);
+  }
+  if (!d.fd) return Status::error("create " + md.path() + "/tmp: names keep colliding", EEXIST);
+  // Group read/write for mb-mail readers (pop3d, Dovecot) whatever the umask.
+  Status st = ::fchmod(d.fd.get(), 0660) < 0 ? Status::sys("fchmod") : Status::ok();
+  if (st && fault::hit("local.write")) st = Status::error("write: injected fault", EIO);
+  if (st) st = common::io::write_all(d.fd.get(), headers);
+  if (st) st = copy_message(msg, d.fd.get());
+  if (!st) {
+    ::unlinkat(md.tmp_fd(), d.name.c_str(), 0);
+    return Status::error("write " + md.path() + "/tmp/" + d.name + ": " + st.message(), st.err());
+  }
+  return d;
+}
+
+void start_writeback(const Draft& d) {
+  // Only a hint: any error shows again, and counts, in the fsync that follows.
+  if (d.fd) (void)::sync_file_range(d.fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
+Status sync_draft(const Maildir& md, Draft& d) {
+  if (!d.fd) {
+    d.fd.reset(::openat(md.tmp_fd(), d.name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!d.fd) return Status::sys("reopen " + md.path() + "/tmp/" + d.name);
+  }
+  Status st = fault::hit("local.fsync") ? Status::error("fsync: injected fault", EIO)
+                                        : common::io::fsync_fd(d.fd.get(), "message file");
+  d.fd.reset();
+  if (!st) return Status::error(md.path() + "/tmp/" + d.name + ": " + st.message(), st.err());
+  return Status::ok();
+}
+
+Status publish_draft(const Maildir& md, Draft& d) {
+  if (fault::hit("local.before_rename")) return Status::error("rename: injected fault", EIO);
+  if (::renameat(md.tmp_fd(), d.name.c_str(), md.new_fd(), d.name.c_str()) < 0)
+    return Status::sys("rename " + md.path() + "/tmp/" + d.name + " to new/");
+  d.in_new = true;
+  return Status::ok();
+}
+
+void discard_draft(const Maildir& md, Draft& d) {
+  d.fd.reset();
+  ::unlinkat(d.in_new ? md.new_fd() : md.tmp_fd(), d.name.c_str(), 0);
+}
+
+}  // namespace delivery::local

@@ -1,0 +1,93 @@
+// Maildir delivery for the local agent (https://cr.yp.to/proto/maildir.html, with
+// Dovecot's S= and W= size fields): write tmp/<unique>, fsync, rename into new/<unique>,
+// fsync new/. The steps are separate functions so the agent can group-commit a batch:
+// write every file, fsync each, rename all, then fsync each new/ directory once.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/io/unique_fd.hpp"
+#include "common/result.hpp"
+#include "delivery/message.hpp"
+
+namespace delivery::local {
+
+// The hostname part of a unique name: '/' becomes "\057" and ':' "\072" as the Maildir
+// spec says; ',' becomes "\054" so the ",S=" and ",W=" fields stay unambiguous.
+std::string maildir_hostname(std::string_view host);
+
+// "<seconds>.M<usec>P<pid>Q<counter>.<host>,S=<size>,W=<vsize>": S is the file size in
+// bytes, W its size with CRLF line ends (Dovecot's fields, so readers need no stat).
+std::string unique_name(std::int64_t seconds, long usec, pid_t pid, std::uint64_t counter,
+                        std::string_view escaped_host, std::uint64_t size, std::uint64_t vsize);
+
+// Hands out unique names for this process (the counter makes two deliveries in the same
+// microsecond differ).
+class NameGenerator {
+ public:
+  explicit NameGenerator(std::string_view hostname);
+  std::string next(std::uint64_t size, std::uint64_t vsize);
+
+ private:
+  std::string host_;
+  pid_t pid_;
+  std::uint64_t counter_ = 0;
+};
+
+// The lines the agent puts in front of the message: "Return-Path: <sender>" (RFC 5321
+// 4.4; "<>" for the null sender) and "Delivered-To: address" (the mailbox that got it,
+// as Postfix and Dovecot write it, used later for loop detection). LF line ends.
+std::string delivery_headers(std::string_view sender, std::string_view mailbox_address);
+
+// A relative Maildir path from the accounts database ("example.org/user"): no leading
+// '/', no empty, "." or ".." component, printable ASCII only. Guards against path
+// traversal through a damaged or hostile record.
+bool valid_relative_maildir(std::string_view rel);
+
+// One open Maildir: the tmp/ and new/ directories as fds, so file creation, rename and
+// directory fsync need no path lookups.
+class Maildir {
+ public:
+  // Opens <path>/tmp and <path>/new, creating <path> and cur/ new/ tmp/ (mode 0770
+  // before umask) when missing.
+  static common::Result<Maildir> open(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  int tmp_fd() const { return tmp_.get(); }
+  int new_fd() const { return new_.get(); }
+  // fsync(2) of new/, making renamed entries durable.
+  common::Status sync_new() const;
+
+ private:
+  std::string path_;
+  common::io::UniqueFd tmp_, new_;
+};
+
+// A message file written into tmp/ and not yet visible in new/.
+struct Draft {
+  std::string name;
+  common::io::UniqueFd fd;  // may be closed early when a batch has many files open
+  std::uint64_t size = 0;
+  bool in_new = false;      // renamed into new/
+};
+
+// Creates tmp/<unique> with O_EXCL (mode 0660), writes `headers` and the message. On
+// failure nothing is left behind; the error carries the errno (err()).
+common::Result<Draft> write_draft(const Maildir& md, NameGenerator& names, std::string_view headers,
+                                  const MessageRef& msg);
+// Starts writeback of the draft's data without waiting (sync_file_range(2)), so that a
+// batch's data is on its way to disk, and its block allocations in one journal
+// transaction, before the first fsync: the fsyncs that follow find little left to do.
+void start_writeback(const Draft& d);
+// fsync(2) of the draft's data (re-opens it by name if its fd was closed).
+common::Status sync_draft(const Maildir& md, Draft& d);
+// rename(2) tmp/<name> -> new/<name>.
+common::Status publish_draft(const Maildir& md, Draft& d);
+// Removes the draft from tmp/ or new/ (best effort, for failed batches).
+void discard_draft(const Maildir& md, Draft& d);
+
+}  // namespace delivery::local

@@ -1,0 +1,164 @@
+// Tests for Maildir delivery: unique names (https://cr.yp.to/proto/maildir.html with
+// Dovecot's S= and W=), the delivery header lines, path checks, and the write / fsync /
+// rename steps against a real temporary Maildir and a real queue file.
+#include "delivery/local/maildir.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <regex>
+#include <set>
+
+#include "common/io/fdio.hpp"
+#include "delivery/test_support.hpp"
+
+using namespace delivery::local;
+using delivery::testing::list_dir;
+using delivery::testing::make_queued;
+using delivery::testing::TempDir;
+
+namespace {
+
+std::uint64_t field(const std::string& name, const char* key) {
+  auto p = name.find(key);
+  REQUIRE(p != std::string::npos);
+  return std::stoull(name.substr(p + std::string(key).size()));
+}
+
+}  // namespace
+
+TEST_CASE("hostname escaping: '/' and ':' as the Maildir spec says, and ','") {
+  CHECK(maildir_hostname("mx.example.org") == "mx.example.org");
+  CHECK(maildir_hostname("a/b:c") == "a\\057b\\072c");
+  CHECK(maildir_hostname("x,S=1") == "x\\054S=1");
+}
+
+TEST_CASE("unique names have the documented shape") {
+  CHECK(unique_name(1700000000, 123456, 4242, 7, "mx.example.org", 1000, 1030) ==
+        "1700000000.M123456P4242Q7.mx.example.org,S=1000,W=1030");
+  NameGenerator gen("host:1");
+  std::set<std::string> seen;
+  std::regex shape(R"(^\d+\.M\d+P\d+Q\d+\.host\\0721,S=10,W=12$)");
+  for (int i = 0; i < 1000; ++i) {
+    std::string n = gen.next(10, 12);
+    CHECK(std::regex_match(n, shape));
+    CHECK(n.find('/') == std::string::npos);
+    seen.insert(n);
+  }
+  CHECK(seen.size() == 1000);
+}
+
+TEST_CASE("delivery header lines") {
+  CHECK(delivery_headers("a@example.org", "u@example.net") ==
+        "Return-Path: <a@example.org>\nDelivered-To: u@example.net\n");
+  // RFC 5321 4.4: the null reverse-path is written as "<>".
+  CHECK(delivery_headers("", "u@example.net") == "Return-Path: <>\nDelivered-To: u@example.net\n");
+}
+
+TEST_CASE("relative maildir paths: no traversal") {
+  CHECK(valid_relative_maildir("example.org/user"));
+  CHECK(valid_relative_maildir("example.org/first.last"));
+  CHECK_FALSE(valid_relative_maildir(""));
+  CHECK_FALSE(valid_relative_maildir("/etc"));
+  CHECK_FALSE(valid_relative_maildir("example.org/../../etc"));
+  CHECK_FALSE(valid_relative_maildir(".."));
+  CHECK_FALSE(valid_relative_maildir("example.org/./u"));
+  CHECK_FALSE(valid_relative_maildir("example.org//u"));
+  CHECK_FALSE(valid_relative_maildir("example.org/u/"));
+  CHECK_FALSE(valid_relative_maildir("example.org/u ser"));
+  CHECK_FALSE(valid_relative_maildir(std::string("example.org/u\0x", 15)));
+}
+
+TEST_CASE("Maildir::open creates the maildir and cur/ new/ tmp/ mode 0770") {
+  TempDir dir;
+  mode_t old = ::umask(007);
+  std::string path = dir.path + "/example.org/user";
+  auto md = Maildir::open(path);
+  ::umask(old);
+  REQUIRE(md.is_ok());
+  for (const char* sub : {"cur", "new", "tmp"}) {
+    struct stat st;
+    REQUIRE(::stat((path + "/" + sub).c_str(), &st) == 0);
+    CHECK(S_ISDIR(st.st_mode));
+    CHECK((st.st_mode & 07777) == 0770);
+  }
+  // Opening an existing one works and changes nothing.
+  CHECK(Maildir::open(path).is_ok());
+  // A regular file where the maildir should be is an error, not a crash.
+  REQUIRE(common::io::write_all(
+              common::io::UniqueFd(::open((dir.path + "/file").c_str(), O_WRONLY | O_CREAT, 0600)).get(),
+              "x")
+              .is_ok());
+  auto bad = Maildir::open(dir.path + "/file");
+  CHECK_FALSE(bad.is_ok());
+  CHECK(bad.status().err() == ENOTDIR);
+}
+
+TEST_CASE("a draft becomes new/<unique> with headers, message, and exact S= and W=") {
+  TempDir dir;
+  std::string body = "Subject: hello\n\nline one\nline two\n";
+  auto q = make_queued(dir.path, "sender@example.org", {"u@example.net"}, body);
+  auto msg = delivery::check_message(q.fd.get(), q.deliver);
+  REQUIRE(msg.is_ok());
+  auto md = Maildir::open(dir.path + "/md");
+  REQUIRE(md.is_ok());
+  NameGenerator gen("mx.example.net");
+  std::string headers = delivery_headers("sender@example.org", "u@example.net");
+  auto d = write_draft(*md, gen, headers, *msg);
+  REQUIRE(d.is_ok());
+  CHECK(list_dir(dir.path + "/md/tmp") == std::vector<std::string>{d->name});
+  REQUIRE(sync_draft(*md, *d).is_ok());
+  REQUIRE(publish_draft(*md, *d).is_ok());
+  REQUIRE(md->sync_new().is_ok());
+  CHECK(list_dir(dir.path + "/md/tmp").empty());
+  REQUIRE(list_dir(dir.path + "/md/new") == std::vector<std::string>{d->name});
+
+  std::string file = dir.path + "/md/new/" + d->name;
+  auto content = common::io::read_file(file);
+  REQUIRE(content.is_ok());
+  CHECK(*content == headers + body);
+  struct stat st;
+  REQUIRE(::stat(file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0660);
+  CHECK(field(d->name, ",S=") == static_cast<std::uint64_t>(st.st_size));
+  // W= is the size with CRLF line ends: one more byte per LF.
+  auto lfs = static_cast<std::uint64_t>(std::count(content->begin(), content->end(), '\n'));
+  CHECK(field(d->name, ",W=") == static_cast<std::uint64_t>(st.st_size) + lfs);
+  CHECK(lfs == q.deliver.data_lines + 2);
+}
+
+TEST_CASE("a failed write leaves nothing in tmp/") {
+  TempDir dir;
+  auto q = make_queued(dir.path, "", {"u@example.net"}, "short\n");
+  auto msg = delivery::check_message(q.fd.get(), q.deliver);
+  REQUIRE(msg.is_ok());
+  delivery::MessageRef past_end = *msg;
+  past_end.size += 1000;
+  auto md = Maildir::open(dir.path + "/md");
+  REQUIRE(md.is_ok());
+  NameGenerator gen("h");
+  auto d = write_draft(*md, gen, delivery_headers("", "u@example.net"), past_end);
+  CHECK_FALSE(d.is_ok());
+  CHECK(d.status().err() == EIO);
+  CHECK(list_dir(dir.path + "/md/tmp").empty());
+}
+
+TEST_CASE("a draft whose fd was closed is re-opened for fsync; discard removes it") {
+  TempDir dir;
+  auto q = make_queued(dir.path, "", {"u@example.net"}, "x\n");
+  auto msg = delivery::check_message(q.fd.get(), q.deliver);
+  REQUIRE(msg.is_ok());
+  auto md = Maildir::open(dir.path + "/md");
+  REQUIRE(md.is_ok());
+  NameGenerator gen("h");
+  auto d = write_draft(*md, gen, "", *msg);
+  REQUIRE(d.is_ok());
+  d->fd.reset();
+  CHECK(sync_draft(*md, *d).is_ok());
+  REQUIRE(publish_draft(*md, *d).is_ok());
+  CHECK(list_dir(dir.path + "/md/new").size() == 1);
+  discard_draft(*md, *d);
+  CHECK(list_dir(dir.path + "/md/new").empty());
+}

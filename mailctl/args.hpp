@@ -1,0 +1,45 @@
+// mailctl's command line, parsed into a plain struct with no I/O (unit-tested), and the
+// exit codes every subcommand uses (documented in mailctl(8)).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace mailctl {
+
+// Exit codes: sysexits(3) where one fits.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitProblems = 1;  // check-config found problems
+inline constexpr int kExitRefused = 2;   // bad input (invalid name, duplicate, missing): nothing changed
+inline constexpr int kExitUsage = 64;    // EX_USAGE: bad command line
+inline constexpr int kExitIoError = 74;  // EX_IOERR: database or file system error
+inline constexpr int kExitConfig = 78;   // EX_CONFIG: the configuration file cannot be used
+
+enum class Command {
+  kHelp,
+  kInit,
+  kCheckConfig,
+  kDomainAdd,
+  kDomainDel,
+  kDomainList,
+  kUserAdd,
+  kUserDel,
+  kUserList,
+  kUserPasswd,
+};
+
+struct Args {
+  std::string config_path;  // -c FILE; default /etc/mailbag/mailbag.conf
+  Command command = Command::kHelp;
+  std::string target;  // the domain or address the command acts on ("" for none)
+  bool force = false;  // domain del --force
+};
+
+// Parses the arguments after the program name. A usage error carries the message to
+// print before the usage text.
+common::Result<Args> parse_args(const std::vector<std::string>& argv);
+std::string usage();
+
+}  // namespace mailctl

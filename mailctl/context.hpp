@@ -1,0 +1,38 @@
+// What every mailctl subcommand works with: the loaded configuration, whether it runs
+// as root (then it creates system users and sets owners), and its three streams (tests
+// pass files instead of the terminal).
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "common/accounts/accounts.hpp"
+#include "common/accounts/passwd.hpp"
+#include "common/config/config.hpp"
+#include "common/spool/layout.hpp"
+
+namespace mailctl {
+
+struct Context {
+  common::config::Config cfg;
+  bool as_root = false;
+  std::FILE* in = stdin;
+  std::FILE* out = stdout;
+  std::FILE* err = stderr;
+
+  common::spool::Layout layout() const { return common::spool::Layout(cfg); }
+};
+
+// "mailctl: <msg>" on the error stream.
+void complain(Context& ctx, const std::string& msg);
+
+// The databases, opened for writing. They must exist already (made by `mailctl init`
+// with the right owners and modes); a missing one is an error, never silently created.
+common::Result<std::unique_ptr<common::accounts::Accounts>> open_accounts(Context& ctx);
+common::Result<std::unique_ptr<common::accounts::Passwords>> open_passwords(Context& ctx);
+
+// ASCII lower-case, for domain names and addresses typed by the administrator.
+std::string lower(std::string s);
+
+}  // namespace mailctl

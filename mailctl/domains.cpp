@@ -1,0 +1,108 @@
+// `mailctl domain add|del|list`: the mail domains in accounts.mdb.
+#include <ctime>
+
+#include "mailctl/commands.hpp"
+
+namespace mailctl {
+
+int cmd_domain_add(Context& ctx, const std::string& arg) {
+  std::string name = lower(arg);
+  if (!common::accounts::valid_domain_name(name)) {
+    complain(ctx, "invalid domain name '" + arg + "' (letters, digits, '-' and '.')");
+    return kExitRefused;
+  }
+  auto db = open_accounts(ctx);
+  if (!db) {
+    complain(ctx, db.message());
+    return kExitIoError;
+  }
+  auto have = (*db)->domain(name);
+  if (!have) {
+    complain(ctx, have.message());
+    return kExitIoError;
+  }
+  if (*have) {
+    complain(ctx, "domain " + name + " already exists");
+    return kExitRefused;
+  }
+  common::accounts::Domain d;
+  d.name = name;
+  d.created = std::time(nullptr);
+  if (auto st = (*db)->put_domain(d); !st) {
+    complain(ctx, st.message());
+    return kExitIoError;
+  }
+  std::fprintf(ctx.out, "added domain %s\n", name.c_str());
+  return kExitOk;
+}
+
+int cmd_domain_del(Context& ctx, const std::string& arg, bool force) {
+  std::string name = lower(arg);
+  auto db = open_accounts(ctx);
+  if (!db) {
+    complain(ctx, db.message());
+    return kExitIoError;
+  }
+  auto have = (*db)->domain(name);
+  if (!have) {
+    complain(ctx, have.message());
+    return kExitIoError;
+  }
+  if (!*have) {
+    complain(ctx, "no such domain: " + arg);
+    return kExitRefused;
+  }
+  auto users = (*db)->users(name);
+  auto aliases = (*db)->aliases(name);
+  if (!users || !aliases) {
+    complain(ctx, !users ? users.message() : aliases.message());
+    return kExitIoError;
+  }
+  if ((!users->empty() || !aliases->empty()) && !force) {
+    complain(ctx, "domain " + name + " still has " + std::to_string(users->size()) + " user(s) and " +
+                      std::to_string(aliases->size()) + " alias(es); remove them first or use --force");
+    return kExitRefused;
+  }
+  if (!users->empty()) {
+    auto pw = open_passwords(ctx);
+    if (!pw) {
+      complain(ctx, pw.message());
+      return kExitIoError;
+    }
+    for (const auto& u : *users) {
+      auto r = (*pw)->remove(u.address);
+      if (!r) {
+        complain(ctx, r.message());
+        return kExitIoError;
+      }
+    }
+  }
+  auto r = (*db)->delete_domain(name);
+  if (!r) {
+    complain(ctx, r.message());
+    return kExitIoError;
+  }
+  std::fprintf(ctx.out, "deleted domain %s", name.c_str());
+  if (!users->empty() || !aliases->empty())
+    std::fprintf(ctx.out, " with %zu user(s) and %zu alias(es); Maildirs kept under %s/%s",
+                 users->size(), aliases->size(), ctx.cfg.mail_directory.c_str(), name.c_str());
+  std::fprintf(ctx.out, "\n");
+  return kExitOk;
+}
+
+int cmd_domain_list(Context& ctx) {
+  auto db = open_accounts(ctx);
+  if (!db) {
+    complain(ctx, db.message());
+    return kExitIoError;
+  }
+  auto all = (*db)->domains();
+  if (!all) {
+    complain(ctx, all.message());
+    return kExitIoError;
+  }
+  for (const auto& d : *all) std::fprintf(ctx.out, "%s\n", d.name.c_str());
+  return kExitOk;
+}
+
+}  // namespace mailctl

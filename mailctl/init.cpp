@@ -1,0 +1,111 @@
+// Implementation of `mailctl init` (see init.hpp). Owners and modes:
+//   spool_directory  0755 root           incoming  3730 mb-queue:mb-drop
+//   queue, corrupt, state  0700 mb-queue private   0755 mb-queue
+//   data_directory   0755 root           accounts.mdb root:mb-acct, passwd.mdb root:mb-auth,
+//                                        relay.mdb mb-pop3d:mb-relay (0640, lock 0660)
+//   mail_directory   0770 mb-vmail:mb-mail
+#include "mailctl/init.hpp"
+
+#include <sys/stat.h>
+
+#include "common/accounts/accounts.hpp"
+#include "common/accounts/passwd.hpp"
+#include "common/io/fdio.hpp"
+#include "common/relaydb/relaydb.hpp"
+#include "mailctl/args.hpp"
+#include "mailctl/system_users.hpp"
+
+namespace mailctl {
+
+using common::Status;
+
+std::vector<Spec> directory_plan(const common::spool::Layout& l) {
+  return {
+      {l.spool, 0755, "root", "root"},
+      {l.incoming(), 03730, "mb-queue", "mb-drop"},
+      {l.queue(), 0700, "mb-queue", "mb-queue"},
+      {l.corrupt(), 0700, "mb-queue", "mb-queue"},
+      {l.state(), 0700, "mb-queue", "mb-queue"},
+      {l.private_dir(), 0755, "mb-queue", "mb-queue"},
+      {l.data, 0755, "root", "root"},
+      {l.mail, 0770, "mb-vmail", "mb-mail"},
+  };
+}
+
+std::vector<DbSpec> database_plan(const common::spool::Layout& l) {
+  auto db = [](DbKind k, const std::string& path, const char* user, const char* group) {
+    return DbSpec{k, Spec{path, 0640, user, group}, Spec{path + "-lock", 0660, user, group}};
+  };
+  return {
+      db(DbKind::kAccounts, l.accounts_db(), "root", "mb-acct"),
+      db(DbKind::kPasswd, l.passwd_db(), "root", "mb-auth"),
+      db(DbKind::kRelay, l.relay_db(), "mb-pop3d", "mb-relay"),
+  };
+}
+
+namespace {
+
+// Opens (creating if missing) and closes the database, leaving the data and lock files.
+Status create_db(DbKind kind, const std::string& path) {
+  switch (kind) {
+    case DbKind::kAccounts: {
+      auto a = common::accounts::Accounts::open(path, true);
+      return a ? Status::ok() : a.status();
+    }
+    case DbKind::kPasswd: {
+      auto p = common::accounts::Passwords::open(path, true);
+      return p ? Status::ok() : p.status();
+    }
+    case DbKind::kRelay: {
+      auto r = common::relaydb::RelayDb::open(path, common::relaydb::RelayDb::Mode::kWrite);
+      return r ? Status::ok() : r.status();
+    }
+  }
+  return Status::error("unknown database kind");
+}
+
+Status build_tree(Context& ctx, std::vector<std::string>* report) {
+  auto l = ctx.layout();
+  for (const std::string& root : {l.spool, l.data, l.mail}) {
+    auto slash = root.rfind('/');
+    if (slash != std::string::npos && slash > 0) MB_TRY(common::io::make_dirs(root.substr(0, slash), 0755));
+  }
+  for (const auto& s : directory_plan(l)) MB_TRY(ensure_dir(s, ctx.as_root, report));
+  for (const auto& db : database_plan(l)) {
+    struct stat st;
+    bool existed = ::lstat(db.data.path.c_str(), &st) == 0;
+    if (!existed || ::lstat(db.lock.path.c_str(), &st) != 0)
+      MB_TRY(create_db(db.kind, db.data.path));  // also re-creates a missing lock file
+    // Owner and mode of what was just created are not news; fixes to old files are.
+    std::vector<std::string> fixes;
+    MB_TRY(ensure_file(db.data, ctx.as_root, &fixes));
+    MB_TRY(ensure_file(db.lock, ctx.as_root, &fixes));
+    if (!existed)
+      report->push_back("created " + db.data.path + " (mode " + mode_text(db.data.mode) + ", lock " +
+                        mode_text(db.lock.mode) + ", " +
+                        (ctx.as_root ? db.data.user + ":" + db.data.group : std::string("owned by the caller")) + ")");
+    else
+      report->insert(report->end(), fixes.begin(), fixes.end());
+  }
+  if (ctx.as_root)
+    for (const std::string& root : {l.spool, l.data, l.mail}) check_search_path(root, report);
+  return Status::ok();
+}
+
+}  // namespace
+
+int cmd_init(Context& ctx) {
+  std::vector<std::string> report;
+  Status st;
+  if (ctx.as_root) st = ensure_system_accounts(&report);
+  if (st) st = build_tree(ctx, &report);
+  for (const auto& line : report) std::fprintf(ctx.out, "%s\n", line.c_str());
+  if (!st) {
+    complain(ctx, "init: " + st.message());
+    return kExitIoError;
+  }
+  if (report.empty()) std::fprintf(ctx.out, "nothing to do: the tree is complete\n");
+  return kExitOk;
+}
+
+}  // namespace mailctl

@@ -1,0 +1,42 @@
+// mailctl's dispatcher: arguments -> configuration -> subcommand. main() only supplies
+// the real streams and whether we are root; tests call run() with their own.
+#include "common/config/config.hpp"
+#include "mailctl/commands.hpp"
+#include "mailctl/init.hpp"
+
+namespace mailctl {
+
+int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::FILE* out,
+        std::FILE* err) {
+  auto args = parse_args(argv);
+  if (!args) {
+    std::fprintf(err, "mailctl: %s\n%s", args.message().c_str(), usage().c_str());
+    return kExitUsage;
+  }
+  if (args->command == Command::kHelp) {
+    std::fputs(usage().c_str(), out);
+    return kExitOk;
+  }
+  if (args->command == Command::kCheckConfig) return cmd_check_config(args->config_path, out);
+  auto cfg = common::config::load(args->config_path);
+  if (!cfg) {
+    std::fprintf(err, "mailctl: %s\n", cfg.message().c_str());
+    return kExitConfig;
+  }
+  Context ctx{std::move(*cfg), as_root, in, out, err};
+  switch (args->command) {
+    case Command::kInit: return cmd_init(ctx);
+    case Command::kDomainAdd: return cmd_domain_add(ctx, args->target);
+    case Command::kDomainDel: return cmd_domain_del(ctx, args->target, args->force);
+    case Command::kDomainList: return cmd_domain_list(ctx);
+    case Command::kUserAdd: return cmd_user_add(ctx, args->target);
+    case Command::kUserDel: return cmd_user_del(ctx, args->target);
+    case Command::kUserList: return cmd_user_list(ctx, args->target);
+    case Command::kUserPasswd: return cmd_user_passwd(ctx, args->target);
+    case Command::kHelp:
+    case Command::kCheckConfig: break;
+  }
+  return kExitUsage;
+}
+
+}  // namespace mailctl

@@ -1,0 +1,17 @@
+// mailctl: the administrator's tool for the Mailbag tree, domains, users and passwords.
+// Runs as its caller (root in production: then `init` creates the system users and sets
+// owners). Touches spool_directory, data_directory (accounts.mdb, passwd.mdb, relay.mdb)
+// and mail_directory; reads passwords from standard input, never from arguments.
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "common/log/log.hpp"
+#include "mailctl/commands.hpp"
+
+int main(int argc, char** argv) {
+  common::log::init("mailctl", common::log::Target::kStderr);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  return mailctl::run(args, ::geteuid() == 0, stdin, stdout, stderr);
+}

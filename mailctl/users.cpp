@@ -1,0 +1,200 @@
+// `mailctl user add|del|list|passwd`: users in accounts.mdb, their password hashes in
+// passwd.mdb, and their Maildirs. Passwords are read by password.hpp, hashed with
+// yescrypt (common/accounts/passwd.hpp) and never printed or logged. A password hash is
+// removed before its user record, so a half-done removal can never leave a login behind.
+#include <ctime>
+
+#include "common/accounts/passwd.hpp"
+#include "mailctl/commands.hpp"
+#include "mailctl/fs.hpp"
+#include "mailctl/password.hpp"
+
+namespace mailctl {
+namespace {
+
+// Parses "local@domain" (lower-cased); complains and returns nullopt if invalid.
+std::optional<std::pair<std::string, std::string>> parse_address(Context& ctx, const std::string& arg) {
+  auto parts = common::accounts::split_user_address(lower(arg));
+  if (!parts) {
+    complain(ctx, parts.message());
+    return std::nullopt;
+  }
+  return *parts;
+}
+
+// <mail_directory>/<domain>/<local>/{cur,new,tmp}, 0770 mb-vmail:mb-mail when root.
+common::Status make_maildir(Context& ctx, const std::string& domain, const std::string& local,
+                            std::vector<std::string>* report) {
+  std::string base = ctx.cfg.mail_directory;
+  std::vector<std::string> dirs = {base + "/" + domain, base + "/" + domain + "/" + local};
+  for (const char* sub : {"cur", "new", "tmp"}) dirs.push_back(dirs[1] + "/" + sub);
+  for (const auto& d : dirs) MB_TRY(ensure_dir(Spec{d, 0770, "mb-vmail", "mb-mail"}, ctx.as_root, report));
+  return common::Status::ok();
+}
+
+int set_password(Context& ctx, const std::string& address) {
+  auto pw = read_new_password(ctx.in, ctx.err);
+  if (!pw) {
+    complain(ctx, pw.message());
+    return kExitRefused;
+  }
+  auto hash = common::accounts::hash_password(pw->str());
+  if (!hash) {
+    complain(ctx, "cannot hash the password: " + hash.message());
+    return kExitIoError;
+  }
+  auto db = open_passwords(ctx);
+  if (!db) {
+    complain(ctx, db.message());
+    return kExitIoError;
+  }
+  if (auto st = (*db)->set(address, *hash); !st) {
+    complain(ctx, st.message());
+    return kExitIoError;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int cmd_user_add(Context& ctx, const std::string& arg) {
+  auto parts = parse_address(ctx, arg);
+  if (!parts) return kExitRefused;
+  const auto& [local, domain] = *parts;
+  std::string address = local + "@" + domain;
+  auto db = open_accounts(ctx);
+  if (!db) {
+    complain(ctx, db.message());
+    return kExitIoError;
+  }
+  auto dom = (*db)->domain(domain);
+  auto have = (*db)->user(address);
+  auto alias = (*db)->alias(address);
+  if (!dom || !have || !alias) {
+    complain(ctx, !dom ? dom.message() : !have ? have.message() : alias.message());
+    return kExitIoError;
+  }
+  if (!*dom) {
+    complain(ctx, "no such domain: " + domain + " (add it with 'mailctl domain add " + domain + "')");
+    return kExitRefused;
+  }
+  if (*have) {
+    complain(ctx, "user " + address + " already exists");
+    return kExitRefused;
+  }
+  if (*alias) {
+    complain(ctx, address + " is an alias; remove the alias first");
+    return kExitRefused;
+  }
+  // The password first: a refused or mistyped one leaves nothing behind.
+  if (int rc = set_password(ctx, address); rc != kExitOk) return rc;
+  common::accounts::User u;
+  u.address = address;
+  u.maildir = domain + "/" + local;
+  u.quota = (*dom)->default_quota;
+  u.created = std::time(nullptr);
+  if (auto st = (*db)->put_user(u); !st) {
+    complain(ctx, st.message());
+    if (auto pw = open_passwords(ctx)) (void)(*pw)->remove(address);
+    return kExitIoError;
+  }
+  std::vector<std::string> report;
+  auto st = make_maildir(ctx, domain, local, &report);
+  std::fprintf(ctx.out, "added user %s, Maildir %s/%s\n", address.c_str(), ctx.cfg.mail_directory.c_str(),
+               u.maildir.c_str());
+  if (!st)
+    complain(ctx, "warning: cannot create the Maildir (" + st.message() +
+                      "); the local agent creates it at the first delivery");
+  return kExitOk;
+}
+
+int cmd_user_del(Context& ctx, const std::string& arg) {
+  auto parts = parse_address(ctx, arg);
+  if (!parts) return kExitRefused;
+  std::string address = parts->first + "@" + parts->second;
+  auto db = open_accounts(ctx);
+  if (!db) {
+    complain(ctx, db.message());
+    return kExitIoError;
+  }
+  auto have = (*db)->user(address);
+  if (!have) {
+    complain(ctx, have.message());
+    return kExitIoError;
+  }
+  if (!*have) {
+    complain(ctx, "no such user: " + address);
+    return kExitRefused;
+  }
+  auto pw = open_passwords(ctx);
+  if (!pw) {
+    complain(ctx, pw.message());
+    return kExitIoError;
+  }
+  auto removed = (*pw)->remove(address);
+  if (!removed) {
+    complain(ctx, removed.message());
+    return kExitIoError;
+  }
+  auto del = (*db)->delete_user(address);
+  if (!del) {
+    complain(ctx, del.message());
+    return kExitIoError;
+  }
+  std::fprintf(ctx.out, "deleted user %s; Maildir kept at %s/%s\n", address.c_str(),
+               ctx.cfg.mail_directory.c_str(), (*have)->maildir.c_str());
+  return kExitOk;
+}
+
+int cmd_user_list(Context& ctx, const std::string& arg) {
+  std::string domain = lower(arg);
+  auto db = open_accounts(ctx);
+  if (!db) {
+    complain(ctx, db.message());
+    return kExitIoError;
+  }
+  if (!domain.empty()) {
+    auto dom = (*db)->domain(domain);
+    if (!dom) {
+      complain(ctx, dom.message());
+      return kExitIoError;
+    }
+    if (!*dom) {
+      complain(ctx, "no such domain: " + arg);
+      return kExitRefused;
+    }
+  }
+  auto users = (*db)->users(domain);
+  if (!users) {
+    complain(ctx, users.message());
+    return kExitIoError;
+  }
+  for (const auto& u : *users)
+    std::fprintf(ctx.out, "%s%s\n", u.address.c_str(), u.disabled ? "\tdisabled" : "");
+  return kExitOk;
+}
+
+int cmd_user_passwd(Context& ctx, const std::string& arg) {
+  auto parts = parse_address(ctx, arg);
+  if (!parts) return kExitRefused;
+  std::string address = parts->first + "@" + parts->second;
+  auto db = open_accounts(ctx);
+  if (!db) {
+    complain(ctx, db.message());
+    return kExitIoError;
+  }
+  auto have = (*db)->user(address);
+  if (!have) {
+    complain(ctx, have.message());
+    return kExitIoError;
+  }
+  if (!*have) {
+    complain(ctx, "no such user: " + address);
+    return kExitRefused;
+  }
+  if (int rc = set_password(ctx, address); rc != kExitOk) return rc;
+  std::fprintf(ctx.out, "password changed for %s\n", address.c_str());
+  return kExitOk;
+}
+
+}  // namespace mailctl

@@ -1,0 +1,172 @@
+// Login resolution, the verifier thread and the failure throttle (see auth.hpp).
+#include "pop3d/auth.hpp"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <unistd.h>
+
+#include <cctype>
+
+#include "common/log/log.hpp"
+
+namespace pop3d {
+
+using common::Result;
+using common::Status;
+
+namespace {
+
+// Same rule as the local agent's: relative, no empty, "." or ".." component, printable.
+bool valid_relative(std::string_view rel) {
+  if (rel.empty() || rel.size() > 1024 || rel.front() == '/' || rel.back() == '/') return false;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= rel.size(); ++i) {
+    if (i < rel.size()) {
+      auto u = static_cast<unsigned char>(rel[i]);
+      if (u < 0x21 || u > 0x7e) return false;
+      if (rel[i] != '/') continue;
+    }
+    std::string_view part = rel.substr(start, i - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    start = i + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::optional<LoginTarget>> resolve_login(common::accounts::Accounts& accounts,
+                                                 const std::string& mail_directory,
+                                                 std::string_view name) {
+  std::string address;
+  for (char c : name) address += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (address.find('@') == std::string::npos) {
+    auto domains = accounts.domains();
+    if (!domains) return domains.status();
+    std::vector<std::string> real;
+    for (const auto& d : *domains)
+      if (d.alias_of.empty()) real.push_back(d.name);
+    if (real.size() != 1) return std::optional<LoginTarget>();
+    address += "@" + real[0];
+  }
+  if (!common::accounts::split_user_address(address)) return std::optional<LoginTarget>();
+  auto user = accounts.user(address);
+  if (!user) return user.status();
+  if (!*user || (*user)->disabled || !valid_relative((*user)->maildir)) return std::optional<LoginTarget>();
+  return std::optional<LoginTarget>(LoginTarget{address, mail_directory + "/" + (*user)->maildir});
+}
+
+void LoginThrottle::prune(const std::string& addr, double now) {
+  auto it = failures_.find(addr);
+  if (it == failures_.end()) return;
+  while (!it->second.empty() && it->second.front() <= now - kWindow) it->second.pop_front();
+  if (it->second.empty()) failures_.erase(it);
+}
+
+void LoginThrottle::record_failure(const std::string& addr, double now) {
+  prune(addr, now);
+  // Bounded memory under a flood from many addresses: forget the whole table.
+  if (failures_.size() > 100000) failures_.clear();
+  auto& q = failures_[addr];
+  q.push_back(now);
+  if (q.size() > static_cast<std::size_t>(kMaxFailures)) q.pop_front();
+}
+
+bool LoginThrottle::blocked(const std::string& addr, double now) {
+  prune(addr, now);
+  auto it = failures_.find(addr);
+  return it != failures_.end() && it->second.size() >= static_cast<std::size_t>(kMaxFailures);
+}
+
+double LoginThrottle::delay(const std::string& addr, double now) {
+  prune(addr, now);
+  auto it = failures_.find(addr);
+  std::size_t n = it == failures_.end() ? 0 : it->second.size();
+  return n <= 3 ? 1.0 : 2.0;
+}
+
+Verifier::Verifier(std::unique_ptr<common::accounts::Accounts> accounts,
+                   std::unique_ptr<common::accounts::Passwords> passwords, std::string mail_directory)
+    : accounts_(std::move(accounts)), passwords_(std::move(passwords)), mail_directory_(std::move(mail_directory)) {}
+
+Verifier::~Verifier() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Status Verifier::start() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return Status::sys("pipe");
+  pipe_r_.reset(fds[0]);
+  pipe_w_.reset(fds[1]);
+  thread_ = std::thread([this] { worker(); });
+  return Status::ok();
+}
+
+void Verifier::submit(Job job) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+std::vector<Verifier::Done> Verifier::take_results() {
+  char buf[256];
+  while (::read(pipe_r_.get(), buf, sizeof buf) > 0) {
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::exchange(done_, {});
+}
+
+AuthResult Verifier::check(const std::string& user, const std::string& password) {
+  AuthResult r;
+  auto target = resolve_login(*accounts_, mail_directory_, user);
+  if (!target) {
+    common::log::error("accounts database: %s", target.message().c_str());
+    r.outcome = AuthResult::Outcome::kTempFail;
+    return r;
+  }
+  // An unknown user costs the same yescrypt work as a known one (Passwords::verify).
+  auto ok = passwords_->verify(*target ? (*target)->address : std::string("nobody@invalid"), password);
+  if (!ok) {
+    common::log::error("password database: %s", ok.message().c_str());
+    r.outcome = AuthResult::Outcome::kTempFail;
+    return r;
+  }
+  if (!*ok || !*target) {
+    r.outcome = AuthResult::Outcome::kBadCredentials;
+    return r;
+  }
+  r.outcome = AuthResult::Outcome::kOk;
+  r.address = (*target)->address;
+  r.maildir = (*target)->maildir;
+  return r;
+}
+
+void Verifier::worker() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
+      if (stop_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    Done d{job.conn_id, check(job.user, job.password)};
+    OPENSSL_cleanse(job.password.data(), job.password.size());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_.push_back(std::move(d));
+    }
+    char one = 1;
+    (void)!::write(pipe_w_.get(), &one, 1);  // a full pipe already means "look"
+  }
+}
+
+}  // namespace pop3d

@@ -1,0 +1,119 @@
+// Tests of the Maildir maildrop: new/ -> cur/, sizes from W= or the file, unique-ids
+// stable across sessions and renames, the per-maildrop lock, deletion only at commit.
+#include "pop3d/maildrop.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pop3d/test_support.hpp"
+
+using namespace pop3d;
+using namespace pop3d::testing;
+
+TEST_CASE("uid_for and wire_size_field") {
+  CHECK(uid_for("1700000000.M1P2Q3.host,S=10,W=12:2,S") == "1700000000.M1P2Q3.host,S=10,W=12");
+  CHECK(uid_for("1700000000.M1P2Q3.host,S=10,W=12") == "1700000000.M1P2Q3.host,S=10,W=12");
+  std::string long_name(80, 'a');
+  std::string u = uid_for(long_name + ":2,");
+  CHECK(u.size() == 41);
+  CHECK(u[0] == 'S');
+  CHECK(u == uid_for(long_name));  // stable
+  CHECK(uid_for("a b") != "a b");  // space is not allowed in a unique-id (RFC 1939 7)
+  CHECK(wire_size_field("1.M1.h,S=10,W=12:2,") == 12u);
+  CHECK(wire_size_field("1.M1.h,W=12,S=10") == 12u);
+  CHECK_FALSE(wire_size_field("1.M1.h,S=10"));
+  CHECK_FALSE(wire_size_field("1.M1.h:2,W=12"));  // after ':' is info, not the name
+  CHECK_FALSE(wire_size_field("1.M1.h,W=x"));
+}
+
+TEST_CASE("open moves new/ to cur/, lists in arrival order with sizes") {
+  TempDir t;
+  auto md = make_maildir(t.path + "/md");
+  put_file(md + "/new/1700000002.M1P1Q1.host,S=4,W=6", "a\nb\n");
+  put_file(md + "/cur/1700000001.M1P1Q1.host:2,S", "x\ny\nz\n");       // no size fields: read
+  put_file(md + "/cur/1700000003.M1P1Q2.host,S=2,W=3:2,", "q\n");
+  put_file(md + "/new/.hidden", "ignored");
+  Maildrop::OpenError why;
+  auto d = Maildrop::open(md, &why);
+  REQUIRE_MESSAGE(d.is_ok(), d.message());
+  const auto& m = d.value()->messages();
+  REQUIRE(m.size() == 3);
+  CHECK(m[0].uid == "1700000001.M1P1Q1.host");
+  CHECK(m[0].size == 9);
+  CHECK(m[1].uid == "1700000002.M1P1Q1.host,S=4,W=6");
+  CHECK(m[1].name == "1700000002.M1P1Q1.host,S=4,W=6:2,");
+  CHECK(m[1].size == 6);
+  CHECK(m[2].size == 3);
+  CHECK(::access((md + "/cur/1700000002.M1P1Q1.host,S=4,W=6:2,").c_str(), F_OK) == 0);
+  CHECK(::access((md + "/new/1700000002.M1P1Q1.host,S=4,W=6").c_str(), F_OK) != 0);
+  CHECK(d.value()->live_count() == 3);
+  CHECK(d.value()->live_size() == 18);
+}
+
+TEST_CASE("one session per maildrop; the lock goes with the session") {
+  TempDir t;
+  auto md = make_maildir(t.path + "/md");
+  Maildrop::OpenError why;
+  auto first = Maildrop::open(md, &why);
+  REQUIRE(first.is_ok());
+  auto second = Maildrop::open(md, &why);
+  CHECK_FALSE(second.is_ok());
+  CHECK(why == Maildrop::OpenError::kInUse);
+  first.value().reset();
+  auto third = Maildrop::open(md, &why);
+  CHECK(third.is_ok());
+}
+
+TEST_CASE("deletions are marks until commit; uids stable across sessions") {
+  TempDir t;
+  auto md = make_maildir(t.path + "/md");
+  put_file(md + "/new/1700000001.A.h,S=2,W=3", "1\n");
+  put_file(md + "/new/1700000002.B.h,S=2,W=3", "2\n");
+  put_file(md + "/new/1700000003.C.h,S=2,W=3", "3\n");
+  Maildrop::OpenError why;
+  std::vector<std::string> uids;
+  {
+    auto d = Maildrop::open(md, &why);
+    REQUIRE(d.is_ok());
+    for (const auto& m : d.value()->messages()) uids.push_back(m.uid);
+    d.value()->mark_deleted(1);
+    CHECK(d.value()->live_count() == 2);
+    d.value()->unmark_all();
+    CHECK(d.value()->live_count() == 3);
+    d.value()->mark_deleted(1);
+    // dropped without commit: nothing deleted
+  }
+  {
+    auto d = Maildrop::open(md, &why);
+    REQUIRE(d.is_ok());
+    REQUIRE(d.value()->messages().size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) CHECK(d.value()->messages()[i].uid == uids[i]);
+    d.value()->mark_deleted(1);
+    CHECK(*d.value()->commit() == 1);
+  }
+  auto d = Maildrop::open(md, &why);
+  REQUIRE(d.is_ok());
+  REQUIRE(d.value()->messages().size() == 2);
+  CHECK(d.value()->messages()[0].uid == uids[0]);
+  CHECK(d.value()->messages()[1].uid == uids[2]);
+}
+
+TEST_CASE("a message removed by another reader before commit is not an error") {
+  TempDir t;
+  auto md = make_maildir(t.path + "/md");
+  put_file(md + "/new/1700000001.A.h,S=2,W=3", "1\n");
+  Maildrop::OpenError why;
+  auto d = Maildrop::open(md, &why);
+  REQUIRE(d.is_ok());
+  d.value()->mark_deleted(0);
+  ::unlink((md + "/cur/1700000001.A.h,S=2,W=3:2,").c_str());
+  CHECK(*d.value()->commit() == 1);
+}
+
+TEST_CASE("a missing Maildir fails without claiming it is in use") {
+  TempDir t;
+  Maildrop::OpenError why;
+  CHECK_FALSE(Maildrop::open(t.path + "/nope", &why).is_ok());
+  CHECK(why == Maildrop::OpenError::kFailed);
+}

@@ -1,0 +1,43 @@
+// relayctl's commands, kept apart from main() so the tests can run them against a
+// temporary database with a chosen clock: vsmtprelay's interface (seeds/003) over the
+// relay database (common/relaydb), plus `load` of `dump` output.
+//   add ip [ticks] | delete ip [...] | expire [n] | list [n] | dump | load [-m] FILE|-
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace relayctl {
+
+// Exit statuses, documented in relayctl(8).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitNotFound = 1;  // delete: an address was not in the database
+inline constexpr int kExitUsage = 2;     // bad usage or input; the database is unchanged
+inline constexpr int kExitError = 3;     // configuration, database or system error
+
+struct Context {
+  std::string db_path;          // data_directory/relay.mdb
+  std::int64_t now = 0;         // UNIX seconds
+  std::int64_t lifetime = 0;    // relay_lifetime in seconds (expire's default)
+};
+
+struct Output {
+  std::string out;  // for stdout
+  std::string err;  // for stderr, one "relayctl: ..." line per problem
+};
+
+std::string usage();
+
+// Reads standard input for `load -`.
+using StdinReader = std::function<common::Result<std::string>()>;
+
+// Runs one command (args without the program name and options); returns the exit status.
+// Every argument is checked before the database is touched.
+int run(const std::vector<std::string>& args, const Context& ctx, Output& o,
+        const StdinReader& read_stdin);
+
+}  // namespace relayctl

@@ -1,0 +1,285 @@
+// Command line parsing (see commands.hpp). UNTRUSTED: network input; nothing here reads
+// past the given views, and addresses go through common::mail::parse_path only.
+#include "smtpd/commands.hpp"
+
+#include <array>
+#include <limits>
+
+namespace smtpd {
+namespace {
+
+using common::mail::Address;
+using common::mail::PathOptions;
+
+char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (upper(a[i]) != upper(b[i])) return false;
+  return true;
+}
+
+bool istarts_with(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view skip_spaces(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  return s;
+}
+
+std::string_view trim_right(std::string_view s) {
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// RFC 5321 4.1.2: esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
+bool is_esmtp_keyword(std::string_view k) {
+  if (k.empty() || !is_alnum(k.front())) return false;
+  for (char c : k)
+    if (!is_alnum(c) && c != '-') return false;
+  return true;
+}
+
+// RFC 5321 4.1.2: esmtp-value = 1*(%d33-60 / %d62-126); RFC 6531 3.3 adds UTF-8.
+bool is_esmtp_value(std::string_view v) {
+  if (v.empty()) return false;
+  for (unsigned char c : v)
+    if (c < 33 || c == '=' || c == 127) return false;
+  return common::mail::is_valid_utf8(v);
+}
+
+Reply syntax(std::string text) { return make_reply(501, "5.5.4", std::move(text)); }
+
+template <class T>
+Parsed<T> fail(Reply r) {
+  Parsed<T> p;
+  p.error = std::move(r);
+  return p;
+}
+
+struct Param {
+  std::string_view key;
+  std::string_view value;
+  bool has_value = false;
+};
+
+// Splits "SP key[=value] SP key..." (what follows the path). Returns false on bad syntax.
+bool split_params(std::string_view s, std::array<Param, 16>* out, std::size_t* n, Reply* err) {
+  *n = 0;
+  if (!s.empty() && !is_space(s.front())) {
+    *err = syntax("Syntax error after address");
+    return false;
+  }
+  for (;;) {
+    s = skip_spaces(s);
+    if (s.empty()) return true;
+    std::size_t end = 0;
+    while (end < s.size() && !is_space(s[end])) ++end;
+    std::string_view item = s.substr(0, end);
+    s.remove_prefix(end);
+    Param p;
+    auto eq = item.find('=');
+    p.key = item.substr(0, eq);
+    if (eq != std::string_view::npos) {
+      p.has_value = true;
+      p.value = item.substr(eq + 1);
+      if (!is_esmtp_value(p.value)) {
+        *err = syntax("Bad parameter value syntax");
+        return false;
+      }
+    }
+    if (!is_esmtp_keyword(p.key)) {
+      *err = syntax("Bad parameter syntax");
+      return false;
+    }
+    for (std::size_t i = 0; i < *n; ++i)
+      if (iequals((*out)[i].key, p.key)) {
+        *err = syntax("Duplicate parameter");
+        return false;
+      }
+    if (*n == out->size()) {
+      *err = syntax("Too many parameters");
+      return false;
+    }
+    (*out)[(*n)++] = p;
+  }
+}
+
+// RFC 1870 3: size-value = 1*20DIGIT. Values beyond 64 bits saturate (they are over any
+// limit anyway).
+bool parse_size_value(std::string_view v, std::uint64_t* out) {
+  if (v.empty() || v.size() > 20) return false;
+  std::uint64_t n = 0;
+  bool saturated = false;
+  for (char c : v) {
+    if (c < '0' || c > '9') return false;
+    if (__builtin_mul_overflow(n, 10u, &n) ||
+        __builtin_add_overflow(n, static_cast<unsigned>(c - '0'), &n))
+      saturated = true;
+  }
+  *out = saturated ? std::numeric_limits<std::uint64_t>::max() : n;
+  return true;
+}
+
+// Parses "<path>" at the start of `s` (after "FROM:"/"TO:" and optional spaces). On
+// success returns the address and sets *rest to what follows the path. The first pass
+// allows UTF-8 so that the parameters can be found; the caller re-parses with the
+// transaction's real SMTPUTF8 setting.
+Address parse_or(std::string_view s, const PathOptions& opt, std::size_t* used, std::string* why,
+                 bool* ok) {
+  auto r = common::mail::parse_path(s, opt, used);
+  *ok = r.is_ok();
+  if (!r) {
+    *why = r.message();
+    return Address{};
+  }
+  return std::move(r).value();
+}
+
+}  // namespace
+
+Command split_command(std::string_view line) {
+  static constexpr std::pair<std::string_view, Verb> kVerbs[] = {
+      {"HELO", Verb::kHelo}, {"EHLO", Verb::kEhlo}, {"MAIL", Verb::kMail},
+      {"RCPT", Verb::kRcpt}, {"DATA", Verb::kData}, {"RSET", Verb::kRset},
+      {"NOOP", Verb::kNoop}, {"QUIT", Verb::kQuit}, {"HELP", Verb::kHelp},
+      {"VRFY", Verb::kVrfy}, {"EXPN", Verb::kExpn}, {"STARTTLS", Verb::kStartTls},
+  };
+  Command c;
+  std::size_t end = 0;
+  while (end < line.size() && !is_space(line[end])) ++end;
+  c.name = line.substr(0, end);
+  c.arg = trim_right(skip_spaces(line.substr(end)));
+  for (const auto& [name, verb] : kVerbs)
+    if (iequals(c.name, name)) c.verb = verb;
+  return c;
+}
+
+Parsed<MailArgs> parse_mail(std::string_view arg, bool extended) {
+  if (!istarts_with(arg, "FROM:")) return fail<MailArgs>(syntax("Syntax: MAIL FROM:<address>"));
+  // RFC 5321 4.1.1.2 has no space after the colon; many clients send one, and refusing
+  // it would gain nothing.
+  std::string_view s = skip_spaces(arg.substr(5));
+  if (s.empty() || s.front() != '<')
+    return fail<MailArgs>(make_reply(501, "5.1.7", "Bad sender address syntax"));
+
+  PathOptions opt;
+  opt.allow_null = true;
+  opt.allow_utf8 = true;
+  std::size_t used = 0;
+  std::string why;
+  bool ok = false;
+  Address wide = parse_or(s, opt, &used, &why, &ok);
+  if (!ok) return fail<MailArgs>(make_reply(501, "5.1.7", "Bad sender address syntax: " + why));
+
+  std::array<Param, 16> params;
+  std::size_t n = 0;
+  Reply err;
+  if (!split_params(s.substr(used), &params, &n, &err)) return fail<MailArgs>(err);
+
+  MailArgs m;
+  for (std::size_t i = 0; i < n; ++i) {
+    const Param& p = params[i];
+    // RFC 5321 4.1.1.11 / 3.3: parameters of extensions that were not negotiated (HELO)
+    // or that we do not implement get 555.
+    if (!extended)
+      return fail<MailArgs>(make_reply(555, "5.5.4", "MAIL parameters need EHLO"));
+    if (iequals(p.key, "SIZE")) {
+      std::uint64_t v = 0;
+      if (!p.has_value || !parse_size_value(p.value, &v))
+        return fail<MailArgs>(syntax("Bad SIZE value (RFC 1870)"));
+      m.size = v;
+    } else if (iequals(p.key, "BODY")) {
+      if (!p.has_value) return fail<MailArgs>(syntax("BODY needs a value (RFC 6152)"));
+      if (iequals(p.value, "7BIT"))
+        m.body = Body::k7Bit;
+      else if (iequals(p.value, "8BITMIME"))
+        m.body = Body::k8BitMime;
+      else
+        return fail<MailArgs>(make_reply(555, "5.5.4", "Unsupported BODY type"));
+    } else if (iequals(p.key, "SMTPUTF8")) {
+      if (p.has_value) return fail<MailArgs>(syntax("SMTPUTF8 takes no value (RFC 6531 3.4)"));
+      m.smtputf8 = true;
+    } else {
+      return fail<MailArgs>(make_reply(555, "5.5.4", "Unsupported parameter"));
+    }
+  }
+
+  // The real parse, with UTF-8 allowed only when the client declared SMTPUTF8.
+  opt.allow_utf8 = m.smtputf8;
+  std::size_t used2 = 0;
+  Address strict = parse_or(s, opt, &used2, &why, &ok);
+  if (!ok) {
+    if (wide.utf8)  // RFC 6531 3.5: non-ASCII address without SMTPUTF8
+      return fail<MailArgs>(make_reply(553, "5.6.7", "Non-ASCII sender address needs SMTPUTF8"));
+    return fail<MailArgs>(make_reply(501, "5.1.7", "Bad sender address syntax: " + why));
+  }
+  m.sender = std::move(strict);
+  Parsed<MailArgs> out;
+  out.value = std::move(m);
+  return out;
+}
+
+Parsed<RcptArgs> parse_rcpt(std::string_view arg, bool smtputf8) {
+  if (!istarts_with(arg, "TO:")) return fail<RcptArgs>(syntax("Syntax: RCPT TO:<address>"));
+  std::string_view s = skip_spaces(arg.substr(3));
+  if (s.empty() || s.front() != '<')
+    return fail<RcptArgs>(make_reply(501, "5.1.3", "Bad recipient address syntax"));
+  PathOptions opt;
+  opt.allow_postmaster = true;  // RFC 5321 4.5.1
+  opt.allow_utf8 = smtputf8;
+  std::size_t used = 0;
+  std::string why;
+  bool ok = false;
+  Address a = parse_or(s, opt, &used, &why, &ok);
+  if (!ok) {
+    if (!smtputf8) {
+      PathOptions wide = opt;
+      wide.allow_utf8 = true;
+      std::string ignored;
+      bool wide_ok = false;
+      Address w = parse_or(s, wide, &used, &ignored, &wide_ok);
+      if (wide_ok && w.utf8)  // RFC 6531 3.5
+        return fail<RcptArgs>(make_reply(553, "5.6.7", "Non-ASCII recipient address needs SMTPUTF8"));
+    }
+    return fail<RcptArgs>(make_reply(501, "5.1.3", "Bad recipient address syntax: " + why));
+  }
+  std::array<Param, 16> params;
+  std::size_t n = 0;
+  Reply err;
+  if (!split_params(s.substr(used), &params, &n, &err)) {
+    err.status = "5.1.3";
+    err.text = "Bad recipient address syntax: " + err.text;
+    return fail<RcptArgs>(err);
+  }
+  // We offer no RCPT extensions (no DSN, RFC 3461), so every parameter is unknown.
+  if (n > 0) return fail<RcptArgs>(make_reply(555, "5.5.4", "Unsupported parameter"));
+  Parsed<RcptArgs> out;
+  out.value = RcptArgs{std::move(a)};
+  return out;
+}
+
+Parsed<std::string> parse_helo(std::string_view arg) {
+  std::size_t end = 0;
+  while (end < arg.size() && !is_space(arg[end])) ++end;
+  std::string_view name = arg.substr(0, end);
+  if (name.empty()) return fail<std::string>(syntax("Syntax: EHLO hostname"));
+  if (name.size() > kMaxHeloName) return fail<std::string>(syntax("Host name too long"));
+  for (unsigned char c : name)
+    if (c < 0x21 || c == 0x7f) return fail<std::string>(syntax("Bad character in host name"));
+  // RFC 6531 3.7.1: an SMTPUTF8 client may send a U-label; it must be well-formed.
+  if (!common::mail::is_valid_utf8(name)) return fail<std::string>(syntax("Malformed UTF-8 in host name"));
+  Parsed<std::string> out;
+  out.value = std::string(name);
+  return out;
+}
+
+}  // namespace smtpd

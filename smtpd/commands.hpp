@@ -1,0 +1,83 @@
+// Pure parsing of SMTP command lines into structs (no I/O, no session state). The
+// session (session.cpp) splits the input into lines, then calls these; the fuzz target
+// commands_fuzz.cpp drives them with arbitrary bytes.
+// UNTRUSTED: every byte comes from the network. Addresses are parsed only by
+// common::mail::parse_path.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/mail/address.hpp"
+#include "smtpd/reply.hpp"
+
+namespace smtpd {
+
+// RFC 5321 4.5.3.1.4: a command line is at most 512 octets including CRLF; extensions
+// (4.5.3.1 and RFC 1869 4.1.2) may lengthen MAIL and RCPT, so we allow 2048.
+inline constexpr std::size_t kMaxCommandLine = 2048;
+// RFC 5321 4.1.1.1: HELO/EHLO carry a domain (at most 255 octets, 4.5.3.1.2) or literal.
+inline constexpr std::size_t kMaxHeloName = 255;
+
+enum class Verb {
+  kUnknown,
+  kHelo,
+  kEhlo,
+  kMail,
+  kRcpt,
+  kData,
+  kRset,
+  kNoop,
+  kQuit,
+  kHelp,
+  kVrfy,
+  kExpn,
+  kStartTls,
+};
+
+struct Command {
+  Verb verb = Verb::kUnknown;
+  std::string_view name;  // the verb as sent (for messages)
+  std::string_view arg;   // after the verb and its spaces; trailing spaces removed
+};
+
+// Splits one command line (without its CRLF) into verb and argument. Verbs are
+// case-insensitive (RFC 5321 2.4).
+Command split_command(std::string_view line);
+
+enum class Body { kUnspecified, k7Bit, k8BitMime };
+
+struct MailArgs {
+  common::mail::Address sender;  // null() for "<>"
+  std::optional<std::uint64_t> size;  // RFC 1870 SIZE=, saturated at UINT64_MAX
+  Body body = Body::kUnspecified;     // RFC 6152 BODY=
+  bool smtputf8 = false;              // RFC 6531 SMTPUTF8
+};
+
+struct RcptArgs {
+  common::mail::Address rcpt;  // "<Postmaster>" gives local "postmaster", empty domain
+};
+
+// Either a value or the error reply to send.
+template <class T>
+struct Parsed {
+  std::optional<T> value;
+  Reply error;
+  bool ok() const { return value.has_value(); }
+};
+
+// MAIL: arg is "FROM:<path> [params]" (RFC 5321 4.1.1.2). `extended` is true after EHLO;
+// after HELO no service extensions are in effect, so any parameter is refused.
+Parsed<MailArgs> parse_mail(std::string_view arg, bool extended);
+// RCPT: arg is "TO:<path>" (RFC 5321 4.1.1.3). `smtputf8` is the transaction's flag.
+// No RCPT parameters are supported (no DSN).
+Parsed<RcptArgs> parse_rcpt(std::string_view arg, bool smtputf8);
+// HELO/EHLO: the client's name (RFC 5321 4.1.1.1). Lenient like most servers: any word
+// of printable characters is taken (real clients send bare host names); words after
+// the first are ignored.
+Parsed<std::string> parse_helo(std::string_view arg);
+
+}  // namespace smtpd

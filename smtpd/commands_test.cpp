@@ -1,0 +1,187 @@
+// Command line parsing edges, with the RFC sections they come from.
+#include <doctest/doctest.h>
+
+#include <limits>
+
+#include "smtpd/commands.hpp"
+
+using namespace smtpd;
+
+TEST_CASE("RFC 5321 2.4: verbs are case-insensitive; argument after spaces") {
+  Command c = split_command("mAiL FROM:<a@b.test>");
+  CHECK(c.verb == Verb::kMail);
+  CHECK(c.arg == "FROM:<a@b.test>");
+  CHECK(split_command("starttls").verb == Verb::kStartTls);
+  CHECK(split_command("QUIT  ").arg.empty());
+  CHECK(split_command("NOOP   hello  ").arg == "hello");
+  CHECK(split_command("").verb == Verb::kUnknown);
+  CHECK(split_command("MAILFROM:<a@b>").verb == Verb::kUnknown);
+  CHECK(split_command("BDAT 10").verb == Verb::kUnknown);
+}
+
+TEST_CASE("RFC 5321 4.1.1.2: MAIL FROM with a path, null path allowed") {
+  auto p = parse_mail("FROM:<Joe@Example.ORG>", true);
+  REQUIRE(p.ok());
+  CHECK(p.value->sender.local == "Joe");
+  CHECK(p.value->sender.domain == "example.org");
+  auto n = parse_mail("FROM:<>", true);
+  REQUIRE(n.ok());
+  CHECK(n.value->sender.null());
+  CHECK(parse_mail("from:<a@b.test>", true).ok());
+  CHECK(parse_mail("FROM: <a@b.test>", true).ok());  // lenient: space after the colon
+}
+
+TEST_CASE("MAIL: bad sender syntax is 501 5.1.7") {
+  for (const char* bad : {"FROM:a@b.test", "FROM:<a@b.test", "FROM:<a b@c.test>", "FROM:<@>",
+                          "FROM:<a@-b.test>", "FROM:<a@b.test>x", "FROM:<\"unterminated@b.test>"}) {
+    CAPTURE(bad);
+    auto p = parse_mail(bad, true);
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.error.code == 501);
+    CHECK((p.error.status == "5.1.7" || p.error.status == "5.5.4"));
+  }
+  auto p = parse_mail("TO:<a@b.test>", true);
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.error.code == 501);
+  CHECK(p.error.status == "5.5.4");
+}
+
+TEST_CASE("RFC 5321 4.5.3.1.3: a path longer than 256 octets is refused") {
+  std::string local(64, 'a');
+  std::string domain;
+  while (domain.size() < 200) domain += "abcdefghij.";
+  domain += "test";
+  auto p = parse_mail("FROM:<" + local + "@" + domain + ">", true);
+  CHECK_FALSE(p.ok());
+}
+
+TEST_CASE("RFC 5321 C: a source route is accepted and ignored") {
+  auto p = parse_mail("FROM:<@relay.test,@other.test:user@b.test>", true);
+  REQUIRE(p.ok());
+  CHECK(p.value->sender.str() == "user@b.test");
+}
+
+TEST_CASE("RFC 1870: SIZE=n, saturating on overflow; bad values 501 5.5.4") {
+  auto p = parse_mail("FROM:<a@b.test> SIZE=12345", true);
+  REQUIRE(p.ok());
+  CHECK(*p.value->size == 12345u);
+  auto big = parse_mail("FROM:<a@b.test> SIZE=99999999999999999999", true);
+  REQUIRE(big.ok());
+  CHECK(*big.value->size == std::numeric_limits<std::uint64_t>::max());
+  for (const char* bad : {"FROM:<a@b.test> SIZE", "FROM:<a@b.test> SIZE=", "FROM:<a@b.test> SIZE=12a",
+                          "FROM:<a@b.test> SIZE=-1", "FROM:<a@b.test> SIZE=123456789012345678901"}) {
+    CAPTURE(bad);
+    auto q = parse_mail(bad, true);
+    REQUIRE_FALSE(q.ok());
+    CHECK(q.error.code == 501);
+  }
+}
+
+TEST_CASE("RFC 6152: BODY=7BIT|8BITMIME; other types are 555") {
+  CHECK(parse_mail("FROM:<a@b.test> BODY=8BITMIME", true).value->body == Body::k8BitMime);
+  CHECK(parse_mail("FROM:<a@b.test> body=7bit", true).value->body == Body::k7Bit);
+  auto p = parse_mail("FROM:<a@b.test> BODY=BINARYMIME", true);
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.error.code == 555);
+}
+
+TEST_CASE("RFC 5321 4.1.1.11: unknown MAIL parameters are 555 5.5.4") {
+  auto p = parse_mail("FROM:<a@b.test> RET=HDRS", true);
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.error.code == 555);
+  CHECK(p.error.status == "5.5.4");
+}
+
+TEST_CASE("parameters are refused after HELO (no extensions in effect, RFC 5321 4.1.1.1)") {
+  auto p = parse_mail("FROM:<a@b.test> SIZE=10", false);
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.error.code == 555);
+  CHECK(parse_mail("FROM:<a@b.test>", false).ok());
+}
+
+TEST_CASE("RFC 5321 4.1.2: esmtp-keyword/value syntax; duplicates refused") {
+  for (const char* bad : {"FROM:<a@b.test> =x", "FROM:<a@b.test> -X=1", "FROM:<a@b.test> SIZE=1=2",
+                          "FROM:<a@b.test> SIZE=1 SIZE=2", "FROM:<a@b.test> SMTPUTF8=yes"}) {
+    CAPTURE(bad);
+    auto q = parse_mail(bad, true);
+    REQUIRE_FALSE(q.ok());
+    CHECK(q.error.code == 501);
+  }
+  auto many = parse_mail("FROM:<a@b.test>  SIZE=10   BODY=8BITMIME ", true);
+  CHECK(many.ok());
+}
+
+TEST_CASE("RFC 6531 3.5: UTF-8 addresses need SMTPUTF8 (553 5.6.7)") {
+  auto ok = parse_mail("FROM:<j\xc3\xb6rg@b\xc3\xa4r.test> SMTPUTF8", true);
+  REQUIRE(ok.ok());
+  CHECK(ok.value->smtputf8);
+  CHECK(ok.value->sender.utf8);
+  auto no = parse_mail("FROM:<j\xc3\xb6rg@b.test>", true);
+  REQUIRE_FALSE(no.ok());
+  CHECK(no.error.code == 553);
+  CHECK(no.error.status == "5.6.7");
+  // Malformed UTF-8 is a syntax error even with SMTPUTF8.
+  auto bad = parse_mail("FROM:<j\xc3@b.test> SMTPUTF8", true);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error.code == 501);
+
+  auto r = parse_rcpt("TO:<j\xc3\xb6rg@b.test>", false);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error.code == 553);
+  CHECK(parse_rcpt("TO:<j\xc3\xb6rg@b.test>", true).ok());
+}
+
+TEST_CASE("RFC 5321 4.1.1.3: RCPT TO; bad syntax 501 5.1.3; null path refused") {
+  auto p = parse_rcpt("TO:<Alice@Example.TEST>", false);
+  REQUIRE(p.ok());
+  CHECK(p.value->rcpt.key() == "alice@example.test");
+  for (const char* bad : {"TO:<>", "TO:alice@example.test", "TO:<alice>", "TO:<a@b.test", "TO:<a@b.test>x"}) {
+    CAPTURE(bad);
+    auto q = parse_rcpt(bad, false);
+    REQUIRE_FALSE(q.ok());
+    CHECK(q.error.code == 501);
+    CHECK(q.error.status == "5.1.3");
+  }
+  auto q = parse_rcpt("FROM:<a@b.test>", false);
+  REQUIRE_FALSE(q.ok());
+  CHECK(q.error.status == "5.5.4");
+}
+
+TEST_CASE("RFC 5321 4.5.1: RCPT TO:<Postmaster> without a domain") {
+  auto p = parse_rcpt("TO:<Postmaster>", false);
+  REQUIRE(p.ok());
+  CHECK(p.value->rcpt.local == "postmaster");
+  CHECK(p.value->rcpt.domain.empty());
+  CHECK(parse_rcpt("TO:<POSTMASTER>", false).ok());
+  CHECK_FALSE(parse_rcpt("TO:<abuse>", false).ok());
+}
+
+TEST_CASE("RCPT parameters are not supported (no DSN, RFC 3461): 555 5.5.4") {
+  auto p = parse_rcpt("TO:<a@b.test> NOTIFY=NEVER", false);
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.error.code == 555);
+  CHECK(p.error.status == "5.5.4");
+}
+
+TEST_CASE("open relay tricks are plain syntax or plain foreign addresses") {
+  // '%' and '!' are ordinary atext: the address stays what it says (local part with a
+  // '%'), and the policy then judges its domain.
+  auto pct = parse_rcpt("TO:<victim%other.test@example.test>", false);
+  REQUIRE(pct.ok());
+  CHECK(pct.value->rcpt.domain == "example.test");
+  auto q = parse_rcpt("TO:<\"victim@other.test\"@example.test>", false);
+  REQUIRE(q.ok());
+  CHECK(q.value->rcpt.domain == "example.test");
+  CHECK(q.value->rcpt.local == "victim@other.test");
+}
+
+TEST_CASE("RFC 5321 4.1.1.1: HELO/EHLO name") {
+  CHECK(*parse_helo("client.example.org").value == "client.example.org");
+  CHECK(*parse_helo("[192.0.2.1]").value == "[192.0.2.1]");
+  CHECK(*parse_helo("host extra words").value == "host");
+  CHECK(parse_helo("").error.code == 501);
+  CHECK_FALSE(parse_helo(std::string(256, 'a')).ok());
+  CHECK(parse_helo(std::string(255, 'a')).ok());
+  CHECK_FALSE(parse_helo("bad\x01name").ok());
+  CHECK_FALSE(parse_helo("bad\xc3").ok());
+}

@@ -1,0 +1,213 @@
+// Connection: socket <-> Session glue (see connection.hpp). UNTRUSTED: the bytes read
+// here come from the network and go only to Session::feed.
+#include "smtpd/connection.hpp"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+#include "common/log/log.hpp"
+#include "common/tls/tls.hpp"
+#include "smtpd/server.hpp"
+
+namespace smtpd {
+namespace {
+
+namespace log = common::log;
+using common::mail::Outcome;
+using common::mail::Verdict;
+
+// Replies a client has not read yet; past this we stop reading its commands, so a
+// client that pipelines without reading cannot make us buffer without bound.
+constexpr std::size_t kMaxPendingOutput = 256 * 1024;
+constexpr std::size_t kReadChunk = 64 * 1024;
+
+timeval seconds(std::int64_t s) { return timeval{static_cast<time_t>(s), 0}; }
+
+}  // namespace
+
+Connection::Connection(Server& server, std::uint64_t id, common::io::UniqueFd fd, ClientInfo client)
+    : server_(server),
+      id_(id),
+      fd_(std::move(fd)),
+      client_(std::move(client)),
+      session_(server.session_config(), client_, server) {}
+
+Connection::~Connection() = default;
+
+void Connection::start() {
+  log::info("connect from %s", client_.literal.c_str());
+  // The plain bufferevent does not own the fd: STARTTLS replaces it on the same socket.
+  install(bufferevent_socket_new(server_.base(), fd_.get(), 0));
+  if (finished_) return;
+  apply(session_.start());
+}
+
+void Connection::install(bufferevent* bev) {
+  if (!bev) {
+    log::error("%s: cannot create bufferevent", client_.literal.c_str());
+    finish("out of memory");
+    return;
+  }
+  bev_.reset(bev);
+  bufferevent_setcb(bev, read_cb, write_cb, event_cb, this);
+  bufferevent_enable(bev, EV_READ | EV_WRITE);
+  update_io();
+}
+
+void Connection::read_cb(bufferevent*, void* self) noexcept { static_cast<Connection*>(self)->drain_input(); }
+
+void Connection::write_cb(bufferevent*, void* self) noexcept {
+  // The output drained: maybe close, start TLS or resume reading.
+  static_cast<Connection*>(self)->update_io();
+}
+
+void Connection::event_cb(bufferevent*, short what, void* self) noexcept {
+  static_cast<Connection*>(self)->on_event(what);
+}
+
+void Connection::submit_timeout_cb(evutil_socket_t, short, void* self) noexcept {
+  auto* c = static_cast<Connection*>(self);
+  if (c->request_id_ == 0 || c->finished_) return;
+  log::warn("%s: no answer from the queue manager in time", c->client_.literal.c_str());
+  c->server_.forget_request(c->request_id_);
+  c->submit_done(Verdict{Outcome::kTemporary, "4.3.0", "Queue manager timeout, try again later"});
+}
+
+void Connection::drain_input() {
+  if (finished_ || !bev_) return;
+  evbuffer* in = bufferevent_get_input(bev_.get());
+  while (!finished_ && session_.wants_input() && !closing_ && evbuffer_get_length(in) > 0) {
+    scratch_.resize(kReadChunk);
+    int n = evbuffer_remove(in, scratch_.data(), scratch_.size());
+    if (n <= 0) break;
+    apply(session_.feed(std::string_view(scratch_.data(), static_cast<std::size_t>(n))));
+  }
+  update_io();
+}
+
+void Connection::apply(Output out) {
+  for (;;) {
+    if (finished_) return;
+    if (!out.bytes.empty()) bufferevent_write(bev_.get(), out.bytes.data(), out.bytes.size());
+    if (out.close) closing_ = true;
+    if (out.start_tls) {
+      // RFC 3207 4.2 / CVE-2011-0411: anything already read after STARTTLS is dropped.
+      evbuffer* in = bufferevent_get_input(bev_.get());
+      evbuffer_drain(in, evbuffer_get_length(in));
+      io_ = Io::kTlsWait;
+    }
+    if (out.submit) {
+      std::uint64_t req = server_.submit(id_, std::move(*out.submit));
+      if (req == 0) {
+        out = session_.submit_done(
+            Verdict{Outcome::kTemporary, "4.3.0", "Queue manager unavailable, try again later"});
+        continue;
+      }
+      request_id_ = req;
+      submit_timer_.reset(evtimer_new(server_.base(), submit_timeout_cb, this));
+      timeval tv = seconds(server_.config().smtpd_timeout);
+      if (submit_timer_) evtimer_add(submit_timer_.get(), &tv);
+    }
+    break;
+  }
+  update_io();
+}
+
+void Connection::submit_done(const Verdict& verdict) {
+  if (finished_) return;
+  request_id_ = 0;
+  submit_timer_.reset();
+  apply(session_.submit_done(verdict));
+  drain_input();  // bytes that arrived while we waited
+}
+
+void Connection::update_io() {
+  if (finished_ || !bev_) return;
+  bufferevent* b = bev_.get();
+  std::size_t pending = evbuffer_get_length(bufferevent_get_output(b));
+  if (closing_ || io_ == Io::kTlsWait) {
+    bufferevent_disable(b, EV_READ);
+    if (pending == 0) {
+      if (closing_)
+        finish("closed");
+      else
+        begin_tls();
+    }
+    return;
+  }
+  const auto& cfg = server_.config();
+  timeval rtv = seconds(session_.in_data() ? cfg.smtpd_data_timeout : cfg.smtpd_timeout);
+  timeval wtv = seconds(cfg.smtpd_timeout);
+  bufferevent_set_timeouts(b, &rtv, &wtv);
+  bool want_read = io_ == Io::kHandshake || (session_.wants_input() && pending < kMaxPendingOutput);
+  if (want_read)
+    bufferevent_enable(b, EV_READ);
+  else
+    bufferevent_disable(b, EV_READ);
+}
+
+void Connection::begin_tls() {
+  io_ = Io::kHandshake;
+  // The plain bufferevent goes (dropping anything it read in clear); the socket stays.
+  bev_.reset();
+  SSL* ssl = SSL_new(server_.tls_ctx());
+  if (!ssl) {
+    log::error("%s: SSL_new: %s", client_.literal.c_str(), common::tls::last_error().c_str());
+    finish("TLS setup failed");
+    return;
+  }
+  bufferevent* b = bufferevent_openssl_socket_new(server_.base(), fd_.get(), ssl,
+                                                  BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+  if (!b) {
+    SSL_free(ssl);
+    finish("TLS setup failed");
+    return;
+  }
+  fd_.release();  // the TLS bufferevent closes the socket and frees the SSL
+  ssl_ = ssl;
+  bufferevent_openssl_set_allow_dirty_shutdown(b, 1);
+  install(b);
+}
+
+void Connection::on_event(short what) {
+  if (finished_) return;
+  if (what & BEV_EVENT_CONNECTED) {  // TLS handshake complete
+    io_ = Io::kTls;
+    std::string desc = common::tls::describe(ssl_);
+    log::info("%s: TLS established: %s", client_.literal.c_str(), desc.c_str());
+    apply(session_.tls_established(desc));
+    drain_input();
+    return;
+  }
+  if (what & BEV_EVENT_TIMEOUT) {
+    if (io_ == Io::kHandshake) return finish("TLS handshake timeout");
+    if (what & BEV_EVENT_WRITING) return finish("write timeout");
+    log::info("timeout after %s from %s", session_.in_data() ? "DATA" : "command",
+              client_.literal.c_str());
+    apply(session_.timeout());
+    return;
+  }
+  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+    if (io_ == Io::kHandshake) {
+      unsigned long e = bufferevent_get_openssl_error(bev_.get());
+      char buf[256] = "connection closed";
+      if (e) ERR_error_string_n(e, buf, sizeof buf);
+      log::info("%s: TLS handshake failed: %s", client_.literal.c_str(), buf);
+      return finish("TLS handshake failed");
+    }
+    finish(what & BEV_EVENT_EOF ? "lost connection" : "connection error");
+  }
+}
+
+void Connection::finish(const char* why) {
+  if (finished_) return;
+  finished_ = true;
+  if (bev_) bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+  if (request_id_) server_.forget_request(request_id_);
+  submit_timer_.reset();
+  log::info("disconnect from %s (%s)", client_.literal.c_str(), why);
+  server_.release(id_);
+}
+
+}  // namespace smtpd

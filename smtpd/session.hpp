@@ -1,0 +1,146 @@
+// The per-connection SMTP state machine. Pure with respect to the network: the I/O layer
+// (connection.cpp) feeds it the bytes it reads and events (timeout, TLS up, queue
+// manager answer) and gets back an Output: bytes to write and what to do next (start
+// TLS, hand a queue file to the queue manager, close). The only side effects are the
+// queue file it writes through Backend and log lines. Tested without sockets in
+// session_test.cpp and by the transcripts in tests/dialogs/ (dialogs_test.cpp).
+//
+//   RFC 5321 (SMTP), 1869 (EHLO), 1870 (SIZE), 2920 (PIPELINING: every complete line in
+//   the input is processed in order, the replies go out together), 3207 (STARTTLS),
+//   6152 (8BITMIME), 6531 (SMTPUTF8), 2034/3463 (enhanced status codes).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/io/unique_fd.hpp"
+#include "common/mail/address.hpp"
+#include "common/mail/outcome.hpp"
+#include "common/result.hpp"
+#include "common/spool/queue_file.hpp"
+#include "smtpd/commands.hpp"
+#include "smtpd/data_reader.hpp"
+#include "smtpd/policy.hpp"
+
+namespace smtpd {
+
+struct SessionConfig {
+  std::string hostname;  // as configured; lower-cased where used as a domain
+  std::uint64_t message_size_limit = 10 << 20;
+  std::size_t max_recipients = 100;
+  bool tls_available = false;  // a certificate and key are loaded
+};
+
+struct ClientInfo {
+  std::string ip;       // "192.0.2.1", "2001:db8::1"
+  std::string literal;  // "[192.0.2.1]", "[IPv6:2001:db8::1]" (RFC 5321 4.1.3)
+};
+
+// What a session needs from the process around it.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Directory& directory() = 0;
+  // A new queue file in the drop directory (common::spool::QueueFileWriter::create).
+  virtual common::Result<common::spool::QueueFileWriter> create_queue_file(
+      const common::spool::Envelope& env) = 0;
+  virtual std::int64_t now() = 0;  // UNIX time
+  virtual std::string new_queue_id() = 0;
+};
+
+// A finished queue file for the queue manager (ipc::Submit with the fd).
+struct Submission {
+  common::io::UniqueFd fd;
+  std::string queue_id;
+};
+
+struct Output {
+  std::string bytes;      // replies, in order; write them before acting on the flags
+  bool start_tls = false;  // then begin the TLS handshake (input so far was discarded)
+  bool close = false;      // then close the connection
+  std::optional<Submission> submit;  // then submit; answer with submit_done()
+};
+
+// One mail transaction (MAIL to the end of DATA), owned by the Session.
+struct Transaction {
+  MailArgs mail;
+  std::vector<common::mail::Address> rcpts;
+  // DATA
+  DataReader reader;
+  std::optional<common::spool::QueueFileWriter> writer;
+  std::string queue_id;
+  std::string client;        // "helo [ip]" as in the envelope
+  std::uint64_t stored = 0;  // message bytes in the queue file, Received included
+  int write_error = 0;       // errno of the first failed write (-1: unknown), 0: none
+};
+
+class Session {
+ public:
+  Session(const SessionConfig& cfg, ClientInfo client, Backend& backend);
+
+  // The greeting (RFC 5321 4.2: "220 <domain> ..."; RFC 2034: no enhanced code).
+  Output start();
+  // UNTRUSTED: bytes read from the client, any split.
+  Output feed(std::string_view bytes);
+  // The queue manager's answer to the last submit.
+  Output submit_done(const common::mail::Verdict& verdict);
+  // The TLS handshake after STARTTLS succeeded; `description` as tls::describe().
+  Output tls_established(std::string description);
+  // No input within the time limit (RFC 5321 4.5.3.2.7).
+  Output timeout();
+
+  // Which time limit applies: smtpd_data_timeout inside DATA (RFC 5321 4.5.3.2.5).
+  bool in_data() const { return phase_ == Phase::kData; }
+  // False while waiting for the queue manager or the TLS handshake, and once closed:
+  // the I/O layer stops reading then.
+  bool wants_input() const { return phase_ == Phase::kCommand || phase_ == Phase::kData; }
+  bool closed() const { return phase_ == Phase::kClosed; }
+  bool tls_active() const { return facts_.tls; }
+  const SessionFacts& facts() const { return facts_; }
+
+ private:
+  enum class Phase { kCommand, kData, kWaitSubmit, kTls, kClosed };
+  enum class Helo { kNone, kHelo, kEhlo };
+
+  Output take();
+  void process();
+  bool next_line(std::string_view* line, bool* too_long);
+  void handle_line(std::string_view line);
+  void handle_command(const Command& c);
+  void send(const Reply& r);
+  void send_raw(std::string text);
+  void close_with(const Reply& r);
+  void reset_transaction();
+
+  void cmd_helo(const Command& c, bool ehlo);
+  void cmd_mail(const Command& c);
+  void cmd_rcpt(const Command& c);
+  void cmd_data(const Command& c);
+  void cmd_starttls(const Command& c);
+  void feed_data();
+  void finish_data();
+  Reply data_verdict() const;
+  std::string protocol_name() const;
+
+  SessionConfig cfg_;
+  std::string host_lower_;
+  ClientInfo client_;
+  Backend& backend_;
+  SessionFacts facts_;
+  std::string tls_desc_;
+
+  Phase phase_ = Phase::kCommand;
+  Helo helo_ = Helo::kNone;
+  std::optional<Transaction> tx_;
+  std::string in_;        // unprocessed input
+  std::size_t in_pos_ = 0;
+  bool discarding_ = false;  // inside an over-long command line, dropping to its LF
+  std::string chunk_;        // scratch for data output
+  int errors_ = 0;
+  Output out_;
+};
+
+}  // namespace smtpd

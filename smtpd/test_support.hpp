@@ -1,0 +1,119 @@
+// Helpers for smtpd's unit tests (header-only, so it stays out of libsmtpd): a Backend
+// that writes real queue files (common::spool::QueueFileWriter) into a temporary drop
+// directory, and an in-memory Directory with a fixed set of accounts:
+//   example.test   users alice, bob, gone (disabled); alias info
+//   alias.test     domain alias of example.test
+//   catchall.test  catch-all (any local part)
+#pragma once
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <map>
+#include <string>
+
+#include "common/io/fdio.hpp"
+#include "common/spool/queue_id.hpp"
+#include "smtpd/session.hpp"
+
+namespace smtpd::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/mailbag-smtpd-test-XXXXXX";
+    char* p = ::mkdtemp(tmpl);
+    MB_CHECK(p != nullptr, "mkdtemp");
+    path_ = p;
+  }
+  ~TempDir() {
+    ::nftw(path_.c_str(), [](const char* f, const struct stat*, int, struct FTW*) { return ::remove(f); },
+           16, FTW_DEPTH | FTW_PHYS);
+  }
+  TempDir(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+class MemoryDirectory : public Directory {
+ public:
+  MemoryDirectory() {
+    domains["example.test"] = DomainInfo{};
+    domains["alias.test"] = DomainInfo{"example.test", ""};
+    domains["catchall.test"] = DomainInfo{"", "alice@example.test"};
+    boxes["alice@example.test"] = MailboxInfo{false};
+    boxes["bob@example.test"] = MailboxInfo{false};
+    boxes["gone@example.test"] = MailboxInfo{true};
+    boxes["info@example.test"] = MailboxInfo{false};
+  }
+  common::Result<std::optional<DomainInfo>> domain(const std::string& name) override {
+    if (broken) return common::Status::error("database unreadable");
+    auto it = domains.find(name);
+    if (it == domains.end()) return std::optional<DomainInfo>();
+    return std::optional<DomainInfo>(it->second);
+  }
+  common::Result<std::optional<MailboxInfo>> mailbox(const std::string& key) override {
+    if (broken) return common::Status::error("database unreadable");
+    auto it = boxes.find(key);
+    if (it == boxes.end()) return std::optional<MailboxInfo>();
+    return std::optional<MailboxInfo>(it->second);
+  }
+  std::map<std::string, DomainInfo> domains;
+  std::map<std::string, MailboxInfo> boxes;
+  bool broken = false;
+};
+
+class TestBackend : public Backend {
+ public:
+  TestBackend() {
+    auto fd = common::io::open_dir(tmp_.path());
+    MB_CHECK(fd.is_ok(), "open temp dir");
+    dir_fd_ = std::move(*fd);
+  }
+  Directory& directory() override { return dir; }
+  common::Result<common::spool::QueueFileWriter> create_queue_file(
+      const common::spool::Envelope& env) override {
+    if (fail_create) return common::Status::error("injected create failure", EIO);
+    return common::spool::QueueFileWriter::create(dir_fd_.get(), env);
+  }
+  std::int64_t now() override { return time; }
+  std::string new_queue_id() override { return common::spool::new_queue_id(); }
+
+  MemoryDirectory dir;
+  std::int64_t time = 1700000000;  // 2023-11-14T22:13:20Z
+  bool fail_create = false;
+
+ private:
+  TempDir tmp_;
+  common::io::UniqueFd dir_fd_;
+};
+
+// The whole content of a (queue) file.
+inline std::string read_all(int fd) {
+  std::string out;
+  for (;;) {
+    std::string part;
+    common::Status st = common::io::pread_upto(fd, &part, 65536, static_cast<off_t>(out.size()));
+    MB_CHECK(st.is_ok(), "pread queue file");
+    if (part.empty()) break;
+    out += part;
+  }
+  return out;
+}
+
+inline SessionConfig test_config() {
+  SessionConfig c;
+  c.hostname = "mx.example.test";
+  c.message_size_limit = 10000;
+  c.max_recipients = 3;
+  c.tls_available = false;
+  return c;
+}
+
+inline ClientInfo test_client() { return ClientInfo{"192.0.2.7", "[192.0.2.7]"}; }
+
+}  // namespace smtpd::testing

@@ -1,0 +1,617 @@
+# Cross-process test harness: a complete private Mailbag (config, spool, accounts, the
+# queue-manager, local and smtpd daemons) in a fresh temporary directory, driven the way
+# clients drive a real server (SMTP over TCP). Used by tests/integration and tests/crash
+# through the fixtures in conftest.py. Nothing here is mocked: the real binaries from
+# $MAILBAG_BUILD/bin run, as the mb-* users when the tests run as root.
+import os
+import pwd
+import random
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# Every live instance, so conftest can show logs of failed tests and stop leftovers.
+REGISTRY = []
+
+DAEMONS = ("queue-manager", "local", "smtpd")  # start order; stopped in reverse
+QUEUE_ID_RE = re.compile(rb"\b[0-9A-F]{16}\b")
+
+
+def build_dir():
+    return os.environ.get("MAILBAG_BUILD") or os.path.join(REPO, "build")
+
+
+def bin_path(name):
+    return os.path.join(build_dir(), "bin", name)
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+def deadline_loop(timeout, what, interval=0.02, max_interval=0.25):
+    """Yields until the caller breaks out; raises TimeoutError after `timeout` seconds.
+    The poll interval grows from `interval` to `max_interval`, so short waits stay fast
+    and long waits do not spin."""
+    end = time.monotonic() + timeout
+    while True:
+        yield
+        if time.monotonic() >= end:
+            raise TimeoutError("timed out after %.1fs waiting for %s"
+                               % (timeout, what() if callable(what) else what))
+        time.sleep(interval)
+        interval = min(interval * 1.5, max_interval)
+
+
+_addr_lock = threading.Lock()
+_addr_counter = [0]
+
+
+def _can_bind(ip, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((ip, port))
+        return s.getsockname()[1]
+    except OSError:
+        return None
+    finally:
+        s.close()
+
+
+def unique_loopback():
+    """A 127.x.y.z address no other instance (in this or another pytest worker) uses:
+    the second octet comes from the pid, the rest from a counter and chance, and port 25
+    (or any port, as non-root) must be bindable there."""
+    with _addr_lock:
+        for _ in range(1000):
+            _addr_counter[0] += 1
+            n = _addr_counter[0]
+            ip = "127.%d.%d.%d" % (
+                10 + os.getpid() % 240,
+                1 + (n // 250) % 250,
+                1 + random.randrange(250),
+            )
+            if _can_bind(ip, 25 if is_root() else 0) is not None:
+                return ip
+    raise RuntimeError("no free 127.x.y.z address found")
+
+
+def free_port(ip):
+    port = _can_bind(ip, 0)
+    if port is None:
+        raise RuntimeError("cannot bind %s" % ip)
+    return port
+
+
+def make_cert(directory, cn="mail.example.test"):
+    """A self-signed certificate and key (cert.pem, key.pem) in `directory`."""
+    cert = os.path.join(directory, "cert.pem")
+    key = os.path.join(directory, "key.pem")
+    if not (os.path.exists(cert) and os.path.exists(key)):
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + cn,
+             "-days", "30", "-keyout", key, "-out", cert],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        os.chmod(key, 0o600)
+    return cert, key
+
+
+# ---------------------------------------------------------------------------------------
+# Raw SMTP, for what smtplib hides (pipelining, bare LF, exact replies).
+
+class RawSMTP:
+    def __init__(self, host, port, timeout=30):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def _line(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("connection closed by server; partial: %r" % self.buf)
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.rstrip(b"\r")
+
+    def reply(self):
+        """One complete (possibly multi-line) reply: (code, [text lines])."""
+        lines = []
+        while True:
+            line = self._line()
+            if len(line) < 3 or not line[:3].isdigit():
+                raise ValueError("malformed reply line %r" % line)
+            lines.append(line[4:].decode("utf-8", "replace"))
+            if len(line) == 3 or line[3:4] == b" ":
+                return int(line[:3]), lines
+
+    def cmd(self, line):
+        self.send(line.encode() + b"\r\n" if isinstance(line, str) else line + b"\r\n")
+        return self.reply()
+
+    def replies_until_close(self):
+        """Every reply until the server closes the connection (after QUIT)."""
+        out = []
+        while True:
+            try:
+                out.append(self.reply())
+            except ConnectionError:
+                if self.buf.strip():
+                    raise
+                return out
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+# ---------------------------------------------------------------------------------------
+# Maildir messages.
+
+def split_message(data):
+    """(header block, body) of a stored message (LF line ends)."""
+    i = data.find(b"\n\n")
+    if i < 0:
+        return data, b""
+    return data[: i + 1], data[i + 2:]
+
+
+def header_values(data, name):
+    """All values of header `name` (unfolded) in the header block of `data`."""
+    head, _ = split_message(data)
+    out = []
+    cur = None
+    for line in head.split(b"\n"):
+        if line[:1] in (b" ", b"\t") and cur is not None:
+            cur[1] += b" " + line.strip()
+            continue
+        if cur is not None and cur[0].lower() == name.lower().encode():
+            out.append(cur[1].decode("utf-8", "replace"))
+        cur = None
+        if b":" in line:
+            k, v = line.split(b":", 1)
+            cur = [k.strip(), v.strip()]
+    if cur is not None and cur[0].lower() == name.lower().encode():
+        out.append(cur[1].decode("utf-8", "replace"))
+    return out
+
+
+def message_id(data):
+    ids = header_values(data, "Message-ID")
+    return ids[0] if ids else None
+
+
+ADDED_HEADERS = (b"return-path:", b"delivered-to:", b"received:")
+
+
+def added_prefix(stored, sent):
+    """Checks that `stored` (a Maildir file) is `sent` (CRLF wire form) with LF line ends,
+    preceded only by the trace headers Mailbag adds (Return-Path, Delivered-To, Received).
+    Returns the prefix; raises AssertionError describing the first difference."""
+    want = sent.replace(b"\r\n", b"\n")
+    if not stored.endswith(want):
+        # Find where they diverge, for a useful message.
+        tail = stored[-len(want):] if len(stored) >= len(want) else stored
+        for i, (a, b) in enumerate(zip(tail, want)):
+            if a != b:
+                raise AssertionError(
+                    "stored message differs from the sent one at byte %d of the original:"
+                    " stored %r, sent %r" % (i, tail[max(0, i - 40): i + 40], want[max(0, i - 40): i + 40]))
+        raise AssertionError("stored message (%d bytes) shorter than sent (%d bytes)"
+                             % (len(stored), len(want)))
+    prefix = stored[: len(stored) - len(want)]
+    if prefix and not prefix.endswith(b"\n"):
+        raise AssertionError("added header block does not end a line: %r" % prefix[-80:])
+    for line in prefix.split(b"\n")[:-1]:
+        if line[:1] in (b" ", b"\t"):
+            continue
+        if not line.lower().startswith(ADDED_HEADERS):
+            raise AssertionError("unexpected line before the original message: %r" % line)
+    return prefix
+
+
+def _rset(s):
+    """RSET after a refusal; a server that has closed the connection (421) is noticed by
+    the caller's next command, so the refusal itself is still reported."""
+    try:
+        s.rset()
+    except (smtplib.SMTPException, OSError):
+        s.close()
+
+
+class Sent:
+    """What the server said to one submission."""
+
+    def __init__(self, code, text, queue_id=None, rcpt_replies=None):
+        self.code = code
+        self.text = text
+        self.queue_id = queue_id
+        self.rcpt_replies = rcpt_replies or []
+
+    def __repr__(self):
+        return "Sent(%r, %r, queue_id=%r)" % (self.code, self.text, self.queue_id)
+
+
+# ---------------------------------------------------------------------------------------
+
+class Mailbag:
+    """One private Mailbag server. Typical use (see conftest.py's `mb` fixture):
+         m = Mailbag(); m.start(); m.send(...); m.wait_for_messages("demo@example.test", 1)
+         m.stop()
+    """
+
+    def __init__(self, users=(("demo@example.test", "demo-secret"),), domains=("example.test",),
+                 conf=None, env=None):
+        self.dir = tempfile.mkdtemp(prefix="mailbag-", dir="/tmp")
+        # Daemons run as mb-* users when we are root: they must traverse this directory.
+        os.chmod(self.dir, 0o755)
+        self.users = list(users)
+        self.domains = list(domains)
+        self.extra_conf = dict(conf or {})
+        self.env = dict(env or {})
+        self.procs = {}
+        self.logfiles = {}
+        self.spool = os.path.join(self.dir, "spool")
+        self.data = os.path.join(self.dir, "data")
+        self.mail = os.path.join(self.dir, "mail")
+        self.conf_path = os.path.join(self.dir, "mailbag.conf")
+        self.host = unique_loopback()
+        self.port = 25 if is_root() else free_port(self.host)
+        self.ports = {"smtp_listen": self.port}
+        self.hostname = "mail.example.test"
+        self.stopped = False
+        REGISTRY.append(self)
+
+    # -- setup ------------------------------------------------------------------------
+
+    def _write_conf(self, extra_listen=None):
+        cert, key = make_cert(self.dir)
+        conf = {
+            "hostname": self.hostname,
+            "log_target": "stderr",
+            "spool_directory": self.spool,
+            "data_directory": self.data,
+            "mail_directory": self.mail,
+            "tls_cert_file": cert,
+            "tls_key_file": key,
+            "smtp_listen": "%s:%d" % (self.host, self.port),
+            "message_size_limit": "1M",
+            "queue_retry_min": "1s",
+            "queue_retry_max": "2s",
+        }
+        conf.update(extra_listen or {})
+        conf.update(self.extra_conf)
+        with open(self.conf_path, "w") as f:
+            f.write("# written by tests/integration/harness.py\n")
+            for k, v in conf.items():
+                f.write("%s = %s\n" % (k, v))
+        os.chmod(self.conf_path, 0o644)
+        self.conf = conf
+
+    def _other_listeners(self):
+        """Any other *_listen key a daemon knows (e.g. submission) gets its own port on
+        this instance's address, so parallel instances never collide on 0.0.0.0."""
+        extra = {}
+        for prog in DAEMONS:
+            if not os.path.exists(bin_path(prog)):
+                continue
+            r = subprocess.run([bin_path(prog), "-c", self.conf_path, "--dump-config"],
+                               capture_output=True, text=True)
+            for line in r.stdout.splitlines():
+                k, _, v = line.partition("=")
+                k, v = k.strip(), v.strip()
+                if not k.endswith("_listen") or k in self.ports or k in self.extra_conf:
+                    continue
+                ports = []
+                for item in v.replace(",", " ").split():
+                    default_port = int(item.rsplit(":", 1)[1])
+                    ports.append(default_port if is_root() else free_port(self.host))
+                self.ports[k] = ports[0] if ports else None
+                extra[k] = ", ".join("%s:%d" % (self.host, p) for p in ports)
+        return extra
+
+    def mailctl(self, *args, input=None, check=True):
+        r = subprocess.run([bin_path("mailctl"), "-c", self.conf_path] + list(args),
+                           input=input, capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise RuntimeError("mailctl %s failed (%d):\n%s%s"
+                               % (" ".join(args), r.returncode, r.stdout, r.stderr))
+        return r
+
+    def start(self):
+        for p in DAEMONS + ("mailctl",):
+            if not os.path.exists(bin_path(p)):
+                raise RuntimeError("missing binary %s (build it first; MAILBAG_BUILD=%s)"
+                                   % (bin_path(p), build_dir()))
+        self._write_conf()
+        extra = self._other_listeners()
+        if extra:
+            self._write_conf(extra)
+        self.mailctl("init")
+        for d in self.domains:
+            self.mailctl("domain", "add", d)
+        for user, password in self.users:
+            self.mailctl("user", "add", user, input=password + "\n")
+        for name in DAEMONS:
+            self.start_daemon(name)
+        return self
+
+    def start_daemon(self, name):
+        """Starts one daemon (stderr appended to its log) and waits until it is ready:
+        queue-manager when its submit socket accepts, smtpd when it greets, local at once
+        (it connects to the queue manager by itself)."""
+        if name in self.procs and self.procs[name].poll() is None:
+            raise RuntimeError("%s is already running" % name)
+        log = open(self.log_path(name), "ab")
+        env = dict(os.environ)
+        env.update(self.env)
+        self.procs[name] = subprocess.Popen(
+            [bin_path(name), "-c", self.conf_path], stdin=subprocess.DEVNULL,
+            stdout=log, stderr=log, env=env, start_new_session=True)
+        log.close()
+        if name == "queue-manager":
+            self._wait_ready(name, self._submit_socket_ready)
+        elif name == "smtpd":
+            self._wait_ready(name, self._smtp_ready)
+        elif name == "pop3d":
+            self._wait_ready(name, self._pop3_ready)
+        return self.procs[name]
+
+    def start_pop3d(self):
+        """Starts pop3d (not one of DAEMONS: tests that fetch mail ask for it) on this
+        instance's address: pop3_listen and pop3s_listen get ports here and are added to
+        the config (the daemons already running have read theirs). Waits for the
+        greeting. self.ports["pop3_listen"] / ["pop3s_listen"] are the ports."""
+        for key, default in (("pop3_listen", 110), ("pop3s_listen", 995)):
+            if key not in self.ports:
+                self.ports[key] = default if is_root() else free_port(self.host)
+        listen = {k: v for k, v in self.conf.items() if k.endswith("_listen")}
+        for key in ("pop3_listen", "pop3s_listen"):
+            if key not in self.extra_conf:
+                listen[key] = "%s:%d" % (self.host, self.ports[key])
+        self._write_conf(listen)
+        return self.start_daemon("pop3d")
+
+    def _pop3_ready(self):
+        try:
+            s = socket.create_connection((self.host, self.ports["pop3_listen"]), timeout=5)
+        except OSError:
+            return False
+        try:
+            return s.recv(512).startswith(b"+OK")
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def _wait_ready(self, name, probe, timeout=30):
+        for _ in deadline_loop(timeout, "%s to become ready" % name):
+            rc = self.procs[name].poll()
+            if rc is not None:
+                raise RuntimeError("%s exited with %s during start-up; its log:\n%s"
+                                   % (name, rc, self.logs(name)[-4000:]))
+            if probe():
+                return
+
+    def _submit_socket_ready(self):
+        path = os.path.join(self.spool, "private", "submit")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def _smtp_ready(self):
+        try:
+            c = RawSMTP(self.host, self.port, timeout=5)
+        except OSError:
+            return False
+        try:
+            code, _ = c.reply()
+            c.send(b"QUIT\r\n")
+            return code == 220
+        except (OSError, ValueError):
+            return False
+        finally:
+            c.close()
+
+    # -- processes ----------------------------------------------------------------------
+
+    def pid(self, name):
+        return self.procs[name].pid
+
+    def alive(self, name):
+        return name in self.procs and self.procs[name].poll() is None
+
+    def kill(self, name, sig=signal.SIGKILL, wait=True, timeout=10):
+        p = self.procs[name]
+        if p.poll() is None:
+            p.send_signal(sig)
+        if wait:
+            p.wait(timeout=timeout)
+        return p.returncode
+
+    def restart(self, name):
+        if self.alive(name):
+            self.kill(name, signal.SIGTERM)
+        return self.start_daemon(name)
+
+    def stop(self, timeout=10):
+        """SIGTERM every daemon (smtpd first), then SIGKILL whatever is left after
+        `timeout` seconds. Returns {name: exit code}."""
+        codes = {}
+        # Daemons started on request (pop3d) first, then DAEMONS in reverse.
+        order = [n for n in self.procs if n not in DAEMONS] + list(reversed(DAEMONS))
+        for name in order:
+            p = self.procs.get(name)
+            if p is not None and p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        end = time.monotonic() + timeout
+        for name in order:
+            p = self.procs.get(name)
+            if p is None:
+                continue
+            try:
+                p.wait(timeout=max(0.1, end - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            codes[name] = p.returncode
+        self.stopped = True
+        return codes
+
+    def cleanup(self):
+        if not self.stopped:
+            self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if self in REGISTRY:
+            REGISTRY.remove(self)
+
+    # -- logs ---------------------------------------------------------------------------
+
+    def log_path(self, name):
+        return os.path.join(self.dir, name + ".log")
+
+    def logs(self, name):
+        try:
+            with open(self.log_path(name), "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_for_log(self, name, pattern, timeout=20):
+        """Waits until `pattern` (a regex) matches a line of `name`'s log; returns the line."""
+        rx = re.compile(pattern)
+        for _ in deadline_loop(timeout, "%r in the %s log" % (pattern, name)):
+            for line in self.logs(name).splitlines():
+                if rx.search(line):
+                    return line
+
+    # -- SMTP ---------------------------------------------------------------------------
+
+    def smtp(self, timeout=60):
+        return smtplib.SMTP(self.host, self.port, local_hostname="client.example.net",
+                            timeout=timeout)
+
+    def raw(self, timeout=30):
+        """A raw SMTP connection, greeting already read."""
+        c = RawSMTP(self.host, self.port, timeout=timeout)
+        code, lines = c.reply()
+        assert code == 220, (code, lines)
+        return c
+
+    def send(self, to, message, mail_from="sender@example.net", mail_options=(), conn=None):
+        """Submits `message` (bytes with CRLF line ends, not dot-stuffed; or str) to the
+        recipients `to` (str or list) with smtplib. Returns a Sent with the final reply,
+        its queue id (parsed from the reply text) and the RCPT replies. An SMTP error
+        reply is returned, not raised; a broken connection raises."""
+        if isinstance(to, str):
+            to = [to]
+        if isinstance(message, str):
+            message = message.encode()
+        own = conn is None
+        s = conn or self.smtp()
+        try:
+            if own:
+                s.ehlo()
+            code, text = s.mail(mail_from, list(mail_options))
+            if code != 250:
+                _rset(s)
+                return Sent(code, text)
+            rcpts = [s.rcpt(r) for r in to]
+            if not any(c in (250, 251) for c, _ in rcpts):
+                _rset(s)
+                return Sent(rcpts[-1][0], rcpts[-1][1], rcpt_replies=rcpts)
+            try:
+                code, text = s.data(message)
+            except smtplib.SMTPDataError as e:  # DATA itself refused (no 354)
+                _rset(s)
+                return Sent(e.smtp_code, e.smtp_error, rcpt_replies=rcpts)
+            m = QUEUE_ID_RE.search(text)
+            return Sent(code, text, m.group(0).decode() if m else None, rcpts)
+        finally:
+            if own:
+                try:
+                    s.quit()
+                except (smtplib.SMTPException, OSError):
+                    s.close()
+
+    # -- Maildirs -----------------------------------------------------------------------
+
+    def maildir(self, user):
+        local, domain = user.split("@", 1)
+        return os.path.join(self.mail, domain.lower(), local.lower())
+
+    def maildir_messages(self, user):
+        """Paths of the files in the user's Maildir new/ and cur/ (sorted)."""
+        out = []
+        for sub in ("new", "cur"):
+            d = os.path.join(self.maildir(user), sub)
+            try:
+                names = os.listdir(d)
+            except FileNotFoundError:
+                continue
+            out.extend(os.path.join(d, n) for n in names if not n.startswith("."))
+        return sorted(out)
+
+    def read_messages(self, user):
+        """{path: bytes} of every delivered message."""
+        out = {}
+        for p in self.maildir_messages(user):
+            with open(p, "rb") as f:
+                out[p] = f.read()
+        return out
+
+    def wait_for_messages(self, user, n, timeout=30):
+        """Waits until the Maildir holds at least `n` messages; returns their paths.
+        Fails early if a daemon has died."""
+        for _ in deadline_loop(timeout, "%d messages for %s" % (n, user)):
+            paths = self.maildir_messages(user)
+            if len(paths) >= n:
+                return paths
+            self.check_alive()
+
+    def find_message(self, user, msgid, timeout=30):
+        """Waits for the message with Message-ID `msgid`; returns its bytes."""
+        for _ in deadline_loop(timeout, "message %s for %s" % (msgid, user)):
+            for data in self.read_messages(user).values():
+                if message_id(data) == msgid:
+                    return data
+            self.check_alive()
+
+    def check_alive(self):
+        for name, p in self.procs.items():
+            if p.poll() is not None:
+                raise RuntimeError("%s died (exit %s); its log:\n%s"
+                                   % (name, p.returncode, self.logs(name)[-4000:]))
+
+    def queue_files(self):
+        try:
+            return sorted(os.listdir(os.path.join(self.spool, "queue")))
+        except FileNotFoundError:
+            return []
+
+    def wait_queue_empty(self, timeout=60):
+        for _ in deadline_loop(timeout, lambda: "an empty queue (left: %s)" % self.queue_files()):
+            if not self.queue_files():
+                return
+
+
+def uid_of(user):
+    return pwd.getpwnam(user).pw_uid

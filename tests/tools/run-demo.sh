@@ -1,0 +1,188 @@
+#!/bin/bash
+# `make run`: a private Mailbag demo server with everything (config, spool, accounts,
+# Maildirs, logs) under RUN_DIR, SMTP on 127.0.0.1:2525. Works as root (the daemons drop
+# to the mb-* users, which `mailctl init` creates) and as a normal user. A rerun keeps the
+# existing state and password. Ctrl-C stops every process this script started.
+#   usage: run-demo.sh BIN_DIR RUN_DIR      (absolute paths; see the Makefile's run target)
+set -euo pipefail
+
+bin=${1:?usage: run-demo.sh BIN_DIR RUN_DIR}
+run=${2:?usage: run-demo.sh BIN_DIR RUN_DIR}
+addr=127.0.0.1
+port=2525
+domain=example.test
+user=demo@$domain
+conf=$run/mailbag.conf
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'run-demo: %s\n' "$*" >&2; exit 1; }
+
+for p in mailctl queue-manager local smtpd; do
+  [ -x "$bin/$p" ] || die "missing $bin/$p (build it first: make)"
+done
+command -v openssl >/dev/null || die "openssl is needed for the demo certificate (apt-get install openssl)"
+
+mkdir -p "$run/log" "$run/tls"
+chmod 0755 "$run" "$run/log" "$run/tls"
+if [ "$(id -u)" = 0 ]; then
+  # The daemons drop to mb-* users: every directory above run/ must let them through.
+  d=$run
+  while [ "$d" != / ]; do
+    d=$(dirname "$d")
+    perms=$(stat -c %A "$d")
+    [ "${perms:9:1}" = x ] || [ "${perms:9:1}" = t ] ||
+      die "$d is not traversable by other users (mode $perms); the daemons run as mb-* users. chmod o+x it or run make run elsewhere."
+  done
+fi
+
+if (exec 3<>"/dev/tcp/$addr/$port") 2>/dev/null; then
+  die "something already listens on $addr:$port (another make run?)"
+fi
+
+if [ ! -e "$conf" ]; then
+  cat >"$conf" <<EOF
+# Mailbag demo configuration, written by tests/tools/run-demo.sh (make run).
+# Every key is described in man/mailbag.conf.5.
+hostname = localhost
+log_target = stderr
+spool_directory = $run/spool
+data_directory = $run/data
+mail_directory = $run/mail
+tls_cert_file = $run/tls/cert.pem
+tls_key_file = $run/tls/key.pem
+smtp_listen = $addr:$port
+queue_retry_min = 30s
+EOF
+  chmod 0644 "$conf"
+fi
+
+if [ ! -e "$run/tls/cert.pem" ] || [ ! -e "$run/tls/key.pem" ]; then
+  openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 365 \
+    -keyout "$run/tls/key.pem" -out "$run/tls/cert.pem" 2>/dev/null
+  chmod 0600 "$run/tls/key.pem"
+fi
+
+# Any other *_listen key a daemon has (submission, smtps, pop3...) moves off the standard
+# port onto 127.0.0.1 next to 2525, so the demo never needs root for a low port and
+# never clashes with a real mail server on this machine.
+extra_port=2526
+for p in smtpd; do
+  while IFS= read -r line; do
+    key=${line%% =*}
+    case $key in
+      smtp_listen | "") ;;
+      *_listen)
+        if ! grep -q "^$key *=" "$conf"; then
+          printf '%s = %s:%d\n' "$key" "$addr" "$extra_port" >>"$conf"
+          extra_port=$((extra_port + 1))
+        fi ;;
+    esac
+  done < <("$bin/$p" -c "$conf" --dump-config)
+done
+
+"$bin/mailctl" -c "$conf" init >/dev/null
+
+domains=$("$bin/mailctl" -c "$conf" domain list)
+if ! grep -qiw -- "$domain" <<<"$domains"; then
+  "$bin/mailctl" -c "$conf" domain add "$domain"
+fi
+pwfile=$run/demo-password
+if [ ! -s "$pwfile" ]; then
+  (umask 077; head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | cut -c1-16 >"$pwfile")
+fi
+password=$(head -n1 "$pwfile")
+users=$("$bin/mailctl" -c "$conf" user list)
+if grep -qiF -- "$user" <<<"$users"; then
+  printf '%s\n' "$password" | "$bin/mailctl" -c "$conf" user passwd "$user"
+else
+  printf '%s\n' "$password" | "$bin/mailctl" -c "$conf" user add "$user"
+fi
+
+# --- start the daemons --------------------------------------------------------------------
+names=()
+pids=()
+stop_all() {
+  local i
+  trap - INT TERM EXIT
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+  done
+  for _ in $(seq 50); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap 'stop_all' EXIT
+trap 'say ""; say "Stopping Mailbag..."; stop_all; say "Stopped. State kept in $run (rerun: make run)."; exit 0' INT TERM
+
+start() {
+  local name=$1
+  "$bin/$name" -c "$conf" </dev/null >>"$run/log/$name.log" 2>&1 &
+  names+=("$name")
+  pids+=($!)
+}
+
+# Waits (up to 30 s) until the command in "$@" succeeds; fails if a daemon died.
+wait_for() {
+  local what=$1; shift
+  local i n
+  for ((i = 0; i < 300; i++)); do
+    "$@" 2>/dev/null && return 0
+    for n in "${!pids[@]}"; do
+      if ! kill -0 "${pids[$n]}" 2>/dev/null; then
+        say "run-demo: ${names[$n]} exited during start-up; last lines of $run/log/${names[$n]}.log:" >&2
+        tail -n 20 "$run/log/${names[$n]}.log" >&2
+        exit 1
+      fi
+    done
+    sleep 0.1
+  done
+  die "timed out waiting for $what"
+}
+unix_socket_up() {
+  /usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' "$1"
+}
+tcp_up() { (exec 3<>"/dev/tcp/$addr/$port"); }
+
+start queue-manager
+wait_for "the queue manager's socket" unix_socket_up "$run/spool/private/submit"
+start local
+start smtpd
+wait_for "smtpd on $addr:$port" tcp_up
+
+cat <<EOF
+
+Mailbag demo server is running on $addr:$port  (as $(id -un); daemons: ${names[*]}; pids ${pids[*]})
+
+  Send a message:
+    swaks --server $addr:$port --to $user --from you@example.net
+  With STARTTLS (self-signed certificate):
+    swaks --server $addr:$port --to $user --from you@example.net --tls
+  It lands in the Maildir:
+    ls $run/mail/$domain/demo/new/
+  Watch the logs (every line about a message starts with its queue id):
+    tail -f $run/log/*.log
+  Account: $user  password: $password  (kept in $pwfile)
+  Config:  $conf
+
+Press Ctrl-C to stop. State stays in $run for the next make run.
+EOF
+
+# Wait for Ctrl-C; if a daemon dies on its own, say so and stop the rest.
+while true; do
+  set +e
+  wait -n "${pids[@]}"
+  set -e
+  for n in "${!pids[@]}"; do
+    if ! kill -0 "${pids[$n]}" 2>/dev/null; then
+      say "run-demo: ${names[$n]} exited; last lines of $run/log/${names[$n]}.log:" >&2
+      tail -n 20 "$run/log/${names[$n]}.log" >&2
+      stop_all
+      exit 1
+    fi
+  done
+done
