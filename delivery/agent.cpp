@@ -34,6 +34,7 @@ void AgentLink::try_connect() {
   auto sock = ipc::connect_unix(path_);
   if (!sock) {
     // Once per outage, not once per second.
+    announced_ = false;
     if (!warned_down_) {
       log::warn("queue manager not reachable (%s); retrying every second", sock.message().c_str());
       warned_down_ = true;
@@ -43,13 +44,14 @@ void AgentLink::try_connect() {
     return;
   }
   ++generation_;
-  warned_down_ = false;
-  ever_connected_ = true;
   channel_ = std::make_unique<ipc::Channel>(
       base_, std::move(*sock), ipc::kProtoDeliver, role_,
       [this](const ipc::FrameView& f, common::io::UniqueFd fd) { on_frame(f, std::move(fd)); },
       [this](const Status& why) { on_close(why); });
-  log::info("connected to queue manager at %s", path_.c_str());
+  // Once per outage: a queue manager that accepts and drops us at once (say, because we
+  // run as the wrong user) must not fill the log with a pair of lines every second.
+  if (!announced_) log::info("connected to queue manager at %s", path_.c_str());
+  announced_ = true;
 }
 
 void AgentLink::on_frame(const ipc::FrameView& f, common::io::UniqueFd fd) {
@@ -77,7 +79,15 @@ void AgentLink::on_frame(const ipc::FrameView& f, common::io::UniqueFd fd) {
 }
 
 void AgentLink::on_close(const Status& why) {
-  log::warn("disconnected from queue manager: %s; reconnecting", why.message().c_str());
+  if (channel_->hello_done()) {
+    log::warn("disconnected from queue manager: %s; reconnecting", why.message().c_str());
+    announced_ = false;
+    warned_down_ = false;
+  } else if (!warned_down_) {
+    log::warn("queue manager closed the connection before its hello (%s); retrying every second",
+              why.message().c_str());
+    warned_down_ = true;
+  }
   // The Channel is inside its own callback: destroy it on the next loop turn.
   std::weak_ptr<bool> alive = alive_;
   common::io::run_soon(base_, [this, alive] {

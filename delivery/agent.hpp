@@ -59,8 +59,8 @@ class AgentLink {
   std::unique_ptr<common::ipc::Channel> channel_;
   common::io::EventPtr retry_;
   std::uint64_t generation_ = 0;
-  bool ever_connected_ = false;
-  bool warned_down_ = false;
+  bool announced_ = false;    // "connected" logged for the current run of good connections
+  bool warned_down_ = false;  // the current outage has been logged
   // Set while this object lives; deferred callbacks check it (they may outlive us).
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -52,6 +52,18 @@ struct Config {
   std::int64_t pop3d_timeout = 0;
   bool pop_before_smtp = false;
   std::int64_t relay_lifetime = 0;
+
+  // remote (outgoing SMTP, smarthost, ETRN client) and mailctl etrn
+  std::string dns_resolver;
+  std::string relayhost;
+  std::string relayhost_auth_file;
+  std::string smtp_tls_policy;
+  std::int64_t remote_destination_concurrency = 0;
+  std::int64_t remote_timeout = 0;
+  std::vector<std::string> etrn_hosts;
+  std::vector<std::string> etrn_domains;
+  std::int64_t wakeup_every = 0;
+  std::string wakeup_email;
 };
 
 enum class Kind { kString, kPath, kBool, kInt, kSize, kDuration, kList };

@@ -3,6 +3,10 @@
 // Add a knob only when two real deployments need different values.
 #include "common/config/config.hpp"
 
+#include "common/dns/records.hpp"
+#include "common/mail/address.hpp"
+#include "common/smtp/next_hop.hpp"
+
 namespace common::config {
 namespace {
 
@@ -17,6 +21,46 @@ Status check_listen(std::string_view v) {
     if (!hp) return hp.status();
   }
   return Status::ok();
+}
+
+// dns_resolver: empty, or an IP address with an optional port ("[v6]:port" for IPv6).
+Status check_resolver(std::string_view v) {
+  if (v.empty()) return Status::ok();
+  auto spec = dns::forwarder_spec(v);
+  return spec ? Status::ok() : spec.status();
+}
+
+Status check_next_hop(std::string_view v) {
+  if (v.empty()) return Status::ok();
+  auto h = smtp::parse_next_hop(v);
+  return h ? Status::ok() : h.status();
+}
+
+Status check_next_hops(std::string_view v) {
+  for (const auto& item : split_list(v)) MB_TRY(check_next_hop(item));
+  return Status::ok();
+}
+
+Status check_abs_or_empty(std::string_view v) {
+  if (v.empty() || v.front() == '/') return Status::ok();
+  return Status::error("must be an absolute path (or empty)");
+}
+
+Status check_tls_policy(std::string_view v) {
+  if (v == "may" || v == "encrypt" || v == "verify") return Status::ok();
+  return Status::error("must be may, encrypt or verify");
+}
+
+Status check_domains(std::string_view v) {
+  for (const auto& d : split_list(v))
+    if (!mail::is_domain(d, false)) return Status::error("not a domain name: " + d);
+  return Status::ok();
+}
+
+Status check_mailbox_or_empty(std::string_view v) {
+  if (v.empty()) return Status::ok();
+  auto a = mail::parse_mailbox(v, false);
+  return a ? Status::ok() : a.status();
 }
 
 constexpr std::int64_t kMax = INT64_MAX;
@@ -100,6 +144,37 @@ const std::vector<KeyDef>& keys() {
       {"relay_lifetime", Kind::kDuration, "30m", 0, 366 * 86400, "smtpd pop3d relayctl",
        "how long after a POP3 login its address may relay; relayctl expire's default",
        &Config::relay_lifetime, nullptr},
+
+      // remote: outgoing SMTP, smarthost, ETRN client
+      {"dns_resolver", Kind::kString, "", 0, 0, "remote mailctl",
+       "DNS server to ask, ip[:port] (default: the servers in /etc/resolv.conf)",
+       &Config::dns_resolver, check_resolver},
+      {"relayhost", Kind::kString, "", 0, 0, "remote",
+       "send all outgoing mail through this server: host[:port] (MX lookup) or [host][:port]",
+       &Config::relayhost, check_next_hop},
+      {"relayhost_auth_file", Kind::kString, "", 0, 0, "remote",
+       "root-only file holding 'username password' for AUTH at the relayhost (forces TLS)",
+       &Config::relayhost_auth_file, check_abs_or_empty},
+      {"smtp_tls_policy", Kind::kString, "may", 0, 0, "remote",
+       "TLS for outgoing SMTP: may (when offered), encrypt (required) or verify (+ certificate)",
+       &Config::smtp_tls_policy, check_tls_policy},
+      {"remote_destination_concurrency", Kind::kInt, "20", 1, 1000, "remote",
+       "connections at once to one destination domain (or to the relayhost)",
+       &Config::remote_destination_concurrency, nullptr},
+      {"remote_timeout", Kind::kDuration, "5m", 1, 3600, "remote",
+       "reply timeout of outgoing SMTP (RFC 5321 4.5.3.2); DATA, data and final dot scale with it",
+       &Config::remote_timeout, nullptr},
+      {"etrn_hosts", Kind::kList, "", 0, 0, "remote",
+       "backup MX servers asked with ETRN (RFC 1985) to send our mail now, host[:port] each",
+       &Config::etrn_hosts, check_next_hops},
+      {"etrn_domains", Kind::kList, "", 0, 0, "remote",
+       "domains named in those ETRN commands", &Config::etrn_domains, check_domains},
+      {"wakeup_every", Kind::kDuration, "0", 0, 7 * 86400, "remote",
+       "repeat the ETRN (or wake-up message) this often; 0: only when remote starts",
+       &Config::wakeup_every, nullptr},
+      {"wakeup_email", Kind::kString, "", 0, 0, "remote",
+       "instead of ETRN, send a wake-up message to this address at the etrn_hosts",
+       &Config::wakeup_email, check_mailbox_or_empty},
   };
   return table;
 }

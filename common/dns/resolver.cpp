@@ -42,11 +42,15 @@ bool is_loopback(const std::string& spec) {
 }
 
 // Applies the resolver choice to a fresh context.
-Status configure(ub_ctx* ctx, const std::string& forwarder) {
+Status configure(ub_ctx* ctx, const std::string& forwarder, bool async) {
   int err;
   if (forwarder.empty()) {
     err = ub_ctx_resolvconf(ctx, nullptr);
     if (err != 0) return Status::error(std::string("reading /etc/resolv.conf: ") + ub_strerror(err));
+    if (async) {
+      err = ub_ctx_async(ctx, 1);  // a thread, not a forked process, does the lookups
+      if (err != 0) return Status::error(std::string("ub_ctx_async: ") + ub_strerror(err));
+    }
     return Status::ok();
   }
   auto spec = forwarder_spec(forwarder);
@@ -56,6 +60,14 @@ Status configure(ub_ctx* ctx, const std::string& forwarder) {
   if (is_loopback(*spec)) ub_ctx_set_option(ctx, "do-not-query-localhost:", "no");
   err = ub_ctx_set_fwd(ctx, spec->c_str());
   if (err != 0) return Status::error("dns_resolver " + forwarder + ": " + ub_strerror(err));
+  if (async) {
+    err = ub_ctx_async(ctx, 1);  // a thread, not a forked process, does the lookups
+    if (err != 0) return Status::error(std::string("ub_ctx_async: ") + ub_strerror(err));
+  }
+  // A configured resolver is asked about everything, including the RFC 6761 "test."
+  // names libunbound would otherwise answer itself (NXDOMAIN): test zones live there.
+  // (This finalizes the context, so it comes last.)
+  ub_ctx_zone_remove(ctx, "test.");
   return Status::ok();
 }
 
@@ -81,16 +93,10 @@ Resolver::Resolver(event_base* base, ub_ctx* ctx) : base_(base), ctx_(ctx), rng_
 Result<std::unique_ptr<Resolver>> Resolver::create(event_base* base, const std::string& forwarder) {
   ub_ctx* ctx = ub_ctx_create();
   if (!ctx) return Status::error("ub_ctx_create failed");
-  Status st = configure(ctx, forwarder);
+  Status st = configure(ctx, forwarder, true);
   if (!st) {
     ub_ctx_delete(ctx);
     return st;
-  }
-  // A thread, not a forked process, does the lookups in the background.
-  int err = ub_ctx_async(ctx, 1);
-  if (err != 0) {
-    ub_ctx_delete(ctx);
-    return Status::error(std::string("ub_ctx_async: ") + ub_strerror(err));
   }
   std::unique_ptr<Resolver> r(new Resolver(base, ctx));
   r->fd_event_.reset(event_new(base, ub_fd(ctx), EV_READ | EV_PERSIST, on_fd_cb, r.get()));
@@ -207,7 +213,7 @@ Result<std::vector<std::string>> resolve_host_blocking(const std::string& forwar
   ub_ctx* ctx = ub_ctx_create();
   if (!ctx) return Status::error("ub_ctx_create failed");
   std::unique_ptr<ub_ctx, void (*)(ub_ctx*)> guard(ctx, ub_ctx_delete);
-  MB_TRY(configure(ctx, forwarder));
+  MB_TRY(configure(ctx, forwarder, false));
   std::vector<std::string> out;
   std::string why;
   bool nx = false;

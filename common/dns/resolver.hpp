@@ -18,6 +18,7 @@
 #include "common/result.hpp"
 
 struct ub_ctx;
+struct ub_result;
 
 namespace common::dns {
 
@@ -45,13 +46,14 @@ class Resolver {
   void lookup_addr(const std::string& host, bool v6, AddrCallback cb);
 
   std::size_t pending() const { return pending_; }
+  event_base* base() const { return base_; }
 
  private:
   struct Query;
   Resolver(event_base* base, ub_ctx* ctx);
-  void start(const std::string& name, int type, std::function<void(int, struct ub_result*)> done);
+  void start(const std::string& name, int type, std::function<void(int, ub_result*)> done);
   static void on_fd_cb(evutil_socket_t, short, void* self) noexcept;
-  static void on_result_cb(void* q, int err, struct ub_result* result) noexcept;
+  static void on_result_cb(void* q, int err, ub_result* result) noexcept;
   static void on_timeout_cb(evutil_socket_t, short, void* q) noexcept;
 
   event_base* base_;

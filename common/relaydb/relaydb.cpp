@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <map>
 
@@ -230,6 +231,18 @@ Result<bool> allowed(RelayDb& db, const std::string& address, std::int64_t now,
   auto stamp = db.lookup(address);
   if (!stamp) return stamp.status();
   return relay_allowed(*stamp, now, lifetime);
+}
+
+Result<bool> RelayChecker::allowed(std::string_view address, std::int64_t now) {
+  auto ip = normalize(address);
+  if (!ip) return ip.status();
+  if (!db_) {
+    if (::access(path_.c_str(), F_OK) != 0 && errno == ENOENT) return false;  // nothing stored yet
+    auto db = RelayDb::open(path_, RelayDb::Mode::kRead);
+    if (!db) return db.status();
+    db_ = std::move(*db);
+  }
+  return relaydb::allowed(*db_, *ip, now, lifetime_);
 }
 
 Status fix_ownership(const std::string& path) {

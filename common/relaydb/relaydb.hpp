@@ -91,6 +91,22 @@ class RelayDb {
 Result<bool> allowed(RelayDb& db, const std::string& address, std::int64_t now,
                      std::int64_t lifetime);
 
+// smtpd's handle: opens the database read-only on first use, so smtpd may start before
+// the file exists (pop3d or relayctl create it) and needs only mb-relay membership, not
+// an open before the privilege drop. An error (e.g. a damaged file) is returned for the
+// caller to log; the caller then refuses to relay.
+class RelayChecker {
+ public:
+  RelayChecker(std::string path, std::int64_t lifetime) : path_(std::move(path)), lifetime_(lifetime) {}
+  // `address` in any form normalize() accepts (e.g. smtpd's client address text).
+  Result<bool> allowed(std::string_view address, std::int64_t now);
+
+ private:
+  std::string path_;
+  std::int64_t lifetime_;
+  std::unique_ptr<RelayDb> db_;
+};
+
 // As root, gives relay.mdb to mb-pop3d:mb-relay mode 0640 and its lock file 0660 (pop3d
 // writes, smtpd and relayctl share the lock table), when those accounts exist. A no-op
 // for other users. Called by relayctl and pop3d after they may have created the files.

@@ -130,6 +130,21 @@ TEST_CASE("stamp, lookup, erase, expire, scan") {
   CHECK_FALSE(ro.value()->lookup("2001:db8::1")->has_value());
 }
 
+TEST_CASE("RelayChecker: smtpd's view, before and after the file exists") {
+  TempDir dir;
+  rdb::RelayChecker check(dir.db(), 1800);
+  CHECK_FALSE(*check.allowed("192.0.2.1", 1000));  // no file yet: no relaying, no error
+  CHECK_FALSE(check.allowed("not an address", 1000).is_ok());
+  auto db = RelayDb::open(dir.db(), RelayDb::Mode::kWrite);
+  REQUIRE(db.is_ok());
+  REQUIRE(db.value()->stamp("192.0.2.1", 1000).is_ok());
+  CHECK(*check.allowed("192.0.2.1", 1000));
+  CHECK(*check.allowed("::ffff:192.0.2.1", 2799));
+  CHECK_FALSE(*check.allowed("192.0.2.1", 2800));
+  REQUIRE(db.value()->stamp("192.0.2.1", 5000).is_ok());  // seen without reopening
+  CHECK(*check.allowed("192.0.2.1", 2800));
+}
+
 TEST_CASE("load replaces or merges in one transaction") {
   TempDir dir;
   auto db = RelayDb::open(dir.db(), RelayDb::Mode::kWrite);

@@ -216,3 +216,41 @@ TEST_CASE("DATA encoding: CRLF, dot stuffing, final dot (RFC 5321 4.5.2)") {
   CHECK(wire_size(100, 10) == 110);
   CHECK(wire_size(UINT64_MAX, 1) == UINT64_MAX);
 }
+
+#include "common/smtp/next_hop.hpp"
+
+TEST_CASE("next hops in Postfix syntax: host, host:port, [host], [host]:port") {
+  auto h = parse_next_hop("Relay.ISP.example");
+  REQUIRE(h.is_ok());
+  CHECK(h->host == "relay.isp.example");
+  CHECK(h->port == 25);
+  CHECK(h->mx_lookup);
+  CHECK(h->str() == "relay.isp.example:25");
+
+  h = parse_next_hop("[smtp.isp.example]:587");
+  REQUIRE(h.is_ok());
+  CHECK_FALSE(h->mx_lookup);
+  CHECK(h->port == 587);
+  CHECK(h->str() == "[smtp.isp.example]:587");
+
+  h = parse_next_hop("192.0.2.7:2525");
+  REQUIRE(h.is_ok());
+  CHECK(h->is_ip);
+  CHECK_FALSE(h->mx_lookup);
+  CHECK(h->str() == "192.0.2.7:2525");
+
+  h = parse_next_hop("[2001:db8::1]:25");
+  REQUIRE(h.is_ok());
+  CHECK(h->is_ip);
+  CHECK(h->host == "2001:db8::1");
+  CHECK(h->str() == "[2001:db8::1]:25");
+
+  CHECK_FALSE(parse_next_hop("").is_ok());
+  CHECK_FALSE(parse_next_hop("host:0").is_ok());
+  CHECK_FALSE(parse_next_hop("host:65536").is_ok());
+  CHECK_FALSE(parse_next_hop("host:").is_ok());
+  CHECK_FALSE(parse_next_hop("[host").is_ok());
+  CHECK_FALSE(parse_next_hop("bad_host").is_ok());
+  CHECK_FALSE(parse_next_hop("2001:db8::1").is_ok());  // IPv6 needs brackets
+  CHECK_FALSE(parse_next_hop("host:25x").is_ok());
+}

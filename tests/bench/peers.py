@@ -39,6 +39,18 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 
+def port_free(host, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((host, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def wait_port(host, port, timeout=30, alive=None):
     end = time.monotonic() + timeout
     while time.monotonic() < end:

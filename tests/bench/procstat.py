@@ -105,6 +105,7 @@ class Sampler(threading.Thread):
         self.peak_pss = 0
         self.max_procs = 0
         self.samples = 0
+        self.seen = set()  # every pid that was in the tree at some refresh
         self.cpu_used = 0.0  # this thread's own CPU time, to show what sampling costs
         self._stop_ev = threading.Event()
 
@@ -116,6 +117,7 @@ class Sampler(threading.Thread):
             now = time.monotonic()
             if now >= next_tree:
                 pids = descendants(self.roots())
+                self.seen.update(pids)
                 next_tree = now + self.tree_interval
             rss, pss = memory(pids)
             self.peak_rss = max(self.peak_rss, rss)

@@ -407,8 +407,9 @@ class Mailbag:
                 return
 
     def _submit_socket_ready(self):
+        # The internal sockets are SOCK_SEQPACKET (common/ipc/socket.hpp).
         path = os.path.join(self.spool, "private", "submit")
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             s.connect(path)
             return True

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not harness.is_root(), reason="needs root (daemo
 # program -> (user, primary group, supplementary groups), as in common/privsep/users.cpp.
 IDENTITIES = {
     "smtpd": ("mb-smtpd", "mb-smtpd", {"mb-drop", "mb-acct", "mb-auth", "mb-relay"}),
-    "queue-manager": ("mb-queue", "mb-queue", {"mb-acct"}),
+    "queue-manager": ("mb-queue", "mb-queue", {"mb-drop", "mb-acct"}),
     "local": ("mb-vmail", "mb-mail", {"mb-acct"}),
 }
 

@@ -182,6 +182,10 @@ def relaymb(make_mailbag):
     return m
 
 
+# smtpd does not consult the relay database yet (its owner wires it into smtpd/policy.cpp
+# in the next issue, with common::relaydb::allowed). strict: once it does, this XPASS
+# fails the run, so the marker cannot outlive the gap.
+@pytest.mark.xfail(strict=True, reason="smtpd does not check the relay database yet")
 def test_pop_before_smtp(relaymb):
     m = relaymb
     ip = client_ip(m, 7)

@@ -144,7 +144,7 @@ wait_for() {
   die "timed out waiting for $what"
 }
 unix_socket_up() {
-  /usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' "$1"
+  /usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect(sys.argv[1])' "$1"
 }
 tcp_up() { (exec 3<>"/dev/tcp/$addr/$port"); }
 

@@ -1,0 +1,459 @@
+// Implementation of the outgoing SMTP connection (see connection.hpp).
+// UNTRUSTED: bytes read from the socket go only to the reply parser.
+#include "delivery/remote/connection.hpp"
+
+#include <arpa/inet.h>
+#include <event2/bufferevent_ssl.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "common/io/fdio.hpp"
+#include "common/log/log.hpp"
+#include "common/tls/tls.hpp"
+#include "delivery/remote/verdicts.hpp"
+
+namespace delivery::remote {
+
+namespace log = common::log;
+namespace smtp = common::smtp;
+using common::mail::Outcome;
+using common::mail::Verdict;
+
+namespace {
+
+constexpr std::size_t kBodyHighWater = 256 * 1024;  // bytes queued for the socket at most
+constexpr std::size_t kBodyLowWater = 64 * 1024;    // refill below this
+constexpr std::size_t kChunk = 64 * 1024;           // read from the queue file at a time
+constexpr std::size_t kMaxUnread = 64 * 1024;       // input we hold before parsing must stop
+
+bool make_sockaddr(const std::string& ip, std::uint16_t port, sockaddr_storage* ss, socklen_t* len) {
+  std::memset(ss, 0, sizeof *ss);
+  auto* a4 = reinterpret_cast<sockaddr_in*>(ss);
+  if (inet_pton(AF_INET, ip.c_str(), &a4->sin_addr) == 1) {
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(port);
+    *len = sizeof *a4;
+    return true;
+  }
+  auto* a6 = reinterpret_cast<sockaddr_in6*>(ss);
+  if (inet_pton(AF_INET6, ip.c_str(), &a6->sin6_addr) == 1) {
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons(port);
+    *len = sizeof *a6;
+    return true;
+  }
+  return false;
+}
+
+timeval secs(int s) { return timeval{s, 0}; }
+
+bool is_ip(const std::string& s) {
+  unsigned char b[16];
+  return inet_pton(AF_INET, s.c_str(), b) == 1 || inet_pton(AF_INET6, s.c_str(), b) == 1;
+}
+
+}  // namespace
+
+Connection::Connection(event_base* base, Owner& owner, int timeout_base, int connect_timeout, TlsContexts tls,
+                       std::vector<Endpoint> endpoints, smtp::SessionOptions options)
+    : base_(base),
+      owner_(owner),
+      timeout_(timeout_base),
+      connect_timeout_(connect_timeout),
+      tls_ctx_(tls),
+      endpoints_(std::move(endpoints)),
+      options_(std::move(options)),
+      policy_(options_.tls) {}
+
+Connection::~Connection() {
+  *alive_ = false;
+  bev_.reset();
+}
+
+void Connection::start() { try_endpoint(); }
+
+void Connection::try_endpoint() {
+  if (index_ >= endpoints_.size()) {
+    reported_ = true;
+    io_ = Io::kDone;
+    Verdict why = last_failure_ ? *last_failure_ : Verdict{Outcome::kTemporary, "4.4.1", "no server to connect to"};
+    owner_.connection_failed(*this, why);  // may destroy us: nothing after this
+    return;
+  }
+  const Endpoint& ep = endpoints_[index_];
+  peer_ = ep.str();
+  session_.reset();
+  parser_ = smtp::ReplyParser();
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  if (!make_sockaddr(ep.ip, ep.port, &ss, &len)) return endpoint_failed(connect_failure(peer_, "bad address"));
+  fd_.reset(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd_) return endpoint_failed(connect_failure(peer_, std::strerror(errno)));
+  io_ = Io::kConnecting;
+  if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&ss), len) == 0) {
+    connected();
+    return;
+  }
+  if (errno != EINPROGRESS) {
+    // Reported from the loop, so that a fast failure cannot recurse through every endpoint.
+    std::string why = std::strerror(errno);
+    std::weak_ptr<bool> alive = alive_;
+    common::io::run_soon(base_, [this, alive, why] {
+      if (auto a = alive.lock(); a && *a) endpoint_failed(connect_failure(peer_, why));
+    });
+    return;
+  }
+  connect_ev_.reset(event_new(base_, fd_.get(), EV_WRITE, on_connect_cb, this));
+  timeval tv = secs(connect_timeout_);
+  event_add(connect_ev_.get(), &tv);
+}
+
+void Connection::on_connect_cb(evutil_socket_t, short what, void* self) noexcept {
+  auto* c = static_cast<Connection*>(self);
+  c->connect_ev_.reset();
+  if (what & EV_TIMEOUT) return c->endpoint_failed(connect_failure(c->peer_, "Connection timed out"));
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(c->fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+  if (err != 0) return c->endpoint_failed(connect_failure(c->peer_, std::strerror(err)));
+  c->connected();
+}
+
+void Connection::connected() {
+  io_ = Io::kPlain;
+  smtp::SessionOptions o = options_;
+  o.tls = policy_;
+  session_.emplace(std::move(o));
+  install(bufferevent_socket_new(base_, fd_.get(), 0));
+  if (!bev_) return endpoint_failed(connect_failure(peer_, "bufferevent_socket_new failed"));
+  update_timeouts();  // the greeting (RFC 5321 4.5.3.2.1)
+}
+
+void Connection::install(bufferevent* b) {
+  bev_.reset(b);
+  if (!b) return;
+  bufferevent_setcb(b, on_read_cb, on_write_cb, on_event_cb, this);
+  bufferevent_setwatermark(b, EV_WRITE, kBodyLowWater, 0);
+  bufferevent_enable(b, EV_READ | EV_WRITE);
+}
+
+// This endpoint cannot be used: try the same one in clear after a failed opportunistic
+// handshake, else the next one.
+void Connection::endpoint_failed(const Verdict& why) {
+  bool tls_failed = io_ == Io::kHandshake;
+  connect_ev_.reset();
+  bev_.reset();
+  fd_.reset();
+  ssl_ = nullptr;
+  sending_body_ = false;
+  if (ever_ready_) {
+    // The connection had been in use: it is simply gone.
+    io_ = Io::kDone;
+    finish();
+    return;
+  }
+  log::info("%s: %s", peer_.c_str(), why.text.c_str());
+  last_failure_ = why;
+  // Opportunistic TLS (RFC 7435): a failed handshake means one more try without it, as
+  // Postfix does at security level "may" (never on the same connection).
+  if (tls_failed && policy_ == smtp::TlsPolicy::kMay) {
+    policy_ = smtp::TlsPolicy::kNone;
+    try_endpoint();
+    return;
+  }
+  policy_ = options_.tls;
+  ++index_;
+  try_endpoint();
+}
+
+void Connection::begin_tls() {
+  // RFC 3207 4.2 / CVE-2011-0411: nothing may follow the 220 in clear; a server that
+  // sends more is trying to inject replies into the TLS session.
+  if (evbuffer_get_length(bufferevent_get_input(bev_.get())) > 0 || parser_.in_reply()) {
+    apply(session_->on_protocol_error("data after the STARTTLS reply"));
+    return;
+  }
+  bool verify = policy_ == smtp::TlsPolicy::kVerify;
+  SSL_CTX* ctx = verify ? tls_ctx_.verify : tls_ctx_.opportunistic;
+  SSL* ssl = ctx ? SSL_new(ctx) : nullptr;
+  if (!ssl) {
+    apply(session_->on_tls_failed("no TLS context: " + common::tls::last_error()));
+    return;
+  }
+  const std::string& host = endpoints_[index_].host;
+  if (!host.empty() && !is_ip(host)) SSL_set_tlsext_host_name(ssl, host.c_str());  // SNI
+  if (verify) {
+    // The certificate must name the MX (or relay) host we looked up.
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (host.empty() || SSL_set1_host(ssl, host.c_str()) != 1) {
+      SSL_free(ssl);
+      apply(session_->on_tls_failed("cannot verify a server without a host name"));
+      return;
+    }
+    SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
+  }
+  bev_.reset();  // the socket stays: fd_ still owns it
+  io_ = Io::kHandshake;
+  bufferevent* b = bufferevent_openssl_socket_new(base_, fd_.get(), ssl, BUFFEREVENT_SSL_CONNECTING,
+                                                  BEV_OPT_CLOSE_ON_FREE);
+  if (!b) {
+    SSL_free(ssl);
+    apply(session_->on_tls_failed("bufferevent_openssl_socket_new failed"));
+    return;
+  }
+  fd_.release();  // the TLS bufferevent closes the socket and frees the SSL
+  ssl_ = ssl;
+  bufferevent_openssl_set_allow_dirty_shutdown(b, 1);
+  install(b);
+  timeval tv = secs(timeout_);
+  bufferevent_set_timeouts(b, &tv, &tv);
+}
+
+void Connection::apply(smtp::Output out) {
+  std::weak_ptr<bool> alive = alive_;
+  if (!out.write.empty() && bev_) bufferevent_write(bev_.get(), out.write.data(), out.write.size());
+  if (!out.results.empty()) {
+    ++transactions_;
+    sending_body_ = false;
+    std::vector<Verdict> v;
+    v.reserve(out.results.size());
+    for (const auto& r : out.results) v.push_back(verdict_for(r, peer_));
+    owner_.connection_sent(*this, std::move(v));
+    if (alive.expired()) return;
+  }
+  if (out.etrn) owner_.connection_etrn(*this, *out.etrn);
+  if (out.error) {
+    // The session ended outside a transaction: before ready, the endpoint failed.
+    Verdict why = verdict_for(*out.error, peer_);
+    if (!ever_ready_) {
+      // Best effort for the QUIT of a refused session; the socket goes right after.
+      if (!out.write.empty() && bev_ && io_ == Io::kPlain && fd_)
+        evbuffer_write(bufferevent_get_output(bev_.get()), fd_.get());
+      endpoint_failed(why);
+      return;
+    }
+    log::info("%s: %s", peer_.c_str(), why.text.c_str());
+  }
+  if (out.close) {
+    close_now();
+    return;
+  }
+  if (out.start_tls) {
+    begin_tls();
+    return;
+  }
+  if (out.send_body) {
+    sending_body_ = true;
+    body_sent_ = 0;
+    encoder_ = smtp::DataEncoder();
+    pump_body();
+  }
+  update_timeouts();
+  if (out.ready) {
+    ever_ready_ = true;
+    notify_ready();
+  }
+}
+
+// Tells the owner on the next loop turn, so that a chain of immediate answers (a queue
+// of messages too large for the server) cannot recurse.
+void Connection::notify_ready() {
+  std::weak_ptr<bool> alive = alive_;
+  common::io::run_soon(base_, [this, alive] {
+    if (auto a = alive.lock(); !a || !*a) return;
+    if (reported_ || !ready()) return;
+    owner_.connection_ready(*this);
+  });
+}
+
+void Connection::update_timeouts() {
+  if (!bev_ || !session_) return;
+  smtp::Stage st = session_->waiting();
+  timeval w = secs(sending_body_ ? smtp::data_block_timeout(timeout_) : timeout_);
+  if (st == smtp::Stage::kIdle || sending_body_) {
+    bufferevent_set_timeouts(bev_.get(), nullptr, &w);
+  } else {
+    timeval r = secs(smtp::reply_timeout(st, timeout_));
+    bufferevent_set_timeouts(bev_.get(), &r, &w);
+  }
+}
+
+void Connection::pump_body() {
+  evbuffer* out = bufferevent_get_output(bev_.get());
+  std::string wire;
+  std::string raw;
+  while (sending_body_ && evbuffer_get_length(out) < kBodyHighWater) {
+    std::uint64_t left = msg_.size - body_sent_;
+    if (left == 0) {
+      wire.clear();
+      encoder_.finish(&wire);
+      evbuffer_add(out, wire.data(), wire.size());
+      sending_body_ = false;
+      update_timeouts();  // now the reply to the final dot (RFC 5321 4.5.3.2.6)
+      return;
+    }
+    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, kChunk));
+    raw.clear();
+    auto st = common::io::pread_upto(msg_.fd, &raw, want, static_cast<off_t>(msg_.offset + body_sent_));
+    if (!st || raw.empty()) {
+      // Cannot finish the data: the only way out of DATA is to drop the connection, so
+      // that the server discards the partial message (RFC 5321 4.1.1.4).
+      std::string why = st ? "queue file shorter than its envelope says" : st.message();
+      log::error("%s: reading the message to send: %s", peer_.c_str(), why.c_str());
+      sending_body_ = false;
+      auto o = session_->on_closed();
+      for (auto& r : o.results)
+        if (!r.reply || r.stage == smtp::Stage::kDot) {
+          r.reply.reset();
+          r.status = "4.3.0";
+          r.detail = "cannot read the queued message: " + why;
+        }
+      apply(std::move(o));
+      return;
+    }
+    body_sent_ += raw.size();
+    wire.clear();
+    encoder_.encode(raw, &wire);
+    evbuffer_add(out, wire.data(), wire.size());
+  }
+}
+
+void Connection::on_read_cb(bufferevent*, void* self) noexcept { static_cast<Connection*>(self)->drain_input(); }
+
+void Connection::drain_input() {
+  std::weak_ptr<bool> alive = alive_;
+  while (bev_ && session_ && !closing_ && (io_ == Io::kPlain || io_ == Io::kTls)) {
+    evbuffer* in = bufferevent_get_input(bev_.get());
+    std::size_t len = evbuffer_get_length(in);
+    if (len == 0) return;
+    std::size_t n = std::min(len, kMaxUnread);
+    auto* p = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(n)));
+    std::size_t used = parser_.feed(std::string_view(p, n));
+    evbuffer_drain(in, used);
+    if (parser_.state() == smtp::ReplyParser::State::kError) {
+      log::warn("%s: malformed reply: %s", peer_.c_str(), parser_.error().c_str());
+      apply(session_->on_protocol_error(parser_.error()));
+      return;
+    }
+    if (parser_.state() != smtp::ReplyParser::State::kReply) {
+      if (used == 0) return;
+      continue;
+    }
+    smtp::Reply r = parser_.take();
+    bool mid_data = sending_body_;
+    sending_body_ = false;
+    smtp::Output out = session_->on_reply(r);
+    if (mid_data) {
+      // A reply before we finished the data: the server gave up on the message (552,
+      // 421). Its reply decides, and the connection cannot be trusted any more.
+      out.write.clear();
+      out.ready = false;
+      out.close = true;
+    }
+    apply(std::move(out));
+    if (alive.expired()) return;
+  }
+}
+
+void Connection::on_write_cb(bufferevent*, void* self) noexcept {
+  auto* c = static_cast<Connection*>(self);
+  if (c->sending_body_) {
+    c->pump_body();
+    return;
+  }
+  if (c->closing_ && evbuffer_get_length(bufferevent_get_output(c->bev_.get())) == 0) c->finish();
+}
+
+void Connection::on_event_cb(bufferevent*, short what, void* self) noexcept {
+  static_cast<Connection*>(self)->on_event(what);
+}
+
+void Connection::on_event(short what) {
+  if (!session_) return;
+  if (what & BEV_EVENT_CONNECTED) {  // TLS handshake complete
+    io_ = Io::kTls;
+    log::info("%s: TLS established: %s", peer_.c_str(), common::tls::describe(ssl_).c_str());
+    apply(session_->on_tls_established());
+    return;
+  }
+  if (closing_) {
+    finish();
+    return;
+  }
+  if (io_ == Io::kHandshake) {
+    std::string why = "connection closed";
+    if (what & BEV_EVENT_TIMEOUT) why = "timed out";
+    unsigned long e = bufferevent_get_openssl_error(bev_.get());
+    if (e) {
+      char buf[256];
+      ERR_error_string_n(e, buf, sizeof buf);
+      why = buf;
+    }
+    apply(session_->on_tls_failed(why));
+    return;
+  }
+  if (what & BEV_EVENT_TIMEOUT) {
+    log::info("%s: timeout waiting for the reply to %s", peer_.c_str(), smtp::stage_name(session_->waiting()));
+    apply(session_->on_timeout());
+    return;
+  }
+  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+    // Replies still in the buffer come first (a 421 before the close).
+    drain_input();
+    if (closing_ || !session_ || io_ == Io::kDone) return;
+    apply(session_->on_closed());
+  }
+}
+
+// The session is over: send what is queued (QUIT), then go.
+void Connection::close_now() {
+  sending_body_ = false;
+  if (!ever_ready_) {
+    // Before ready, a close means this endpoint failed (already reported by apply()).
+    endpoint_failed(last_failure_ ? *last_failure_ : connect_failure(peer_, "connection closed"));
+    return;
+  }
+  closing_ = true;
+  if (!bev_ || evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0) {
+    finish();
+    return;
+  }
+  bufferevent_disable(bev_.get(), EV_READ);
+  timeval tv = secs(5);
+  bufferevent_set_timeouts(bev_.get(), nullptr, &tv);
+}
+
+void Connection::finish() {
+  if (reported_) return;
+  reported_ = true;
+  io_ = Io::kDone;
+  bev_.reset();
+  fd_.reset();
+  ssl_ = nullptr;
+  owner_.connection_closed(*this);  // may destroy us: nothing after this
+}
+
+void Connection::send(smtp::Transaction tx, MessageRef msg) {
+  msg_ = msg;
+  apply(session_->send(std::move(tx)));
+}
+
+void Connection::etrn(const std::string& domain) { apply(session_->etrn(domain)); }
+
+void Connection::quit() {
+  if (reported_) return;
+  if (!session_ || !session_->ready() || closing_) {
+    close_now();
+    return;
+  }
+  apply(session_->quit());
+}
+
+}  // namespace delivery::remote

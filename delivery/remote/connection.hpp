@@ -1,0 +1,124 @@
+// One outgoing SMTP connection: the socket, TLS and timer side of the pure client
+// session (common/smtp/client.hpp). It walks a route's endpoints in order until one
+// greets and gets through EHLO (next MX on connection failure, 4xx/5xx greeting, refused
+// EHLO or missing required TLS), then carries transactions and ETRN commands for its
+// owner until it is told to quit or the server goes away. Message data is read from the
+// queue file's fd in bounded chunks and sent dot-stuffed with CRLF line ends.
+// UNTRUSTED: everything read from the socket goes through the reply parser.
+#pragma once
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/io/event.hpp"
+#include "common/io/unique_fd.hpp"
+#include "common/mail/outcome.hpp"
+#include "common/smtp/client.hpp"
+#include "common/smtp/data_encoder.hpp"
+#include "common/smtp/reply.hpp"
+#include "delivery/message.hpp"
+#include "delivery/remote/route.hpp"
+
+namespace delivery::remote {
+
+struct TlsContexts {
+  SSL_CTX* opportunistic = nullptr;  // no certificate check (may, encrypt)
+  SSL_CTX* verify = nullptr;         // system CA store (verify)
+};
+
+class Connection {
+ public:
+  // Callbacks; after connection_failed() or connection_closed() the connection is dead
+  // and calls nothing more; its owner destroys it (not from inside the callback: use
+  // run_soon). Work (send, etrn, quit) is given only from connection_ready().
+  class Owner {
+   public:
+    virtual ~Owner() = default;
+    virtual void connection_ready(Connection& c) = 0;
+    // A transaction ended: one verdict per recipient, in order.
+    virtual void connection_sent(Connection& c, std::vector<common::mail::Verdict> verdicts) = 0;
+    virtual void connection_etrn(Connection& c, const common::smtp::Reply& reply) = 0;
+    // No endpoint could be used; `why` is the last endpoint's failure (temporary).
+    virtual void connection_failed(Connection& c, const common::mail::Verdict& why) = 0;
+    virtual void connection_closed(Connection& c) = 0;
+  };
+
+  Connection(event_base* base, Owner& owner, int timeout_base, int connect_timeout, TlsContexts tls,
+             std::vector<Endpoint> endpoints, common::smtp::SessionOptions options);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+  // REQUIRES: ready. `msg` must stay valid until connection_sent (the fd stays open).
+  void send(common::smtp::Transaction tx, MessageRef msg);
+  void etrn(const std::string& domain);
+  // Polite end: QUIT, then connection_closed().
+  void quit();
+
+  bool ready() const { return session_ && session_->ready() && !closing_; }
+  bool tls() const { return session_ && session_->tls_active(); }
+  const std::string& peer() const { return peer_; }
+  int transactions() const { return transactions_; }
+
+ private:
+  enum class Io { kIdle, kConnecting, kPlain, kHandshake, kTls, kDone };
+
+  void try_endpoint();
+  void endpoint_failed(const common::mail::Verdict& why);
+  void connected();
+  void install(bufferevent* b);
+  void begin_tls();
+  void apply(common::smtp::Output out);
+  void drain_input();
+  void pump_body();
+  void update_timeouts();
+  void close_now();
+  void finish();
+  void notify_ready();
+
+  static void on_connect_cb(evutil_socket_t, short what, void* self) noexcept;
+  static void on_read_cb(bufferevent*, void* self) noexcept;
+  static void on_write_cb(bufferevent*, void* self) noexcept;
+  static void on_event_cb(bufferevent*, short what, void* self) noexcept;
+  void on_event(short what);
+
+  event_base* base_;
+  Owner& owner_;
+  int timeout_;
+  int connect_timeout_;
+  TlsContexts tls_ctx_;
+  std::vector<Endpoint> endpoints_;
+  std::size_t index_ = 0;
+  common::smtp::SessionOptions options_;
+  common::smtp::TlsPolicy policy_;  // for the current endpoint (may drop to kNone)
+  std::string peer_;
+
+  Io io_ = Io::kIdle;
+  common::io::UniqueFd fd_;
+  common::io::EventPtr connect_ev_;
+  common::io::BufferEventPtr bev_;
+  SSL* ssl_ = nullptr;  // owned by the TLS bufferevent
+  std::optional<common::smtp::ClientSession> session_;
+  common::smtp::ReplyParser parser_;
+  bool ever_ready_ = false;
+  bool closing_ = false;
+  bool reported_ = false;  // connection_failed/closed has been called
+  int transactions_ = 0;
+  std::optional<common::mail::Verdict> last_failure_;
+
+  // Message data being sent.
+  bool sending_body_ = false;
+  MessageRef msg_;
+  std::uint64_t body_sent_ = 0;
+  common::smtp::DataEncoder encoder_;
+
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace delivery::remote

@@ -1,0 +1,341 @@
+// Implementation of the remote agent's dispatcher (see dispatcher.hpp). Slots are never
+// destroyed inside a callback of their own connection or route lookup: remove_slot()
+// unlinks them and run_soon() frees them on the next loop turn.
+#include "delivery/remote/dispatcher.hpp"
+
+#include <ctime>
+
+#include "common/log/log.hpp"
+#include "common/log/maillog.hpp"
+#include "common/smtp/data_encoder.hpp"
+#include "common/spool/fault.hpp"
+
+namespace delivery::remote {
+
+namespace log = common::log;
+using common::mail::Outcome;
+using common::mail::Verdict;
+
+namespace {
+
+std::string lower(std::string s) {
+  for (auto& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+// Frees `p` on the next loop turn.
+template <class T>
+void destroy_later(event_base* base, std::unique_ptr<T> p) {
+  if (!p) return;
+  auto holder = std::make_shared<std::unique_ptr<T>>(std::move(p));
+  common::io::run_soon(base, [holder] { holder->reset(); });
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(event_base* base, const Settings& settings, common::dns::Resolver& resolver,
+                       TlsContexts tls, AgentLink& link)
+    : base_(base), settings_(settings), resolver_(resolver), tls_(tls), link_(link) {}
+
+Dispatcher::~Dispatcher() { *alive_ = false; }
+
+void Dispatcher::deliver(common::ipc::Deliver d, common::io::UniqueFd fd, std::uint64_t generation) {
+  auto job = std::make_unique<Job>();
+  job->id = next_job_++;
+  job->generation = generation;
+  job->fd = std::move(fd);
+  job->msg = std::move(d);
+  std::size_t n = job->msg.recipients.size();
+  job->results.assign(n, Verdict{Outcome::kTemporary, "4.3.0", "not attempted"});
+  Job& j = *job;
+  std::uint64_t id = j.id;
+  jobs_[id] = std::move(job);
+
+  auto ref = check_message(j.fd.get(), j.msg);
+  if (!ref) {
+    log::error("%s: bad delivery request: %s", log::printable(j.msg.queue_id, 40).c_str(), ref.message().c_str());
+    j.open_tasks = 1;
+    for (std::size_t i = 0; i < n; ++i)
+      record(j, i, Verdict{Outcome::kTemporary, "4.3.0", "cannot read the queued message: " + ref.message()}, "none");
+    task_done(id);
+    return;
+  }
+  j.ref = *ref;
+
+  // One task per destination; with a relayhost everything is one destination.
+  std::map<std::string, std::vector<std::size_t>> groups;
+  std::vector<std::string> order;
+  std::vector<std::size_t> bad;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string& r = j.msg.recipients[i];
+    auto at = r.rfind('@');
+    if (at == std::string::npos || at + 1 >= r.size()) {
+      bad.push_back(i);
+      continue;
+    }
+    std::string key = settings_.relayhost ? std::string() : lower(r.substr(at + 1));
+    if (!groups.count(key)) order.push_back(key);
+    groups[key].push_back(i);
+  }
+  j.open_tasks = groups.size() + 1;  // +1 until everything is queued
+  for (auto i : bad) record(j, i, Verdict{Outcome::kPermanent, "5.1.3", "recipient address without a domain"}, "none");
+  for (const auto& key : order) {
+    Destination& dest = destination_for(key);
+    dest.queue.push_back(Task{id, groups[key]});
+    kick(dest);
+  }
+  task_done(id);
+}
+
+Dispatcher::Destination& Dispatcher::destination_for(const std::string& domain) {
+  std::string key = settings_.relayhost ? "relay " + settings_.relayhost->str() : domain;
+  auto& slot = dests_[key];
+  if (!slot) {
+    slot = std::make_unique<Destination>();
+    slot->key = key;
+    slot->target = settings_.relayhost ? target_for_hop(*settings_.relayhost) : target_for_domain(domain);
+  }
+  return *slot;
+}
+
+common::smtp::SessionOptions Dispatcher::options_for(const Destination& d) const {
+  common::smtp::SessionOptions o;
+  o.helo_name = settings_.helo_name;
+  o.tls = settings_.tls;
+  if (d.target.relay) {
+    o.tls = settings_.policy_for_relay();
+    if (settings_.relay_auth) {
+      o.auth_user = settings_.relay_auth->user;
+      o.auth_password = settings_.relay_auth->password;
+    }
+  }
+  return o;
+}
+
+// Gives waiting tasks to idle connections, and opens connections while more tasks wait
+// than connections are being opened, up to the concurrency limit.
+void Dispatcher::kick(Destination& d) {
+  for (auto& s : d.slots) {
+    if (d.queue.empty()) break;
+    if (s->dead || s->opening || s->has_task || !s->conn || !s->conn->ready()) continue;
+    Task t = std::move(d.queue.front());
+    d.queue.pop_front();
+    assign(s.get(), std::move(t));
+  }
+  std::size_t opening = 0, live = 0;
+  for (auto& s : d.slots) {
+    if (s->dead) continue;
+    ++live;
+    if (s->opening) ++opening;
+  }
+  while (d.queue.size() > opening && live < static_cast<std::size_t>(settings_.concurrency)) {
+    open_slot(d);
+    ++opening;
+    ++live;
+  }
+}
+
+void Dispatcher::open_slot(Destination& d) {
+  auto slot = std::make_unique<Slot>();
+  Slot* s = slot.get();
+  s->dest = &d;
+  d.slots.push_back(std::move(slot));
+  std::weak_ptr<bool> alive = alive_;
+  s->lookup = std::make_unique<RouteLookup>(resolver_, settings_.self, d.target, [this, s, alive](Route r) {
+    if (auto a = alive.lock(); !a || !*a) return;
+    on_route(s, std::move(r));
+  });
+  s->lookup->start();
+}
+
+void Dispatcher::on_route(Slot* s, Route r) {
+  destroy_later(base_, std::move(s->lookup));  // we are inside its callback
+  if (s->dead) return;
+  Destination& d = *s->dest;
+  if (!r.ok()) {
+    log::info("%s: %s", d.key.c_str(), r.failure.text.c_str());
+    while (!d.queue.empty()) {
+      Task t = std::move(d.queue.front());
+      d.queue.pop_front();
+      fail_task(t, r.failure, "none");
+    }
+    remove_slot(s);
+    return;
+  }
+  s->conn = std::make_unique<Connection>(base_, *this, settings_.timeout, settings_.connect_timeout(), tls_,
+                                         std::move(r.endpoints), options_for(d));
+  slot_of_[s->conn.get()] = s;
+  s->conn->start();
+}
+
+void Dispatcher::assign(Slot* s, Task t) {
+  while (true) {
+    auto it = jobs_.find(t.job);
+    if (it != jobs_.end() && link_.current(it->second->generation)) break;
+    // The queue manager that sent this has gone; its successor sends it again.
+    if (it != jobs_.end()) task_done(t.job);
+    Destination& d = *s->dest;
+    if (d.queue.empty()) {
+      go_idle(s);
+      return;
+    }
+    t = std::move(d.queue.front());
+    d.queue.pop_front();
+  }
+  Job& j = *jobs_[t.job];
+  common::smtp::Transaction tx;
+  tx.sender = j.msg.sender;
+  for (auto i : t.rcpts) tx.recipients.push_back(j.msg.recipients[i]);
+  tx.size = common::smtp::wire_size(j.msg.data_size, j.msg.data_lines);
+  tx.body_8bit = j.msg.body_8bit;
+  tx.smtputf8 = j.msg.smtputf8;
+  s->idle_timer.reset();
+  s->has_task = true;
+  s->task = std::move(t);
+  s->conn->send(std::move(tx), j.ref);
+}
+
+void Dispatcher::go_idle(Slot* s) {
+  s->idle_timer.reset(evtimer_new(base_, on_idle_cb, s));
+  timeval tv{Settings::kIdleSeconds, 0};
+  evtimer_add(s->idle_timer.get(), &tv);
+}
+
+void Dispatcher::on_idle_cb(evutil_socket_t, short, void* slot) noexcept {
+  auto* s = static_cast<Slot*>(slot);
+  s->idle_timer.reset();
+  if (s->conn && !s->dead) s->conn->quit();
+}
+
+Dispatcher::Slot* Dispatcher::slot_of(Connection& c) {
+  auto it = slot_of_.find(&c);
+  return it == slot_of_.end() ? nullptr : it->second;
+}
+
+void Dispatcher::connection_ready(Connection& c) {
+  Slot* s = slot_of(c);
+  if (!s || s->dead || s->has_task) return;
+  s->opening = false;
+  s->idle_timer.reset();
+  Destination& d = *s->dest;
+  if (c.transactions() >= Settings::kMaxMessagesPerConnection) {
+    c.quit();
+    return;
+  }
+  if (d.queue.empty()) {
+    go_idle(s);
+    return;
+  }
+  Task t = std::move(d.queue.front());
+  d.queue.pop_front();
+  assign(s, std::move(t));
+}
+
+void Dispatcher::connection_sent(Connection& c, std::vector<Verdict> verdicts) {
+  Slot* s = slot_of(c);
+  if (!s || !s->has_task) {
+    log::error("%s: transaction result without a task", c.peer().c_str());
+    return;
+  }
+  s->has_task = false;
+  Task t = std::move(s->task);
+  auto it = jobs_.find(t.job);
+  if (it == jobs_.end()) return;
+  Job& j = *it->second;
+  for (std::size_t k = 0; k < t.rcpts.size() && k < verdicts.size(); ++k) record(j, t.rcpts[k], verdicts[k], c.peer());
+  task_done(t.job);
+}
+
+void Dispatcher::connection_etrn(Connection&, const common::smtp::Reply&) {}
+
+void Dispatcher::connection_failed(Connection& c, const Verdict& why) {
+  Slot* s = slot_of(c);
+  if (!s) return;
+  Destination& d = *s->dest;
+  // Every server of this destination failed: what waits for it now would fail the same.
+  while (!d.queue.empty()) {
+    Task t = std::move(d.queue.front());
+    d.queue.pop_front();
+    fail_task(t, why, "none");
+  }
+  if (s->has_task) {
+    s->has_task = false;
+    fail_task(s->task, why, "none");
+  }
+  remove_slot(s);
+}
+
+void Dispatcher::connection_closed(Connection& c) {
+  Slot* s = slot_of(c);
+  if (!s) return;
+  if (s->has_task) {
+    s->has_task = false;
+    fail_task(s->task, Verdict{Outcome::kTemporary, "4.4.2", "lost connection with " + c.peer()}, c.peer());
+  }
+  Destination& d = *s->dest;
+  remove_slot(s);
+  kick(d);
+}
+
+void Dispatcher::remove_slot(Slot* s) {
+  s->dead = true;
+  s->idle_timer.reset();
+  Destination& d = *s->dest;
+  if (s->conn) slot_of_.erase(s->conn.get());
+  for (auto it = d.slots.begin(); it != d.slots.end(); ++it) {
+    if (it->get() != s) continue;
+    std::unique_ptr<Slot> owned = std::move(*it);
+    d.slots.erase(it);
+    destroy_later(base_, std::move(owned->lookup));
+    destroy_later(base_, std::move(owned->conn));
+    destroy_later(base_, std::move(owned));
+    break;
+  }
+  // A destination with nothing left goes, on the next turn (callers may still use it).
+  std::string key = d.key;
+  std::weak_ptr<bool> alive = alive_;
+  common::io::run_soon(base_, [this, alive, key] {
+    if (auto a = alive.lock(); !a || !*a) return;
+    auto it = dests_.find(key);
+    if (it != dests_.end() && it->second->slots.empty() && it->second->queue.empty()) dests_.erase(it);
+  });
+}
+
+void Dispatcher::fail_task(const Task& t, const Verdict& v, const std::string& relay) {
+  auto it = jobs_.find(t.job);
+  if (it == jobs_.end()) return;
+  for (auto i : t.rcpts) record(*it->second, i, v, relay);
+  task_done(t.job);
+}
+
+void Dispatcher::record(Job& j, std::size_t rcpt, const Verdict& v, const std::string& relay) {
+  j.results[rcpt] = v;
+  double delay = static_cast<double>(std::time(nullptr) - j.msg.arrival);
+  if (delay < 0) delay = 0;
+  const std::string& who = j.msg.recipients[rcpt];
+  switch (v.outcome) {
+    case Outcome::kOk: common::maillog::delivered(j.msg.queue_id, who, relay, delay, v.text); break;
+    case Outcome::kTemporary: common::maillog::deferred(j.msg.queue_id, who, relay, delay, v.text); break;
+    case Outcome::kPermanent: common::maillog::bounced(j.msg.queue_id, who, relay, delay, v.text); break;
+  }
+}
+
+void Dispatcher::task_done(std::uint64_t job_id) {
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return;
+  Job& j = *it->second;
+  if (--j.open_tasks > 0) return;
+  common::ipc::DeliverDone done;
+  done.delivery_id = j.msg.delivery_id;
+  done.results = std::move(j.results);
+  if (common::spool::fault::hit("remote.before_reply")) {
+    log::warn("fault injection: not answering delivery %llu", static_cast<unsigned long long>(done.delivery_id));
+  } else if (!link_.send_done(done, j.generation)) {
+    log::warn("%s: queue manager went away before the answer; it will retry",
+              log::printable(j.msg.queue_id, 40).c_str());
+  }
+  jobs_.erase(it);
+}
+
+}  // namespace delivery::remote

@@ -1,0 +1,109 @@
+// The remote agent's core: takes Deliver requests from the queue manager, splits their
+// recipients by destination (the recipient domain, or the relayhost), and runs them over
+// a pool of SMTP connections per destination: at most remote_destination_concurrency at
+// once, an idle connection reused for the next message to the same destination (for a
+// few seconds, up to a number of messages), one transaction for all recipients of one
+// destination. Answers one verdict per recipient, in order, and logs each.
+// When every server of a destination fails before a transaction, the requests waiting
+// for that destination are deferred at once with the same reason (Postfix's "dead
+// destination"), instead of each trying again.
+#pragma once
+
+#include <event2/event.h>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/dns/resolver.hpp"
+#include "common/io/event.hpp"
+#include "common/io/unique_fd.hpp"
+#include "common/ipc/messages.hpp"
+#include "delivery/agent.hpp"
+#include "delivery/message.hpp"
+#include "delivery/remote/connection.hpp"
+#include "delivery/remote/route.hpp"
+#include "delivery/remote/settings.hpp"
+
+namespace delivery::remote {
+
+class Dispatcher : public Connection::Owner {
+ public:
+  Dispatcher(event_base* base, const Settings& settings, common::dns::Resolver& resolver, TlsContexts tls,
+             AgentLink& link);
+  ~Dispatcher() override;
+
+  // A request from the queue manager (AgentLink's handler).
+  void deliver(common::ipc::Deliver d, common::io::UniqueFd fd, std::uint64_t generation);
+
+  std::size_t jobs() const { return jobs_.size(); }
+
+  // Connection::Owner
+  void connection_ready(Connection& c) override;
+  void connection_sent(Connection& c, std::vector<common::mail::Verdict> verdicts) override;
+  void connection_etrn(Connection& c, const common::smtp::Reply& reply) override;
+  void connection_failed(Connection& c, const common::mail::Verdict& why) override;
+  void connection_closed(Connection& c) override;
+
+ private:
+  struct Job {
+    std::uint64_t id = 0;
+    common::ipc::Deliver msg;
+    common::io::UniqueFd fd;
+    MessageRef ref;
+    std::uint64_t generation = 0;
+    std::vector<common::mail::Verdict> results;
+    std::size_t open_tasks = 0;
+  };
+  struct Task {
+    std::uint64_t job = 0;
+    std::vector<std::size_t> rcpts;  // indexes into the job's recipients
+  };
+  struct Destination;
+  struct Slot {
+    Destination* dest = nullptr;
+    std::unique_ptr<RouteLookup> lookup;
+    std::unique_ptr<Connection> conn;
+    bool has_task = false;
+    Task task;
+    common::io::EventPtr idle_timer;
+    bool opening = true;  // no transaction carried yet
+    bool dead = false;    // removed; waits for deferred destruction
+  };
+  struct Destination {
+    std::string key;
+    Target target;
+    std::deque<Task> queue;
+    std::vector<std::unique_ptr<Slot>> slots;
+  };
+
+  Destination& destination_for(const std::string& domain);
+  void kick(Destination& d);
+  void open_slot(Destination& d);
+  void on_route(Slot* s, Route r);
+  void assign(Slot* s, Task t);
+  void go_idle(Slot* s);
+  static void on_idle_cb(evutil_socket_t, short, void* slot) noexcept;
+  void remove_slot(Slot* s);
+  void fail_task(const Task& t, const common::mail::Verdict& v, const std::string& relay);
+  void record(Job& j, std::size_t rcpt, const common::mail::Verdict& v, const std::string& relay);
+  void task_done(std::uint64_t job_id);
+  Slot* slot_of(Connection& c);
+  common::smtp::SessionOptions options_for(const Destination& d) const;
+
+  event_base* base_;
+  const Settings& settings_;
+  common::dns::Resolver& resolver_;
+  TlsContexts tls_;
+  AgentLink& link_;
+  std::uint64_t next_job_ = 1;
+  std::map<std::uint64_t, std::unique_ptr<Job>> jobs_;
+  std::map<std::string, std::unique_ptr<Destination>> dests_;
+  std::map<Connection*, Slot*> slot_of_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace delivery::remote

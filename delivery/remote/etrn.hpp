@@ -1,0 +1,72 @@
+// The ETRN client of a server on a link that comes and goes (the seeds' dial-up setups):
+// when remote starts, and every wakeup_every after that, it asks each of etrn_hosts (the
+// backup MX servers holding our mail) to send it now: "ETRN domain" for each of
+// etrn_domains (RFC 1985), or, for backup servers that want the older method, a short
+// wake-up message to wakeup_email through that host. Results are only logged: the
+// mail itself arrives through smtpd.
+#pragma once
+
+#include <event2/event.h>
+
+#include <ctime>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/dns/resolver.hpp"
+#include "common/io/event.hpp"
+#include "common/io/unique_fd.hpp"
+#include "delivery/remote/connection.hpp"
+#include "delivery/remote/settings.hpp"
+
+namespace delivery::remote {
+
+class EtrnClient : public Connection::Owner {
+ public:
+  // Seconds after start before the first round (smtpd may be starting at the same time).
+  static constexpr int kStartDelay = 1;
+
+  EtrnClient(event_base* base, const Settings& settings, common::dns::Resolver& resolver, TlsContexts tls);
+  ~EtrnClient() override;
+  // Arms the timer; does nothing if etrn_hosts is empty.
+  void start();
+
+  void connection_ready(Connection& c) override;
+  void connection_sent(Connection& c, std::vector<common::mail::Verdict> verdicts) override;
+  void connection_etrn(Connection& c, const common::smtp::Reply& reply) override;
+  void connection_failed(Connection& c, const common::mail::Verdict& why) override;
+  void connection_closed(Connection& c) override;
+
+ private:
+  struct Peer {
+    common::smtp::NextHop hop;
+    std::unique_ptr<RouteLookup> lookup;
+    std::unique_ptr<Connection> conn;
+    std::size_t next_domain = 0;
+    bool wakeup_sent = false;
+    bool busy = false;
+  };
+  static void on_timer_cb(evutil_socket_t, short, void* self) noexcept;
+  void round();
+  void begin(Peer& p);
+  Peer* peer_of(Connection& c);
+  void done(Peer& p);
+  common::Status make_wakeup();
+
+  event_base* base_;
+  const Settings& settings_;
+  common::dns::Resolver& resolver_;
+  TlsContexts tls_;
+  Self nobody_;  // ETRN to ourselves is harmless: no loop check
+  std::vector<std::unique_ptr<Peer>> peers_;
+  common::io::EventPtr timer_;
+  common::io::UniqueFd wakeup_fd_;
+  MessageRef wakeup_ref_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// The wake-up message (LF line ends) sent to `to` by `hostname` for `domains`.
+std::string wakeup_message(const std::string& hostname, const std::string& to,
+                           const std::vector<std::string>& domains, std::time_t now);
+
+}  // namespace delivery::remote

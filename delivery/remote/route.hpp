@@ -1,0 +1,101 @@
+// Where a destination's mail goes: the list of endpoints (MX host, address, port) to try
+// in order, or the reason there is none. The pure part decides (tested without DNS);
+// RouteLookup gathers the DNS answers for it through the asynchronous resolver.
+//   RFC 5321 5.1: MX records by preference; none: the domain's own address (implicit MX);
+//   a server that finds itself among the MX hosts uses only those with a better (lower)
+//   preference, and must not send to itself.
+//   RFC 7505: a null MX means the domain accepts no mail: bounce at once.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/dns/records.hpp"
+#include "common/mail/outcome.hpp"
+#include "common/smtp/next_hop.hpp"
+#include "delivery/remote/settings.hpp"
+
+namespace common::dns {
+class Resolver;
+}
+
+namespace delivery::remote {
+
+struct Endpoint {
+  std::string host;  // the MX (or relay) host name; "" for an address literal
+  std::string ip;
+  std::uint16_t port = 25;
+  // "host[ip]:port" for logs and verdicts.
+  std::string str() const;
+};
+
+struct Route {
+  common::mail::Verdict failure;   // outcome kOk when endpoints is usable
+  std::vector<Endpoint> endpoints;
+  bool ok() const { return failure.outcome == common::mail::Outcome::kOk; }
+};
+
+// What to look up for one destination.
+struct Target {
+  std::string name;        // domain or relay host (no brackets)
+  std::uint16_t port = 25;
+  bool mx_lookup = true;
+  bool is_ip = false;      // name is an address: no lookup at all
+  bool relay = false;      // the relayhost (for messages)
+};
+// The recipient domain's target (an address literal "[192.0.2.1]" or "[IPv6:...]" goes
+// to that address), or the relayhost's.
+Target target_for_domain(const std::string& domain);
+Target target_for_hop(const common::smtp::NextHop& hop);
+
+// One MX host with its address answers (v4 and v6).
+struct HostAddresses {
+  common::dns::MxHost mx;
+  common::dns::AddrAnswer v4;
+  common::dns::AddrAnswer v6;
+};
+
+inline constexpr std::size_t kMaxMxHosts = 10;
+inline constexpr std::size_t kMaxEndpoints = 10;
+
+// The route from an MX answer, before address lookups: which hosts to resolve, or a
+// final verdict (null MX, NXDOMAIN, temporary failure). For NODATA the domain itself is
+// the only host (implicit MX).
+struct MxPlan {
+  common::mail::Verdict failure;
+  std::vector<common::dns::MxHost> hosts;
+  bool ok() const { return failure.outcome == common::mail::Outcome::kOk; }
+};
+MxPlan plan_from_mx(const Target& t, const common::dns::MxAnswer& mx);
+
+// The endpoints from resolved hosts (in preference order): IPv4 before IPv6, duplicates
+// dropped, and ourselves (plus every host of equal or worse preference) cut off.
+Route route_from_hosts(const Target& t, const std::vector<HostAddresses>& hosts, const Self& self);
+
+// Resolves a Target into a Route with the asynchronous resolver. Lives until it calls
+// back (once); destroying it earlier cancels the callback.
+class RouteLookup {
+ public:
+  using Callback = std::function<void(Route)>;
+  RouteLookup(common::dns::Resolver& resolver, const Self& self, Target t, Callback cb);
+  ~RouteLookup();
+  void start();
+
+ private:
+  void on_mx(const common::dns::MxAnswer& a);
+  void resolve_hosts(std::vector<common::dns::MxHost> hosts);
+  void host_done();
+
+  common::dns::Resolver& resolver_;
+  const Self& self_;
+  Target target_;
+  Callback cb_;
+  std::vector<HostAddresses> hosts_;
+  std::size_t outstanding_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace delivery::remote

@@ -1,0 +1,65 @@
+// The remote agent's process (see server.hpp): settings and TLS contexts before the
+// drop; after it, the resolver (libunbound reads resolv.conf when created, and needs
+// nothing else), the queue-manager link, the dispatcher and the ETRN client.
+#include "delivery/remote/server.hpp"
+
+#include "common/dns/resolver.hpp"
+#include "common/log/log.hpp"
+#include "common/spool/fault.hpp"
+#include "common/spool/layout.hpp"
+#include "delivery/agent.hpp"
+#include "delivery/remote/dispatcher.hpp"
+#include "delivery/remote/etrn.hpp"
+
+namespace delivery::remote {
+
+namespace log = common::log;
+
+PreJail pre_jail(const common::config::Config& cfg) {
+  common::spool::fault::init_from_env();
+  PreJail pre;
+  pre.remote_socket = common::spool::Layout(cfg).remote_socket();
+  auto s = make_settings(cfg, interface_addresses());
+  if (!s) log::fatal("%s", s.message().c_str());
+  pre.settings = std::move(*s);
+  auto plain = common::tls::client_context(false);
+  if (!plain) log::fatal("TLS client context: %s", plain.message().c_str());
+  pre.tls_opportunistic = std::move(*plain);
+  auto verify = common::tls::client_context(true);
+  if (verify) {
+    pre.tls_verify = std::move(*verify);
+  } else if (pre.settings.tls == common::smtp::TlsPolicy::kVerify) {
+    log::fatal("smtp_tls_policy = verify: %s", verify.message().c_str());
+  }
+  return pre;
+}
+
+int run(const common::config::Config&, PreJail pre) {
+  auto base = common::io::new_event_base();
+  auto signals = common::io::install_termination_handlers(base.get());
+  auto resolver = common::dns::Resolver::create(base.get(), pre.settings.dns_resolver);
+  if (!resolver) log::fatal("DNS resolver: %s", resolver.message().c_str());
+  TlsContexts tls{pre.tls_opportunistic.get(), pre.tls_verify.get()};
+
+  Dispatcher* dispatcher = nullptr;
+  AgentLink link(base.get(), pre.remote_socket, "remote",
+                 [&dispatcher](common::ipc::Deliver d, common::io::UniqueFd fd, std::uint64_t gen) {
+                   dispatcher->deliver(std::move(d), std::move(fd), gen);
+                 });
+  Dispatcher d(base.get(), pre.settings, **resolver, tls, link);
+  dispatcher = &d;
+  EtrnClient etrn(base.get(), pre.settings, **resolver, tls);
+
+  if (pre.settings.relayhost)
+    log::info("started; relayhost %s%s", pre.settings.relayhost->str().c_str(),
+              pre.settings.relay_auth ? " with AUTH" : "");
+  else
+    log::info("started");
+  link.start();
+  etrn.start();
+  event_base_dispatch(base.get());
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace delivery::remote
