@@ -18,7 +18,8 @@ std::string usage() {
          "  user add ADDRESS          add a user (password from standard input or prompt)\n"
          "  user del ADDRESS          remove a user (the Maildir is kept)\n"
          "  user list [DOMAIN]        list users, of one domain or all\n"
-         "  user passwd ADDRESS       set a user's password\n";
+         "  user passwd ADDRESS       set a user's password\n"
+         "  etrn HOST DOMAIN          ask the mail server HOST[:PORT] to send DOMAIN's mail now\n";
 }
 
 common::Result<Args> parse_args(const std::vector<std::string>& argv) {
@@ -83,6 +84,11 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
     } else {
       return Status::error(sub.empty() ? "'user' needs add, del, list or passwd" : "unknown command 'user " + sub + "'");
     }
+  } else if (c == "etrn") {
+    if (auto st = want(3, 3); !st) return st;
+    a.command = Command::kEtrn;
+    a.target = rest[1];
+    a.target2 = rest[2];
   } else {
     return Status::error("unknown command '" + c + "'");
   }

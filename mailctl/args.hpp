@@ -28,12 +28,14 @@ enum class Command {
   kUserDel,
   kUserList,
   kUserPasswd,
+  kEtrn,
 };
 
 struct Args {
   std::string config_path;  // -c FILE; default /etc/mailbag/mailbag.conf
   Command command = Command::kHelp;
   std::string target;  // the domain or address the command acts on ("" for none)
+  std::string target2;  // etrn: the domain (target is the host)
   bool force = false;  // domain del --force
 };
 

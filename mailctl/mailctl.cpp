@@ -2,6 +2,7 @@
 // the real streams and whether we are root; tests call run() with their own.
 #include "common/config/config.hpp"
 #include "mailctl/commands.hpp"
+#include "mailctl/etrn.hpp"
 #include "mailctl/init.hpp"
 
 namespace mailctl {
@@ -33,6 +34,7 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
     case Command::kUserDel: return cmd_user_del(ctx, args->target);
     case Command::kUserList: return cmd_user_list(ctx, args->target);
     case Command::kUserPasswd: return cmd_user_passwd(ctx, args->target);
+    case Command::kEtrn: return cmd_etrn(ctx, args->target, args->target2);
     case Command::kHelp:
     case Command::kCheckConfig: break;
   }

@@ -62,20 +62,28 @@ int child(const std::string& root) {
   std::filesystem::copy("/etc", root + "/etc",
                         std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks, ec);
   if (ec) return kCannot;
+  // Start from a machine without Mailbag accounts (mb-* users may exist on this one, even
+  // be running): drop their lines from the copy.
+  for (const char* db : {"passwd", "group", "shadow", "gshadow"}) {
+    std::string path = root + "/etc/" + db;
+    std::ifstream in(path);
+    if (!in) continue;
+    std::string kept, line;
+    while (std::getline(in, line))
+      if (!line.starts_with("mb-")) kept += line + "\n";
+    in.close();
+    std::ofstream(path, std::ios::trunc) << kept;
+  }
   if (::mount((root + "/etc").c_str(), "/etc", nullptr, MS_BIND, nullptr) != 0) return kCannot;
   // useradd also initialises lastlog/faillog records under /var/log: keep those private too.
   std::filesystem::create_directories(root + "/varlog", ec);
   if (ec || ::mount((root + "/varlog").c_str(), "/var/log", nullptr, MS_BIND, nullptr) != 0) return kCannot;
-  if (::getpwnam("mb-smtpd")) {
-    std::fprintf(stderr, "root init test: mb-* users already exist on this machine; checking the rest\n");
-  } else {
-    // mb-pop3d exists already, without its supplementary groups: init must add them.
-    expect(mailctl::run_program(mailctl::groupadd_argv("mb-pop3d")).is_ok(), "pre-create group");
-    expect(mailctl::run_program({mailctl::groupadd_argv("x")[0].substr(0, mailctl::groupadd_argv("x")[0].rfind('/')) + "/useradd",
-                                 "--system", "-g", "mb-pop3d", "mb-pop3d"})
-               .is_ok(),
-           "pre-create user");
-  }
+  std::string sbin = mailctl::groupadd_argv("x")[0];
+  sbin.resize(sbin.rfind('/') + 1);
+  // mb-pop3d exists already, without its supplementary groups: init must add them.
+  expect(mailctl::run_program(mailctl::groupadd_argv("mb-pop3d")).is_ok(), "pre-create group");
+  expect(mailctl::run_program({sbin + "useradd", "--system", "-g", "mb-pop3d", "mb-pop3d"}).is_ok(),
+         "pre-create user");
   std::string conf = root + "/mailbag.conf";
   std::ofstream(conf) << "spool_directory = " << root << "/spool\n"
                       << "data_directory = " << root << "/data\n"
@@ -83,7 +91,8 @@ int child(const std::string& root) {
   int rc = -1;
   std::string out = run_capture({"-c", conf, "init"}, "", &rc);
   expect(rc == 0, "init exit code");
-  expect(out.find("created user mb-smtpd") != std::string::npos || !::getpwnam("mb-smtpd"), "user created");
+  expect(out.find("created group mb-drop\n") != std::string::npos, "group created: " + out);
+  expect(out.find("created user mb-smtpd\n") != std::string::npos, "user created: " + out);
   expect(out.find("added user mb-pop3d to groups mb-mail,mb-acct,mb-auth,mb-relay") != std::string::npos,
          "supplementary groups added to an existing user: " + out);
   for (const auto& id : common::privsep::identities()) {

@@ -114,6 +114,7 @@ class Conn final : public SessionHost {
   io::UniqueFd msg_fd_;
   std::optional<WireEncoder> enc_;
   bool stream_eof_ = false;
+  std::string read_buf_, wire_buf_;  // reused for every chunk
   // failed login reply held back by the delay
   io::EventPtr delay_ev_;
   std::optional<AuthResult> delayed_;
@@ -317,8 +318,9 @@ void Conn::stream(io::UniqueFd fd, WireEncoder enc) {
 // Reads the message in kChunk pieces while the output buffer is below kStreamHigh.
 void Conn::fill_stream() {
   evbuffer* out = bufferevent_get_output(bev_.get());
-  std::string buf(kChunk, '\0');
-  std::string wire;
+  std::string& buf = read_buf_;
+  std::string& wire = wire_buf_;
+  buf.resize(kChunk);
   while (enc_ && evbuffer_get_length(out) < kStreamHigh) {
     if (!stream_eof_ && !enc_->done()) {
       ssize_t n = ::read(msg_fd_.get(), buf.data(), buf.size());
@@ -342,6 +344,8 @@ void Conn::fill_stream() {
     evbuffer_add(out, wire.data(), wire.size());
     enc_.reset();
     msg_fd_.reset();
+    std::string().swap(read_buf_);
+    std::string().swap(wire_buf_);
     bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
     session_->stream_done(Status::ok());
     process_input();

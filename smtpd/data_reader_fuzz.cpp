@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Result whole = run(in, in.size() ? in.size() : 1);
   Result bytes = run(in, 1);
   MB_CHECK(whole == bytes, "byte-wise feeding differs");
-  std::size_t cut = in.empty() ? 1 : 1 + static_cast<unsigned char>(in[0]) % in.size();
+  std::size_t cut = in.empty() ? 0 : 1 + static_cast<unsigned char>(in[0]) % in.size();
   {
     smtpd::DataReader r;
     Result two;

@@ -49,8 +49,8 @@ double now_seconds() {
 
 class Batch {
  public:
-  Batch(std::vector<Request>& reqs, Resolver& resolver, NameGenerator& names)
-      : reqs_(reqs), resolver_(resolver), names_(names) {}
+  Batch(std::vector<Request>& reqs, Resolver& resolver, NameGenerator& names, std::size_t syncfs_min)
+      : reqs_(reqs), resolver_(resolver), names_(names), syncfs_min_(syncfs_min) {}
 
   std::vector<ipc::DeliverDone> run() {
     for (std::size_t i = 0; i < reqs_.size(); ++i) write_request(i);
@@ -135,8 +135,14 @@ class Batch {
   }
 
   void sync_files() {
+    std::size_t live = 0;
     for (auto& it : items_)
-      if (!slots_[it.slot].verdict) start_writeback(it.draft);
+      if (!slots_[it.slot].verdict) ++live;
+    if (live >= syncfs_min_) {
+      sync_filesystems(false, "local.fsync");
+      for (auto& it : items_) it.draft.fd.reset();
+      return;
+    }
     for (auto& it : items_) {
       if (slots_[it.slot].verdict) continue;
       common::Status st = sync_draft(*it.md, it.draft);
@@ -144,6 +150,21 @@ class Batch {
         log::error("%s", st.message().c_str());
         fail(it.slot, io_failure(st.err(), st.message()));
       }
+    }
+  }
+
+  // One syncfs per filesystem that holds live items (in new/ if `published`); a failure
+  // fails every item on that filesystem.
+  void sync_filesystems(bool published, const char* fault_point) {
+    std::map<dev_t, Maildir*> fss;
+    for (auto& it : items_)
+      if (!slots_[it.slot].verdict && (!published || it.draft.in_new)) fss.emplace(it.md->device(), it.md);
+    for (auto [dev, md] : fss) {
+      common::Status st = md->sync_filesystem(fault_point);
+      if (st) continue;
+      log::error("%s", st.message().c_str());
+      for (auto& it : items_)
+        if (it.md->device() == dev) fail(it.slot, io_failure(st.err(), st.message()));
     }
   }
 
@@ -158,11 +179,16 @@ class Batch {
     }
   }
 
-  // One fsync per distinct new/ directory, however many files went into it.
+  // One fsync per distinct new/ directory, however many files went into it (or one
+  // syncfs per filesystem when there are many directories).
   void sync_directories() {
     std::set<Maildir*> dirs;
     for (auto& it : items_)
       if (it.draft.in_new) dirs.insert(it.md);
+    if (dirs.size() >= syncfs_min_) {
+      sync_filesystems(true, "local.dir_fsync");
+      return;
+    }
     for (Maildir* md : dirs) {
       common::Status st = md->sync_new();
       if (st) continue;
@@ -210,12 +236,13 @@ class Batch {
   std::map<std::string, std::unique_ptr<Maildir>> maildirs_;
   std::map<std::string, common::Status> open_errors_;
   std::size_t open_drafts_ = 0;
+  std::size_t syncfs_min_;
 };
 
 }  // namespace
 
 std::vector<ipc::DeliverDone> BatchDeliverer::deliver(std::vector<Request>& batch) {
-  return Batch(batch, resolver_, names_).run();
+  return Batch(batch, resolver_, names_, syncfs_min_).run();
 }
 
 }  // namespace delivery::local

@@ -3,6 +3,7 @@
 #include "delivery/local/batch.hpp"
 
 #include <doctest/doctest.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -109,6 +110,29 @@ TEST_CASE("several requests in one batch all land, answered in request order") {
   CHECK(w.inbox("bob").size() == 50);
 }
 
+TEST_CASE("both sync strategies (fsync per file, syncfs per batch) deliver everything") {
+  for (std::size_t syncfs_min : {std::size_t{1}, SIZE_MAX}) {
+    CAPTURE(syncfs_min);
+    World w;
+    Resolver resolver(w.db, w.mail);
+    NameGenerator names("h");
+    BatchDeliverer del(resolver, names, syncfs_min);
+    std::vector<Request> batch;
+    for (std::uint64_t i = 1; i <= 10; ++i)
+      batch.push_back(request(w.dir.path, {"alice@example.org", "bob@example.org", "nobody@example.org"}, i));
+    auto out = del.deliver(batch);
+    REQUIRE(out.size() == 10);
+    for (const auto& a : out) {
+      CHECK(a.results[0].outcome == Outcome::kOk);
+      CHECK(a.results[1].outcome == Outcome::kOk);
+      CHECK(a.results[2].outcome == Outcome::kPermanent);
+    }
+    CHECK(w.inbox("alice").size() == 10);
+    CHECK(w.inbox("bob").size() == 10);
+    CHECK(list_dir(w.mail + "/example.org/alice/tmp").empty());
+  }
+}
+
 TEST_CASE("more drafts than kMaxOpenDrafts: files are re-opened for fsync") {
   World w;
   Resolver resolver(w.db, w.mail);
@@ -197,6 +221,31 @@ TEST_CASE("no accounts database yet: temporary, and found once it exists") {
   again.push_back(request(dir.path, {"alice@example.org"}));
   out = del.deliver(again);
   CHECK(out[0].results[0].outcome == Outcome::kOk);
+}
+
+TEST_CASE("injected syncfs failures defer the whole batch and leave no files") {
+  World w;
+  Resolver resolver(w.db, w.mail);
+  NameGenerator names("h");
+  BatchDeliverer del(resolver, names, 1);
+  for (const char* point : {"local.fsync@1", "local.dir_fsync@1"}) {
+    CAPTURE(point);
+    ::setenv("MAILBAG_FAULTS", point, 1);
+    common::spool::fault::init_from_env();
+    ::unsetenv("MAILBAG_FAULTS");
+    std::vector<Request> batch;
+    batch.push_back(request(w.dir.path, {"alice@example.org", "bob@example.org"}, 1));
+    batch.push_back(request(w.dir.path, {"alice@example.org"}, 2));
+    auto out = del.deliver(batch);
+    CHECK(out[0].results[0].outcome == Outcome::kTemporary);
+    CHECK(out[0].results[1].outcome == Outcome::kTemporary);
+    CHECK(out[1].results[0].outcome == Outcome::kTemporary);
+    CHECK(out[1].results[0].text.find("injected") != std::string::npos);
+    for (const char* u : {"alice", "bob"}) {
+      CHECK(w.inbox(u).empty());
+      CHECK(list_dir(w.mail + "/example.org/" + u + "/tmp").empty());
+    }
+  }
 }
 
 TEST_CASE("an injected fsync failure of new/ takes the files back and defers") {

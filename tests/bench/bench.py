@@ -400,7 +400,8 @@ class Bench:
             "rounds", "small", "large", "sessions", "per_conn", "pop3_per_user", "idle", "queue")}
         log("machine: %s" % json.dumps(self.results["machine"]))
         try:
-            self.setup()
+            if self.a.parts & {"smtp", "pop3", "sync", "profile"}:
+                self.setup()
             if "smtp" in self.a.parts:
                 self.smtp_phase()
             if "pop3" in self.a.parts:

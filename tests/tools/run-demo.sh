@@ -4,12 +4,13 @@
 # to the mb-* users, which `mailctl init` creates) and as a normal user. A rerun keeps the
 # existing state and password. Ctrl-C stops every process this script started.
 #   usage: run-demo.sh BIN_DIR RUN_DIR      (absolute paths; see the Makefile's run target)
+#   MAILBAG_DEMO_PORT=N moves SMTP to another port (default 2525), e.g. when 2525 is taken.
 set -euo pipefail
 
 bin=${1:?usage: run-demo.sh BIN_DIR RUN_DIR}
 run=${2:?usage: run-demo.sh BIN_DIR RUN_DIR}
 addr=127.0.0.1
-port=2525
+port=${MAILBAG_DEMO_PORT:-2525}
 domain=example.test
 user=demo@$domain
 conf=$run/mailbag.conf
@@ -36,7 +37,7 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 if (exec 3<>"/dev/tcp/$addr/$port") 2>/dev/null; then
-  die "something already listens on $addr:$port (another make run?)"
+  die "something already listens on $addr:$port (another make run?); MAILBAG_DEMO_PORT=N make run uses port N"
 fi
 
 if [ ! -e "$conf" ]; then
@@ -65,7 +66,7 @@ fi
 # Any other *_listen key a daemon has (submission, smtps, pop3...) moves off the standard
 # port onto 127.0.0.1 next to 2525, so the demo never needs root for a low port and
 # never clashes with a real mail server on this machine.
-extra_port=2526
+extra_port=$((port + 1))
 for p in smtpd; do
   while IFS= read -r line; do
     key=${line%% =*}
