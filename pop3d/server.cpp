@@ -109,6 +109,7 @@ class Conn final : public SessionHost {
   std::unique_ptr<Session> session_;
   AfterFlush after_ = AfterFlush::kNothing;
   bool discarding_ = false;  // inside an over-long line
+  bool stls_pending_ = false;  // STLS accepted, handshake not finished
   bool dead_ = false;
   // RETR/TOP in progress
   io::UniqueFd msg_fd_;
@@ -293,6 +294,7 @@ void Conn::start_tls() {
   evbuffer* in = bufferevent_get_input(bev_.get());
   evbuffer_drain(in, evbuffer_get_length(in));
   after_ = AfterFlush::kStartTls;
+  stls_pending_ = true;
   if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0) on_write();
 }
 
@@ -380,7 +382,8 @@ void Conn::on_event(short what) {
   if (dead_) return;
   if (what & BEV_EVENT_CONNECTED) {
     // The TLS handshake is complete (implicit TLS or after STLS).
-    if (session_->busy() && session_->state() != Session::State::kClosed) {
+    if (stls_pending_) {  // not for implicit TLS, where the session began with TLS
+      stls_pending_ = false;
       session_->tls_started();
       bufferevent_enable(bev_.get(), EV_READ);
       process_input();
@@ -506,6 +509,8 @@ PreJail pre_jail(const common::config::Config& cfg) {
   }
   if (!cfg.pop3s_listen.empty() && !pre.tls)
     log::warn("pop3s_listen ignored: no tls_cert_file, so no implicit TLS");
+  if (!pre.tls && !cfg.pop3_plaintext_auth)
+    log::warn("no tls_cert_file and pop3_plaintext_auth = no: nobody can log in");
   for (const auto& spec : pre.tls ? cfg.pop3s_listen : std::vector<std::string>()) {
     auto fd = bind_listener(spec);
     if (!fd) die(71, fd.message());

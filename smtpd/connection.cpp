@@ -191,12 +191,18 @@ void Connection::on_event(short what) {
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
     if (io_ == Io::kHandshake) {
       unsigned long e = bufferevent_get_openssl_error(bev_.get());
-      char buf[256] = "connection closed";
-      if (e) ERR_error_string_n(e, buf, sizeof buf);
+      char buf[256] = "the client closed the connection";
+      if (e && !(what & BEV_EVENT_EOF)) ERR_error_string_n(e, buf, sizeof buf);
       log::info("%s: TLS handshake failed: %s", client_.literal.c_str(), buf);
       return finish("TLS handshake failed");
     }
-    finish(what & BEV_EVENT_EOF ? "lost connection" : "connection error");
+    if (what & BEV_EVENT_ERROR) return finish("connection error");
+    // EOF: the client may only have shut down its sending side (a script piping
+    // commands); the replies already produced still go out, then we close.
+    log::info("lost connection%s from %s", session_.in_data() ? " after DATA" : "",
+              client_.literal.c_str());
+    closing_ = true;
+    update_io();
   }
 }
 

@@ -54,6 +54,23 @@ bool make_sockaddr(const std::string& ip, std::uint16_t port, sockaddr_storage* 
 
 timeval secs(int s) { return timeval{s, 0}; }
 
+// Frees a bufferevent and then closes a socket on the next loop turn. Called from
+// inside the bufferevent's own callbacks, where libevent only finishes freeing it when
+// the callback returns: closing the socket before that would let libevent touch a
+// closed (or already reused) descriptor. Callbacks are cut off at once.
+void retire(event_base* base, common::io::BufferEventPtr bev, common::io::UniqueFd fd) {
+  if (bev) {
+    bufferevent_setcb(bev.get(), nullptr, nullptr, nullptr, nullptr);
+    bufferevent_disable(bev.get(), EV_READ | EV_WRITE);
+  }
+  auto holder = std::make_shared<std::pair<common::io::BufferEventPtr, common::io::UniqueFd>>(std::move(bev),
+                                                                                               std::move(fd));
+  common::io::run_soon(base, [holder] {
+    holder->first.reset();
+    holder->second.reset();
+  });
+}
+
 bool is_ip(const std::string& s) {
   unsigned char b[16];
   return inet_pton(AF_INET, s.c_str(), b) == 1 || inet_pton(AF_INET6, s.c_str(), b) == 1;
@@ -149,8 +166,7 @@ void Connection::install(bufferevent* b) {
 void Connection::endpoint_failed(const Verdict& why) {
   bool tls_failed = io_ == Io::kHandshake;
   connect_ev_.reset();
-  bev_.reset();
-  fd_.reset();
+  retire(base_, std::move(bev_), std::move(fd_));
   ssl_ = nullptr;
   sending_body_ = false;
   if (ever_ready_) {
@@ -199,7 +215,7 @@ void Connection::begin_tls() {
     }
     SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
   }
-  bev_.reset();  // the socket stays: fd_ still owns it
+  retire(base_, std::move(bev_), common::io::UniqueFd());  // the socket stays: fd_ owns it
   io_ = Io::kHandshake;
   bufferevent* b = bufferevent_openssl_socket_new(base_, fd_.get(), ssl, BUFFEREVENT_SSL_CONNECTING,
                                                   BEV_OPT_CLOSE_ON_FREE);
@@ -233,9 +249,12 @@ void Connection::apply(smtp::Output out) {
     // The session ended outside a transaction: before ready, the endpoint failed.
     Verdict why = verdict_for(*out.error, peer_);
     if (!ever_ready_) {
-      // Best effort for the QUIT of a refused session; the socket goes right after.
-      if (!out.write.empty() && bev_ && io_ == Io::kPlain && fd_)
-        evbuffer_write(bufferevent_get_output(bev_.get()), fd_.get());
+      // Best effort for the QUIT of a refused session (RFC 5321 3.1), written directly:
+      // the socket goes right after, and the bufferevent would not get to send it.
+      if (!out.write.empty() && io_ == Io::kPlain && fd_) {
+        ssize_t n = ::write(fd_.get(), out.write.data(), out.write.size());
+        (void)n;
+      }
       endpoint_failed(why);
       return;
     }
@@ -434,8 +453,7 @@ void Connection::finish() {
   if (reported_) return;
   reported_ = true;
   io_ = Io::kDone;
-  bev_.reset();
-  fd_.reset();
+  retire(base_, std::move(bev_), std::move(fd_));
   ssl_ = nullptr;
   owner_.connection_closed(*this);  // may destroy us: nothing after this
 }

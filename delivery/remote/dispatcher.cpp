@@ -253,8 +253,12 @@ void Dispatcher::connection_failed(Connection& c, const Verdict& why) {
   Slot* s = slot_of(c);
   if (!s) return;
   Destination& d = *s->dest;
-  // Every server of this destination failed: what waits for it now would fail the same.
-  while (!d.queue.empty()) {
+  // Every server of this destination failed: what waits for it now would fail the same,
+  // unless another connection to it works (a server that limits connections per client
+  // answers the extra ones 421): then the waiting mail stays for that one.
+  bool working = false;
+  for (const auto& o : d.slots) working = working || (o.get() != s && !o->dead && !o->opening);
+  while (!working && !d.queue.empty()) {
     Task t = std::move(d.queue.front());
     d.queue.pop_front();
     fail_task(t, why, "none");

@@ -6,7 +6,8 @@
 // destination. Answers one verdict per recipient, in order, and logs each.
 // When every server of a destination fails before a transaction, the requests waiting
 // for that destination are deferred at once with the same reason (Postfix's "dead
-// destination"), instead of each trying again.
+// destination"), instead of each trying again; unless another connection to the same
+// destination is working, which then takes them.
 #pragma once
 
 #include <event2/event.h>

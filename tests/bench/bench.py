@@ -41,8 +41,8 @@ def parse_args(argv):
     ap.add_argument("--bin", required=True, help="Mailbag's build/bin directory")
     ap.add_argument("--quick", action="store_true", help="a short run (~3 min) for development")
     ap.add_argument("--rounds", type=int, help="rounds per figure (default 3; quick 1)")
-    ap.add_argument("--small", type=int, help="4 KB messages per SMTP round (default 6000)")
-    ap.add_argument("--large", type=int, help="100 KB messages per SMTP round (default 1500)")
+    ap.add_argument("--small", type=int, help="4 KB messages per SMTP round (default 4000)")
+    ap.add_argument("--large", type=int, help="100 KB messages per SMTP round (default 1000)")
     ap.add_argument("--sessions", type=int, default=20, help="concurrent client sessions")
     ap.add_argument("--per-conn", type=int, default=1,
                     help="messages per SMTP connection (smtp-source's default: 1)")
@@ -58,8 +58,8 @@ def parse_args(argv):
     a = ap.parse_args(argv)
     q = a.quick
     a.rounds = a.rounds or (1 if q else 3)
-    a.small = a.small or (1000 if q else 6000)
-    a.large = a.large or (300 if q else 1500)
+    a.small = a.small or (1000 if q else 4000)
+    a.large = a.large or (300 if q else 1000)
     a.pop3_per_user = a.pop3_per_user or (10 if q else 50)
     a.idle = a.idle if a.idle is not None else (2000 if q else 10000)
     a.queue = a.queue if a.queue is not None else (10000 if q else 100000)
@@ -190,6 +190,7 @@ class Bench:
         time.sleep(1.0)
         samp = procstat.Sampler(roots)
         samp.start()
+        by0 = self.cpu_by_daemon(name)
         cpu0 = procstat.cpu_seconds(procstat.descendants(roots()))
         rec = {"phase": "smtp", "server": name, "size": size, "messages": n, "round": rnd}
         try:
@@ -203,6 +204,7 @@ class Bench:
                               % (name, n - lg["ok"], n, lg["errors"][:3]))
             t_done = self.wait_delivered(maildirs, n, alive, time.monotonic() + max(60, n / 20))
             cpu1 = procstat.cpu_seconds(procstat.descendants(roots()))
+            by1 = self.cpu_by_daemon(name)
         except Failure as e:
             samp.stop()
             self.fail("%s %d-byte round %d: %s\n%s" % (name, size, rnd, e, logtail()))
@@ -225,14 +227,26 @@ class Bench:
             "processes": samp.max_procs,
             "client_cpu_ms_per_msg": lg["client_cpu"] / n * 1e3,
             "sampler_cpu_s": samp.cpu_used,
+            "cpu_ms_per_msg_by_daemon": {k: (by1[k] - by0[k]) / n * 1e3 for k in by1 if k in by0},
         })
         log("  %-8s %6d B x%-5d accepted %7.0f/s  e2e %7.0f/s  p50 %6.1f ms  p99 %6.1f ms  "
             "cpu %.3f ms/msg  RSS %.0f MB  PSS %.0f MB (%d procs)"
             % (name, size, n, rec["accepted_per_s"], rec["e2e_per_s"], rec["lat_p50_ms"],
                rec["lat_p99_ms"], rec["cpu_ms_per_msg"], rec["peak_rss_mb"],
                rec["peak_pss_mb"], rec["processes"]))
+        if rec["cpu_ms_per_msg_by_daemon"]:
+            log("           cpu ms/msg by daemon: %s" % ", ".join(
+                "%s %.3f" % kv for kv in rec["cpu_ms_per_msg_by_daemon"].items()))
         self.results["rounds"].append(rec)
         return rec
+
+    def cpu_by_daemon(self, name):
+        """{daemon: CPU seconds} for Mailbag's daemons (Postfix's short-lived processes
+        cannot be told apart once their master has reaped them)."""
+        if name != "mailbag":
+            return {}
+        return {d: procstat.cpu_seconds(procstat.descendants([p.pid]))
+                for d, p in self.mb.procs.items() if p.poll() is None}
 
     def smtp_phase(self):
         for rnd in range(1, self.a.rounds + 1):
@@ -287,7 +301,9 @@ class Bench:
                 if len(parts) >= 2 and parts[0].isdigit() and int(parts[0]) in samp.seen:
                     ev = parts[1].rstrip(":").split("sys_enter_")[-1]
                     counts[ev] = counts.get(ev, 0) + 1
-            os.unlink(data)
+            for p in (data, data + ".old"):
+                if os.path.exists(p):
+                    os.unlink(p)
             total = sum(v for k, v in counts.items() if k != "sync_file_range")
             self.results.setdefault("sync", {})[name] = {
                 "messages": n, "calls": counts, "per_msg": total / n}
@@ -359,34 +375,54 @@ class Bench:
 
     # -- profile ------------------------------------------------------------------------
 
-    def profile_phase(self, n=None):
-        n = n or self.a.small
+    def profile_phase(self, n=2000):
+        """Where Mailbag's time goes over n 4 KB messages: on-CPU samples (perf record -g)
+        over one round, then the time spent in each system call (perf trace -s) over
+        another: a daemon that waits (fsync) shows there, not in the CPU profile."""
         name, host, roots, alive, maildirs, logtail = self.servers_smtp()[0]
-        servers.empty_maildirs(maildirs)
-        os.sync()
-        data = os.path.join(self.a.build, "bench", "perf-mailbag.data")
-        pids = ",".join(str(p) for p in procstat.descendants(roots()))
-        log("profiling Mailbag (pids %s) over %d 4 KB messages" % (pids, n))
-        perf = subprocess.Popen(["perf", "record", "-q", "-F", "1999", "-g", "-p", pids, "-o", data],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(1.0)
-        try:
-            self.run_loadgen("smtp", host, SMTP_PORT, [
-                "--messages", str(n), "--size", "4096", "--per-conn", str(self.a.per_conn),
-                "--rcpts", str(NUSERS), "--rcpt-fmt", "u%03d@" + DOMAIN,
-                "--source-prefix", LOAD_SOURCES, "--sources", "50"])
-            self.wait_delivered(maildirs, n, alive, time.monotonic() + 120)
-        except Failure as e:
-            self.fail("profile round: %s" % e)
-        perf.send_signal(2)
-        perf.wait(timeout=120)
-        out = os.path.join(self.a.build, "bench", "profile-mailbag.txt")
+        bdir = os.path.join(self.a.build, "bench")
+        data = os.path.join(bdir, "perf-mailbag.data")
+        trace = os.path.join(bdir, "trace-mailbag.txt")
+        out = os.path.join(bdir, "profile-mailbag.txt")
+        for kind in ("record", "trace"):
+            servers.empty_maildirs(maildirs)
+            os.sync()
+            pids = ",".join(str(p) for p in procstat.descendants(roots()))
+            log("profiling Mailbag (perf %s, pids %s) over %d 4 KB messages" % (kind, pids, n))
+            argv = (["perf", "record", "-q", "-F", "999", "-g", "-p", pids, "-o", data]
+                    if kind == "record" else ["perf", "trace", "-s", "-p", pids, "-o", trace])
+            perf = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.5)
+            try:
+                lg = self.run_loadgen("smtp", host, SMTP_PORT, [
+                    "--messages", str(n), "--size", "4096", "--per-conn", str(self.a.per_conn),
+                    "--rcpts", str(NUSERS), "--rcpt-fmt", "u%03d@" + DOMAIN,
+                    "--source-prefix", LOAD_SOURCES, "--sources", "50"])
+                if lg["ok"] != n:
+                    raise Failure("%d of %d refused: %s" % (n - lg["ok"], n, lg["errors"][:3]))
+                self.wait_delivered(maildirs, n, alive, time.monotonic() + max(120, n / 10))
+            except Failure as e:
+                self.fail("profile round: %s" % e)
+            perf.send_signal(2)
+            perf.wait(timeout=120)
         with open(out, "w") as f:
-            for args in (["--sort", "comm"], ["--sort", "comm,dso"], ["--sort", "comm,dso,sym"]):
+            f.write("# Mailbag over %d 4 KB messages: perf record -g (on-CPU), then perf trace -s\n"
+                    % n)
+            for args in (["--sort", "comm"], ["--sort", "comm,dso"], ["--sort", "comm,sym"]):
                 r = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
-                                    "-g", "none", "--percent-limit", "0.7"] + args,
+                                    "-g", "none", "--percent-limit", "0.5"] + args,
                                    capture_output=True, text=True)
                 f.write(r.stdout)
+            try:
+                with open(trace) as t:
+                    f.write("\n# perf trace -s: system calls per thread (msec = time inside)\n")
+                    f.write(t.read())
+                os.unlink(trace)
+            except OSError:
+                pass
+        for p in (data + ".old",):
+            if os.path.exists(p):
+                os.unlink(p)
         log("profile written to %s (perf data: %s)" % (out, data))
         self.results["profile"] = out
         servers.empty_maildirs(maildirs)

@@ -187,9 +187,20 @@ def table(res):
                   q["recovered_ms_logged"], None, 0, target=("abs", 5000))
             t.row("  %d deferred: restart until log line, ms" % q["messages"],
                   q["restart_logged_s"] * 1e3, None, 0, target=("abs", 5000))
+            t.row("  %d deferred: queue-manager RSS MB after restart" % q["messages"],
+                  q["qmgr_rss_after_mb"], None, 1)
             t.row("  %d deferred: acceptance msg/s (queue fill)" % q["messages"],
                   q["accept_per_s"], None, 0)
     lines = [t.render("peer")]
+    by = {}
+    for r in smtp:
+        for k, v in r.get("cpu_ms_per_msg_by_daemon", {}).items():
+            by.setdefault((r["size"], k), []).append(v)
+    if by:
+        lines.append("")
+        for size in sorted({s for s, _ in by}):
+            lines.append("Mailbag CPU ms per %d-byte message by daemon (median): %s" % (size, ", ".join(
+                "%s %.3f" % (k, statistics.median(v)) for (s, k), v in sorted(by.items()) if s == size)))
     m = res["machine"]
     lines.append("")
     lines.append("peer = Postfix %s (SMTP) / Dovecot %s (POP3); medians of %d rounds, servers "

@@ -24,6 +24,7 @@ import harness
 
 UNBOUND = "/usr/sbin/unbound"
 POSTFIX = "/usr/sbin/postfix"
+DOVECOT = "/usr/sbin/dovecot"
 
 
 def have(path):
@@ -303,6 +304,77 @@ class Postfix:
                 return msgs
             if check:
                 check()
+
+
+class DovecotAuth:
+    """A private Dovecot that only authenticates (passwd-file, PLAIN and LOGIN), for
+    Postfix's SASL (smtpd_sasl_type = dovecot). self.socket is the auth socket."""
+
+    def __init__(self, users):
+        self.dir = tempfile.mkdtemp(prefix="mb-dovecot-", dir="/tmp")
+        os.chmod(self.dir, 0o755)
+        self.users = dict(users)
+        self.socket = os.path.join(self.dir, "auth")
+        self.proc = None
+
+    def start(self):
+        os.makedirs(os.path.join(self.dir, "run"), exist_ok=True)
+        os.makedirs(os.path.join(self.dir, "state"), exist_ok=True)
+        with open(os.path.join(self.dir, "passwd"), "w") as f:
+            for u, pw in self.users.items():
+                f.write("%s:{PLAIN}%s\n" % (u, pw))
+        conf = os.path.join(self.dir, "dovecot.conf")
+        with open(conf, "w") as f:
+            f.write("\n".join([
+                "base_dir = %s/run" % self.dir,
+                "state_dir = %s/state" % self.dir,
+                "log_path = %s/dovecot.log" % self.dir,
+                "protocols = none",
+                "listen = 127.0.0.1",
+                "ssl = no",
+                "disable_plaintext_auth = no",
+                "auth_mechanisms = plain login",
+                "default_internal_user = dovecot",
+                "default_login_user = dovenull",
+                "passdb {",
+                "  driver = passwd-file",
+                "  args = scheme=PLAIN username_format=%%u %s/passwd" % self.dir,
+                "}",
+                "userdb {",
+                "  driver = static",
+                "  args = uid=65534 gid=65534 home=/nonexistent",
+                "}",
+                "service auth {",
+                "  unix_listener %s {" % self.socket,
+                "    mode = 0666",
+                "  }",
+                "}",
+            ]) + "\n")
+        self.proc = subprocess.Popen([DOVECOT, "-F", "-c", conf], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        for _ in harness.deadline_loop(15, "dovecot's auth socket"):
+            if self.proc.poll() is not None:
+                raise RuntimeError("dovecot exited: %s" % self.log())
+            if os.path.exists(self.socket):
+                return self
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "dovecot.log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------

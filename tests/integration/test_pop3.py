@@ -5,6 +5,7 @@
 # of a large message in constant memory; POP-before-SMTP with relayctl.
 import base64
 import os
+import pathlib
 import poplib
 import shutil
 import socket
@@ -328,18 +329,26 @@ def test_openssl_s_client_stls_and_pop3s(popmb):
         assert "verify return:1" in r.stderr or "Verification: OK" in r.stderr or "depth=0" in r.stderr
 
 
-def test_getmail_fetches_body_identical_and_deletes(popmb, tmp_path):
+def test_getmail_fetches_body_identical_and_deletes(popmb):
     m = popmb
     sent = deliver(m, "getmail", 2)
+    tmp_path = pathlib.Path(m.dir) / "getmail"  # m.dir is 0755: nobody gets in
+    tmp_path.mkdir()
     dest = tmp_path / "Maildir"
     for sub in ("cur", "new", "tmp"):
         (dest / sub).mkdir(parents=True)
+    # getmail refuses to deliver as root: it then writes the Maildir as nobody.
+    as_user = ""
+    if harness.is_root():
+        as_user = "user = nobody\n"
+        for d in (dest, dest / "cur", dest / "new", dest / "tmp"):
+            shutil.chown(d, "nobody")
     rc = tmp_path / "getmailrc"
     rc.write_text(
         "[retriever]\ntype = SimplePOP3SSLRetriever\nserver = %s\nport = %d\nusername = %s\n"
-        "password = %s\n\n[destination]\ntype = Maildir\npath = %s/\n\n"
+        "password = %s\n\n[destination]\ntype = Maildir\npath = %s/\n%s\n"
         "[options]\ndelete = true\nread_all = true\ndelivered_to = false\nreceived = false\n"
-        "verbose = 0\n" % (m.host, m.ports["pop3s_listen"], USER, PASSWORD, dest))
+        "verbose = 0\n" % (m.host, m.ports["pop3s_listen"], USER, PASSWORD, dest, as_user))
     r = subprocess.run(["getmail", "--getmaildir", str(tmp_path), "--rcfile", str(rc)],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, (r.stdout, r.stderr, m.logs("pop3d")[-2000:])

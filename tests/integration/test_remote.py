@@ -62,6 +62,23 @@ def test_connection_reused_for_the_next_message(make_mailbag, peers):
     assert pf.log().count("]: connect from") == 2, pf.log()
 
 
+def test_destination_concurrency_limit(make_mailbag, peers):
+    # With remote_destination_concurrency = 1, messages queued together for one domain
+    # wait for the single connection and then share it.
+    pf = peers(Postfix("peer.test", ["alice"]).start())
+    dns = peers(Unbound(["peer.test"], ["peer.test. MX 10 mx.peer.test.", "mx.peer.test. A %s" % pf.ip]).start())
+    m = sender_mailbag(make_mailbag, dns, remote_destination_concurrency="1")
+    for n in range(4):
+        _, msg = make_message("limit", n, to="alice@peer.test")
+        inject(m, "demo@example.test", ["alice@peer.test"], msg, body_8bit=True)
+    pf.wait_for_messages("alice", 4, check=m.check_alive)
+    rx = re.compile(r"disconnect from localhost\[127\.0\.0\.1\] ehlo=\d+ .*mail=4 rcpt=4 data=4 quit=1")
+    for _ in harness.deadline_loop(30, "postfix to log one session with four messages"):
+        if rx.search(pf.log()):
+            break
+    assert pf.log().count("]: connect from") == 2, pf.log()
+
+
 def test_starttls_with_the_peer(make_mailbag, peers):
     pf = Postfix("peer.test", ["alice"])
     cert, key = harness.make_cert(pf.dir, cn="mx.peer.test")
@@ -86,6 +103,20 @@ def test_tls_required_but_not_offered_defers(make_mailbag, peers):
     qid = inject(m, "demo@example.test", ["alice@peer.test"], msg, body_8bit=True)
     remote_log_line(m, r"%s: to=<alice@peer.test>, relay=none, .*status=deferred \(TLS is required, but was not "
                        r"offered by the server" % qid)
+    assert pf.maildir_messages("alice") == []
+
+
+def test_tls_verify_refuses_an_untrusted_certificate(make_mailbag, peers):
+    pf = Postfix("peer.test", ["alice"])
+    cert, key = harness.make_cert(pf.dir, cn="mx.peer.test")  # self-signed: not trusted
+    pf.extra.update({"smtpd_tls_cert_file": cert, "smtpd_tls_key_file": key, "smtpd_tls_security_level": "may"})
+    peers(pf.start())
+    dns = peers(Unbound(["peer.test"], ["peer.test. MX 10 mx.peer.test.", "mx.peer.test. A %s" % pf.ip]).start())
+    m = sender_mailbag(make_mailbag, dns, smtp_tls_policy="verify")
+    _, msg = make_message("verify", 1, to="alice@peer.test")
+    qid = inject(m, "demo@example.test", ["alice@peer.test"], msg, body_8bit=True)
+    remote_log_line(m, r"%s: to=<alice@peer.test>, relay=none, .*status=deferred \(TLS handshake failed: "
+                       r".*certificate verify failed" % qid)
     assert pf.maildir_messages("alice") == []
 
 

@@ -55,6 +55,8 @@ smtp_listen = $addr:$port
 queue_retry_min = 30s
 EOF
   chmod 0644 "$conf"
+else
+  sed -i "s|^smtp_listen *=.*|smtp_listen = $addr:$port|" "$conf"
 fi
 
 if [ ! -e "$run/tls/cert.pem" ] || [ ! -e "$run/tls/key.pem" ]; then
@@ -88,15 +90,17 @@ if ! grep -qiw -- "$domain" <<<"$domains"; then
   "$bin/mailctl" -c "$conf" domain add "$domain"
 fi
 pwfile=$run/demo-password
+new_password=
 if [ ! -s "$pwfile" ]; then
   (umask 077; head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | cut -c1-16 >"$pwfile")
+  new_password=1
 fi
 password=$(head -n1 "$pwfile")
 users=$("$bin/mailctl" -c "$conf" user list)
-if grep -qiF -- "$user" <<<"$users"; then
-  printf '%s\n' "$password" | "$bin/mailctl" -c "$conf" user passwd "$user"
-else
+if ! grep -qiF -- "$user" <<<"$users"; then
   printf '%s\n' "$password" | "$bin/mailctl" -c "$conf" user add "$user"
+elif [ -n "$new_password" ]; then
+  printf '%s\n' "$password" | "$bin/mailctl" -c "$conf" user passwd "$user"
 fi
 
 # --- start the daemons --------------------------------------------------------------------
@@ -120,9 +124,11 @@ stop_all() {
 trap 'stop_all' EXIT
 trap 'say ""; say "Stopping Mailbag..."; stop_all; say "Stopped. State kept in $run (rerun: make run)."; exit 0' INT TERM
 
+# Each daemon gets a session of its own, so the terminal's Ctrl-C reaches only this script,
+# which then stops the daemons in order (smtpd first) with SIGTERM.
 start() {
   local name=$1
-  "$bin/$name" -c "$conf" </dev/null >>"$run/log/$name.log" 2>&1 &
+  setsid "$bin/$name" -c "$conf" </dev/null >>"$run/log/$name.log" 2>&1 &
   names+=("$name")
   pids+=($!)
 }
@@ -157,7 +163,8 @@ wait_for "smtpd on $addr:$port" tcp_up
 
 cat <<EOF
 
-Mailbag demo server is running on $addr:$port  (as $(id -un); daemons: ${names[*]}; pids ${pids[*]})
+Mailbag demo server is running on $addr:$port
+  (${names[*]}: pids ${pids[*]}$( [ "$(id -u)" = 0 ] && echo "; started as root, running as mb-queue, mb-vmail, mb-smtpd"))
 
   Send a message:
     swaks --server $addr:$port --to $user --from you@example.net
