@@ -2,7 +2,7 @@
 #   make            build everything (installs missing Debian build packages when root)
 #   make run        start a private demo server in ./run (see README.md)
 #   make test       unit tests, fuzz-corpus replays, integration tests
-#   make bench      benchmark against Postfix and Dovecot (not part of test)
+#   make bench      benchmark against Postfix and Dovecot (not part of test; BENCH_ARGS=--quick)
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
 #   make test-sanitize   the whole test suite under ASan and UBSan
 #   make install    install binaries, man pages, config, users and directories (DESTDIR-aware)
@@ -190,8 +190,8 @@ run: all
 	@tests/tools/run-demo.sh $(CURDIR)/$(BUILD)/bin $(CURDIR)/run
 
 bench: all
-	$(call ensure_pkgs,$(BUILD_PKGS) $(TEST_PKGS))
-	$(PYTHON) tests/bench/bench.py --bin $(CURDIR)/$(BUILD)/bin
+	$(call ensure_pkgs,$(BUILD_PKGS) $(TEST_PKGS) linux-perf)
+	$(PYTHON) tests/bench/bench.py --bin $(CURDIR)/$(BUILD)/bin $(BENCH_ARGS)
 
 install: all
 	@tests/tools/install.sh "$(DESTDIR)" "$(PREFIX)" $(CURDIR)/$(BUILD)/bin $(CURDIR)

@@ -1,9 +1,8 @@
 // One group commit of the local agent: every Deliver request that arrived in the same
 // loop turn is delivered together. All message files are written to tmp/ and made
-// durable, then all are renamed into new/ and the new/ entries made durable; only then
-// are the verdicts final. Small batches fsync each file and each distinct new/; from
-// kSyncfsMin files (or directories) on, one syncfs(2) per filesystem replaces them,
-// because on ext4 every file fsync costs a journal commit of its own (measurements in
+// durable, then renamed into new/ and the new/ entries made durable; only then are the
+// verdicts final. Small batches fsync each file and new/; from kSyncfsMin on, one
+// syncfs(2) per filesystem replaces them (each ext4 fsync is a journal commit; see
 // local(8)). No socket here, so tests drive it directly.
 #pragma once
 

@@ -40,7 +40,7 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--bin", required=True, help="Mailbag's build/bin directory")
     ap.add_argument("--quick", action="store_true", help="a short run (~3 min) for development")
-    ap.add_argument("--rounds", type=int, help="rounds per figure (default 3; quick 1)")
+    ap.add_argument("--rounds", type=int, help="rounds per figure (default 5; quick 1)")
     ap.add_argument("--small", type=int, help="4 KB messages per SMTP round (default 4000)")
     ap.add_argument("--large", type=int, help="100 KB messages per SMTP round (default 1000)")
     ap.add_argument("--sessions", type=int, default=20, help="concurrent client sessions")
@@ -50,14 +50,15 @@ def parse_args(argv):
     ap.add_argument("--idle", type=int, help="idle SMTP sessions (default 10000)")
     ap.add_argument("--queue", type=int, help="deferred messages (default 100000)")
     ap.add_argument("--only", default="smtp,pop3,sync,idle,queue",
-                    help="comma-separated parts to run: smtp,pop3,sync,idle,queue,profile")
+                    help="comma-separated parts to run: smtp,pop3,sync,idle,queue, and the "
+                    "optional profile and smtp-source (a cross-check of the load generator)")
     ap.add_argument("--profile", action="store_true",
                     help="also profile Mailbag over one 4 KB round with perf (part 'profile')")
     ap.add_argument("--json", help="where to write the results (default BUILD/bench/results.json)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directories")
     a = ap.parse_args(argv)
     q = a.quick
-    a.rounds = a.rounds or (1 if q else 3)
+    a.rounds = a.rounds or (1 if q else 5)
     a.small = a.small or (1000 if q else 4000)
     a.large = a.large or (300 if q else 1000)
     a.pop3_per_user = a.pop3_per_user or (10 if q else 50)
@@ -133,7 +134,7 @@ class Bench:
         self.vmail_uid = pwd.getpwnam("mb-vmail").pw_uid
         self.mail_gid = grp.getgrnam("mb-mail").gr_gid
         self.mb_maildirs = [self.mb.maildir_path(u) for u in USERS]
-        if "smtp" in self.a.parts or "sync" in self.a.parts or "profile" in self.a.parts:
+        if self.a.parts & {"smtp", "sync", "profile", "smtp-source"}:
             log("starting Postfix on %s:%d" % (PF_HOST, SMTP_PORT))
             self.pf = peers.Postfix(USERS, DOMAIN, PF_HOST, SMTP_PORT, self.vmail_uid, self.mail_gid)
             self.pf.setup()
@@ -227,7 +228,8 @@ class Bench:
             "processes": samp.max_procs,
             "client_cpu_ms_per_msg": lg["client_cpu"] / n * 1e3,
             "sampler_cpu_s": samp.cpu_used,
-            "cpu_ms_per_msg_by_daemon": {k: (by1[k] - by0[k]) / n * 1e3 for k in by1 if k in by0},
+            "cpu_ms_per_msg_by_daemon": {k: (by1[k] - by0[k]) / n * 1e3 for k in by1
+                                         if k in by0 and k != "pop3d"},
         })
         log("  %-8s %6d B x%-5d accepted %7.0f/s  e2e %7.0f/s  p50 %6.1f ms  p99 %6.1f ms  "
             "cpu %.3f ms/msg  RSS %.0f MB  PSS %.0f MB (%d procs)"
@@ -255,6 +257,40 @@ class Bench:
                 for srv in self.servers_smtp():
                     self.smtp_round(*srv, size=size, n=n, rnd=rnd)
             servers.empty_maildirs(self.mb_maildirs + self.pf_maildirs)
+
+    # -- smtp-source cross-check ---------------------------------------------------------
+
+    def smtp_source_phase(self, n=2000):
+        """Postfix's own load generator, as a cross-check of ours: smtp-source -s 20,
+        one message of ~4 KB per connection, all to u000 (it cannot spread messages over
+        a set of recipients); accepted msg/s from its wall time, and end to end."""
+        for name, host, roots, alive, maildirs, logtail in self.servers_smtp():
+            servers.empty_maildirs(maildirs)
+            os.sync()
+            time.sleep(1.0)
+            t0 = time.monotonic()
+            r = subprocess.run(["smtp-source", "-s", str(self.a.sessions), "-m", str(n),
+                                "-l", "3900", "-f", "sender@example.net",
+                                "-t", "u000@" + DOMAIN, "%s:%d" % (host, SMTP_PORT)],
+                               capture_output=True, text=True, timeout=900)
+            t1 = time.monotonic()
+            try:
+                if r.returncode != 0:
+                    raise Failure("smtp-source exited %d: %s" % (r.returncode, r.stderr[-500:]))
+                end = time.monotonic() + max(60, n / 20)
+                while servers.count_messages(maildirs[:1]) < n:
+                    if time.monotonic() > end or not alive():
+                        raise Failure("%d of %d delivered" % (servers.count_messages(maildirs[:1]), n))
+                    time.sleep(0.02)
+                t2 = time.monotonic()
+            except Failure as e:
+                self.fail("%s smtp-source cross-check: %s" % (name, e))
+                continue
+            self.results.setdefault("smtp_source", {})[name] = {
+                "messages": n, "accepted_per_s": n / (t1 - t0), "e2e_per_s": n / (t2 - t0)}
+            log("  %-8s smtp-source -s %d -m %d: accepted %.0f/s, end to end %.0f/s"
+                % (name, self.a.sessions, n, n / (t1 - t0), n / (t2 - t0)))
+            servers.empty_maildirs(maildirs)
 
     # -- sync calls ---------------------------------------------------------------------
 
@@ -436,12 +472,14 @@ class Bench:
             "rounds", "small", "large", "sessions", "per_conn", "pop3_per_user", "idle", "queue")}
         log("machine: %s" % json.dumps(self.results["machine"]))
         try:
-            if self.a.parts & {"smtp", "pop3", "sync", "profile"}:
+            if self.a.parts & {"smtp", "pop3", "sync", "profile", "smtp-source"}:
                 self.setup()
             if "smtp" in self.a.parts:
                 self.smtp_phase()
             if "pop3" in self.a.parts:
                 self.pop3_phase()
+            if "smtp-source" in self.a.parts:
+                self.smtp_source_phase()
             if "sync" in self.a.parts:
                 self.sync_phase()
             if "profile" in self.a.parts:
@@ -476,6 +514,18 @@ def main(argv):
         if not os.path.exists(os.path.join(a.bin, p)):
             print("missing %s/%s: build Mailbag first" % (a.bin, p), file=sys.stderr)
             return 1
+    import shutil
+    need = {"postfix": "postfix", "smtp-source": "postfix", "dovecot": "dovecot-pop3d",
+            "mdb_dump": "lmdb-utils", "g++": "g++", "script": "bsdutils"}
+    missing = sorted({pkg for tool, pkg in need.items() if shutil.which(tool) is None})
+    if missing:
+        print("missing Debian packages: %s (make bench installs them)" % " ".join(missing),
+              file=sys.stderr)
+        return 1
+    if shutil.which("perf") is None and a.parts & {"sync", "profile"}:
+        print("perf not found (Debian package linux-perf): skipping the sync-call count and "
+              "the profile", file=sys.stderr)
+        a.parts -= {"sync", "profile"}
     raise_fd_limit()
     return Bench(a).run()
 

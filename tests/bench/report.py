@@ -148,6 +148,12 @@ def table(res):
             t.row("  server processes", m("processes"), p("processes"))
             t.row("  load generator CPU ms per message", m("client_cpu_ms_per_msg"),
                   p("client_cpu_ms_per_msg"), 3, ratio=False)
+    ss = res.get("smtp_source")
+    if ss:
+        t.section("Cross-check with Postfix's smtp-source (one recipient, ~4 KB, one run):")
+        mb, pf = ss.get("mailbag", {}), ss.get("postfix", {})
+        t.row("  accepted msg/s", mb.get("accepted_per_s"), pf.get("accepted_per_s"))
+        t.row("  end-to-end msg/s", mb.get("e2e_per_s"), pf.get("e2e_per_s"))
     sync = res.get("sync")
     if sync:
         t.section("Durability: sync calls (fsync, fdatasync, syncfs) per 4 KB message:")
