@@ -48,13 +48,16 @@ void Manager::on_agent_accept(Transport t, int fd) {
       base_, std::move(sock), ipc::kProtoDeliver, "queue-manager",
       [this, id](const ipc::FrameView& f, common::io::UniqueFd) { on_agent_frame(id, f); },
       [this, id](const Status& why) { on_agent_closed(id, why); });
-  log::info("%s delivery agent connected", transport_name(t));
+  // The agent can take deliveries once its Hello is in: then the messages that waited
+  // for an agent of this kind can go.
+  a->ch->set_on_hello([this, t] {
+    log::info("%s delivery agent connected", transport_name(t));
+    for (auto& mid : waiting_[static_cast<int>(t)])
+      if (Message* m = queue_.find(mid); m && !m->scheduled && m->in_flight == 0) queue_.make_ready(m);
+    waiting_[static_cast<int>(t)].clear();
+    schedule_dispatch();
+  });
   agents_[id] = std::move(a);
-  // Messages that waited for an agent of this kind can go now.
-  for (auto& mid : waiting_[static_cast<int>(t)])
-    if (Message* m = queue_.find(mid); m && !m->scheduled && m->in_flight == 0) queue_.make_ready(m);
-  waiting_[static_cast<int>(t)].clear();
-  schedule_dispatch();
 }
 
 void Manager::on_agent_closed(std::uint64_t agent_id, const Status& why) {

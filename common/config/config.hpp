@@ -36,6 +36,19 @@ struct Config {
   std::int64_t smtpd_data_timeout = 0;
   std::int64_t message_size_limit = 0;
   std::int64_t smtpd_max_recipients = 0;
+  std::vector<std::string> submission_listen;
+  std::vector<std::string> submissions_listen;
+  std::vector<std::string> relay_networks;
+  std::vector<std::string> relay_domains;
+  std::vector<std::string> etrn_networks;
+  std::int64_t smtpd_max_sessions_per_client = 0;
+  std::int64_t smtpd_max_connect_rate = 0;
+  std::int64_t smtpd_auth_failure_limit = 0;
+  std::int64_t smtpd_auth_block_time = 0;
+  bool smtpd_sender_login_check = false;
+
+  // sendmail (local submission)
+  std::string sendmail_domain;
 
   // queue-manager
   std::int64_t queue_retry_min = 0;

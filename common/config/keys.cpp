@@ -5,6 +5,7 @@
 
 #include "common/dns/records.hpp"
 #include "common/mail/address.hpp"
+#include "common/net/cidr.hpp"
 #include "common/smtp/next_hop.hpp"
 
 namespace common::config {
@@ -57,6 +58,16 @@ Status check_domains(std::string_view v) {
   return Status::ok();
 }
 
+Status check_domain_or_empty(std::string_view v) {
+  if (v.empty() || mail::is_domain(v, false)) return Status::ok();
+  return Status::error("not a domain name");
+}
+
+Status check_networks(std::string_view v) {
+  auto l = net::NetworkList::parse(split_list(v));
+  return l ? Status::ok() : l.status();
+}
+
 Status check_mailbox_or_empty(std::string_view v) {
   if (v.empty()) return Status::ok();
   auto a = mail::parse_mailbox(v, false);
@@ -70,7 +81,7 @@ constexpr std::int64_t kMax = INT64_MAX;
 const std::vector<KeyDef>& keys() {
   static const std::vector<KeyDef> table = {
       // General
-      {"hostname", Kind::kString, "", 0, 0, "smtpd queue-manager local remote pop3d",
+      {"hostname", Kind::kString, "", 0, 0, "smtpd queue-manager local remote pop3d sendmail",
        "fully qualified name of this host, used in greetings and headers (default: the system's name)",
        &Config::hostname, nullptr},
       {"log_target", Kind::kString, "syslog", 0, 0, "*",
@@ -89,7 +100,7 @@ const std::vector<KeyDef>& keys() {
        "PEM private key matching tls_cert_file", &Config::tls_key_file, nullptr},
 
       // smtpd
-      {"smtp_listen", Kind::kList, "0.0.0.0:25", 0, 0, "smtpd",
+      {"smtp_listen", Kind::kList, "0.0.0.0:25", 0, 0, "smtpd remote",
        "addresses for SMTP (MX) service, host:port, comma separated", &Config::smtp_listen,
        check_listen},
       {"smtpd_max_sessions", Kind::kInt, "1000", 1, 1000000, "smtpd",
@@ -100,12 +111,47 @@ const std::vector<KeyDef>& keys() {
       {"smtpd_data_timeout", Kind::kDuration, "3m", 1, 86400, "smtpd",
        "idle time allowed between two blocks of message data (RFC 5321 4.5.3.2.5)",
        &Config::smtpd_data_timeout, nullptr},
-      {"message_size_limit", Kind::kSize, "10M", 1024, kMax / 2, "smtpd queue-manager pop3d",
+      {"message_size_limit", Kind::kSize, "10M", 1024, kMax / 2, "smtpd queue-manager pop3d sendmail",
        "largest message accepted, in bytes (suffixes K, M, G)", &Config::message_size_limit,
        nullptr},
       {"smtpd_max_recipients", Kind::kInt, "100", 1, 100000, "smtpd",
        "recipients per message; more get 452 4.5.3 (RFC 5321 4.5.3.1.8)",
        &Config::smtpd_max_recipients, nullptr},
+      {"submission_listen", Kind::kList, "0.0.0.0:587", 0, 0, "smtpd",
+       "addresses for mail submission (RFC 6409): MAIL needs AUTH first; add e.g. :5190 here",
+       &Config::submission_listen, check_listen},
+      {"submissions_listen", Kind::kList, "0.0.0.0:465", 0, 0, "smtpd",
+       "addresses for submission over implicit TLS (RFC 8314); empty: none",
+       &Config::submissions_listen, check_listen},
+      {"relay_networks", Kind::kList, "127.0.0.0/8, ::1/128", 0, 0, "smtpd",
+       "client networks (CIDR) that may relay without AUTH and are exempt from client limits",
+       &Config::relay_networks, check_networks},
+      {"relay_domains", Kind::kList, "", 0, 0, "smtpd",
+       "domains we are backup MX for: any recipient accepted, relayed to their better MX",
+       &Config::relay_domains, check_domains},
+      {"etrn_networks", Kind::kList, "0.0.0.0/0, ::/0", 0, 0, "smtpd",
+       "client networks (CIDR) that may use ETRN (RFC 1985) for relay_domains",
+       &Config::etrn_networks, check_networks},
+      {"smtpd_max_sessions_per_client", Kind::kInt, "50", 1, 1000000, "smtpd",
+       "concurrent SMTP sessions from one client address; more get 421 4.7.0",
+       &Config::smtpd_max_sessions_per_client, nullptr},
+      {"smtpd_max_connect_rate", Kind::kInt, "120", 0, 1000000, "smtpd",
+       "new connections per client address per minute (0: no limit); more get 421 4.7.0",
+       &Config::smtpd_max_connect_rate, nullptr},
+      {"smtpd_auth_failure_limit", Kind::kInt, "10", 1, 1000000, "smtpd",
+       "failed AUTH attempts from one address within smtpd_auth_block_time before it is blocked",
+       &Config::smtpd_auth_failure_limit, nullptr},
+      {"smtpd_auth_block_time", Kind::kDuration, "10m", 1, 7 * 86400, "smtpd",
+       "how long failures are remembered, and how long a blocked address gets 421 4.7.0",
+       &Config::smtpd_auth_block_time, nullptr},
+      {"smtpd_sender_login_check", Kind::kBool, "yes", 0, 0, "smtpd",
+       "an authenticated user may only send as their own address or an alias of it",
+       &Config::smtpd_sender_login_check, nullptr},
+
+      // sendmail (local submission)
+      {"sendmail_domain", Kind::kString, "", 0, 0, "sendmail",
+       "domain of local users' addresses in mail from sendmail (default: hostname)",
+       &Config::sendmail_domain, check_domain_or_empty},
 
       // queue-manager
       {"queue_retry_min", Kind::kDuration, "5m", 1, 86400, "queue-manager",

@@ -94,6 +94,7 @@ void Channel::on_read() {
       }
       peer_hello_ = true;
       peer_role_ = h->role;
+      if (on_hello_) on_hello_();
       continue;
     }
     on_frame_(*f, std::move(r->fd));

@@ -38,6 +38,9 @@ class Channel {
   }
   void send_raw(std::string frame, io::UniqueFd fd);
 
+  // Called once, when the peer's Hello has been checked (the channel is then usable).
+  void set_on_hello(std::function<void()> fn) { on_hello_ = std::move(fn); }
+
   bool open() const { return open_; }
   bool hello_done() const { return peer_hello_; }
   const std::string& peer_role() const { return peer_role_; }
@@ -60,6 +63,7 @@ class Channel {
   std::string protocol_;
   FrameHandler on_frame_;
   CloseHandler on_close_;
+  std::function<void()> on_hello_;
   io::EventPtr rev_, wev_;
   std::deque<Out> out_;
   bool open_ = true;

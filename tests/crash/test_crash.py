@@ -157,7 +157,7 @@ def test_kill9_queue_manager_and_local_during_load(make_mailbag):
         return [message_id(d) for d in mb.read_messages(USER).values()]
 
     for _ in harness.deadline_loop(
-            300, lambda: "acknowledged messages to arrive (missing: %s; still in the queue: %s)"
+            120, lambda: "acknowledged messages to arrive (missing: %s; still in the queue: %s)"
             % (sorted(acked - set(delivered_ids()))[:10], mb.queue_files()[:10])):
         if acked <= set(delivered_ids()):
             break

@@ -263,7 +263,6 @@ class Mailbag:
         self.extra_conf = dict(conf or {})
         self.env = dict(env or {})
         self.procs = {}
-        self.logfiles = {}
         self.spool = os.path.join(self.dir, "spool")
         self.data = os.path.join(self.dir, "data")
         self.mail = os.path.join(self.dir, "mail")

@@ -481,7 +481,6 @@ def start_remote(m):
     so that what is queued next goes to it at once."""
     m.start_daemon("remote")
     m.wait_for_log("queue-manager", r"remote delivery agent connected")
-    time.sleep(0.3)
 
 
 def remote_log_line(m, pattern, timeout=30):

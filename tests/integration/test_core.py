@@ -3,7 +3,6 @@
 # PIPELINING, SIZE, recipient policy, SMTP smuggling, STARTTLS, real clients (swaks,
 # smtplib) and log correlation by queue id.
 import re
-import smtplib
 import subprocess
 import threading
 from email.message import EmailMessage
