@@ -30,11 +30,35 @@ common::Result<std::optional<MailboxInfo>> AccountsDirectory::mailbox(const std:
   MB_TRY(ensure_open());
   auto u = db_->user(key);
   if (!u) return u.status();
-  if (*u) return std::optional<MailboxInfo>(MailboxInfo{(*u)->disabled});
+  if (*u) return std::optional<MailboxInfo>(MailboxInfo{(*u)->disabled, false, {}});
   auto a = db_->alias(key);
   if (!a) return a.status();
-  if (*a) return std::optional<MailboxInfo>(MailboxInfo{false});
+  if (*a) return std::optional<MailboxInfo>(MailboxInfo{false, true, (*a)->targets});
   return std::optional<MailboxInfo>();
+}
+
+common::Result<std::optional<std::string>> AccountsDirectory::login_account(const std::string& name) {
+  MB_TRY(ensure_open());
+  std::string key;
+  for (char c : name) key.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  if (key.find('@') == std::string::npos) {
+    // A bare local part names a user of the only real (non-alias) domain, if there is
+    // exactly one (the seeds' "bob" for bob@yourcompany.com).
+    auto ds = db_->domains();
+    if (!ds) return ds.status();
+    const common::accounts::Domain* only = nullptr;
+    for (const auto& d : *ds) {
+      if (!d.alias_of.empty()) continue;
+      if (only) return std::optional<std::string>();
+      only = &d;
+    }
+    if (!only) return std::optional<std::string>();
+    key += "@" + only->name;
+  }
+  auto u = db_->user(key);
+  if (!u) return u.status();
+  if (!*u || (*u)->disabled) return std::optional<std::string>();
+  return std::optional<std::string>(key);
 }
 
 }  // namespace smtpd

@@ -21,6 +21,10 @@ class AccountsDirectory : public Directory {
 
   common::Result<std::optional<DomainInfo>> domain(const std::string& name) override;
   common::Result<std::optional<MailboxInfo>> mailbox(const std::string& key) override;
+  // AUTH: the account a login name refers to ("user@domain", case-insensitive, or a bare
+  // local part when there is exactly one non-alias domain), if it exists and is not
+  // disabled; nullopt otherwise.
+  common::Result<std::optional<std::string>> login_account(const std::string& name);
 
  private:
   common::Status ensure_open();

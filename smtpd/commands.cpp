@@ -152,6 +152,7 @@ Command split_command(std::string_view line) {
       {"RCPT", Verb::kRcpt}, {"DATA", Verb::kData}, {"RSET", Verb::kRset},
       {"NOOP", Verb::kNoop}, {"QUIT", Verb::kQuit}, {"HELP", Verb::kHelp},
       {"VRFY", Verb::kVrfy}, {"EXPN", Verb::kExpn}, {"STARTTLS", Verb::kStartTls},
+      {"AUTH", Verb::kAuth}, {"ETRN", Verb::kEtrn},
   };
   Command c;
   std::size_t end = 0;
@@ -264,6 +265,56 @@ Parsed<RcptArgs> parse_rcpt(std::string_view arg, bool smtputf8) {
   if (n > 0) return fail<RcptArgs>(make_reply(555, "5.5.4", "Unsupported parameter"));
   Parsed<RcptArgs> out;
   out.value = RcptArgs{std::move(a)};
+  return out;
+}
+
+Parsed<AuthArgs> parse_auth(std::string_view arg) {
+  std::size_t end = 0;
+  while (end < arg.size() && !is_space(arg[end])) ++end;
+  std::string_view mech = arg.substr(0, end);
+  std::string_view rest = skip_spaces(arg.substr(end));
+  // RFC 4954 4: sasl-mech = 1*20mech-char; mech-char = UPPER-ALPHA / DIGIT / "-" / "_"
+  // (we take lower case too and upper-case it).
+  if (mech.empty() || mech.size() > 20) return fail<AuthArgs>(syntax("Syntax: AUTH mechanism [initial-response]"));
+  AuthArgs a;
+  for (char c : mech) {
+    if (!is_alnum(c) && c != '-' && c != '_')
+      return fail<AuthArgs>(syntax("Syntax: AUTH mechanism [initial-response]"));
+    a.mechanism.push_back(upper(c));
+  }
+  if (!rest.empty()) {
+    for (char c : rest)
+      if (is_space(c)) return fail<AuthArgs>(syntax("Syntax: AUTH mechanism [initial-response]"));
+    a.initial = std::string(rest);
+  }
+  Parsed<AuthArgs> out;
+  out.value = std::move(a);
+  return out;
+}
+
+Parsed<EtrnArgs> parse_etrn(std::string_view arg) {
+  // RFC 1985 5: "501 Syntax Error in Parameters".
+  auto bad = [] { return fail<EtrnArgs>(syntax("Syntax Error in Parameters: ETRN [@]domain")); };
+  if (arg.empty()) return bad();
+  for (char c : arg)
+    if (is_space(c)) return bad();
+  EtrnArgs e;
+  if (arg.front() == '#') {  // RFC 1985 5: "#" names a queue instead of a node
+    if (arg.size() == 1 || arg.size() > kMaxHeloName) return bad();
+    for (unsigned char c : arg)
+      if (c <= 0x20 || c >= 0x7f) return bad();
+    e.queue_name = true;
+    e.node = std::string(arg.substr(1));
+  } else {
+    if (arg.front() == '@') {  // RFC 1985 5: "@" asks for the domain and its subdomains
+      e.subdomains = true;
+      arg.remove_prefix(1);
+    }
+    if (!common::mail::is_domain(arg, false)) return bad();
+    for (char c : arg) e.node.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  Parsed<EtrnArgs> out;
+  out.value = std::move(e);
   return out;
 }
 

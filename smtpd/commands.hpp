@@ -36,6 +36,8 @@ enum class Verb {
   kVrfy,
   kExpn,
   kStartTls,
+  kAuth,  // RFC 4954
+  kEtrn,  // RFC 1985
 };
 
 struct Command {
@@ -75,6 +77,23 @@ Parsed<MailArgs> parse_mail(std::string_view arg, bool extended);
 // RCPT: arg is "TO:<path>" (RFC 5321 4.1.1.3). `smtputf8` is the transaction's flag.
 // No RCPT parameters are supported (no DSN).
 Parsed<RcptArgs> parse_rcpt(std::string_view arg, bool smtputf8);
+// AUTH: "mechanism [initial-response]" (RFC 4954 4). The mechanism is upper-cased; the
+// initial response is left to the SASL code ("=" means an empty one).
+struct AuthArgs {
+  std::string mechanism;
+  std::optional<std::string> initial;
+};
+Parsed<AuthArgs> parse_auth(std::string_view arg);
+
+// ETRN: "domain", "@domain" (the domain and its subdomains) or "#queue" (RFC 1985 5).
+// The domain is lower-cased; a queue name is kept as sent (we do not support them).
+struct EtrnArgs {
+  std::string node;  // the domain, or the queue name after '#'
+  bool subdomains = false;
+  bool queue_name = false;
+};
+Parsed<EtrnArgs> parse_etrn(std::string_view arg);
+
 // HELO/EHLO: the client's name (RFC 5321 4.1.1.1). Lenient like most servers: any word
 // of printable characters is taken (real clients send bare host names); words after
 // the first are ignored.

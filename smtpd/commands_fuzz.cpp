@@ -4,6 +4,7 @@
 // through their canonical form; every reply is a well-formed "ddd[ -]..." CRLF line.
 // Seed corpus: tests/fuzz/corpus/commands_fuzz/.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -42,6 +43,10 @@ void parsers(std::string_view in) {
     auto m2 = smtpd::parse_mail(again, true);
     MB_CHECK(m2.ok() && m2.value->sender.str() == m.value->sender.str(), "MAIL round trip");
   }
+  auto a = smtpd::parse_auth(c.arg);
+  if (a.ok()) MB_CHECK(!a.value->mechanism.empty() && a.value->mechanism.size() <= 20, "AUTH mechanism");
+  auto e = smtpd::parse_etrn(c.arg);
+  if (e.ok()) MB_CHECK(!e.value->node.empty(), "ETRN node");
   for (bool utf8 : {false, true}) {
     auto r = smtpd::parse_rcpt(c.arg, utf8);
     if (!r.ok() || r.value->rcpt.domain.empty()) continue;
@@ -53,8 +58,14 @@ void parsers(std::string_view in) {
 void session(std::string_view in) {
   static smtpd::testing::TestBackend backend;
   smtpd::SessionConfig cfg = smtpd::testing::test_config();
-  cfg.tls_available = !in.empty() && (in[0] & 1);
-  smtpd::Session s(cfg, smtpd::testing::test_client(), backend);
+  unsigned char flags = in.empty() ? 0 : static_cast<unsigned char>(in[0]);
+  cfg.tls_available = flags & 1;
+  cfg.port = (flags & 6) == 2 ? smtpd::Port::kSubmission : smtpd::Port::kMx;
+  cfg.relay_domains = {"backup.test"};
+  smtpd::ClientInfo client = smtpd::testing::test_client();
+  client.etrn_network = flags & 8;
+  client.relay_network = flags & 16;
+  smtpd::Session s(cfg, client, backend);
   check_replies(s.start().bytes);
   std::size_t cut = in.empty() ? 0 : static_cast<unsigned char>(in[0]) % (in.size() + 1);
   for (std::string_view part : {in.substr(0, cut), in.substr(cut)}) {
@@ -63,6 +74,11 @@ void session(std::string_view in) {
       check_replies(o.bytes);
       if (o.start_tls) o = s.tls_established("TLSv1.3 with cipher FUZZ");
       else if (o.submit) o = s.submit_done(common::mail::Verdict{});
+      else if (o.auth)
+        o = s.auth_done(smtpd::AuthOutcome{o.auth->password == "secret" ? smtpd::AuthOutcome::Kind::kOk
+                                                                         : smtpd::AuthOutcome::Kind::kFailed,
+                                           "alice@example.test"});
+      else if (o.etrn) o = s.etrn_done(o.etrn->subdomains ? std::nullopt : std::optional<std::uint32_t>(2));
       else break;
     }
   }

@@ -185,3 +185,48 @@ TEST_CASE("RFC 5321 4.1.1.1: HELO/EHLO name") {
   CHECK_FALSE(parse_helo("bad\x01name").ok());
   CHECK_FALSE(parse_helo("bad\xc3").ok());
 }
+
+TEST_CASE("RFC 4954 4: AUTH mechanism [initial-response]") {
+  CHECK(split_command("auth plain").verb == Verb::kAuth);
+  auto a = parse_auth("plain AGFsaWNl");
+  REQUIRE(a.ok());
+  CHECK(a.value->mechanism == "PLAIN");
+  CHECK(a.value->initial == std::optional<std::string>("AGFsaWNl"));
+  auto b = parse_auth("LOGIN");
+  REQUIRE(b.ok());
+  CHECK_FALSE(b.value->initial.has_value());
+  auto e = parse_auth("PLAIN =");
+  REQUIRE(e.ok());
+  CHECK(e.value->initial == std::optional<std::string>("="));
+  CHECK(parse_auth("X-OAUTH_2").ok());
+  for (const char* bad : {"", "PL/AIN", "PLAIN a b", "ABCDEFGHIJKLMNOPQRSTU"}) {  // 21 chars
+    CAPTURE(bad);
+    auto p = parse_auth(bad);
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.error.code == 501);
+  }
+}
+
+TEST_CASE("RFC 1985 5: ETRN [@]domain and #queue") {
+  CHECK(split_command("etrn x.test").verb == Verb::kEtrn);
+  auto d = parse_etrn("Primary.TEST");
+  REQUIRE(d.ok());
+  CHECK(d.value->node == "primary.test");
+  CHECK_FALSE(d.value->subdomains);
+  CHECK_FALSE(d.value->queue_name);
+  auto s = parse_etrn("@primary.test");
+  REQUIRE(s.ok());
+  CHECK(s.value->subdomains);
+  CHECK(s.value->node == "primary.test");
+  auto q = parse_etrn("#Dialup");
+  REQUIRE(q.ok());
+  CHECK(q.value->queue_name);
+  CHECK(q.value->node == "Dialup");
+  for (const char* bad : {"", "@", "#", "a b.test", "@@x.test", "x..test", "-x.test", "[192.0.2.1]", "x.test.",
+                          "#a\x01"}) {
+    CAPTURE(bad);
+    auto p = parse_etrn(bad);
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.error.code == 501);
+  }
+}

@@ -26,20 +26,28 @@ timeval seconds(std::int64_t s) { return timeval{static_cast<time_t>(s), 0}; }
 
 }  // namespace
 
-Connection::Connection(Server& server, std::uint64_t id, common::io::UniqueFd fd, ClientInfo client)
+Connection::Connection(Server& server, std::uint64_t id, common::io::UniqueFd fd, ClientInfo client, Port port)
     : server_(server),
       id_(id),
       fd_(std::move(fd)),
       client_(std::move(client)),
-      session_(server.session_config(), client_, server) {}
+      port_(port),
+      session_(server.session_config(port), client_, server) {}
 
 Connection::~Connection() = default;
 
 void Connection::start() {
-  log::info("connect from %s", client_.literal.c_str());
+  log::info("connect from %s%s", client_.literal.c_str(),
+            port_ == Port::kMx ? "" : port_ == Port::kSubmission ? " (submission)" : " (submissions)");
+  if (port_ == Port::kSubmissions) {
+    // RFC 8314 3.3: the TLS handshake first; the greeting comes after it.
+    begin_tls();
+    return;
+  }
   // The plain bufferevent does not own the fd: STARTTLS replaces it on the same socket.
   install(bufferevent_socket_new(server_.base(), fd_.get(), 0));
   if (finished_) return;
+  greeted_ = true;
   apply(session_.start());
 }
 
@@ -71,7 +79,19 @@ void Connection::submit_timeout_cb(evutil_socket_t, short, void* self) noexcept 
   if (c->request_id_ == 0 || c->finished_) return;
   log::warn("%s: no answer from the queue manager in time", c->client_.literal.c_str());
   c->server_.forget_request(c->request_id_);
-  c->submit_done(Verdict{Outcome::kTemporary, "4.3.0", "Queue manager timeout, try again later"});
+  if (c->waiting_etrn_)
+    c->etrn_done(std::nullopt);
+  else
+    c->submit_done(Verdict{Outcome::kTemporary, "4.3.0", "Queue manager timeout, try again later"});
+}
+
+void Connection::auth_delay_cb(evutil_socket_t, short, void* self) noexcept {
+  auto* c = static_cast<Connection*>(self);
+  if (c->finished_ || !c->delayed_auth_) return;
+  AuthOutcome o = std::move(*c->delayed_auth_);
+  c->delayed_auth_.reset();
+  c->apply(c->session_.auth_done(o));
+  c->drain_input();
 }
 
 void Connection::drain_input() {
@@ -97,17 +117,25 @@ void Connection::apply(Output out) {
       evbuffer_drain(in, evbuffer_get_length(in));
       io_ = Io::kTlsWait;
     }
-    if (out.submit) {
-      std::uint64_t req = server_.submit(id_, std::move(*out.submit));
+    if (out.submit || out.etrn) {
+      bool etrn = out.etrn.has_value();
+      std::uint64_t req = etrn ? server_.etrn(id_, *out.etrn) : server_.submit(id_, std::move(*out.submit));
       if (req == 0) {
-        out = session_.submit_done(
-            Verdict{Outcome::kTemporary, "4.3.0", "Queue manager unavailable, try again later"});
+        out = etrn ? session_.etrn_done(std::nullopt)
+                   : session_.submit_done(
+                         Verdict{Outcome::kTemporary, "4.3.0", "Queue manager unavailable, try again later"});
         continue;
       }
       request_id_ = req;
+      waiting_etrn_ = etrn;
       submit_timer_.reset(evtimer_new(server_.base(), submit_timeout_cb, this));
       timeval tv = seconds(server_.config().smtpd_timeout);
       if (submit_timer_) evtimer_add(submit_timer_.get(), &tv);
+    }
+    if (out.auth) {
+      AuthRequest req = std::move(*out.auth);
+      out.auth.reset();
+      server_.authenticate(id_, std::move(req));  // may answer at once (auth_done)
     }
     break;
   }
@@ -120,6 +148,28 @@ void Connection::submit_done(const Verdict& verdict) {
   submit_timer_.reset();
   apply(session_.submit_done(verdict));
   drain_input();  // bytes that arrived while we waited
+}
+
+void Connection::etrn_done(std::optional<std::uint32_t> messages) {
+  if (finished_) return;
+  request_id_ = 0;
+  waiting_etrn_ = false;
+  submit_timer_.reset();
+  apply(session_.etrn_done(messages));
+  drain_input();
+}
+
+void Connection::auth_done(const AuthOutcome& outcome, double delay) {
+  if (finished_) return;
+  if (delay > 0) {
+    delayed_auth_ = outcome;
+    auth_timer_.reset(evtimer_new(server_.base(), auth_delay_cb, this));
+    timeval tv = common::io::to_timeval(delay);
+    if (auth_timer_ && evtimer_add(auth_timer_.get(), &tv) == 0) return;
+    delayed_auth_.reset();
+  }
+  apply(session_.auth_done(outcome));
+  drain_input();
 }
 
 void Connection::update_io() {
@@ -176,7 +226,13 @@ void Connection::on_event(short what) {
     io_ = Io::kTls;
     std::string desc = common::tls::describe(ssl_);
     log::info("%s: TLS established: %s", client_.literal.c_str(), desc.c_str());
-    apply(session_.tls_established(desc));
+    if (!greeted_) {  // implicit TLS: now the greeting
+      greeted_ = true;
+      session_.set_implicit_tls(desc);
+      apply(session_.start());
+    } else {
+      apply(session_.tls_established(desc));
+    }
     drain_input();
     return;
   }
@@ -212,6 +268,7 @@ void Connection::finish(const char* why) {
   if (bev_) bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
   if (request_id_) server_.forget_request(request_id_);
   submit_timer_.reset();
+  auth_timer_.reset();
   log::info("disconnect from %s (%s)", client_.literal.c_str(), why);
   server_.release(id_);
 }

@@ -1,6 +1,7 @@
 // Replays the SMTP transcripts in tests/dialogs/*.dlg (format: tests/dialogs/README.md)
 // against the pure Session with a fake queue manager that checks each queue file with
-// the queue manager's own validator.
+// the queue manager's own validator, and a fake password check (the real one, with
+// yescrypt on worker threads, runs in tests/integration).
 #include <dirent.h>
 #include <doctest/doctest.h>
 
@@ -101,6 +102,10 @@ class Runner {
         CHECK_MESSAGE(glob(pat, got), where_ << ": reply '" << got << "' does not match '" << pat << "'");
       } else if (line.rfind("Q: ", 0) == 0) {
         queue_mode_ = line.substr(3);
+      } else if (line.rfind("A: ", 0) == 0) {
+        auth_mode_ = line.substr(3);
+      } else if (line.rfind("E: ", 0) == 0) {
+        etrn_mode_ = line.substr(3);
       } else if (line.rfind("F: ", 0) == 0) {
         flush();
         std::string want = unescape(line.substr(3));
@@ -115,6 +120,9 @@ class Runner {
       } else if (line == "!closed") {
         flush();
         CHECK_MESSAGE(closed_, where_ << ": the server did not close the connection");
+      } else if (line.rfind("!etrn ", 0) == 0) {
+        flush();
+        CHECK_MESSAGE(last_etrn_ == line.substr(6), where_ << ": last ETRN to the queue manager was '" << last_etrn_ << "'");
       } else if (line.rfind("!submissions ", 0) == 0) {
         flush();
         CHECK_MESSAGE(submissions_ == std::stoi(line.substr(13)),
@@ -137,6 +145,20 @@ class Runner {
     std::string k = kv.substr(0, sp), v = sp == std::string::npos ? "" : kv.substr(sp + 1);
     if (k == "tls")
       cfg_.tls_available = v == "on";
+    else if (k == "port")
+      cfg_.port = v == "submission" ? Port::kSubmission : v == "submissions" ? Port::kSubmissions : Port::kMx;
+    else if (k == "relay_network")
+      client_.relay_network = v == "on";
+    else if (k == "etrn_network")
+      client_.etrn_network = v == "on";
+    else if (k == "relay_domains")
+      cfg_.relay_domains.push_back(v);
+    else if (k == "pop_before_smtp")
+      cfg_.pop_before_smtp = v == "on";
+    else if (k == "relay_db")
+      backend_.relay_db.insert(client_.ip);
+    else if (k == "login_check")
+      cfg_.sender_login_check = v == "on";
     else if (k == "max_recipients")
       cfg_.max_recipients = std::stoul(v);
     else if (k == "size_limit")
@@ -149,7 +171,8 @@ class Runner {
 
   void ensure_started() {
     if (session_) return;
-    session_ = std::make_unique<Session>(cfg_, testing::test_client(), backend_);
+    session_ = std::make_unique<Session>(cfg_, client_, backend_);
+    if (cfg_.port == Port::kSubmissions) session_->set_implicit_tls("TLSv1.3 with cipher TEST_CIPHER (256/256 bits)");
     absorb(session_->start());
   }
 
@@ -176,6 +199,24 @@ class Runner {
       CHECK_MESSAGE(env.is_ok(), where_ << ": invalid queue file: " << env.message());
       absorb(session_->submit_done(verdict()));
     }
+    if (o.auth) absorb(session_->auth_done(auth_outcome(*o.auth)));
+    if (o.etrn) {
+      last_etrn_ = (o.etrn->subdomains ? "@" : "") + o.etrn->domain;
+      if (etrn_mode_ == "down")
+        absorb(session_->etrn_done(std::nullopt));
+      else
+        absorb(session_->etrn_done(static_cast<std::uint32_t>(std::stoul(etrn_mode_))));
+    }
+  }
+
+  // The fake password check: alice@example.test (any case) with "secret" is alice; the
+  // mode can force an outcome.
+  AuthOutcome auth_outcome(const AuthRequest& r) const {
+    if (auth_mode_ == "tempfail") return AuthOutcome{AuthOutcome::Kind::kTempFail, ""};
+    bool good = r.password == "secret" && (r.login == "alice@example.test" || r.login == "ALICE@EXAMPLE.TEST" ||
+                                           r.login == "alice");
+    if (good && auth_mode_ != "blocked") return AuthOutcome{AuthOutcome::Kind::kOk, "alice@example.test"};
+    return AuthOutcome{auth_mode_ == "blocked" ? AuthOutcome::Kind::kBlocked : AuthOutcome::Kind::kFailed, ""};
   }
 
   Verdict verdict() const {
@@ -202,6 +243,10 @@ class Runner {
   std::string pending_;
   std::deque<std::string> replies_;
   std::string queue_mode_ = "ok";
+  std::string auth_mode_ = "check";
+  std::string etrn_mode_ = "0";
+  std::string last_etrn_;
+  ClientInfo client_ = testing::test_client();
   std::string last_file_;
   bool closed_ = false;
   int submissions_ = 0;

@@ -1,12 +1,16 @@
 // Accept/reject decisions (see policy.hpp). Pure: no I/O beyond the Directory interface.
 #include "smtpd/policy.hpp"
 
+#include <algorithm>
+
 #include "common/log/log.hpp"
 
 namespace smtpd {
 namespace {
 
 Reply ok_rcpt() { return make_reply(250, "2.1.5", "Ok"); }
+
+Reply relay_denied() { return make_reply(554, "5.7.1", "Relay access denied"); }
 
 Reply lookup_failed(const common::Status& st) {
   static common::log::RateLimiter limit(std::chrono::seconds(10), 16);
@@ -17,31 +21,107 @@ Reply lookup_failed(const common::Status& st) {
   return make_reply(451, "4.3.0", "Temporary lookup failure, try again later");
 }
 
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+bool contains(const std::vector<std::string>& list, const std::string& v) {
+  return std::find(list.begin(), list.end(), v) != list.end();
+}
+
+// The local part of a lower-cased key "local@domain".
+std::string key_local(const std::string& key, const std::string& domain) {
+  return key.substr(0, key.size() - domain.size() - 1);
+}
+
+// Is `sender` (lower-cased key) an address `user` may send as? Sets *failed on a lookup
+// error.
+bool owned_by(const std::string& user, const common::mail::Address& sender, Directory& dir,
+              common::Status* failed) {
+  std::string key = sender.key();
+  if (key == user) return true;
+  if (sender.literal) return false;
+  std::vector<std::string> candidates = {key};
+  auto d = dir.domain(sender.domain);
+  if (!d) {
+    *failed = d.status();
+    return false;
+  }
+  if (d->has_value() && !(*d)->alias_of.empty()) {
+    // The same local part in an alias domain of the user's domain.
+    std::string mapped = key_local(key, sender.domain) + "@" + (*d)->alias_of;
+    if (mapped == user) return true;
+    candidates.push_back(mapped);
+  }
+  for (const auto& k : candidates) {
+    auto m = dir.mailbox(k);
+    if (!m) {
+      *failed = m.status();
+      return false;
+    }
+    if (!m->has_value() || !(*m)->alias) continue;
+    for (const auto& t : (*m)->targets)
+      if (lower(t) == user) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
-Reply check_sender(const SessionFacts&, const MailArgs& mail, std::uint64_t size_limit) {
-  if (mail.size && *mail.size > size_limit)
+bool may_relay(const SessionFacts& f) {
+  return !f.auth_user.empty() || f.relay_network || f.relay_db.value_or(false);
+}
+
+Reply check_sender(const SessionFacts& facts, const MailArgs& mail, const SenderRules& rules,
+                   Directory& dir) {
+  // RFC 6409 4.3: "MUST by default issue an error response to the MAIL command if the
+  // session has not been authenticated ... unless it has already independently
+  // established authentication or authorization (such as being within a protected
+  // subnetwork)". RFC 4954 6: 530 5.7.0.
+  if (rules.submission && !may_relay(facts))
+    return make_reply(530, "5.7.0", "Authentication required");
+  if (mail.size && *mail.size > rules.size_limit)
     return make_reply(552, "5.3.4", "Message size exceeds fixed limit of " +
-                                        std::to_string(size_limit) + " bytes");
+                                        std::to_string(rules.size_limit) + " bytes");
+  if (!facts.auth_user.empty() && rules.sender_login_check && !mail.sender.null()) {
+    common::Status failed;
+    bool ok = owned_by(facts.auth_user, mail.sender, dir, &failed);
+    if (!failed.is_ok()) return lookup_failed(failed);
+    if (!ok)
+      return make_reply(554, "5.7.1", "Sender address rejected: not owned by user " + facts.auth_user);
+  }
   return make_reply(250, "2.1.0", "Ok");
 }
 
-Reply check_recipient(const SessionFacts&, const common::mail::Address& rcpt, Directory& dir,
-                      std::string_view hostname) {
+Reply check_recipient(const SessionFacts& facts, const common::mail::Address& rcpt, Directory& dir,
+                      std::string_view hostname, const std::vector<std::string>& relay_domains) {
   if (rcpt.domain.empty()) return make_reply(501, "5.1.3", "Recipient address needs a domain");
   std::string key = rcpt.key();  // lower-case "local@domain"
-  std::string local = key.substr(0, key.size() - rcpt.domain.size() - 1);
+  std::string local = key_local(key, rcpt.domain);
   const std::string& domain = rcpt.domain;
+  bool relay_ok = may_relay(facts);
+
+  // Sender-specified routing through us ("a%b@us", "b!a@us", "\"a@b\"@us"): never for
+  // an untrusted client, whichever domain follows.
+  if (!relay_ok && local.find_first_of("%!@") != std::string::npos) return relay_denied();
 
   // RFC 5321 4.5.1: postmaster must always be accepted; a bare <Postmaster> was mapped
   // to postmaster@<hostname> by the session.
   if (local == "postmaster" && domain == hostname) return ok_rcpt();
 
-  // Address literals are never local domains here.
-  auto d = rcpt.literal ? common::Result<std::optional<DomainInfo>>(std::optional<DomainInfo>())
-                        : dir.domain(domain);
+  // Address literals are never local domains here: only relaying reaches them.
+  if (rcpt.literal) return relay_ok ? ok_rcpt() : relay_denied();
+
+  auto d = dir.domain(domain);
   if (!d) return lookup_failed(d.status());
-  if (!d->has_value()) return make_reply(550, "5.7.1", "Relay access denied");
+  if (!d->has_value()) {
+    // We are a backup MX for these: any local part, from anyone; the better MX decides.
+    if (contains(relay_domains, domain)) return ok_rcpt();
+    return relay_ok ? ok_rcpt() : relay_denied();
+  }
   const DomainInfo& info = **d;
 
   // RFC 5321 4.5.1 (postmaster) and RFC 2142 (abuse) for every domain we serve.
@@ -62,6 +142,21 @@ Reply check_recipient(const SessionFacts&, const common::mail::Address& rcpt, Di
   }
   if (!info.catchall.empty()) return ok_rcpt();
   return make_reply(550, "5.1.1", "Recipient address rejected: User unknown");
+}
+
+std::optional<Reply> check_etrn(const SessionFacts& facts, const EtrnArgs& etrn,
+                                const std::vector<std::string>& relay_domains) {
+  // RFC 1985 5: 458 "Unable to queue messages for node <x>", 459 "Node <x> not allowed:
+  // <reason>".
+  if (etrn.queue_name)
+    return make_reply(458, "4.3.0", "Unable to queue messages for node #" + etrn.node +
+                                        ": queue names are not supported");
+  std::string node = (etrn.subdomains ? "@" : "") + etrn.node;
+  if (!facts.etrn_network)
+    return make_reply(459, "4.7.1", "Node " + node + " not allowed: client not authorized");
+  if (!contains(relay_domains, etrn.node))
+    return make_reply(459, "4.7.1", "Node " + node + " not allowed: not a relay domain");
+  return std::nullopt;
 }
 
 }  // namespace smtpd

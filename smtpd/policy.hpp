@@ -1,14 +1,16 @@
 // Accept/reject decisions as pure functions over what the session knows (SessionFacts)
 // and a lookup interface over the accounts (Directory), so they are tested without
 // LMDB or sockets. The session calls them; accounts_directory.hpp adapts the real
-// accounts database. Relay control (relay database, AUTH, submission ports) will add
-// facts here and widen check_recipient; the session does not change.
+// accounts database. Relay control lives here: who may send to which domains
+// (check_recipient), who may use which envelope sender and when MAIL needs AUTH
+// (check_sender), and who may start which queue with ETRN (check_etrn).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/mail/address.hpp"
 #include "common/result.hpp"
@@ -20,10 +22,19 @@ namespace smtpd {
 // What the session knows about its client when it decides.
 struct SessionFacts {
   std::string client_ip;  // textual address, e.g. "192.0.2.1"
-  bool tls = false;       // STARTTLS done
+  bool tls = false;       // STARTTLS done, or an implicit-TLS port
   std::string helo;
-  std::string auth_user;  // empty: not authenticated (AUTH comes with relay control)
+  std::string auth_user;  // after AUTH: the account's address; empty: not authenticated
+  bool relay_network = false;  // the client is in relay_networks
+  bool etrn_network = false;   // the client is in etrn_networks
+  // POP-before-SMTP: the relay database has a fresh entry for the client. Looked up once,
+  // at the first MAIL, and only when pop_before_smtp is on; nullopt until then.
+  std::optional<bool> relay_db;
 };
+
+// May this client send mail to any domain? Authenticated, a trusted network, or a
+// POP-before-SMTP entry.
+bool may_relay(const SessionFacts& f);
 
 struct DomainInfo {
   std::string alias_of;  // domain alias: the same local parts exist there
@@ -32,6 +43,8 @@ struct DomainInfo {
 
 struct MailboxInfo {
   bool disabled = false;
+  bool alias = false;                // an alias, not a user
+  std::vector<std::string> targets;  // an alias's targets, as stored
 };
 
 // The accounts as the policy needs them. Errors mean "cannot tell now" (451).
@@ -44,18 +57,43 @@ class Directory {
   virtual common::Result<std::optional<MailboxInfo>> mailbox(const std::string& key) = 0;
 };
 
-// MAIL FROM: the declared size against the limit (RFC 1870 6.1: 552 5.3.4).
-// Returns a 250 reply when the sender is acceptable.
-Reply check_sender(const SessionFacts& facts, const MailArgs& mail, std::uint64_t size_limit);
+struct SenderRules {
+  std::uint64_t size_limit = 0;
+  bool submission = false;          // a submission port (RFC 6409)
+  bool sender_login_check = true;   // smtpd_sender_login_check
+};
 
-// RCPT TO: `rcpt` must be a mailbox of a local domain. Accepted: an existing user or
-// alias; any local part of a catch-all domain; in a domain alias, a mailbox of its
-// target; "postmaster" and "abuse" of every local domain (RFC 5321 4.5.1, RFC 2142);
-// postmaster@<hostname> always (where a bare <Postmaster> lands). Refused: unknown
-// local part 550 5.1.1, disabled user 550 5.2.1, any other domain 550 5.7.1 (no relay
-// yet), lookup failure 451 4.3.0.
-// REQUIRES: hostname lower-case.
-Reply check_recipient(const SessionFacts& facts, const common::mail::Address& rcpt,
-                      Directory& dir, std::string_view hostname);
+// MAIL FROM:
+//  - RFC 6409 4.3: on a submission port MAIL needs AUTH first, 530 5.7.0, unless the
+//    client is authorised otherwise (relay_networks, POP-before-SMTP).
+//  - RFC 1870 6.1: the declared size against the limit, 552 5.3.4.
+//  - An authenticated user may use as sender only their own address, an alias whose
+//    targets include it, the same local part in an alias domain of theirs, or the null
+//    sender <> (bounces, receipts); anything else 554 5.7.1. Lookup failure 451 4.3.0.
+// Returns a 250 reply when the sender is acceptable.
+Reply check_sender(const SessionFacts& facts, const MailArgs& mail, const SenderRules& rules,
+                   Directory& dir);
+
+// RCPT TO:
+//  - a local domain (accounts.mdb), from anyone: an existing user or alias; any local
+//    part of a catch-all domain; in a domain alias, a mailbox of its target;
+//    "postmaster" and "abuse" of every local domain (RFC 5321 4.5.1, RFC 2142);
+//    postmaster@<hostname> always. Unknown local part 550 5.1.1, disabled 550 5.2.1.
+//  - a domain in `relay_domains` (we are its backup MX), from anyone: any local part.
+//  - any other domain, an address literal included: only if may_relay(), else
+//    554 5.7.1 "Relay access denied".
+//  - sender-specified routing: a local part holding '%', '!' or '@' (the percent hack,
+//    bang paths, "user@foreign"@local) is refused 554 5.7.1 whatever the domain unless
+//    may_relay(), like Postfix's allow_untrusted_routing = no.
+//  - lookup failure 451 4.3.0.
+// REQUIRES: hostname and relay_domains lower-case.
+Reply check_recipient(const SessionFacts& facts, const common::mail::Address& rcpt, Directory& dir,
+                      std::string_view hostname, const std::vector<std::string>& relay_domains);
+
+// ETRN (RFC 1985): nullopt when the request may go to the queue manager, else the
+// refusal: a queue name 458 (not supported), a client outside etrn_networks or a node
+// that is not one of our relay_domains 459.
+std::optional<Reply> check_etrn(const SessionFacts& facts, const EtrnArgs& etrn,
+                                const std::vector<std::string>& relay_domains);
 
 }  // namespace smtpd

@@ -1,6 +1,7 @@
-// The smtpd process: pre-jail opens, listeners, accept, connection ownership and the
-// queue manager channel (see server.hpp). UNTRUSTED: frames from the queue manager are
-// decoded by the codec, which refuses anything malformed.
+// The smtpd process: pre-jail opens, listeners, accept with the client limits,
+// connection ownership, AUTH dispatch and the queue manager channel (see server.hpp).
+// UNTRUSTED: frames from the queue manager are decoded by the codec, which refuses
+// anything malformed; client addresses come from accept().
 #include "smtpd/server.hpp"
 
 #include <arpa/inet.h>
@@ -19,6 +20,7 @@
 #include "common/log/log.hpp"
 #include "common/spool/queue_id.hpp"
 #include "smtpd/connection.hpp"
+#include "smtpd/sasl.hpp"
 
 namespace smtpd {
 namespace {
@@ -33,6 +35,10 @@ constexpr int kExOsErr = 71;     // sysexits EX_OSERR
 constexpr int kExCantCreat = 73;  // EX_CANTCREAT
 constexpr int kExConfig = 78;    // EX_CONFIG
 constexpr int kBacklog = 511;
+// Password checks at once: two threads (yescrypt is CPU-bound; a small machine), and a
+// bounded queue behind them, so a flood of AUTH attempts gets 454 instead of memory.
+constexpr std::size_t kAuthThreads = 2;
+constexpr std::size_t kAuthQueue = 256;
 
 [[noreturn]] void die(int code, const std::string& msg) {
   log::error("%s", msg.c_str());
@@ -40,7 +46,7 @@ constexpr int kBacklog = 511;
 }
 
 // Binds every address `spec` ("host:port", "[v6]:port", ":port") resolves to.
-Status bind_listen(const std::string& spec, std::vector<UniqueFd>* out) {
+Status bind_listen(const std::string& spec, Port kind, std::vector<Listener>* out) {
   auto hp = common::config::parse_host_port(spec);
   if (!hp) return hp.status();
   addrinfo hints{};
@@ -50,7 +56,7 @@ Status bind_listen(const std::string& spec, std::vector<UniqueFd>* out) {
   std::string port = std::to_string(hp->port);
   addrinfo* res = nullptr;
   int rc = getaddrinfo(hp->host.empty() ? nullptr : hp->host.c_str(), port.c_str(), &hints, &res);
-  if (rc != 0) return Status::error("smtp_listen " + spec + ": " + gai_strerror(rc));
+  if (rc != 0) return Status::error("listen address " + spec + ": " + gai_strerror(rc));
   Status st;
   std::size_t bound = 0;
   for (addrinfo* ai = res; ai; ai = ai->ai_next) {
@@ -70,11 +76,11 @@ Status bind_listen(const std::string& spec, std::vector<UniqueFd>* out) {
       st = Status::sys("listen " + spec);
       break;
     }
-    out->push_back(std::move(fd));
+    out->push_back(Listener{std::move(fd), kind});
     ++bound;
   }
   freeaddrinfo(res);
-  if (st.is_ok() && bound == 0) return Status::error("smtp_listen " + spec + ": no address");
+  if (st.is_ok() && bound == 0) return Status::error("listen address " + spec + ": no address");
   return st;
 }
 
@@ -101,14 +107,9 @@ ClientInfo client_info(const sockaddr* sa) {
 PreJail pre_jail(const common::config::Config& cfg) {
   PreJail pre;
   common::spool::Layout layout(cfg);
-  for (const auto& spec : cfg.smtp_listen) {
-    Status st = bind_listen(spec, &pre.listeners);
-    if (!st) die(kExOsErr, st.message());
-  }
-  if (pre.listeners.empty()) die(kExConfig, "smtp_listen is empty: nothing to serve");
-  auto dir = common::io::open_dir(layout.incoming());
-  if (!dir) die(kExCantCreat, "drop directory: " + dir.message());
-  pre.incoming = std::move(*dir);
+  // The network lists were checked by the config parser; a failure here is a bug.
+  MB_CHECK(common::net::NetworkList::parse(cfg.relay_networks).is_ok(), "relay_networks");
+  MB_CHECK(common::net::NetworkList::parse(cfg.etrn_networks).is_ok(), "etrn_networks");
   if (!cfg.tls_cert_file.empty() || !cfg.tls_key_file.empty()) {
     if (cfg.tls_cert_file.empty() || cfg.tls_key_file.empty())
       die(kExConfig, "tls_cert_file and tls_key_file must be set together");
@@ -116,6 +117,30 @@ PreJail pre_jail(const common::config::Config& cfg) {
     if (!ctx) die(kExConfig, "TLS: " + ctx.message());
     pre.tls = std::move(*ctx);
   }
+  for (const auto& spec : cfg.smtp_listen) {
+    Status st = bind_listen(spec, Port::kMx, &pre.listeners);
+    if (!st) die(kExOsErr, st.message());
+  }
+  for (const auto& spec : cfg.submission_listen) {
+    Status st = bind_listen(spec, Port::kSubmission, &pre.listeners);
+    if (!st) die(kExOsErr, st.message());
+  }
+  if (!cfg.submission_listen.empty() && !pre.tls)
+    log::warn("submission_listen without tls_cert_file: AUTH is never offered, so only "
+              "relay_networks and POP-before-SMTP clients can submit there");
+  if (pre.tls) {
+    for (const auto& spec : cfg.submissions_listen) {
+      Status st = bind_listen(spec, Port::kSubmissions, &pre.listeners);
+      if (!st) die(kExOsErr, st.message());
+    }
+  } else if (!cfg.submissions_listen.empty()) {
+    log::info("submissions_listen ignored: no tls_cert_file, so no implicit TLS");
+  }
+  if (pre.listeners.empty())
+    die(kExConfig, "smtp_listen, submission_listen and submissions_listen are empty: nothing to serve");
+  auto dir = common::io::open_dir(layout.incoming());
+  if (!dir) die(kExCantCreat, "drop directory: " + dir.message());
+  pre.incoming = std::move(*dir);
   auto acc = common::accounts::Accounts::open(layout.accounts_db(), false);
   if (acc) {
     pre.accounts = std::move(*acc);
@@ -123,6 +148,21 @@ PreJail pre_jail(const common::config::Config& cfg) {
     // Not fatal: recipients get 451 until the database can be opened.
     log::warn("accounts database %s: %s (recipients are deferred until it opens)",
               layout.accounts_db().c_str(), acc.message().c_str());
+  }
+  if (pre.tls) {
+    auto pw = common::accounts::Passwords::open(layout.passwd_db(), false);
+    if (pw)
+      pre.passwords = std::move(*pw);
+    else  // Not fatal: AUTH answers 454 until the database can be opened.
+      log::warn("password database %s: %s (AUTH fails temporarily until it opens)",
+                layout.passwd_db().c_str(), pw.message().c_str());
+  }
+  if (cfg.pop_before_smtp && ::access(layout.relay_db().c_str(), F_OK) == 0) {
+    auto r = common::relaydb::RelayDb::open(layout.relay_db(), common::relaydb::RelayDb::Mode::kRead);
+    if (r)
+      pre.relay = std::move(*r);
+    else
+      log::warn("relay database %s: %s (retried when needed)", layout.relay_db().c_str(), r.message().c_str());
   }
   return pre;
 }
@@ -134,11 +174,30 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
       incoming_(std::move(pre.incoming)),
       tls_(std::move(pre.tls)),
       directory_(layout_.accounts_db(), std::move(pre.accounts)),
+      passwords_(layout_.passwd_db(), std::move(pre.passwords)),
+      pool_(base, kAuthThreads, kAuthQueue, [this](std::uint64_t job, bool ok) { on_password_checked(job, ok); }),
+      relay_(std::move(pre.relay)),
+      relay_networks_(*common::net::NetworkList::parse(cfg.relay_networks)),
+      etrn_networks_(*common::net::NetworkList::parse(cfg.etrn_networks)),
+      limits_(ClientLimits::Settings{cfg.smtpd_max_sessions_per_client, cfg.smtpd_max_connect_rate,
+                                     cfg.smtpd_auth_failure_limit, cfg.smtpd_auth_block_time}),
       listen_fds_(std::move(pre.listeners)) {
-  session_cfg_.hostname = cfg.hostname;
-  session_cfg_.message_size_limit = static_cast<std::uint64_t>(cfg.message_size_limit);
-  session_cfg_.max_recipients = static_cast<std::size_t>(cfg.smtpd_max_recipients);
-  session_cfg_.tls_available = tls_ != nullptr;
+  for (Port p : {Port::kMx, Port::kSubmission, Port::kSubmissions}) {
+    SessionConfig& sc = session_cfg_[static_cast<int>(p)];
+    sc.hostname = cfg.hostname;
+    sc.message_size_limit = static_cast<std::uint64_t>(cfg.message_size_limit);
+    sc.max_recipients = static_cast<std::size_t>(cfg.smtpd_max_recipients);
+    sc.tls_available = tls_ != nullptr;
+    sc.port = p;
+    sc.sender_login_check = cfg.smtpd_sender_login_check;
+    sc.pop_before_smtp = cfg.pop_before_smtp;
+    for (const auto& d : cfg.relay_domains) {
+      std::string l = d;
+      for (char& c : l)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      sc.relay_domains.push_back(l);
+    }
+  }
 }
 
 Server::~Server() {
@@ -148,64 +207,118 @@ Server::~Server() {
 }
 
 void Server::start() {
-  for (auto& fd : listen_fds_) {
-    evconnlistener* l = evconnlistener_new(base_, accept_cb, this, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-                                           -1, fd.get());
+  for (auto& lf : listen_fds_) {
+    auto ls = std::make_unique<Listening>();
+    ls->port = lf.port;
+    ls->server = this;
+    evconnlistener* l = evconnlistener_new(base_, accept_cb, ls.get(),
+                                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, lf.fd.get());
     MB_CHECK(l != nullptr, "evconnlistener_new");
-    fd.release();  // the listener owns it now
+    lf.fd.release();  // the listener owns it now
     evconnlistener_set_error_cb(l, accept_error_cb);
-    listeners_.emplace_back(l);
+    ls->l.reset(l);
+    listeners_.push_back(std::move(ls));
   }
   listen_fds_.clear();
   resume_accept_.reset(evtimer_new(base_, resume_accept_cb, this));
   reconnect_.reset(evtimer_new(base_, reconnect_cb, this));
-  MB_CHECK(resume_accept_ && reconnect_, "evtimer_new");
+  prune_.reset(event_new(base_, -1, EV_PERSIST, prune_cb, this));
+  MB_CHECK(resume_accept_ && reconnect_ && prune_, "evtimer_new");
+  timeval minute{60, 0};
+  evtimer_add(prune_.get(), &minute);
+  if (tls_) {
+    Status st = pool_.start();
+    if (!st) log::fatal("AUTH worker threads: %s", st.message().c_str());
+  }
   connect_qmgr();
-  log::info("ready: %zu listening sockets, TLS %s", listeners_.size(), tls_ ? "available" : "off");
+  std::size_t n[3] = {0, 0, 0};
+  for (const auto& l : listeners_) ++n[static_cast<int>(l->port)];
+  log::info("ready: %zu MX, %zu submission, %zu implicit-TLS submission sockets; TLS %s", n[0], n[1], n[2],
+            tls_ ? "available" : "off");
 }
 
 void Server::accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, void* self) noexcept {
-  static_cast<Server*>(self)->on_accept(fd, sa);
+  auto* ls = static_cast<Listening*>(self);
+  ls->server->on_accept(fd, sa, ls->port);
 }
 
 void Server::accept_error_cb(evconnlistener*, void* self) noexcept {
-  auto* s = static_cast<Server*>(self);
+  auto* ls = static_cast<Listening*>(self);
+  Server* s = ls->server;
   int err = EVUTIL_SOCKET_ERROR();
   // EMFILE and friends: the listening socket stays readable, so pause accepting for a
   // second instead of spinning.
   log::warn("accept: %s; pausing for 1 s", evutil_socket_error_to_string(err));
-  for (auto& l : s->listeners_) evconnlistener_disable(l.get());
+  for (auto& x : s->listeners_) evconnlistener_disable(x->l.get());
   timeval tv{1, 0};
   evtimer_add(s->resume_accept_.get(), &tv);
 }
 
 void Server::resume_accept_cb(evutil_socket_t, short, void* self) noexcept {
-  for (auto& l : static_cast<Server*>(self)->listeners_) evconnlistener_enable(l.get());
+  for (auto& l : static_cast<Server*>(self)->listeners_) evconnlistener_enable(l->l.get());
 }
 
-void Server::on_accept(int raw_fd, const sockaddr* sa) {
+void Server::prune_cb(evutil_socket_t, short, void* self) noexcept {
+  auto* s = static_cast<Server*>(self);
+  s->limits_.prune(s->monotonic());
+}
+
+double Server::monotonic() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Whether a new client may have a session; if not, tells it why (in clear, before any
+// greeting: RFC 5321 3.1 allows 421 there; on an implicit-TLS port nothing is sent,
+// since the client expects a TLS handshake) and logs once per minute per cause.
+bool Server::admit(int fd, const ClientInfo& client, Port port) {
+  const char* status = "4.7.0";
+  std::string why;
+  if (conns_.size() >= static_cast<std::size_t>(cfg_.smtpd_max_sessions)) {
+    status = "4.3.2";  // RFC 3463 3.4: system not accepting network messages
+    why = "Too many connections, try again later";
+  } else {
+    switch (limits_.connect(client.ip, monotonic(), client.relay_network)) {
+      case ClientLimits::Verdict::kOk: return true;
+      case ClientLimits::Verdict::kTooManySessions:
+        why = "Error: too many connections from " + client.literal;
+        break;
+      case ClientLimits::Verdict::kRate:
+        why = "Error: too many connections per minute from " + client.literal + ", slow down";
+        break;
+      case ClientLimits::Verdict::kBlocked:
+        why = "Error: too many failed authentications from " + client.literal + ", try again later";
+        break;
+    }
+  }
+  if (port != Port::kSubmissions) {
+    std::string msg = "421 " + std::string(status) + " " + cfg_.hostname + " " + why + "\r\n";
+    ssize_t n = ::send(fd, msg.data(), msg.size(), MSG_DONTWAIT | MSG_NOSIGNAL);  // never blocks
+    (void)n;
+  }
+  static log::RateLimiter limit(std::chrono::seconds(60));
+  std::size_t dropped = 0;
+  if (limit.allow(why, &dropped))
+    log::warn("refused %s: 421 %s %s (%zu more refused for this in the last minute)", client.literal.c_str(),
+              status, why.c_str(), dropped);
+  return false;
+}
+
+void Server::on_accept(int raw_fd, const sockaddr* sa, Port port) {
   UniqueFd fd(raw_fd);
   ClientInfo client = client_info(sa);
-  if (conns_.size() >= static_cast<std::size_t>(cfg_.smtpd_max_sessions)) {
-    // Instead of a greeting (RFC 5321 3.1 allows 421 there); best effort, never blocks.
-    std::string msg = "421 4.3.2 " + cfg_.hostname + " Too many connections, try again later\r\n";
-    ssize_t n = ::send(fd.get(), msg.data(), msg.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    (void)n;
-    static log::RateLimiter limit(std::chrono::seconds(10), 1);
-    std::size_t dropped = 0;
-    if (limit.allow("max", &dropped))
-      log::warn("smtpd_max_sessions (%lld) reached: refused %s (%zu more refused before)",
-                static_cast<long long>(cfg_.smtpd_max_sessions), client.literal.c_str(), dropped);
-    return;
-  }
+  client.relay_network = relay_networks_.contains(client.ip);
+  client.etrn_network = etrn_networks_.contains(client.ip);
+  if (!admit(fd.get(), client, port)) return;
   std::uint64_t id = next_conn_id_++;
-  auto conn = std::make_unique<Connection>(*this, id, std::move(fd), std::move(client));
+  auto conn = std::make_unique<Connection>(*this, id, std::move(fd), std::move(client), port);
   Connection* c = conn.get();
   conns_[id] = std::move(conn);
   c->start();
 }
 
 void Server::release(std::uint64_t conn_id) {
+  auto it = conns_.find(conn_id);
+  if (it != conns_.end()) limits_.closed(it->second->client().ip);
   common::io::run_soon(base_, [this, conn_id] { conns_.erase(conn_id); });
 }
 
@@ -217,6 +330,97 @@ common::Result<common::spool::QueueFileWriter> Server::create_queue_file(
 std::int64_t Server::now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 std::string Server::new_queue_id() { return common::spool::new_queue_id(); }
+
+bool Server::relay_db_allows(const std::string& ip) {
+  std::string path = layout_.relay_db();
+  if (!relay_) {
+    // Not there at start (pop3d or relayctl create it): open it when it appears, trying
+    // at most once a second.
+    auto t = std::chrono::steady_clock::now();
+    if (relay_last_try_ != std::chrono::steady_clock::time_point{} && t - relay_last_try_ < std::chrono::seconds(1))
+      return false;
+    relay_last_try_ = t;
+    if (::access(path.c_str(), F_OK) != 0) return false;
+    auto r = common::relaydb::RelayDb::open(path, common::relaydb::RelayDb::Mode::kRead);
+    if (!r) {
+      log::warn("relay database %s: %s", path.c_str(), r.message().c_str());
+      return false;
+    }
+    relay_ = std::move(*r);
+  }
+  auto norm = common::relaydb::normalize(ip);
+  if (!norm) return false;
+  auto ok = common::relaydb::allowed(*relay_, *norm, now(), cfg_.relay_lifetime);
+  if (!ok) {
+    static log::RateLimiter limit(std::chrono::seconds(60), 4);
+    if (limit.allow("relaydb"))
+      log::warn("relay database %s: %s (relaying refused)", path.c_str(), ok.message().c_str());
+    return false;
+  }
+  return *ok;
+}
+
+// AUTH: the name and hash are looked up here on the loop thread (LMDB reads take
+// microseconds); the yescrypt check runs on the pool.
+void Server::authenticate(std::uint64_t conn_id, AuthRequest req) {
+  auto c = conns_.find(conn_id);
+  if (c == conns_.end()) return;
+  AuthJob job;
+  job.conn_id = conn_id;
+  job.login = req.login;
+  job.ip = c->second->client().ip;
+  job.exempt = c->second->client().relay_network;
+  auto temp = [&](const std::string& why) {
+    static log::RateLimiter limit(std::chrono::seconds(60), 4);
+    if (limit.allow("auth-temp")) log::warn("AUTH unavailable: %s", why.c_str());
+    // On the next loop turn: the connection is still inside its own apply().
+    common::io::run_soon(base_, [this, conn_id] {
+      auth_answer(conn_id, AuthOutcome{AuthOutcome::Kind::kTempFail, ""}, 0);
+    });
+  };
+  auto account = directory_.login_account(req.login);
+  if (!account) return temp(account.message());
+  std::string hash = passwords_.dummy_hash();
+  if (*account) {
+    auto h = passwords_.hash(**account);
+    if (!h) return temp(h.message());
+    if (*h) {
+      job.user = **account;
+      hash = **h;
+    }
+  }
+  std::uint64_t id = next_auth_job_++;
+  if (!pool_.submit(id, std::move(hash), std::move(req.password))) return temp("too many password checks waiting");
+  auth_jobs_[id] = std::move(job);
+}
+
+void Server::on_password_checked(std::uint64_t id, bool ok) {
+  auto it = auth_jobs_.find(id);
+  if (it == auth_jobs_.end()) return;
+  AuthJob job = std::move(it->second);
+  auth_jobs_.erase(it);
+  if (ok && !job.user.empty()) {
+    log::info("[%s]: authenticated as %s", job.ip.c_str(), job.user.c_str());
+    auth_answer(job.conn_id, AuthOutcome{AuthOutcome::Kind::kOk, job.user}, 0);
+    return;
+  }
+  auto f = limits_.auth_failed(job.ip, monotonic(), job.exempt);
+  static log::RateLimiter limit(std::chrono::seconds(60));
+  std::size_t dropped = 0;
+  if (limit.allow("auth " + job.ip, &dropped))
+    log::warn("authentication failed for %s from [%s]%s (%zu more failures logged as one)",
+              log::printable(job.login, 80).c_str(), job.ip.c_str(), f.blocked ? ": address blocked" : "",
+              dropped);
+  else if (f.blocked)
+    log::warn("[%s] blocked after too many failed authentications", job.ip.c_str());
+  auth_answer(job.conn_id, AuthOutcome{f.blocked ? AuthOutcome::Kind::kBlocked : AuthOutcome::Kind::kFailed, ""},
+              f.delay);
+}
+
+void Server::auth_answer(std::uint64_t conn_id, const AuthOutcome& o, double delay) {
+  auto c = conns_.find(conn_id);
+  if (c != conns_.end()) c->second->auth_done(o, delay);
+}
 
 void Server::connect_qmgr() {
   std::string path = layout_.submit_socket();
@@ -251,9 +455,40 @@ std::uint64_t Server::submit(std::uint64_t conn_id, Submission s) {
   return req;
 }
 
-void Server::forget_request(std::uint64_t request_id) { pending_.erase(request_id); }
+std::uint64_t Server::etrn(std::uint64_t conn_id, const EtrnRequest& e) {
+  if (!qmgr_ || !qmgr_->open()) return 0;
+  std::uint64_t req = next_request_id_++;
+  pending_etrn_[req] = conn_id;
+  ipc::Etrn m;
+  m.request_id = req;
+  m.domain = e.domain;
+  m.subdomains = e.subdomains;
+  qmgr_->send(m);
+  return req;
+}
+
+void Server::forget_request(std::uint64_t request_id) {
+  pending_.erase(request_id);
+  pending_etrn_.erase(request_id);
+}
 
 void Server::on_qmgr_frame(const ipc::FrameView& f) {
+  if (f.type == static_cast<std::uint16_t>(ipc::MsgType::kEtrnDone)) {
+    auto done = ipc::decode<ipc::EtrnDone>(f);
+    if (!done) {
+      log::error("bad frame from the queue manager: %s", done.message().c_str());
+      qmgr_->close(done.status());
+      return;
+    }
+    auto it = pending_etrn_.find(done->request_id);
+    if (it == pending_etrn_.end()) return;
+    std::uint64_t conn_id = it->second;
+    pending_etrn_.erase(it);
+    auto c = conns_.find(conn_id);
+    if (c != conns_.end())
+      c->second->etrn_done(done->ok ? std::optional<std::uint32_t>(done->messages) : std::nullopt);
+    return;
+  }
   auto done = ipc::decode<ipc::SubmitDone>(f);
   if (!done) {
     log::error("bad frame from the queue manager: %s", done.message().c_str());
@@ -270,14 +505,20 @@ void Server::on_qmgr_frame(const ipc::FrameView& f) {
 
 void Server::on_qmgr_closed(const Status& why) {
   log::warn("queue manager connection closed: %s", why.message().c_str());
-  // Every waiting session gets 451 now; the client will retry.
+  // Every waiting session gets 451 (or 458 for ETRN) now; the client will retry.
   auto waiting = std::move(pending_);
   pending_.clear();
+  auto etrns = std::move(pending_etrn_);
+  pending_etrn_.clear();
   for (const auto& [req, conn_id] : waiting) {
     auto c = conns_.find(conn_id);
     if (c != conns_.end())
       c->second->submit_done(common::mail::Verdict{common::mail::Outcome::kTemporary, "4.3.0",
                                                    "Queue manager unavailable, try again later"});
+  }
+  for (const auto& [req, conn_id] : etrns) {
+    auto c = conns_.find(conn_id);
+    if (c != conns_.end()) c->second->etrn_done(std::nullopt);
   }
   // The channel is destroyed outside its own callback, then we reconnect.
   common::io::run_soon(base_, [this] {

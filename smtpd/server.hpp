@@ -1,7 +1,9 @@
 // The smtpd process around its sessions: what is opened before the privilege drop
-// (pre_jail), the listeners and accept (with smtpd_max_sessions), ownership of the
-// Connections, and the one channel to the queue manager (private/submit) that carries
-// every submission, reconnected every second while the queue manager is down.
+// (pre_jail), the listeners of each kind (MX, submission, implicit-TLS submission) and
+// accept with the connection limits (limits.hpp), ownership of the Connections, the
+// password checks of AUTH (auth.hpp), the POP-before-SMTP relay database, and the one
+// channel to the queue manager (private/submit) that carries every submission and
+// ETRN, reconnected every second while the queue manager is down.
 #pragma once
 
 #include <event2/listener.h>
@@ -13,23 +15,35 @@
 #include <vector>
 
 #include "common/accounts/accounts.hpp"
+#include "common/accounts/passwd.hpp"
 #include "common/config/config.hpp"
 #include "common/io/event.hpp"
 #include "common/io/unique_fd.hpp"
 #include "common/ipc/channel.hpp"
+#include "common/net/cidr.hpp"
+#include "common/relaydb/relaydb.hpp"
 #include "common/spool/layout.hpp"
 #include "common/tls/tls.hpp"
 #include "smtpd/accounts_directory.hpp"
+#include "smtpd/auth.hpp"
+#include "smtpd/limits.hpp"
 #include "smtpd/session.hpp"
 
 namespace smtpd {
 
+struct Listener {
+  common::io::UniqueFd fd;  // bound and listening (port 25 needs root)
+  Port port = Port::kMx;
+};
+
 // Everything smtpd needs that its unprivileged user could not open itself.
 struct PreJail {
-  std::vector<common::io::UniqueFd> listeners;  // bound and listening (port 25 needs root)
+  std::vector<Listener> listeners;
   common::io::UniqueFd incoming;  // O_RDONLY|O_DIRECTORY of spool/incoming
   common::tls::SslCtxPtr tls;     // null when no certificate is configured
-  std::unique_ptr<common::accounts::Accounts> accounts;  // null if it could not be opened
+  std::unique_ptr<common::accounts::Accounts> accounts;    // null if it could not be opened
+  std::unique_ptr<common::accounts::Passwords> passwords;  // null if it could not be opened
+  std::unique_ptr<common::relaydb::RelayDb> relay;         // pop_before_smtp, if it exists
 };
 
 // Opens all of the above; exits with a sysexits code when something required fails.
@@ -54,45 +68,79 @@ class Server : public Backend {
       const common::spool::Envelope& env) override;
   std::int64_t now() override;
   std::string new_queue_id() override;
+  bool relay_db_allows(const std::string& ip) override;
 
   // For connections.
   event_base* base() const { return base_; }
   const common::config::Config& config() const { return cfg_; }
-  const SessionConfig& session_config() const { return session_cfg_; }
+  const SessionConfig& session_config(Port p) const { return session_cfg_[static_cast<int>(p)]; }
   SSL_CTX* tls_ctx() const { return tls_.get(); }
   // Hands a finished queue file to the queue manager. Returns the request id, or 0 when
   // the queue manager is not connected (the caller answers 451 at once).
   std::uint64_t submit(std::uint64_t conn_id, Submission s);
+  // Forwards an allowed ETRN (ipc::Etrn); 0 when the queue manager is not connected.
+  std::uint64_t etrn(std::uint64_t conn_id, const EtrnRequest& e);
   // The connection no longer waits for this answer (timeout or gone).
   void forget_request(std::uint64_t request_id);
+  // Checks credentials; the verdict comes back through Connection::auth_done.
+  void authenticate(std::uint64_t conn_id, AuthRequest req);
   // Destroys the connection on the next loop turn.
   void release(std::uint64_t conn_id);
 
  private:
+  struct AuthJob {
+    std::uint64_t conn_id = 0;
+    std::string user;   // the account, "" if the login name matched none
+    std::string login;  // as sent, for the log
+    std::string ip;
+    bool exempt = false;
+  };
+
   static void accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len, void* self) noexcept;
   static void accept_error_cb(evconnlistener*, void* self) noexcept;
   static void reconnect_cb(evutil_socket_t, short, void* self) noexcept;
   static void resume_accept_cb(evutil_socket_t, short, void* self) noexcept;
-  void on_accept(int fd, const sockaddr* sa);
+  static void prune_cb(evutil_socket_t, short, void* self) noexcept;
+  void on_accept(int fd, const sockaddr* sa, Port port);
+  bool admit(int fd, const ClientInfo& client, Port port);
   void connect_qmgr();
   void on_qmgr_frame(const common::ipc::FrameView& f);
   void on_qmgr_closed(const common::Status& why);
+  void on_password_checked(std::uint64_t job, bool ok);
+  void auth_answer(std::uint64_t conn_id, const AuthOutcome& o, double delay);
+  double monotonic() const;
 
   event_base* base_;
   const common::config::Config& cfg_;
-  SessionConfig session_cfg_;
+  SessionConfig session_cfg_[3];
   common::spool::Layout layout_;
   common::io::UniqueFd incoming_;
   common::tls::SslCtxPtr tls_;
   AccountsDirectory directory_;
-  std::vector<common::io::UniqueFd> listen_fds_;
-  std::vector<common::io::ListenerPtr> listeners_;
+  PasswordStore passwords_;
+  PasswordPool pool_;
+  std::unordered_map<std::uint64_t, AuthJob> auth_jobs_;
+  std::uint64_t next_auth_job_ = 1;
+  std::unique_ptr<common::relaydb::RelayDb> relay_;
+  std::chrono::steady_clock::time_point relay_last_try_{};
+  common::net::NetworkList relay_networks_;
+  common::net::NetworkList etrn_networks_;
+  ClientLimits limits_;
+  std::vector<Listener> listen_fds_;
+  struct Listening {
+    common::io::ListenerPtr l;
+    Port port;
+    Server* server;
+  };
+  std::vector<std::unique_ptr<Listening>> listeners_;
   common::io::EventPtr resume_accept_;
+  common::io::EventPtr prune_;
   std::map<std::uint64_t, std::unique_ptr<Connection>> conns_;
   std::uint64_t next_conn_id_ = 1;
   std::unique_ptr<common::ipc::Channel> qmgr_;
   common::io::EventPtr reconnect_;
-  std::unordered_map<std::uint64_t, std::uint64_t> pending_;  // request id -> connection id
+  std::unordered_map<std::uint64_t, std::uint64_t> pending_;       // submit: request -> conn
+  std::unordered_map<std::uint64_t, std::uint64_t> pending_etrn_;  // ETRN: request -> conn
   std::uint64_t next_request_id_ = 1;
   bool qmgr_down_logged_ = false;
 };

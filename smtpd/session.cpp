@@ -54,6 +54,17 @@ bool valid_status(const std::string& s, char cls) {
 Session::Session(const SessionConfig& cfg, ClientInfo client, Backend& backend)
     : cfg_(cfg), host_lower_(lower(cfg.hostname)), client_(std::move(client)), backend_(backend) {
   facts_.client_ip = client_.ip;
+  facts_.relay_network = client_.relay_network;
+  facts_.etrn_network = client_.etrn_network;
+}
+
+bool Session::waiting() const {
+  return phase_ == Phase::kWaitSubmit || phase_ == Phase::kWaitAuth || phase_ == Phase::kWaitEtrn;
+}
+
+void Session::set_implicit_tls(std::string description) {
+  facts_.tls = true;
+  tls_desc_ = std::move(description);
 }
 
 Output Session::take() {
@@ -68,8 +79,8 @@ Output Session::start() {
 }
 
 Output Session::feed(std::string_view bytes) {
-  if (phase_ == Phase::kWaitSubmit) {
-    in_.append(bytes);  // pipelined commands after the data; processed after the answer
+  if (waiting()) {
+    in_.append(bytes);  // pipelined commands; processed after the answer
     return take();
   }
   if (!wants_input()) return take();  // TLS starting (RFC 3207 4.2) or closed: dropped
@@ -90,7 +101,7 @@ void Session::process() {
     bool too_long = false;
     if (!next_line(&line, &too_long)) break;
     if (too_long) {
-      send(make_reply(500, "5.5.2", "Error: line too long"));  // RFC 5321 4.5.3.1.4
+      auth_abort(make_reply(500, "5.5.2", "Error: line too long"));  // RFC 5321 4.5.3.1.4
       continue;
     }
     handle_line(line);
@@ -135,12 +146,13 @@ bool Session::next_line(std::string_view* line, bool* too_long) {
 void Session::handle_line(std::string_view line) {
   // RFC 5321 2.3.8: lines end with CRLF only; a bare LF or CR is refused, never guessed.
   if (line.size() < 2 || line[line.size() - 2] != '\r')
-    return send(make_reply(500, "5.5.2", "Error: bare LF not allowed (RFC 5321 2.3.8)"));
+    return auth_abort(make_reply(500, "5.5.2", "Error: bare LF not allowed (RFC 5321 2.3.8)"));
   std::string_view text = line.substr(0, line.size() - 2);
   if (text.find('\r') != std::string_view::npos)
-    return send(make_reply(500, "5.5.2", "Error: bare CR not allowed (RFC 5321 2.3.8)"));
+    return auth_abort(make_reply(500, "5.5.2", "Error: bare CR not allowed (RFC 5321 2.3.8)"));
   if (text.find('\0') != std::string_view::npos)
-    return send(make_reply(500, "5.5.2", "Error: NUL character in command"));
+    return auth_abort(make_reply(500, "5.5.2", "Error: NUL character in command"));
+  if (auth_step_ != AuthStep::kNone) return auth_response(text);
   handle_command(split_command(text));
 }
 
@@ -152,6 +164,8 @@ void Session::handle_command(const Command& c) {
     case Verb::kRcpt: return cmd_rcpt(c);
     case Verb::kData: return cmd_data(c);
     case Verb::kStartTls: return cmd_starttls(c);
+    case Verb::kAuth: return cmd_auth(c);
+    case Verb::kEtrn: return cmd_etrn(c);
     case Verb::kRset:
       if (!c.arg.empty()) return send(make_reply(501, "5.5.4", "Syntax: RSET"));
       reset_transaction();
@@ -162,7 +176,7 @@ void Session::handle_command(const Command& c) {
       return close_with(make_reply(221, "2.0.0", "Bye"));
     case Verb::kHelp:
       return send(make_reply(214, "2.0.0",
-                             "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY STARTTLS"));
+                             "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY STARTTLS AUTH ETRN"));
     case Verb::kVrfy:  // RFC 5321 3.5.3: 252 when we will not verify; discloses nothing
       if (c.arg.empty()) return send(make_reply(501, "5.5.4", "Syntax: VRFY address"));
       return send(make_reply(252, "2.1.5", "Cannot VRFY user, but will accept message and attempt delivery"));
@@ -206,9 +220,12 @@ void Session::cmd_helo(const Command& c, bool ehlo) {
       "SIZE " + std::to_string(cfg_.message_size_limit),  // RFC 1870
       "8BITMIME",                                          // RFC 6152
       "ENHANCEDSTATUSCODES",                               // RFC 2034
+      "ETRN",                                              // RFC 1985
       "SMTPUTF8",                                          // RFC 6531
   };
   if (cfg_.tls_available && !facts_.tls) lines.push_back("STARTTLS");  // RFC 3207
+  // RFC 4954 4: mechanisms that send the password in clear only under TLS (RFC 4954 14).
+  if (facts_.tls) lines.push_back("AUTH PLAIN LOGIN");
   send_raw(render_lines(250, lines));
 }
 
@@ -217,7 +234,19 @@ void Session::cmd_mail(const Command& c) {
   if (tx_) return send(make_reply(503, "5.5.1", "Error: nested MAIL command"));
   auto p = parse_mail(c.arg, helo_ == Helo::kEhlo);
   if (!p.ok()) return send(p.error);
-  Reply r = check_sender(facts_, *p.value, cfg_.message_size_limit);
+  // POP-before-SMTP: one lookup per session, when it can matter.
+  if (cfg_.pop_before_smtp && !facts_.relay_db && facts_.auth_user.empty() && !facts_.relay_network)
+    facts_.relay_db = backend_.relay_db_allows(client_.ip);
+  SenderRules rules;
+  rules.size_limit = cfg_.message_size_limit;
+  rules.submission = cfg_.port != Port::kMx;
+  rules.sender_login_check = cfg_.sender_login_check;
+  Reply r = check_sender(facts_, *p.value, rules, backend_.directory());
+  if (r.is_error())
+    log::info("reject: MAIL from %s%s: %d %s %s; from=<%s>%s%s", log::printable(facts_.helo, 64).c_str(),
+              client_.literal.c_str(), r.code, r.status.c_str(), r.text.c_str(),
+              log::printable(p.value->sender.str()).c_str(), facts_.auth_user.empty() ? "" : " user=",
+              log::printable(facts_.auth_user, 64).c_str());
   if (r.is_error()) return send(r);
   tx_.emplace();
   tx_->mail = std::move(*p.value);
@@ -237,7 +266,7 @@ void Session::cmd_rcpt(const Command& c) {
   // in another transaction.
   if (tx_->rcpts.size() >= cfg_.max_recipients)
     return send(make_reply(452, "4.5.3", "Error: too many recipients"));
-  Reply r = check_recipient(facts_, a, backend_.directory(), host_lower_);
+  Reply r = check_recipient(facts_, a, backend_.directory(), host_lower_, cfg_.relay_domains);
   if (r.is_error()) {
     log::info("reject: RCPT from %s%s: %d %s %s; from=<%s> to=<%s>",
               log::printable(facts_.helo, 64).c_str(), client_.literal.c_str(), r.code,
@@ -249,10 +278,14 @@ void Session::cmd_rcpt(const Command& c) {
   send(r);
 }
 
-// RFC 3848 WITH values (and RFC 6531 3.7.3 for SMTPUTF8 transactions).
+// RFC 3848 WITH values: ESMTP, ESMTPS (TLS), ESMTPA (AUTH), ESMTPSA (both); AUTH needs
+// EHLO, so plain SMTP never has the A.
 std::string Session::protocol_name() const {
-  if (facts_.tls) return "ESMTPS";
-  return helo_ == Helo::kEhlo ? "ESMTP" : "SMTP";
+  if (helo_ != Helo::kEhlo && !facts_.tls) return "SMTP";
+  std::string p = "ESMTP";
+  if (facts_.tls) p += "S";
+  if (!facts_.auth_user.empty()) p += "A";
+  return p;
 }
 
 void Session::cmd_data(const Command& c) {
@@ -265,6 +298,7 @@ void Session::cmd_data(const Command& c) {
   env.arrival = backend_.now();
   env.protocol = protocol_name();
   env.client = facts_.helo + " " + client_.literal;
+  env.auth_user = facts_.auth_user;
   env.body_8bit = tx_->mail.body == Body::k8BitMime;
   env.smtputf8 = tx_->mail.smtputf8;
   env.sender = tx_->mail.sender.str();
@@ -283,7 +317,10 @@ void Session::cmd_data(const Command& c) {
   ri.helo = header_safe_name(facts_.helo, env.smtputf8);
   ri.client_literal = client_.literal;
   ri.hostname = cfg_.hostname;
-  ri.protocol = env.smtputf8 ? "UTF8SMTP" + std::string(facts_.tls ? "S" : "") : env.protocol;
+  // RFC 6531 3.7.3: UTF8SMTP, UTF8SMTPS, UTF8SMTPA, UTF8SMTPSA.
+  ri.protocol = env.smtputf8 ? "UTF8SMTP" + std::string(facts_.tls ? "S" : "") +
+                                   std::string(facts_.auth_user.empty() ? "" : "A")
+                             : env.protocol;
   ri.queue_id = env.queue_id;
   ri.tls = facts_.tls ? tls_desc_ : "";
   if (env.recipients.size() == 1) ri.for_rcpt = env.recipients.front();
@@ -407,6 +444,8 @@ Output Session::tls_established(std::string description) {
   facts_.tls = true;
   tls_desc_ = std::move(description);
   facts_.helo.clear();
+  facts_.auth_user.clear();
+  auth_step_ = AuthStep::kNone;
   helo_ = Helo::kNone;
   reset_transaction();
   in_.clear();

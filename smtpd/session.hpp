@@ -7,7 +7,8 @@
 //
 //   RFC 5321 (SMTP), 1869 (EHLO), 1870 (SIZE), 2920 (PIPELINING: every complete line in
 //   the input is processed in order, the replies go out together), 3207 (STARTTLS),
-//   6152 (8BITMIME), 6531 (SMTPUTF8), 2034/3463 (enhanced status codes).
+//   6152 (8BITMIME), 6531 (SMTPUTF8), 2034/3463 (enhanced status codes), 4954 (AUTH,
+//   in session_auth.cpp with ETRN), 1985 (ETRN), 6409 (submission), 8314 (implicit TLS).
 #pragma once
 
 #include <cstdint>
@@ -27,16 +28,29 @@
 
 namespace smtpd {
 
+// Which kind of listener the client came in on.
+enum class Port {
+  kMx,           // smtp_listen (25): mail from other servers
+  kSubmission,   // submission_listen (587, 5190, ...): RFC 6409, MAIL needs AUTH
+  kSubmissions,  // submissions_listen (465): the same after an implicit TLS handshake
+};
+
 struct SessionConfig {
   std::string hostname;  // as configured; lower-cased where used as a domain
   std::uint64_t message_size_limit = 10 << 20;
   std::size_t max_recipients = 100;
   bool tls_available = false;  // a certificate and key are loaded
+  Port port = Port::kMx;
+  bool sender_login_check = true;
+  bool pop_before_smtp = false;            // consult the relay database
+  std::vector<std::string> relay_domains;  // lower-case
 };
 
 struct ClientInfo {
   std::string ip;       // "192.0.2.1", "2001:db8::1"
   std::string literal;  // "[192.0.2.1]", "[IPv6:2001:db8::1]" (RFC 5321 4.1.3)
+  bool relay_network = false;  // in relay_networks
+  bool etrn_network = false;   // in etrn_networks
 };
 
 // What a session needs from the process around it.
@@ -49,6 +63,8 @@ class Backend {
       const common::spool::Envelope& env) = 0;
   virtual std::int64_t now() = 0;  // UNIX time
   virtual std::string new_queue_id() = 0;
+  // POP-before-SMTP: does the relay database let `ip` relay now? Errors count as no.
+  virtual bool relay_db_allows(const std::string& ip) = 0;
 };
 
 // A finished queue file for the queue manager (ipc::Submit with the fd).
@@ -57,11 +73,42 @@ struct Submission {
   std::string queue_id;
 };
 
+// Credentials to check (AUTH); answer with auth_done(). The password is wiped by
+// whoever holds it last.
+struct AuthRequest {
+  std::string login;  // the authentication identity as the client sent it
+  std::string password;
+  AuthRequest() = default;
+  AuthRequest(std::string l, std::string p) : login(std::move(l)), password(std::move(p)) {}
+  AuthRequest(AuthRequest&& o) noexcept = default;
+  AuthRequest& operator=(AuthRequest&& o) noexcept = default;
+  ~AuthRequest();
+};
+
+struct AuthOutcome {
+  enum class Kind {
+    kOk,        // `user` is the account's address
+    kFailed,    // wrong name or password: 535 5.7.8
+    kBlocked,   // failed, and the client's address is now blocked: 421 4.7.0, close
+    kTempFail,  // the password database cannot be read: 454 4.7.0
+  };
+  Kind kind = Kind::kFailed;
+  std::string user;
+};
+
+// An allowed ETRN for the queue manager (ipc::Etrn); answer with etrn_done().
+struct EtrnRequest {
+  std::string domain;
+  bool subdomains = false;
+};
+
 struct Output {
   std::string bytes;      // replies, in order; write them before acting on the flags
   bool start_tls = false;  // then begin the TLS handshake (input so far was discarded)
   bool close = false;      // then close the connection
   std::optional<Submission> submit;  // then submit; answer with submit_done()
+  std::optional<AuthRequest> auth;   // then check credentials; answer with auth_done()
+  std::optional<EtrnRequest> etrn;   // then ask the queue manager; answer with etrn_done()
 };
 
 // One mail transaction (MAIL to the end of DATA), owned by the Session.
@@ -81,6 +128,8 @@ class Session {
  public:
   Session(const SessionConfig& cfg, ClientInfo client, Backend& backend);
 
+  // Before start() on an implicit-TLS port (RFC 8314 3.3): the handshake is done.
+  void set_implicit_tls(std::string description);
   // The greeting (RFC 5321 4.2: "220 <domain> ..."; RFC 2034: no enhanced code).
   Output start();
   // UNTRUSTED: bytes read from the client, any split.
@@ -89,21 +138,28 @@ class Session {
   Output submit_done(const common::mail::Verdict& verdict);
   // The TLS handshake after STARTTLS succeeded; `description` as tls::describe().
   Output tls_established(std::string description);
+  // The verdict on the last AuthRequest.
+  Output auth_done(const AuthOutcome& outcome);
+  // The queue manager's answer to the last EtrnRequest: how many messages it started,
+  // or nullopt when it could not be asked.
+  Output etrn_done(std::optional<std::uint32_t> messages);
   // No input within the time limit (RFC 5321 4.5.3.2.7).
   Output timeout();
 
   // Which time limit applies: smtpd_data_timeout inside DATA (RFC 5321 4.5.3.2.5).
   bool in_data() const { return phase_ == Phase::kData; }
-  // False while waiting for the queue manager or the TLS handshake, and once closed:
-  // the I/O layer stops reading then.
+  // False while waiting for the queue manager, the password check or the TLS
+  // handshake, and once closed: the I/O layer stops reading then.
   bool wants_input() const { return phase_ == Phase::kCommand || phase_ == Phase::kData; }
   bool closed() const { return phase_ == Phase::kClosed; }
   bool tls_active() const { return facts_.tls; }
   const SessionFacts& facts() const { return facts_; }
 
  private:
-  enum class Phase { kCommand, kData, kWaitSubmit, kTls, kClosed };
+  enum class Phase { kCommand, kData, kWaitSubmit, kWaitAuth, kWaitEtrn, kTls, kClosed };
   enum class Helo { kNone, kHelo, kEhlo };
+  // Inside an AUTH exchange (RFC 4954 4): what the next client line answers.
+  enum class AuthStep { kNone, kPlain, kLoginUser, kLoginPassword };
 
   Output take();
   void process();
@@ -120,6 +176,14 @@ class Session {
   void cmd_rcpt(const Command& c);
   void cmd_data(const Command& c);
   void cmd_starttls(const Command& c);
+  void cmd_auth(const Command& c);
+  void cmd_etrn(const Command& c);
+  void auth_response(std::string_view line);
+  void auth_plain(std::string_view b64);
+  void auth_login_user(std::string_view b64);
+  void auth_login_password(std::string_view b64);
+  void auth_abort(const Reply& r);
+  bool waiting() const;
   void feed_data();
   void finish_data();
   Reply data_verdict() const;
@@ -140,6 +204,9 @@ class Session {
   bool discarding_ = false;  // inside an over-long command line, dropping to its LF
   std::string chunk_;        // scratch for data output
   int errors_ = 0;
+  AuthStep auth_step_ = AuthStep::kNone;
+  std::string auth_login_;  // AUTH LOGIN: the user name, until the password comes
+  std::string pending_node_;  // ETRN: the node the queue manager is asked about
   Output out_;
 };
 

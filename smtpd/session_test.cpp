@@ -63,7 +63,7 @@ TEST_CASE("EHLO lists the extensions; HELO answers one line") {
   Harness h;
   std::string r = h.send("EHLO client.test\r\n");
   CHECK(r == "250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
-             "250-ENHANCEDSTATUSCODES\r\n250 SMTPUTF8\r\n");
+             "250-ENHANCEDSTATUSCODES\r\n250-ETRN\r\n250 SMTPUTF8\r\n");
   CHECK(h.send("HELO client.test\r\n") == "250 mx.example.test\r\n");
   CHECK(starts(h.send("EHLO\r\n"), "501 5.5.4"));
 }
@@ -298,4 +298,79 @@ TEST_CASE("RFC 5322 3.3 date and the Received header layout") {
   else
     unsetenv("TZ");
   tzset();
+}
+
+TEST_CASE("POP-before-SMTP: the relay database is asked once per session, only when it matters") {
+  SessionConfig c = testing::test_config();
+  c.pop_before_smtp = true;
+  Harness h(c);
+  h.backend.relay_db.insert("192.0.2.7");
+  h.send("EHLO c.test\r\n");
+  CHECK(h.backend.relay_db_lookups == 0);
+  CHECK(starts(h.send("MAIL FROM:<a@b.test>\r\nRCPT TO:<x@far.example>\r\n"), "250 2.1.0 Ok\r\n250 2.1.5"));
+  h.send("RSET\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<y@far.example>\r\n");
+  CHECK(h.backend.relay_db_lookups == 1);
+  // Off: never asked, relaying refused.
+  Harness off;
+  off.backend.relay_db.insert("192.0.2.7");
+  off.send("EHLO c.test\r\nMAIL FROM:<a@b.test>\r\n");
+  CHECK(starts(off.send("RCPT TO:<x@far.example>\r\n"), "554 5.7.1"));
+  CHECK(off.backend.relay_db_lookups == 0);
+}
+
+TEST_CASE("RFC 8314 3.3: an implicit-TLS port greets after the handshake, offers AUTH, no STARTTLS") {
+  SessionConfig c = testing::test_config();
+  c.tls_available = true;
+  c.port = Port::kSubmissions;
+  testing::TestBackend b;
+  Session s(c, testing::test_client(), b);
+  s.set_implicit_tls("TLSv1.3 with cipher X (256/256 bits)");
+  CHECK(s.start().bytes == "220 mx.example.test ESMTP Mailbag\r\n");
+  CHECK(s.tls_active());
+  std::string e = s.feed("EHLO c.test\r\n").bytes;
+  CHECK(e.find("STARTTLS") == std::string::npos);
+  CHECK(e.find("250 AUTH PLAIN LOGIN\r\n") != std::string::npos);
+  CHECK(starts(s.feed("MAIL FROM:<alice@example.test>\r\n").bytes, "530 5.7.0"));
+}
+
+TEST_CASE("AUTH: the password goes out in the request, the session waits, pipelined input after it waits too") {
+  SessionConfig c = testing::test_config();
+  c.tls_available = true;
+  c.port = Port::kSubmissions;
+  testing::TestBackend b;
+  Session s(c, testing::test_client(), b);
+  s.set_implicit_tls("TLS");
+  s.start();
+  s.feed("EHLO c.test\r\n");
+  Output o = s.feed("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=\r\nMAIL FROM:<alice@example.test>\r\n");
+  REQUIRE(o.auth.has_value());
+  CHECK(o.auth->login == "alice@example.test");
+  CHECK(o.auth->password == "secret");
+  CHECK(o.bytes.empty());
+  CHECK_FALSE(s.wants_input());
+  CHECK(s.feed("RCPT TO:<x@far.example>\r\n").bytes.empty());
+  Output d = s.auth_done(AuthOutcome{AuthOutcome::Kind::kOk, "alice@example.test"});
+  CHECK(d.bytes == "235 2.7.0 Authentication successful\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
+  CHECK(s.facts().auth_user == "alice@example.test");
+  // A stale answer changes nothing.
+  CHECK(s.auth_done(AuthOutcome{AuthOutcome::Kind::kFailed, ""}).bytes.empty());
+}
+
+TEST_CASE("RFC 6531 3.7.3 / RFC 3848: UTF8SMTPSA after TLS and AUTH") {
+  SessionConfig c = testing::test_config();
+  c.tls_available = true;
+  c.port = Port::kSubmissions;
+  testing::TestBackend b;
+  Session s(c, testing::test_client(), b);
+  s.set_implicit_tls("TLS");
+  s.start();
+  s.feed("EHLO c.test\r\n");
+  s.feed("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=\r\n");
+  s.auth_done(AuthOutcome{AuthOutcome::Kind::kOk, "alice@example.test"});
+  s.feed("MAIL FROM:<alice@example.test> SMTPUTF8\r\nRCPT TO:<j\xc3\xb6rg@far.example>\r\nDATA\r\n");
+  Output o = s.feed("x\r\n.\r\n");
+  REQUIRE(o.submit.has_value());
+  std::string file = testing::read_all(o.submit->fd.get());
+  CHECK(file.find("\nP ESMTPSA\n") != std::string::npos);
+  CHECK(file.find("with UTF8SMTPSA id") != std::string::npos);
 }

@@ -1,9 +1,11 @@
 // Helpers for smtpd's unit tests (header-only, so it stays out of libsmtpd): a Backend
 // that writes real queue files (common::spool::QueueFileWriter) into a temporary drop
 // directory, and an in-memory Directory with a fixed set of accounts:
-//   example.test   users alice, bob, gone (disabled); alias info
+//   example.test   users alice, bob, gone (disabled); alias info -> alice, bob;
+//                  alias sales -> alice
 //   alias.test     domain alias of example.test
 //   catchall.test  catch-all (any local part)
+// The TestBackend's relay database lets the addresses in `relay_db` relay.
 #pragma once
 
 #include <fcntl.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "common/io/fdio.hpp"
@@ -45,10 +48,11 @@ class MemoryDirectory : public Directory {
     domains["example.test"] = DomainInfo{};
     domains["alias.test"] = DomainInfo{"example.test", ""};
     domains["catchall.test"] = DomainInfo{"", "alice@example.test"};
-    boxes["alice@example.test"] = MailboxInfo{false};
-    boxes["bob@example.test"] = MailboxInfo{false};
-    boxes["gone@example.test"] = MailboxInfo{true};
-    boxes["info@example.test"] = MailboxInfo{false};
+    boxes["alice@example.test"] = MailboxInfo{false, false, {}};
+    boxes["bob@example.test"] = MailboxInfo{false, false, {}};
+    boxes["gone@example.test"] = MailboxInfo{true, false, {}};
+    boxes["info@example.test"] = MailboxInfo{false, true, {"alice@example.test", "Bob@Example.test"}};
+    boxes["sales@example.test"] = MailboxInfo{false, true, {"alice@example.test"}};
   }
   common::Result<std::optional<DomainInfo>> domain(const std::string& name) override {
     if (broken) return common::Status::error("database unreadable");
@@ -82,8 +86,14 @@ class TestBackend : public Backend {
   }
   std::int64_t now() override { return time; }
   std::string new_queue_id() override { return common::spool::new_queue_id(); }
+  bool relay_db_allows(const std::string& ip) override {
+    ++relay_db_lookups;
+    return relay_db.count(ip) > 0;
+  }
 
   MemoryDirectory dir;
+  std::set<std::string> relay_db;
+  int relay_db_lookups = 0;
   std::int64_t time = 1700000000;  // 2023-11-14T22:13:20Z
   bool fail_create = false;
 

@@ -81,16 +81,18 @@ class TestUnbound {
       if (r.is_ok()) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
+    stop();  // FAIL throws: the destructor will not run
     FAIL("unbound did not answer");
   }
-  ~TestUnbound() {
+  ~TestUnbound() { stop(); }
+  void stop() {
     if (pid_ > 0) {
       ::kill(pid_, SIGTERM);
       ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
     }
-    std::string cmd = dir_;
-    std::remove((cmd + "/unbound.conf").c_str());
-    std::remove((cmd + "/unbound.pid").c_str());
+    std::remove((dir_ + "/unbound.conf").c_str());
+    std::remove((dir_ + "/unbound.pid").c_str());
     ::rmdir(dir_.c_str());
   }
   std::string forwarder() const { return "127.0.0.1:" + std::to_string(port_); }

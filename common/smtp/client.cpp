@@ -5,6 +5,8 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+
 #include "common/check.hpp"
 
 namespace common::smtp {
@@ -56,13 +58,14 @@ const char* stage_name(Stage s) {
 
 int reply_timeout(Stage s, int base) {
   switch (s) {
-    case Stage::kData: return base * 2 / 5;  // RFC 5321 4.5.3.2.3: 2 minutes
-    case Stage::kDot: return base * 2;       // RFC 5321 4.5.3.2.6: 10 minutes
-    default: return base;                    // 4.5.3.2.1, .2, .4: 5 minutes
+    case Stage::kData: return std::max(1, base * 2 / 5);  // RFC 5321 4.5.3.2.3: 2 minutes
+    case Stage::kDot: return std::max(1, base * 2);       // RFC 5321 4.5.3.2.6: 10 minutes
+    default: return std::max(1, base);                    // 4.5.3.2.1, .2, .4: 5 minutes
   }
 }
 
-int data_block_timeout(int base) { return base * 3 / 5; }  // RFC 5321 4.5.3.2.5: 3 minutes
+// RFC 5321 4.5.3.2.5: 3 minutes.
+int data_block_timeout(int base) { return std::max(1, base * 3 / 5); }
 
 Outcome outcome_of(const Reply& r) {
   if (r.klass() == 5) return Outcome::kPermanent;

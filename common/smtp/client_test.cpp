@@ -404,4 +404,7 @@ TEST_CASE("timeouts scale from the RFC 5321 4.5.3.2 values") {
   CHECK(reply_timeout(Stage::kDot, 300) == 600);
   CHECK(data_block_timeout(300) == 180);
   CHECK(reply_timeout(Stage::kData, 5) == 2);
+  // Never zero, whatever the scale (a zero timeout would fire at once).
+  CHECK(reply_timeout(Stage::kData, 1) == 1);
+  CHECK(data_block_timeout(1) == 1);
 }

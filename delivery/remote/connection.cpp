@@ -175,7 +175,7 @@ void Connection::endpoint_failed(const Verdict& why) {
     finish();
     return;
   }
-  log::info("%s: %s", peer_.c_str(), why.text.c_str());
+  log::info("%s", why.text.c_str());  // the text names the server
   last_failure_ = why;
   // Opportunistic TLS (RFC 7435): a failed handshake means one more try without it, as
   // Postfix does at security level "may" (never on the same connection).
@@ -258,7 +258,7 @@ void Connection::apply(smtp::Output out) {
       endpoint_failed(why);
       return;
     }
-    log::info("%s: %s", peer_.c_str(), why.text.c_str());
+    log::info("%s", why.text.c_str());
   }
   if (out.close) {
     close_now();

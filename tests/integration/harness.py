@@ -37,6 +37,19 @@ def is_root():
     return os.geteuid() == 0
 
 
+_keys_cache = {}
+
+
+def config_keys(program):
+    """The mailbag.conf keys `program` reads (from its --dump-config with defaults), so a
+    test can set a key only once the daemon knows it."""
+    if program not in _keys_cache:
+        r = subprocess.run([bin_path(program), "-c", "/dev/null", "--dump-config"],
+                           capture_output=True, text=True)
+        _keys_cache[program] = {ln.split("=", 1)[0].strip() for ln in r.stdout.splitlines() if "=" in ln}
+    return _keys_cache[program]
+
+
 def deadline_loop(timeout, what, interval=0.02, max_interval=0.25):
     """Yields until the caller breaks out; raises TimeoutError after `timeout` seconds.
     The poll interval grows from `interval` to `max_interval`, so short waits stay fast

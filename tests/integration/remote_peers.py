@@ -83,11 +83,15 @@ class Unbound:
         self.proc = subprocess.Popen([UNBOUND, "-d", "-c", conf], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      start_new_session=True)
-        for _ in harness.deadline_loop(10, "unbound to answer on %s" % self.address):
-            if self.proc.poll() is not None:
-                raise RuntimeError("unbound exited: %s" % self.log())
-            if self._answers():
-                return self
+        try:
+            for _ in harness.deadline_loop(10, "unbound to answer on %s" % self.address):
+                if self.proc.poll() is not None:
+                    raise RuntimeError("unbound exited: %s" % self.log())
+                if self._answers():
+                    return self
+        except BaseException:
+            self.stop()  # the caller never gets the object to stop
+            raise
 
     def _answers(self):
         # A minimal query for "." SOA; any reply means the server is up.
@@ -237,16 +241,20 @@ class Postfix:
             raise RuntimeError("postfix start failed (%d): %s%s\n%s"
                                % (r.returncode, r.stdout, r.stderr, self.log()[-3000:]))
         self.running = True
-        for _ in harness.deadline_loop(20, "postfix to greet on %s:%d" % (self.ip, self.port)):
-            try:
-                c = harness.RawSMTP(self.ip, self.port, timeout=5)
-                code, _ = c.reply()
-                c.send(b"QUIT\r\n")
-                c.close()
-                if code == 220:
-                    return self
-            except OSError:
-                pass
+        try:
+            for _ in harness.deadline_loop(20, "postfix to greet on %s:%d" % (self.ip, self.port)):
+                try:
+                    c = harness.RawSMTP(self.ip, self.port, timeout=5)
+                    code, _ = c.reply()
+                    c.send(b"QUIT\r\n")
+                    c.close()
+                    if code == 220:
+                        return self
+                except OSError:
+                    pass
+        except BaseException:
+            self.stop()  # the caller never gets the object to stop
+            raise
 
     def master_pid(self):
         try:
@@ -353,11 +361,15 @@ class DovecotAuth:
         self.proc = subprocess.Popen([DOVECOT, "-F", "-c", conf], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      start_new_session=True)
-        for _ in harness.deadline_loop(15, "dovecot's auth socket"):
-            if self.proc.poll() is not None:
-                raise RuntimeError("dovecot exited: %s" % self.log())
-            if os.path.exists(self.socket):
-                return self
+        try:
+            for _ in harness.deadline_loop(15, "dovecot's auth socket"):
+                if self.proc.poll() is not None:
+                    raise RuntimeError("dovecot exited: %s" % self.log())
+                if os.path.exists(self.socket):
+                    return self
+        except BaseException:
+            self.stop()
+            raise
 
     def log(self):
         try:

@@ -186,7 +186,11 @@ def test_unknown_user_550_511(mb):
     "@example.test:someone@foreign.example",   # source route (RFC 5321 C)
     "foreign.example!someone@example.test",    # bang path
 ])
-def test_foreign_domain_refused_550_571(mb, rcpt):
+def test_foreign_domain_refused_550_571(make_mailbag, rcpt):
+    # The test client connects from 127.0.0.1; relay_networks (loopback by default, like
+    # Postfix's mynetworks) is emptied so that it is treated as any client on the Internet.
+    strict = {"relay_networks": ""} if "relay_networks" in harness.config_keys("smtpd") else {}
+    mb = make_mailbag(conf=strict)
     # Raw commands: smtplib would rewrite the tricky addresses.
     c = mb.raw()
     assert c.cmd("EHLO client.example.net")[0] == 250

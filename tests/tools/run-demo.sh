@@ -66,7 +66,7 @@ if [ ! -e "$run/tls/cert.pem" ] || [ ! -e "$run/tls/key.pem" ]; then
 fi
 
 # Any other *_listen key a daemon has (submission, smtps, pop3...) moves off the standard
-# port onto 127.0.0.1 next to 2525, so the demo never needs root for a low port and
+# port onto 127.0.0.1 next to the SMTP port, so the demo never needs root for a low port and
 # never clashes with a real mail server on this machine.
 extra_port=$((port + 1))
 for p in smtpd; do
