@@ -77,6 +77,7 @@ void Manager::on_agent_closed(std::uint64_t agent_id, const Status& why) {
     Message* m = queue_.find(inf.msg_id);
     if (!m) continue;
     requeue(*m, inf.rcpts);
+    for (auto i : inf.rcpts) m->rcpts[i].maybe_delivered = true;
     --m->in_flight;
     if (++m->agent_crashes >= 2) {
       for (auto i : inf.rcpts) {
@@ -195,6 +196,7 @@ bool Manager::dispatch_one(Message* m) {
       for (std::size_t k = start; k < end; ++k) {
         std::size_t i = by[t][k];
         d.recipients.push_back(m->rcpts[i].address);
+        if (m->rcpts[i].maybe_delivered) d.check_duplicates = true;
         m->rcpts[i].state = RcptState::kInFlight;
         inf.rcpts.push_back(i);
       }

@@ -24,6 +24,9 @@ struct Rcpt {
   std::uint32_t attempts = 0;
   std::string status;  // last enhanced status code, e.g. "4.4.1"
   std::string text;    // last diagnostic, for deferral logs and bounces
+  // Not persisted: an attempt may have delivered it without our hearing of it (recovered
+  // after a crash, or its agent died); the next attempt asks the agent to check.
+  bool maybe_delivered = false;
   template <class F>
   void fields(F& f) {
     f(address);

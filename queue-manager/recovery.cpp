@@ -106,6 +106,9 @@ Status Manager::recover() {
       m = from_envelope(*pe);
       ++from_files;
     }
+    // We cannot know whether an attempt before the restart delivered some of these.
+    for (auto& r : m->rcpts)
+      if (r.state == RcptState::kPending) r.maybe_delivered = true;
     Message* p = queue_.insert(std::move(m));
     if (p->hold) continue;
     if (p->next_try <= t)

@@ -20,6 +20,7 @@ void apply_verdicts(Message& m, const std::vector<std::size_t>& idx,
     const auto& v = verdicts[i];
     r.status = v.status;
     r.text = v.text;
+    r.maybe_delivered = false;
     ++r.attempts;
     switch (v.outcome) {
       case common::mail::Outcome::kOk: r.state = RcptState::kDone; break;

@@ -29,7 +29,7 @@ Channel::Channel(event_base* base, io::UniqueFd sock, std::string protocol, std:
   send(h);
 }
 
-Channel::~Channel() = default;
+Channel::~Channel() { *alive_ = false; }
 
 void Channel::on_read_cb(evutil_socket_t, short, void* self) noexcept {
   static_cast<Channel*>(self)->on_read();
@@ -108,7 +108,14 @@ void Channel::close(const Status& why) {
   event_del(wev_.get());
   out_.clear();
   sock_.reset();
-  if (on_close_) on_close_(why);
+  if (!on_close_) return;
+  // Deferred: close() can happen inside send() or the constructor, where the owner is in
+  // the middle of something (e.g. about to record a delivery it just sent).
+  std::weak_ptr<bool> alive = alive_;
+  io::run_soon(base_, [this, alive, why] {
+    auto a = alive.lock();
+    if (a && *a && on_close_) on_close_(why);
+  });
 }
 
 }  // namespace common::ipc

@@ -8,6 +8,7 @@
 
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "common/io/event.hpp"
@@ -21,8 +22,9 @@ class Channel {
  public:
   // Called for every frame after the Hello; `fd` is the passed descriptor, if any.
   using FrameHandler = std::function<void(const FrameView& frame, io::UniqueFd fd)>;
-  // Called once when the channel is closed (peer gone, protocol error); the Channel may
-  // be destroyed from inside this callback's run_soon, never from inside it directly.
+  // Called once when the channel is closed (peer gone, protocol error), always on a later
+  // turn of the loop, never from inside send(), close() or the constructor, so owners
+  // may destroy the Channel in it. Not called if the Channel is destroyed first.
   using CloseHandler = std::function<void(const Status& why)>;
 
   Channel(event_base* base, io::UniqueFd sock, std::string protocol, std::string my_role,
@@ -64,6 +66,7 @@ class Channel {
   FrameHandler on_frame_;
   CloseHandler on_close_;
   std::function<void()> on_hello_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred callbacks
   io::EventPtr rev_, wev_;
   std::deque<Out> out_;
   bool open_ = true;

@@ -118,6 +118,10 @@ struct Deliver {
   std::uint64_t data_lines = 0;
   bool body_8bit = false;
   bool smtputf8 = false;
+  // Some recipients may already have been delivered by an attempt whose verdict was lost
+  // (the queue manager or the agent died in between): the agent must check and not
+  // deliver twice (exactly once across crashes).
+  bool check_duplicates = false;
   template <class F>
   void fields(F& f) {
     f(delivery_id);
@@ -131,6 +135,7 @@ struct Deliver {
     f(data_lines);
     f(body_8bit);
     f(smtputf8);
+    f(check_duplicates);
   }
 };
 
