@@ -186,7 +186,7 @@ def test_unknown_user_550_511(mb):
     "@example.test:someone@foreign.example",   # source route (RFC 5321 C)
     "foreign.example!someone@example.test",    # bang path
 ])
-def test_foreign_domain_refused_550_571(make_mailbag, rcpt):
+def test_foreign_domain_refused_554_571(make_mailbag, rcpt):
     # The test client connects from 127.0.0.1; relay_networks (loopback by default, like
     # Postfix's mynetworks) is emptied so that it is treated as any client on the Internet.
     strict = {"relay_networks": ""} if "relay_networks" in harness.config_keys("smtpd") else {}
@@ -197,8 +197,8 @@ def test_foreign_domain_refused_550_571(make_mailbag, rcpt):
     assert c.cmd("MAIL FROM:<sender@example.net>")[0] == 250
     code, lines = c.cmd("RCPT TO:<%s>" % rcpt)
     if rcpt == "someone@foreign.example":
-        # An unauthenticated client may not relay (RFC 5321 3.6.2): 550 5.7.1.
-        assert code == 550 and "5.7.1" in lines[0], (code, lines)
+        # An unauthenticated client may not relay (RFC 5321 3.6.2): 554 5.7.1 (issue 4).
+        assert code == 554 and "5.7.1" in lines[0], (code, lines)
     else:
         # Routing tricks through a local domain are refused one way or another; they
         # must never be accepted for relaying.
