@@ -193,8 +193,40 @@ bench: all
 	$(call ensure_pkgs,$(BUILD_PKGS) $(TEST_PKGS) linux-perf)
 	$(PYTHON) tests/bench/bench.py --bin $(CURDIR)/$(BUILD)/bin $(BENCH_ARGS)
 
+# make install: binaries, man pages, systemd units, an example config (never over an
+# existing one), then -- when installing for real as root -- `mailctl init`, which creates
+# the users, groups and directories with their owners and modes. Idempotent; an upgrade
+# keeps the queue, the databases and the mailboxes (init never removes anything).
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= /etc/systemd/system
+CONFDIR ?= /etc/mailbag
+UNIT_SRCS := $(wildcard */*.service.in */*/*.service.in)
 install: all
-	@tests/tools/install.sh "$(DESTDIR)" "$(PREFIX)" $(CURDIR)/$(BUILD)/bin $(CURDIR)
+	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR)
+	@set -e; for p in $(filter-out sendmail,$(BUILT_PROGRAMS)); do \
+	  echo "install $(DESTDIR)$(SBINDIR)/$$p"; install -m 0755 $(BUILD)/bin/$$p $(DESTDIR)$(SBINDIR)/$$p; done
+	@set -e; if [ -e $(BUILD)/bin/sendmail ]; then \
+	  install -m 0755 $(BUILD)/bin/sendmail $(DESTDIR)$(SBINDIR)/sendmail; \
+	  if [ "$$(id -u)" = 0 ] && getent group mb-drop >/dev/null; then \
+	    chgrp mb-drop $(DESTDIR)$(SBINDIR)/sendmail && chmod 2755 $(DESTDIR)$(SBINDIR)/sendmail; \
+	    echo "install $(DESTDIR)$(SBINDIR)/sendmail (setgid mb-drop)"; \
+	  else echo "install $(DESTDIR)$(SBINDIR)/sendmail (not setgid: run make install as root after mailctl init)"; fi; fi
+	@set -e; for m in man/*.[578]; do s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	@set -e; for u in $(UNIT_SRCS); do n=$$(basename $$u .in); \
+	  sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFIG@|$(CONFDIR)/mailbag.conf|g' $$u > $(DESTDIR)$(UNITDIR)/$$n; \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$n; echo "install $(DESTDIR)$(UNITDIR)/$$n"; done
+	install -m 0644 mailctl/mailbag.target $(DESTDIR)$(UNITDIR)/mailbag.target
+	@if [ -e $(DESTDIR)$(CONFDIR)/mailbag.conf ]; then echo "keeping existing $(DESTDIR)$(CONFDIR)/mailbag.conf"; \
+	else $(BUILD)/bin/mailctl config-example > $(DESTDIR)$(CONFDIR)/mailbag.conf && \
+	  chmod 0644 $(DESTDIR)$(CONFDIR)/mailbag.conf && echo "install $(DESTDIR)$(CONFDIR)/mailbag.conf (example: edit hostname)"; fi
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+	  $(SBINDIR)/mailctl -c $(CONFDIR)/mailbag.conf init && \
+	  if [ -e $(SBINDIR)/sendmail ]; then chgrp mb-drop $(SBINDIR)/sendmail && chmod 2755 $(SBINDIR)/sendmail; fi; \
+	  echo "Installed. Next: edit $(CONFDIR)/mailbag.conf, add a domain and a user with mailctl, then"; \
+	  echo "  systemctl daemon-reload && systemctl enable --now mailbag.target"; \
+	else echo "Staged into '$(DESTDIR)'; run 'mailctl init' as root on the target machine."; fi
 
 clean:
 	rm -rf $(BUILD) build-san

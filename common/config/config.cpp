@@ -284,6 +284,20 @@ std::string dump(const Config& cfg, std::string_view program) {
   return out;
 }
 
+std::string example() {
+  std::string out =
+      "# /etc/mailbag/mailbag.conf -- Mailbag configuration (see mailbag.conf(5)).\n"
+      "# One \"key = value\" per line; lines starting with # are comments. Every key below\n"
+      "# is shown with its default, commented out: uncomment and edit what you change.\n"
+      "# At least set hostname to the name your MX record points at.\n";
+  for (const auto& k : keys()) {
+    out += "\n# " + std::string(k.doc) + "\n";
+    out += "# (read by: " + std::string(k.owners == "*" ? "all programs" : k.owners) + ")\n";
+    out += "#" + std::string(k.name) + " = " + std::string(k.default_value) + "\n";
+  }
+  return out;
+}
+
 Config load_or_exit(const char* program, int argc, char** argv) {
   std::string path = kDefaultPath;
   bool dump_only = false;

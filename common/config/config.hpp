@@ -110,6 +110,10 @@ Config defaults();
 // One "key = value" line per key owned by `program` (all keys if program is empty).
 std::string dump(const Config& cfg, std::string_view program);
 
+// A commented example mailbag.conf: every key with its description, owners and default,
+// commented out (so the file sets nothing until edited). For `make install`.
+std::string example();
+
 // For daemons: handles -c FILE, --dump-config and --help; exits 78 (EX_CONFIG) with the
 // file:line message on any error, 64 (EX_USAGE) on bad arguments.
 Config load_or_exit(const char* program, int argc, char** argv);

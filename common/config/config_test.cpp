@@ -183,7 +183,7 @@ TEST_CASE("durations") {
   CHECK(error_of("smtpd_timeout = 0s\n").find("out of range") != std::string::npos);
   CHECK(must_parse("queue_retry_max = 1w\n").queue_retry_max == 604800);
   CHECK(error_of("queue_retry_max = 8d\n").find("out of range") != std::string::npos);
-  CHECK(error_of("queue_lifetime = 59s\n").find("out of range 60..") != std::string::npos);
+  CHECK(error_of("pop3d_timeout = 599s\n").find("out of range 600..") != std::string::npos);
   CHECK(must_parse("queue_lifetime = 1m\n").queue_lifetime == 60);
 }
 

@@ -159,7 +159,7 @@ const std::vector<KeyDef>& keys() {
        &Config::queue_retry_min, nullptr},
       {"queue_retry_max", Kind::kDuration, "4h", 1, 7 * 86400, "queue-manager",
        "longest delay between two attempts", &Config::queue_retry_max, nullptr},
-      {"queue_lifetime", Kind::kDuration, "5d", 60, 100 * 86400, "queue-manager",
+      {"queue_lifetime", Kind::kDuration, "5d", 1, 100 * 86400, "queue-manager",
        "how long a message may stay in the queue before it is returned to its sender",
        &Config::queue_lifetime, nullptr},
       {"delay_warning_time", Kind::kDuration, "0", 0, 100 * 86400, "queue-manager",

@@ -227,7 +227,7 @@ def test_lifetime_expiry_bounces(make_mailbag, peers):
     pf = Postfix("peer.test", ["alice"])
     peers(pf)  # never started: the peer stays down
     dns = peers(Unbound(["peer.test"], ["peer.test. MX 10 mx.peer.test.", "mx.peer.test. A %s" % pf.ip]).start())
-    m = sender_mailbag(make_mailbag, dns, queue_lifetime="1m")
+    m = sender_mailbag(make_mailbag, dns, queue_lifetime="8s")
     _, msg = make_message("expire", 1, to="alice@peer.test")
     qid = inject(m, "demo@example.test", ["alice@peer.test"], msg, body_8bit=True)
     remote_log_line(m, r"%s: to=<alice@peer.test>, .*status=deferred \(connect to" % qid)

@@ -18,7 +18,7 @@ conf=$run/mailbag.conf
 say() { printf '%s\n' "$*"; }
 die() { printf 'run-demo: %s\n' "$*" >&2; exit 1; }
 
-for p in mailctl queue-manager local smtpd; do
+for p in mailctl queue-manager local remote smtpd pop3d; do
   [ -x "$bin/$p" ] || die "missing $bin/$p (build it first: make)"
 done
 command -v openssl >/dev/null || die "openssl is needed for the demo certificate (apt-get install openssl)"
@@ -53,6 +53,8 @@ tls_cert_file = $run/tls/cert.pem
 tls_key_file = $run/tls/key.pem
 smtp_listen = $addr:$port
 queue_retry_min = 30s
+# The demo lets POP3 clients log in without TLS on loopback; a real server should not.
+pop3_plaintext_auth = yes
 EOF
   chmod 0644 "$conf"
 else
@@ -69,7 +71,7 @@ fi
 # port onto 127.0.0.1 next to the SMTP port, so the demo never needs root for a low port and
 # never clashes with a real mail server on this machine.
 extra_port=$((port + 1))
-for p in smtpd; do
+for p in smtpd pop3d; do
   while IFS= read -r line; do
     key=${line%% =*}
     case $key in
@@ -158,13 +160,18 @@ tcp_up() { (exec 3<>"/dev/tcp/$addr/$port"); }
 start queue-manager
 wait_for "the queue manager's socket" unix_socket_up "$run/spool/private/submit"
 start local
+start remote
 start smtpd
 wait_for "smtpd on $addr:$port" tcp_up
+start pop3d
+pop3_port=$(sed -n 's/^pop3_listen *= *[^:]*:\([0-9]*\).*/\1/p' "$conf")
+pop3_up() { (exec 3<>"/dev/tcp/$addr/$pop3_port"); }
+wait_for "pop3d on $addr:$pop3_port" pop3_up
 
 cat <<EOF
 
 Mailbag demo server is running on $addr:$port
-  (${names[*]}: pids ${pids[*]}$( [ "$(id -u)" = 0 ] && echo "; started as root, running as mb-queue, mb-vmail, mb-smtpd"))
+  (${names[*]}: pids ${pids[*]}$( [ "$(id -u)" = 0 ] && echo "; started as root, running as mb-queue, mb-vmail, mb-remote, mb-smtpd, mb-pop3d"))
 
   Send a message:
     swaks --server $addr:$port --to $user --from you@example.net
@@ -172,6 +179,9 @@ Mailbag demo server is running on $addr:$port
     swaks --server $addr:$port --to $user --from you@example.net --tls
   It lands in the Maildir:
     ls $run/mail/$domain/demo/new/
+  Fetch it over POP3 (port $pop3_port; STLS is offered too):
+    /usr/bin/python3 -c 'import poplib; p=poplib.POP3("$addr", $pop3_port); p.user("$user"); p.pass_(open("$pwfile").read().strip()); n=p.stat()[0]; print(b"\n".join(p.retr(n)[1]).decode()) if n else print("no mail yet"); p.quit()'
+
   Watch the logs (every line about a message starts with its queue id):
     tail -f $run/log/*.log
   Account: $user  password: $password  (kept in $pwfile)
