@@ -19,6 +19,18 @@ std::string usage() {
          "  user del ADDRESS          remove a user (the Maildir is kept)\n"
          "  user list [DOMAIN]        list users, of one domain or all\n"
          "  user passwd ADDRESS       set a user's password\n"
+         "  user set ADDRESS KEY=VALUE...  quota=SIZE|none forward=ADDR,...|none keep-copy=yes|no\n"
+         "                            disabled=yes|no\n"
+         "  user autoreply ADDRESS on|off [--subject S] [--text T | --text-file F]\n"
+         "                            [--start DATE] [--end DATE] [--interval DAYS]\n"
+         "  user show ADDRESS         everything about a user\n"
+         "  domain alias ALIAS DOMAIN make ALIAS a domain alias of DOMAIN\n"
+         "  domain set DOMAIN KEY=VALUE...  catchall=ADDR|none quota=SIZE|none\n"
+         "                            max-size=SIZE|none max-recipients=N|none\n"
+         "  domain show DOMAIN        a domain's settings\n"
+         "  alias add ADDRESS TARGET...  create an alias, or add targets to it\n"
+         "  alias del ADDRESS [TARGET...]  remove an alias, or some of its targets\n"
+         "  alias list [DOMAIN]       list aliases, of one domain or all\n"
          "  etrn HOST DOMAIN          ask the mail server HOST[:PORT] to send DOMAIN's mail now\n";
 }
 
@@ -27,9 +39,24 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
   a.config_path = common::config::kDefaultPath;
   std::vector<std::string> rest;
   bool options_done = false;
+  bool autoreply_opts = false;
   for (std::size_t i = 0; i < argv.size(); ++i) {
     const std::string& s = argv[i];
-    if (!options_done && rest.empty() && s == "-c") {
+    std::optional<std::string>* opt = nullptr;
+    if (!options_done) {
+      AutoreplyArgs& ar = a.autoreply;
+      if (s == "--subject") opt = &ar.subject;
+      else if (s == "--text") opt = &ar.text;
+      else if (s == "--text-file") opt = &ar.text_file;
+      else if (s == "--start") opt = &ar.start;
+      else if (s == "--end") opt = &ar.end;
+      else if (s == "--interval") opt = &ar.interval;
+    }
+    if (opt) {
+      if (i + 1 >= argv.size()) return Status::error(s + " needs a value");
+      *opt = argv[++i];
+      autoreply_opts = true;
+    } else if (!options_done && rest.empty() && s == "-c") {
       if (i + 1 >= argv.size()) return Status::error("-c needs a file name");
       a.config_path = argv[++i];
     } else if (!options_done && (s == "-h" || s == "--help")) {
@@ -62,27 +89,71 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
     if (auto st = want(1, 1); !st) return st;
     a.command = Command::kCheckConfig;
   } else if (c == "domain") {
-    if (sub == "add" || sub == "del") {
+    if (sub == "add" || sub == "del" || sub == "show") {
       if (auto st = want(3, 3); !st) return st;
-      a.command = sub == "add" ? Command::kDomainAdd : Command::kDomainDel;
+      a.command = sub == "add" ? Command::kDomainAdd : sub == "del" ? Command::kDomainDel : Command::kDomainShow;
       a.target = rest[2];
     } else if (sub == "list") {
       if (auto st = want(2, 2); !st) return st;
       a.command = Command::kDomainList;
+    } else if (sub == "alias") {
+      if (auto st = want(4, 4); !st) return st;
+      a.command = Command::kDomainAlias;
+      a.target = rest[2];
+      a.target2 = rest[3];
+    } else if (sub == "set") {
+      if (rest.size() < 4) return Status::error("'domain set' needs a domain and at least one KEY=VALUE");
+      a.command = Command::kDomainSet;
+      a.target = rest[2];
+      a.values.assign(rest.begin() + 3, rest.end());
     } else {
-      return Status::error(sub.empty() ? "'domain' needs add, del or list" : "unknown command 'domain " + sub + "'");
+      return Status::error(sub.empty() ? "'domain' needs add, del, list, alias, set or show"
+                                       : "unknown command 'domain " + sub + "'");
     }
   } else if (c == "user") {
-    if (sub == "add" || sub == "del" || sub == "passwd") {
+    if (sub == "add" || sub == "del" || sub == "passwd" || sub == "show") {
       if (auto st = want(3, 3); !st) return st;
-      a.command = sub == "add" ? Command::kUserAdd : sub == "del" ? Command::kUserDel : Command::kUserPasswd;
+      a.command = sub == "add"      ? Command::kUserAdd
+                  : sub == "del"    ? Command::kUserDel
+                  : sub == "passwd" ? Command::kUserPasswd
+                                    : Command::kUserShow;
       a.target = rest[2];
     } else if (sub == "list") {
       if (auto st = want(2, 3); !st) return st;
       a.command = Command::kUserList;
       if (rest.size() == 3) a.target = rest[2];
+    } else if (sub == "set") {
+      if (rest.size() < 4) return Status::error("'user set' needs an address and at least one KEY=VALUE");
+      a.command = Command::kUserSet;
+      a.target = rest[2];
+      a.values.assign(rest.begin() + 3, rest.end());
+    } else if (sub == "autoreply") {
+      if (auto st = want(4, 4); !st) return st;
+      if (rest[3] != "on" && rest[3] != "off") return Status::error("'user autoreply' needs on or off, not '" + rest[3] + "'");
+      a.command = Command::kUserAutoreply;
+      a.target = rest[2];
+      a.autoreply.on = rest[3] == "on";
     } else {
-      return Status::error(sub.empty() ? "'user' needs add, del, list or passwd" : "unknown command 'user " + sub + "'");
+      return Status::error(sub.empty() ? "'user' needs add, del, list, passwd, set, autoreply or show"
+                                       : "unknown command 'user " + sub + "'");
+    }
+  } else if (c == "alias") {
+    if (sub == "add") {
+      if (rest.size() < 4) return Status::error("'alias add' needs an address and at least one target");
+      a.command = Command::kAliasAdd;
+      a.target = rest[2];
+      a.values.assign(rest.begin() + 3, rest.end());
+    } else if (sub == "del") {
+      if (auto st = want(3, rest.size()); !st) return st;
+      a.command = Command::kAliasDel;
+      a.target = rest[2];
+      a.values.assign(rest.begin() + 3, rest.end());
+    } else if (sub == "list") {
+      if (auto st = want(2, 3); !st) return st;
+      a.command = Command::kAliasList;
+      if (rest.size() == 3) a.target = rest[2];
+    } else {
+      return Status::error(sub.empty() ? "'alias' needs add, del or list" : "unknown command 'alias " + sub + "'");
     }
   } else if (c == "etrn") {
     if (auto st = want(3, 3); !st) return st;
@@ -93,6 +164,9 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
     return Status::error("unknown command '" + c + "'");
   }
   if (a.force && a.command != Command::kDomainDel) return Status::error("--force only goes with 'domain del'");
+  if (autoreply_opts && a.command != Command::kUserAutoreply)
+    return Status::error("--subject, --text, --text-file, --start, --end and --interval go with 'user autoreply'");
+  if (a.autoreply.text && a.autoreply.text_file) return Status::error("give --text or --text-file, not both");
   return a;
 }
 

@@ -2,6 +2,7 @@
 // exit codes every subcommand uses (documented in mailctl(8)).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,15 +29,32 @@ enum class Command {
   kUserDel,
   kUserList,
   kUserPasswd,
+  kUserSet,
+  kUserAutoreply,
+  kUserShow,
+  kDomainAlias,
+  kDomainSet,
+  kDomainShow,
+  kAliasAdd,
+  kAliasDel,
+  kAliasList,
   kEtrn,
+};
+
+// `user autoreply` options; unset ones keep what the record holds.
+struct AutoreplyArgs {
+  bool on = false;
+  std::optional<std::string> subject, text, text_file, start, end, interval;
 };
 
 struct Args {
   std::string config_path;  // -c FILE; default /etc/mailbag/mailbag.conf
   Command command = Command::kHelp;
   std::string target;  // the domain or address the command acts on ("" for none)
-  std::string target2;  // etrn: the domain (target is the host)
+  std::string target2;  // etrn: the domain (target is the host); domain alias: the target
   bool force = false;  // domain del --force
+  std::vector<std::string> values;  // alias targets; key=value settings of `set`
+  AutoreplyArgs autoreply;
 };
 
 // Parses the arguments after the program name. A usage error carries the message to

@@ -18,6 +18,27 @@ int cmd_user_add(Context& ctx, const std::string& address);
 int cmd_user_del(Context& ctx, const std::string& address);
 int cmd_user_list(Context& ctx, const std::string& domain);
 int cmd_user_passwd(Context& ctx, const std::string& address);
+int cmd_user_set(Context& ctx, const std::string& address, const std::vector<std::string>& settings);
+int cmd_user_autoreply(Context& ctx, const std::string& address, const AutoreplyArgs& args);
+int cmd_user_show(Context& ctx, const std::string& address);
+
+int cmd_domain_alias(Context& ctx, const std::string& alias, const std::string& target);
+int cmd_domain_set(Context& ctx, const std::string& domain, const std::vector<std::string>& settings);
+int cmd_domain_show(Context& ctx, const std::string& domain);
+
+int cmd_alias_add(Context& ctx, const std::string& address, const std::vector<std::string>& targets);
+int cmd_alias_del(Context& ctx, const std::string& address, const std::vector<std::string>& targets);
+int cmd_alias_list(Context& ctx, const std::string& domain);
+
+// Helpers shared by the alias and settings commands (aliases.cpp).
+// The path from `from` through `targets` back to `from` (empty if none): alias targets,
+// forwards of users who keep no copy, domain aliases.
+common::Result<std::vector<std::string>> find_loop(common::accounts::Accounts& db, const std::string& from,
+                                                   const std::vector<std::string>& targets);
+// Does the local address `key` reach a mailbox (user, alias, subaddress base, domain
+// alias, postmaster/abuse default, or - if `catchall_counts` - a catch-all)?
+common::Result<bool> local_target_exists(common::accounts::Accounts& db, const std::string& key,
+                                         const std::string& delimiter, bool catchall_counts);
 
 // Checks the file at `path`; prints every problem as "file:line: message" on `out`.
 int cmd_check_config(const std::string& path, std::FILE* out);

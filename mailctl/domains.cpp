@@ -1,4 +1,5 @@
-// `mailctl domain add|del|list`: the mail domains in accounts.mdb.
+// `mailctl domain add|del|list`: the mail domains in accounts.mdb. A domain's users go
+// with it (their password hashes first); an alias domain pointing at it blocks the delete.
 #include <ctime>
 
 #include "mailctl/commands.hpp"
@@ -54,10 +55,16 @@ int cmd_domain_del(Context& ctx, const std::string& arg, bool force) {
   }
   auto users = (*db)->users(name);
   auto aliases = (*db)->aliases(name);
-  if (!users || !aliases) {
-    complain(ctx, !users ? users.message() : aliases.message());
+  auto all = (*db)->domains();
+  if (!users || !aliases || !all) {
+    complain(ctx, !users ? users.message() : !aliases ? aliases.message() : all.message());
     return kExitIoError;
   }
+  for (const auto& o : *all)
+    if (o.alias_of == name) {
+      complain(ctx, "domain " + o.name + " is an alias of " + name + "; delete it first");
+      return kExitRefused;
+    }
   if ((!users->empty() || !aliases->empty()) && !force) {
     complain(ctx, "domain " + name + " still has " + std::to_string(users->size()) + " user(s) and " +
                       std::to_string(aliases->size()) + " alias(es); remove them first or use --force");
@@ -101,7 +108,12 @@ int cmd_domain_list(Context& ctx) {
     complain(ctx, all.message());
     return kExitIoError;
   }
-  for (const auto& d : *all) std::fprintf(ctx.out, "%s\n", d.name.c_str());
+  for (const auto& d : *all) {
+    if (d.alias_of.empty())
+      std::fprintf(ctx.out, "%s\n", d.name.c_str());
+    else
+      std::fprintf(ctx.out, "%s\talias of %s\n", d.name.c_str(), d.alias_of.c_str());
+  }
   return kExitOk;
 }
 

@@ -3,14 +3,17 @@
 //   queue, corrupt, state  0700 mb-queue private   0755 mb-queue
 //   data_directory   0755 root           accounts.mdb root:mb-acct, passwd.mdb root:mb-auth,
 //                                        relay.mdb mb-pop3d:mb-relay (0640, lock 0660)
+//     quota/  0750 mb-vmail:mb-acct      srs.secret 0640 root:mb-acct (made once, random)
 //   mail_directory   0770 mb-vmail:mb-mail
 #include "mailctl/init.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "common/accounts/accounts.hpp"
 #include "common/accounts/passwd.hpp"
 #include "common/io/fdio.hpp"
+#include "common/mail/srs.hpp"
 #include "common/relaydb/relaydb.hpp"
 #include "mailctl/args.hpp"
 #include "mailctl/system_users.hpp"
@@ -28,6 +31,7 @@ std::vector<Spec> directory_plan(const common::spool::Layout& l) {
       {l.state(), 0700, "mb-queue", "mb-queue"},
       {l.private_dir(), 0755, "mb-queue", "mb-queue"},
       {l.data, 0755, "root", "root"},
+      {l.quota_flags(), 0750, "mb-vmail", "mb-acct"},
       {l.mail, 0770, "mb-vmail", "mb-mail"},
   };
 }
@@ -64,6 +68,27 @@ Status create_db(DbKind kind, const std::string& path) {
   return Status::error("unknown database kind");
 }
 
+// The SRS key (common/mail/srs.hpp): made once, never replaced, since every SRS address
+// handed out so far depends on it.
+Status make_srs_secret(const common::spool::Layout& l, bool as_root, std::vector<std::string>* report) {
+  Spec spec{l.srs_secret(), 0640, "root", "mb-acct"};
+  struct stat st;
+  if (::lstat(spec.path.c_str(), &st) != 0) {
+    auto secret = common::mail::srs::new_secret();
+    if (!secret) return secret.status();
+    common::io::UniqueFd fd(::open(spec.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) return Status::sys("create " + spec.path);
+    MB_TRY(common::io::write_all(fd.get(), *secret + "\n"));
+    MB_TRY(common::io::fsync_fd(fd.get(), "srs.secret"));
+    std::vector<std::string> ignored;
+    MB_TRY(ensure_file(spec, as_root, &ignored));
+    report->push_back("created " + spec.path + " (mode 0640, " +
+                      (as_root ? std::string("root:mb-acct") : std::string("owned by the caller")) + ")");
+    return Status::ok();
+  }
+  return ensure_file(spec, as_root, report);
+}
+
 Status build_tree(Context& ctx, std::vector<std::string>* report) {
   auto l = ctx.layout();
   for (const std::string& root : {l.spool, l.data, l.mail}) {
@@ -87,6 +112,7 @@ Status build_tree(Context& ctx, std::vector<std::string>* report) {
     else
       report->insert(report->end(), fixes.begin(), fixes.end());
   }
+  MB_TRY(make_srs_secret(l, ctx.as_root, report));
   if (ctx.as_root)
     for (const std::string& root : {l.spool, l.data, l.mail}) check_search_path(root, report);
   return Status::ok();

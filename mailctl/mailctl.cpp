@@ -34,6 +34,15 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
     case Command::kUserDel: return cmd_user_del(ctx, args->target);
     case Command::kUserList: return cmd_user_list(ctx, args->target);
     case Command::kUserPasswd: return cmd_user_passwd(ctx, args->target);
+    case Command::kUserSet: return cmd_user_set(ctx, args->target, args->values);
+    case Command::kUserAutoreply: return cmd_user_autoreply(ctx, args->target, args->autoreply);
+    case Command::kUserShow: return cmd_user_show(ctx, args->target);
+    case Command::kDomainAlias: return cmd_domain_alias(ctx, args->target, args->target2);
+    case Command::kDomainSet: return cmd_domain_set(ctx, args->target, args->values);
+    case Command::kDomainShow: return cmd_domain_show(ctx, args->target);
+    case Command::kAliasAdd: return cmd_alias_add(ctx, args->target, args->values);
+    case Command::kAliasDel: return cmd_alias_del(ctx, args->target, args->values);
+    case Command::kAliasList: return cmd_alias_list(ctx, args->target);
     case Command::kEtrn: return cmd_etrn(ctx, args->target, args->target2);
     case Command::kHelp:
     case Command::kCheckConfig: break;

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "common/accounts/passwd.hpp"
+#include "common/maildir/quota_flags.hpp"
 #include "mailctl/commands.hpp"
 #include "mailctl/fs.hpp"
 #include "mailctl/password.hpp"
@@ -78,6 +79,10 @@ int cmd_user_add(Context& ctx, const std::string& arg) {
     complain(ctx, "no such domain: " + domain + " (add it with 'mailctl domain add " + domain + "')");
     return kExitRefused;
   }
+  if (!(*dom)->alias_of.empty()) {
+    complain(ctx, domain + " is an alias of " + (*dom)->alias_of + "; add the user there");
+    return kExitRefused;
+  }
   if (*have) {
     complain(ctx, "user " + address + " already exists");
     return kExitRefused;
@@ -141,6 +146,7 @@ int cmd_user_del(Context& ctx, const std::string& arg) {
     complain(ctx, del.message());
     return kExitIoError;
   }
+  (void)common::maildir::clear_full_flag(ctx.layout().quota_flags(), address);
   std::fprintf(ctx.out, "deleted user %s; Maildir kept at %s/%s\n", address.c_str(),
                ctx.cfg.mail_directory.c_str(), (*have)->maildir.c_str());
   return kExitOk;

@@ -1,8 +1,8 @@
 // smtpd: the ESMTP server. Runs as mb-smtpd (groups mb-drop, mb-acct, mb-auth, mb-relay).
-// As root it only binds the smtp_listen ports, opens spool/incoming, the TLS key and
-// accounts.mdb, then drops privileges for good. Talks to clients on the network
-// (untrusted) and to the queue manager over spool/private/submit (trusted to answer).
-// See smtpd(8).
+// As root it only binds the smtp_listen, submission_listen and submissions_listen ports,
+// opens spool/incoming, the TLS key, accounts.mdb, passwd.mdb and relay.mdb, then drops
+// privileges for good. Talks to clients on the network (untrusted) and to the queue
+// manager over spool/private/submit (trusted to answer). See smtpd(8).
 #include "common/config/config.hpp"
 #include "common/log/log.hpp"
 #include "common/privsep/drop.hpp"
@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   common::log::init("smtpd", cfg.log_target == "stderr" ? common::log::Target::kStderr
                                                         : common::log::Target::kSyslog);
   common::spool::fault::init_from_env();
-  auto pre = smtpd::pre_jail(cfg);  // bind sockets, open drop dir, TLS key, accounts
+  auto pre = smtpd::pre_jail(cfg);  // bind sockets, open drop dir, TLS key, databases
   common::privsep::drop("smtpd");
   return smtpd::run(cfg, std::move(pre));
 }

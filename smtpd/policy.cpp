@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common/log/log.hpp"
+#include "common/mail/srs.hpp"
 
 namespace smtpd {
 namespace {
@@ -126,6 +127,10 @@ Reply check_recipient(const SessionFacts& facts, const common::mail::Address& rc
 
   // RFC 5321 4.5.1 (postmaster) and RFC 2142 (abuse) for every domain we serve.
   if (local == "postmaster" || local == "abuse") return ok_rcpt();
+  // A bounce to a forward of ours comes back to its SRS address (common/mail/srs.hpp).
+  if (common::mail::srs::is_srs(rcpt.local))
+    return dir.valid_srs(rcpt.local) ? ok_rcpt()
+                                     : make_reply(550, "5.1.1", "Recipient address rejected: invalid SRS address");
 
   auto check = [&](const std::string& k, bool* found) -> std::optional<Reply> {
     auto m = dir.mailbox(k);
@@ -133,6 +138,7 @@ Reply check_recipient(const SessionFacts& facts, const common::mail::Address& rc
     *found = m->has_value();
     if (!*found) return std::nullopt;
     if ((*m)->disabled) return make_reply(550, "5.2.1", "Mailbox disabled, not accepting messages");
+    if ((*m)->full) return make_reply(452, "4.2.2", "Mailbox full, try again later");
     return ok_rcpt();
   };
   bool found = false;
@@ -142,6 +148,52 @@ Reply check_recipient(const SessionFacts& facts, const common::mail::Address& rc
   }
   if (!info.catchall.empty()) return ok_rcpt();
   return make_reply(550, "5.1.1", "Recipient address rejected: User unknown");
+}
+
+std::optional<Reply> check_domain_limits(const SessionFacts& facts, const common::mail::Address& rcpt,
+                                         const std::vector<common::mail::Address>& earlier,
+                                         std::optional<std::uint64_t> declared_size, Directory& dir) {
+  // The limits of a domain of ours (an alias domain's are its target's); nullopt if not ours.
+  auto limits_of = [&](const std::string& domain, common::Status* failed) -> std::optional<DomainInfo> {
+    auto d = dir.domain(domain);
+    if (!d) {
+      *failed = d.status();
+      return std::nullopt;
+    }
+    if (!d->has_value() || (*d)->alias_of.empty()) return *d;
+    auto t = dir.domain((*d)->alias_of);
+    if (!t) {
+      *failed = t.status();
+      return std::nullopt;
+    }
+    return *t;
+  };
+  common::Status failed;
+  if (!rcpt.literal && !rcpt.domain.empty()) {
+    auto d = limits_of(rcpt.domain, &failed);
+    if (!failed.is_ok()) return lookup_failed(failed);
+    if (d && d->max_message_size && declared_size && *declared_size > d->max_message_size)
+      return make_reply(552, "5.3.4", "Message size exceeds the limit of " + std::to_string(d->max_message_size) +
+                                          " bytes for " + rcpt.domain);
+    if (d && d->max_recipients) {
+      std::size_t same = 0;
+      for (const auto& e : earlier) same += e.domain == rcpt.domain ? 1 : 0;
+      if (same >= d->max_recipients)
+        return make_reply(452, "4.5.3", "Too many recipients for " + rcpt.domain + " in one message");
+    }
+  }
+  auto at = facts.auth_user.rfind('@');
+  if (at != std::string::npos) {
+    auto d = limits_of(facts.auth_user.substr(at + 1), &failed);
+    if (!failed.is_ok()) return lookup_failed(failed);
+    if (d && d->max_message_size && declared_size && *declared_size > d->max_message_size)
+      return make_reply(552, "5.3.4", "Message size exceeds your limit of " + std::to_string(d->max_message_size) +
+                                          " bytes");
+    if (d && d->max_recipients && earlier.size() >= d->max_recipients)
+      return make_reply(452, "4.5.3", "Too many recipients (your limit is " + std::to_string(d->max_recipients) +
+                                          " per message)");
+  }
+  return std::nullopt;
 }
 
 std::optional<Reply> check_etrn(const SessionFacts& facts, const EtrnArgs& etrn,

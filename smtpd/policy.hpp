@@ -39,12 +39,15 @@ bool may_relay(const SessionFacts& f);
 struct DomainInfo {
   std::string alias_of;  // domain alias: the same local parts exist there
   std::string catchall;  // non-empty: every local part is accepted
+  std::uint64_t max_message_size = 0;  // mailctl domain set max-size; 0: none
+  std::size_t max_recipients = 0;      // mailctl domain set max-recipients; 0: none
 };
 
 struct MailboxInfo {
   bool disabled = false;
   bool alias = false;                // an alias, not a user
   std::vector<std::string> targets;  // an alias's targets, as stored
+  bool full = false;                 // a user whose mailbox is at its quota (local's flag)
 };
 
 // The accounts as the policy needs them. Errors mean "cannot tell now" (451).
@@ -55,6 +58,8 @@ class Directory {
   virtual common::Result<std::optional<DomainInfo>> domain(const std::string& name) = 0;
   // A user or an alias with this key ("local@domain", lower-case).
   virtual common::Result<std::optional<MailboxInfo>> mailbox(const std::string& key) = 0;
+  // Is this SRS0/SRS1 local part one we made (hash and age check, common/mail/srs.hpp)?
+  virtual bool valid_srs(std::string_view /*local*/) { return false; }
 };
 
 struct SenderRules {
@@ -78,7 +83,10 @@ Reply check_sender(const SessionFacts& facts, const MailArgs& mail, const Sender
 //  - a local domain (accounts.mdb), from anyone: an existing user or alias; any local
 //    part of a catch-all domain; in a domain alias, a mailbox of its target;
 //    "postmaster" and "abuse" of every local domain (RFC 5321 4.5.1, RFC 2142);
-//    postmaster@<hostname> always. Unknown local part 550 5.1.1, disabled 550 5.2.1.
+//    postmaster@<hostname> always. Unknown local part 550 5.1.1, disabled 550 5.2.1,
+//    a user whose mailbox is full 452 4.2.2 (RFC 3463 3.3; the client tries later);
+//    an SRS0/SRS1 local part (a bounce to a forward of ours) only if valid_srs, else
+//    550 5.1.1.
 //  - a domain in `relay_domains` (we are its backup MX), from anyone: any local part.
 //  - any other domain, an address literal included: only if may_relay(), else
 //    554 5.7.1 "Relay access denied".
@@ -89,6 +97,18 @@ Reply check_sender(const SessionFacts& facts, const MailArgs& mail, const Sender
 // REQUIRES: hostname and relay_domains lower-case.
 Reply check_recipient(const SessionFacts& facts, const common::mail::Address& rcpt, Directory& dir,
                       std::string_view hostname, const std::vector<std::string>& relay_domains);
+
+// Per-domain limits (mailctl domain set max-size, max-recipients), for a recipient
+// check_recipient accepted; `earlier` are the recipients accepted before it and
+// `declared_size` the MAIL SIZE= value. The recipient's domain (an alias domain counts as
+// its target): at most max_recipients of its addresses per message, 452 4.5.3 (RFC 5321
+// 4.5.3.1.10), and no declared size above max_message_size, 552 5.3.4 (RFC 1870 6.1).
+// An authenticated user's own domain limits what they send the same way: its
+// max_recipients counts every recipient, its max_message_size the declared size.
+// Lookup failure 451 4.3.0. nullopt: within the limits.
+std::optional<Reply> check_domain_limits(const SessionFacts& facts, const common::mail::Address& rcpt,
+                                         const std::vector<common::mail::Address>& earlier,
+                                         std::optional<std::uint64_t> declared_size, Directory& dir);
 
 // ETRN (RFC 1985): nullopt when the request may go to the queue manager, else the
 // refusal: a queue name 458 (not supported), a client outside etrn_networks or a node

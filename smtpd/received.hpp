@@ -23,7 +23,8 @@ struct ReceivedInfo {
 //  \tfor <rcpt>; date\n", LF line ends as in the queue file.
 std::string received_header(const ReceivedInfo& info);
 
-// RFC 5322 3.3 date-time in local time: "Tue, 01 Jul 2003 10:52:37 +0200".
+// RFC 5322 3.3 date-time in local time: "Tue, 01 Jul 2003 10:52:37 +0200"
+// (common::mail::rfc5322_date).
 std::string rfc5322_date(std::int64_t t);
 
 // The HELO name as it may appear in a header: printable ASCII without the characters

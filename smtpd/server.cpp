@@ -163,6 +163,10 @@ PreJail pre_jail(const common::config::Config& cfg) {
       pre.relay = std::move(*r);
     else
       log::warn("relay database %s: %s (retried when needed)", layout.relay_db().c_str(), r.message().c_str());
+    // LMDB creates a missing lock file even for a reader: as root that would leave one
+    // pop3d cannot write. Give the files back to mb-pop3d:mb-relay (a no-op otherwise).
+    Status st = common::relaydb::fix_ownership(layout.relay_db());
+    if (!st) log::warn("relay database: %s", st.message().c_str());
   }
   return pre;
 }
@@ -334,13 +338,13 @@ std::string Server::new_queue_id() { return common::spool::new_queue_id(); }
 bool Server::relay_db_allows(const std::string& ip) {
   std::string path = layout_.relay_db();
   if (!relay_) {
-    // Not there at start (pop3d or relayctl create it): open it when it appears, trying
-    // at most once a second.
+    // Not there at start (pop3d or relayctl create it): open it as soon as it appears;
+    // a file that is there but cannot be opened is retried at most once a second.
+    if (::access(path.c_str(), F_OK) != 0) return false;
     auto t = std::chrono::steady_clock::now();
     if (relay_last_try_ != std::chrono::steady_clock::time_point{} && t - relay_last_try_ < std::chrono::seconds(1))
       return false;
     relay_last_try_ = t;
-    if (::access(path.c_str(), F_OK) != 0) return false;
     auto r = common::relaydb::RelayDb::open(path, common::relaydb::RelayDb::Mode::kRead);
     if (!r) {
       log::warn("relay database %s: %s", path.c_str(), r.message().c_str());

@@ -50,6 +50,11 @@ struct Config {
   // sendmail (local submission)
   std::string sendmail_domain;
 
+  // local
+  std::string quota_exceeded;
+  std::int64_t quota_warning_percent = 0;
+  std::string recipient_delimiter;
+
   // queue-manager
   std::int64_t queue_retry_min = 0;
   std::int64_t queue_retry_max = 0;

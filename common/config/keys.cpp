@@ -74,6 +74,20 @@ Status check_mailbox_or_empty(std::string_view v) {
   return a ? Status::ok() : a.status();
 }
 
+Status check_quota_exceeded(std::string_view v) {
+  if (v == "defer" || v == "bounce") return Status::ok();
+  return Status::error("must be defer or bounce");
+}
+
+// Characters that may separate a user from a tag ("user+tag"); never '@', '.', quotes.
+Status check_delimiter(std::string_view v) {
+  if (v.size() > 4) return Status::error("at most 4 delimiter characters");
+  for (char c : v)
+    if (std::string_view("+-_=#~").find(c) == std::string_view::npos)
+      return Status::error("delimiter characters must be among + - _ = # ~");
+  return Status::ok();
+}
+
 constexpr std::int64_t kMax = INT64_MAX;
 
 }  // namespace
@@ -153,6 +167,17 @@ const std::vector<KeyDef>& keys() {
        "domain of local users' addresses in mail from sendmail (default: hostname)",
        &Config::sendmail_domain, check_domain_or_empty},
 
+      // local (delivery into Maildirs) and recipient lookups
+      {"quota_exceeded", Kind::kString, "defer", 0, 0, "local",
+       "a message that does not fit the mailbox quota: defer (4.2.2, retried) or bounce (5.2.2)",
+       &Config::quota_exceeded, check_quota_exceeded},
+      {"quota_warning_percent", Kind::kInt, "90", 0, 100, "local",
+       "warn a user once by mail when a delivery takes the mailbox past this share of its quota (0: never)",
+       &Config::quota_warning_percent, nullptr},
+      {"recipient_delimiter", Kind::kString, "+", 0, 0, "local smtpd",
+       "characters that separate a user from a tag: user+tag@domain reaches user@domain (empty: off)",
+       &Config::recipient_delimiter, check_delimiter},
+
       // queue-manager
       {"queue_retry_min", Kind::kDuration, "5m", 1, 86400, "queue-manager",
        "first retry delay after a temporary failure; doubles with each attempt",
@@ -165,7 +190,7 @@ const std::vector<KeyDef>& keys() {
       {"delay_warning_time", Kind::kDuration, "0", 0, 100 * 86400, "queue-manager",
        "send the sender one warning when a message has been deferred this long (0: never)",
        &Config::delay_warning_time, nullptr},
-      {"postmaster_address", Kind::kString, "", 0, 0, "queue-manager",
+      {"postmaster_address", Kind::kString, "", 0, 0, "queue-manager local",
        "where undeliverable bounces go, once (default: postmaster@ the hostname)",
        &Config::postmaster_address, nullptr},
 

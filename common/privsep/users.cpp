@@ -7,7 +7,7 @@ const std::vector<Identity>& identities() {
   static const std::vector<Identity> t = {
       {"smtpd", "mb-smtpd", "mb-smtpd", {"mb-drop", "mb-acct", "mb-auth", "mb-relay"}},
       {"queue-manager", "mb-queue", "mb-queue", {"mb-drop", "mb-acct"}},
-      {"local", "mb-vmail", "mb-mail", {"mb-acct"}},
+      {"local", "mb-vmail", "mb-mail", {"mb-acct", "mb-drop"}},
       {"remote", "mb-remote", "mb-remote", {}},
       {"pop3d", "mb-pop3d", "mb-pop3d", {"mb-mail", "mb-acct", "mb-auth", "mb-relay"}},
   };

@@ -1,6 +1,7 @@
 // The unprivileged users and groups of Mailbag, in one table: which user each program
 // runs as and which groups give it access to what (see design.md and mailbag-queue(5)).
-//   mb-drop   create files in spool/incoming, connect to private/submit
+//   mb-drop   create files in spool/incoming, connect to private/submit (smtpd, sendmail,
+//             local for forwards and auto-replies)
 //   mb-acct   read accounts.mdb (domains, users, aliases; no password hashes)
 //   mb-auth   read passwd.mdb (password hashes): smtpd for AUTH, pop3d for login
 //   mb-relay  relay.mdb (POP-before-SMTP): pop3d writes, smtpd reads

@@ -5,7 +5,7 @@
 //   spool_directory/corrupt/   queue files that failed validation, moved aside
 //   spool_directory/state/     queue state database (LMDB)
 //   spool_directory/private/   internal sockets
-//   data_directory/accounts.mdb, passwd.mdb, relay.mdb
+//   data_directory/accounts.mdb, passwd.mdb, relay.mdb, srs.secret, quota/
 #pragma once
 
 #include <string>
@@ -36,6 +36,11 @@ struct Layout {
   std::string accounts_db() const { return data + "/accounts.mdb"; }
   std::string passwd_db() const { return data + "/passwd.mdb"; }
   std::string relay_db() const { return data + "/relay.mdb"; }
+  // SRS key (common/mail/srs.hpp), root:mb-acct 0640, made by mailctl init.
+  std::string srs_secret() const { return data + "/srs.secret"; }
+  // One file per user whose mailbox is full (common/maildir/quota_flags.hpp): local
+  // writes them, smtpd reads them; mb-vmail:mb-acct 0750.
+  std::string quota_flags() const { return data + "/quota"; }
 };
 
 }  // namespace common::spool

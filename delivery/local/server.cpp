@@ -3,11 +3,17 @@
 // new/ directory covers them all. Fault point (local(8)): local.before_reply.
 #include "delivery/local/server.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <ctime>
 #include <vector>
 
 #include "common/log/log.hpp"
+#include "common/mail/srs.hpp"
 #include "common/spool/fault.hpp"
 #include "common/spool/layout.hpp"
 #include "delivery/agent.hpp"
@@ -20,22 +26,59 @@ namespace log = common::log;
 
 // Requests per group commit; more wait for the next loop turn.
 constexpr std::size_t kMaxBatch = 128;
+// How often users flagged "mailbox full" are checked for room again.
+constexpr int kFlagRecheckSeconds = 60;
+
+ResolverConfig resolver_config(const common::config::Config& cfg, const PreJail& pre) {
+  ResolverConfig rc;
+  rc.accounts_path = pre.accounts_db;
+  rc.mail_root = pre.mail_directory;
+  rc.recipient_delimiter = cfg.recipient_delimiter;
+  rc.postmaster_address = cfg.postmaster_address;
+  rc.hostname = pre.hostname;
+  rc.srs_secret = pre.srs_secret;
+  return rc;
+}
+
+LocalPolicy local_policy(const common::config::Config& cfg, const PreJail& pre) {
+  LocalPolicy p;
+  p.hostname = pre.hostname;
+  p.quota_bounce = cfg.quota_exceeded == "bounce";
+  p.warning_percent = cfg.quota_warning_percent;
+  p.quota_flags_dir = pre.quota_flags;
+  p.srs_secret = pre.srs_secret;
+  p.delimiter = cfg.recipient_delimiter;
+  return p;
+}
 
 class Server {
  public:
-  Server(event_base* base, const PreJail& pre)
+  Server(event_base* base, const common::config::Config& cfg, PreJail& pre)
       : base_(base),
-        resolver_(pre.accounts_db, pre.mail_directory),
+        resolver_(resolver_config(cfg, pre)),
         names_(pre.hostname),
-        deliverer_(resolver_, names_),
+        submitter_(std::move(pre.incoming_fd), pre.incoming, pre.submit_socket),
+        deliverer_(resolver_, names_, &submitter_, local_policy(cfg, pre)),
         link_(base, pre.local_socket, "local",
               [this](common::ipc::Deliver d, common::io::UniqueFd fd, std::uint64_t gen) {
                 on_deliver(std::move(d), std::move(fd), gen);
               }) {}
 
-  void start() { link_.start(); }
+  void start() {
+    link_.start();
+    flag_timer_.reset(evtimer_new(base_, flag_cb, this));
+    MB_CHECK(flag_timer_ != nullptr, "evtimer_new for the quota flag re-check");
+    check_flags();
+  }
 
  private:
+  static void flag_cb(evutil_socket_t, short, void* self) noexcept { static_cast<Server*>(self)->check_flags(); }
+  void check_flags() {
+    deliverer_.recheck_full_flags(::time(nullptr));
+    timeval t{kFlagRecheckSeconds, 0};
+    evtimer_add(flag_timer_.get(), &t);
+  }
+
   struct Pending {
     Request req;
     std::uint64_t generation;
@@ -82,10 +125,12 @@ class Server {
   event_base* base_;
   Resolver resolver_;
   NameGenerator names_;
+  Submitter submitter_;
   BatchDeliverer deliverer_;
   AgentLink link_;
   std::vector<Pending> pending_;
   bool scheduled_ = false;
+  common::io::EventPtr flag_timer_;
 };
 
 }  // namespace
@@ -95,13 +140,36 @@ PreJail pre_jail(const common::config::Config& cfg) {
   // Maildir files 0660 and directories 0770 (mb-vmail:mb-mail), whatever umask we inherit.
   ::umask(007);
   common::spool::Layout layout(cfg);
-  return PreJail{layout.local_socket(), layout.accounts_db(), layout.mail, cfg.hostname};
+  PreJail pre;
+  pre.local_socket = layout.local_socket();
+  pre.submit_socket = layout.submit_socket();
+  pre.incoming = layout.incoming();
+  // O_PATH: mb-drop may create in the drop directory (mode 3730) but not read it.
+  pre.incoming_fd.reset(::open(pre.incoming.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!pre.incoming_fd)
+    log::warn("drop directory %s: %s (forwards and auto-replies wait until it exists)", pre.incoming.c_str(),
+              std::strerror(errno));
+  pre.accounts_db = layout.accounts_db();
+  pre.quota_flags = layout.quota_flags();
+  pre.mail_directory = layout.mail;
+  pre.hostname = cfg.hostname;
+  if (pre.hostname.empty()) {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) == 0) pre.hostname = buf;
+  }
+  auto secret = common::mail::srs::load_secret(layout.srs_secret());
+  if (secret)
+    pre.srs_secret = std::move(*secret);
+  else
+    log::warn("SRS secret: %s (mail forwarded to other domains keeps its sender; run mailctl init)",
+              secret.message().c_str());
+  return pre;
 }
 
-int run(const common::config::Config&, PreJail pre) {
+int run(const common::config::Config& cfg, PreJail pre) {
   auto base = common::io::new_event_base();
   auto signals = common::io::install_termination_handlers(base.get());
-  Server server(base.get(), pre);
+  Server server(base.get(), cfg, pre);
   server.start();
   event_base_dispatch(base.get());
   return 0;

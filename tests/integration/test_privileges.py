@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(not harness.is_root(), reason="needs root (daemo
 IDENTITIES = {
     "smtpd": ("mb-smtpd", "mb-smtpd", {"mb-drop", "mb-acct", "mb-auth", "mb-relay"}),
     "queue-manager": ("mb-queue", "mb-queue", {"mb-drop", "mb-acct"}),
-    "local": ("mb-vmail", "mb-mail", {"mb-acct"}),
+    "local": ("mb-vmail", "mb-mail", {"mb-acct", "mb-drop"}),
 }
 
 

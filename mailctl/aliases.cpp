@@ -1,0 +1,344 @@
+// `mailctl alias add|del|list` and `mailctl domain alias`: alias records (a local part
+// -> local or remote addresses) and domain aliases (every local part of one domain ->
+// the same in another) in accounts.mdb. Targets are checked before anything is written:
+// valid addresses, local ones that exist, and no loop back to the alias.
+#include <algorithm>
+#include <ctime>
+#include <set>
+
+#include "common/mail/address.hpp"
+#include "mailctl/commands.hpp"
+#include "mailctl/values.hpp"
+
+namespace mailctl {
+namespace {
+
+using common::accounts::Accounts;
+
+// Where an address leads in one step (alias targets, the forwards of a user who keeps no
+// copy, the same local part in an alias domain's target), with `extra` standing in for a
+// record not yet written.
+common::Result<std::vector<std::string>> next_hops(Accounts& db, const std::string& key,
+                                                   const std::string& extra_key,
+                                                   const std::vector<std::string>& extra) {
+  if (key == extra_key) return extra;
+  std::vector<std::string> out;
+  auto a = db.alias(key);
+  if (!a) return a.status();
+  if (*a) {
+    for (const auto& t : (*a)->targets) out.push_back(lower(t));
+    return out;
+  }
+  auto u = db.user(key);
+  if (!u) return u.status();
+  if (*u) {
+    // A user that keeps a copy is where mail ends, whatever it forwards.
+    if (!(*u)->keep_copy)
+      for (const auto& t : (*u)->forward) out.push_back(lower(t));
+    return out;
+  }
+  auto at = key.rfind('@');
+  auto d = db.domain(key.substr(at + 1));
+  if (!d) return d.status();
+  if (*d && !(*d)->alias_of.empty()) out.push_back(key.substr(0, at) + "@" + (*d)->alias_of);
+  return out;
+}
+
+}  // namespace
+
+common::Result<std::vector<std::string>> find_loop(Accounts& db, const std::string& from,
+                                                   const std::vector<std::string>& targets) {
+  // Depth-first search from the new targets back to `from`; the path, if any.
+  std::vector<std::vector<std::string>> stack;
+  std::set<std::string> seen;
+  for (const auto& t : targets) stack.push_back({from, lower(t)});
+  while (!stack.empty()) {
+    auto path = std::move(stack.back());
+    stack.pop_back();
+    const std::string& at = path.back();
+    if (at == from) return path;
+    if (!seen.insert(at).second || seen.size() > 10000) continue;
+    auto next = next_hops(db, at, from, targets);
+    if (!next) return next.status();
+    for (const auto& n : *next) {
+      auto p = path;
+      p.push_back(n);
+      stack.push_back(std::move(p));
+    }
+  }
+  return std::vector<std::string>();
+}
+
+// Does `key` (a local address) lead somewhere: a user or alias, the base of a
+// subaddress, a domain alias, a catch-all?
+common::Result<bool> local_target_exists(Accounts& db, const std::string& key, const std::string& delimiter,
+                                         bool catchall_counts) {
+  for (int hop = 0; hop < 10; ++hop) {
+    auto a = db.alias(key);
+    auto u = db.user(key);
+    if (!a || !u) return !a ? a.status() : u.status();
+    if (*a || *u) return true;
+    auto at = key.rfind('@');
+    std::string local = key.substr(0, at), domain = key.substr(at + 1);
+    auto d = db.domain(domain);
+    if (!d) return d.status();
+    if (!*d) return true;  // not ours: a remote address
+    if (local == "postmaster" || local == "abuse" || (catchall_counts && !(*d)->catchall.empty())) return true;
+    auto cut = delimiter.empty() ? std::string::npos : local.find_first_of(delimiter);
+    if (cut != std::string::npos && cut > 0) {
+      auto b = local_target_exists(db, local.substr(0, cut) + "@" + domain, "", false);
+      if (!b) return b;
+      if (*b) return true;
+    }
+    if ((*d)->alias_of.empty()) return false;
+    return local_target_exists(db, local + "@" + (*d)->alias_of, delimiter, catchall_counts);
+  }
+  return false;
+}
+
+int cmd_alias_add(Context& ctx, const std::string& arg, const std::vector<std::string>& targets) {
+  auto parts = common::accounts::split_user_address(lower(arg));
+  if (!parts) {
+    complain(ctx, parts.message());
+    return kExitRefused;
+  }
+  std::string address = parts->first + "@" + parts->second;
+  std::vector<std::string> want;
+  for (const auto& t : targets) {
+    auto list = parse_address_list(t);
+    if (!list) {
+      complain(ctx, list.message());
+      return kExitRefused;
+    }
+    for (auto& a : *list)
+      if (std::find(want.begin(), want.end(), a) == want.end()) want.push_back(a);
+  }
+  auto db = open_accounts(ctx);
+  if (!db) {
+    complain(ctx, db.message());
+    return kExitIoError;
+  }
+  auto dom = (*db)->domain(parts->second);
+  auto user = (*db)->user(address);
+  auto have = (*db)->alias(address);
+  if (!dom || !user || !have) {
+    complain(ctx, !dom ? dom.message() : !user ? user.message() : have.message());
+    return kExitIoError;
+  }
+  if (!*dom) {
+    complain(ctx, "no such domain: " + parts->second);
+    return kExitRefused;
+  }
+  if (*user) {
+    complain(ctx, address + " is a user; to redirect its mail use 'mailctl user set " + address + " forward=...'");
+    return kExitRefused;
+  }
+  common::accounts::Alias al;
+  if (*have) al = **have;
+  al.address = address;
+  std::vector<std::string> added;
+  for (const auto& t : want) {
+    std::string key = lower(t);
+    if (key == address) {
+      complain(ctx, "an alias cannot point at itself: " + address);
+      return kExitRefused;
+    }
+    auto d = (*db)->domain(key.substr(key.rfind('@') + 1));
+    if (!d) {
+      complain(ctx, d.message());
+      return kExitIoError;
+    }
+    if (*d) {
+      auto ok = local_target_exists(**db, key, ctx.cfg.recipient_delimiter, true);
+      if (!ok) {
+        complain(ctx, ok.message());
+        return kExitIoError;
+      }
+      if (!*ok) {
+        complain(ctx, "target " + t + " does not exist (add the user or alias first)");
+        return kExitRefused;
+      }
+    }
+    bool dup = false;
+    for (const auto& x : al.targets) dup = dup || lower(x) == key;
+    if (!dup) {
+      al.targets.push_back(t);
+      added.push_back(t);
+    }
+  }
+  if (added.empty()) {
+    std::fprintf(ctx.out, "alias %s already has those targets\n", address.c_str());
+    return kExitOk;
+  }
+  auto loop = find_loop(**db, address, al.targets);
+  if (!loop) {
+    complain(ctx, loop.message());
+    return kExitIoError;
+  }
+  if (!loop->empty()) {
+    std::string path;
+    for (const auto& p : *loop) path += (path.empty() ? "" : " -> ") + p;
+    complain(ctx, "refused: that would make a mail loop (" + path + ")");
+    return kExitRefused;
+  }
+  if (auto st = (*db)->put_alias(al); !st) {
+    complain(ctx, st.message());
+    return kExitIoError;
+  }
+  std::string list;
+  for (const auto& t : al.targets) list += (list.empty() ? "" : ", ") + t;
+  std::fprintf(ctx.out, "%s alias %s -> %s\n", *have ? "updated" : "added", address.c_str(), list.c_str());
+  return kExitOk;
+}
+
+int cmd_alias_del(Context& ctx, const std::string& arg, const std::vector<std::string>& targets) {
+  std::string address = lower(arg);
+  auto db = open_accounts(ctx);
+  if (!db) {
+    complain(ctx, db.message());
+    return kExitIoError;
+  }
+  auto have = (*db)->alias(address);
+  if (!have) {
+    complain(ctx, have.message());
+    return kExitIoError;
+  }
+  if (!*have) {
+    complain(ctx, "no such alias: " + arg);
+    return kExitRefused;
+  }
+  if (targets.empty()) {
+    auto r = (*db)->delete_alias(address);
+    if (!r) {
+      complain(ctx, r.message());
+      return kExitIoError;
+    }
+    std::fprintf(ctx.out, "deleted alias %s\n", address.c_str());
+    return kExitOk;
+  }
+  common::accounts::Alias al = **have;
+  for (const auto& t : targets) {
+    auto it = std::find_if(al.targets.begin(), al.targets.end(), [&](const std::string& x) { return lower(x) == lower(t); });
+    if (it == al.targets.end()) {
+      complain(ctx, "alias " + address + " has no target " + t);
+      return kExitRefused;
+    }
+    al.targets.erase(it);
+  }
+  common::Status st;
+  if (al.targets.empty()) {
+    auto r = (*db)->delete_alias(address);
+    st = r ? common::Status::ok() : r.status();
+  } else {
+    st = (*db)->put_alias(al);
+  }
+  if (!st) {
+    complain(ctx, st.message());
+    return kExitIoError;
+  }
+  if (al.targets.empty())
+    std::fprintf(ctx.out, "deleted alias %s (no targets left)\n", address.c_str());
+  else
+    std::fprintf(ctx.out, "removed %zu target(s) from alias %s\n", targets.size(), address.c_str());
+  return kExitOk;
+}
+
+int cmd_alias_list(Context& ctx, const std::string& arg) {
+  std::string domain = lower(arg);
+  auto db = open_accounts(ctx);
+  if (!db) {
+    complain(ctx, db.message());
+    return kExitIoError;
+  }
+  if (!domain.empty()) {
+    auto d = (*db)->domain(domain);
+    if (!d) {
+      complain(ctx, d.message());
+      return kExitIoError;
+    }
+    if (!*d) {
+      complain(ctx, "no such domain: " + arg);
+      return kExitRefused;
+    }
+  }
+  auto all = (*db)->aliases(domain);
+  if (!all) {
+    complain(ctx, all.message());
+    return kExitIoError;
+  }
+  for (const auto& a : *all) {
+    std::string list;
+    for (const auto& t : a.targets) list += (list.empty() ? "" : ", ") + t;
+    std::fprintf(ctx.out, "%s -> %s\n", a.address.c_str(), list.c_str());
+  }
+  return kExitOk;
+}
+
+int cmd_domain_alias(Context& ctx, const std::string& alias_arg, const std::string& target_arg) {
+  std::string name = lower(alias_arg), target = lower(target_arg);
+  for (const auto& d : {name, target})
+    if (!common::accounts::valid_domain_name(d)) {
+      complain(ctx, "invalid domain name '" + d + "' (letters, digits, '-' and '.')");
+      return kExitRefused;
+    }
+  if (name == target) {
+    complain(ctx, "a domain cannot be an alias of itself");
+    return kExitRefused;
+  }
+  auto db = open_accounts(ctx);
+  if (!db) {
+    complain(ctx, db.message());
+    return kExitIoError;
+  }
+  auto t = (*db)->domain(target);
+  auto have = (*db)->domain(name);
+  if (!t || !have) {
+    complain(ctx, !t ? t.message() : have.message());
+    return kExitIoError;
+  }
+  if (!*t) {
+    complain(ctx, "no such domain: " + target + " (add it first)");
+    return kExitRefused;
+  }
+  if (!(*t)->alias_of.empty()) {
+    complain(ctx, target + " is itself an alias of " + (*t)->alias_of + "; point " + name + " there instead");
+    return kExitRefused;
+  }
+  common::accounts::Domain d;
+  if (*have) {
+    auto users = (*db)->users(name);
+    if (!users) {
+      complain(ctx, users.message());
+      return kExitIoError;
+    }
+    if (!users->empty()) {
+      complain(ctx, "domain " + name + " has " + std::to_string(users->size()) +
+                        " user(s); an alias domain has none (move or delete them first)");
+      return kExitRefused;
+    }
+    auto all = (*db)->domains();
+    if (!all) {
+      complain(ctx, all.message());
+      return kExitIoError;
+    }
+    for (const auto& o : *all)
+      if (o.alias_of == name) {
+        complain(ctx, o.name + " is an alias of " + name + "; an alias domain cannot have aliases itself");
+        return kExitRefused;
+      }
+    d = **have;
+  } else {
+    d.name = name;
+    d.created = std::time(nullptr);
+  }
+  d.alias_of = target;
+  if (auto st = (*db)->put_domain(d); !st) {
+    complain(ctx, st.message());
+    return kExitIoError;
+  }
+  std::fprintf(ctx.out, "%s domain %s: an alias of %s (mail for any@%s goes to any@%s)\n",
+               *have ? "changed" : "added", name.c_str(), target.c_str(), name.c_str(), target.c_str());
+  return kExitOk;
+}
+
+}  // namespace mailctl

@@ -1,0 +1,39 @@
+// sendmail's way into the queue, the same as smtpd's (design.md "Message submission"):
+// an unlinked queue file created in spool/incoming (which sendmail may write through
+// its setgid group mb-drop, but not list or read), handed with ipc::Submit over
+// spool/private/submit (protocol mailbag-submit, role "sendmail"), and a wait for the
+// queue manager's SubmitDone: only then is the message safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/spool/layout.hpp"
+#include "common/spool/queue_file.hpp"
+
+namespace sendmail {
+
+// sysexits(3) codes sendmail exits with.
+inline constexpr int kExOk = 0;
+inline constexpr int kExUsage = 64;
+inline constexpr int kExDataErr = 65;
+inline constexpr int kExNoUser = 67;
+inline constexpr int kExUnavailable = 69;
+inline constexpr int kExSoftware = 70;
+inline constexpr int kExOsErr = 71;
+inline constexpr int kExCantCreat = 73;
+inline constexpr int kExTempFail = 75;
+inline constexpr int kExNoPerm = 77;
+inline constexpr int kExConfig = 78;
+
+// How sendmail ends: a sysexits code and, unless it is 0, what to tell the user.
+struct Exit {
+  int code = kExOk;
+  std::string error;
+};
+
+// Writes the queue file and waits at most `timeout_ms` for the queue manager.
+Exit submit(const common::spool::Layout& layout, const common::spool::Envelope& env,
+               std::string_view message, int timeout_ms);
+
+}  // namespace sendmail
