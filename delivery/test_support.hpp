@@ -42,9 +42,11 @@ struct Queued {
 };
 
 // Writes a queue file for `body` (LF line ends) into `dir` and fills a matching Deliver.
+// `protocol` and `client` go into the envelope (the agent tells its own messages by them).
 inline Queued make_queued(const std::string& dir, const std::string& sender,
                           const std::vector<std::string>& rcpts, const std::string& body,
-                          std::uint64_t delivery_id = 1) {
+                          std::uint64_t delivery_id = 1, const std::string& protocol = "ESMTP",
+                          const std::string& client = "") {
   auto dfd = common::io::open_dir(dir);
   MB_CHECK(dfd.is_ok(), "open temp dir");
   common::spool::Envelope env;
@@ -52,6 +54,8 @@ inline Queued make_queued(const std::string& dir, const std::string& sender,
   env.arrival = ::time(nullptr);
   env.sender = sender;
   env.recipients = rcpts;
+  env.protocol = protocol;
+  env.client = client;
   auto w = common::spool::QueueFileWriter::create(dfd->get(), env);
   MB_CHECK(w.is_ok(), "QueueFileWriter::create (needs O_TMPFILE)");
   MB_CHECK(w->append(body).is_ok(), "append");

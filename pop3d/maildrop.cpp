@@ -1,5 +1,6 @@
 // The Maildir maildrop (see maildrop.hpp). Runs as mb-pop3d with group mb-mail; the
-// Maildirs are mb-vmail:mb-mail 0770 with files 0660, so we can rename and unlink.
+// Maildirs are mb-vmail:mb-mail 0770 with files 0660, so we can rename and unlink, and
+// append the removals to the Maildir++ quota file maildirsize (0660, common/maildir).
 #include "pop3d/maildrop.hpp"
 
 #include <dirent.h>
@@ -13,6 +14,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "common/maildir/maildirsize.hpp"
 #include "pop3d/stream.hpp"
 
 namespace pop3d {
@@ -196,15 +198,33 @@ Result<UniqueFd> Maildrop::open_message(std::size_t i) const {
 
 Result<std::size_t> Maildrop::commit() {
   std::size_t removed = 0;
+  std::int64_t freed = 0, freed_count = 0;
   Status first;
   for (const auto& m : msgs_) {
     if (!m.deleted) continue;
-    if (::unlinkat(cur_.get(), m.name.c_str(), 0) == 0 || errno == ENOENT) {
+    // Maildir++ quota counts the file's own size: ",S=" when the name has it, else stat.
+    std::int64_t size = -1;
+    if (auto s = common::maildir::size_field(m.name)) {
+      size = static_cast<std::int64_t>(*s);
+    } else {
+      struct stat st;
+      if (::fstatat(cur_.get(), m.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) size = st.st_size;
+    }
+    if (::unlinkat(cur_.get(), m.name.c_str(), 0) == 0) {
       ++removed;
+      if (size >= 0) {
+        freed += size;
+        ++freed_count;
+      }
+    } else if (errno == ENOENT) {
+      ++removed;  // gone already: whoever removed it accounted for it
     } else if (first) {
       first = Status::sys("unlink " + path_ + "/cur/" + m.name);
     }
   }
+  // One "-bytes -count" line for the whole session, if the Maildir keeps a maildirsize
+  // (never created here: the local agent recalculates a missing one).
+  if (freed_count > 0) (void)common::maildir::append_delta(path_, -freed, -freed_count);
   if (removed && ::fsync(cur_.get()) != 0 && first) first = Status::sys("fsync " + path_ + "/cur");
   if (!first) return first;
   return removed;

@@ -50,6 +50,8 @@ class Maildrop {
   common::Result<common::io::UniqueFd> open_message(std::size_t i) const;
   // UPDATE state (RFC 1939 6): removes the marked messages; a file already gone is
   // fine. Returns how many were removed, or an error naming the first that could not be.
+  // The bytes and messages removed go into maildirsize as one negative line (Maildir++
+  // quota), so the local agent and Dovecot see the room made.
   common::Result<std::size_t> commit();
 
   const std::string& path() const { return path_; }

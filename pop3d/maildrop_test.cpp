@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/io/fdio.hpp"
 #include "pop3d/test_support.hpp"
 
 using namespace pop3d;
@@ -116,4 +117,31 @@ TEST_CASE("a missing Maildir fails without claiming it is in use") {
   Maildrop::OpenError why;
   CHECK_FALSE(Maildrop::open(t.path + "/nope", &why).is_ok());
   CHECK(why == Maildrop::OpenError::kFailed);
+}
+
+TEST_CASE("commit records the removals in maildirsize (Maildir++ quota), never creating it") {
+  TempDir t;
+  auto md = make_maildir(t.path + "/md");
+  put_file(md + "/new/1700000001.A.h,S=20,W=21", "first message......\n");
+  put_file(md + "/new/1700000002.B.h", "no size in the name\n");  // 20 bytes, by stat
+  put_file(md + "/new/1700000003.C.h,S=7,W=8", "third!\n");
+  Maildrop::OpenError why;
+  {
+    auto d = Maildrop::open(md, &why);
+    REQUIRE(d.is_ok());
+    d.value()->mark_deleted(0);
+    REQUIRE(*d.value()->commit() == 1);
+  }
+  CHECK(::access((md + "/maildirsize").c_str(), F_OK) != 0);  // none: not created
+  put_file(md + "/maildirsize", "1000S\n47 3\n");
+  {
+    auto d = Maildrop::open(md, &why);
+    REQUIRE(d.is_ok());
+    d.value()->mark_deleted(0);
+    d.value()->mark_deleted(1);
+    REQUIRE(*d.value()->commit() == 2);
+  }
+  auto text = common::io::read_file(md + "/maildirsize");
+  REQUIRE(text.is_ok());
+  CHECK(*text == "1000S\n47 3\n-27 -2\n");
 }

@@ -186,6 +186,7 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
       limits_(ClientLimits::Settings{cfg.smtpd_max_sessions_per_client, cfg.smtpd_max_connect_rate,
                                      cfg.smtpd_auth_failure_limit, cfg.smtpd_auth_block_time}),
       listen_fds_(std::move(pre.listeners)) {
+  directory_.set_local_rules(layout_.quota_flags(), layout_.srs_secret(), cfg.recipient_delimiter);
   for (Port p : {Port::kMx, Port::kSubmission, Port::kSubmissions}) {
     SessionConfig& sc = session_cfg_[static_cast<int>(p)];
     sc.hostname = cfg.hostname;

@@ -267,6 +267,8 @@ void Session::cmd_rcpt(const Command& c) {
   if (tx_->rcpts.size() >= cfg_.max_recipients)
     return send(make_reply(452, "4.5.3", "Error: too many recipients"));
   Reply r = check_recipient(facts_, a, backend_.directory(), host_lower_, cfg_.relay_domains);
+  if (!r.is_error())  // per-domain limits (mailctl domain set)
+    if (auto lim = check_domain_limits(facts_, a, tx_->rcpts, tx_->mail.size, backend_.directory())) r = *lim;
   if (r.is_error()) {
     log::info("reject: RCPT from %s%s: %d %s %s; from=<%s> to=<%s>",
               log::printable(facts_.helo, 64).c_str(), client_.literal.c_str(), r.code,

@@ -18,6 +18,7 @@
 #include "common/mail/srs.hpp"
 #include "common/maildir/maildirsize.hpp"
 #include "common/maildir/quota_flags.hpp"
+#include "common/spool/queue_file.hpp"
 #include "delivery/headers.hpp"
 #include "delivery/local/autoreply.hpp"
 #include "delivery/local/notices.hpp"
@@ -32,6 +33,15 @@ namespace ipc = common::ipc;
 namespace log = common::log;
 namespace md = common::maildir;
 using common::mail::Verdict;
+
+// Does a message of `size` fit a mailbox using `used` of `quota` bytes? Within the quota,
+// or - like Dovecot's default quota_grace of 10 % - as the last message that takes a
+// mailbox under its quota to at most 10 % over it (so that a nearly full mailbox does
+// become full, and smtpd then refuses at RCPT).
+bool fits_quota(std::int64_t used, std::int64_t size, std::int64_t quota) {
+  if (used + size <= quota) return true;
+  return used < quota && used + size <= quota + quota / 10;
+}
 
 // One recipient of one request.
 struct Slot {
@@ -137,6 +147,8 @@ class Batch {
   QuotaState* quota_state(const Mailbox& mb, std::size_t req, common::Status* err) {
     auto it = quotas_.find(mb.path);
     if (it != quotas_.end()) return &it->second;
+    // A first delivery creates the Maildir now, so that maildirsize can be written.
+    if (!maildir(mb.path, err)) return nullptr;
     md::QuotaDef def{static_cast<std::uint64_t>(mb.quota), 0};
     auto u = md::read_usage(mb.path, def, {true, now_});
     if (!u) {
@@ -207,7 +219,8 @@ class Batch {
         qs = quota_state(mb, i, &err);
         if (!qs) return fail(s, io_failure(err.err(), "cannot read the mailbox quota: " + err.message()));
         std::int64_t size = static_cast<std::int64_t>(headers.size() + ri.msg->size);
-        if (qs->usage.bytes + size > mb.quota) {
+        // Our own quota warning always fits: it is what tells the user to make room.
+        if (!fits_quota(qs->usage.bytes, size, mb.quota) && !is_quota_warning(i)) {
           owner_.update_full_flag(lower(mb.address), qs->usage.bytes, mb.quota, now_);
           std::string why = "mailbox full (" + std::to_string(qs->usage.bytes) + " of " + std::to_string(mb.quota) +
                             " bytes used, message " + std::to_string(size) + ")";
@@ -244,6 +257,15 @@ class Batch {
       }
     }
     if (r.mailbox && r.mailbox->autoreply.enabled) add_autoreply(s, *r.mailbox);
+  }
+
+  // Was this message written by this agent as a quota warning (queue file envelope:
+  // protocol "local", client kClientQuotaWarning)?
+  bool is_quota_warning(std::size_t i) {
+    const ipc::Deliver& d = reqs_[i].msg;
+    if (!d.sender.empty()) return false;
+    auto env = common::spool::read_envelope(reqs_[i].fd.get());
+    return env && env->env.protocol == "local" && env->env.client == kClientQuotaWarning;
   }
 
   // The new messages a resolution asks for.
@@ -354,6 +376,7 @@ class Batch {
     o->slot = s;
     o->kind = "quota warning";
     o->env = local_envelope("", {mb.address}, now_, false, false);
+    o->env.client = kClientQuotaWarning;
     QuotaWarningInput in;
     in.user = mb.address;
     in.used = qs.usage.bytes;

@@ -16,6 +16,12 @@ bool ascii_printable(std::string_view s) {
   return true;
 }
 
+bool has_8bit(std::string_view s) {
+  for (unsigned char c : s)
+    if (c >= 0x80) return true;
+  return false;
+}
+
 std::string base64(std::string_view s) {
   std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
@@ -135,15 +141,20 @@ std::string compose_reply(const ReplyInput& in) {
   }
   if (refs.size() > 20) refs.erase(refs.begin() + 1, refs.end() - 19);  // keep the first and the last
   if (!refs.empty()) {
-    out += "References:";
-    for (const auto& r : refs)
-      if (r.size() < 900) out += "\n " + r;
-    out += "\n";
+    std::string line = "References:";
+    bool first = true;
+    for (const auto& r : refs) {
+      if (r.size() >= 900) continue;
+      out += line + (first ? " " : "\n ") + r;
+      line.clear();
+      first = false;
+    }
+    if (!first) out += "\n";
   }
   out += "Auto-Submitted: auto-replied\n";  // RFC 3834 5
   out += "MIME-Version: 1.0\n";
   out += "Content-Type: text/plain; charset=utf-8\n";
-  out += std::string("Content-Transfer-Encoding: ") + (ascii_printable(in.text) ? "7bit" : "8bit") + "\n";
+  out += std::string("Content-Transfer-Encoding: ") + (has_8bit(in.text) ? "8bit" : "7bit") + "\n";
   out += "\n";
   out += normalize_body(in.text);
   return out;

@@ -14,7 +14,7 @@ common::spool::Envelope local_envelope(const std::string& sender, const std::vec
   env.queue_id = common::spool::new_queue_id();
   env.arrival = now;
   env.protocol = "local";
-  env.client = "local delivery agent";
+  env.client = kClientLocal;
   env.body_8bit = body_8bit;
   env.smtputf8 = smtputf8;
   env.sender = sender;

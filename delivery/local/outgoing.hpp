@@ -32,6 +32,11 @@ struct Outgoing {
   bool submitted = false;
 };
 
+// The envelope "client" of the agent's own messages; only the agent writes it (smtpd and
+// sendmail write their own), so a quota warning can be told from any other mail.
+inline constexpr const char* kClientLocal = "local delivery agent";
+inline constexpr const char* kClientQuotaWarning = "local delivery agent (quota warning)";
+
 // A fresh envelope for a message from the local agent.
 common::spool::Envelope local_envelope(const std::string& sender, const std::vector<std::string>& rcpts,
                                        std::int64_t now, bool body_8bit, bool smtputf8);

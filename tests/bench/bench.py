@@ -457,6 +457,7 @@ class Bench:
                 self.fail("profile round: %s" % e)
             perf.send_signal(2)
             perf.wait(timeout=120)
+        pop_trace = self.profile_pop3(bdir) if self.mb.has_pop3d else None
         with open(out, "w") as f:
             f.write("# Mailbag over %d 4 KB messages: perf record -g (on-CPU), then perf trace -s\n"
                     % n)
@@ -472,12 +473,44 @@ class Bench:
                 os.unlink(trace)
             except OSError:
                 pass
+            if pop_trace:
+                f.write("\n# pop3d over one POP3 round: perf trace -s\n")
+                f.write(pop_trace)
         for p in (data + ".old",):
             if os.path.exists(p):
                 os.unlink(p)
         log("profile written to %s (perf data: %s)" % (out, data))
         self.results["profile"] = out
         servers.empty_maildirs(maildirs)
+
+    def profile_pop3(self, bdir):
+        """perf trace -s of pop3d over one POP3 round (where its time goes)."""
+        by_addr = {"%s@%s" % (u, DOMAIN): self.mb.maildir_path(u) for u in USERS}
+        servers.refill_maildirs(by_addr, self.a.pop3_per_user, [4096] * 9 + [102400],
+                                self.vmail_uid, self.mail_gid)
+        trace = os.path.join(bdir, "trace-pop3d.txt")
+        pid = str(self.mb.pid("pop3d"))
+        log("profiling pop3d (perf trace, pid %s) over one POP3 round" % pid)
+        perf = subprocess.Popen(["perf", "trace", "-s", "-p", pid, "-o", trace],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.5)
+        try:
+            lg = self.run_loadgen("pop3", MB_HOST, POP3_PORT, [
+                "--users", str(NUSERS), "--user-fmt", "u%03d@" + DOMAIN, "--pass-fmt", "pw-u%03d"])
+            if lg["errors"]:
+                raise Failure(str(lg["errors"][:3]))
+        except Failure as e:
+            self.fail("pop3d profile round: %s" % e)
+        perf.send_signal(2)
+        perf.wait(timeout=120)
+        servers.empty_maildirs(self.mb_maildirs)
+        try:
+            with open(trace) as f:
+                text = f.read()
+            os.unlink(trace)
+            return "%d messages in %.1f s\n%s" % (lg["messages"], lg["elapsed"], text)
+        except (OSError, NameError):
+            return None
 
     # -- run ----------------------------------------------------------------------------
 

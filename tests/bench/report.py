@@ -57,8 +57,20 @@ def machine_info():
 
 
 def command_line(a):
-    return "%s %s" % (shlex.quote(sys.executable),
-                      " ".join(shlex.quote(x) for x in [os.path.abspath(sys.argv[0])] + sys.argv[1:]))
+    """The command that reproduces the run: the make line when make ran us, and always
+    the exact python command."""
+    py = "%s %s" % (shlex.quote(sys.executable),
+                    " ".join(shlex.quote(x) for x in [os.path.abspath(sys.argv[0])] + sys.argv[1:]))
+    if not os.environ.get("MAKELEVEL"):
+        return py
+    args = sys.argv[1:]
+    i = args.index("--bin") if "--bin" in args else -1
+    extra = args[:i] + args[i + 2:] if i >= 0 else args
+    build = os.path.basename(os.path.dirname(os.path.abspath(a.bin)))
+    mk = "make bench" + ("" if build == "build" else " BUILD=" + build)
+    if extra:
+        mk += " BENCH_ARGS=%s" % shlex.quote(" ".join(extra))
+    return "%s  (runs: %s)" % (mk, py)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,0 +1,313 @@
+// Tests for the mailbox features of the local agent's batch (batch.hpp): quotas (defer,
+// bounce, maildirsize bookkeeping, the "mailbox full" flag, the warning and its
+// exemption), new messages (forwards with SRS, fan-outs, auto-replies) handed to a queue
+// manager over the real submit protocol, and what happens when that fails. The queue
+// manager here is a small thread that speaks mailbag-submit on a real socket and reads
+// the passed files with the real envelope parser.
+#include <doctest/doctest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "common/accounts/accounts.hpp"
+#include "common/io/fdio.hpp"
+#include "common/ipc/codec.hpp"
+#include "common/ipc/messages.hpp"
+#include "common/ipc/socket.hpp"
+#include "common/maildir/maildirsize.hpp"
+#include "common/maildir/quota_flags.hpp"
+#include "common/spool/queue_file.hpp"
+#include "delivery/local/batch.hpp"
+#include "delivery/local/outgoing.hpp"
+#include "delivery/test_support.hpp"
+
+using namespace delivery::local;
+using common::mail::Outcome;
+using delivery::testing::list_dir;
+using delivery::testing::make_queued;
+using delivery::testing::TempDir;
+namespace ipc = common::ipc;
+
+namespace {
+
+const std::string kSecret = "0123456789abcdef0123456789abcdef";
+
+// A queue manager's submit side: accepts connections, answers Hello, reads each passed
+// file's envelope and message, answers SubmitDone (ok unless `refuse`).
+class SubmitPeer {
+ public:
+  struct Got {
+    common::spool::Envelope env;
+    std::string message;
+  };
+  explicit SubmitPeer(std::string path) : path_(std::move(path)) {
+    auto l = ipc::listen_unix(path_, 0600, static_cast<gid_t>(-1));
+    REQUIRE(l.is_ok());
+    listen_ = std::move(*l);
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~SubmitPeer() {
+    stop_ = true;
+    thread_.join();
+  }
+  std::vector<Got> got() {
+    std::lock_guard<std::mutex> g(mu_);
+    return got_;
+  }
+  std::atomic<bool> refuse{false};
+
+ private:
+  void loop() {
+    while (!stop_) {
+      pollfd p{listen_.get(), POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      common::io::UniqueFd c(::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!c) continue;
+      serve(c.get());
+    }
+  }
+  void serve(int c) {
+    ipc::Hello h;
+    h.protocol = ipc::kProtoSubmit;
+    h.version = ipc::kProtoVersion;
+    h.role = "queue-manager";
+    (void)ipc::send_frame(c, ipc::encode_frame(h));
+    for (;;) {
+      auto r = ipc::recv_frame_timeout(c, 2000);
+      if (!r || r->eof) return;
+      auto f = ipc::parse_frame(r->data);
+      if (!f || f->type != static_cast<std::uint16_t>(ipc::MsgType::kSubmit)) continue;
+      auto s = ipc::decode<ipc::Submit>(*f);
+      if (!s) return;
+      ipc::SubmitDone d;
+      d.request_id = s->request_id;
+      auto pe = common::spool::read_envelope(r->fd.get());
+      if (refuse || !pe) {
+        d.verdict = {Outcome::kTemporary, "4.3.0", "refused by the test"};
+      } else {
+        Got g;
+        g.env = pe->env;
+        MB_CHECK(common::io::pread_upto(r->fd.get(), &g.message, pe->env.data_size,
+                                        static_cast<off_t>(pe->data_offset)).is_ok(), "read");
+        std::lock_guard<std::mutex> lock(mu_);
+        got_.push_back(std::move(g));
+        d.verdict = {Outcome::kOk, "2.0.0", "queued"};
+        d.queue_id = pe->env.queue_id;
+      }
+      (void)ipc::send_frame(c, ipc::encode_frame(d));
+    }
+  }
+  std::string path_;
+  common::io::UniqueFd listen_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::vector<Got> got_;
+};
+
+struct World {
+  TempDir dir;
+  std::string db = dir.path + "/accounts.mdb";
+  std::string mail = dir.path + "/mail";
+  std::string incoming = dir.path + "/incoming";
+  std::string flags = dir.path + "/quota";
+  std::string sock = dir.path + "/submit";
+  World() {
+    REQUIRE(common::io::make_dirs(mail, 0770).is_ok());
+    REQUIRE(common::io::make_dirs(incoming, 0770).is_ok());
+    REQUIRE(common::io::make_dirs(flags, 0750).is_ok());
+    auto a = common::accounts::Accounts::open(db, true);
+    REQUIRE(a.is_ok());
+    common::accounts::Domain d;
+    d.name = "example.org";
+    d.max_message_size = 20000;
+    REQUIRE((*a)->put_domain(d).is_ok());
+    for (const char* n : {"alice", "bob"}) {
+      common::accounts::User u;
+      u.address = std::string(n) + "@example.org";
+      u.maildir = std::string("example.org/") + n;
+      if (u.address == "alice@example.org") u.quota = 3000;
+      if (u.address == "bob@example.org") u.forward = {"far@away.example"};
+      REQUIRE((*a)->put_user(u).is_ok());
+    }
+  }
+  std::string md(const std::string& user) const { return mail + "/example.org/" + user; }
+  std::vector<std::string> inbox(const std::string& user) const { return list_dir(md(user) + "/new"); }
+};
+
+struct Agent {
+  Resolver resolver;
+  NameGenerator names{"mx.example.org"};
+  Submitter submitter;
+  BatchDeliverer del;
+  Agent(World& w, bool bounce = false, bool with_submitter = true)
+      : resolver([&] {
+          ResolverConfig c;
+          c.accounts_path = w.db;
+          c.mail_root = w.mail;
+          c.srs_secret = kSecret;
+          return c;
+        }()),
+        submitter(common::io::UniqueFd(), w.incoming, w.sock, 5000),
+        del(resolver, names, with_submitter ? &submitter : nullptr, [&] {
+          LocalPolicy p;
+          p.hostname = "mx.example.org";
+          p.quota_bounce = bounce;
+          p.quota_flags_dir = w.flags;
+          p.srs_secret = kSecret;
+          return p;
+        }()) {}
+  std::vector<common::ipc::DeliverDone> deliver(World& w, const std::vector<std::string>& rcpts,
+                                                const std::string& body, const std::string& sender = "s@sender.example",
+                                                const std::string& protocol = "ESMTP", const std::string& client = "") {
+    auto q = make_queued(w.dir.path, sender, rcpts, body, 1, protocol, client);
+    std::vector<Request> batch;
+    batch.push_back(Request{std::move(q.deliver), std::move(q.fd)});
+    return del.deliver(batch);
+  }
+};
+
+std::string body(std::size_t size, const std::string& extra = "") {
+  std::string b = "Subject: t\nTo: alice@example.org\n" + extra + "\n";
+  while (b.size() < size) b += "0123456789012345678901234567890123456789\n";
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("quota: fits, then deferred with 4.2.2; maildirsize kept; the full flag") {
+  World w;
+  SubmitPeer qmgr(w.sock);
+  Agent a(w);
+  auto r1 = a.deliver(w, {"alice@example.org"}, body(1400));
+  CHECK(r1[0].results[0].outcome == Outcome::kOk);
+  auto ms = common::maildir::read_usage(w.md("alice"), {3000, 0}, {false, ::time(nullptr)});
+  REQUIRE(ms.is_ok());
+  CHECK_FALSE(ms->recalculated);  // the file exists and is current
+  CHECK(ms->usage.bytes > 1400);
+  CHECK(ms->usage.count == 1);
+  auto r2 = a.deliver(w, {"alice@example.org"}, body(2500));  // past the quota and its 10 % grace
+  CHECK(r2[0].results[0].outcome == Outcome::kTemporary);
+  CHECK(r2[0].results[0].status == "4.2.2");
+  CHECK(w.inbox("alice").size() == 1);
+  CHECK(list_dir(w.md("alice") + "/tmp").empty());
+  CHECK_FALSE(common::maildir::has_full_flag(w.flags, "alice@example.org"));  // not full: that one is big
+  CHECK(a.deliver(w, {"alice@example.org"}, body(1400))[0].results[0].outcome == Outcome::kOk);
+  // The last message may take the mailbox a little over (grace): then it is full.
+  CHECK(a.deliver(w, {"alice@example.org"}, body(200))[0].results[0].outcome == Outcome::kOk);
+  CHECK(common::maildir::has_full_flag(w.flags, "alice@example.org"));
+  auto r4 = a.deliver(w, {"alice@example.org"}, body(100));
+  CHECK(r4[0].results[0].status == "4.2.2");
+  auto total = common::maildir::read_usage(w.md("alice"), {3000, 0}, {false, ::time(nullptr)});
+  auto real = common::maildir::scan_maildir(w.md("alice"));
+  REQUIRE(total.is_ok());
+  REQUIRE(real.is_ok());
+  CHECK(total->usage.bytes == real->bytes);
+  CHECK(total->usage.count == 3);
+  // The quota warning went out once, when the 90 % mark was passed.
+  auto got = qmgr.got();
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].env.client == kClientQuotaWarning);
+  CHECK(got[0].env.sender.empty());
+  CHECK(got[0].env.recipients == std::vector<std::string>{"alice@example.org"});
+  CHECK(::access((w.md("alice") + "/" + kWarnedFile).c_str(), F_OK) == 0);
+  // The warning itself is delivered although the mailbox is full.
+  auto warn = a.deliver(w, {"alice@example.org"}, got[0].message, "", "local", kClientQuotaWarning);
+  CHECK(warn[0].results[0].outcome == Outcome::kOk);
+  // Anything else from the null sender is not.
+  auto fake = a.deliver(w, {"alice@example.org"}, got[0].message, "", "local", "uid 1000 (mallory)");
+  CHECK(fake[0].results[0].status == "4.2.2");
+  // Room made elsewhere (a mail client removed everything): the re-check clears the flag.
+  for (const auto& f : list_dir(w.md("alice") + "/new")) ::unlink((w.md("alice") + "/new/" + f).c_str());
+  ::unlink((w.md("alice") + "/maildirsize").c_str());
+  a.del.recheck_full_flags(::time(nullptr));
+  CHECK_FALSE(common::maildir::has_full_flag(w.flags, "alice@example.org"));
+  // Below the mark again: the marker goes with the next delivery.
+  CHECK(a.deliver(w, {"alice@example.org"}, body(300))[0].results[0].outcome == Outcome::kOk);
+  CHECK(::access((w.md("alice") + "/" + kWarnedFile).c_str(), F_OK) != 0);
+}
+
+TEST_CASE("quota: bounce when configured; the domain's size limit") {
+  World w;
+  SubmitPeer qmgr(w.sock);
+  Agent a(w, true);
+  auto r = a.deliver(w, {"alice@example.org"}, body(3500));
+  CHECK(r[0].results[0].outcome == Outcome::kPermanent);
+  CHECK(r[0].results[0].status == "5.2.2");
+  auto big = a.deliver(w, {"bob@example.org"}, body(25000));
+  CHECK(big[0].results[0].outcome == Outcome::kPermanent);
+  CHECK(big[0].results[0].status == "5.3.4");
+  CHECK(qmgr.got().empty());  // nothing forwarded for a refused message
+}
+
+TEST_CASE("forwarding: a copy here, the forward queued with an SRS sender and trace lines") {
+  World w;
+  SubmitPeer qmgr(w.sock);
+  Agent a(w);
+  std::string b = body(500);
+  auto r = a.deliver(w, {"bob@example.org"}, b);
+  CHECK(r[0].results[0].outcome == Outcome::kOk);
+  CHECK(r[0].results[0].text.find("forwarded as ") != std::string::npos);
+  CHECK(w.inbox("bob").size() == 1);
+  auto got = qmgr.got();
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].env.sender.starts_with("SRS0="));
+  CHECK(got[0].env.sender.ends_with("=sender.example=s@example.org"));
+  CHECK(got[0].env.recipients == std::vector<std::string>{"far@away.example"});
+  CHECK(got[0].message.starts_with("Received: by mx.example.org (Mailbag local) id " + got[0].env.queue_id));
+  CHECK(got[0].message.find("\nDelivered-To: bob@example.org\n") != std::string::npos);
+  CHECK(got[0].message.ends_with(b));
+  // Mail from our own domains keeps its sender (SPF passes from here anyway), and so
+  // does the null sender.
+  a.deliver(w, {"bob@example.org"}, b, "alice@example.org");
+  a.deliver(w, {"bob@example.org"}, b, "");
+  got = qmgr.got();
+  REQUIRE(got.size() == 3);
+  CHECK(got[1].env.sender == "alice@example.org");
+  CHECK(got[2].env.sender.empty());
+}
+
+TEST_CASE("a forward the queue manager refuses defers the recipient and leaves no copy") {
+  World w;
+  SubmitPeer qmgr(w.sock);
+  qmgr.refuse = true;
+  Agent a(w);
+  auto r = a.deliver(w, {"bob@example.org", "alice@example.org"}, body(300));
+  CHECK(r[0].results[0].outcome == Outcome::kTemporary);
+  CHECK(r[0].results[0].text.find("forwarded could not be queued") != std::string::npos);
+  CHECK(r[0].results[1].outcome == Outcome::kOk);
+  CHECK(w.inbox("bob").empty());
+  CHECK(list_dir(w.md("bob") + "/tmp").empty());
+  CHECK(w.inbox("alice").size() == 1);
+}
+
+TEST_CASE("no queue manager, no submitter: forwards wait, plain deliveries go on") {
+  World w;
+  Agent down(w);  // nothing listens on the submit socket
+  auto r = down.deliver(w, {"bob@example.org", "alice@example.org"}, body(300));
+  CHECK(r[0].results[0].outcome == Outcome::kTemporary);
+  CHECK(r[0].results[1].outcome == Outcome::kOk);
+  Agent none(w, false, false);
+  auto n = none.deliver(w, {"bob@example.org"}, body(300));
+  CHECK(n[0].results[0].outcome == Outcome::kTemporary);
+}
+
+TEST_CASE("too many Received fields: every recipient bounces with 5.4.6") {
+  World w;
+  Agent a(w);
+  std::string hops;
+  for (int i = 0; i < 31; ++i) hops += "Received: from a by b; Mon, 1 Jan 2024 00:00:00 +0000\n";
+  auto r = a.deliver(w, {"alice@example.org", "bob@example.org"}, body(300, hops));
+  for (const auto& v : r[0].results) {
+    CHECK(v.outcome == Outcome::kPermanent);
+    CHECK(v.status == "5.4.6");
+  }
+  std::string thirty;
+  for (int i = 0; i < 30; ++i) thirty += "Received: from a by b; Mon, 1 Jan 2024 00:00:00 +0000\n";
+  CHECK(a.deliver(w, {"alice@example.org"}, body(300, thirty))[0].results[0].outcome == Outcome::kOk);
+}
