@@ -183,7 +183,12 @@ std::vector<std::string> msg_ids(std::string_view value) {
       continue;
     }
     std::string_view id = value.substr(a, b - a + 1);
-    if (id.size() > 2 && id.find_first_of(" \t<", 1) == std::string_view::npos) out.emplace_back(id);
+    bool ok = id.size() > 2;
+    for (std::size_t i = 1; ok && i + 1 < id.size(); ++i) {
+      unsigned char c = static_cast<unsigned char>(id[i]);
+      ok = c > 0x20 && c != 0x7f && c != '<';
+    }
+    if (ok) out.emplace_back(id);
     pos = b + 1;
   }
   return out;

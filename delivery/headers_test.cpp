@@ -94,4 +94,5 @@ TEST_CASE("message identifiers") {
   CHECK(first_msg_id("no id") == "");
   CHECK(msg_ids("<1@x> <2@x>\t<3@x>") == std::vector<std::string>{"<1@x>", "<2@x>", "<3@x>"});
   CHECK(msg_ids("<broken <4@x>") == std::vector<std::string>{"<4@x>"});
+  CHECK(msg_ids("<a\rb@x> <c@x>") == std::vector<std::string>{"<c@x>"});  // no controls in an id
 }

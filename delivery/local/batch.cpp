@@ -229,6 +229,21 @@ class Batch {
         }
       }
     }
+    std::string tag = delivery_tag(d.queue_id, d.recipients[slots_[s].rcpt]);
+    if (r.mailbox && r.mailbox->store && d.check_duplicates) {
+      // An earlier attempt may have got this far without its verdict reaching the queue
+      // manager (a crash): its file in the Maildir says so. The messages it sent on were
+      // queued before that file was published, so they are not sent again either.
+      common::Status err;
+      Maildir* m = maildir(r.mailbox->path, &err);
+      auto found = m ? m->holds(tag) : common::Result<bool>(err);
+      if (found && *found) {
+        log::info("%s: %s: found in the Maildir from an earlier attempt; not delivered again", d.queue_id.c_str(),
+                  log::printable(d.recipients[slots_[s].rcpt]).c_str());
+        append_done(slots_[s], "delivered to maildir (by an earlier attempt)");
+        return;
+      }
+    }
     add_forwards(s, r);
     if (r.mailbox && r.mailbox->store) {
       const Mailbox& mb = *r.mailbox;
@@ -238,7 +253,7 @@ class Batch {
         log::error("%s: %s", d.queue_id.c_str(), err.message().c_str());
         return fail(s, io_failure(err.err(), "cannot open mailbox: " + err.message()));
       }
-      auto draft = write_draft(*m, names_, headers, *ri.msg);
+      auto draft = write_draft(*m, names_, headers, *ri.msg, tag);
       if (!draft) {
         log::error("%s: %s", d.queue_id.c_str(), draft.message().c_str());
         return fail(s, io_failure(draft.status().err(), "cannot write mailbox: " + draft.message()));
@@ -595,7 +610,10 @@ void BatchDeliverer::update_full_flag(const std::string& user, std::int64_t used
   common::Status st = full ? md::set_full_flag(policy_.quota_flags_dir, user, used, quota, now)
                            : md::clear_full_flag(policy_.quota_flags_dir, user);
   if (!st) {
-    log::warn("mailbox-full flag of %s: %s", user.c_str(), st.message().c_str());
+    // Once: a missing flag directory (mailctl init not re-run) would say it every time.
+    if (!flag_warned_) log::warn("mailbox-full flag of %s: %s (smtpd cannot refuse at RCPT)", user.c_str(),
+                                 st.message().c_str());
+    flag_warned_ = true;
     return;
   }
   if (full) {

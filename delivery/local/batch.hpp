@@ -85,6 +85,7 @@ class BatchDeliverer {
   std::size_t syncfs_min_;
   std::set<std::string> flagged_;  // users whose flag file exists
   bool flags_loaded_ = false;
+  bool flag_warned_ = false;
 };
 
 }  // namespace delivery::local

@@ -4,6 +4,7 @@
 // syncfs calls that replace the fsyncs in larger batches).
 #include "delivery/local/maildir.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -37,11 +38,14 @@ std::string maildir_hostname(std::string_view host) {
 }
 
 std::string unique_name(std::int64_t seconds, long usec, pid_t pid, std::uint64_t counter,
-                        std::string_view escaped_host, std::uint64_t size, std::uint64_t vsize) {
+                        std::string_view escaped_host, std::uint64_t size, std::uint64_t vsize,
+                        std::string_view tag) {
   char buf[128];
-  std::snprintf(buf, sizeof buf, "%lld.M%ldP%ldQ%llu.", static_cast<long long>(seconds), usec,
+  std::snprintf(buf, sizeof buf, "%lld.M%ldP%ldQ%llu", static_cast<long long>(seconds), usec,
                 static_cast<long>(pid), static_cast<unsigned long long>(counter));
   std::string name = buf;
+  name.append(tag);
+  name += ".";
   name.append(escaped_host);
   std::snprintf(buf, sizeof buf, ",S=%llu,W=%llu", static_cast<unsigned long long>(size),
                 static_cast<unsigned long long>(vsize));
@@ -52,10 +56,25 @@ std::string unique_name(std::int64_t seconds, long usec, pid_t pid, std::uint64_
 NameGenerator::NameGenerator(std::string_view hostname)
     : host_(maildir_hostname(hostname)), pid_(::getpid()) {}
 
-std::string NameGenerator::next(std::uint64_t size, std::uint64_t vsize) {
+std::string NameGenerator::next(std::uint64_t size, std::uint64_t vsize, std::string_view tag) {
   timespec ts;
   ::clock_gettime(CLOCK_REALTIME, &ts);
-  return unique_name(ts.tv_sec, ts.tv_nsec / 1000, pid_, ++counter_, host_, size, vsize);
+  return unique_name(ts.tv_sec, ts.tv_nsec / 1000, pid_, ++counter_, host_, size, vsize, tag);
+}
+
+std::string delivery_tag(std::string_view queue_id, std::string_view recipient) {
+  // FNV-1a, 64 bits: it only has to tell apart the recipients of one message.
+  std::uint64_t h = 14695981039346656037ull;
+  for (char c : recipient) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  }
+  std::string tag = "R";
+  for (char c : queue_id)
+    if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z')) tag.push_back(c);
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "-%016llx", static_cast<unsigned long long>(h));
+  return tag + buf;
 }
 
 std::string delivery_headers(std::string_view sender, std::string_view mailbox_address) {
@@ -131,6 +150,32 @@ Status Maildir::sync_new() const {
   return Status::ok();
 }
 
+Result<bool> Maildir::holds(std::string_view tag) const {
+  if (tag.empty()) return false;
+  for (const char* sub : {"new", "cur"}) {
+    std::string dir = path_ + "/" + sub;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) {
+      if (errno == ENOENT) continue;
+      return Status::sys("opendir " + dir);
+    }
+    bool found = false;
+    while (dirent* e = ::readdir(d)) {
+      std::string_view n = e->d_name;
+      n = n.substr(0, n.find(':'));
+      auto at = n.find(tag);
+      // The tag ends the unique part: followed by '.' and the host name.
+      if (at != std::string_view::npos && at + tag.size() < n.size() && n[at + tag.size()] == '.') {
+        found = true;
+        break;
+      }
+    }
+    ::closedir(d);
+    if (found) return true;
+  }
+  return false;
+}
+
 Status Maildir::sync_filesystem(const char* fault_point) const {
   if (fault::hit(fault_point)) return Status::error("syncfs " + path_ + ": injected fault", EIO);
   // Since Linux 5.8 syncfs reports write-back errors of the filesystem seen since this
@@ -140,7 +185,7 @@ Status Maildir::sync_filesystem(const char* fault_point) const {
 }
 
 Result<Draft> write_draft(const Maildir& md, NameGenerator& names, std::string_view headers,
-                          const MessageRef& msg) {
+                          const MessageRef& msg, std::string_view tag) {
   Draft d;
   std::uint64_t header_lines = 0;
   for (char c : headers)
@@ -148,7 +193,7 @@ Result<Draft> write_draft(const Maildir& md, NameGenerator& names, std::string_v
   d.size = headers.size() + msg.size;
   std::uint64_t vsize = d.size + header_lines + msg.lines;
   for (int attempt = 0; attempt < 5 && !d.fd; ++attempt) {
-    d.name = names.next(d.size, vsize);
+    d.name = names.next(d.size, vsize, tag);
     d.fd.reset(::openat(md.tmp_fd(), d.name.c_str(),
                         O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0660));
     if (!d.fd && errno != EEXIST) return Status::sys("create " + md.path() + "/tmp/" + d.name);

@@ -20,17 +20,24 @@ namespace delivery::local {
 // spec says; ',' becomes "\054" so the ",S=" and ",W=" fields stay unambiguous.
 std::string maildir_hostname(std::string_view host);
 
-// "<seconds>.M<usec>P<pid>Q<counter>.<host>,S=<size>,W=<vsize>": S is the file size in
-// bytes, W its size with CRLF line ends (Dovecot's fields, so readers need no stat).
+// "<seconds>.M<usec>P<pid>Q<counter>[<tag>].<host>,S=<size>,W=<vsize>": S is the file size
+// in bytes, W its size with CRLF line ends (Dovecot's fields, so readers need no stat).
+// The optional tag (delivery_tag()) names the queue file and recipient the file was
+// delivered for, so that a retry after a crash can find it.
 std::string unique_name(std::int64_t seconds, long usec, pid_t pid, std::uint64_t counter,
-                        std::string_view escaped_host, std::uint64_t size, std::uint64_t vsize);
+                        std::string_view escaped_host, std::uint64_t size, std::uint64_t vsize,
+                        std::string_view tag = {});
+
+// "R<queue id>-<16 hex digits of a hash of the lower-cased recipient>": what a delivery
+// of one queued message to one recipient puts into the file name (letters, digits, '-').
+std::string delivery_tag(std::string_view queue_id, std::string_view recipient);
 
 // Hands out unique names for this process (the counter makes two deliveries in the same
 // microsecond differ).
 class NameGenerator {
  public:
   explicit NameGenerator(std::string_view hostname);
-  std::string next(std::uint64_t size, std::uint64_t vsize);
+  std::string next(std::uint64_t size, std::uint64_t vsize, std::string_view tag = {});
 
  private:
   std::string host_;
@@ -61,6 +68,9 @@ class Maildir {
   int new_fd() const { return new_.get(); }
   // fsync(2) of new/, making renamed entries durable.
   common::Status sync_new() const;
+  // Is there a message whose name holds `tag` in new/ or cur/? (Deliver.check_duplicates:
+  // an earlier attempt may have delivered it without its verdict reaching the queue.)
+  common::Result<bool> holds(std::string_view tag) const;
   // syncfs(2) of the filesystem holding the Maildir: every file and directory entry on
   // it is durable afterwards. One journal commit for a whole batch, where an fsync per
   // file costs one commit each (ext4). `fault_point` names the injection point.
@@ -82,9 +92,10 @@ struct Draft {
 };
 
 // Creates tmp/<unique> with O_EXCL (mode 0660), writes `headers` and the message. On
-// failure nothing is left behind; the error carries the errno (err()).
+// failure nothing is left behind; the error carries the errno (err()). `tag` goes into
+// the name (see unique_name).
 common::Result<Draft> write_draft(const Maildir& md, NameGenerator& names, std::string_view headers,
-                                  const MessageRef& msg);
+                                  const MessageRef& msg, std::string_view tag = {});
 // fsync(2) of the draft's data (re-opens it by name if its fd was closed).
 common::Status sync_draft(const Maildir& md, Draft& d);
 // rename(2) tmp/<name> -> new/<name>.

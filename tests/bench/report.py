@@ -27,7 +27,7 @@ def loadavg():
 def _out(argv):
     try:
         r = subprocess.run(argv, capture_output=True, text=True, timeout=20)
-        return (r.stdout or r.stderr).strip()
+        return " ".join((r.stdout or r.stderr).split())
     except (OSError, subprocess.TimeoutExpired):
         return "?"
 

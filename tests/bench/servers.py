@@ -60,20 +60,6 @@ class BenchMailbag(harness.Mailbag):
             self._wait_ready("pop3d", self._pop3_ready)
         return self
 
-    def _submit_socket_ready(self):
-        # The queue manager's sockets are SOCK_SEQPACKET (common/ipc/socket.hpp).
-        path = os.path.join(self.spool, "private", "submit")
-        for kind in (socket.SOCK_SEQPACKET, socket.SOCK_STREAM):
-            s = socket.socket(socket.AF_UNIX, kind)
-            try:
-                s.connect(path)
-                return True
-            except OSError:
-                continue
-            finally:
-                s.close()
-        return False
-
     def _pop3_ready(self):
         try:
             with socket.create_connection((self.host, self.pop3_port), timeout=2) as s:
