@@ -289,12 +289,16 @@ void Manager::complete(Message* m) {
   // The notice is linked before the original goes; one sync covers both.
   notify_failures(m);
   common::spool::fault::hit("qmgr.before_remove");
-  if (::unlinkat(pre_.queue_dir.get(), m->id.c_str(), 0) < 0 && errno != ENOENT)
-    log::error("%s: cannot remove queue file: %s", m->id.c_str(), std::strerror(errno));
-  // The record goes after the file: a crash in between leaves a record without a file,
-  // which recovery discards; the other order could re-deliver to everyone.
-  if (m->has_record) state_->stage_erase(m->id);
-  removals_dirty_ = true;
+  if (m->has_record) {
+    // The record goes after the file: a crash in between leaves a record without a file,
+    // which recovery discards; the other order could re-deliver to everyone.
+    if (::unlinkat(pre_.queue_dir.get(), m->id.c_str(), 0) < 0 && errno != ENOENT)
+      log::error("%s: cannot remove queue file: %s", m->id.c_str(), std::strerror(errno));
+    state_->stage_erase(m->id);
+    removals_dirty_ = true;
+  } else {
+    remover_->remove(m->id);
+  }
   common::maillog::removed(m->id);
   queue_.remove(m->id);
   schedule_commit();

@@ -88,6 +88,7 @@ Status Manager::start() {
   state_ = std::move(*st);
 
   MB_TRY(recover());
+  remover_ = std::make_unique<Remover>(pre_.queue_dir.get());
 
   submit_listener_.reset(evconnlistener_new(base_, on_submit_accept_cb, this,
                                             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,

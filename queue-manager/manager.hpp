@@ -24,6 +24,7 @@
 #include "common/ipc/channel.hpp"
 #include "common/spool/layout.hpp"
 #include "queue-manager/queue.hpp"
+#include "queue-manager/remover.hpp"
 #include "queue-manager/retry.hpp"
 #include "queue-manager/state_db.hpp"
 
@@ -135,6 +136,7 @@ class Manager {
   std::unique_ptr<common::accounts::Accounts> accounts_;
   std::unique_ptr<StateDb> state_;
   Queue queue_;
+  std::unique_ptr<Remover> remover_;
 
   common::io::ListenerPtr submit_listener_;
   common::io::ListenerPtr control_listener_;

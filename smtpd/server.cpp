@@ -303,8 +303,8 @@ bool Server::admit(int fd, const ClientInfo& client, Port port) {
   static log::RateLimiter limit(std::chrono::seconds(60));
   std::size_t dropped = 0;
   if (limit.allow(why, &dropped))
-    log::warn("refused %s: 421 %s %s (%zu more refused for this in the last minute)", client.literal.c_str(),
-              status, why.c_str(), dropped);
+    log::warn("refused %s: 421 %s %s%s", client.literal.c_str(), status, why.c_str(),
+              dropped ? (" (" + std::to_string(dropped) + " more refused for this not logged)").c_str() : "");
   return false;
 }
 
@@ -413,9 +413,9 @@ void Server::on_password_checked(std::uint64_t id, bool ok) {
   static log::RateLimiter limit(std::chrono::seconds(60));
   std::size_t dropped = 0;
   if (limit.allow("auth " + job.ip, &dropped))
-    log::warn("authentication failed for %s from [%s]%s (%zu more failures logged as one)",
-              log::printable(job.login, 80).c_str(), job.ip.c_str(), f.blocked ? ": address blocked" : "",
-              dropped);
+    log::warn("authentication failed for %s from [%s]%s%s", log::printable(job.login, 80).c_str(), job.ip.c_str(),
+              f.blocked ? ": address blocked" : "",
+              dropped ? (" (" + std::to_string(dropped) + " more failures from there not logged)").c_str() : "");
   else if (f.blocked)
     log::warn("[%s] blocked after too many failed authentications", job.ip.c_str());
   auth_answer(job.conn_id, AuthOutcome{f.blocked ? AuthOutcome::Kind::kBlocked : AuthOutcome::Kind::kFailed, ""},

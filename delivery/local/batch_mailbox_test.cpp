@@ -5,6 +5,7 @@
 // manager here is a small thread that speaks mailbag-submit on a real socket and reads
 // the passed files with the real envelope parser.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -310,4 +311,37 @@ TEST_CASE("too many Received fields: every recipient bounces with 5.4.6") {
   std::string thirty;
   for (int i = 0; i < 30; ++i) thirty += "Received: from a by b; Mon, 1 Jan 2024 00:00:00 +0000\n";
   CHECK(a.deliver(w, {"alice@example.org"}, body(300, thirty))[0].results[0].outcome == Outcome::kOk);
+}
+
+TEST_CASE("check_duplicates: a copy an earlier attempt delivered is found, not written again") {
+  World w;
+  SubmitPeer qmgr(w.sock);
+  Agent a(w);
+  auto q = make_queued(w.dir.path, "s@sender.example", {"alice@example.org", "bob@example.org"}, body(300));
+  std::string self = "/proc/self/fd/" + std::to_string(q.fd.get());
+  auto again_fd = [&] { return common::io::UniqueFd(::open(self.c_str(), O_RDONLY | O_CLOEXEC)); };
+  std::vector<Request> first;
+  common::ipc::Deliver only_alice = q.deliver;
+  only_alice.recipients = {"alice@example.org"};
+  first.push_back(Request{only_alice, again_fd()});
+  REQUIRE(a.del.deliver(first)[0].results[0].outcome == Outcome::kOk);
+  REQUIRE(w.inbox("alice").size() == 1);
+  CHECK(w.inbox("alice")[0].find(delivery_tag(q.deliver.queue_id, "alice@example.org") + ".") != std::string::npos);
+  // The verdict was lost; the queue manager sends both again and asks to check.
+  std::vector<Request> retry;
+  common::ipc::Deliver both = q.deliver;
+  both.check_duplicates = true;
+  retry.push_back(Request{both, again_fd()});
+  auto r = a.del.deliver(retry);
+  CHECK(r[0].results[0].outcome == Outcome::kOk);
+  CHECK(r[0].results[0].text.find("earlier attempt") != std::string::npos);
+  CHECK(r[0].results[1].outcome == Outcome::kOk);
+  CHECK(w.inbox("alice").size() == 1);  // not twice
+  CHECK(w.inbox("bob").size() == 1);
+  CHECK(qmgr.got().size() == 1);  // bob's forward, once
+  // Without the flag nothing is looked up (a second message is a second message).
+  std::vector<Request> plain;
+  plain.push_back(Request{only_alice, again_fd()});
+  CHECK(a.del.deliver(plain)[0].results[0].outcome == Outcome::kOk);
+  CHECK(w.inbox("alice").size() == 2);
 }

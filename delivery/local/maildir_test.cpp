@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <fstream>
 #include <set>
 
 #include "common/io/fdio.hpp"
@@ -176,4 +177,20 @@ TEST_CASE("a draft whose fd was closed is re-opened for fsync; discard removes i
   CHECK(list_dir(dir.path + "/md/new").size() == 1);
   discard_draft(*md, *d);
   CHECK(list_dir(dir.path + "/md/new").empty());
+}
+
+TEST_CASE("delivery tags: queue id and recipient, case-folded, found in new/ and cur/") {
+  std::string t = delivery_tag("660F572708D9DFC8", "Alice@Example.org");
+  CHECK(t.starts_with("R660F572708D9DFC8-"));
+  CHECK(t.size() == 1 + 16 + 1 + 16);
+  CHECK(t == delivery_tag("660F572708D9DFC8", "alice@example.org"));
+  CHECK(t != delivery_tag("660F572708D9DFC8", "bob@example.org"));
+  CHECK(unique_name(1700000000, 5, 6, 7, "h", 1, 2, t) == "1700000000.M5P6Q7" + t + ".h,S=1,W=2");
+  TempDir d;
+  auto md = Maildir::open(d.path + "/md");
+  REQUIRE(md.is_ok());
+  CHECK_FALSE(*md->holds(t));
+  std::ofstream(d.path + "/md/cur/1700000000.M5P6Q7" + t + ".h,S=1,W=2:2,S") << "x";
+  CHECK(*md->holds(t));
+  CHECK_FALSE(*md->holds(t.substr(0, t.size() - 1)));  // a prefix is not the tag
 }
