@@ -101,15 +101,24 @@ void Manager::on_control_frame(std::uint64_t conn_id, const ipc::FrameView& f) {
   ch.close(Status::error("unexpected message on control socket"));
 }
 
+// Starts delivery of every deferred message with a recipient in `domain` and returns how
+// many messages wait for it in all (deferred, ready or in flight; held ones excluded),
+// which is what RFC 1985 5's "n pending messages" means to the client.
 std::uint32_t Manager::flush_domain(std::string domain, bool subdomains) {
   domain = lower(domain);
-  std::size_t n = queue_.flush([&](const Message& m) {
+  auto match = [&](const Message& m) {
     for (const auto& r : m.rcpts)
-      if (r.state == RcptState::kPending && domain_matches(r.address, domain, subdomains)) return true;
+      if ((r.state == RcptState::kPending || r.state == RcptState::kInFlight) &&
+          domain_matches(r.address, domain, subdomains))
+        return true;
     return false;
+  };
+  if (queue_.flush(match)) schedule_dispatch();
+  std::uint32_t n = 0;
+  queue_.for_each([&](const Message& m) {
+    if (!m.hold && match(m)) ++n;
   });
-  if (n) schedule_dispatch();
-  return static_cast<std::uint32_t>(n);
+  return n;
 }
 
 void Manager::on_etrn(std::uint64_t conn_id, const ipc::Etrn& e) {

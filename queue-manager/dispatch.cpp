@@ -155,17 +155,23 @@ bool Manager::dispatch_one(Message* m) {
     end_round(m);
     return false;
   }
-  // All-or-nothing: a message goes out only when every transport it needs has room, so
-  // that its round ends once, with all its verdicts in.
+  // Each transport goes out as soon as it has an agent with room; recipients of a
+  // transport without one wait (not a deferral) and go when the round ends or an agent
+  // appears, so local mail is not held up by a missing remote agent.
   Agent* agent[kTransports] = {nullptr, nullptr};
+  bool any = false;
   for (int t = 0; t < kTransports; ++t) {
     if (by[t].empty()) continue;
     agent[t] = agent_with_room(static_cast<Transport>(t));
     if (!agent[t]) {
+      m->waiting_mask |= static_cast<std::uint8_t>(1u << t);
       waiting_[t].push_back(m->id);
-      return false;
+      by[t].clear();
+    } else {
+      any = true;
     }
   }
+  if (!any) return false;
   for (int t = 0; t < kTransports; ++t) {
     for (std::size_t start = 0; start < by[t].size(); start += kMaxRcptsPerDelivery) {
       common::io::UniqueFd fd(::openat(pre_.queue_dir.get(), m->id.c_str(), O_RDONLY | O_CLOEXEC));
@@ -234,6 +240,8 @@ void Manager::on_agent_frame(std::uint64_t agent_id, const ipc::FrameView& f) {
   --a.inflight;
   Message* m = queue_.find(inf.msg_id);
   if (m) {
+    for (const auto& v : done->results)
+      if (v.outcome == Outcome::kTemporary) m->round_deferred = true;
     apply_verdicts(*m, inf.rcpts, done->results);
     if (--m->in_flight == 0) end_round(m);
   }
@@ -263,6 +271,16 @@ void Manager::end_round(Message* m) {
     log::info("%s: deleted by the administrator", m->id.c_str());
     queue_.remove(m->id);
     schedule_commit();
+    return;
+  }
+  bool waited = m->waiting_mask != 0, deferred = m->round_deferred;
+  m->waiting_mask = 0;
+  m->round_deferred = false;
+  if (waited && !deferred && !m->finished()) {
+    // What is left waited for an agent rather than failed: try again now (it goes
+    // back to the waiting list if there is still no agent).
+    queue_.make_ready(m);
+    schedule_dispatch();
     return;
   }
   RoundEnd r = qmgr::end_round(*m, policy_, now());

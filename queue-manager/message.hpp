@@ -60,6 +60,8 @@ struct Message {
   bool has_record = false;     // a state record exists in queue.mdb
   bool scheduled = false;      // sits in the ready list or the deferred map
   bool doomed = false;         // deleted by the administrator while in flight
+  std::uint8_t waiting_mask = 0;  // transports that had no agent with room this round
+  bool round_deferred = false;    // a temporary failure came back this round
 
   // Persisted fields (the record); in-memory bookkeeping stays out.
   template <class F>
