@@ -1,5 +1,7 @@
 // `mailctl domain add|del|list`: the mail domains in accounts.mdb. A domain's users go
 // with it (their password hashes first); an alias domain pointing at it blocks the delete.
+#include <unistd.h>
+
 #include <ctime>
 
 #include "mailctl/commands.hpp"
@@ -34,6 +36,24 @@ int cmd_domain_add(Context& ctx, const std::string& arg) {
     return kExitIoError;
   }
   std::fprintf(ctx.out, "added domain %s\n", name.c_str());
+  // postmaster@ and abuse@ exist in every domain (local(8)): say where they go.
+  std::string host = lower(ctx.cfg.hostname);
+  if (host.empty()) {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) == 0) host = lower(buf);
+  }
+  if (!ctx.cfg.postmaster_address.empty()) {
+    std::fprintf(ctx.out, "postmaster@%s and abuse@%s go to %s (postmaster_address)\n", name.c_str(), name.c_str(),
+                 ctx.cfg.postmaster_address.c_str());
+  } else if (auto h = (*db)->domain(host); h && *h && host != name) {
+    std::fprintf(ctx.out, "postmaster@%s and abuse@%s go to postmaster@%s\n", name.c_str(), name.c_str(),
+                 host.c_str());
+  } else {
+    std::fprintf(ctx.out,
+                 "note: add a user or alias postmaster@%s (or set postmaster_address): until then mail to "
+                 "postmaster@%s and abuse@%s is refused\n",
+                 name.c_str(), name.c_str(), name.c_str());
+  }
   return kExitOk;
 }
 

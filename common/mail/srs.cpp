@@ -75,17 +75,21 @@ Result<std::string> forward(std::string_view secret, std::string_view local, std
   MB_CHECK(secret.size() >= kMinSecret, "SRS secret too short");
   if (local.empty() || domain.empty() || srs_domain.empty()) return Status::error("SRS: empty address part");
   std::string out;
+  // An SRS1 sender of another forwarder: "SRS1=HHH=host=" then its SRS0 tail, which
+  // starts with a separator. Anything else that merely starts with "SRS1" is wrapped
+  // like an ordinary local part.
+  std::string_view s1 = local.size() > 5 ? local.substr(5) : std::string_view();
+  std::string_view h1, host1;
+  bool srs1 = iequal(local.substr(0, 4), "srs1") && local.size() > 5 && is_sep(local[4]) &&
+              take_field(&s1, &h1) && take_field(&s1, &host1) && !host1.empty() && s1.size() > 1 && is_sep(s1[0]) &&
+              parse_mailbox("SRS0" + std::string(s1) + "@" + std::string(host1), true).is_ok();
   if (iequal(local.substr(0, 4), "srs0") && local.size() > 5 && is_sep(local[4])) {
     // Another forwarder's SRS0: keep its host as the first hop, the rest verbatim.
     std::string_view rest = local.substr(4);
     out = "SRS1=" + hash(secret, {domain, rest}) + "=" + std::string(domain) + "=" + std::string(rest);
-  } else if (iequal(local.substr(0, 4), "srs1") && local.size() > 5 && is_sep(local[4])) {
-    // SRS1 of another forwarder: re-sign its first hop and tail for us.
-    std::string_view s = local.substr(5);
-    std::string_view h, host;
-    if (!take_field(&s, &h) || !take_field(&s, &host) || host.empty() || s.empty())
-      return Status::error("SRS: malformed SRS1 sender");
-    out = "SRS1=" + hash(secret, {host, s}) + "=" + std::string(host) + "=" + std::string(s);
+  } else if (srs1) {
+    // Re-sign its first hop and tail for us.
+    out = "SRS1=" + hash(secret, {host1, s1}) + "=" + std::string(host1) + "=" + std::string(s1);
   } else {
     std::string tt = timestamp(now);
     out = "SRS0=" + hash(secret, {tt, domain, local}) + "=" + tt + "=" + std::string(domain) + "=" +
@@ -123,7 +127,11 @@ Result<std::string> reverse(std::string_view secret, std::string_view local, std
     std::int64_t today = (now / 86400) % 1024;
     std::int64_t age = (today - then + 1024) % 1024;
     if (age > kMaxAgeDays) return Status::error("SRS: address expired");
-    result = std::string(s) + "@" + std::string(domain);
+    // The original local part may need quoting again ("a b"@x, .dot@x).
+    Address orig;
+    orig.local = std::string(s);
+    orig.domain = std::string(domain);
+    result = orig.str();
   }
   auto a = parse_mailbox(result, true);
   if (!a || a->domain.empty()) return Status::error("SRS: original address not valid");

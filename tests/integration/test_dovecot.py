@@ -286,6 +286,7 @@ def test_dovecot_sees_our_messages_and_our_quota_usage(make_mailbag, dovecot):
     mid, msg = make_message("dovecot", 9)
     assert m.send(DEMO, msg).code == 250
     m.find_message(DEMO, mid)
+    m.wait_queue_empty()  # the verdict, and so the maildirsize line, is in
     _, used4, count4 = maildirsize(m, DEMO)
     assert (used4, count4) == maildir_usage(m, DEMO)
     c = dc.imap(DEMO, PASSWORD)

@@ -137,6 +137,7 @@ def test_warning_at_90_percent_is_sent_once(make_mailbag):
     assert b"\nAuto-Submitted: auto-generated\n" in w
     assert w.startswith(b"Return-Path: <>\n")
     # The warning went in although it does not fit (it is the one message that must).
+    m.wait_queue_empty()  # its verdict, and so its maildirsize line, is in
     _, used, _ = maildirsize(m, DEMO)
     assert used > 10000
     # More room, still above the mark: no second warning.
