@@ -31,7 +31,13 @@ std::string usage() {
          "  alias add ADDRESS TARGET...  create an alias, or add targets to it\n"
          "  alias del ADDRESS [TARGET...]  remove an alias, or some of its targets\n"
          "  alias list [DOMAIN]       list aliases, of one domain or all\n"
-         "  etrn HOST DOMAIN          ask the mail server HOST[:PORT] to send DOMAIN's mail now\n";
+         "  etrn HOST DOMAIN          ask the mail server HOST[:PORT] to send DOMAIN's mail now\n"
+         "  queue list                the queue, like mailq\n"
+         "  queue show ID             one message: envelope, delivery state, header\n"
+         "  queue flush [ID]          deliver deferred messages (or one) now\n"
+         "  queue delete|hold|release ID  remove, hold or release one message\n"
+         "  check-dns DOMAIN          MX, addresses, reverse DNS and SPF of a domain\n"
+         "  config-example            print a commented mailbag.conf with every key\n";
 }
 
 common::Result<Args> parse_args(const std::vector<std::string>& argv) {
@@ -154,6 +160,32 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
       if (rest.size() == 3) a.target = rest[2];
     } else {
       return Status::error(sub.empty() ? "'alias' needs add, del or list" : "unknown command 'alias " + sub + "'");
+    }
+  } else if (c == "config-example") {
+    if (auto st = want(1, 1); !st) return st;
+    a.command = Command::kConfigExample;
+  } else if (c == "check-dns") {
+    if (auto st = want(2, 2); !st) return st;
+    a.command = Command::kCheckDns;
+    a.target = rest[1];
+  } else if (c == "queue") {
+    if (sub == "list") {
+      if (auto st = want(2, 2); !st) return st;
+      a.command = Command::kQueueList;
+    } else if (sub == "flush") {
+      if (auto st = want(2, 3); !st) return st;
+      a.command = Command::kQueueFlush;
+      if (rest.size() == 3) a.target = rest[2];
+    } else if (sub == "show" || sub == "delete" || sub == "hold" || sub == "release") {
+      if (auto st = want(3, 3); !st) return st;
+      a.command = sub == "show"     ? Command::kQueueShow
+                  : sub == "delete" ? Command::kQueueDelete
+                  : sub == "hold"   ? Command::kQueueHold
+                                    : Command::kQueueRelease;
+      a.target = rest[2];
+    } else {
+      return Status::error(sub.empty() ? "'queue' needs list, show, flush, delete, hold or release"
+                                       : "unknown command 'queue " + sub + "'");
     }
   } else if (c == "etrn") {
     if (auto st = want(3, 3); !st) return st;

@@ -65,6 +65,41 @@ TEST_CASE("usage errors") {
   CHECK(P({"domain"}).message().find("add, del, list") != std::string::npos);
 }
 
+TEST_CASE("queue, check-dns and config-example commands") {
+  auto a = P({"queue", "list"});
+  REQUIRE(a.is_ok());
+  CHECK(a->command == Command::kQueueList);
+  a = P({"queue", "flush"});
+  REQUIRE(a.is_ok());
+  CHECK(a->command == Command::kQueueFlush);
+  CHECK(a->target.empty());
+  CHECK(P({"queue", "flush", "0123456789ABCDEF"})->target == "0123456789ABCDEF");
+  CHECK(P({"queue", "show", "X"})->command == Command::kQueueShow);
+  CHECK(P({"queue", "delete", "X"})->command == Command::kQueueDelete);
+  CHECK(P({"queue", "hold", "X"})->command == Command::kQueueHold);
+  a = P({"queue", "release", "X"});
+  REQUIRE(a.is_ok());
+  CHECK(a->command == Command::kQueueRelease);
+  CHECK(a->target == "X");
+  a = P({"check-dns", "example.org"});
+  REQUIRE(a.is_ok());
+  CHECK(a->command == Command::kCheckDns);
+  CHECK(a->target == "example.org");
+  CHECK(P({"config-example"})->command == Command::kConfigExample);
+
+  CHECK_FALSE(P({"queue"}).is_ok());
+  CHECK_FALSE(P({"queue", "list", "X"}).is_ok());
+  CHECK_FALSE(P({"queue", "show"}).is_ok());
+  CHECK_FALSE(P({"queue", "delete"}).is_ok());
+  CHECK_FALSE(P({"queue", "hold", "X", "Y"}).is_ok());
+  CHECK_FALSE(P({"queue", "flush", "X", "Y"}).is_ok());
+  CHECK_FALSE(P({"queue", "purge"}).is_ok());
+  CHECK_FALSE(P({"check-dns"}).is_ok());
+  CHECK_FALSE(P({"check-dns", "a.org", "b.org"}).is_ok());
+  CHECK_FALSE(P({"config-example", "x"}).is_ok());
+  CHECK(P({"queue"}).message().find("list, show, flush") != std::string::npos);
+}
+
 TEST_CASE("the tree plan has the documented owners and modes") {
   common::config::Config cfg = common::config::defaults();
   common::spool::Layout l(cfg);

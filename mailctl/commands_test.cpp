@@ -2,15 +2,20 @@
 // current user (as_root = false: no system users, no chown). Streams are temporary
 // files, so tests see exactly what an administrator would.
 #include <doctest/doctest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "common/accounts/accounts.hpp"
 #include "common/accounts/passwd.hpp"
+#include "common/config/config.hpp"
+#include "common/spool/queue_file.hpp"
 #include "mailctl/commands.hpp"
 #include "mailctl/password.hpp"
 
@@ -256,4 +261,83 @@ TEST_CASE("password input from a non-terminal: first line only, limits") {
   f = feed(std::string(kMaxPassword, 'x') + "\n");
   CHECK(read_new_password(f, stderr).is_ok());
   std::fclose(f);
+}
+
+TEST_CASE("config-example needs no configuration file, and what it prints loads as the defaults") {
+  Tree t;
+  t.conf = t.root + "/does-not-exist.conf";
+  REQUIRE(t.run({"config-example"}) == kExitOk);
+  CHECK(t.err.empty());
+  CHECK(t.out.starts_with("# /etc/mailbag/mailbag.conf"));
+  CHECK(t.out.find("\n#dns_resolver = \n") != std::string::npos);
+  auto cfg = common::config::parse(t.out, "example.conf");
+  REQUIRE_MESSAGE(cfg, cfg.message());
+  CHECK(common::config::dump(*cfg, "") == common::config::dump(common::config::defaults(), ""));
+}
+
+namespace {
+
+// A queue file in spool/queue, as the queue manager links it.
+void write_queue_file(const Tree& t, const std::string& id, const std::string& message) {
+  common::spool::Envelope env;
+  env.queue_id = id;
+  env.arrival = 1700000000;
+  env.protocol = "local";
+  env.sender = "demo@example.test";
+  env.recipients = {"alice@peer.test", "bob@peer.test"};
+  env.data_size = message.size();
+  env.data_lines = static_cast<std::uint64_t>(std::count(message.begin(), message.end(), '\n'));
+  std::ofstream(t.root + "/spool/queue/" + id) << common::spool::format_envelope(env) << message;
+}
+
+}  // namespace
+
+TEST_CASE("queue commands without a queue manager; ids are checked before anything is asked") {
+  Tree t;
+  REQUIRE(t.run({"init"}) == kExitOk);
+  const std::string sock = t.root + "/spool/private/control";
+  CHECK(t.run({"queue", "list"}) == kExitUnavailable);
+  CHECK(t.err == "mailctl: queue manager is not running (no socket at " + sock + ")\n");
+  CHECK(t.run({"queue", "flush"}) == kExitUnavailable);
+  CHECK(t.run({"queue", "release", "0123456789ABCDEF"}) == kExitUnavailable);
+  for (const char* bad : {"nothex", "0123456789abcdef", "../../etc/passwd", "0123456789ABCDEF0", ""}) {
+    CHECK(t.run({"queue", "hold", "--", bad}) == kExitUsage);
+    CHECK(t.err.find("not a queue id") != std::string::npos);
+    CHECK(t.run({"queue", "show", "--", bad}) == kExitUsage);
+    CHECK(t.run({"queue", "flush", "--", bad}) == (*bad ? kExitUsage : kExitUnavailable));
+  }
+
+  // A socket file nobody listens on (a queue manager that died).
+  int fd = ::socket(AF_UNIX, SOCK_SEQPACKET, 0);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock.c_str());
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  ::close(fd);
+  CHECK(t.run({"queue", "list"}) == kExitUnavailable);
+  CHECK(t.err == "mailctl: queue manager is not running (nobody listens on " + sock + ")\n");
+
+  // show reads the queue file itself and says why the delivery state is missing.
+  CHECK(t.run({"queue", "show", "0123456789ABCDEF"}) == kExitRefused);
+  CHECK(t.err == "mailctl: no message 0123456789ABCDEF in the queue\n");
+  write_queue_file(t, "0123456789ABCDEF", "Subject: test\nFrom: demo@example.test\n\nbody\n");
+  REQUIRE(t.run({"queue", "show", "0123456789ABCDEF"}) == kExitOk);
+  CHECK(t.out.starts_with("queue id     0123456789ABCDEF\n"));
+  CHECK(t.out.find("sender       <demo@example.test>\n") != std::string::npos);
+  CHECK(t.out.find("state        unknown: queue manager is not running (nobody listens on") != std::string::npos);
+  CHECK(t.out.find("recipients\n  <alice@peer.test>\n  <bob@peer.test>\n") != std::string::npos);
+  CHECK(t.out.ends_with("header\n  Subject: test\n  From: demo@example.test\n"));
+  // A damaged (truncated) queue file is reported, not shown.
+  write_queue_file(t, "0123456789ABCDE0", "Subject: test\n\nbody\n");
+  REQUIRE(::truncate((t.root + "/spool/queue/0123456789ABCDE0").c_str(), 100) == 0);
+  CHECK(t.run({"queue", "show", "0123456789ABCDE0"}) == kExitIoError);
+  CHECK(t.err.find("damaged queue file") != std::string::npos);
+}
+
+TEST_CASE("check-dns refuses what is not a domain name before any lookup") {
+  Tree t;
+  for (const char* bad : {"exa mple.org", "a_b.org", "-x.org", "..", "x@y.org"}) {
+    CHECK(t.run({"check-dns", "--", bad}) == kExitUsage);
+    CHECK(t.err.find("not a domain name") != std::string::npos);
+  }
 }

@@ -1,9 +1,11 @@
 // mailctl's dispatcher: arguments -> configuration -> subcommand. main() only supplies
 // the real streams and whether we are root; tests call run() with their own.
 #include "common/config/config.hpp"
+#include "mailctl/check_dns.hpp"
 #include "mailctl/commands.hpp"
 #include "mailctl/etrn.hpp"
 #include "mailctl/init.hpp"
+#include "mailctl/queue.hpp"
 
 namespace mailctl {
 
@@ -19,6 +21,10 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
     return kExitOk;
   }
   if (args->command == Command::kCheckConfig) return cmd_check_config(args->config_path, out);
+  if (args->command == Command::kConfigExample) {  // for make install: needs no configuration
+    std::fputs(common::config::example().c_str(), out);
+    return kExitOk;
+  }
   auto cfg = common::config::load(args->config_path);
   if (!cfg) {
     std::fprintf(err, "mailctl: %s\n", cfg.message().c_str());
@@ -44,8 +50,16 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
     case Command::kAliasDel: return cmd_alias_del(ctx, args->target, args->values);
     case Command::kAliasList: return cmd_alias_list(ctx, args->target);
     case Command::kEtrn: return cmd_etrn(ctx, args->target, args->target2);
+    case Command::kQueueList: return cmd_queue_list(ctx);
+    case Command::kQueueShow: return cmd_queue_show(ctx, args->target);
+    case Command::kQueueFlush: return cmd_queue_action(ctx, "flush", args->target);
+    case Command::kQueueDelete: return cmd_queue_action(ctx, "delete", args->target);
+    case Command::kQueueHold: return cmd_queue_action(ctx, "hold", args->target);
+    case Command::kQueueRelease: return cmd_queue_action(ctx, "release", args->target);
+    case Command::kCheckDns: return cmd_check_dns(ctx, args->target);
     case Command::kHelp:
-    case Command::kCheckConfig: break;
+    case Command::kCheckConfig:
+    case Command::kConfigExample: break;
   }
   return kExitUsage;
 }

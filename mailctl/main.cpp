@@ -1,7 +1,8 @@
 // mailctl: the administrator's tool for the Mailbag tree, domains, users and passwords.
 // Runs as its caller (root in production: then `init` creates the system users and sets
 // owners). Touches spool_directory, data_directory (accounts.mdb, passwd.mdb, relay.mdb)
-// and mail_directory; reads passwords from standard input, never from arguments.
+// and mail_directory; reads passwords from standard input, never from arguments. Talks
+// to the queue manager on spool/private/control (queue commands) and to DNS (check-dns).
 #include <unistd.h>
 
 #include <string>

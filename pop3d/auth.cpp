@@ -3,10 +3,12 @@
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <unistd.h>
 
 #include <cctype>
 
+#include "common/check.hpp"
 #include "common/log/log.hpp"
 
 namespace pop3d {
@@ -87,7 +89,15 @@ double LoginThrottle::delay(const std::string& addr, double now) {
 
 Verifier::Verifier(std::unique_ptr<common::accounts::Accounts> accounts,
                    std::unique_ptr<common::accounts::Passwords> passwords, std::string mail_directory)
-    : accounts_(std::move(accounts)), passwords_(std::move(passwords)), mail_directory_(std::move(mail_directory)) {}
+    : accounts_(std::move(accounts)), passwords_(std::move(passwords)), mail_directory_(std::move(mail_directory)) {
+  unsigned char rnd[24];
+  MB_CHECK(RAND_bytes(rnd, sizeof rnd) == 1, "RAND_bytes");
+  std::string pw;
+  for (unsigned char c : rnd) pw += "0123456789abcdef"[c & 15];
+  auto h = common::accounts::hash_password(pw);
+  MB_CHECK(h.is_ok(), "hash_password for the dummy hash");
+  dummy_hash_ = *h;
+}
 
 Verifier::~Verifier() {
   {
@@ -95,7 +105,7 @@ Verifier::~Verifier() {
     stop_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (auto& t : threads_) t.join();
 }
 
 Status Verifier::start() {
@@ -103,7 +113,7 @@ Status Verifier::start() {
   if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return Status::sys("pipe");
   pipe_r_.reset(fds[0]);
   pipe_w_.reset(fds[1]);
-  thread_ = std::thread([this] { worker(); });
+  for (std::size_t i = 0; i < kThreads; ++i) threads_.emplace_back([this] { worker(); });
   return Status::ok();
 }
 
@@ -125,26 +135,51 @@ std::vector<Verifier::Done> Verifier::take_results() {
 
 AuthResult Verifier::check(const std::string& user, const std::string& password) {
   AuthResult r;
-  auto target = resolve_login(*accounts_, mail_directory_, user);
-  if (!target) {
-    common::log::error("accounts database: %s", target.message().c_str());
-    r.outcome = AuthResult::Outcome::kTempFail;
-    return r;
+  std::optional<LoginTarget> target;
+  std::optional<std::string> hash;
+  {
+    std::lock_guard<std::mutex> lock(db_mu_);
+    auto t = resolve_login(*accounts_, mail_directory_, user);
+    if (!t) {
+      common::log::error("accounts database: %s", t.message().c_str());
+      r.outcome = AuthResult::Outcome::kTempFail;
+      return r;
+    }
+    target = std::move(*t);
+    if (target) {
+      auto h = passwords_->hash(target->address);
+      if (!h) {
+        common::log::error("password database: %s", h.message().c_str());
+        r.outcome = AuthResult::Outcome::kTempFail;
+        return r;
+      }
+      hash = std::move(*h);
+    }
   }
-  // An unknown user costs the same yescrypt work as a known one (Passwords::verify).
-  auto ok = passwords_->verify(*target ? (*target)->address : std::string("nobody@invalid"), password);
+  bool ok;
+  if (target && hash) {
+    auto ticket = cache_.ticket(target->address, *hash, password);
+    if (cache_.check(ticket)) {
+      ++cached_checks_;
+      ok = true;
+    } else {
+      ++full_checks_;
+      ok = common::accounts::check_password(password, *hash);
+      if (ok) cache_.remember(ticket);
+    }
+  } else {
+    // An unknown user costs the same yescrypt work as a wrong password.
+    ++full_checks_;
+    (void)common::accounts::check_password(password, dummy_hash_);
+    ok = false;
+  }
   if (!ok) {
-    common::log::error("password database: %s", ok.message().c_str());
-    r.outcome = AuthResult::Outcome::kTempFail;
-    return r;
-  }
-  if (!*ok || !*target) {
     r.outcome = AuthResult::Outcome::kBadCredentials;
     return r;
   }
   r.outcome = AuthResult::Outcome::kOk;
-  r.address = (*target)->address;
-  r.maildir = (*target)->maildir;
+  r.address = target->address;
+  r.maildir = target->maildir;
   return r;
 }
 

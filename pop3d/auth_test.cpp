@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 #include <poll.h>
 
+#include <map>
+
 #include "pop3d/test_support.hpp"
 
 using namespace pop3d;
@@ -79,17 +81,47 @@ TEST_CASE("Verifier: right and wrong passwords, unknown users; results through t
   REQUIRE(v.start().is_ok());
   v.submit({7, "BOB@example.test", "right pw"});
   v.submit({8, "bob@example.test", "nope"});
-  std::vector<Verifier::Done> all;
-  while (all.size() < 2) {
+  v.submit({9, "nobody@example.test", "right pw"});
+  std::map<std::uint64_t, AuthResult> all;  // the worker threads answer in any order
+  while (all.size() < 3) {
     pollfd p{v.notify_fd(), POLLIN, 0};
     REQUIRE(::poll(&p, 1, 10000) == 1);
-    for (auto& d : v.take_results()) all.push_back(d);
+    for (auto& d : v.take_results()) all[d.conn_id] = d.result;
   }
-  CHECK(all[0].conn_id == 7);
-  CHECK(all[0].result.outcome == AuthResult::Outcome::kOk);
-  CHECK(all[0].result.address == "bob@example.test");
-  CHECK(all[1].conn_id == 8);
-  CHECK(all[1].result.outcome == AuthResult::Outcome::kBadCredentials);
+  CHECK(all[7].outcome == AuthResult::Outcome::kOk);
+  CHECK(all[7].address == "bob@example.test");
+  CHECK(all[8].outcome == AuthResult::Outcome::kBadCredentials);
+  CHECK(all[9].outcome == AuthResult::Outcome::kBadCredentials);
+}
+
+TEST_CASE("Verifier: a recent success is remembered; a new password or a disabled user is not") {
+  Accounts a;
+  a.add_domain("example.test");
+  a.add_user("bob@example.test", "right pw");
+  auto* accounts = a.accounts.get();
+  auto* passwords = a.passwords.get();
+  Verifier v(std::move(a.accounts), std::move(a.passwords), "/mail");
+  CHECK(v.check("bob@example.test", "right pw").outcome == AuthResult::Outcome::kOk);
+  CHECK(v.full_checks() == 1);
+  CHECK(v.check("Bob@Example.test", "right pw").outcome == AuthResult::Outcome::kOk);
+  CHECK(v.cached_checks() == 1);  // no yescrypt this time
+  CHECK(v.check("bob@example.test", "wrong").outcome == AuthResult::Outcome::kBadCredentials);
+  CHECK(v.full_checks() == 2);  // failures always pay in full
+  CHECK(v.check("bob@example.test", "right pw").outcome == AuthResult::Outcome::kOk);
+  CHECK(v.cached_checks() == 2);
+  // mailctl user passwd: the old password stops working at once.
+  REQUIRE(passwords->set("bob@example.test", *acc::hash_password("new pw")).is_ok());
+  CHECK(v.check("bob@example.test", "right pw").outcome == AuthResult::Outcome::kBadCredentials);
+  CHECK(v.check("bob@example.test", "new pw").outcome == AuthResult::Outcome::kOk);
+  CHECK(v.check("bob@example.test", "new pw").outcome == AuthResult::Outcome::kOk);
+  CHECK(v.cached_checks() == 3);
+  // A disabled account is refused even with a remembered password.
+  auto u = accounts->user("bob@example.test");
+  REQUIRE(u.is_ok());
+  acc::User disabled = **u;
+  disabled.disabled = true;
+  REQUIRE(accounts->put_user(disabled).is_ok());
+  CHECK(v.check("bob@example.test", "new pw").outcome == AuthResult::Outcome::kBadCredentials);
 }
 
 TEST_CASE("LoginThrottle: growing delay, block after 10 failures in 10 minutes") {

@@ -1,7 +1,11 @@
 // The pop3d event loop (see server.hpp): listeners, one Conn per client connecting the
-// socket (plain, STLS-upgraded or implicit TLS, via bufferevent_openssl) to a Session,
-// the verifier thread's results, the failure delay, and streaming RETR/TOP as the socket
-// drains (the output buffer never holds more than about kStreamHigh bytes of a message).
+// socket to a Session, the verifier threads' results, the disk workers' (maildrop open,
+// UPDATE), the failure delay, and streaming RETR/TOP as the socket drains (the output
+// buffer never holds more than about kStreamHigh bytes of a message). A plain connection
+// uses its socket directly: a read event that stays armed, one read(2) per readable
+// event, and the replies of each turn written at once with one writev(2) (a write event
+// only when the socket is full). TLS (pop3s, or after STLS) goes through a
+// bufferevent_openssl.
 #include "pop3d/server.hpp"
 
 #include <event2/bufferevent_ssl.h>
@@ -23,6 +27,7 @@
 #include "common/spool/layout.hpp"
 #include "pop3d/auth.hpp"
 #include "pop3d/session.hpp"
+#include "pop3d/workers.hpp"
 
 namespace pop3d {
 namespace {
@@ -80,21 +85,37 @@ class Conn final : public SessionHost {
   void send(std::string_view text) override;
   void verify(const std::string& user, const std::string& password) override;
   void start_tls() override;
+  void open_maildrop(const std::string& path) override;
   void stream(io::UniqueFd fd, WireEncoder enc) override;
+  void update(std::unique_ptr<Maildrop> drop) override;
   void logged_in(const std::string& address) override;
   void close(const SessionStats& stats) override;
 
+  // From the disk workers.
+  void maildrop_opened(common::Result<std::unique_ptr<Maildrop>> drop, Maildrop::OpenError why);
+  void update_done(const common::Result<std::size_t>& removed);
+
  private:
   enum class AfterFlush { kNothing, kStartTls, kClose };
+  // TLS: the bufferevent's callbacks.
   static void read_cb(bufferevent*, void* arg) noexcept { static_cast<Conn*>(arg)->on_read(); }
   static void write_cb(bufferevent*, void* arg) noexcept { static_cast<Conn*>(arg)->on_write(); }
   static void event_cb(bufferevent*, short what, void* arg) noexcept { static_cast<Conn*>(arg)->on_event(what); }
+  // Plain: the socket's own events.
+  static void readable_cb(evutil_socket_t, short what, void* arg) noexcept;
+  static void writable_cb(evutil_socket_t, short what, void* arg) noexcept;
   static void delay_cb(evutil_socket_t, short, void* arg) noexcept { static_cast<Conn*>(arg)->on_delay(); }
+  evbuffer* in() { return bev_ ? bufferevent_get_input(bev_.get()) : in_.get(); }
+  evbuffer* out() { return bev_ ? bufferevent_get_output(bev_.get()) : out_.get(); }
   void setup_bev();
   void on_read();
   void on_write();
   void on_event(short what);
+  void on_readable();
+  void on_timeout();
   void on_delay();
+  void lost();
+  void settle();
   void process_input();
   void fill_stream();
   void switch_to_tls();
@@ -105,6 +126,12 @@ class Conn final : public SessionHost {
   io::UniqueFd fd_;  // owned here until a TLS bufferevent takes it over
   std::string addr_;
   bool tls_ = false;
+  // Plain: events on fd_ and the two buffers.
+  io::EventPtr rev_, wev_;
+  io::EvBufferPtr in_, out_;
+  bool reading_ = false, write_armed_ = false;
+  bool switching_ = false;  // to TLS on the next loop turn
+  // TLS
   io::BufferEventPtr bev_;
   std::unique_ptr<Session> session_;
   AfterFlush after_ = AfterFlush::kNothing;
@@ -115,7 +142,6 @@ class Conn final : public SessionHost {
   io::UniqueFd msg_fd_;
   std::optional<WireEncoder> enc_;
   bool stream_eof_ = false;
-  std::string read_buf_, wire_buf_;  // reused for every chunk
   // failed login reply held back by the delay
   io::EventPtr delay_ev_;
   std::optional<AuthResult> delayed_;
@@ -123,13 +149,26 @@ class Conn final : public SessionHost {
 
 class Server {
  public:
+  // Maildrop openings and UPDATEs at once: they mostly wait for the disk (renames,
+  // unlinks, fsync), so more of them than cores.
+  static constexpr std::size_t kDiskThreads = 8;
+
   Server(const common::config::Config& cfg, PreJail& pre, event_base* base)
       : cfg_(cfg), base_(base), tls_(std::move(pre.tls)), relay_(std::move(pre.relay)),
-        verifier_(std::move(pre.accounts), std::move(pre.passwords), cfg.mail_directory) {}
+        verifier_(std::move(pre.accounts), std::move(pre.passwords), cfg.mail_directory), disk_(kDiskThreads) {}
 
   Status start(std::vector<Listener>& ls);
   void accept(io::UniqueFd fd, const sockaddr* sa, bool implicit_tls);
   void remove(std::uint64_t id) { conns_.erase(id); }
+  Conn* find(std::uint64_t id) {
+    auto it = conns_.find(id);
+    return it == conns_.end() ? nullptr : it->second.get();
+  }
+  TaskPool& disk() { return disk_; }
+  // Buffers every connection shares (they all run on this thread): socket reads, and a
+  // message's file reads and their wire form.
+  std::string& read_buffer() { return read_buf_; }
+  std::string& wire_buffer() { return wire_buf_; }
 
   const common::config::Config& cfg() const { return cfg_; }
   event_base* base() const { return base_; }
@@ -156,6 +195,7 @@ class Server {
   common::tls::SslCtxPtr tls_;
   std::unique_ptr<common::relaydb::RelayDb> relay_;
   Verifier verifier_;
+  TaskPool disk_;
   LoginThrottle throttle_;
   log::RateLimiter warn_limit_{std::chrono::seconds(60)};
   std::vector<std::unique_ptr<ListenerCtx>> ctxs_;
@@ -163,6 +203,8 @@ class Server {
   io::EventPtr verified_ev_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Conn>> conns_;
   std::uint64_t next_id_ = 1;
+  std::string read_buf_ = std::string(kChunk, '\0');
+  std::string wire_buf_;
   friend class Conn;
 };
 
@@ -187,11 +229,15 @@ bool Conn::start() {
     if (!ssl) return false;
     bev_.reset(bufferevent_openssl_socket_new(srv_.base(), fd_.release(), ssl, BUFFEREVENT_SSL_ACCEPTING,
                                               BEV_OPT_CLOSE_ON_FREE));
+    if (!bev_) return false;
+    setup_bev();
   } else {
-    bev_.reset(bufferevent_socket_new(srv_.base(), fd_.get(), 0));
+    rev_.reset(event_new(srv_.base(), fd_.get(), EV_READ | EV_PERSIST, readable_cb, this));
+    wev_.reset(event_new(srv_.base(), fd_.get(), EV_WRITE | EV_PERSIST, writable_cb, this));
+    in_.reset(evbuffer_new());
+    out_.reset(evbuffer_new());
+    if (!rev_ || !wev_ || !in_ || !out_) return false;
   }
-  if (!bev_) return false;
-  setup_bev();
   SessionOptions opt;
   opt.hostname = srv_.cfg().hostname;
   opt.tls_available = srv_.tls() != nullptr;
@@ -199,21 +245,113 @@ bool Conn::start() {
   opt.plaintext_auth = srv_.cfg().pop3_plaintext_auth;
   session_ = std::make_unique<Session>(opt, *this);
   session_->start();
+  settle();
   return true;
 }
 
-void Conn::send(std::string_view text) {
-  if (bev_) bufferevent_write(bev_.get(), text.data(), text.size());
-}
+// Plain: written at the end of the turn (settle), with whatever else the turn produced.
+void Conn::send(std::string_view text) { evbuffer_add(out(), text.data(), text.size()); }
 
 void Conn::on_read() {
   if (!dead_) process_input();
 }
 
+void Conn::readable_cb(evutil_socket_t, short what, void* arg) noexcept {
+  auto* c = static_cast<Conn*>(arg);
+  if (what & EV_READ)
+    c->on_readable();
+  else if (what & EV_TIMEOUT)
+    c->on_timeout();
+}
+
+void Conn::writable_cb(evutil_socket_t, short what, void* arg) noexcept {
+  auto* c = static_cast<Conn*>(arg);
+  if (c->dead_) return;
+  if (what & EV_WRITE) return c->settle();
+  // RFC 1939 3: the autologout timer, for a client that stopped taking our replies.
+  log::info("timeout (not reading): client=%s user=%s", c->addr_.c_str(),
+            c->session_->user().empty() ? "-" : c->session_->user().c_str());
+  c->destroy();
+}
+
+// Plain: one read per readable event (level-triggered: more fires again).
+void Conn::on_readable() {
+  if (dead_) return;
+  if (after_ != AfterFlush::kNothing || stls_pending_ || evbuffer_get_length(in_.get()) >= kReadHigh)
+    return settle();  // not reading now: settle() removes the read event
+  std::string& buf = srv_.read_buffer();
+  ssize_t n = ::read(fd_.get(), buf.data(), buf.size());
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+    return lost();
+  }
+  if (n == 0) return lost();
+  evbuffer_add(in_.get(), buf.data(), static_cast<std::size_t>(n));  // UNTRUSTED
+  process_input();
+  settle();
+}
+
+// Plain: no command for pop3d_timeout.
+void Conn::on_timeout() {
+  if (dead_ || enc_ || write_armed_) return;  // a long RETR: the client is busy reading
+  // RFC 1939 3: the autologout timer; no UPDATE state, so nothing is deleted.
+  log::info("timeout: client=%s user=%s", addr_.c_str(), session_->user().empty() ? "-" : session_->user().c_str());
+  destroy();
+}
+
+// Plain: writes what this turn produced, keeps a RETR going while the socket takes it,
+// acts on a close or STLS once everything is out, and arms the read and write events
+// for what is left (no system call when nothing changes, the usual case).
+void Conn::settle() {
+  if (dead_ || bev_ || switching_) return;
+  evbuffer* out = out_.get();
+  for (;;) {
+    while (evbuffer_get_length(out) > 0) {
+      int n = evbuffer_write(out, fd_.get());
+      if (n > 0) continue;
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      return lost();
+    }
+    std::size_t pending = evbuffer_get_length(out);
+    if (!enc_ || pending >= kStreamLow) break;
+    fill_stream();  // may also finish the message and answer pipelined commands
+    if (dead_) return;
+    if (evbuffer_get_length(out) == pending) break;
+  }
+  std::size_t pending = evbuffer_get_length(out);
+  timeval tv = io::to_timeval(static_cast<double>(srv_.cfg().pop3d_timeout));
+  if ((pending > 0) != write_armed_) {
+    write_armed_ = pending > 0;
+    if (write_armed_)
+      event_add(wev_.get(), &tv);
+    else
+      event_del(wev_.get());
+  }
+  if (pending == 0 && after_ == AfterFlush::kClose) return destroy();
+  if (pending == 0 && after_ == AfterFlush::kStartTls) {
+    after_ = AfterFlush::kNothing;
+    switching_ = true;
+    std::uint64_t id = id_;
+    Server* srv = &srv_;
+    io::run_soon(srv_.base(), [srv, id] {
+      if (Conn* c = srv->find(id)) c->switch_to_tls();
+    });
+  }
+  bool want_read = after_ == AfterFlush::kNothing && !stls_pending_ && evbuffer_get_length(in_.get()) < kReadHigh;
+  if (want_read != reading_) {
+    reading_ = want_read;
+    if (reading_)
+      event_add(rev_.get(), &tv);
+    else
+      event_del(rev_.get());
+  }
+}
+
 // Hands complete lines to the session while it is not busy; leaves the rest buffered
 // (RFC 2449 6.6 PIPELINING: commands are answered in order).
 void Conn::process_input() {
-  evbuffer* in = bufferevent_get_input(bev_.get());
+  evbuffer* in = this->in();
   while (!dead_ && session_ && !session_->busy()) {
     evbuffer_ptr eol = evbuffer_search_eol(in, nullptr, nullptr, EVBUFFER_EOL_LF);
     if (eol.pos < 0) {
@@ -273,6 +411,7 @@ void Conn::auth_done(const AuthResult& r) {
   }
   session_->auth_result(r);
   process_input();
+  settle();
 }
 
 void Conn::on_delay() {
@@ -281,6 +420,7 @@ void Conn::on_delay() {
   delayed_.reset();
   session_->auth_result(r);
   process_input();
+  settle();
 }
 
 void Conn::logged_in(const std::string& address) {
@@ -288,19 +428,24 @@ void Conn::logged_in(const std::string& address) {
   srv_.stamp_relay(addr_);
 }
 
+// Only on a plain connection (the session refuses STLS under TLS). The switch happens
+// once "+OK Begin TLS" is out (settle).
 void Conn::start_tls() {
   // RFC 2595 4: nothing the client sent before the handshake may count after it.
-  bufferevent_disable(bev_.get(), EV_READ);
-  evbuffer* in = bufferevent_get_input(bev_.get());
-  evbuffer_drain(in, evbuffer_get_length(in));
+  evbuffer_drain(in(), evbuffer_get_length(in()));
   after_ = AfterFlush::kStartTls;
   stls_pending_ = true;
-  if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0) on_write();
 }
 
 void Conn::switch_to_tls() {
+  switching_ = false;
+  if (dead_) return;
+  // The plain events stop (freed with the Conn); the socket goes to the TLS bufferevent.
+  event_del(rev_.get());
+  event_del(wev_.get());
+  reading_ = write_armed_ = false;
+  evbuffer_drain(in_.get(), evbuffer_get_length(in_.get()));
   SSL* ssl = SSL_new(srv_.tls());
-  bev_.reset();  // the plain bufferevent; the socket stays open (fd_ owns it)
   if (!ssl) return destroy();
   bev_.reset(bufferevent_openssl_socket_new(srv_.base(), fd_.release(), ssl, BUFFEREVENT_SSL_ACCEPTING,
                                             BEV_OPT_CLOSE_ON_FREE));
@@ -309,20 +454,69 @@ void Conn::switch_to_tls() {
   setup_bev();
 }
 
+// Maildrop::open on a disk worker; the result goes to the session if it is still there
+// (if not, the maildrop and its lock go with the task).
+void Conn::open_maildrop(const std::string& path) {
+  struct Opened {
+    std::optional<common::Result<std::unique_ptr<Maildrop>>> drop;
+    Maildrop::OpenError why = Maildrop::OpenError::kFailed;
+  };
+  auto r = std::make_shared<Opened>();
+  Server* srv = &srv_;
+  std::uint64_t id = id_;
+  srv_.disk().submit(make_task([r, path] { r->drop.emplace(Maildrop::open(path, &r->why)); },
+                               [r, srv, id] {
+                                 if (Conn* c = srv->find(id)) c->maildrop_opened(std::move(*r->drop), r->why);
+                               }));
+}
+
+void Conn::maildrop_opened(common::Result<std::unique_ptr<Maildrop>> drop, Maildrop::OpenError why) {
+  if (dead_) return;
+  session_->maildrop_opened(std::move(drop), why);
+  process_input();
+  settle();
+}
+
+// RFC 1939 6: the deletions run on a disk worker, and complete even if the client has
+// gone meanwhile; the session answers QUIT once they are done.
+void Conn::update(std::unique_ptr<Maildrop> drop) {
+  struct Update {
+    std::unique_ptr<Maildrop> drop;
+    std::optional<common::Result<std::size_t>> removed;
+  };
+  auto u = std::make_shared<Update>();
+  u->drop = std::move(drop);
+  Server* srv = &srv_;
+  std::uint64_t id = id_;
+  srv_.disk().submit(make_task(
+      [u] {
+        u->removed.emplace(u->drop->commit());
+        u->drop.reset();  // releases the lock before the client hears +OK
+      },
+      [u, srv, id] {
+        if (Conn* c = srv->find(id)) c->update_done(*u->removed);
+      }));
+}
+
+void Conn::update_done(const common::Result<std::size_t>& removed) {
+  if (dead_) return;
+  session_->update_done(removed);
+  settle();
+}
+
 void Conn::stream(io::UniqueFd fd, WireEncoder enc) {
   msg_fd_ = std::move(fd);
   enc_.emplace(std::move(enc));
   stream_eof_ = false;
-  bufferevent_setwatermark(bev_.get(), EV_WRITE, kStreamLow, 0);
+  if (bev_) bufferevent_setwatermark(bev_.get(), EV_WRITE, kStreamLow, 0);
   fill_stream();
 }
 
 // Reads the message in kChunk pieces while the output buffer is below kStreamHigh.
 void Conn::fill_stream() {
-  evbuffer* out = bufferevent_get_output(bev_.get());
-  std::string& buf = read_buf_;
-  std::string& wire = wire_buf_;
-  buf.resize(kChunk);
+  evbuffer* out = this->out();
+  std::string& buf = srv_.read_buffer();
+  std::string& wire = srv_.wire_buffer();
   while (enc_ && evbuffer_get_length(out) < kStreamHigh) {
     if (!stream_eof_ && !enc_->done()) {
       ssize_t n = ::read(msg_fd_.get(), buf.data(), buf.size());
@@ -331,7 +525,7 @@ void Conn::fill_stream() {
         Status st = Status::sys("read message");
         enc_.reset();
         msg_fd_.reset();
-        bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+        if (bev_) bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
         session_->stream_done(st);
         return;
       }
@@ -346,36 +540,18 @@ void Conn::fill_stream() {
     evbuffer_add(out, wire.data(), wire.size());
     enc_.reset();
     msg_fd_.reset();
-    std::string().swap(read_buf_);
-    std::string().swap(wire_buf_);
-    bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+    if (bev_) bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
     session_->stream_done(Status::ok());
     process_input();
     return;
   }
 }
 
+// TLS: the output drained (to kStreamLow while a message streams).
 void Conn::on_write() {
   if (dead_) return;
   if (enc_) return fill_stream();
-  if (evbuffer_get_length(bufferevent_get_output(bev_.get())) != 0) return;
-  switch (after_) {
-    case AfterFlush::kNothing:
-      return;
-    case AfterFlush::kStartTls: {
-      after_ = AfterFlush::kNothing;
-      // Not from inside the old bufferevent's callback: on the next loop turn.
-      std::uint64_t id = id_;
-      Server* srv = &srv_;
-      io::run_soon(srv_.base(), [srv, id] {
-        auto it = srv->conns_.find(id);
-        if (it != srv->conns_.end()) it->second->switch_to_tls();
-      });
-      return;
-    }
-    case AfterFlush::kClose:
-      return destroy();
-  }
+  if (after_ == AfterFlush::kClose && evbuffer_get_length(out()) == 0) destroy();
 }
 
 void Conn::on_event(short what) {
@@ -391,8 +567,8 @@ void Conn::on_event(short what) {
     return;
   }
   if (what & BEV_EVENT_TIMEOUT) {
-    if (enc_) {  // a long RETR: the client is silent because it is reading
-      bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+    if (enc_ && (what & BEV_EVENT_READING)) {  // a long RETR: the client is silent because it is reading
+      bufferevent_enable(bev_.get(), EV_READ);
       return;
     }
     // RFC 1939 3: the autologout timer; no UPDATE state, so nothing is deleted.
@@ -408,24 +584,29 @@ void Conn::on_event(short what) {
         log::warn("TLS error from %s: %s", addr_.c_str(), buf);
       }
     }
-    if (!session_->user().empty() && session_->state() == Session::State::kTransaction)
-      log::info("disconnected: user=%s client=%s (nothing deleted)", session_->user().c_str(), addr_.c_str());
-    return destroy();
+    return lost();
   }
+}
+
+// The client closed the connection or it broke.
+void Conn::lost() {
+  if (!session_->user().empty() && session_->state() == Session::State::kTransaction && !session_->updating())
+    log::info("disconnected: user=%s client=%s (nothing deleted)", session_->user().c_str(), addr_.c_str());
+  destroy();
 }
 
 void Conn::close(const SessionStats& stats) {
   if (!session_->user().empty())
     log::info("logout: user=%s client=%s retrieved=%zu bytes=%llu deleted=%zu", session_->user().c_str(),
               addr_.c_str(), stats.retrieved, static_cast<unsigned long long>(stats.bytes), stats.deleted);
-  bufferevent_disable(bev_.get(), EV_READ);
   after_ = AfterFlush::kClose;
+  if (!bev_) return;  // plain: settle() closes once the output is out
+  bufferevent_disable(bev_.get(), EV_READ);
   if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0) {
     std::uint64_t id = id_;
     Server* srv = &srv_;
     io::run_soon(srv_.base(), [srv, id] {
-      auto it = srv->conns_.find(id);
-      if (it != srv->conns_.end()) it->second->destroy();
+      if (Conn* c = srv->find(id)) c->destroy();
     });
   }
 }
@@ -435,6 +616,8 @@ void Conn::destroy() {
   if (dead_) return;
   dead_ = true;
   if (bev_) bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+  if (rev_) event_del(rev_.get());
+  if (wev_) event_del(wev_.get());
   delay_ev_.reset();
   std::uint64_t id = id_;
   Server* srv = &srv_;
@@ -445,6 +628,7 @@ void Conn::destroy() {
 
 Status Server::start(std::vector<Listener>& ls) {
   MB_TRY(verifier_.start());
+  MB_TRY(disk_.start(base_));
   verified_ev_.reset(event_new(base_, verifier_.notify_fd(), EV_READ | EV_PERSIST, verified_cb, this));
   event_add(verified_ev_.get(), nullptr);
   for (auto& l : ls) {

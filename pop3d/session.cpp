@@ -4,6 +4,8 @@
 
 #include <openssl/crypto.h>
 
+#include <utility>
+
 #include "common/log/log.hpp"
 
 namespace pop3d {
@@ -183,16 +185,23 @@ void Session::auth_result(const AuthResult& r) {
     case O::kOk:
       break;
   }
-  Maildrop::OpenError why;
-  auto drop = Maildrop::open(r.maildir, &why);
+  login_ = r.address;
+  wait_ = Wait::kOpen;
+  host_.open_maildrop(r.maildir);
+}
+
+void Session::maildrop_opened(common::Result<std::unique_ptr<Maildrop>> drop, Maildrop::OpenError why) {
+  wait_ = Wait::kNone;
+  std::string address = std::exchange(login_, {});
+  if (state_ == State::kClosed) return;  // the maildrop (and its lock) goes with `drop`
   if (!drop) {
     if (why == Maildrop::OpenError::kInUse)
       return reply_err("[IN-USE] Your mailbox is in use by another POP3 session");
-    common::log::error("%s: cannot open maildrop: %s", r.address.c_str(), drop.message().c_str());
+    common::log::error("%s: cannot open maildrop: %s", address.c_str(), drop.message().c_str());
     return reply_err("[SYS/TEMP] Cannot open your mailbox, try again later");
   }
   drop_ = std::move(*drop);
-  user_ = r.address;
+  user_ = std::move(address);
   state_ = State::kTransaction;
   host_.logged_in(user_);
   reply_ok("Logged in, " + std::to_string(drop_->live_count()) + " messages (" +
@@ -274,9 +283,15 @@ void Session::stream_done(const common::Status& st) {
   }
 }
 
-// RFC 1939 6: the UPDATE state.
+// RFC 1939 6: the UPDATE state. The +OK says the deletions were done, so it waits for
+// them (Maildrop::commit, on the host's worker).
 void Session::quit() {
-  auto removed = drop_->commit();
+  wait_ = Wait::kUpdate;
+  host_.update(std::move(drop_));
+}
+
+void Session::update_done(const common::Result<std::size_t>& removed) {
+  wait_ = Wait::kNone;
   if (!removed) {
     common::log::error("%s: %s", user_.c_str(), removed.message().c_str());
     reply_err("[SYS/TEMP] Some deleted messages not removed");

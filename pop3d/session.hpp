@@ -1,9 +1,10 @@
 // One POP3 session as a state machine (RFC 1939 3: AUTHORIZATION, TRANSACTION, UPDATE),
 // with CAPA (RFC 2449), STLS (RFC 2595) and AUTH PLAIN (RFC 5034). It sees lines and
 // answers through SessionHost; it never touches a socket, so the tests drive it directly.
-// Slow or timed work (password checks, the failure delay, TLS, streaming a message) is
-// the host's: the session is busy() until the host reports back, and the host reads no
-// further command lines meanwhile, which is what makes PIPELINING (RFC 2449 6.6) safe.
+// Slow or timed work (password checks, the failure delay, TLS, opening the maildrop,
+// streaming a message, the deletions of the UPDATE state) is the host's: the session is
+// busy() until the host reports back, and the host reads no further command lines
+// meanwhile, which is what makes PIPELINING (RFC 2449 6.6) safe.
 #pragma once
 
 #include <cstdint>
@@ -52,8 +53,15 @@ class SessionHost {
   // After "+OK Begin TLS" has been sent: discard any input read after the STLS line
   // (RFC 2595 4, against command injection), handshake, then Session::tls_started().
   virtual void start_tls() = 0;
+  // After a good password: open the maildrop at `path` (Maildrop::open: lock, new/ ->
+  // cur/, list) without holding up other sessions; then Session::maildrop_opened().
+  virtual void open_maildrop(const std::string& path) = 0;
   // Send `fd` through `enc` as the socket drains; then Session::stream_done().
   virtual void stream(common::io::UniqueFd fd, WireEncoder enc) = 0;
+  // The UPDATE state after QUIT (RFC 1939 6): remove what `drop` marks (Maildrop::commit)
+  // and release it, without holding up other sessions; then Session::update_done(). The
+  // removal happens even if the client is gone by then.
+  virtual void update(std::unique_ptr<Maildrop> drop) = 0;
   // Successful login (for the log and POP-before-SMTP).
   virtual void logged_in(const std::string& address) = 0;
   // Close after the queued output is sent.
@@ -74,16 +82,22 @@ class Session {
   // The client sent a line longer than kMaxLine (the host discarded it).
   void on_line_too_long();
   void auth_result(const AuthResult& r);
+  // `why` says whether a failure was the lock ([IN-USE]).
+  void maildrop_opened(common::Result<std::unique_ptr<Maildrop>> drop, Maildrop::OpenError why);
   void tls_started();
   void stream_done(const common::Status& st);
+  // How many messages UPDATE removed, or why it could not remove them all.
+  void update_done(const common::Result<std::size_t>& removed);
 
   bool busy() const { return wait_ != Wait::kNone || state_ == State::kClosed; }
+  // QUIT was received and the deletions are under way.
+  bool updating() const { return wait_ == Wait::kUpdate; }
   State state() const { return state_; }
   const std::string& user() const { return user_; }
   bool tls_active() const { return opt_.tls_active; }
 
  private:
-  enum class Wait { kNone, kAuth, kTls, kStream };
+  enum class Wait { kNone, kAuth, kOpen, kTls, kStream, kUpdate };
   void reply_ok(std::string_view text);
   void reply_err(std::string_view text);
   void error(std::string_view text);  // -ERR that counts towards the error limit
@@ -109,6 +123,7 @@ class Session {
   bool sasl_continue_ = false;  // AUTH PLAIN sent "+ ", waiting for the response line
   std::string pending_user_;    // from USER
   std::string user_;            // logged in
+  std::string login_;           // password accepted, maildrop being opened
   std::unique_ptr<Maildrop> drop_;
   SessionStats stats_;
   int errors_ = 0;

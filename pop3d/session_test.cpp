@@ -244,6 +244,32 @@ TEST_CASE("QUIT in TRANSACTION deletes the marked messages (UPDATE, RFC 1939 6)"
   CHECK(f.host.logins == std::vector<std::string>{"bob@example.test"});
 }
 
+TEST_CASE("opening the maildrop and UPDATE run outside the session; +OK after the deletions") {
+  Fixture f;
+  f.host.take();
+  f.host.deferred = true;  // as the server's worker threads do
+  f.cmd("USER bob@example.test");
+  f.cmd("PASS secret");
+  f.s->auth_result(AuthResult{AuthResult::Outcome::kOk, "bob@example.test", f.md});
+  CHECK(f.s->busy());  // pipelined commands wait for the maildrop
+  CHECK(f.host.take() == "");
+  CHECK(f.s->state() == Session::State::kAuthorization);
+  f.host.run_deferred();
+  CHECK(f.host.take() == "+OK Logged in, 2 messages (54 octets)\r\n");
+  CHECK(f.host.logins == std::vector<std::string>{"bob@example.test"});
+  f.cmd("DELE 1");
+  CHECK(f.cmd("QUIT") == "");  // RFC 1939 6: the +OK says the messages are gone
+  CHECK(f.s->busy());
+  CHECK(f.s->updating());
+  CHECK(f.files("cur") == 2);
+  CHECK_FALSE(f.host.closed);
+  f.host.run_deferred();
+  CHECK(f.files("cur") == 1);
+  CHECK(f.host.take() == "+OK Logging out, 1 messages deleted\r\n");
+  CHECK(f.host.closed);
+  CHECK(f.host.stats.deleted == 1);
+}
+
 TEST_CASE("a session that ends without QUIT deletes nothing") {
   Fixture f;
   f.host.take();

@@ -1,5 +1,7 @@
 // Shared by pop3d's unit tests: a temporary directory, a Maildir in it, and a recording
-// SessionHost that streams messages synchronously through the real WireEncoder.
+// SessionHost that streams messages through the real WireEncoder and opens and updates
+// maildrops with the real Maildrop, synchronously (or, with `deferred`, when the test
+// calls run_deferred(), as the server's worker threads would).
 #pragma once
 
 #include <fcntl.h>
@@ -8,7 +10,10 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pop3d/session.hpp"
@@ -42,12 +47,39 @@ class RecordingHost : public SessionHost {
   bool closed = false;
   SessionStats stats;
   Session* session = nullptr;
+  bool deferred = false;  // open_maildrop() and update() wait for run_deferred()
+  std::vector<std::function<void()>> pending;
 
   void send(std::string_view text) override { out.append(text); }
   void verify(const std::string& user, const std::string& password) override {
     verified.emplace_back(user, password);
   }
   void start_tls() override { ++tls_starts; }
+  void open_maildrop(const std::string& path) override {
+    later([this, path] {
+      Maildrop::OpenError why;
+      auto drop = Maildrop::open(path, &why);
+      session->maildrop_opened(std::move(drop), why);
+    });
+  }
+  void update(std::unique_ptr<Maildrop> drop) override {
+    std::shared_ptr<Maildrop> d(std::move(drop));
+    later([this, d]() mutable {
+      auto removed = d->commit();
+      d.reset();
+      session->update_done(removed);
+    });
+  }
+  void later(std::function<void()> fn) {
+    if (deferred)
+      pending.push_back(std::move(fn));
+    else
+      fn();
+  }
+  void run_deferred() {
+    auto p = std::exchange(pending, {});
+    for (auto& fn : p) fn();
+  }
   void stream(common::io::UniqueFd fd, WireEncoder enc) override {
     char buf[7];  // tiny reads: chunk boundaries everywhere
     for (;;) {

@@ -168,6 +168,9 @@ bool Manager::dispatch_one(Message* m) {
       waiting_[t].push_back(m->id);
       by[t].clear();
     } else {
+      // No longer waiting: should the agent die on it, end_round() must defer rather
+      // than re-dispatch at once (the poison-message guard in on_agent_closed()).
+      m->waiting_mask &= static_cast<std::uint8_t>(~(1u << t));
       any = true;
     }
   }

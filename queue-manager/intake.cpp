@@ -115,8 +115,9 @@ void Manager::take_in(std::uint64_t conn_id, std::uint64_t request_id, common::i
   if (env.data_size > static_cast<std::uint64_t>(cfg_.message_size_limit) + kHeaderSlack)
     return reject(Verdict{Outcome::kPermanent, "5.3.4", "message too big"}, "over message_size_limit");
   if (queue_.find(env.queue_id)) return reject(temp("4.3.0", "queue id in use, try again"), "duplicate queue id");
-  for (const auto& p : pending_)
-    if (p.msg->id == env.queue_id) return reject(temp("4.3.0", "queue id in use, try again"), "duplicate queue id");
+  for (const auto* list : {&pending_, &syncing_})
+    for (const auto& p : *list)
+      if (p.msg->id == env.queue_id) return reject(temp("4.3.0", "queue id in use, try again"), "duplicate queue id");
 
   if (common::spool::fault::hit("qmgr.before_link"))
     return reject(temp("4.3.0", "cannot queue message"), "injected fault before link");
@@ -147,56 +148,14 @@ void Manager::on_commit_cb(evutil_socket_t, short, void* self) noexcept {
 
 void Manager::commit() {
   commit_scheduled_ = false;
-  if (!pending_.empty() || removals_dirty_) {
+  // One syncfs covers every file linked since the last one, their directory entries and
+  // the removals of finished messages: group commit. While it runs (on the syncer's
+  // thread) the loop goes on taking in the next batch.
+  if (syncer_ && !syncer_->busy() && (!pending_.empty() || removals_dirty_)) {
     common::spool::fault::hit("qmgr.before_sync");
-    // One syncfs covers every file linked this turn, their directory entries and the
-    // removals of finished messages: group commit.
-    int rc = common::spool::fault::hit("qmgr.sync") ? (errno = EIO, -1) : ::syncfs(pre_.queue_dir.get());
-    int e = errno;
     removals_dirty_ = false;
-    std::vector<PendingIntake> batch;
-    batch.swap(pending_);
-    if (rc < 0) {
-      log::error("syncfs of the spool failed: %s; %zu new messages refused", std::strerror(e), batch.size());
-      for (auto& p : batch) {
-        if (p.conn_id == kInternal) {
-          // Our own notice: keep it, a later sync will cover it.
-          pending_.push_back(std::move(p));
-          continue;
-        }
-        ::unlinkat(pre_.queue_dir.get(), p.msg->id.c_str(), 0);
-        reply_submit(p.conn_id, p.request_id,
-                     temp(e == ENOSPC ? "4.3.1" : "4.3.0", "cannot make message durable, try again"), "");
-      }
-      if (!pending_.empty()) {
-        timeval one{1, 0};
-        event_add(state_retry_ev_.get(), &one);
-      }
-    } else {
-      common::spool::fault::hit("qmgr.after_sync");
-      for (auto& p : batch) {
-        if (p.conn_id == kInternal) {
-          Message* m = queue_.insert(std::move(p.msg));
-          common::maillog::queued(m->id, m->sender, m->data_size, m->rcpts.size(), "queue-manager");
-          queue_.make_ready(m);
-          continue;
-        }
-        auto it = submit_conns_.find(p.conn_id);
-        if (it == submit_conns_.end() || !it->second->ch->open()) {
-          // The submitter is gone, so its client never saw a 250 and will send again:
-          // keeping this copy would only make a duplicate.
-          log::warn("%s: submitter went away before the commit; message discarded", p.msg->id.c_str());
-          ::unlinkat(pre_.queue_dir.get(), p.msg->id.c_str(), 0);
-          removals_dirty_ = true;
-          continue;
-        }
-        Message* m = queue_.insert(std::move(p.msg));
-        common::maillog::queued(m->id, m->sender, m->data_size, m->rcpts.size(), it->second->ch->peer_role());
-        reply_submit(p.conn_id, p.request_id, Verdict{Outcome::kOk, "2.0.0", "queued"}, m->id);
-        queue_.make_ready(m);
-      }
-      schedule_dispatch();
-    }
+    syncing_.swap(pending_);
+    syncer_->start(common::spool::fault::hit("qmgr.sync"));
   }
   if (state_ && state_->dirty()) {
     Status st = state_->commit();
@@ -206,6 +165,54 @@ void Manager::commit() {
       event_add(state_retry_ev_.get(), &one);
     }
   }
+}
+
+void Manager::on_synced(int e) {
+  std::vector<PendingIntake> batch;
+  batch.swap(syncing_);
+  if (e != 0) {
+    log::error("syncfs of the spool failed: %s; %zu new messages refused", std::strerror(e), batch.size());
+    for (auto& p : batch) {
+      if (p.conn_id == kInternal) {
+        // Our own notice: keep it, a later sync will cover it.
+        pending_.push_back(std::move(p));
+        continue;
+      }
+      ::unlinkat(pre_.queue_dir.get(), p.msg->id.c_str(), 0);
+      reply_submit(p.conn_id, p.request_id,
+                   temp(e == ENOSPC ? "4.3.1" : "4.3.0", "cannot make message durable, try again"), "");
+    }
+    if (!pending_.empty()) {
+      timeval one{1, 0};
+      event_add(state_retry_ev_.get(), &one);
+    }
+    return;
+  }
+  common::spool::fault::hit("qmgr.after_sync");
+  for (auto& p : batch) {
+    if (p.conn_id == kInternal) {
+      Message* m = queue_.insert(std::move(p.msg));
+      common::maillog::queued(m->id, m->sender, m->data_size, m->rcpts.size(), "queue-manager");
+      queue_.make_ready(m);
+      continue;
+    }
+    auto it = submit_conns_.find(p.conn_id);
+    if (it == submit_conns_.end() || !it->second->ch->open()) {
+      // The submitter is gone, so its client never saw a 250 and will send again:
+      // keeping this copy would only make a duplicate.
+      log::warn("%s: submitter went away before the commit; message discarded", p.msg->id.c_str());
+      ::unlinkat(pre_.queue_dir.get(), p.msg->id.c_str(), 0);
+      removals_dirty_ = true;
+      continue;
+    }
+    Message* m = queue_.insert(std::move(p.msg));
+    common::maillog::queued(m->id, m->sender, m->data_size, m->rcpts.size(), it->second->ch->peer_role());
+    reply_submit(p.conn_id, p.request_id, Verdict{Outcome::kOk, "2.0.0", "queued"}, m->id);
+    queue_.make_ready(m);
+  }
+  schedule_dispatch();
+  // What arrived while this sync ran is the next batch.
+  if (!pending_.empty() || removals_dirty_) schedule_commit();
 }
 
 }  // namespace qmgr

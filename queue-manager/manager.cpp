@@ -89,6 +89,7 @@ Status Manager::start() {
 
   MB_TRY(recover());
   remover_ = std::make_unique<Remover>(pre_.queue_dir.get());
+  syncer_ = std::make_unique<Syncer>(base_, pre_.queue_dir.get(), [this](int err) { on_synced(err); });
 
   submit_listener_.reset(evconnlistener_new(base_, on_submit_accept_cb, this,
                                             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,

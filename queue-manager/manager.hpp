@@ -25,6 +25,7 @@
 #include "common/spool/layout.hpp"
 #include "queue-manager/queue.hpp"
 #include "queue-manager/remover.hpp"
+#include "queue-manager/syncer.hpp"
 #include "queue-manager/retry.hpp"
 #include "queue-manager/state_db.hpp"
 
@@ -92,6 +93,7 @@ class Manager {
   void schedule_commit();
   static void on_commit_cb(evutil_socket_t, short, void*) noexcept;
   void commit();
+  void on_synced(int err);
 
   // dispatch.cpp
   static void on_agent_accept_cb(evconnlistener*, evutil_socket_t, sockaddr*, int, void*) noexcept;
@@ -149,7 +151,9 @@ class Manager {
 
   std::uint64_t next_conn_id_ = 1;
   std::map<std::uint64_t, std::unique_ptr<SubmitConn>> submit_conns_;
-  std::vector<PendingIntake> pending_;
+  std::vector<PendingIntake> pending_;   // linked, waiting for the next sync
+  std::vector<PendingIntake> syncing_;   // the batch the syncer is making durable
+  std::unique_ptr<Syncer> syncer_;
   bool removals_dirty_ = false;
   common::io::EventPtr commit_ev_;
   bool commit_scheduled_ = false;

@@ -91,7 +91,10 @@ Status Manager::recover() {
         if (r.state == RcptState::kInFlight) r.state = RcptState::kPending;
       ++from_records;
     } else {
-      common::io::UniqueFd fd(::openat(pre_.queue_dir.get(), name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+      // O_NONBLOCK: a FIFO left in queue/ must not hang the start (read_envelope then
+      // refuses anything but a regular file); O_NOFOLLOW: a symlink is not followed.
+      common::io::UniqueFd fd(
+          ::openat(pre_.queue_dir.get(), name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
       if (!fd) {
         move_aside(name, std::strerror(errno));
         ++damaged;

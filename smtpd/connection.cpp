@@ -5,6 +5,10 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include "common/log/log.hpp"
 #include "common/tls/tls.hpp"
@@ -20,7 +24,9 @@ using common::mail::Verdict;
 // Replies a client has not read yet; past this we stop reading its commands, so a
 // client that pipelines without reading cannot make us buffer without bound.
 constexpr std::size_t kMaxPendingOutput = 256 * 1024;
-constexpr std::size_t kReadChunk = 64 * 1024;
+// Input a session holds for later while it waits (queue manager, password check, ETRN):
+// commands pipelined behind DATA or AUTH. Past this we stop reading until the answer.
+constexpr std::size_t kMaxHeldInput = 64 * 1024;
 
 timeval seconds(std::int64_t s) { return timeval{static_cast<time_t>(s), 0}; }
 
@@ -44,9 +50,13 @@ void Connection::start() {
     begin_tls();
     return;
   }
-  // The plain bufferevent does not own the fd: STARTTLS replaces it on the same socket.
-  install(bufferevent_socket_new(server_.base(), fd_.get(), 0));
-  if (finished_) return;
+  read_ev_.reset(event_new(server_.base(), fd_.get(), EV_READ | EV_PERSIST, readable_cb, this));
+  write_ev_.reset(event_new(server_.base(), fd_.get(), EV_WRITE | EV_PERSIST, writable_cb, this));
+  if (!read_ev_ || !write_ev_) {
+    log::error("%s: cannot create events", client_.literal.c_str());
+    finish("out of memory");
+    return;
+  }
   greeted_ = true;
   apply(session_.start());
 }
@@ -74,6 +84,21 @@ void Connection::event_cb(bufferevent*, short what, void* self) noexcept {
   static_cast<Connection*>(self)->on_event(what);
 }
 
+void Connection::readable_cb(evutil_socket_t, short what, void* self) noexcept {
+  auto* c = static_cast<Connection*>(self);
+  if (what & EV_READ)
+    c->on_readable();
+  else if (what & EV_TIMEOUT)
+    c->on_read_timeout();
+}
+
+void Connection::writable_cb(evutil_socket_t, short what, void* self) noexcept {
+  auto* c = static_cast<Connection*>(self);
+  if (c->finished_) return;
+  if (what & EV_WRITE) return c->on_writable();
+  if (what & EV_TIMEOUT) c->finish("write timeout");
+}
+
 void Connection::submit_timeout_cb(evutil_socket_t, short, void* self) noexcept {
   auto* c = static_cast<Connection*>(self);
   if (c->request_id_ == 0 || c->finished_) return;
@@ -94,27 +119,121 @@ void Connection::auth_delay_cb(evutil_socket_t, short, void* self) noexcept {
   c->drain_input();
 }
 
+// TLS: hands what the bufferevent decrypted to the session. (Plain sessions feed the
+// session as they read: on_readable.)
 void Connection::drain_input() {
-  if (finished_ || !bev_) return;
+  if (finished_ || !bev_) return update_io();
   evbuffer* in = bufferevent_get_input(bev_.get());
+  std::string& buf = server_.read_buffer();
   while (!finished_ && session_.wants_input() && !closing_ && evbuffer_get_length(in) > 0) {
-    scratch_.resize(kReadChunk);
-    int n = evbuffer_remove(in, scratch_.data(), scratch_.size());
+    int n = evbuffer_remove(in, buf.data(), buf.size());
     if (n <= 0) break;
-    apply(session_.feed(std::string_view(scratch_.data(), static_cast<std::size_t>(n))));
+    apply(session_.feed(std::string_view(buf.data(), static_cast<std::size_t>(n))));
   }
   update_io();
+}
+
+// Plain: one read per readable event (level-triggered: what is left fires again). While
+// the session waits it still takes input, up to kMaxHeldInput, so a client pipelining
+// QUIT behind the end of DATA costs no epoll_ctl.
+void Connection::on_readable() {
+  if (finished_) return;
+  bool hold = !session_.wants_input();
+  if (closing_ || io_ != Io::kPlain || (hold && (!waiting() || held_ >= kMaxHeldInput))) {
+    update_io();  // not reading now: update_plain_io() removes the read event
+    return;
+  }
+  std::string& buf = server_.read_buffer();
+  std::size_t room = hold ? std::min(buf.size(), kMaxHeldInput - held_) : buf.size();
+  ssize_t n = ::read(fd_.get(), buf.data(), room);  // UNTRUSTED
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+    return finish("connection error");
+  }
+  if (n == 0) return on_eof();
+  if (hold) held_ += static_cast<std::size_t>(n);
+  apply(session_.feed(std::string_view(buf.data(), static_cast<std::size_t>(n))));
+}
+
+// Plain: the socket takes more of the queued replies.
+void Connection::on_writable() {
+  while (out_off_ < out_.size()) {
+    ssize_t n = ::send(fd_.get(), out_.data() + out_off_, out_.size() - out_off_, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EINTR) continue;
+      return finish("connection error");
+    }
+    out_off_ += static_cast<std::size_t>(n);
+  }
+  out_.clear();
+  out_off_ = 0;
+  update_io();  // maybe close, start TLS or resume reading
+}
+
+void Connection::on_read_timeout() {
+  if (finished_) return;
+  // Waiting for the queue manager or a password check is not the client's silence: the
+  // submit and AUTH timers cover that.
+  if (!session_.wants_input() || closing_) return;
+  log::info("timeout after %s from %s", session_.in_data() ? "DATA" : "command", client_.literal.c_str());
+  apply(session_.timeout());
+}
+
+// The client shut down its sending side. It may have piped its commands and be waiting
+// for the replies already produced: those still go out, then we close.
+void Connection::on_eof() {
+  log::info("lost connection%s from %s", session_.in_data() ? " after DATA" : "", client_.literal.c_str());
+  closing_ = true;
+  update_io();
+}
+
+bool Connection::waiting() const {
+  return !session_.wants_input() && !session_.closed() && !closing_ && io_ != Io::kTlsWait;
+}
+
+std::size_t Connection::pending_output() const {
+  if (bev_) return evbuffer_get_length(bufferevent_get_output(bev_.get()));
+  return out_.size() - out_off_;
+}
+
+// Plain: straight to the socket when nothing is queued (the usual case: one send(2) per
+// reply); whatever it does not take waits for the write event.
+void Connection::write_out(std::string_view bytes) {
+  if (bytes.empty() || io_error_) return;
+  if (bev_) {
+    bufferevent_write(bev_.get(), bytes.data(), bytes.size());
+    return;
+  }
+  if (out_off_ == out_.size()) {
+    out_.clear();
+    out_off_ = 0;
+    while (!bytes.empty()) {
+      ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) io_error_ = true;  // finish in update_io()
+        break;
+      }
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    if (bytes.empty() || io_error_) return;
+  }
+  out_.append(bytes.data(), bytes.size());
 }
 
 void Connection::apply(Output out) {
   for (;;) {
     if (finished_) return;
-    if (!out.bytes.empty()) bufferevent_write(bev_.get(), out.bytes.data(), out.bytes.size());
+    write_out(out.bytes);
     if (out.close) closing_ = true;
     if (out.start_tls) {
-      // RFC 3207 4.2 / CVE-2011-0411: anything already read after STARTTLS is dropped.
-      evbuffer* in = bufferevent_get_input(bev_.get());
-      evbuffer_drain(in, evbuffer_get_length(in));
+      // RFC 3207 4.2 / CVE-2011-0411: anything already read after STARTTLS is dropped
+      // (the session discarded what it had; a plain session reads nothing more).
+      if (bev_) {
+        evbuffer* in = bufferevent_get_input(bev_.get());
+        evbuffer_drain(in, evbuffer_get_length(in));
+      }
       io_ = Io::kTlsWait;
     }
     if (out.submit || out.etrn) {
@@ -128,7 +247,7 @@ void Connection::apply(Output out) {
       }
       request_id_ = req;
       waiting_etrn_ = etrn;
-      submit_timer_.reset(evtimer_new(server_.base(), submit_timeout_cb, this));
+      if (!submit_timer_) submit_timer_.reset(evtimer_new(server_.base(), submit_timeout_cb, this));
       timeval tv = seconds(server_.config().smtpd_timeout);
       if (submit_timer_) evtimer_add(submit_timer_.get(), &tv);
     }
@@ -145,7 +264,7 @@ void Connection::apply(Output out) {
 void Connection::submit_done(const Verdict& verdict) {
   if (finished_) return;
   request_id_ = 0;
-  submit_timer_.reset();
+  if (submit_timer_) evtimer_del(submit_timer_.get());
   apply(session_.submit_done(verdict));
   drain_input();  // bytes that arrived while we waited
 }
@@ -154,7 +273,7 @@ void Connection::etrn_done(std::optional<std::uint32_t> messages) {
   if (finished_) return;
   request_id_ = 0;
   waiting_etrn_ = false;
-  submit_timer_.reset();
+  if (submit_timer_) evtimer_del(submit_timer_.get());
   apply(session_.etrn_done(messages));
   drain_input();
 }
@@ -173,7 +292,8 @@ void Connection::auth_done(const AuthOutcome& outcome, double delay) {
 }
 
 void Connection::update_io() {
-  if (finished_ || !bev_) return;
+  if (finished_) return;
+  if (!bev_) return update_plain_io();
   bufferevent* b = bev_.get();
   std::size_t pending = evbuffer_get_length(bufferevent_get_output(b));
   if (closing_ || io_ == Io::kTlsWait) {
@@ -197,9 +317,59 @@ void Connection::update_io() {
     bufferevent_disable(b, EV_READ);
 }
 
+// Plain: arms the read event when the session takes input (a no-op in the usual case,
+// where it stays armed from greeting to QUIT), the write event while replies are queued.
+void Connection::update_plain_io() {
+  if (io_error_) return finish("connection error");
+  if (session_.wants_input()) held_ = 0;
+  std::size_t pending = out_.size() - out_off_;
+  bool want_write = pending > 0;
+  if (want_write != write_armed_) {
+    if (want_write) {
+      timeval wtv = seconds(server_.config().smtpd_timeout);
+      event_add(write_ev_.get(), &wtv);
+    } else {
+      event_del(write_ev_.get());
+    }
+    write_armed_ = want_write;
+  }
+  if (closing_ || io_ == Io::kTlsWait) {
+    if (read_timeout_ >= 0) {
+      event_del(read_ev_.get());
+      read_timeout_ = -1;
+    }
+    if (pending == 0) {
+      if (closing_)
+        finish("closed");
+      else
+        begin_tls();
+    }
+    return;
+  }
+  bool want_read = pending < kMaxPendingOutput &&
+                   (session_.wants_input() || (waiting() && held_ < kMaxHeldInput));
+  const auto& cfg = server_.config();
+  std::int64_t t = session_.in_data() ? cfg.smtpd_data_timeout : cfg.smtpd_timeout;
+  if (!want_read) {
+    if (read_timeout_ >= 0) event_del(read_ev_.get());
+    read_timeout_ = -1;
+  } else if (read_timeout_ != t) {
+    // Re-adding an added event only moves its timer: no system call.
+    timeval rtv = seconds(t);
+    event_add(read_ev_.get(), &rtv);
+    read_timeout_ = t;
+  }
+}
+
 void Connection::begin_tls() {
   io_ = Io::kHandshake;
-  // The plain bufferevent goes (dropping anything it read in clear); the socket stays.
+  // The plain events stop (they are freed with the connection: this may run inside one of
+  // their callbacks) or the bufferevent goes, dropping anything read in clear; the socket
+  // stays.
+  if (read_ev_) event_del(read_ev_.get());
+  if (write_ev_) event_del(write_ev_.get());
+  read_timeout_ = -1;
+  write_armed_ = false;
   bev_.reset();
   SSL* ssl = SSL_new(server_.tls_ctx());
   if (!ssl) {
@@ -253,12 +423,7 @@ void Connection::on_event(short what) {
       return finish("TLS handshake failed");
     }
     if (what & BEV_EVENT_ERROR) return finish("connection error");
-    // EOF: the client may only have shut down its sending side (a script piping
-    // commands); the replies already produced still go out, then we close.
-    log::info("lost connection%s from %s", session_.in_data() ? " after DATA" : "",
-              client_.literal.c_str());
-    closing_ = true;
-    update_io();
+    on_eof();
   }
 }
 
@@ -266,9 +431,11 @@ void Connection::finish(const char* why) {
   if (finished_) return;
   finished_ = true;
   if (bev_) bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+  if (read_ev_) event_del(read_ev_.get());
+  if (write_ev_) event_del(write_ev_.get());
   if (request_id_) server_.forget_request(request_id_);
-  submit_timer_.reset();
-  auth_timer_.reset();
+  if (submit_timer_) evtimer_del(submit_timer_.get());
+  if (auth_timer_) evtimer_del(auth_timer_.get());
   log::info("disconnect from %s (%s)", client_.literal.c_str(), why);
   server_.release(id_);
 }

@@ -1,8 +1,10 @@
-// One client connection: the libevent glue between a socket (plain, then TLS after
-// STARTTLS; TLS from the start on an implicit-TLS port) and its pure Session. Reads go
-// straight into the session; its Output is written back and acted on (start TLS,
-// submit, check a password, forward an ETRN, close). Owned by the Server, which
-// destroys it on a later loop turn (Server::release), never inside its own callback.
+// One client connection: the glue between a socket and its pure Session. Plain sessions
+// use the socket directly: one persistent read event that stays armed, one read(2) per
+// readable event, and replies written at once with one send(2) (queued behind a write
+// event only when the socket would block), so a reply costs one system call and no
+// epoll_ctl. TLS sessions (after STARTTLS, or from the start on an implicit-TLS port) go
+// through a bufferevent_openssl. Owned by the Server, which destroys it on a later loop
+// turn (Server::release), never inside its own callback.
 #pragma once
 
 #include <event2/bufferevent.h>
@@ -32,7 +34,7 @@ class Connection {
   // ... and to its ETRN (nullopt: the queue manager could not be asked).
   void etrn_done(std::optional<std::uint32_t> messages);
   // The verdict on the AUTH credentials, given to the session after `delay` seconds
-  // (the growing delay after failures; reading stops meanwhile).
+  // (the growing delay after failures; commands sent meanwhile wait for it).
   void auth_done(const AuthOutcome& outcome, double delay);
   const ClientInfo& client() const { return client_; }
 
@@ -44,16 +46,28 @@ class Connection {
     kTls,
   };
 
+  // TLS: the bufferevent's callbacks.
   static void read_cb(bufferevent* bev, void* self) noexcept;
   static void write_cb(bufferevent* bev, void* self) noexcept;
   static void event_cb(bufferevent* bev, short what, void* self) noexcept;
+  // Plain: the socket's own events.
+  static void readable_cb(evutil_socket_t, short what, void* self) noexcept;
+  static void writable_cb(evutil_socket_t, short what, void* self) noexcept;
   static void submit_timeout_cb(evutil_socket_t, short, void* self) noexcept;
   static void auth_delay_cb(evutil_socket_t, short, void* self) noexcept;
 
   void on_event(short what);
+  void on_readable();
+  void on_writable();
+  void on_read_timeout();
+  void on_eof();
   void drain_input();
   void apply(Output out);
   void update_io();
+  void update_plain_io();
+  void write_out(std::string_view bytes);
+  std::size_t pending_output() const;
+  bool waiting() const;
   void begin_tls();
   void install(bufferevent* bev);
   void finish(const char* why);
@@ -65,6 +79,16 @@ class Connection {
   Port port_;
   Session session_;
   bool greeted_ = false;
+  // Plain: read and write events on fd_ (persistent), and the replies the socket has not
+  // taken yet. read_timeout_ is what read_ev_ was added with (-1: not added).
+  common::io::EventPtr read_ev_, write_ev_;
+  std::string out_;
+  std::size_t out_off_ = 0;
+  std::int64_t read_timeout_ = -1;
+  bool write_armed_ = false;
+  bool io_error_ = false;     // a read or write failed: finish at the next update_io()
+  std::size_t held_ = 0;      // bytes fed to the session while it waited (bounded)
+  // TLS
   common::io::BufferEventPtr bev_;
   SSL* ssl_ = nullptr;  // owned by bev_
   Io io_ = Io::kPlain;
@@ -75,7 +99,6 @@ class Connection {
   common::io::EventPtr submit_timer_;
   common::io::EventPtr auth_timer_;
   std::optional<AuthOutcome> delayed_auth_;
-  std::string scratch_;
 };
 
 }  // namespace smtpd

@@ -52,6 +52,7 @@ class DataReader {
     kDone,
   };
   void text_byte(unsigned char c, std::string* out);
+  std::size_t text_run(std::string_view in, std::size_t i);
   void add_content(std::size_t n);
 
   State state_ = State::kLineStart;

@@ -16,7 +16,7 @@ namespace {
 struct Result {
   std::string out;
   std::size_t used = 0;
-  bool done = false, bare = false, nul = false, long_line = false;
+  bool done = false, bare = false, nul = false, long_line = false, eight_bit = false;
   std::uint64_t size = 0;
   bool operator==(const Result&) const = default;
 };
@@ -30,6 +30,7 @@ Result run(std::string_view in, std::size_t step) {
   res.bare = r.bare_lf() || r.bare_cr();
   res.nul = r.nul();
   res.long_line = r.long_line();
+  res.eight_bit = r.eight_bit();
   res.size = r.size();
   return res;
 }
@@ -65,6 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     two.bare = r.bare_lf() || r.bare_cr();
     two.nul = r.nul();
     two.long_line = r.long_line();
+    two.eight_bit = r.eight_bit();
     two.size = r.size();
     MB_CHECK(two == whole, "split feeding differs");
   }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/accounts/accounts.hpp"
+#include "common/accounts/auth_cache.hpp"
 #include "common/accounts/passwd.hpp"
 #include "common/config/config.hpp"
 #include "common/io/event.hpp"
@@ -75,6 +76,9 @@ class Server : public Backend {
   const common::config::Config& config() const { return cfg_; }
   const SessionConfig& session_config(Port p) const { return session_cfg_[static_cast<int>(p)]; }
   SSL_CTX* tls_ctx() const { return tls_.get(); }
+  // One read buffer for every connection (they run on this one thread): a connection
+  // reads into it and hands the bytes to its session at once.
+  std::string& read_buffer() { return read_buf_; }
   // Hands a finished queue file to the queue manager. Returns the request id, or 0 when
   // the queue manager is not connected (the caller answers 451 at once).
   std::uint64_t submit(std::uint64_t conn_id, Submission s);
@@ -94,6 +98,7 @@ class Server : public Backend {
     std::string login;  // as sent, for the log
     std::string ip;
     bool exempt = false;
+    std::optional<common::accounts::AuthCache::Ticket> ticket;  // remembered if it matches
   };
 
   static void accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len, void* self) noexcept;
@@ -119,6 +124,7 @@ class Server : public Backend {
   AccountsDirectory directory_;
   PasswordStore passwords_;
   PasswordPool pool_;
+  common::accounts::AuthCache auth_cache_;  // recent successes: no yescrypt for them
   std::unordered_map<std::uint64_t, AuthJob> auth_jobs_;
   std::uint64_t next_auth_job_ = 1;
   std::unique_ptr<common::relaydb::RelayDb> relay_;
@@ -143,6 +149,7 @@ class Server : public Backend {
   std::unordered_map<std::uint64_t, std::uint64_t> pending_etrn_;  // ETRN: request -> conn
   std::uint64_t next_request_id_ = 1;
   bool qmgr_down_logged_ = false;
+  std::string read_buf_ = std::string(64 * 1024, '\0');
 };
 
 }  // namespace smtpd

@@ -49,6 +49,11 @@ bool valid_status(const std::string& s, char cls) {
   return dots == 1 && s.back() != '.';
 }
 
+// The spool is full (or over quota): RFC 5321 4.2.5 "452 insufficient system storage",
+// RFC 3463 3.4 X.3.1 "mail system full". Transient: the client tries again later.
+bool storage_full(int err) { return err == ENOSPC || err == EDQUOT; }
+Reply storage_full_reply() { return make_reply(452, "4.3.1", "Error: insufficient system storage"); }
+
 }  // namespace
 
 Session::Session(const SessionConfig& cfg, ClientInfo client, Backend& backend)
@@ -309,6 +314,7 @@ void Session::cmd_data(const Command& c) {
   auto w = backend_.create_queue_file(env);
   if (!w) {
     log::error("cannot create queue file: %s", w.message().c_str());
+    if (storage_full(w.status().err())) return send(storage_full_reply());
     return send(make_reply(451, "4.3.0", "Error: cannot create queue file, try again later"));
   }
   tx_->writer.emplace(std::move(*w));
@@ -368,8 +374,7 @@ Reply Session::data_verdict() const {
   if (t.reader.size() > cfg_.message_size_limit)
     return make_reply(552, "5.3.4", "Error: message size exceeds fixed limit of " +
                                         std::to_string(cfg_.message_size_limit) + " bytes");
-  if (t.write_error == ENOSPC || t.write_error == EDQUOT)
-    return make_reply(452, "4.3.1", "Error: insufficient system storage");
+  if (storage_full(t.write_error)) return storage_full_reply();
   if (t.write_error != 0) return make_reply(451, "4.3.0", "Error: queue file write error");
   return make_reply(250, "2.0.0", "Ok");
 }
@@ -382,7 +387,8 @@ void Session::finish_data() {
     common::Status st = t.writer->finish();
     if (!st) {
       log::error("%s: finishing queue file: %s", t.queue_id.c_str(), st.message().c_str());
-      v = make_reply(451, "4.3.0", "Error: queue file write error");
+      // A small message is written only here: a full disk must still say 452 4.3.1.
+      v = storage_full(st.err()) ? storage_full_reply() : make_reply(451, "4.3.0", "Error: queue file write error");
     }
   }
   if (v.is_error()) {

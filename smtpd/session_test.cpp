@@ -266,6 +266,19 @@ TEST_CASE("the queue file cannot be created: 451 4.3.0 at DATA") {
   CHECK_FALSE(h.s.in_data());
 }
 
+TEST_CASE("RFC 3463 3.4: no room for the queue file: 452 4.3.1 at DATA") {
+  // Bug: a full spool gave 451 4.3.0 here (tests/integration/test_faults_diskfull.py).
+  for (int err : {ENOSPC, EDQUOT}) {
+    Harness h;
+    h.backend.fail_create = true;
+    h.backend.fail_create_errno = err;
+    h.send("EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<alice@example.test>\r\n");
+    CHECK(starts(h.send("DATA\r\n"), "452 4.3.1 "));
+    CHECK_FALSE(h.s.in_data());
+    CHECK(starts(h.send("RSET\r\n"), "250"));
+  }
+}
+
 TEST_CASE("unreadable accounts: RCPT 451 4.3.0") {
   Harness h;
   h.backend.dir.broken = true;

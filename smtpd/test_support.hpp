@@ -81,7 +81,7 @@ class TestBackend : public Backend {
   Directory& directory() override { return dir; }
   common::Result<common::spool::QueueFileWriter> create_queue_file(
       const common::spool::Envelope& env) override {
-    if (fail_create) return common::Status::error("injected create failure", EIO);
+    if (fail_create) return common::Status::error("injected create failure", fail_create_errno);
     return common::spool::QueueFileWriter::create(dir_fd_.get(), env);
   }
   std::int64_t now() override { return time; }
@@ -96,6 +96,7 @@ class TestBackend : public Backend {
   int relay_db_lookups = 0;
   std::int64_t time = 1700000000;  // 2023-11-14T22:13:20Z
   bool fail_create = false;
+  int fail_create_errno = EIO;
 
  private:
   TempDir tmp_;

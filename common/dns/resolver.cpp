@@ -41,8 +41,10 @@ bool is_loopback(const std::string& spec) {
   return spec.rfind("127.", 0) == 0 || spec.rfind("::1", 0) == 0;
 }
 
+}  // namespace
+
 // Applies the resolver choice to a fresh context.
-Status configure(ub_ctx* ctx, const std::string& forwarder, bool async) {
+Status configure_context(ub_ctx* ctx, const std::string& forwarder, bool async) {
   int err;
   if (forwarder.empty()) {
     err = ub_ctx_resolvconf(ctx, nullptr);
@@ -71,8 +73,6 @@ Status configure(ub_ctx* ctx, const std::string& forwarder, bool async) {
   return Status::ok();
 }
 
-}  // namespace
-
 struct Resolver::Query {
   Resolver* owner = nullptr;
   int async_id = 0;
@@ -93,7 +93,7 @@ Resolver::Resolver(event_base* base, ub_ctx* ctx) : base_(base), ctx_(ctx), rng_
 Result<std::unique_ptr<Resolver>> Resolver::create(event_base* base, const std::string& forwarder) {
   ub_ctx* ctx = ub_ctx_create();
   if (!ctx) return Status::error("ub_ctx_create failed");
-  Status st = configure(ctx, forwarder, true);
+  Status st = configure_context(ctx, forwarder, true);
   if (!st) {
     ub_ctx_delete(ctx);
     return st;
@@ -213,7 +213,7 @@ Result<std::vector<std::string>> resolve_host_blocking(const std::string& forwar
   ub_ctx* ctx = ub_ctx_create();
   if (!ctx) return Status::error("ub_ctx_create failed");
   std::unique_ptr<ub_ctx, void (*)(ub_ctx*)> guard(ctx, ub_ctx_delete);
-  MB_TRY(configure(ctx, forwarder, false));
+  MB_TRY(configure_context(ctx, forwarder, false));
   std::vector<std::string> out;
   std::string why;
   bool nx = false;

@@ -64,6 +64,11 @@ class Resolver {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
+// Applies the resolver choice (see Resolver::create) to a fresh libunbound context;
+// `async`: lookups run in a thread (ub_resolve_async). May finalize the context, so set
+// other options before. For tools that make their own queries (mailctl check-dns).
+Status configure_context(ub_ctx* ctx, const std::string& forwarder, bool async);
+
 // Blocking A and AAAA lookup for tools (mailctl): IPv4 addresses first. An IP address
 // is returned as it is. Uses the same resolver choice as the daemons.
 Result<std::vector<std::string>> resolve_host_blocking(const std::string& forwarder, const std::string& host);

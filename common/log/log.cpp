@@ -1,6 +1,7 @@
 // Implementation of common/log: formatting, the stderr and syslog sinks, rate limiting.
 #include "common/log/log.hpp"
 
+#include <pthread.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -18,6 +19,9 @@ namespace {
 
 const char* g_program = "mailbag";
 Target g_target = Target::kStderr;
+// getpid() is a system call (glibc no longer caches it) and every stderr line carries the
+// pid: kept here, refreshed in a forked child.
+int g_pid = static_cast<int>(getpid());
 
 void emit(int prio, const char* severity, const char* fmt, va_list ap) {
   char body[2048];
@@ -43,11 +47,10 @@ void emit(int prio, const char* severity, const char* fmt, va_list ap) {
   int n;
   if (severity[0] == 'i')
     n = std::snprintf(line, sizeof line, "%s.%03dZ %s[%d]: %s\n", stamp,
-                      static_cast<int>(tv.tv_usec / 1000), g_program, static_cast<int>(getpid()), body);
+                      static_cast<int>(tv.tv_usec / 1000), g_program, g_pid, body);
   else
     n = std::snprintf(line, sizeof line, "%s.%03dZ %s[%d]: %s: %s\n", stamp,
-                      static_cast<int>(tv.tv_usec / 1000), g_program, static_cast<int>(getpid()),
-                      severity, body);
+                      static_cast<int>(tv.tv_usec / 1000), g_program, g_pid, severity, body);
   if (n < 0) return;
   std::size_t len = static_cast<std::size_t>(n) < sizeof line ? static_cast<std::size_t>(n) : sizeof line - 1;
   if (len == sizeof line - 1) line[len - 1] = '\n';
@@ -60,6 +63,9 @@ void emit(int prio, const char* severity, const char* fmt, va_list ap) {
 void init(const char* program, Target target) {
   g_program = program;
   g_target = target;
+  g_pid = static_cast<int>(getpid());
+  static bool hooked = false;
+  if (!hooked) hooked = pthread_atfork(nullptr, nullptr, [] { g_pid = static_cast<int>(getpid()); }) == 0;
   if (target == Target::kSyslog) openlog(program, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 

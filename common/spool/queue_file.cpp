@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "common/io/fdio.hpp"
 #include "common/mail/address.hpp"
@@ -217,8 +218,13 @@ Result<QueueFileWriter> QueueFileWriter::create(int dir_fd, const Envelope& env)
 }
 
 Status QueueFileWriter::append(std::string_view data) {
-  for (char c : data)
-    if (c == '\n') ++lines_;
+  // memchr, not a byte loop: this runs over every byte smtpd and sendmail accept.
+  const char* p = data.data();
+  const char* end = p + data.size();
+  while (p < end && (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p))))) {
+    ++lines_;
+    ++p;
+  }
   size_ += data.size();
   buf_.append(data);
   if (buf_.size() >= 64 * 1024) return flush();

@@ -87,7 +87,10 @@ Connection::Connection(event_base* base, Owner& owner, int timeout_base, int con
       tls_ctx_(tls),
       endpoints_(std::move(endpoints)),
       options_(std::move(options)),
-      policy_(options_.tls) {}
+      policy_(options_.tls) {
+  deadline_.reset(evtimer_new(base_, on_deadline_cb, this));
+  MB_CHECK(deadline_ != nullptr, "evtimer_new");
+}
 
 Connection::~Connection() {
   *alive_ = false;
@@ -166,6 +169,7 @@ void Connection::install(bufferevent* b) {
 void Connection::endpoint_failed(const Verdict& why) {
   bool tls_failed = io_ == Io::kHandshake;
   connect_ev_.reset();
+  evtimer_del(deadline_.get());
   retire(base_, std::move(bev_), std::move(fd_));
   ssl_ = nullptr;
   sending_body_ = false;
@@ -230,6 +234,7 @@ void Connection::begin_tls() {
   install(b);
   timeval tv = secs(timeout_);
   bufferevent_set_timeouts(b, &tv, &tv);
+  evtimer_add(deadline_.get(), &tv);  // the whole handshake, however slowly it trickles
 }
 
 void Connection::apply(smtp::Output out) {
@@ -298,9 +303,13 @@ void Connection::update_timeouts() {
   timeval w = secs(sending_body_ ? smtp::data_block_timeout(timeout_) : timeout_);
   if (st == smtp::Stage::kIdle || sending_body_) {
     bufferevent_set_timeouts(bev_.get(), nullptr, &w);
+    evtimer_del(deadline_.get());
   } else {
     timeval r = secs(smtp::reply_timeout(st, timeout_));
     bufferevent_set_timeouts(bev_.get(), &r, &w);
+    // Called when a command goes out or a complete reply came in, never for a part of
+    // one: the next reply gets its full time, and no more.
+    evtimer_add(deadline_.get(), &r);
   }
 }
 
@@ -419,6 +428,7 @@ void Connection::on_event(short what) {
     return;
   }
   if (what & BEV_EVENT_TIMEOUT) {
+    evtimer_del(deadline_.get());
     log::info("%s: timeout waiting for the reply to %s", peer_.c_str(), smtp::stage_name(session_->waiting()));
     apply(session_->on_timeout());
     return;
@@ -431,9 +441,27 @@ void Connection::on_event(short what) {
   }
 }
 
+void Connection::on_deadline_cb(evutil_socket_t, short, void* self) noexcept {
+  static_cast<Connection*>(self)->on_deadline();
+}
+
+void Connection::on_deadline() {
+  if (!session_ || closing_ || reported_) return;
+  if (io_ == Io::kHandshake) {
+    log::info("%s: TLS handshake timed out", peer_.c_str());
+    apply(session_->on_tls_failed("timed out"));
+    return;
+  }
+  if ((io_ != Io::kPlain && io_ != Io::kTls) || sending_body_ || session_->waiting() == smtp::Stage::kIdle) return;
+  log::info("%s: timeout waiting for the reply to %s (partial input does not count)", peer_.c_str(),
+            smtp::stage_name(session_->waiting()));
+  apply(session_->on_timeout());
+}
+
 // The session is over: send what is queued (QUIT), then go.
 void Connection::close_now() {
   sending_body_ = false;
+  evtimer_del(deadline_.get());
   if (!ever_ready_) {
     // Before ready, a close means this endpoint failed (already reported by apply()).
     endpoint_failed(last_failure_ ? *last_failure_ : connect_failure(peer_, "connection closed"));
@@ -453,6 +481,7 @@ void Connection::finish() {
   if (reported_) return;
   reported_ = true;
   io_ = Io::kDone;
+  evtimer_del(deadline_.get());
   retire(base_, std::move(bev_), std::move(fd_));
   ssl_ = nullptr;
   owner_.connection_closed(*this);  // may destroy us: nothing after this

@@ -87,6 +87,8 @@ class Connection {
   static void on_write_cb(bufferevent*, void* self) noexcept;
   static void on_event_cb(bufferevent*, short what, void* self) noexcept;
   void on_event(short what);
+  static void on_deadline_cb(evutil_socket_t, short, void* self) noexcept;
+  void on_deadline();
 
   event_base* base_;
   Owner& owner_;
@@ -102,6 +104,11 @@ class Connection {
   Io io_ = Io::kIdle;
   common::io::UniqueFd fd_;
   common::io::EventPtr connect_ev_;
+  // RFC 5321 4.5.3.2: a whole reply (or the TLS handshake) must arrive within its
+  // timeout. The bufferevent's read timeout restarts with every byte, so a server
+  // dripping one byte a second would never time out; this timer is armed once per
+  // awaited reply and restarts only when a complete reply has arrived.
+  common::io::EventPtr deadline_;
   common::io::BufferEventPtr bev_;
   SSL* ssl_ = nullptr;  // owned by the TLS bufferevent
   std::optional<common::smtp::ClientSession> session_;

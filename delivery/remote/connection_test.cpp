@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <functional>
@@ -28,7 +29,8 @@ namespace {
 
 // A one-connection server on 127.0.0.1 that follows a script: "S:text" sends text (CRLF
 // added), "C:prefix" reads one line and records it, "D" reads message data up to the
-// final dot, "W" waits (reads until the client closes).
+// final dot, "W" waits (reads until the client closes), "R:text" drips text (CRLF added)
+// one byte every 200 ms, over and over, until the client goes.
 class ScriptServer {
  public:
   explicit ScriptServer(std::vector<std::string> script) : script_(std::move(script)) {
@@ -90,6 +92,16 @@ class ScriptServer {
       } else if (step == "W") {
         while (read_more()) {
         }
+      } else if (step.rfind("R:", 0) == 0) {
+        std::string out = step.substr(2) + "\r\n";
+        for (bool go = true; go;)
+          for (char ch : out) {
+            if (::send(c, &ch, 1, MSG_NOSIGNAL) != 1) {
+              go = false;
+              break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          }
       }
     }
   done:
@@ -289,6 +301,19 @@ TEST_CASE("a silent server times out (RFC 5321 4.5.3.2)") {
   REQUIRE(f.rec.failed);
   CHECK(f.rec.failed->status == "4.4.2");
   CHECK(f.rec.failed->text.find("conversation timed out while waiting for the reply to EHLO") == 0);
+}
+
+TEST_CASE("RFC 5321 4.5.3.2: a server dripping a reply byte by byte times out too") {
+  // Bug: the reply timeout was the bufferevent's read timeout, which every byte
+  // restarts, so a greeting dripped at 5 bytes a second never timed out.
+  ScriptServer s({"R:220-mx.example.test is very slow"});
+  Fixture f;
+  auto t0 = std::chrono::steady_clock::now();
+  f.run({ep(s.port())}, 1);
+  REQUIRE(f.rec.failed);
+  CHECK(f.rec.failed->status == "4.4.2");
+  CHECK(f.rec.failed->text.find("conversation timed out while waiting for the initial greeting") == 0);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
 }
 
 TEST_CASE("a reply before the end of the data decides, and the connection is dropped") {

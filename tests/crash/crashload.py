@@ -104,7 +104,7 @@ def run_with_kills(mb, load, victims, kills_wanted, restart=None):
     # Kill points: numbers of acknowledged messages, so every kill falls inside the load;
     # each kill also waits for `gap` new acknowledgements after the previous one (while a
     # daemon is down nothing is acknowledged, so points would otherwise pile up there).
-    points = sorted(rnd.sample(range(load.total // 20, load.total * 3 // 4), kills_wanted))
+    points = sorted(rnd.sample(range(load.total // 20, load.total * 3 // 5), kills_wanted))
     gap = max(1, load.total // (4 * kills_wanted))
     order = list(victims)
     rnd.shuffle(order)

@@ -1,4 +1,4 @@
-# Crash recovery of outgoing mail: 5 SMTP clients relay 300 messages (from the loopback
+# Crash recovery of outgoing mail: 5 SMTP clients relay 600 messages (from the loopback
 # network, which may relay) through smtpd to a real Postfix peer (tests/integration/
 # remote_peers.py) while the remote delivery agent, the queue manager and smtpd are killed
 # in turn with SIGKILL at random points of the load and restarted. Afterwards:
@@ -8,8 +8,10 @@
 #     DURABILITY): the peer accepted it, but the agent or the queue manager died before
 #     the delivery was recorded, so the queue manager delivers it again. So every extra
 #     copy must belong to a kill of remote or the queue manager: its first copy reached
-#     the peer within a few seconds of such a kill, and there are no more duplicated
-#     messages than such kills times the deliveries one kill can interrupt.
+#     the peer within a few seconds of such a kill (Postfix writes the Maildir file a
+#     moment after it accepted the message), and no message arrives more often than once
+#     plus the number of such kills. (local closes this window itself: it finds the
+#     queue id in the Maildir; an SMTP peer offers no such check.)
 import os
 
 import pytest
@@ -26,11 +28,10 @@ pytestmark = [
     pytest.mark.skipif(not remote_peers.have(remote_peers.UNBOUND), reason="unbound not installed"),
 ]
 
-TOTAL = 300
+TOTAL = 600
 KILLS = 6
 VICTIMS = ("remote", "queue-manager", "smtpd")
-CONCURRENCY = 4     # remote_destination_concurrency: transactions one kill can cut
-NEAR_KILL = 5.0     # seconds between a kill and the first copy of a message it duplicated
+NEAR_KILL = 3.0  # seconds between a kill and the first copy of a message it duplicated
 
 
 def peer_copies(pf):
@@ -55,7 +56,7 @@ def test_kill9_remote_queue_manager_and_smtpd_during_outgoing_load(make_mailbag,
     pf = peers(Postfix("peer.test", ["alice"]).start())
     dns = peers(Unbound(["peer.test"], ["peer.test. MX 10 mx.peer.test.",
                                         "mx.peer.test. A %s" % pf.ip]).start())
-    m = sender_mailbag(make_mailbag, dns, remote_destination_concurrency=str(CONCURRENCY))
+    m = sender_mailbag(make_mailbag, dns, remote_destination_concurrency="4")
     load = Load(m, to="alice@peer.test", total=TOTAL)
 
     kills = run_with_kills(m, load, VICTIMS, KILLS)
@@ -92,4 +93,3 @@ def test_kill9_remote_queue_manager_and_smtpd_during_outgoing_load(make_mailbag,
         assert any(abs(times[0] - t) <= NEAR_KILL for t in recorders), \
             "%s delivered %d times, first copy at %.2f, not near a kill of remote or the queue " \
             "manager %s" % (mid, len(times), times[0], recorders)
-    assert len(dups) <= len(recorders) * CONCURRENCY * 2, (len(dups), kills)

@@ -71,7 +71,9 @@ class Unbound:
         for z in self.zones:
             lines.append('  local-zone: "%s." static' % z.rstrip("."))
         for r in self.records:
-            lines.append('  local-data: "%s"' % r)
+            # A record with quotes in it (TXT "...") goes in single quotes.
+            q = "'" if '"' in r else '"'
+            lines.append("  local-data: %s%s%s" % (q, r, q))
         lines += ["remote-control:", "  control-enable: no"]
         path = os.path.join(self.dir, "unbound.conf")
         with open(path, "w") as f:

@@ -1,0 +1,116 @@
+# The internal wire format (common/ipc/codec.hpp, man mailbag-ipc 7) in Python, for tests
+# that play a hostile peer on the queue manager's sockets (test_faults_ipc.py): a frame
+# is u32 length (header included), u16 type, payload; integers big-endian, strings and
+# vectors with a u32 length. One SOCK_SEQPACKET datagram is one frame.
+import os
+import socket
+import struct
+
+HELLO, SUBMIT, SUBMIT_DONE, ETRN, DELIVER, DELIVER_DONE = 1, 10, 11, 12, 20, 21
+MAX_FRAME = 128 * 1024
+
+
+def u8(v):
+    return struct.pack(">B", v)
+
+
+def u32(v):
+    return struct.pack(">I", v)
+
+
+def u64(v):
+    return struct.pack(">Q", v)
+
+
+def s(v):
+    b = v.encode() if isinstance(v, str) else v
+    return u32(len(b)) + b
+
+
+def frame(msg_type, payload):
+    return struct.pack(">IH", 6 + len(payload), msg_type) + payload
+
+
+def hello(protocol, role, version=1):
+    return frame(HELLO, s(protocol) + u32(version) + s(role))
+
+
+def verdict(outcome, status, text):
+    return u8(outcome) + s(status) + s(text)
+
+
+def deliver_done(delivery_id, verdicts):
+    return frame(DELIVER_DONE, u64(delivery_id) + u32(len(verdicts)) + b"".join(verdicts))
+
+
+def connect(path, timeout=10):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    sock.settimeout(timeout)
+    sock.connect(path)
+    return sock
+
+
+def send(sock, data, fds=()):
+    if fds:
+        socket.send_fds(sock, [data], list(fds))
+    else:
+        sock.send(data)
+
+
+def recv(sock):
+    """(type, payload, [fds]) of the next frame, or None when the peer closed."""
+    data, fds, _, _ = socket.recv_fds(sock, MAX_FRAME + 1, 4)
+    if not data:
+        for fd in fds:
+            os.close(fd)
+        return None
+    length, msg_type = struct.unpack_from(">IH", data, 0)
+    assert length == len(data), (length, len(data))
+    return msg_type, data[6:], fds
+
+
+def read_str(buf, pos):
+    (n,) = struct.unpack_from(">I", buf, pos)
+    return buf[pos + 4:pos + 4 + n].decode("utf-8", "replace"), pos + 4 + n
+
+
+def parse_deliver(payload):
+    """{delivery_id, queue_id, recipients} of a Deliver payload."""
+    (did,) = struct.unpack_from(">Q", payload, 0)
+    qid, pos = read_str(payload, 8)
+    pos += 8  # arrival
+    _, pos = read_str(payload, pos)  # sender
+    (n,) = struct.unpack_from(">I", payload, pos)
+    pos += 4
+    rcpts = []
+    for _ in range(n):
+        r, pos = read_str(payload, pos)
+        rcpts.append(r)
+    return {"delivery_id": did, "queue_id": qid, "recipients": rcpts}
+
+
+def parse_submit_done(payload):
+    """(request_id, outcome, status, text, queue_id) of a SubmitDone payload."""
+    (rid,) = struct.unpack_from(">Q", payload, 0)
+    outcome = payload[8]
+    status, pos = read_str(payload, 9)
+    text, pos = read_str(payload, pos)
+    qid, pos = read_str(payload, pos)
+    return rid, outcome, status, text, qid
+
+
+def closed_by_peer(sock, timeout=5):
+    """True if the peer closes the connection within `timeout` seconds (frames it sends
+    meanwhile are skipped)."""
+    sock.settimeout(timeout)
+    try:
+        while True:
+            r = recv(sock)
+            if r is None:
+                return True
+            for fd in r[2]:
+                os.close(fd)
+    except (socket.timeout, TimeoutError):
+        return False
+    except ConnectionResetError:
+        return True

@@ -1,0 +1,280 @@
+# Privilege separation, verified as the kernel enforces it (issue 8; root only, as in CI).
+# All five daemons run; for each, the test reads its real credentials from
+# /proc/PID/status (uid, gid, supplementary groups, capabilities, no_new_privs) and then
+# runs probes with exactly those credentials (setpriv) against the live spool, databases
+# and Maildirs, to show what the daemon can and cannot do:
+#   smtpd   can create files in spool/incoming but not list it, cannot read the queue,
+#           the queue state or the Maildirs, cannot reach the agents' or the control
+#           socket, cannot read the TLS key once running; reads accounts.mdb, and
+#           passwd.mdb because it checks AUTH passwords itself (README, "Privilege
+#           separation"), but can write neither;
+#   pop3d   cannot touch the queue or the drop directory, nor submit mail;
+#   remote  cannot read any database, Maildir or queue file (it gets message fds);
+#   local   cannot read the queue or the password hashes;
+#   queue-manager cannot read the Maildirs or the password hashes.
+# It also checks that no daemon keeps a descriptor it should not have (the TLS key, the
+# queue directory in smtpd or pop3d).
+import grp
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+import harness
+from messages import make_message
+from remote_peers import start_remote
+
+pytestmark = [
+    pytest.mark.skipif(not harness.is_root(), reason="needs root (daemons drop to mb-* users)"),
+    pytest.mark.skipif(not shutil.which("setpriv"), reason="needs setpriv"),
+]
+
+USER = "demo@example.test"
+
+# Runs with a daemon's credentials; argv[1] is a JSON list of [operation, path]; prints
+# {"op path": "ok" | errno name}.
+PROBE = r"""
+import errno, json, os, socket, sys
+out = {}
+for op, path in json.loads(sys.argv[1]):
+    try:
+        if op == "list":
+            os.listdir(path)
+        elif op == "read":
+            with open(path, "rb") as f:
+                f.read(1)
+        elif op == "write":
+            os.close(os.open(path, os.O_WRONLY))
+        elif op == "create":
+            p = os.path.join(path, ".probe-%d" % os.getpid())
+            os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            os.unlink(p)
+        elif op == "tmpfile":
+            os.close(os.open(path, os.O_TMPFILE | os.O_RDWR, 0o600))
+        elif op in ("connect", "speak"):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            s.settimeout(5)
+            try:
+                s.connect(path)
+                if op == "speak":
+                    # Says Hello as a delivery agent: does the queue manager listen?
+                    hello = b"".join(len(x).to_bytes(4, "big") + x if isinstance(x, bytes) else x
+                                     for x in (b"mailbag-deliver", (1).to_bytes(4, "big"), b"local"))
+                    s.send((6 + len(hello)).to_bytes(4, "big") + (1).to_bytes(2, "big") + hello)
+                    while True:
+                        if not s.recv(70000):
+                            raise OSError(errno.ECONNRESET, "dropped")
+            except socket.timeout:
+                pass  # still connected after 5 s: it listens
+            finally:
+                s.close()
+        out[op + " " + path] = "ok"
+    except OSError as e:
+        out[op + " " + path] = errno.errorcode.get(e.errno, str(e.errno))
+print(json.dumps(out))
+"""
+
+IDENTITIES = {  # common/privsep/users.cpp
+    "smtpd": ("mb-smtpd", "mb-smtpd", {"mb-drop", "mb-acct", "mb-auth", "mb-relay"}),
+    "queue-manager": ("mb-queue", "mb-queue", {"mb-drop", "mb-acct"}),
+    "local": ("mb-vmail", "mb-mail", {"mb-acct", "mb-drop"}),
+    "remote": ("mb-remote", "mb-remote", set()),
+    "pop3d": ("mb-pop3d", "mb-pop3d", {"mb-mail", "mb-acct", "mb-auth", "mb-relay"}),
+}
+
+
+def proc_status(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
+def probe(pid, checks):
+    """Runs the checks with the credentials process `pid` has now."""
+    st = proc_status(pid)
+    uid, gid = st["Uid"].split()[0], st["Gid"].split()[0]
+    groups = st["Groups"].split()
+    cmd = ["setpriv", "--reuid=" + uid, "--regid=" + gid]
+    cmd += ["--groups=" + ",".join(groups)] if groups else ["--clear-groups"]
+    cmd += ["--", "/usr/bin/python3", "-c", PROBE, json.dumps(checks)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+@pytest.fixture(scope="module")
+def server():
+    """One Mailbag with all five daemons; a delivered message in the Maildir and one
+    more waiting in the queue (local stopped meanwhile)."""
+    m = harness.Mailbag()
+    try:
+        m.start()
+        start_remote(m)
+        m.start_pop3d()
+        mid, msg = make_message("hardening", 1)
+        assert m.send(USER, msg).code == 250
+        m.find_message(USER, mid)
+        m.kill("local")
+        r = m.send(USER, make_message("hardening", 2)[1])
+        assert r.code == 250
+        m.mailctl("queue", "hold", r.queue_id)
+        m.start_daemon("local")
+        for _ in harness.deadline_loop(10, "local to drop its privileges"):
+            if proc_status(m.pid("local"))["Uid"].split()[0] != "0":
+                break
+        m.queue_id = r.queue_id
+        yield m
+    finally:
+        m.cleanup()
+
+
+def paths(m):
+    msg = m.maildir_messages(USER)[0]
+    return {
+        "incoming": os.path.join(m.spool, "incoming"),
+        "queue": os.path.join(m.spool, "queue"),
+        "state": os.path.join(m.spool, "state", "queue.mdb"),
+        "corrupt": os.path.join(m.spool, "corrupt"),
+        "submit": os.path.join(m.spool, "private", "submit"),
+        "local_sock": os.path.join(m.spool, "private", "local"),
+        "remote_sock": os.path.join(m.spool, "private", "remote"),
+        "control": os.path.join(m.spool, "private", "control"),
+        "accounts": os.path.join(m.data, "accounts.mdb"),
+        "passwd": os.path.join(m.data, "passwd.mdb"),
+        "maildir": m.maildir(USER),
+        "maildir_new": os.path.join(m.maildir(USER), "new"),
+        "message": msg,
+        "key": os.path.join(m.dir, "key.pem"),
+    }
+
+
+def expect(m, program, wanted):
+    p = paths(m)
+    checks = [[op, p[name]] for (op, name) in wanted]
+    got = probe(m.pid(program), checks)
+    bad = {}
+    for (op, name), want in wanted.items():
+        key = op + " " + p[name]
+        if got[key] != want:
+            bad["%s %s" % (op, name)] = "got %s, want %s" % (got[key], want)
+    assert not bad, (program, bad)
+
+
+@pytest.mark.parametrize("program", sorted(IDENTITIES))
+def test_each_daemon_runs_as_its_user_with_no_capabilities(server, program):
+    user, group, groups = IDENTITIES[program]
+    st = proc_status(server.pid(program))
+    assert st["Uid"].split() == [str(harness.uid_of(user))] * 4, st["Uid"]
+    assert st["Gid"].split() == [str(grp.getgrnam(group).gr_gid)] * 4, st["Gid"]
+    assert {int(g) for g in st["Groups"].split()} == {grp.getgrnam(g).gr_gid for g in groups | {group}}
+    for cap in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
+        assert st[cap] == "0000000000000000", (program, cap, st[cap])
+    assert st["NoNewPrivs"] == "1", program
+
+
+def test_smtpd_can_drop_mail_but_not_read_the_queue(server):
+    m = server
+    q = os.path.join(m.spool, "queue", m.queue_id)
+    assert os.path.exists(q), "the probe needs a message waiting in the queue"
+    expect(m, "smtpd", {
+        ("tmpfile", "incoming"): "ok",       # writes new messages into the drop directory,
+        ("list", "incoming"): "EACCES",      # but cannot see anyone else's
+        # The write permission O_TMPFILE needs also lets it name a file there; nothing
+        # reads incoming/ by name, and the sticky bit keeps writers off each other's.
+        ("create", "incoming"): "ok",
+        ("list", "queue"): "EACCES",
+        ("read", "state"): "EACCES",
+        ("list", "corrupt"): "EACCES",
+        ("connect", "submit"): "ok",
+        ("connect", "local_sock"): "EACCES",
+        ("connect", "remote_sock"): "EACCES",
+        ("connect", "control"): "EACCES",
+        ("read", "accounts"): "ok",          # recipient checks
+        ("write", "accounts"): "EACCES",
+        ("read", "passwd"): "ok",            # AUTH: by design, see README
+        ("write", "passwd"): "EACCES",
+        ("list", "maildir"): "EACCES",
+        ("read", "message"): "EACCES",
+        ("read", "key"): "EACCES",           # loaded as root before the drop
+    })
+    r = probe(m.pid("smtpd"), [["read", q]])
+    assert r["read " + q] == "EACCES", r
+
+
+def test_pop3d_cannot_write_the_queue_or_submit(server):
+    m = server
+    expect(m, "pop3d", {
+        ("list", "queue"): "EACCES",
+        ("create", "queue"): "EACCES",
+        ("tmpfile", "incoming"): "EACCES",
+        ("connect", "submit"): "EACCES",
+        ("read", "state"): "EACCES",
+        ("write", "accounts"): "EACCES",
+        ("write", "passwd"): "EACCES",
+        ("read", "message"): "ok",           # it serves the Maildirs
+        ("read", "key"): "EACCES",
+        # private/local belongs to group mb-mail, which pop3d needs for the Maildirs, so
+        # the kernel lets it connect; the queue manager checks the peer's uid and hangs up.
+        ("speak", "local_sock"): "ECONNRESET",
+    })
+
+
+def test_remote_reads_nothing_but_the_descriptors_it_is_given(server):
+    expect(server, "remote", {
+        ("read", "accounts"): "EACCES",
+        ("read", "passwd"): "EACCES",
+        ("list", "maildir"): "EACCES",
+        ("read", "message"): "EACCES",
+        ("list", "queue"): "EACCES",
+        ("read", "state"): "EACCES",
+        ("tmpfile", "incoming"): "EACCES",
+        ("connect", "submit"): "EACCES",
+        ("connect", "remote_sock"): "ok",
+        ("connect", "local_sock"): "EACCES",
+    })
+
+
+def test_local_cannot_read_the_queue_or_passwords(server):
+    expect(server, "local", {
+        ("list", "queue"): "EACCES",
+        ("read", "state"): "EACCES",
+        ("read", "passwd"): "EACCES",
+        ("write", "accounts"): "EACCES",
+        ("create", "maildir_new"): "ok",     # it delivers
+        ("tmpfile", "incoming"): "ok",       # forwards go back into the queue
+        ("connect", "control"): "EACCES",
+        ("read", "key"): "EACCES",
+    })
+
+
+def test_queue_manager_cannot_read_mailboxes_or_passwords(server):
+    expect(server, "queue-manager", {
+        ("list", "maildir"): "EACCES",
+        ("read", "message"): "EACCES",
+        ("read", "passwd"): "EACCES",
+        ("write", "accounts"): "EACCES",
+        ("read", "accounts"): "ok",
+        ("read", "key"): "EACCES",
+    })
+
+
+def test_no_daemon_keeps_a_descriptor_it_should_not_have(server):
+    m = server
+    key = os.path.realpath(os.path.join(m.dir, "key.pem"))
+    queue = os.path.realpath(os.path.join(m.spool, "queue"))
+    for program in IDENTITIES:
+        pid = m.pid(program)
+        targets = []
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                targets.append(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+            except OSError:
+                pass
+        assert key not in targets, (program, targets)
+        if program in ("smtpd", "pop3d", "remote", "local"):
+            assert not [t for t in targets if t == queue or t.startswith(queue + "/")], (program, targets)
