@@ -5,6 +5,8 @@
 #   make bench      benchmark against Postfix and Dovecot (not part of test; BENCH_ARGS=--quick)
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
 #   make test-sanitize   the whole test suite under ASan and UBSan
+#   make test-faults     only the fault-injection, crash and privilege tests (also in make test)
+#   make test-tls   testssl.sh against ports 465 and 995 of a private server (minutes)
 #   make install    install binaries, man pages, config, users and directories (DESTDIR-aware)
 
 SHELL := /bin/bash
@@ -171,6 +173,18 @@ test-sanitize: test-deps
 	$(MAKE) --no-print-directory BUILD=build-san SAN=1 all unit
 	$(MAKE) --no-print-directory BUILD=build-san SAN=1 integration
 
+FAULT_TESTS := tests/crash $(wildcard tests/integration/test_faults*.py tests/integration/test_hardening*.py \
+               tests/integration/test_install*.py tests/integration/test_privileges.py)
+test-faults: test-deps all
+	MAILBAG_BUILD=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -n 2 -p no:cacheprovider $(FAULT_TESTS)
+
+# testssl.sh's full scan of the implicit-TLS ports (about a minute each); the quick
+# protocol and cipher checks (tests/integration/test_tls.py) are part of make test.
+test-tls: all
+	$(call ensure_pkgs,$(BUILD_PKGS) $(TEST_PKGS) testssl.sh)
+	MAILBAG_TESTSSL=1 MAILBAG_BUILD=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -s -p no:cacheprovider \
+	  tests/integration/test_tls_testssl.py
+
 # libFuzzer builds with clang; each target runs FUZZ_SECONDS on a copy of its corpus.
 FUZZ_BUILD := $(BUILD)/fuzz
 fuzz: test-deps $(COMMON_LIB)
@@ -234,7 +248,7 @@ clean:
 format-check:
 	@clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.hpp')
 
-.PHONY: all test unit integration test-deps test-sanitize fuzz run bench install clean format-check
+.PHONY: all test unit integration test-deps test-sanitize test-faults test-tls fuzz run bench install clean format-check
 .DELETE_ON_ERROR:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -403,7 +403,14 @@ class Mailbag:
         except OSError:
             return False
         try:
-            return s.recv(512).startswith(b"+OK")
+            if not s.recv(512).startswith(b"+OK"):
+                return False
+            # QUIT and wait for pop3d to close: then this probe no longer counts against
+            # pop3d_max_sessions when the test connects.
+            s.sendall(b"QUIT\r\n")
+            while s.recv(512):
+                pass
+            return True
         except OSError:
             return False
         finally:

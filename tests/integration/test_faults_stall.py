@@ -150,3 +150,45 @@ def test_stalling_and_dripping_peers_time_out_and_do_not_hold_up_other_mail(make
     assert q_stall in m.queue_files() and q_drip in m.queue_files()
     assert q_good not in m.queue_files()
     m.check_alive()
+
+
+def test_clients_stalling_or_dripping_into_smtpd_hold_up_nobody(mb):
+    # The other direction: one client stops in the middle of its DATA, another sends its
+    # commands a byte at a time. smtpd serves everybody else meanwhile, and the stalled
+    # message is never queued (it never got its final dot).
+    stalled = mb.raw()
+    for cmd in ("EHLO stall.example.net", "MAIL FROM:<a@example.net>", "RCPT TO:<demo@example.test>"):
+        assert stalled.cmd(cmd)[0] == 250
+    assert stalled.cmd("DATA")[0] == 354
+    stalled.send(b"Subject: half\r\n\r\nthe first half, and then nothing")
+    dripper = mb.raw()
+    stop = threading.Event()
+
+    def drip():
+        try:
+            for b in b"EHLO drip.example.net\r\n" * 10:
+                if stop.wait(0.2):
+                    return
+                dripper.send(bytes([b]))
+        except OSError:
+            pass
+
+    t = threading.Thread(target=drip)
+    t.start()
+    try:
+        t0 = time.monotonic()
+        for n in range(5):
+            mid, msg = make_message("meanwhile", n)
+            assert mb.send("demo@example.test", msg).code == 250
+        assert time.monotonic() - t0 < 10
+        mb.wait_for_messages("demo@example.test", 5)
+    finally:
+        stop.set()
+        t.join()
+        stalled.close()
+        dripper.close()
+    mb.wait_queue_empty()
+    time.sleep(0.5)
+    assert len(mb.maildir_messages("demo@example.test")) == 5
+    assert "half" not in "".join(d.decode("utf-8", "replace") for d in mb.read_messages("demo@example.test").values())
+    mb.check_alive()
