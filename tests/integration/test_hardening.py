@@ -278,3 +278,68 @@ def test_no_daemon_keeps_a_descriptor_it_should_not_have(server):
         assert key not in targets, (program, targets)
         if program in ("smtpd", "pop3d", "remote", "local"):
             assert not [t for t in targets if t == queue or t.startswith(queue + "/")], (program, targets)
+
+
+UNIT_SOURCES = {  # program -> its systemd unit template (installed by make install)
+    "smtpd": "smtpd/mailbag-smtpd.service.in",
+    "queue-manager": "queue-manager/mailbag-queue-manager.service.in",
+    "local": "delivery/local/mailbag-local.service.in",
+    "remote": "delivery/remote/mailbag-remote.service.in",
+    "pop3d": "pop3d/mailbag-pop3d.service.in",
+}
+
+
+def unit_capabilities(program):
+    with open(os.path.join(harness.REPO, UNIT_SOURCES[program])) as f:
+        for line in f:
+            if line.startswith("CapabilityBoundingSet="):
+                return line.split("=", 1)[1].split()
+    raise AssertionError("%s has no CapabilityBoundingSet" % UNIT_SOURCES[program])
+
+
+def bounded_build(directory, caps):
+    """A build directory whose bin/ runs each daemon under `setpriv --bounding-set` with
+    the capabilities caps[program], as systemd does with CapabilityBoundingSet=, and
+    no_new_privs (NoNewPrivileges=yes)."""
+    b = os.path.join(directory, "bin")
+    os.makedirs(b)
+    for name in os.listdir(os.path.join(harness.build_dir(), "bin")):
+        real = os.path.join(harness.build_dir(), "bin", name)
+        if name not in caps:
+            os.symlink(real, os.path.join(b, name))
+            continue
+        bset = ",".join(["-all"] + ["+" + c[len("CAP_"):].lower() for c in caps[name]])
+        with open(os.path.join(b, name), "w") as f:
+            f.write('#!/bin/sh\ncase "$*" in *--dump-config*) exec %s "$@";; esac\n'
+                    'exec setpriv --bounding-set=%s --no-new-privs -- %s "$@"\n' % (real, bset, real))
+        os.chmod(os.path.join(b, name), 0o755)
+    return directory
+
+
+def test_units_capability_bounding_sets_are_enough(tmp_path, monkeypatch):
+    # What the units allow is all the daemons need to start as root, bind, open their
+    # files and drop to their users: all five run and serve under exactly those sets.
+    caps = {p: unit_capabilities(p) for p in UNIT_SOURCES}
+    for p, c in caps.items():
+        assert "CAP_SYS_ADMIN" not in c and "CAP_SETPCAP" not in c, (p, c)
+    monkeypatch.setenv("MAILBAG_BUILD", bounded_build(str(tmp_path), caps))
+    m = harness.Mailbag()
+    try:
+        m.start()
+        start_remote(m)
+        m.start_pop3d()
+        mid, msg = make_message("bounded", 1)
+        assert m.send(USER, msg).code == 250
+        m.find_message(USER, mid)
+        import poplib
+        p = poplib.POP3(m.host, m.ports["pop3_listen"], timeout=10)
+        p.stls(context=__import__("ssl")._create_unverified_context())
+        p.user(USER)
+        p.pass_("demo-secret")
+        assert p.stat()[0] == 1
+        p.quit()
+        for program in UNIT_SOURCES:
+            st = proc_status(m.pid(program))
+            assert st["CapEff"] == "0000000000000000" and st["Uid"].split()[0] != "0", (program, st["Uid"])
+    finally:
+        m.cleanup()

@@ -89,6 +89,19 @@ def test_staged_install_is_complete_and_idempotent(tmp_path):
             for key in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "CapabilityBoundingSet=",
                         "RestrictAddressFamilies=", "PartOf=mailbag.target", "WantedBy=mailbag.target"):
                 assert key in text, (u, key)
+    for u in ("mailbag-smtpd.service", "mailbag-queue-manager.service", "mailbag-remote.service",
+              "mailbag-pop3d.service"):
+        text = open(os.path.join(units, u)).read()
+        assert "SystemCallFilter=@system-service\n" in text and "UMask=0007\n" in text, u
+    if shutil.which("systemd-analyze"):
+        # systemd's own rating of the sandbox: "OK" (below 5 on its 0-10 exposure scale).
+        for u in UNITS[:-1]:
+            r = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager",
+                                os.path.join(units, u)], capture_output=True, text=True)
+            line = [ln for ln in r.stdout.splitlines() if "Overall exposure level" in ln]
+            assert line, r.stdout + r.stderr
+            score = float(line[0].split(":")[1].split()[0])
+            assert score < 5.0, (u, line[0])
     target = open(os.path.join(units, "mailbag.target")).read()
     for u in UNITS[:-1]:
         assert u in target, u
