@@ -12,6 +12,7 @@
 #include <openssl/err.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -654,6 +655,11 @@ void Server::accept(io::UniqueFd fd, const sockaddr* sa, bool implicit_tls) {
     return;
   }
   if (!io::set_nonblocking(fd.get())) return;
+  // A reply often goes out in two writes (RETR's +OK line, then the message read off the
+  // disk thread); with Nagle the second waits for the client's delayed ACK, 40 ms per
+  // message for a client that sends one command at a time.
+  int one = 1;
+  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   std::uint64_t id = next_id_++;
   auto conn = std::make_unique<Conn>(*this, id, std::move(fd), addr, implicit_tls);
   Conn* c = conn.get();
