@@ -3,6 +3,7 @@
 // kMaxInflightPerAgent deliveries at once. A delivery carries a fresh read-only fd of the
 // queue file, so agents never see the queue directory. UNTRUSTED: agents' frames.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -186,6 +187,17 @@ bool Manager::dispatch_one(Message* m) {
           queue_.remove(m->id);
           schedule_commit();
         }
+        return false;
+      }
+      struct stat st;
+      if (m->in_flight == 0 && (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode) ||
+                                static_cast<std::uint64_t>(st.st_size) != m->data_offset + m->data_size)) {
+        // Damaged behind our back (truncated, replaced): the agents would only fail on it
+        // until the lifetime ends. Moved aside, as recovery does at start.
+        move_aside(m->id, "size no longer matches its envelope");
+        if (m->has_record) state_->stage_erase(m->id);
+        queue_.remove(m->id);
+        schedule_commit();
         return false;
       }
       ipc::Deliver d;

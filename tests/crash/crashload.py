@@ -116,12 +116,14 @@ def run_with_kills(mb, load, victims, kills_wanted, restart=None):
         try:
             last = 0
             for point, victim in zip(points, rotation):
-                point = max(point, last + gap)
+                # Never a point the load cannot reach (a slow build, e.g. under ASan, may
+                # have gone far while a daemon restarted): the last kills are then skipped.
+                point = min(max(point, last + gap), load.total - 1)
                 for _ in harness.deadline_loop(600, "load to reach %d" % point, 0.002, 0.01):
                     with load.lock:
                         if load.acked_count >= point or load.errors:
                             break
-                if load.errors:
+                if load.errors or load.acked_count >= load.total:
                     return
                 mb.kill(victim, signal.SIGKILL)
                 last = load.acked_count
@@ -142,7 +144,8 @@ def run_with_kills(mb, load, victims, kills_wanted, restart=None):
     kt.join()
     assert not load.errors, load.errors
     assert not killer_errors, killer_errors
-    assert len(kills) == kills_wanted, kills
+    # Every victim at least once (the rotation starts with each of them).
+    assert len(kills) >= min(kills_wanted, len(victims)), kills
     assert all(n < load.total for n, _, _ in kills), ("a kill came after the load", kills)
     mb.check_alive()
     assert len([m for m, st in load.attempts.items() if st == "acked"]) == load.total

@@ -37,7 +37,7 @@ def test_kill9_pop3d_while_a_client_fetches_and_deletes(mb):
     tls.check_hostname = False
     retrieved = set()     # Message-IDs the client has read in full
     deleted_acked = set()  # ... and whose deletion pop3d confirmed
-    state = {"done": False, "sessions": 0, "errors": [], "stop": False}
+    state = {"done": False, "sessions": 0, "errors": [], "stop": False, "interrupted": 0}
 
     def client():
         try:
@@ -53,6 +53,7 @@ def test_kill9_pop3d_while_a_client_fetches_and_deletes(mb):
                         state["done"] = True
                         return
                     batch = []
+                    state["batch"] = batch
                     for i in range(1, min(count, 20) + 1):
                         data = b"\n".join(p.retr(i)[1])
                         mid = message_id(data.replace(b"\r", b""))
@@ -61,10 +62,14 @@ def test_kill9_pop3d_while_a_client_fetches_and_deletes(mb):
                         batch.append(mid)
                         time.sleep(0.01)  # a client on a slow link: the kills land mid-session
                     p.quit()  # raises unless +OK: the deletions are done
+                    state["batch"] = None
                     deleted_acked.update(batch)
                     state["sessions"] += 1
                 except (poplib.error_proto, OSError, EOFError) as e:
                     state["last_error"] = repr(e)
+                    if state.get("batch"):
+                        state["interrupted"] += 1  # killed after RETR and DELE, before +OK to QUIT
+                    state["batch"] = None
                     time.sleep(0.05)  # pop3d is down or the mailbox is locked: again
         except Exception as e:  # reported by the test
             state["errors"].append(repr(e))
@@ -101,5 +106,6 @@ def test_kill9_pop3d_while_a_client_fetches_and_deletes(mb):
     assert not (deleted_acked & present), sorted(deleted_acked & present)[:10]
     assert retrieved <= sent
     print("kills after N acknowledged deletions:", kills, "; sessions:", state["sessions"],
-          "; retrieved but not deleted:", len(retrieved - deleted_acked))
+          "; sessions cut after RETR and DELE:", state["interrupted"])
+    assert state["interrupted"] >= 1, "no kill landed inside a session"
     mb.check_alive()

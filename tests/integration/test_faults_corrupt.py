@@ -3,7 +3,8 @@
 # queue id, a symlink, a FIFO, a directory, an envelope that never ends, a file whose size
 # disagrees with its state record -- is moved aside to spool/corrupt/ with a log line
 # (queue-manager/recovery.cpp), and the queue manager carries on: the intact messages
-# are delivered and new mail flows.
+# are delivered and new mail flows. A file damaged while the queue manager runs is moved
+# aside when it is next handed to an agent (queue-manager/dispatch.cpp).
 import os
 import re
 
@@ -88,3 +89,24 @@ def test_damaged_queue_files_are_moved_aside_and_the_rest_is_delivered(make_mail
     m.wait_queue_empty()
     assert len(m.maildir_messages(USER)) == 2
     m.check_alive()
+
+
+def test_queue_file_damaged_while_queued_is_moved_aside_at_delivery(mb):
+    # Damaged while the queue manager runs: it notices when it hands the file to an agent
+    # (the size no longer matches the envelope), moves it aside and carries on.
+    mb.kill("local")
+    r = mb.send(USER, make_message("cut-while-queued", 1)[1])
+    assert r.code == 250
+    path = os.path.join(mb.spool, "queue", r.queue_id)
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) - 100)
+    mb.start_daemon("local")
+    mb.wait_for_log("queue-manager", r"%s: damaged queue file moved to corrupt/%s\.\d+: size no longer matches"
+                    % (r.queue_id, r.queue_id))
+    assert r.queue_id not in mb.queue_files()
+    assert [c for c in os.listdir(os.path.join(mb.spool, "corrupt")) if c.startswith(r.queue_id)]
+    mid, msg = make_message("after-cut", 1)
+    assert mb.send(USER, msg).code == 250
+    mb.find_message(USER, mid)
+    assert len(mb.maildir_messages(USER)) == 1  # nothing partial was delivered
+    mb.check_alive()

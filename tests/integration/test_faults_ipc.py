@@ -96,13 +96,12 @@ def test_hostile_submitter_is_dropped_and_the_queue_manager_carries_on(mb):
     os.close(r1)
     os.close(r2)
     assert all(dropped.values()), dropped
-    log = mb.logs("queue-manager")
-    assert "first frame is not a valid Hello" in log, log
-    assert "frame length does not match datagram" in log, log
-    assert "frame larger than the limit" in log, log
-    assert "unexpected control data on socket" in log, log
-    assert "peer speaks mailbag-deliver version 1, want mailbag-submit version 1" in log, log
-    assert re.search(r"malformed frame from submitter smtpd", log), log
+    # Logged when the queue manager tidies up the connection, a moment after it hung up.
+    for pattern in ("first frame is not a valid Hello", "frame length does not match datagram",
+                    "frame larger than the limit", "unexpected control data on socket",
+                    "peer speaks mailbag-deliver version 1, want mailbag-submit version 1",
+                    "malformed frame from submitter smtpd"):
+        mb.wait_for_log("queue-manager", re.escape(pattern), timeout=10)
 
     # Submits the queue manager refuses without dropping the connection: each gets a
     # temporary SubmitDone, and the next request on the same connection still works.
@@ -138,9 +137,8 @@ def test_hostile_submitter_is_dropped_and_the_queue_manager_carries_on(mb):
     assert refused["good"][1] == 0 and refused["good"][4] == good, refused["good"]
     sock.close()
     mb.find_message(USER, "<good@ipc>")
-    log = mb.logs("queue-manager")
     for why in ("no file descriptor", "not an unlinked regular file", "bad magic", "truncated"):
-        assert re.search(r"rejected queue file from smtpd: .*%s" % why, log), (why, log)
+        mb.wait_for_log("queue-manager", r"rejected queue file from smtpd: .*%s" % why, timeout=10)
     assert qid not in mb.queue_files()
     check_still_serving(mb, "after-submit-abuse")
 
@@ -211,11 +209,12 @@ def test_hostile_delivery_agent_is_dropped_and_the_message_is_not_lost(mb):
         assert out.get("deliver", {}).get("queue_id") == r.queue_id, (mode, out, mb.logs("queue-manager")[-2000:])
         results[mode] = out
     assert all(o["closed"] for o in results.values()), results
-    log = mb.logs("queue-manager")
-    assert "local agent protocol error: unknown delivery id" in log, log
-    assert "local agent protocol error: wrong number of verdicts" in log, log
-    assert "local agent protocol error: malformed message: bad enum value" in log, log
-    assert len(re.findall(r"local delivery agent disconnected", log)) >= 5, log
+    for pattern in ("local agent protocol error: unknown delivery id",
+                    "local agent protocol error: wrong number of verdicts",
+                    "local agent protocol error: malformed message: bad enum value",
+                    "local delivery agent disconnected: frame length does not match datagram",
+                    "local delivery agent disconnected: frame larger than the limit"):
+        mb.wait_for_log("queue-manager", re.escape(pattern), timeout=10)
 
     if harness.is_root():
         # The socket's mode lets root in, but only the agent's uid may speak there.

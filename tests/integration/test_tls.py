@@ -14,6 +14,9 @@ import pytest
 
 import harness
 
+# ssl.TLSVersion.TLSv1 and TLSv1_1 are deprecated: that is the point.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
 # What common/tls/tls.cpp allows for TLS 1.2 (OpenSSL names).
 GOOD_TLS12 = {
     "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
