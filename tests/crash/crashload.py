@@ -118,16 +118,18 @@ def run_with_kills(mb, load, victims, kills_wanted, restart=None):
             for point, victim in zip(points, rotation):
                 # Never a point the load cannot reach (a slow build, e.g. under ASan, may
                 # have gone far while a daemon restarted): the last kills are then skipped.
-                point = min(max(point, last + gap), load.total - 1)
+                point = min(max(point, last + gap), load.total * 9 // 10)
                 for _ in harness.deadline_loop(600, "load to reach %d" % point, 0.002, 0.01):
                     with load.lock:
                         if load.acked_count >= point or load.errors:
                             break
-                if load.errors or load.acked_count >= load.total:
+                with load.lock:
+                    at = load.acked_count
+                if load.errors or at > load.total * 9 // 10:
                     return
                 mb.kill(victim, signal.SIGKILL)
-                last = load.acked_count
-                kills.append((last, victim, time.time()))
+                last = at
+                kills.append((at, victim, time.time()))
                 # A random gap before the restart: clients meet a dead daemon for a while.
                 time.sleep(rnd.uniform(0, 0.3))
                 restart(victim)

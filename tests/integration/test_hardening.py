@@ -62,10 +62,13 @@ for op, path in json.loads(sys.argv[1]):
                     # Says Hello as a delivery agent: does the queue manager listen?
                     hello = b"".join(len(x).to_bytes(4, "big") + x if isinstance(x, bytes) else x
                                      for x in (b"mailbag-deliver", (1).to_bytes(4, "big"), b"local"))
-                    s.send((6 + len(hello)).to_bytes(4, "big") + (1).to_bytes(2, "big") + hello)
-                    while True:
-                        if not s.recv(70000):
-                            raise OSError(errno.ECONNRESET, "dropped")
+                    try:
+                        s.send((6 + len(hello)).to_bytes(4, "big") + (1).to_bytes(2, "big") + hello)
+                        while s.recv(70000):
+                            pass
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
+                    raise OSError(errno.ECONNRESET, "dropped")  # it hung up on us
             except socket.timeout:
                 pass  # still connected after 5 s: it listens
             finally:
