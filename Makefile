@@ -163,7 +163,7 @@ unit: $(UNIT_TESTS) $(FUZZ_REPLAYS)
 	  echo "== corpus $$n"; $$f tests/fuzz/corpus/$$n; done
 
 integration: all
-	MAILBAG_BUILD=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -x -n 2 -p no:cacheprovider tests/integration tests/crash tests/regress
+	MAILBAG_BUILD=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -n 2 -p no:cacheprovider tests/integration tests/crash tests/regress
 
 test: test-deps
 	$(MAKE) --no-print-directory all unit

@@ -2,6 +2,7 @@
 // came from the DNS; they pass through terminal_safe() before they are shown.
 #include "mailctl/dns_report.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "mailctl/args.hpp"
@@ -211,8 +212,11 @@ void Builder::spf() {
     line("SPF", "none");
     return;
   }
+  // DNS returns TXT records in any order; sort them so the report is stable.
+  std::vector<std::string> sorted = c_.spf;
+  std::sort(sorted.begin(), sorted.end());
   bool first = true;
-  for (const auto& s : c_.spf) {
+  for (const auto& s : sorted) {
     line(first ? "SPF" : "", safe(s));
     first = false;
   }

@@ -208,7 +208,7 @@ TEST_CASE("check-dns: SPF") {
   c.spf = {"v=spf1 mx -all", "v=spf1 a ~all"};
   r = evaluate(c);
   CHECK(has_problem(r, "has 2 SPF records"));
-  CHECK(r.text.find("SPF          v=spf1 mx -all\n             v=spf1 a ~all\n") != std::string::npos);
+  CHECK(r.text.find("SPF          v=spf1 a ~all\n             v=spf1 mx -all\n") != std::string::npos);
 }
 
 TEST_CASE("check-dns: failed lookups make the report incomplete (exit 75)") {
