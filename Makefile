@@ -17,13 +17,17 @@ PYTHON ?= /usr/bin/python3
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
 SAN ?=
+# Compile on every core unless the caller chose a -j of their own.
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc)
+endif
 
 # ---------------------------------------------------------------------------------------
 # Debian packages. Installed by apt-get when make runs as root; otherwise make says
 # exactly what to install.
 BUILD_PKGS := g++ make pkg-config libevent-dev liblmdb-dev libssl-dev libcap-dev \
               libunbound-dev libldns-dev libcrypt-dev doctest-dev openssl
-TEST_PKGS := python3 python3-pytest python3-pytest-xdist swaks msmtp fetchmail getmail6 \
+TEST_PKGS := python3 python3-pytest python3-pytest-xdist swaks libnet-ssleay-perl msmtp fetchmail getmail6 \
              mailutils postfix dovecot-pop3d dovecot-imapd unbound lmdb-utils clang \
              libclang-rt-14-dev libcap2-bin iproute2 procps
 PKG_LIBS := libevent libevent_openssl libevent_pthreads openssl libcap lmdb libunbound ldns libcrypt

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/mail/address.hpp"
+#include "mailctl/accounts_edit.hpp"
 #include "mailctl/commands.hpp"
 #include "mailctl/values.hpp"
 
@@ -113,14 +114,11 @@ int cmd_alias_add(Context& ctx, const std::string& arg, const std::vector<std::s
     for (auto& a : *list)
       if (std::find(want.begin(), want.end(), a) == want.end()) want.push_back(a);
   }
-  auto db = open_accounts(ctx);
-  if (!db) {
-    complain(ctx, db.message());
-    return kExitIoError;
-  }
-  auto dom = (*db)->domain(parts->second);
-  auto user = (*db)->user(address);
-  auto have = (*db)->alias(address);
+  AccountsDb db;
+  if (int rc = open_accounts_db(ctx, &db); rc != kExitOk) return rc;
+  auto dom = db->domain(parts->second);
+  auto user = db->user(address);
+  auto have = db->alias(address);
   if (!dom || !user || !have) {
     complain(ctx, !dom ? dom.message() : !user ? user.message() : have.message());
     return kExitIoError;
@@ -143,17 +141,11 @@ int cmd_alias_add(Context& ctx, const std::string& arg, const std::vector<std::s
       complain(ctx, "an alias cannot point at itself: " + address);
       return kExitRefused;
     }
-    auto d = (*db)->domain(key.substr(key.rfind('@') + 1));
-    if (!d) {
-      complain(ctx, d.message());
-      return kExitIoError;
-    }
+    auto d = db->domain(key.substr(key.rfind('@') + 1));
+    if (int rc = check_io(ctx, d.status()); rc != kExitOk) return rc;
     if (*d) {
-      auto ok = local_target_exists(**db, key, ctx.cfg.recipient_delimiter, true);
-      if (!ok) {
-        complain(ctx, ok.message());
-        return kExitIoError;
-      }
+      auto ok = local_target_exists(*db, key, ctx.cfg.recipient_delimiter, true);
+      if (int rc = check_io(ctx, ok.status()); rc != kExitOk) return rc;
       if (!*ok) {
         complain(ctx, "target " + t + " does not exist (add the user or alias first)");
         return kExitRefused;
@@ -170,53 +162,23 @@ int cmd_alias_add(Context& ctx, const std::string& arg, const std::vector<std::s
     std::fprintf(ctx.out, "alias %s already has those targets\n", address.c_str());
     return kExitOk;
   }
-  auto loop = find_loop(**db, address, al.targets);
-  if (!loop) {
-    complain(ctx, loop.message());
-    return kExitIoError;
-  }
-  if (!loop->empty()) {
-    std::string path;
-    for (const auto& p : *loop) path += (path.empty() ? "" : " -> ") + p;
-    complain(ctx, "refused: that would make a mail loop (" + path + ")");
-    return kExitRefused;
-  }
-  if (auto st = (*db)->put_alias(al); !st) {
-    complain(ctx, st.message());
-    return kExitIoError;
-  }
-  std::string list;
-  for (const auto& t : al.targets) list += (list.empty() ? "" : ", ") + t;
-  std::fprintf(ctx.out, "%s alias %s -> %s\n", *have ? "updated" : "added", address.c_str(), list.c_str());
+  if (int rc = refuse_loop(ctx, *db, address, al.targets, ""); rc != kExitOk) return rc;
+  if (int rc = check_io(ctx, db->put_alias(al)); rc != kExitOk) return rc;
+  std::fprintf(ctx.out, "%s alias %s -> %s\n", *have ? "updated" : "added", address.c_str(),
+               join_list(al.targets, ", ").c_str());
   return kExitOk;
 }
 
 int cmd_alias_del(Context& ctx, const std::string& arg, const std::vector<std::string>& targets) {
   std::string address = lower(arg);
-  auto db = open_accounts(ctx);
-  if (!db) {
-    complain(ctx, db.message());
-    return kExitIoError;
-  }
-  auto have = (*db)->alias(address);
-  if (!have) {
-    complain(ctx, have.message());
-    return kExitIoError;
-  }
-  if (!*have) {
-    complain(ctx, "no such alias: " + arg);
-    return kExitRefused;
-  }
+  AccountsDb db;
+  common::accounts::Alias al;
+  if (int rc = load_alias(ctx, address, arg, &db, &al); rc != kExitOk) return rc;
   if (targets.empty()) {
-    auto r = (*db)->delete_alias(address);
-    if (!r) {
-      complain(ctx, r.message());
-      return kExitIoError;
-    }
+    if (int rc = check_io(ctx, db->delete_alias(address).status()); rc != kExitOk) return rc;
     std::fprintf(ctx.out, "deleted alias %s\n", address.c_str());
     return kExitOk;
   }
-  common::accounts::Alias al = **have;
   for (const auto& t : targets) {
     auto it = std::find_if(al.targets.begin(), al.targets.end(), [&](const std::string& x) { return lower(x) == lower(t); });
     if (it == al.targets.end()) {
@@ -225,17 +187,8 @@ int cmd_alias_del(Context& ctx, const std::string& arg, const std::vector<std::s
     }
     al.targets.erase(it);
   }
-  common::Status st;
-  if (al.targets.empty()) {
-    auto r = (*db)->delete_alias(address);
-    st = r ? common::Status::ok() : r.status();
-  } else {
-    st = (*db)->put_alias(al);
-  }
-  if (!st) {
-    complain(ctx, st.message());
-    return kExitIoError;
-  }
+  common::Status st = al.targets.empty() ? db->delete_alias(address).status() : db->put_alias(al);
+  if (int rc = check_io(ctx, st); rc != kExitOk) return rc;
   if (al.targets.empty())
     std::fprintf(ctx.out, "deleted alias %s (no targets left)\n", address.c_str());
   else
@@ -245,32 +198,12 @@ int cmd_alias_del(Context& ctx, const std::string& arg, const std::vector<std::s
 
 int cmd_alias_list(Context& ctx, const std::string& arg) {
   std::string domain = lower(arg);
-  auto db = open_accounts(ctx);
-  if (!db) {
-    complain(ctx, db.message());
-    return kExitIoError;
-  }
-  if (!domain.empty()) {
-    auto d = (*db)->domain(domain);
-    if (!d) {
-      complain(ctx, d.message());
-      return kExitIoError;
-    }
-    if (!*d) {
-      complain(ctx, "no such domain: " + arg);
-      return kExitRefused;
-    }
-  }
-  auto all = (*db)->aliases(domain);
-  if (!all) {
-    complain(ctx, all.message());
-    return kExitIoError;
-  }
-  for (const auto& a : *all) {
-    std::string list;
-    for (const auto& t : a.targets) list += (list.empty() ? "" : ", ") + t;
-    std::fprintf(ctx.out, "%s -> %s\n", a.address.c_str(), list.c_str());
-  }
+  AccountsDb db;
+  if (int rc = open_accounts_db(ctx, &db); rc != kExitOk) return rc;
+  if (int rc = check_domain_filter(ctx, *db, domain, arg); rc != kExitOk) return rc;
+  auto all = db->aliases(domain);
+  if (int rc = check_io(ctx, all.status()); rc != kExitOk) return rc;
+  for (const auto& a : *all) std::fprintf(ctx.out, "%s -> %s\n", a.address.c_str(), join_list(a.targets, ", ").c_str());
   return kExitOk;
 }
 
@@ -285,13 +218,10 @@ int cmd_domain_alias(Context& ctx, const std::string& alias_arg, const std::stri
     complain(ctx, "a domain cannot be an alias of itself");
     return kExitRefused;
   }
-  auto db = open_accounts(ctx);
-  if (!db) {
-    complain(ctx, db.message());
-    return kExitIoError;
-  }
-  auto t = (*db)->domain(target);
-  auto have = (*db)->domain(name);
+  AccountsDb db;
+  if (int rc = open_accounts_db(ctx, &db); rc != kExitOk) return rc;
+  auto t = db->domain(target);
+  auto have = db->domain(name);
   if (!t || !have) {
     complain(ctx, !t ? t.message() : have.message());
     return kExitIoError;
@@ -306,21 +236,15 @@ int cmd_domain_alias(Context& ctx, const std::string& alias_arg, const std::stri
   }
   common::accounts::Domain d;
   if (*have) {
-    auto users = (*db)->users(name);
-    if (!users) {
-      complain(ctx, users.message());
-      return kExitIoError;
-    }
+    auto users = db->users(name);
+    if (int rc = check_io(ctx, users.status()); rc != kExitOk) return rc;
     if (!users->empty()) {
       complain(ctx, "domain " + name + " has " + std::to_string(users->size()) +
                         " user(s); an alias domain has none (move or delete them first)");
       return kExitRefused;
     }
-    auto all = (*db)->domains();
-    if (!all) {
-      complain(ctx, all.message());
-      return kExitIoError;
-    }
+    auto all = db->domains();
+    if (int rc = check_io(ctx, all.status()); rc != kExitOk) return rc;
     for (const auto& o : *all)
       if (o.alias_of == name) {
         complain(ctx, o.name + " is an alias of " + name + "; an alias domain cannot have aliases itself");
@@ -332,10 +256,7 @@ int cmd_domain_alias(Context& ctx, const std::string& alias_arg, const std::stri
     d.created = std::time(nullptr);
   }
   d.alias_of = target;
-  if (auto st = (*db)->put_domain(d); !st) {
-    complain(ctx, st.message());
-    return kExitIoError;
-  }
+  if (int rc = check_io(ctx, db->put_domain(d)); rc != kExitOk) return rc;
   std::fprintf(ctx.out, "%s domain %s: an alias of %s (mail for any@%s goes to any@%s)\n",
                *have ? "changed" : "added", name.c_str(), target.c_str(), name.c_str(), target.c_str());
   return kExitOk;

@@ -4,6 +4,7 @@
 
 #include <ctime>
 
+#include "mailctl/accounts_edit.hpp"
 #include "mailctl/commands.hpp"
 
 namespace mailctl {
@@ -14,16 +15,10 @@ int cmd_domain_add(Context& ctx, const std::string& arg) {
     complain(ctx, "invalid domain name '" + arg + "' (letters, digits, '-' and '.')");
     return kExitRefused;
   }
-  auto db = open_accounts(ctx);
-  if (!db) {
-    complain(ctx, db.message());
-    return kExitIoError;
-  }
-  auto have = (*db)->domain(name);
-  if (!have) {
-    complain(ctx, have.message());
-    return kExitIoError;
-  }
+  AccountsDb db;
+  if (int rc = open_accounts_db(ctx, &db); rc != kExitOk) return rc;
+  auto have = db->domain(name);
+  if (int rc = check_io(ctx, have.status()); rc != kExitOk) return rc;
   if (*have) {
     complain(ctx, "domain " + name + " already exists");
     return kExitRefused;
@@ -31,10 +26,7 @@ int cmd_domain_add(Context& ctx, const std::string& arg) {
   common::accounts::Domain d;
   d.name = name;
   d.created = std::time(nullptr);
-  if (auto st = (*db)->put_domain(d); !st) {
-    complain(ctx, st.message());
-    return kExitIoError;
-  }
+  if (int rc = check_io(ctx, db->put_domain(d)); rc != kExitOk) return rc;
   std::fprintf(ctx.out, "added domain %s\n", name.c_str());
   // postmaster@ and abuse@ exist in every domain (local(8)): say where they go.
   std::string host = lower(ctx.cfg.hostname);
@@ -45,7 +37,7 @@ int cmd_domain_add(Context& ctx, const std::string& arg) {
   if (!ctx.cfg.postmaster_address.empty()) {
     std::fprintf(ctx.out, "postmaster@%s and abuse@%s go to %s (postmaster_address)\n", name.c_str(), name.c_str(),
                  ctx.cfg.postmaster_address.c_str());
-  } else if (auto h = (*db)->domain(host); h && *h && host != name) {
+  } else if (auto h = db->domain(host); h && *h && host != name) {
     std::fprintf(ctx.out, "postmaster@%s and abuse@%s go to postmaster@%s\n", name.c_str(), name.c_str(),
                  host.c_str());
   } else {
@@ -59,23 +51,12 @@ int cmd_domain_add(Context& ctx, const std::string& arg) {
 
 int cmd_domain_del(Context& ctx, const std::string& arg, bool force) {
   std::string name = lower(arg);
-  auto db = open_accounts(ctx);
-  if (!db) {
-    complain(ctx, db.message());
-    return kExitIoError;
-  }
-  auto have = (*db)->domain(name);
-  if (!have) {
-    complain(ctx, have.message());
-    return kExitIoError;
-  }
-  if (!*have) {
-    complain(ctx, "no such domain: " + arg);
-    return kExitRefused;
-  }
-  auto users = (*db)->users(name);
-  auto aliases = (*db)->aliases(name);
-  auto all = (*db)->domains();
+  AccountsDb db;
+  common::accounts::Domain have;
+  if (int rc = load_domain(ctx, name, arg, &db, &have); rc != kExitOk) return rc;
+  auto users = db->users(name);
+  auto aliases = db->aliases(name);
+  auto all = db->domains();
   if (!users || !aliases || !all) {
     complain(ctx, !users ? users.message() : !aliases ? aliases.message() : all.message());
     return kExitIoError;
@@ -91,24 +72,12 @@ int cmd_domain_del(Context& ctx, const std::string& arg, bool force) {
     return kExitRefused;
   }
   if (!users->empty()) {
-    auto pw = open_passwords(ctx);
-    if (!pw) {
-      complain(ctx, pw.message());
-      return kExitIoError;
-    }
-    for (const auto& u : *users) {
-      auto r = (*pw)->remove(u.address);
-      if (!r) {
-        complain(ctx, r.message());
-        return kExitIoError;
-      }
-    }
+    PasswordsDb pw;
+    if (int rc = open_passwords_db(ctx, &pw); rc != kExitOk) return rc;
+    for (const auto& u : *users)
+      if (int rc = check_io(ctx, pw->remove(u.address).status()); rc != kExitOk) return rc;
   }
-  auto r = (*db)->delete_domain(name);
-  if (!r) {
-    complain(ctx, r.message());
-    return kExitIoError;
-  }
+  if (int rc = check_io(ctx, db->delete_domain(name).status()); rc != kExitOk) return rc;
   std::fprintf(ctx.out, "deleted domain %s", name.c_str());
   if (!users->empty() || !aliases->empty())
     std::fprintf(ctx.out, " with %zu user(s) and %zu alias(es); Maildirs kept under %s/%s",
@@ -118,16 +87,10 @@ int cmd_domain_del(Context& ctx, const std::string& arg, bool force) {
 }
 
 int cmd_domain_list(Context& ctx) {
-  auto db = open_accounts(ctx);
-  if (!db) {
-    complain(ctx, db.message());
-    return kExitIoError;
-  }
-  auto all = (*db)->domains();
-  if (!all) {
-    complain(ctx, all.message());
-    return kExitIoError;
-  }
+  AccountsDb db;
+  if (int rc = open_accounts_db(ctx, &db); rc != kExitOk) return rc;
+  auto all = db->domains();
+  if (int rc = check_io(ctx, all.status()); rc != kExitOk) return rc;
   for (const auto& d : *all) {
     if (d.alias_of.empty())
       std::fprintf(ctx.out, "%s\n", d.name.c_str());

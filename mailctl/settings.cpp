@@ -10,6 +10,7 @@
 #include "common/io/fdio.hpp"
 #include "common/mail/address.hpp"
 #include "common/maildir/quota_flags.hpp"
+#include "mailctl/accounts_edit.hpp"
 #include "mailctl/commands.hpp"
 #include "mailctl/values.hpp"
 
@@ -54,21 +55,9 @@ int cmd_domain_set(Context& ctx, const std::string& arg, const std::vector<std::
     complain(ctx, settings.message());
     return kExitRefused;
   }
-  auto db = open_accounts(ctx);
-  if (!db) {
-    complain(ctx, db.message());
-    return kExitIoError;
-  }
-  auto have = (*db)->domain(name);
-  if (!have) {
-    complain(ctx, have.message());
-    return kExitIoError;
-  }
-  if (!*have) {
-    complain(ctx, "no such domain: " + arg);
-    return kExitRefused;
-  }
-  common::accounts::Domain d = **have;
+  AccountsDb db;
+  common::accounts::Domain d;
+  if (int rc = load_domain(ctx, name, arg, &db, &d); rc != kExitOk) return rc;
   if (!d.alias_of.empty()) {
     complain(ctx, name + " is an alias of " + d.alias_of + "; its mail follows " + d.alias_of + "'s settings");
     return kExitRefused;
@@ -76,7 +65,7 @@ int cmd_domain_set(Context& ctx, const std::string& arg, const std::vector<std::
   for (const auto& [key, value] : *settings) {
     if (key == "catchall") {
       bool refused = false;
-      auto t = check_targets(ctx, **db, value, "", &refused);
+      auto t = check_targets(ctx, *db, value, "", &refused);
       if (t && t->size() > 1) {
         refused = true;
         t = common::Status::error("a catch-all is one address");
@@ -102,10 +91,7 @@ int cmd_domain_set(Context& ctx, const std::string& arg, const std::vector<std::
       d.max_recipients = *n;
     }
   }
-  if (auto st = (*db)->put_domain(d); !st) {
-    complain(ctx, st.message());
-    return kExitIoError;
-  }
+  if (int rc = check_io(ctx, db->put_domain(d)); rc != kExitOk) return rc;
   std::fprintf(ctx.out, "domain %s: catch-all %s, default quota %s, max size %s, max recipients %s\n", name.c_str(),
                d.catchall.empty() ? "none" : d.catchall.c_str(), format_size(d.default_quota).c_str(),
                format_size(d.max_message_size).c_str(),
@@ -115,15 +101,12 @@ int cmd_domain_set(Context& ctx, const std::string& arg, const std::vector<std::
 
 int cmd_domain_show(Context& ctx, const std::string& arg) {
   std::string name = lower(arg);
-  auto db = open_accounts(ctx);
-  if (!db) {
-    complain(ctx, db.message());
-    return kExitIoError;
-  }
-  auto have = (*db)->domain(name);
-  auto all = (*db)->domains();
-  auto users = (*db)->users(name);
-  auto aliases = (*db)->aliases(name);
+  AccountsDb db;
+  if (int rc = open_accounts_db(ctx, &db); rc != kExitOk) return rc;
+  auto have = db->domain(name);
+  auto all = db->domains();
+  auto users = db->users(name);
+  auto aliases = db->aliases(name);
   if (!have || !all || !users || !aliases) {
     complain(ctx, !have ? have.message() : !all ? all.message() : !users ? users.message() : aliases.message());
     return kExitIoError;
@@ -157,21 +140,9 @@ int cmd_user_set(Context& ctx, const std::string& arg, const std::vector<std::st
     complain(ctx, settings.message());
     return kExitRefused;
   }
-  auto db = open_accounts(ctx);
-  if (!db) {
-    complain(ctx, db.message());
-    return kExitIoError;
-  }
-  auto have = (*db)->user(address);
-  if (!have) {
-    complain(ctx, have.message());
-    return kExitIoError;
-  }
-  if (!*have) {
-    complain(ctx, "no such user: " + arg);
-    return kExitRefused;
-  }
-  common::accounts::User u = **have;
+  AccountsDb db;
+  common::accounts::User u;
+  if (int rc = load_user(ctx, address, arg, &db, &u); rc != kExitOk) return rc;
   bool quota_changed = false;
   for (const auto& [key, value] : *settings) {
     if (key == "quota") {
@@ -184,7 +155,7 @@ int cmd_user_set(Context& ctx, const std::string& arg, const std::vector<std::st
       u.quota = *n;
     } else if (key == "forward") {
       bool refused = false;
-      auto t = check_targets(ctx, **db, value, address, &refused);
+      auto t = check_targets(ctx, *db, value, address, &refused);
       if (!t) {
         complain(ctx, "forward: " + t.message());
         return refused ? kExitRefused : kExitIoError;
@@ -201,26 +172,13 @@ int cmd_user_set(Context& ctx, const std::string& arg, const std::vector<std::st
   }
   if (!u.keep_copy && !u.forward.empty()) {
     // Without a copy here, a forward that only leads back would lose the mail.
-    auto loop = find_loop(**db, address, u.forward);
-    if (!loop) {
-      complain(ctx, loop.message());
-      return kExitIoError;
-    }
-    if (!loop->empty()) {
-      std::string path;
-      for (const auto& p : *loop) path += (path.empty() ? "" : " -> ") + p;
-      complain(ctx, "refused: that would make a mail loop (" + path + "); keep a copy or forward elsewhere");
-      return kExitRefused;
-    }
+    if (int rc = refuse_loop(ctx, *db, address, u.forward, "; keep a copy or forward elsewhere"); rc != kExitOk)
+      return rc;
   }
-  if (auto st = (*db)->put_user(u); !st) {
-    complain(ctx, st.message());
-    return kExitIoError;
-  }
+  if (int rc = check_io(ctx, db->put_user(u)); rc != kExitOk) return rc;
   // A new quota is applied at the next delivery (which re-flags a full mailbox).
   if (quota_changed) (void)common::maildir::clear_full_flag(ctx.layout().quota_flags(), address);
-  std::string fwd;
-  for (const auto& f : u.forward) fwd += (fwd.empty() ? "" : ", ") + f;
+  std::string fwd = join_list(u.forward, ", ");
   std::fprintf(ctx.out, "user %s: quota %s, forward %s%s, %s\n", address.c_str(), format_size(u.quota).c_str(),
                fwd.empty() ? "none" : fwd.c_str(),
                u.forward.empty() ? "" : (u.keep_copy ? " (keeping a copy)" : " (no copy kept)"),
@@ -280,21 +238,9 @@ int cmd_user_autoreply(Context& ctx, const std::string& arg, const AutoreplyArgs
     }
     interval = *n;
   }
-  auto db = open_accounts(ctx);
-  if (!db) {
-    complain(ctx, db.message());
-    return kExitIoError;
-  }
-  auto have = (*db)->user(address);
-  if (!have) {
-    complain(ctx, have.message());
-    return kExitIoError;
-  }
-  if (!*have) {
-    complain(ctx, "no such user: " + arg);
-    return kExitRefused;
-  }
-  common::accounts::User u = **have;
+  AccountsDb db;
+  common::accounts::User u;
+  if (int rc = load_user(ctx, address, arg, &db, &u); rc != kExitOk) return rc;
   ar = u.autoreply;
   ar.enabled = a.on;
   if (a.subject) ar.subject = *a.subject;
@@ -315,10 +261,7 @@ int cmd_user_autoreply(Context& ctx, const std::string& arg, const AutoreplyArgs
     return kExitRefused;
   }
   u.autoreply = ar;
-  if (auto st = (*db)->put_user(u); !st) {
-    complain(ctx, st.message());
-    return kExitIoError;
-  }
+  if (int rc = check_io(ctx, db->put_user(u)); rc != kExitOk) return rc;
   if (ar.enabled) {
     // A new period: every sender gets the (new) message once again.
     std::string log = ctx.cfg.mail_directory + "/" + u.maildir + "/mailbag-vacation";

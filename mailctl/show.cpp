@@ -7,6 +7,7 @@
 
 #include "common/maildir/maildirsize.hpp"
 #include "common/maildir/quota_flags.hpp"
+#include "mailctl/accounts_edit.hpp"
 #include "mailctl/commands.hpp"
 #include "mailctl/values.hpp"
 
@@ -14,25 +15,13 @@ namespace mailctl {
 
 int cmd_user_show(Context& ctx, const std::string& arg) {
   std::string address = lower(arg);
-  auto db = open_accounts(ctx);
-  if (!db) {
-    complain(ctx, db.message());
-    return kExitIoError;
-  }
-  auto have = (*db)->user(address);
-  if (!have) {
-    complain(ctx, have.message());
-    return kExitIoError;
-  }
-  if (!*have) {
-    complain(ctx, "no such user: " + arg);
-    return kExitRefused;
-  }
-  const auto& u = **have;
+  AccountsDb db;
+  common::accounts::User u;
+  if (int rc = load_user(ctx, address, arg, &db, &u); rc != kExitOk) return rc;
   std::string domain = address.substr(address.rfind('@') + 1);
   std::string local = address.substr(0, address.rfind('@'));
-  auto aliases = (*db)->aliases("");
-  auto domains = (*db)->domains();
+  auto aliases = db->aliases("");
+  auto domains = db->domains();
   if (!aliases || !domains) {
     complain(ctx, !aliases ? aliases.message() : domains.message());
     return kExitIoError;
@@ -67,9 +56,7 @@ int cmd_user_show(Context& ctx, const std::string& arg) {
   if (u.forward.empty()) {
     line("forward", "none");
   } else {
-    std::string f;
-    for (const auto& t : u.forward) f += (f.empty() ? "" : ", ") + t;
-    line("forward", f + (u.keep_copy ? " (a copy is kept)" : " (no copy kept)"));
+    line("forward", join_list(u.forward, ", ") + (u.keep_copy ? " (a copy is kept)" : " (no copy kept)"));
   }
   // What leads here: aliases naming the user (or a subaddress of it), catch-alls, and
   // the same local part in alias domains.

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 
 namespace mailctl {
 
@@ -41,6 +42,29 @@ std::vector<std::string> groups_of(const std::string& user, gid_t primary) {
   for (gid_t g : gids)
     if (struct group* gr = ::getgrgid(g)) out.emplace_back(gr->gr_name);
   return out;
+}
+
+// Runs argv until `done()` holds. Another `mailctl init` (a second installer, parallel
+// test workers) may create the same account at the same moment: then our groupadd fails
+// although the group is there, or fails because the other holds the lock on /etc/passwd.
+// A failure counts as success when done() holds afterwards, and is retried a few times.
+Status run_until(const std::vector<std::string>& argv, const std::function<bool()>& done) {
+  Status st = Status::ok();
+  for (int attempt = 1; attempt <= 5; ++attempt) {
+    st = run_program(argv);
+    if (st.is_ok() || done()) return Status::ok();
+    ::usleep(static_cast<useconds_t>(attempt) * 200000);
+  }
+  return st;
+}
+
+bool in_groups(const std::string& user, const std::vector<std::string>& groups) {
+  struct passwd* pw = ::getpwnam(user.c_str());
+  if (!pw) return false;
+  std::vector<std::string> have = groups_of(user, pw->pw_gid);
+  for (const auto& g : groups)
+    if (std::find(have.begin(), have.end(), g) == have.end()) return false;
+  return true;
 }
 
 }  // namespace
@@ -98,14 +122,14 @@ Status run_program(const std::vector<std::string>& argv) {
 Status ensure_system_accounts(std::vector<std::string>* report) {
   for (const auto& g : required_groups()) {
     if (::getgrnam(g.c_str())) continue;
-    MB_TRY(run_program(groupadd_argv(g)));
+    MB_TRY(run_until(groupadd_argv(g), [&] { return ::getgrnam(g.c_str()) != nullptr; }));
     report->push_back("created group " + g);
   }
   for (const auto& id : common::privsep::identities()) {
     std::string user(id.user);
     struct passwd* pw = ::getpwnam(user.c_str());
     if (!pw) {
-      MB_TRY(run_program(useradd_argv(id)));
+      MB_TRY(run_until(useradd_argv(id), [&] { return ::getpwnam(user.c_str()) != nullptr; }));
       report->push_back("created user " + user);
       continue;
     }
@@ -114,7 +138,7 @@ Status ensure_system_accounts(std::vector<std::string>* report) {
     for (auto g : id.groups)
       if (std::find(have.begin(), have.end(), g) == have.end()) missing.emplace_back(g);
     if (!missing.empty()) {
-      MB_TRY(run_program(usermod_add_groups_argv(user, missing)));
+      MB_TRY(run_until(usermod_add_groups_argv(user, missing), [&] { return in_groups(user, missing); }));
       report->push_back("added user " + user + " to groups " + join(missing));
     }
     struct group* pg = ::getgrgid(pw->pw_gid);

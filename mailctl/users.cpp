@@ -6,6 +6,7 @@
 
 #include "common/accounts/passwd.hpp"
 #include "common/maildir/quota_flags.hpp"
+#include "mailctl/accounts_edit.hpp"
 #include "mailctl/commands.hpp"
 #include "mailctl/fs.hpp"
 #include "mailctl/password.hpp"
@@ -21,6 +22,16 @@ std::optional<std::pair<std::string, std::string>> parse_address(Context& ctx, c
     return std::nullopt;
   }
   return *parts;
+}
+
+// The existing user `arg` ("local@domain") names, its canonical `address`, and
+// accounts.mdb open: where `user del` and `user passwd` start.
+int load_named_user(Context& ctx, const std::string& arg, AccountsDb* db, std::string* address,
+                    common::accounts::User* u) {
+  auto parts = parse_address(ctx, arg);
+  if (!parts) return kExitRefused;
+  *address = parts->first + "@" + parts->second;
+  return load_user(ctx, *address, *address, db, u);
 }
 
 // <mail_directory>/<domain>/<local>/{cur,new,tmp}, 0770 mb-vmail:mb-mail when root.
@@ -44,16 +55,9 @@ int set_password(Context& ctx, const std::string& address) {
     complain(ctx, "cannot hash the password: " + hash.message());
     return kExitIoError;
   }
-  auto db = open_passwords(ctx);
-  if (!db) {
-    complain(ctx, db.message());
-    return kExitIoError;
-  }
-  if (auto st = (*db)->set(address, *hash); !st) {
-    complain(ctx, st.message());
-    return kExitIoError;
-  }
-  return kExitOk;
+  PasswordsDb db;
+  if (int rc = open_passwords_db(ctx, &db); rc != kExitOk) return rc;
+  return check_io(ctx, db->set(address, *hash));
 }
 
 }  // namespace
@@ -63,14 +67,11 @@ int cmd_user_add(Context& ctx, const std::string& arg) {
   if (!parts) return kExitRefused;
   const auto& [local, domain] = *parts;
   std::string address = local + "@" + domain;
-  auto db = open_accounts(ctx);
-  if (!db) {
-    complain(ctx, db.message());
-    return kExitIoError;
-  }
-  auto dom = (*db)->domain(domain);
-  auto have = (*db)->user(address);
-  auto alias = (*db)->alias(address);
+  AccountsDb db;
+  if (int rc = open_accounts_db(ctx, &db); rc != kExitOk) return rc;
+  auto dom = db->domain(domain);
+  auto have = db->user(address);
+  auto alias = db->alias(address);
   if (!dom || !have || !alias) {
     complain(ctx, !dom ? dom.message() : !have ? have.message() : alias.message());
     return kExitIoError;
@@ -98,7 +99,7 @@ int cmd_user_add(Context& ctx, const std::string& arg) {
   u.maildir = domain + "/" + local;
   u.quota = (*dom)->default_quota;
   u.created = std::time(nullptr);
-  if (auto st = (*db)->put_user(u); !st) {
+  if (auto st = db->put_user(u); !st) {
     complain(ctx, st.message());
     if (auto pw = open_passwords(ctx)) (void)(*pw)->remove(address);
     return kExitIoError;
@@ -114,90 +115,37 @@ int cmd_user_add(Context& ctx, const std::string& arg) {
 }
 
 int cmd_user_del(Context& ctx, const std::string& arg) {
-  auto parts = parse_address(ctx, arg);
-  if (!parts) return kExitRefused;
-  std::string address = parts->first + "@" + parts->second;
-  auto db = open_accounts(ctx);
-  if (!db) {
-    complain(ctx, db.message());
-    return kExitIoError;
-  }
-  auto have = (*db)->user(address);
-  if (!have) {
-    complain(ctx, have.message());
-    return kExitIoError;
-  }
-  if (!*have) {
-    complain(ctx, "no such user: " + address);
-    return kExitRefused;
-  }
-  auto pw = open_passwords(ctx);
-  if (!pw) {
-    complain(ctx, pw.message());
-    return kExitIoError;
-  }
-  auto removed = (*pw)->remove(address);
-  if (!removed) {
-    complain(ctx, removed.message());
-    return kExitIoError;
-  }
-  auto del = (*db)->delete_user(address);
-  if (!del) {
-    complain(ctx, del.message());
-    return kExitIoError;
-  }
+  AccountsDb db;
+  std::string address;
+  common::accounts::User have;
+  if (int rc = load_named_user(ctx, arg, &db, &address, &have); rc != kExitOk) return rc;
+  PasswordsDb pw;
+  if (int rc = open_passwords_db(ctx, &pw); rc != kExitOk) return rc;
+  if (int rc = check_io(ctx, pw->remove(address).status()); rc != kExitOk) return rc;
+  if (int rc = check_io(ctx, db->delete_user(address).status()); rc != kExitOk) return rc;
   (void)common::maildir::clear_full_flag(ctx.layout().quota_flags(), address);
   std::fprintf(ctx.out, "deleted user %s; Maildir kept at %s/%s\n", address.c_str(),
-               ctx.cfg.mail_directory.c_str(), (*have)->maildir.c_str());
+               ctx.cfg.mail_directory.c_str(), have.maildir.c_str());
   return kExitOk;
 }
 
 int cmd_user_list(Context& ctx, const std::string& arg) {
   std::string domain = lower(arg);
-  auto db = open_accounts(ctx);
-  if (!db) {
-    complain(ctx, db.message());
-    return kExitIoError;
-  }
-  if (!domain.empty()) {
-    auto dom = (*db)->domain(domain);
-    if (!dom) {
-      complain(ctx, dom.message());
-      return kExitIoError;
-    }
-    if (!*dom) {
-      complain(ctx, "no such domain: " + arg);
-      return kExitRefused;
-    }
-  }
-  auto users = (*db)->users(domain);
-  if (!users) {
-    complain(ctx, users.message());
-    return kExitIoError;
-  }
+  AccountsDb db;
+  if (int rc = open_accounts_db(ctx, &db); rc != kExitOk) return rc;
+  if (int rc = check_domain_filter(ctx, *db, domain, arg); rc != kExitOk) return rc;
+  auto users = db->users(domain);
+  if (int rc = check_io(ctx, users.status()); rc != kExitOk) return rc;
   for (const auto& u : *users)
     std::fprintf(ctx.out, "%s%s\n", u.address.c_str(), u.disabled ? "\tdisabled" : "");
   return kExitOk;
 }
 
 int cmd_user_passwd(Context& ctx, const std::string& arg) {
-  auto parts = parse_address(ctx, arg);
-  if (!parts) return kExitRefused;
-  std::string address = parts->first + "@" + parts->second;
-  auto db = open_accounts(ctx);
-  if (!db) {
-    complain(ctx, db.message());
-    return kExitIoError;
-  }
-  auto have = (*db)->user(address);
-  if (!have) {
-    complain(ctx, have.message());
-    return kExitIoError;
-  }
-  if (!*have) {
-    complain(ctx, "no such user: " + address);
-    return kExitRefused;
-  }
+  AccountsDb db;
+  std::string address;
+  common::accounts::User have;
+  if (int rc = load_named_user(ctx, arg, &db, &address, &have); rc != kExitOk) return rc;
   if (int rc = set_password(ctx, address); rc != kExitOk) return rc;
   std::fprintf(ctx.out, "password changed for %s\n", address.c_str());
   return kExitOk;

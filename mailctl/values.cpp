@@ -134,4 +134,10 @@ std::string format_size(std::int64_t bytes) {
   return buf;
 }
 
+std::string join_list(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
 }  // namespace mailctl

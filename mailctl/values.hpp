@@ -37,5 +37,8 @@ common::Result<std::int64_t> parse_date(const std::string& v, bool end_of_day);
 std::string format_date(std::int64_t t);
 // "15.0 MiB (15728640 bytes)"; "none" for 0.
 std::string format_size(std::int64_t bytes);
+// The items with `sep` between them ("a, b"); "" for none. A separator goes only after
+// some text, so leading empty items add nothing.
+std::string join_list(const std::vector<std::string>& items, const std::string& sep);
 
 }  // namespace mailctl

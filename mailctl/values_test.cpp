@@ -68,6 +68,13 @@ TEST_CASE("dates in local time: day start, day end, with a time") {
   CHECK(format_size(12) == "12 bytes");
 }
 
+TEST_CASE("lists joined for output") {
+  CHECK(join_list({}, ", ").empty());
+  CHECK(join_list({"a@b.example"}, ", ") == "a@b.example");
+  CHECK(join_list({"a", "b", "a"}, " -> ") == "a -> b -> a");
+  CHECK(join_list({"", "x", "y"}, ", ") == "x, y");  // as the commands always printed
+}
+
 TEST_CASE("command lines of the mailbox commands") {
   auto P = [](std::vector<std::string> v) { return parse_args(v); };
   auto a = P({"alias", "add", "team@example.org", "a@example.org", "b@x.example"});

@@ -119,7 +119,7 @@ class Table:
                           "-" if r is None else "%.2f" % r, tgt, status))
 
     def render(self, peer_name="peer"):
-        w = max(len(r[0]) for r in self.rows if len(r) > 2) + 2
+        w = max((len(r[0]) for r in self.rows if len(r) > 2), default=len("figure")) + 2
         head = "%-*s %10s %10s %7s %9s  %s" % (w, "figure", "Mailbag", peer_name, "ratio", "target", "")
         out = [head, "-" * len(head)]
         for r in self.rows:
