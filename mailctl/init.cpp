@@ -9,6 +9,10 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "common/accounts/accounts.hpp"
 #include "common/accounts/passwd.hpp"
@@ -76,10 +80,19 @@ Status make_srs_secret(const common::spool::Layout& l, bool as_root, std::vector
   if (::lstat(spec.path.c_str(), &st) != 0) {
     auto secret = common::mail::srs::new_secret();
     if (!secret) return secret.status();
-    common::io::UniqueFd fd(::open(spec.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!fd) return Status::sys("create " + spec.path);
-    MB_TRY(common::io::write_all(fd.get(), *secret + "\n"));
-    MB_TRY(common::io::fsync_fd(fd.get(), "srs.secret"));
+    // Written whole under a temporary name, then linked into place: a concurrent init
+    // never sees a half-written key, and the first link wins.
+    std::string tmp = spec.path + ".tmp." + std::to_string(::getpid());
+    common::io::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) return Status::sys("create " + tmp);
+    Status written = common::io::write_all(fd.get(), *secret + "\n");
+    if (written.is_ok()) written = common::io::fsync_fd(fd.get(), "srs.secret");
+    int linked = written.is_ok() ? ::link(tmp.c_str(), spec.path.c_str()) : -1;
+    int link_errno = errno;
+    ::unlink(tmp.c_str());
+    MB_TRY(written);
+    if (linked != 0 && link_errno == EEXIST) return ensure_file(spec, as_root, report);
+    if (linked != 0) return Status::error("link " + spec.path + ": " + std::strerror(link_errno), link_errno);
     std::vector<std::string> ignored;
     MB_TRY(ensure_file(spec, as_root, &ignored));
     report->push_back("created " + spec.path + " (mode 0640, " +
