@@ -166,6 +166,7 @@ wait_for "smtpd on $addr:$port" tcp_up
 start pop3d
 pop3_port=$(sed -n 's/^pop3_listen *= *[^:]*:\([0-9]*\).*/\1/p' "$conf")
 pop3_up() { (exec 3<>"/dev/tcp/$addr/$pop3_port"); }
+sub_port=$(sed -n 's/^submission_listen *= *[^:]*:\([0-9]*\).*/\1/p' "$conf")
 wait_for "pop3d on $addr:$pop3_port" pop3_up
 
 cat <<EOF
@@ -177,6 +178,8 @@ Mailbag demo server is running on $addr:$port
     swaks --server $addr:$port --to $user --from you@example.net
   With STARTTLS (self-signed certificate):
     swaks --server $addr:$port --to $user --from you@example.net --tls
+  Send as the demo user through submission (port $sub_port: STARTTLS, then AUTH):
+    swaks --server $addr:$sub_port --tls --auth PLAIN --auth-user $user --auth-password \$(cat $pwfile) --from $user --to $user
   It lands in the Maildir:
     ls $run/mail/$domain/demo/new/
   Fetch it over POP3 (port $pop3_port; STLS is offered too):
