@@ -151,7 +151,7 @@ FUZZ_SRCS := $(wildcard common/*/*_fuzz.cpp $(addsuffix /*_fuzz.cpp,$(MODULES)))
 fuzz_name = $(basename $(notdir $(1)))
 fuzz_dir_of = $(patsubst %/,%,$(dir $(1)))
 define fuzz_replay
-$(BUILD)/fuzz-replay/$(call fuzz_name,$(1)): $(call obj,$(1) common/testing/fuzz_replay_main.cpp) $(if $(filter common%,$(1)),,$(call libname,$(call fuzz_dir_of,$(1)))) $(COMMON_LIB)
+$(BUILD)/fuzz-replay/$(call fuzz_name,$(1)): $(call obj,$(1) common/testing/fuzz_replay_main.cpp) $(if $(filter common%,$(1)),,$(call libname,$(call fuzz_dir_of,$(1)))) $(if $(filter delivery/%/%,$(1)),$(call libname,delivery)) $(COMMON_LIB)
 	@mkdir -p $$(@D)
 	$$(CXX) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LDLIBS_ALL)
 endef
@@ -195,7 +195,8 @@ fuzz: test-deps $(COMMON_LIB)
 	@set -e; for src in $(FUZZ_SRCS); do \
 	  n=$$(basename $$src .cpp); d=$$(dirname $$src); \
 	  libs=$$(find $$d -maxdepth 1 -name '*.cpp' ! -name 'main.cpp' ! -name '*_test.cpp' ! -name '*_fuzz.cpp'); \
-	  case $$d in common*) libs="";; esac; \
+	  case $$d in common*) libs="";; \
+	    delivery/*) libs="$$libs $$(find delivery -maxdepth 1 -name '*.cpp' ! -name '*_test.cpp' ! -name '*_fuzz.cpp')";; esac; \
 	  echo "== building fuzz target $$n"; mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
 	  clang++ -std=c++20 -O1 -g -I. -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -DMAILBAG_SOURCE_DIR='"$(CURDIR)"' \
 	    -o $(FUZZ_BUILD)/$$n $$src $$libs $(COMMON_SRCS) $(PKG_LDLIBS) -pthread; \

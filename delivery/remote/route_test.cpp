@@ -189,6 +189,16 @@ TEST_CASE("relayhost credentials file") {
   CHECK_FALSE(parse_credentials("alice\n").is_ok());
   CHECK_FALSE(parse_credentials("alice two words\n").is_ok());
   CHECK_FALSE(parse_credentials(std::string("alice pa\x01ss\n")).is_ok());
+  // Edges: CRLF line ends, tabs as blanks, only the first line counts, 255-byte limits.
+  auto crlf = parse_credentials("\talice\tpw\t\r\nbob other\r\n");
+  REQUIRE(crlf.is_ok());
+  CHECK(crlf->user == "alice");
+  CHECK(crlf->password == "pw");
+  CHECK(parse_credentials(std::string(255, 'u') + " " + std::string(255, 'p')).is_ok());
+  CHECK_FALSE(parse_credentials(std::string(256, 'u') + " p").is_ok());
+  CHECK_FALSE(parse_credentials("u " + std::string(256, 'p')).is_ok());
+  CHECK_FALSE(parse_credentials(std::string("alice p\0w\n", 10)).is_ok());
+  CHECK_FALSE(parse_credentials("# only a comment\n   \n").is_ok());
 }
 
 TEST_CASE("settings: relayhost, AUTH forces TLS, who we are") {
