@@ -1,7 +1,7 @@
 # Mailbag build. Plain GNU make + pkg-config; C++20; objects under $(BUILD)/.
 #   make            build everything (installs missing Debian build packages when root)
 #   make run        start a private demo server in ./run (see README.md)
-#   make test       unit tests, fuzz-corpus replays, integration tests
+#   make test       format check, unit tests, fuzz-corpus replays, integration tests
 #   make bench      benchmark against Postfix and Dovecot (not part of test; BENCH_ARGS=--quick)
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
 #   make test-sanitize   the whole test suite under ASan and UBSan
@@ -28,7 +28,7 @@ endif
 BUILD_PKGS := g++ make pkg-config libevent-dev liblmdb-dev libssl-dev libcap-dev \
               libunbound-dev libldns-dev libcrypt-dev doctest-dev openssl
 TEST_PKGS := python3 python3-pytest python3-pytest-xdist swaks libnet-ssleay-perl msmtp fetchmail getmail6 \
-             mailutils postfix dovecot-pop3d dovecot-imapd unbound lmdb-utils clang \
+             mailutils postfix dovecot-pop3d dovecot-imapd unbound lmdb-utils clang clang-format \
              libclang-rt-14-dev libcap2-bin iproute2 procps
 PKG_LIBS := libevent libevent_openssl libevent_pthreads openssl libcap lmdb libunbound ldns libcrypt
 
@@ -170,6 +170,7 @@ integration: all
 	MAILBAG_BUILD=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -n 2 -p no:cacheprovider tests/integration tests/crash tests/regress
 
 test: test-deps
+	$(MAKE) --no-print-directory format-check
 	$(MAKE) --no-print-directory all unit
 	$(MAKE) --no-print-directory integration
 
@@ -250,8 +251,11 @@ install: all
 clean:
 	rm -rf $(BUILD) build-san
 
+# The house format is .clang-format; `clang-format -i FILE` fixes a file.
 format-check:
-	@clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.hpp')
+	@files=$$(git ls-files '*.cpp' '*.hpp' 2>/dev/null); \
+	  [ -n "$$files" ] || files=$$(find . -path './build*' -prune -o \( -name '*.cpp' -o -name '*.hpp' \) -print); \
+	  clang-format --dry-run --Werror $$files || { echo "format-check: run clang-format -i on the files above"; exit 1; }
 
 .PHONY: all test unit integration test-deps test-sanitize test-faults test-tls fuzz run bench install clean format-check
 .DELETE_ON_ERROR:

@@ -6,8 +6,7 @@ namespace common {
 [[noreturn]] void check_failed(const char* file, int line, const char* cond, const char* msg);
 }
 
-#define MB_CHECK(cond, msg)                                         \
-  do {                                                              \
-    if (__builtin_expect(!(cond), 0))                               \
-      ::common::check_failed(__FILE__, __LINE__, #cond, (msg));     \
+#define MB_CHECK(cond, msg)                                                                     \
+  do {                                                                                          \
+    if (__builtin_expect(!(cond), 0)) ::common::check_failed(__FILE__, __LINE__, #cond, (msg)); \
   } while (0)

@@ -71,8 +71,8 @@ class [[nodiscard]] Result {
 }  // namespace common
 
 // Propagate a failed Status from an expression returning Status.
-#define MB_TRY(expr)                        \
-  do {                                      \
-    ::common::Status mb_try_st_ = (expr);   \
+#define MB_TRY(expr)                            \
+  do {                                          \
+    ::common::Status mb_try_st_ = (expr);       \
     if (!mb_try_st_.is_ok()) return mb_try_st_; \
   } while (0)

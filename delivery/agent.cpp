@@ -15,8 +15,7 @@ using common::Status;
 namespace ipc = common::ipc;
 namespace log = common::log;
 
-AgentLink::AgentLink(event_base* base, std::string socket_path, std::string role,
-                     DeliverHandler on_deliver)
+AgentLink::AgentLink(event_base* base, std::string socket_path, std::string role, DeliverHandler on_deliver)
     : base_(base), path_(std::move(socket_path)), role_(std::move(role)), on_deliver_(std::move(on_deliver)) {
   retry_.reset(evtimer_new(base_, retry_cb, this));
   MB_CHECK(retry_ != nullptr, "evtimer_new for agent retry");

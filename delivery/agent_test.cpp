@@ -1,6 +1,8 @@
 // Tests for AgentLink over a real Unix socket and libevent loop: the agent keeps
 // retrying until the queue manager listens, receives Deliver with its fd, answers with
 // DeliverDone, and re-connects after a malformed frame.
+#include "delivery/agent.hpp"
+
 #include <doctest/doctest.h>
 #include <sys/socket.h>
 
@@ -10,7 +12,6 @@
 #include "common/io/event.hpp"
 #include "common/ipc/channel.hpp"
 #include "common/ipc/socket.hpp"
-#include "delivery/agent.hpp"
 #include "delivery/test_support.hpp"
 
 namespace ipc = common::ipc;

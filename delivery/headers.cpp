@@ -108,8 +108,8 @@ common::Result<Headers> read_headers(const MessageRef& m) {
 
 std::vector<std::string> header_addresses(std::string_view value) {
   std::vector<std::string> out;
-  std::string piece;   // the current address text outside comments
-  std::string angle;   // inside <...>
+  std::string piece;  // the current address text outside comments
+  std::string angle;  // inside <...>
   bool have_angle = false, in_angle = false, in_quote = false;
   int comment = 0;
   auto flush = [&] {
@@ -136,9 +136,12 @@ std::vector<std::string> header_addresses(std::string_view value) {
       continue;
     }
     if (comment > 0) {
-      if (c == '\\') ++i;
-      else if (c == '(') ++comment;
-      else if (c == ')') --comment;
+      if (c == '\\')
+        ++i;
+      else if (c == '(')
+        ++comment;
+      else if (c == ')')
+        --comment;
       continue;
     }
     switch (c) {
@@ -155,13 +158,17 @@ std::vector<std::string> header_addresses(std::string_view value) {
       case '>': in_angle = false; break;
       case ',':
       case ';':
-        if (in_angle) angle.push_back(c);
-        else flush();
+        if (in_angle)
+          angle.push_back(c);
+        else
+          flush();
         break;
       case ':':
         // A group's display name ends here ("team: a@b, c@d;").
-        if (in_angle) angle.push_back(c);
-        else piece.clear();
+        if (in_angle)
+          angle.push_back(c);
+        else
+          piece.clear();
         break;
       default: (in_angle ? angle : piece).push_back(c);
     }

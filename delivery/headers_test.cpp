@@ -63,7 +63,8 @@ TEST_CASE("read_headers reads the message part of a queue file") {
 TEST_CASE("read_headers of a huge header block is cut at kMaxHeaderBlock") {
   testing::TempDir dir;
   std::string body;
-  for (int i = 0; body.size() < kMaxHeaderBlock + 100; ++i) body += "X-Pad-" + std::to_string(i) + ": padding padding\n";
+  for (int i = 0; body.size() < kMaxHeaderBlock + 100; ++i)
+    body += "X-Pad-" + std::to_string(i) + ": padding padding\n";
   body += "\nbody\n";
   auto q = testing::make_queued(dir.path, "s@example.net", {"r@example.org"}, body);
   auto m = check_message(q.fd.get(), q.deliver);

@@ -18,9 +18,7 @@ using common::Status;
 enum class Method { kCopyFileRange, kSendfile, kReadWrite };
 
 // Errors that mean "this method cannot do it here", not "the disk failed".
-bool unsupported(int err) {
-  return err == EXDEV || err == EINVAL || err == ENOSYS || err == EOPNOTSUPP;
-}
+bool unsupported(int err) { return err == EXDEV || err == EINVAL || err == ENOSYS || err == EOPNOTSUPP; }
 
 Status copy_read_write(int in, off_t off, int out, std::size_t len, std::size_t* done) {
   char buf[65536];
@@ -86,7 +84,8 @@ Status copy_message(const MessageRef& m, int out_fd) {
     }
     if (n == 0)
       return Status::error("queue file ended after " + std::to_string(copied) + " of " +
-                           std::to_string(m.size) + " message bytes", EIO);
+                               std::to_string(m.size) + " message bytes",
+                           EIO);
     copied += n;
   }
   return Status::ok();

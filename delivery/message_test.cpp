@@ -1,12 +1,13 @@
 // Tests for the shared agent helpers: checking a passed queue-file fd against its
 // request, copying the message out of it, and the I/O-error verdicts.
+#include "delivery/message.hpp"
+
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 
 #include "common/io/fdio.hpp"
-#include "delivery/message.hpp"
 #include "delivery/test_support.hpp"
 #include "delivery/verdict.hpp"
 
@@ -99,7 +100,7 @@ TEST_CASE("copy_message reports a file shorter than promised") {
 TEST_CASE("local I/O errors are temporary, with RFC 3463 codes") {
   auto q = delivery::io_failure(EDQUOT, "x");
   CHECK(q.outcome == common::mail::Outcome::kTemporary);
-  CHECK(q.status == "4.2.2");  // RFC 3463 3.3: mailbox full
+  CHECK(q.status == "4.2.2");                                  // RFC 3463 3.3: mailbox full
   CHECK(delivery::io_failure(ENOSPC, "x").status == "4.3.1");  // 3.4: mail system full
   CHECK(delivery::io_failure(EIO, "x").status == "4.3.0");
   CHECK(delivery::io_failure(EIO, "disk said no").text == "disk said no");

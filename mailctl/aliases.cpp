@@ -84,7 +84,8 @@ common::Result<bool> local_target_exists(Accounts& db, const std::string& key, c
     auto d = db.domain(domain);
     if (!d) return d.status();
     if (!*d) return true;  // not ours: a remote address
-    if (local == "postmaster" || local == "abuse" || (catchall_counts && !(*d)->catchall.empty())) return true;
+    if (local == "postmaster" || local == "abuse" || (catchall_counts && !(*d)->catchall.empty()))
+      return true;
     auto cut = delimiter.empty() ? std::string::npos : local.find_first_of(delimiter);
     if (cut != std::string::npos && cut > 0) {
       auto b = local_target_exists(db, local.substr(0, cut) + "@" + domain, "", false);
@@ -128,7 +129,8 @@ int cmd_alias_add(Context& ctx, const std::string& arg, const std::vector<std::s
     return kExitRefused;
   }
   if (*user) {
-    complain(ctx, address + " is a user; to redirect its mail use 'mailctl user set " + address + " forward=...'");
+    complain(ctx,
+             address + " is a user; to redirect its mail use 'mailctl user set " + address + " forward=...'");
     return kExitRefused;
   }
   common::accounts::Alias al;
@@ -180,7 +182,8 @@ int cmd_alias_del(Context& ctx, const std::string& arg, const std::vector<std::s
     return kExitOk;
   }
   for (const auto& t : targets) {
-    auto it = std::find_if(al.targets.begin(), al.targets.end(), [&](const std::string& x) { return lower(x) == lower(t); });
+    auto it = std::find_if(al.targets.begin(), al.targets.end(),
+                           [&](const std::string& x) { return lower(x) == lower(t); });
     if (it == al.targets.end()) {
       complain(ctx, "alias " + address + " has no target " + t);
       return kExitRefused;
@@ -203,7 +206,8 @@ int cmd_alias_list(Context& ctx, const std::string& arg) {
   if (int rc = check_domain_filter(ctx, *db, domain, arg); rc != kExitOk) return rc;
   auto all = db->aliases(domain);
   if (int rc = check_io(ctx, all.status()); rc != kExitOk) return rc;
-  for (const auto& a : *all) std::fprintf(ctx.out, "%s -> %s\n", a.address.c_str(), join_list(a.targets, ", ").c_str());
+  for (const auto& a : *all)
+    std::fprintf(ctx.out, "%s -> %s\n", a.address.c_str(), join_list(a.targets, ", ").c_str());
   return kExitOk;
 }
 

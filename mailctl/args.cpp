@@ -51,12 +51,18 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
     std::optional<std::string>* opt = nullptr;
     if (!options_done) {
       AutoreplyArgs& ar = a.autoreply;
-      if (s == "--subject") opt = &ar.subject;
-      else if (s == "--text") opt = &ar.text;
-      else if (s == "--text-file") opt = &ar.text_file;
-      else if (s == "--start") opt = &ar.start;
-      else if (s == "--end") opt = &ar.end;
-      else if (s == "--interval") opt = &ar.interval;
+      if (s == "--subject")
+        opt = &ar.subject;
+      else if (s == "--text")
+        opt = &ar.text;
+      else if (s == "--text-file")
+        opt = &ar.text_file;
+      else if (s == "--start")
+        opt = &ar.start;
+      else if (s == "--end")
+        opt = &ar.end;
+      else if (s == "--interval")
+        opt = &ar.interval;
     }
     if (opt) {
       if (i + 1 >= argv.size()) return Status::error(s + " needs a value");
@@ -80,7 +86,8 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
   }
   if (rest.empty()) return Status::error("no command given");
   auto want = [&](std::size_t min, std::size_t max) -> Status {
-    if (rest.size() < min) return Status::error("'" + rest[0] + (rest.size() > 1 ? " " + rest[1] : "") + "' needs an argument");
+    if (rest.size() < min)
+      return Status::error("'" + rest[0] + (rest.size() > 1 ? " " + rest[1] : "") + "' needs an argument");
     if (rest.size() > max) return Status::error("unexpected argument '" + rest[max] + "'");
     return Status::ok();
   };
@@ -97,7 +104,9 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
   } else if (c == "domain") {
     if (sub == "add" || sub == "del" || sub == "show") {
       if (auto st = want(3, 3); !st) return st;
-      a.command = sub == "add" ? Command::kDomainAdd : sub == "del" ? Command::kDomainDel : Command::kDomainShow;
+      a.command = sub == "add"   ? Command::kDomainAdd
+                  : sub == "del" ? Command::kDomainDel
+                                 : Command::kDomainShow;
       a.target = rest[2];
     } else if (sub == "list") {
       if (auto st = want(2, 2); !st) return st;
@@ -135,7 +144,8 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
       a.values.assign(rest.begin() + 3, rest.end());
     } else if (sub == "autoreply") {
       if (auto st = want(4, 4); !st) return st;
-      if (rest[3] != "on" && rest[3] != "off") return Status::error("'user autoreply' needs on or off, not '" + rest[3] + "'");
+      if (rest[3] != "on" && rest[3] != "off")
+        return Status::error("'user autoreply' needs on or off, not '" + rest[3] + "'");
       a.command = Command::kUserAutoreply;
       a.target = rest[2];
       a.autoreply.on = rest[3] == "on";
@@ -159,7 +169,8 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
       a.command = Command::kAliasList;
       if (rest.size() == 3) a.target = rest[2];
     } else {
-      return Status::error(sub.empty() ? "'alias' needs add, del or list" : "unknown command 'alias " + sub + "'");
+      return Status::error(sub.empty() ? "'alias' needs add, del or list"
+                                       : "unknown command 'alias " + sub + "'");
     }
   } else if (c == "config-example") {
     if (auto st = want(1, 1); !st) return st;
@@ -195,9 +206,11 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
   } else {
     return Status::error("unknown command '" + c + "'");
   }
-  if (a.force && a.command != Command::kDomainDel) return Status::error("--force only goes with 'domain del'");
+  if (a.force && a.command != Command::kDomainDel)
+    return Status::error("--force only goes with 'domain del'");
   if (autoreply_opts && a.command != Command::kUserAutoreply)
-    return Status::error("--subject, --text, --text-file, --start, --end and --interval go with 'user autoreply'");
+    return Status::error(
+        "--subject, --text, --text-file, --start, --end and --interval go with 'user autoreply'");
   if (a.autoreply.text && a.autoreply.text_file) return Status::error("give --text or --text-file, not both");
   return a;
 }

@@ -12,14 +12,14 @@ namespace mailctl {
 
 // Exit codes: sysexits(3) where one fits.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitProblems = 1;  // check-config or check-dns found problems
-inline constexpr int kExitRefused = 2;   // bad input (invalid name, duplicate, missing): nothing changed
-inline constexpr int kExitUsage = 64;    // EX_USAGE: bad command line
+inline constexpr int kExitProblems = 1;      // check-config or check-dns found problems
+inline constexpr int kExitRefused = 2;       // bad input (invalid name, duplicate, missing): nothing changed
+inline constexpr int kExitUsage = 64;        // EX_USAGE: bad command line
 inline constexpr int kExitUnavailable = 69;  // EX_UNAVAILABLE: the queue manager is not running
-inline constexpr int kExitIoError = 74;  // EX_IOERR: database or file system error
-inline constexpr int kExitTempFail = 75;  // EX_TEMPFAIL: DNS lookups failed, try again
-inline constexpr int kExitNoPerm = 77;    // EX_NOPERM: no access to the control socket
-inline constexpr int kExitConfig = 78;   // EX_CONFIG: the configuration file cannot be used
+inline constexpr int kExitIoError = 74;      // EX_IOERR: database or file system error
+inline constexpr int kExitTempFail = 75;     // EX_TEMPFAIL: DNS lookups failed, try again
+inline constexpr int kExitNoPerm = 77;       // EX_NOPERM: no access to the control socket
+inline constexpr int kExitConfig = 78;       // EX_CONFIG: the configuration file cannot be used
 
 enum class Command {
   kHelp,
@@ -61,9 +61,9 @@ struct AutoreplyArgs {
 struct Args {
   std::string config_path;  // -c FILE; default /etc/mailbag/mailbag.conf
   Command command = Command::kHelp;
-  std::string target;  // the domain, address or queue id the command acts on ("" for none)
-  std::string target2;  // etrn: the domain (target is the host); domain alias: the target
-  bool force = false;  // domain del --force
+  std::string target;               // the domain, address or queue id the command acts on ("" for none)
+  std::string target2;              // etrn: the domain (target is the host); domain alias: the target
+  bool force = false;               // domain del --force
   std::vector<std::string> values;  // alias targets; key=value settings of `set`
   AutoreplyArgs autoreply;
 };

@@ -3,7 +3,6 @@
 #include "mailctl/args.hpp"
 
 #include <doctest/doctest.h>
-
 #include <stdlib.h>
 
 #include <algorithm>
@@ -142,7 +141,8 @@ TEST_CASE("system account commands are argv vectors with the documented options"
   CHECK(std::find(groups.begin(), groups.end(), "mb-vmail") == groups.end());  // its group is mb-mail
   auto ga = groupadd_argv("mb-drop");
   CHECK(ga[0].ends_with("/groupadd"));
-  CHECK(std::vector<std::string>(ga.begin() + 1, ga.end()) == std::vector<std::string>{"--system", "mb-drop"});
+  CHECK(std::vector<std::string>(ga.begin() + 1, ga.end()) ==
+        std::vector<std::string>{"--system", "mb-drop"});
   auto ua = useradd_argv(*common::privsep::identity_for("smtpd"));
   CHECK(ua[0].front() == '/');
   CHECK(std::vector<std::string>(ua.begin() + 1, ua.end()) ==

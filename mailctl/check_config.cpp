@@ -35,7 +35,8 @@ std::string join_lines(const std::vector<std::string>& lines) {
 std::size_t line_number(const std::string& msg, const std::string& path) {
   if (msg.compare(0, path.size() + 1, path + ":") != 0) return 0;
   std::size_t n = 0, i = path.size() + 1;
-  for (; i < msg.size() && msg[i] >= '0' && msg[i] <= '9'; ++i) n = n * 10 + static_cast<std::size_t>(msg[i] - '0');
+  for (; i < msg.size() && msg[i] >= '0' && msg[i] <= '9'; ++i)
+    n = n * 10 + static_cast<std::size_t>(msg[i] - '0');
   return i < msg.size() && msg[i] == ':' ? n : 0;
 }
 
@@ -60,15 +61,18 @@ void cross_checks(const common::config::Config& c, const std::vector<std::string
   if (c.tls_cert_file.empty() != c.tls_key_file.empty())
     out->push_back(where(lines, path, c.tls_cert_file.empty() ? "tls_key_file" : "tls_cert_file") +
                    "tls_cert_file and tls_key_file go together: set both or neither");
-  for (auto [key, file] : {std::pair{"tls_cert_file", &c.tls_cert_file}, std::pair{"tls_key_file", &c.tls_key_file}})
+  for (auto [key, file] :
+       {std::pair{"tls_cert_file", &c.tls_cert_file}, std::pair{"tls_key_file", &c.tls_key_file}})
     if (!file->empty() && ::access(file->c_str(), R_OK) != 0)
       out->push_back(where(lines, path, key) + key + ": " + *file + ": " + std::strerror(errno));
   if (c.queue_retry_min > c.queue_retry_max)
     out->push_back(where(lines, path, "queue_retry_min") + "queue_retry_min is larger than queue_retry_max");
   if (!common::mail::is_domain(c.hostname, false))
-    out->push_back(where(lines, path, "hostname") + "hostname '" + c.hostname + "' is not a valid domain name");
-  const std::pair<const char*, const std::string*> dirs[] = {
-      {"spool_directory", &c.spool_directory}, {"data_directory", &c.data_directory}, {"mail_directory", &c.mail_directory}};
+    out->push_back(where(lines, path, "hostname") + "hostname '" + c.hostname +
+                   "' is not a valid domain name");
+  const std::pair<const char*, const std::string*> dirs[] = {{"spool_directory", &c.spool_directory},
+                                                             {"data_directory", &c.data_directory},
+                                                             {"mail_directory", &c.mail_directory}};
   for (const auto& [ka, a] : dirs)
     for (const auto& [kb, b] : dirs)
       if (ka != kb && inside(*a, *b) && (*a != *b || std::strcmp(ka, kb) > 0))

@@ -179,9 +179,10 @@ std::vector<std::string> own_addresses(const common::config::Config& cfg) {
     for (ifaddrs* i = ifs; i; i = i->ifa_next) {
       if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6)) continue;
       char buf[INET6_ADDRSTRLEN];
-      const void* a = i->ifa_addr->sa_family == AF_INET
-                          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr)
-                          : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr);
+      const void* a =
+          i->ifa_addr->sa_family == AF_INET
+              ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr)
+              : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr);
       if (inet_ntop(i->ifa_addr->sa_family, a, buf, sizeof buf)) add_unique(&out, buf);
     }
     ::freeifaddrs(ifs);

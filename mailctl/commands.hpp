@@ -45,7 +45,6 @@ int cmd_check_config(const std::string& path, std::FILE* out);
 
 // The whole tool: parses `argv` (without the program name), loads the configuration
 // and runs the command. `as_root` is normally geteuid() == 0; tests pass false.
-int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::FILE* out,
-        std::FILE* err);
+int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::FILE* out, std::FILE* err);
 
 }  // namespace mailctl

@@ -1,6 +1,8 @@
 // Integration-style tests of mailctl's commands against a temporary tree, as the
 // current user (as_root = false: no system users, no chown). Streams are temporary
 // files, so tests see exactly what an administrator would.
+#include "mailctl/commands.hpp"
+
 #include <doctest/doctest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -16,7 +18,6 @@
 #include "common/accounts/passwd.hpp"
 #include "common/config/config.hpp"
 #include "common/spool/queue_file.hpp"
-#include "mailctl/commands.hpp"
 #include "mailctl/password.hpp"
 
 using namespace mailctl;
@@ -160,7 +161,8 @@ TEST_CASE("users: add with a password from stdin, Maildir, duplicates, delete") 
   CHECK(t.out.find("added user alice@example.org") != std::string::npos);
   CHECK(t.out.find("s3cret") == std::string::npos);
   CHECK(t.err.find("s3cret") == std::string::npos);
-  for (const char* d : {"mail/example.org/alice/cur", "mail/example.org/alice/new", "mail/example.org/alice/tmp"})
+  for (const char* d :
+       {"mail/example.org/alice/cur", "mail/example.org/alice/new", "mail/example.org/alice/tmp"})
     CHECK(t.mode(d) == 0770);
   {
     auto a = common::accounts::Accounts::open(t.root + "/data/accounts.mdb", false);
@@ -324,7 +326,8 @@ TEST_CASE("queue commands without a queue manager; ids are checked before anythi
   REQUIRE(t.run({"queue", "show", "0123456789ABCDEF"}) == kExitOk);
   CHECK(t.out.starts_with("queue id     0123456789ABCDEF\n"));
   CHECK(t.out.find("sender       <demo@example.test>\n") != std::string::npos);
-  CHECK(t.out.find("state        unknown: queue manager is not running (nobody listens on") != std::string::npos);
+  CHECK(t.out.find("state        unknown: queue manager is not running (nobody listens on") !=
+        std::string::npos);
   CHECK(t.out.find("recipients\n  <alice@peer.test>\n  <bob@peer.test>\n") != std::string::npos);
   CHECK(t.out.ends_with("header\n  Subject: test\n  From: demo@example.test\n"));
   // A damaged (truncated) queue file is reported, not shown.

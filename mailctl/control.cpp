@@ -19,7 +19,8 @@ Result<ControlClient> ControlClient::connect(const std::string& socket_path, int
   auto sock = ipc::connect_unix(socket_path);
   if (!sock) {
     int e = sock.status().err();
-    if (e == ENOENT) return Status::error("queue manager is not running (no socket at " + socket_path + ")", e);
+    if (e == ENOENT)
+      return Status::error("queue manager is not running (no socket at " + socket_path + ")", e);
     if (e == ECONNREFUSED)
       return Status::error("queue manager is not running (nobody listens on " + socket_path + ")", e);
     if (e == EACCES || e == EPERM)
@@ -41,7 +42,8 @@ Result<ControlClient> ControlClient::connect(const std::string& socket_path, int
 
 Status ControlClient::send_frame(const std::string& frame) {
   Status st = ipc::send_frame(sock_.get(), frame);
-  if (!st) return Status::error("cannot talk to the queue manager: " + st.message(), st.err() ? st.err() : EPIPE);
+  if (!st)
+    return Status::error("cannot talk to the queue manager: " + st.message(), st.err() ? st.err() : EPIPE);
   return st;
 }
 
@@ -89,12 +91,9 @@ Result<ipc::QueueCommandReply> ControlClient::command(const std::string& command
 int control_exit_code(const Status& st) {
   switch (st.err()) {
     case EACCES:
-    case EPERM:
-      return kExitNoPerm;
-    case ETIMEDOUT:
-      return kExitTempFail;
-    default:
-      return kExitUnavailable;
+    case EPERM: return kExitNoPerm;
+    case ETIMEDOUT: return kExitTempFail;
+    default: return kExitUnavailable;
   }
 }
 

@@ -21,14 +21,16 @@ class ControlClient {
   // Connects to `socket_path` and exchanges Hello. The error's err() is the errno of the
   // connection attempt (ENOENT, ECONNREFUSED: not running; EACCES: not root) or of the
   // exchange (ETIMEDOUT, ECONNRESET, EPROTO); control_exit_code() maps it.
-  static common::Result<ControlClient> connect(const std::string& socket_path, int timeout_ms = kControlTimeoutMs);
+  static common::Result<ControlClient> connect(const std::string& socket_path,
+                                               int timeout_ms = kControlTimeoutMs);
 
   // Every message (or only the one with queue id `only`), ids ascending.
   common::Result<std::vector<common::ipc::QueueEntry>> list(const std::string& only = "");
   common::Result<common::ipc::QueueCommandReply> command(const std::string& command, const std::string& arg);
 
  private:
-  ControlClient(common::io::UniqueFd sock, int timeout_ms) : sock_(std::move(sock)), timeout_ms_(timeout_ms) {}
+  ControlClient(common::io::UniqueFd sock, int timeout_ms)
+      : sock_(std::move(sock)), timeout_ms_(timeout_ms) {}
   template <class T>
   common::Result<T> receive();
   common::Status send_frame(const std::string& frame);

@@ -65,7 +65,8 @@ DnsAnswer DnsClient::query(const std::string& name, int type) {
   int err = ub_resolve_async(ctx_, name.c_str(), type, 1, &p, on_result, &id);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds_);
   while (err == 0 && !p.done) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       if (ub_cancel(ctx_, id) == 0) {
         a.status = Lookup::kTempFail;
@@ -94,7 +95,8 @@ DnsAnswer DnsClient::query(const std::string& name, int type) {
   }
   a.status = common::dns::classify(r->rcode, r->havedata != 0, r->nxdomain != 0);
   if (a.status == Lookup::kTempFail) a.error = "server failure (rcode " + std::to_string(r->rcode) + ")";
-  if (r->canonname && lower_no_dot(r->canonname) != lower_no_dot(name)) a.canonname = lower_no_dot(r->canonname);
+  if (r->canonname && lower_no_dot(r->canonname) != lower_no_dot(name))
+    a.canonname = lower_no_dot(r->canonname);
   for (int i = 0; r->havedata && r->data && r->data[i] && i < 1000; ++i)
     a.rdata.emplace_back(r->data[i], static_cast<std::size_t>(r->len[i]));
   return a;

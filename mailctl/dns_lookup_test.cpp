@@ -35,9 +35,9 @@ TEST_CASE("decode_name: a PTR target") {
   REQUIRE(root);
   CHECK(*root == "");
   CHECK_FALSE(decode_name(""));
-  CHECK_FALSE(decode_name("\x05mx"s));                    // label past the end
-  CHECK_FALSE(decode_name("\x02mx\x00\x01"s));            // trailing bytes
-  CHECK_FALSE(decode_name("\x02mx\xc0\x0c"s));            // compression is not allowed here
+  CHECK_FALSE(decode_name("\x05mx"s));          // label past the end
+  CHECK_FALSE(decode_name("\x02mx\x00\x01"s));  // trailing bytes
+  CHECK_FALSE(decode_name("\x02mx\xc0\x0c"s));  // compression is not allowed here
   CHECK_FALSE(decode_name(std::string(1, '\x40') + std::string(64, 'a') + '\0'));  // label > 63
 }
 
@@ -49,6 +49,11 @@ TEST_CASE("decode_txt: character-strings joined (RFC 7208 3.3)") {
   REQUIRE(empty);
   CHECK(*empty == "");
   CHECK_FALSE(decode_txt(""));
-  CHECK_FALSE(decode_txt("\x05" "abc"s));
-  CHECK_FALSE(decode_txt("\x03" "abc\x02" "d"s));
+  CHECK_FALSE(
+      decode_txt("\x05"
+                 "abc"s));
+  CHECK_FALSE(
+      decode_txt("\x03"
+                 "abc\x02"
+                 "d"s));
 }

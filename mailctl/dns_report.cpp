@@ -66,7 +66,8 @@ DnsReport Builder::run() {
           ? "in relay_domains: this server is a backup MX for it"
           : "not a domain of this server" + (c_.role_note.empty() ? "" : " (" + safe(c_.role_note) + ")");
   line("domain", d + ": " + role);
-  line("this server", safe(c_.hostname) + (c_.our_addrs.empty() ? "" : " [" + join(c_.our_addrs, ", ") + "]"));
+  line("this server",
+       safe(c_.hostname) + (c_.our_addrs.empty() ? "" : " [" + join(c_.our_addrs, ", ") + "]"));
   if (c_.mx_status == Lookup::kNxDomain) {
     problem(d + " does not exist in the DNS (NXDOMAIN)");
   } else if (c_.mx_status == Lookup::kTempFail) {
@@ -77,8 +78,10 @@ DnsReport Builder::run() {
     our_role();
     spf();
   }
-  if (!r_.failures.empty()) r_.exit_code = kExitTempFail;
-  else if (!r_.problems.empty()) r_.exit_code = kExitProblems;
+  if (!r_.failures.empty())
+    r_.exit_code = kExitTempFail;
+  else if (!r_.problems.empty())
+    r_.exit_code = kExitProblems;
   return std::move(r_);
 }
 
@@ -107,7 +110,8 @@ void Builder::mx_records() {
 
 void Builder::host(const HostCheck& h) {
   const std::string n = safe(h.name);
-  std::string what = c_.implicit_mx ? "(the domain itself, implicit MX)" : "(MX " + std::to_string(h.preference);
+  std::string what =
+      c_.implicit_mx ? "(the domain itself, implicit MX)" : "(MX " + std::to_string(h.preference);
   if (!c_.implicit_mx) what += h.name_is_ours ? ", this server's hostname)" : ")";
   line("host", n + " " + what);
   if (!h.usable) {
@@ -156,7 +160,8 @@ void Builder::address(const HostCheck& h, const AddrCheck& a) {
                                    : " (does not resolve back to " + ip + ")"));
   }
   if (!first) return;
-  if (a.forward_tempfail) failure("addresses of the PTR names of " + ip);
+  if (a.forward_tempfail)
+    failure("addresses of the PTR names of " + ip);
   else if (a.confirmed.empty())
     problem(who + ": the PTR name " + safe(a.ptr_names.front()) + " does not resolve back to " + ip +
             " (no forward-confirmed reverse DNS)");
@@ -176,8 +181,8 @@ void Builder::our_role() {
     line("this server", c_.implicit_mx ? "receives the domain's mail (implicit MX)"
                                        : "is the best MX (" + safe(best->name) + ")");
   } else if (mine) {
-    line("this server", "is a backup MX (" + safe(mine->name) + ", preference " +
-                            std::to_string(mine->preference) + ")");
+    line("this server",
+         "is a backup MX (" + safe(mine->name) + ", preference " + std::to_string(mine->preference) + ")");
   } else {
     line("this server", "is not an MX of " + d);
   }
@@ -185,12 +190,14 @@ void Builder::our_role() {
     case DomainRole::kLocal:
     case DomainRole::kAlias:
       if (!mine)
-        problem("no MX of " + d + " points at this server (by hostname or address): its mail will not arrive here");
+        problem("no MX of " + d +
+                " points at this server (by hostname or address): its mail will not arrive here");
       break;
     case DomainRole::kBackup:
       if (!mine)
-        problem(d + " is in relay_domains, but no MX of it names this server: it will not get the domain's "
-                    "mail to keep");
+        problem(d +
+                " is in relay_domains, but no MX of it names this server: it will not get the domain's "
+                "mail to keep");
       else if (best)
         problem("this server is the best MX of " + d +
                 ", but only its backup (relay_domains): mail for it would have nowhere to go");

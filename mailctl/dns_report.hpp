@@ -30,9 +30,9 @@ struct AddrCheck {
 struct HostCheck {
   std::string name;
   std::uint16_t preference = 0;
-  bool usable = true;        // an LDH host name (RFC 1123 2.1)
+  bool usable = true;         // an LDH host name (RFC 1123 2.1)
   bool name_is_ours = false;  // our hostname
-  std::string cname;         // the name is an alias of this
+  std::string cname;          // the name is an alias of this
   common::dns::Lookup a_status = common::dns::Lookup::kNoData;
   common::dns::Lookup aaaa_status = common::dns::Lookup::kNoData;
   std::string error;  // of a failed A/AAAA lookup
@@ -52,8 +52,8 @@ struct DomainCheck {
 
   common::dns::Lookup mx_status = common::dns::Lookup::kOk;
   std::string mx_error;
-  bool null_mx = false;       // RFC 7505 record present
-  bool implicit_mx = false;   // no MX records: hosts holds the domain itself
+  bool null_mx = false;          // RFC 7505 record present
+  bool implicit_mx = false;      // no MX records: hosts holds the domain itself
   std::vector<HostCheck> hosts;  // MX hosts in preference order (null MX not included)
 
   common::dns::Lookup txt_status = common::dns::Lookup::kNoData;

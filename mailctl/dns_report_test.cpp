@@ -89,7 +89,8 @@ TEST_CASE("check-dns: reverse DNS problems") {
   r = evaluate(c);
   CHECK(r.exit_code == 1);
   CHECK(has_problem(r, "the PTR name dsl-192-0-2-1.isp.net does not resolve back to 192.0.2.1"));
-  CHECK(r.text.find("PTR        dsl-192-0-2-1.isp.net (does not resolve back to 192.0.2.1)") != std::string::npos);
+  CHECK(r.text.find("PTR        dsl-192-0-2-1.isp.net (does not resolve back to 192.0.2.1)") !=
+        std::string::npos);
 
   // Two MX names for one address: its reverse DNS is judged once.
   c = healthy();
@@ -152,7 +153,8 @@ TEST_CASE("check-dns: null MX and implicit MX (RFC 7505, RFC 5321 5.1)") {
   c.hosts.clear();
   c.null_mx = true;
   DnsReport r = evaluate(c);
-  CHECK(r.text.find("MX           0 . (null MX: this domain accepts no mail, RFC 7505)\n") != std::string::npos);
+  CHECK(r.text.find("MX           0 . (null MX: this domain accepts no mail, RFC 7505)\n") !=
+        std::string::npos);
   CHECK(has_problem(r, "has a null MX (RFC 7505), so no one can send it mail"));
   c.role = DomainRole::kUnknown;
   CHECK(evaluate(c).exit_code == 0);
@@ -166,7 +168,8 @@ TEST_CASE("check-dns: null MX and implicit MX (RFC 7505, RFC 5321 5.1)") {
   c.hosts = {host("example.org", 0, {addr("192.0.2.1", "mail.example.org", true)})};
   r = evaluate(c);
   CHECK(r.exit_code == 0);
-  CHECK(r.text.find("MX           none: mail goes to the domain's A/AAAA (RFC 5321 5.1)\n") != std::string::npos);
+  CHECK(r.text.find("MX           none: mail goes to the domain's A/AAAA (RFC 5321 5.1)\n") !=
+        std::string::npos);
   CHECK(r.text.find("this server  receives the domain's mail (implicit MX)\n") != std::string::npos);
   c.hosts[0].addrs.clear();
   c.hosts[0].a_status = Lookup::kNoData;

@@ -35,8 +35,8 @@ int cmd_domain_add(Context& ctx, const std::string& arg) {
     if (::gethostname(buf, sizeof buf - 1) == 0) host = lower(buf);
   }
   if (!ctx.cfg.postmaster_address.empty()) {
-    std::fprintf(ctx.out, "postmaster@%s and abuse@%s go to %s (postmaster_address)\n", name.c_str(), name.c_str(),
-                 ctx.cfg.postmaster_address.c_str());
+    std::fprintf(ctx.out, "postmaster@%s and abuse@%s go to %s (postmaster_address)\n", name.c_str(),
+                 name.c_str(), ctx.cfg.postmaster_address.c_str());
   } else if (auto h = db->domain(host); h && *h && host != name) {
     std::fprintf(ctx.out, "postmaster@%s and abuse@%s go to postmaster@%s\n", name.c_str(), name.c_str(),
                  host.c_str());
@@ -80,8 +80,8 @@ int cmd_domain_del(Context& ctx, const std::string& arg, bool force) {
   if (int rc = check_io(ctx, db->delete_domain(name).status()); rc != kExitOk) return rc;
   std::fprintf(ctx.out, "deleted domain %s", name.c_str());
   if (!users->empty() || !aliases->empty())
-    std::fprintf(ctx.out, " with %zu user(s) and %zu alias(es); Maildirs kept under %s/%s",
-                 users->size(), aliases->size(), ctx.cfg.mail_directory.c_str(), name.c_str());
+    std::fprintf(ctx.out, " with %zu user(s) and %zu alias(es); Maildirs kept under %s/%s", users->size(),
+                 aliases->size(), ctx.cfg.mail_directory.c_str(), name.c_str());
   std::fprintf(ctx.out, "\n");
   return kExitOk;
 }

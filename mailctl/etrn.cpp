@@ -5,6 +5,8 @@
 // host[:port] or an IP address; names are resolved with dns_resolver (or resolv.conf).
 // No TLS: ETRN carries no secret, and the answer is only reported.
 // UNTRUSTED: the server's replies go through the strict reply parser.
+#include "mailctl/etrn.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -24,7 +26,6 @@
 #include "common/mail/address.hpp"
 #include "common/smtp/client.hpp"
 #include "common/smtp/next_hop.hpp"
-#include "mailctl/etrn.hpp"
 
 namespace mailctl {
 namespace {
@@ -88,8 +89,9 @@ Result<smtp::Reply> converse(int fd, const std::string& helo, const std::string&
       }
     }
     if (o.error) {
-      why = o.error->reply ? o.error->reply->summary() + " (in reply to " + smtp::stage_name(o.error->stage) + ")"
-                           : o.error->detail;
+      why = o.error->reply
+                ? o.error->reply->summary() + " (in reply to " + smtp::stage_name(o.error->stage) + ")"
+                : o.error->detail;
       return false;
     }
     if (o.etrn) answer = *o.etrn;

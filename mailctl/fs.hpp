@@ -14,8 +14,8 @@ namespace mailctl {
 
 struct Spec {
   std::string path;
-  mode_t mode = 0;    // permission bits including setgid and sticky
-  std::string user;   // owner, applied only when running as root
+  mode_t mode = 0;   // permission bits including setgid and sticky
+  std::string user;  // owner, applied only when running as root
   std::string group;
 };
 

@@ -119,9 +119,10 @@ Status build_tree(Context& ctx, std::vector<std::string>* report) {
     MB_TRY(ensure_file(db.data, ctx.as_root, &fixes));
     MB_TRY(ensure_file(db.lock, ctx.as_root, &fixes));
     if (!existed)
-      report->push_back("created " + db.data.path + " (mode " + mode_text(db.data.mode) + ", lock " +
-                        mode_text(db.lock.mode) + ", " +
-                        (ctx.as_root ? db.data.user + ":" + db.data.group : std::string("owned by the caller")) + ")");
+      report->push_back(
+          "created " + db.data.path + " (mode " + mode_text(db.data.mode) + ", lock " +
+          mode_text(db.lock.mode) + ", " +
+          (ctx.as_root ? db.data.user + ":" + db.data.group : std::string("owned by the caller")) + ")");
     else
       report->insert(report->end(), fixes.begin(), fixes.end());
   }

@@ -9,8 +9,7 @@
 
 namespace mailctl {
 
-int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::FILE* out,
-        std::FILE* err) {
+int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::FILE* out, std::FILE* err) {
   auto args = parse_args(argv);
   if (!args) {
     std::fprintf(err, "mailctl: %s\n%s", args.message().c_str(), usage().c_str());

@@ -59,7 +59,8 @@ int cmd_queue_show(Context& ctx, const std::string& id) {
       complain(ctx, "no message " + id + " in the queue");
       return kExitRefused;
     }
-    complain(ctx, "cannot open " + path + ": " + std::strerror(e) + (e == EACCES ? " (run mailctl as root)" : ""));
+    complain(ctx,
+             "cannot open " + path + ": " + std::strerror(e) + (e == EACCES ? " (run mailctl as root)" : ""));
     return e == EACCES ? kExitNoPerm : kExitIoError;
   }
   auto pe = common::spool::read_envelope(fd.get());

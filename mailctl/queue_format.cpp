@@ -98,7 +98,8 @@ std::vector<std::string> wrap(std::string_view text, std::size_t width) {
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t sp = text.find(' ', pos);
-    std::string_view word = text.substr(pos, sp == std::string_view::npos ? std::string_view::npos : sp - pos);
+    std::string_view word =
+        text.substr(pos, sp == std::string_view::npos ? std::string_view::npos : sp - pos);
     pos = sp == std::string_view::npos ? text.size() : sp + 1;
     if (word.empty()) continue;
     if (!cur.empty() && cur.size() + 1 + word.size() > width) {
@@ -132,8 +133,8 @@ std::string format_span(std::int64_t s) {
 std::string format_mailq(const std::vector<ipc::QueueEntry>& entries) {
   if (entries.empty()) return "Mail queue is empty\n";
   char buf[160];
-  std::snprintf(buf, sizeof buf, "%-*s %*s %-19s  %s\n", kIdWidth, "-Queue ID--------", kSizeWidth, "--Size--",
-                "----Arrival Time---", "-Sender/Recipient-------");
+  std::snprintf(buf, sizeof buf, "%-*s %*s %-19s  %s\n", kIdWidth, "-Queue ID--------", kSizeWidth,
+                "--Size--", "----Arrival Time---", "-Sender/Recipient-------");
   std::string out = buf;
   std::uint64_t total = 0;
   for (const auto& e : entries) {
@@ -157,8 +158,8 @@ std::string format_mailq(const std::vector<ipc::QueueEntry>& entries) {
     if (__builtin_add_overflow(total, e.size, &total)) total = UINT64_MAX;
   }
   std::uint64_t kbytes = total / 1024 + (total % 1024 != 0);
-  std::snprintf(buf, sizeof buf, "-- %llu Kbytes in %zu Request%s.\n", static_cast<unsigned long long>(kbytes),
-                entries.size(), entries.size() == 1 ? "" : "s");
+  std::snprintf(buf, sizeof buf, "-- %llu Kbytes in %zu Request%s.\n",
+                static_cast<unsigned long long>(kbytes), entries.size(), entries.size() == 1 ? "" : "s");
   return out + buf;
 }
 
@@ -183,7 +184,8 @@ std::string format_show(const ShowInput& in) {
   line("arrival", format_time(env.arrival) + " (" + format_span(in.now - env.arrival) + " ago)");
   line("size", std::to_string(env.data_size) + " bytes, " + std::to_string(env.data_lines) + " lines, " +
                    (env.body_8bit ? "8BITMIME" : "7BIT") + (env.smtputf8 ? ", SMTPUTF8" : ""));
-  line("protocol", terminal_safe(env.protocol) + (env.client.empty() ? "" : " from " + terminal_safe(env.client)));
+  line("protocol",
+       terminal_safe(env.protocol) + (env.client.empty() ? "" : " from " + terminal_safe(env.client)));
   if (!env.auth_user.empty()) line("auth user", terminal_safe(env.auth_user));
   line("sender", env.sender.empty() ? "<> (null sender)" : "<" + terminal_safe(env.sender) + ">");
   if (!in.state) {
@@ -194,12 +196,11 @@ std::string format_show(const ShowInput& in) {
     const auto& e = *in.state;
     bool active = false;
     for (const auto& r : e.rcpts) active = active || r.state == kInFlight;
-    std::string state = e.hold ? "on hold (not delivered until released)"
-                        : active ? "being delivered"
-                        : e.next_try > in.now
-                            ? "deferred, next attempt " + format_time(e.next_try) + " (in " +
-                                  format_span(e.next_try - in.now) + ")"
-                            : "waiting for delivery";
+    std::string state = e.hold                ? "on hold (not delivered until released)"
+                        : active              ? "being delivered"
+                        : e.next_try > in.now ? "deferred, next attempt " + format_time(e.next_try) +
+                                                    " (in " + format_span(e.next_try - in.now) + ")"
+                                              : "waiting for delivery";
     line("state", state);
     line("attempts", std::to_string(e.attempts));
     line("recipients", "");

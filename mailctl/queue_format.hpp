@@ -23,11 +23,11 @@ std::string format_mailq(const std::vector<common::ipc::QueueEntry>& entries);
 
 // What `queue show` knows about one message.
 struct ShowInput {
-  common::spool::Envelope env;              // from the queue file
-  std::string header;                       // the message's header block (LF line ends)
-  bool header_cut = false;                  // the header went on past what was read
+  common::spool::Envelope env;                   // from the queue file
+  std::string header;                            // the message's header block (LF line ends)
+  bool header_cut = false;                       // the header went on past what was read
   std::optional<common::ipc::QueueEntry> state;  // from the queue manager, if it answered
-  std::string no_state;                     // why there is no state (e.g. not running)
+  std::string no_state;                          // why there is no state (e.g. not running)
   std::int64_t now = 0;
 };
 std::string format_show(const ShowInput& in);

@@ -24,8 +24,10 @@ struct Utc {
     ::tzset();
   }
   ~Utc() {
-    if (had) ::setenv("TZ", old.c_str(), 1);
-    else ::unsetenv("TZ");
+    if (had)
+      ::setenv("TZ", old.c_str(), 1);
+    else
+      ::unsetenv("TZ");
     ::tzset();
   }
 };
@@ -104,13 +106,17 @@ TEST_CASE("mailq: hostile text cannot reach the terminal raw, long errors are wr
 
 TEST_CASE("terminal_safe keeps text, tabs and UTF-8, escapes controls and bad bytes") {
   CHECK(terminal_safe("Subject: hello\tthere") == "Subject: hello\tthere");
-  CHECK(terminal_safe("Gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac") == "Gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac");
+  CHECK(terminal_safe("Gr\xc3\xbc\xc3\x9f"
+                      "e \xe2\x82\xac") ==
+        "Gr\xc3\xbc\xc3\x9f"
+        "e \xe2\x82\xac");
   CHECK(terminal_safe("a\rb\nc\x7f") == "a\\x0db\\x0ac\\x7f");
   CHECK(terminal_safe("back\\slash") == "back\\x5cslash");
-  CHECK(terminal_safe("\xc2\x9b" "31m") == "\\xc2\\x9b31m");  // C1 CSI
-  CHECK(terminal_safe("\xff\xc3") == "\\xff\\xc3");             // invalid, truncated
-  CHECK(terminal_safe("\xe0\x80\xaf") == "\\xe0\\x80\\xaf");     // overlong
-  CHECK(terminal_safe("\xed\xa0\x80") == "\\xed\\xa0\\x80");     // surrogate
+  CHECK(terminal_safe("\xc2\x9b"
+                      "31m") == "\\xc2\\x9b31m");             // C1 CSI
+  CHECK(terminal_safe("\xff\xc3") == "\\xff\\xc3");           // invalid, truncated
+  CHECK(terminal_safe("\xe0\x80\xaf") == "\\xe0\\x80\\xaf");  // overlong
+  CHECK(terminal_safe("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // surrogate
 }
 
 TEST_CASE("wrap") {
@@ -157,7 +163,8 @@ TEST_CASE("queue show: envelope, delivery state, header") {
   e.id = in.env.queue_id;
   e.attempts = 2;
   e.next_try = kT + 900;
-  e.rcpts = {rcpt("alice@peer.test", 0, "4.4.1", "connect refused"), rcpt("bob@peer.test", 2, "2.0.0", "250 ok")};
+  e.rcpts = {rcpt("alice@peer.test", 0, "4.4.1", "connect refused"),
+             rcpt("bob@peer.test", 2, "2.0.0", "250 ok")};
   in.state = e;
   std::string want =
       "queue id     0123456789ABCDEF\n"

@@ -1,7 +1,8 @@
 // `mailctl init` as root, for real: groupadd/useradd/usermod run and files get their
 // owners. The test works in a child process with a private mount namespace in which a
 // copy of /etc is mounted over /etc (and an empty directory over /var/log), so the
-// machine's own users, groups and login records are never touched. Without root (or where namespaces are not allowed) it says so and passes.
+// machine's own users, groups and login records are never touched. Without root (or where namespaces are not
+// allowed) it says so and passes.
 #include <doctest/doctest.h>
 #include <grp.h>
 #include <pwd.h>
@@ -59,8 +60,9 @@ int child(const std::string& root) {
   if (::unshare(CLONE_NEWNS) != 0) return kCannot;
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return kCannot;
   std::error_code ec;
-  std::filesystem::copy("/etc", root + "/etc",
-                        std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks, ec);
+  std::filesystem::copy(
+      "/etc", root + "/etc",
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks, ec);
   if (ec) return kCannot;
   // Start from a machine without Mailbag accounts (mb-* users may exist on this one, even
   // be running): drop their lines from the copy.

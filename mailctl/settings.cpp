@@ -59,7 +59,8 @@ int cmd_domain_set(Context& ctx, const std::string& arg, const std::vector<std::
   common::accounts::Domain d;
   if (int rc = load_domain(ctx, name, arg, &db, &d); rc != kExitOk) return rc;
   if (!d.alias_of.empty()) {
-    complain(ctx, name + " is an alias of " + d.alias_of + "; its mail follows " + d.alias_of + "'s settings");
+    complain(ctx,
+             name + " is an alias of " + d.alias_of + "; its mail follows " + d.alias_of + "'s settings");
     return kExitRefused;
   }
   for (const auto& [key, value] : *settings) {
@@ -92,9 +93,9 @@ int cmd_domain_set(Context& ctx, const std::string& arg, const std::vector<std::
     }
   }
   if (int rc = check_io(ctx, db->put_domain(d)); rc != kExitOk) return rc;
-  std::fprintf(ctx.out, "domain %s: catch-all %s, default quota %s, max size %s, max recipients %s\n", name.c_str(),
-               d.catchall.empty() ? "none" : d.catchall.c_str(), format_size(d.default_quota).c_str(),
-               format_size(d.max_message_size).c_str(),
+  std::fprintf(ctx.out, "domain %s: catch-all %s, default quota %s, max size %s, max recipients %s\n",
+               name.c_str(), d.catchall.empty() ? "none" : d.catchall.c_str(),
+               format_size(d.default_quota).c_str(), format_size(d.max_message_size).c_str(),
                d.max_recipients ? std::to_string(d.max_recipients).c_str() : "none");
   return kExitOk;
 }
@@ -108,7 +109,10 @@ int cmd_domain_show(Context& ctx, const std::string& arg) {
   auto users = db->users(name);
   auto aliases = db->aliases(name);
   if (!have || !all || !users || !aliases) {
-    complain(ctx, !have ? have.message() : !all ? all.message() : !users ? users.message() : aliases.message());
+    complain(ctx, !have    ? have.message()
+                  : !all   ? all.message()
+                  : !users ? users.message()
+                           : aliases.message());
     return kExitIoError;
   }
   if (!*have) {
@@ -172,15 +176,16 @@ int cmd_user_set(Context& ctx, const std::string& arg, const std::vector<std::st
   }
   if (!u.keep_copy && !u.forward.empty()) {
     // Without a copy here, a forward that only leads back would lose the mail.
-    if (int rc = refuse_loop(ctx, *db, address, u.forward, "; keep a copy or forward elsewhere"); rc != kExitOk)
+    if (int rc = refuse_loop(ctx, *db, address, u.forward, "; keep a copy or forward elsewhere");
+        rc != kExitOk)
       return rc;
   }
   if (int rc = check_io(ctx, db->put_user(u)); rc != kExitOk) return rc;
   // A new quota is applied at the next delivery (which re-flags a full mailbox).
   if (quota_changed) (void)common::maildir::clear_full_flag(ctx.layout().quota_flags(), address);
   std::string fwd = join_list(u.forward, ", ");
-  std::fprintf(ctx.out, "user %s: quota %s, forward %s%s, %s\n", address.c_str(), format_size(u.quota).c_str(),
-               fwd.empty() ? "none" : fwd.c_str(),
+  std::fprintf(ctx.out, "user %s: quota %s, forward %s%s, %s\n", address.c_str(),
+               format_size(u.quota).c_str(), fwd.empty() ? "none" : fwd.c_str(),
                u.forward.empty() ? "" : (u.keep_copy ? " (keeping a copy)" : " (no copy kept)"),
                u.disabled ? "disabled" : "active");
   return kExitOk;
@@ -200,7 +205,8 @@ int cmd_user_autoreply(Context& ctx, const std::string& arg, const AutoreplyArgs
     text = *t;
   }
   if (text) {
-    if (text->find('\0') != std::string::npos || !common::mail::is_valid_utf8(*text) || text->size() > 64 * 1024) {
+    if (text->find('\0') != std::string::npos || !common::mail::is_valid_utf8(*text) ||
+        text->size() > 64 * 1024) {
       complain(ctx, "the auto-reply text must be UTF-8 text of at most 64 KiB");
       return kExitRefused;
     }
@@ -270,8 +276,9 @@ int cmd_user_autoreply(Context& ctx, const std::string& arg, const AutoreplyArgs
   }
   std::fprintf(ctx.out, "auto-reply of %s: %s", address.c_str(), ar.enabled ? "on" : "off");
   if (ar.enabled)
-    std::fprintf(ctx.out, ", from %s until %s, once per %lld day(s) per sender", format_date(ar.start).c_str(),
-                 format_date(ar.end).c_str(), static_cast<long long>(ar.interval_days));
+    std::fprintf(ctx.out, ", from %s until %s, once per %lld day(s) per sender",
+                 format_date(ar.start).c_str(), format_date(ar.end).c_str(),
+                 static_cast<long long>(ar.interval_days));
   std::fprintf(ctx.out, "\n");
   return kExitOk;
 }

@@ -42,7 +42,8 @@ int cmd_user_show(Context& ctx, const std::string& arg) {
   auto usage = common::maildir::read_usage(maildir, {static_cast<std::uint64_t>(u.quota), 0},
                                            {false, static_cast<std::int64_t>(std::time(nullptr))});
   if (usage) {
-    std::string v = format_size(usage->usage.bytes) + " in " + std::to_string(usage->usage.count) + " message(s)";
+    std::string v =
+        format_size(usage->usage.bytes) + " in " + std::to_string(usage->usage.count) + " message(s)";
     if (usage->usage.bytes == 0) v = "0 bytes in " + std::to_string(usage->usage.count) + " message(s)";
     if (u.quota > 0) v += ", " + std::to_string(usage->usage.bytes * 100 / u.quota) + "%";
     v += usage->recalculated ? " (counted)" : " (maildirsize)";

@@ -82,8 +82,9 @@ std::vector<std::string> groupadd_argv(const std::string& group) {
 }
 
 std::vector<std::string> useradd_argv(const common::privsep::Identity& id) {
-  std::vector<std::string> a = {tool("useradd"), "--system", "--no-create-home", "--home-dir", "/",
-                                "--shell", "/usr/sbin/nologin", "-g", std::string(id.primary_group)};
+  std::vector<std::string> a = {tool("useradd"),     "--system", "--no-create-home",
+                                "--home-dir",        "/",        "--shell",
+                                "/usr/sbin/nologin", "-g",       std::string(id.primary_group)};
   if (!id.groups.empty()) {
     std::vector<std::string> gs(id.groups.begin(), id.groups.end());
     a.push_back("-G");
@@ -99,7 +100,8 @@ std::vector<std::string> usermod_add_groups_argv(const std::string& user,
 }
 
 Status run_program(const std::vector<std::string>& argv) {
-  if (argv.empty() || argv[0].empty() || argv[0][0] != '/') return Status::error("run_program: need an absolute path");
+  if (argv.empty() || argv[0].empty() || argv[0][0] != '/')
+    return Status::error("run_program: need an absolute path");
   std::vector<char*> args;
   for (const auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));
   args.push_back(nullptr);
@@ -115,7 +117,8 @@ Status run_program(const std::vector<std::string>& argv) {
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::ok();
   std::string cmd;
   for (const auto& s : argv) cmd += (cmd.empty() ? "" : " ") + s;
-  if (WIFEXITED(status)) return Status::error("'" + cmd + "' exited with status " + std::to_string(WEXITSTATUS(status)));
+  if (WIFEXITED(status))
+    return Status::error("'" + cmd + "' exited with status " + std::to_string(WEXITSTATUS(status)));
   return Status::error("'" + cmd + "' was killed by signal " + std::to_string(WTERMSIG(status)));
 }
 

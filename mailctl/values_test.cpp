@@ -28,7 +28,8 @@ TEST_CASE("sizes, counts, yes/no") {
   CHECK(*parse_limit_size("1000") == 1000);
   CHECK(*parse_limit_size("none") == 0);
   CHECK(*parse_limit_size("0") == 0);
-  for (const char* bad : {"", "-5", "15MB", "lots", "1.5M", "99999999999G"}) CHECK_FALSE(parse_limit_size(bad).is_ok());
+  for (const char* bad : {"", "-5", "15MB", "lots", "1.5M", "99999999999G"})
+    CHECK_FALSE(parse_limit_size(bad).is_ok());
   CHECK(*parse_limit_count("50", 100) == 50);
   CHECK(*parse_limit_count("none", 100) == 0);
   CHECK_FALSE(parse_limit_count("101", 100).is_ok());
@@ -58,7 +59,8 @@ TEST_CASE("dates in local time: day start, day end, with a time") {
   CHECK(*parse_date("2030-01-02 08:30", true) == 1893542400 + 8 * 3600 + 30 * 60);
   CHECK(*parse_date("2030-01-02T08:30", false) == 1893542400 + 8 * 3600 + 30 * 60);
   CHECK(*parse_date("none", false) == 0);
-  for (const char* bad : {"2030-02-30", "2030-13-01", "tomorrow", "2030-01-02x", "2030-01-02 25:00", "1969-12-31"})
+  for (const char* bad :
+       {"2030-02-30", "2030-13-01", "tomorrow", "2030-01-02x", "2030-01-02 25:00", "1969-12-31"})
     CHECK_FALSE(parse_date(bad, false).is_ok());
   CHECK(format_date(1893542400 + 8 * 3600 + 30 * 60) == "2030-01-02 08:30");
   CHECK(format_date(0) == "-");

@@ -38,8 +38,7 @@ bool valid_relative(std::string_view rel) {
 }  // namespace
 
 Result<std::optional<LoginTarget>> resolve_login(common::accounts::Accounts& accounts,
-                                                 const std::string& mail_directory,
-                                                 std::string_view name) {
+                                                 const std::string& mail_directory, std::string_view name) {
   std::string address;
   for (char c : name) address += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (address.find('@') == std::string::npos) {
@@ -89,7 +88,9 @@ double LoginThrottle::delay(const std::string& addr, double now) {
 
 Verifier::Verifier(std::unique_ptr<common::accounts::Accounts> accounts,
                    std::unique_ptr<common::accounts::Passwords> passwords, std::string mail_directory)
-    : accounts_(std::move(accounts)), passwords_(std::move(passwords)), mail_directory_(std::move(mail_directory)) {
+    : accounts_(std::move(accounts)),
+      passwords_(std::move(passwords)),
+      mail_directory_(std::move(mail_directory)) {
   unsigned char rnd[24];
   MB_CHECK(RAND_bytes(rnd, sizeof rnd) == 1, "RAND_bytes");
   std::string pw;

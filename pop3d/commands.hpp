@@ -14,8 +14,22 @@
 namespace pop3d {
 
 enum class Verb {
-  kUser, kPass, kQuit, kStat, kList, kRetr, kDele, kNoop, kRset, kTop, kUidl,
-  kCapa, kStls, kAuth, kApop, kUnknown
+  kUser,
+  kPass,
+  kQuit,
+  kStat,
+  kList,
+  kRetr,
+  kDele,
+  kNoop,
+  kRset,
+  kTop,
+  kUidl,
+  kCapa,
+  kStls,
+  kAuth,
+  kApop,
+  kUnknown
 };
 
 // RFC 2449 4: a command line, CRLF included, is at most 255 octets. We accept up to

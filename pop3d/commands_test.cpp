@@ -62,7 +62,7 @@ TEST_CASE("base64 (RFC 4648 4)") {
   CHECK(*base64_decode("Zg==") == "f");
   CHECK(*base64_decode("") == "");
   CHECK_FALSE(base64_decode("Zg="));
-  CHECK_FALSE(base64_decode("Z===") );
+  CHECK_FALSE(base64_decode("Z==="));
   CHECK_FALSE(base64_decode("Zg==Zg=="));
   CHECK_FALSE(base64_decode("Zm9v!mFy"));
   CHECK_FALSE(base64_decode("Zh=="));  // non-zero bits under the padding (RFC 4648 3.5)

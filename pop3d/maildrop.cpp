@@ -28,9 +28,7 @@ namespace {
 constexpr const char* kLockName = "mailbag-pop3.lock";
 constexpr std::size_t kMaxUid = 70;  // RFC 1939 7
 
-std::string_view base_name(std::string_view filename) {
-  return filename.substr(0, filename.find(':'));
-}
+std::string_view base_name(std::string_view filename) { return filename.substr(0, filename.find(':')); }
 
 Result<std::vector<std::string>> list_dir(int dirfd, const std::string& what) {
   int fd = ::dup(dirfd);
@@ -180,7 +178,8 @@ void Maildrop::unmark_all() {
 }
 
 std::size_t Maildrop::live_count() const {
-  return static_cast<std::size_t>(std::count_if(msgs_.begin(), msgs_.end(), [](const auto& m) { return !m.deleted; }));
+  return static_cast<std::size_t>(
+      std::count_if(msgs_.begin(), msgs_.end(), [](const auto& m) { return !m.deleted; }));
 }
 
 std::uint64_t Maildrop::live_size() const {

@@ -18,8 +18,8 @@
 namespace pop3d {
 
 struct MessageInfo {
-  std::string name;   // file name in cur/
-  std::string uid;    // RFC 1939 7 unique-id: 1..70 octets of 0x21..0x7E
+  std::string name;  // file name in cur/
+  std::string uid;   // RFC 1939 7 unique-id: 1..70 octets of 0x21..0x7E
   std::uint64_t size = 0;
   bool deleted = false;
 };

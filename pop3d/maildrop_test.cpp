@@ -32,7 +32,7 @@ TEST_CASE("open moves new/ to cur/, lists in arrival order with sizes") {
   TempDir t;
   auto md = make_maildir(t.path + "/md");
   put_file(md + "/new/1700000002.M1P1Q1.host,S=4,W=6", "a\nb\n");
-  put_file(md + "/cur/1700000001.M1P1Q1.host:2,S", "x\ny\nz\n");       // no size fields: read
+  put_file(md + "/cur/1700000001.M1P1Q1.host:2,S", "x\ny\nz\n");  // no size fields: read
   put_file(md + "/cur/1700000003.M1P1Q2.host,S=2,W=3:2,", "q\n");
   put_file(md + "/new/.hidden", "ignored");
   Maildrop::OpenError why;

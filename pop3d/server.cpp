@@ -9,10 +9,10 @@
 #include "pop3d/server.hpp"
 
 #include <event2/bufferevent_ssl.h>
-#include <openssl/err.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -101,7 +101,9 @@ class Conn final : public SessionHost {
   // TLS: the bufferevent's callbacks.
   static void read_cb(bufferevent*, void* arg) noexcept { static_cast<Conn*>(arg)->on_read(); }
   static void write_cb(bufferevent*, void* arg) noexcept { static_cast<Conn*>(arg)->on_write(); }
-  static void event_cb(bufferevent*, short what, void* arg) noexcept { static_cast<Conn*>(arg)->on_event(what); }
+  static void event_cb(bufferevent*, short what, void* arg) noexcept {
+    static_cast<Conn*>(arg)->on_event(what);
+  }
   // Plain: the socket's own events.
   static void readable_cb(evutil_socket_t, short what, void* arg) noexcept;
   static void writable_cb(evutil_socket_t, short what, void* arg) noexcept;
@@ -136,7 +138,7 @@ class Conn final : public SessionHost {
   io::BufferEventPtr bev_;
   std::unique_ptr<Session> session_;
   AfterFlush after_ = AfterFlush::kNothing;
-  bool discarding_ = false;  // inside an over-long line
+  bool discarding_ = false;    // inside an over-long line
   bool stls_pending_ = false;  // STLS accepted, handshake not finished
   bool dead_ = false;
   // RETR/TOP in progress
@@ -155,8 +157,12 @@ class Server {
   static constexpr std::size_t kDiskThreads = 8;
 
   Server(const common::config::Config& cfg, PreJail& pre, event_base* base)
-      : cfg_(cfg), base_(base), tls_(std::move(pre.tls)), relay_(std::move(pre.relay)),
-        verifier_(std::move(pre.accounts), std::move(pre.passwords), cfg.mail_directory), disk_(kDiskThreads) {}
+      : cfg_(cfg),
+        base_(base),
+        tls_(std::move(pre.tls)),
+        relay_(std::move(pre.relay)),
+        verifier_(std::move(pre.accounts), std::move(pre.passwords), cfg.mail_directory),
+        disk_(kDiskThreads) {}
 
   Status start(std::vector<Listener>& ls);
   void accept(io::UniqueFd fd, const sockaddr* sa, bool implicit_tls);
@@ -189,7 +195,9 @@ class Server {
     auto* ctx = static_cast<ListenerCtx*>(arg);
     ctx->srv->accept(io::UniqueFd(fd), sa, ctx->implicit_tls);
   }
-  static void verified_cb(evutil_socket_t, short, void* arg) noexcept { static_cast<Server*>(arg)->on_verified(); }
+  static void verified_cb(evutil_socket_t, short, void* arg) noexcept {
+    static_cast<Server*>(arg)->on_verified();
+  }
 
   const common::config::Config& cfg_;
   event_base* base_;
@@ -296,7 +304,8 @@ void Conn::on_readable() {
 void Conn::on_timeout() {
   if (dead_ || enc_ || write_armed_) return;  // a long RETR: the client is busy reading
   // RFC 1939 3: the autologout timer; no UPDATE state, so nothing is deleted.
-  log::info("timeout: client=%s user=%s", addr_.c_str(), session_->user().empty() ? "-" : session_->user().c_str());
+  log::info("timeout: client=%s user=%s", addr_.c_str(),
+            session_->user().empty() ? "-" : session_->user().c_str());
   destroy();
 }
 
@@ -339,7 +348,8 @@ void Conn::settle() {
       if (Conn* c = srv->find(id)) c->switch_to_tls();
     });
   }
-  bool want_read = after_ == AfterFlush::kNothing && !stls_pending_ && evbuffer_get_length(in_.get()) < kReadHigh;
+  bool want_read =
+      after_ == AfterFlush::kNothing && !stls_pending_ && evbuffer_get_length(in_.get()) < kReadHigh;
   if (want_read != reading_) {
     reading_ = want_read;
     if (reading_)
@@ -373,7 +383,7 @@ void Conn::process_input() {
     evbuffer_remove(in, line.data(), len + 1);
     line.pop_back();
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    session_->on_line(line);  // UNTRUSTED
+    session_->on_line(line);                    // UNTRUSTED
     OPENSSL_cleanse(line.data(), line.size());  // it may have been a password
   }
 }
@@ -425,7 +435,8 @@ void Conn::on_delay() {
 }
 
 void Conn::logged_in(const std::string& address) {
-  log::info("login: user=%s client=%s tls=%s", address.c_str(), addr_.c_str(), session_->tls_active() ? "yes" : "no");
+  log::info("login: user=%s client=%s tls=%s", address.c_str(), addr_.c_str(),
+            session_->tls_active() ? "yes" : "no");
   srv_.stamp_relay(addr_);
 }
 
@@ -573,7 +584,8 @@ void Conn::on_event(short what) {
       return;
     }
     // RFC 1939 3: the autologout timer; no UPDATE state, so nothing is deleted.
-    log::info("timeout: client=%s user=%s", addr_.c_str(), session_->user().empty() ? "-" : session_->user().c_str());
+    log::info("timeout: client=%s user=%s", addr_.c_str(),
+              session_->user().empty() ? "-" : session_->user().c_str());
     return destroy();
   }
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
@@ -634,8 +646,8 @@ Status Server::start(std::vector<Listener>& ls) {
   event_add(verified_ev_.get(), nullptr);
   for (auto& l : ls) {
     ctxs_.push_back(std::make_unique<ListenerCtx>(ListenerCtx{this, l.implicit_tls}));
-    io::ListenerPtr lp(evconnlistener_new(base_, accept_cb, ctxs_.back().get(), LEV_OPT_CLOSE_ON_FREE, 0,
-                                          l.fd.release()));
+    io::ListenerPtr lp(
+        evconnlistener_new(base_, accept_cb, ctxs_.back().get(), LEV_OPT_CLOSE_ON_FREE, 0, l.fd.release()));
     if (!lp) return Status::sys("evconnlistener_new " + l.where);
     listeners_.push_back(std::move(lp));
     log::info("listening on %s (%s)", l.where.c_str(), l.implicit_tls ? "POP3S, implicit TLS" : "POP3");

@@ -77,7 +77,8 @@ void Session::on_line(std::string_view line) {
 }
 
 void Session::capa() {
-  std::string out = "+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n";
+  std::string out =
+      "+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n";
   if (state_ == State::kAuthorization) {
     if (login_allowed()) out += "USER\r\nSASL PLAIN\r\n";
     if (opt_.tls_available && !opt_.tls_active) out += "STLS\r\n";
@@ -89,9 +90,7 @@ void Session::capa() {
 // RFC 1939 4: the AUTHORIZATION state.
 void Session::authorization(const Command& c) {
   switch (c.verb) {
-    case Verb::kCapa:
-      capa();
-      return;
+    case Verb::kCapa: capa(); return;
     case Verb::kQuit:
       reply_ok("Bye");
       close();
@@ -112,9 +111,7 @@ void Session::authorization(const Command& c) {
       host_.verify(user, c.rest);
       return;
     }
-    case Verb::kAuth:
-      auth(c);
-      return;
+    case Verb::kAuth: auth(c); return;
     case Verb::kStls:
       // RFC 2595 4: only in AUTHORIZATION, once.
       if (opt_.tls_active) return error("TLS is already active");
@@ -125,12 +122,9 @@ void Session::authorization(const Command& c) {
       pending_user_.clear();
       host_.start_tls();
       return;
-    case Verb::kApop:
-      return error("APOP is not supported");
-    case Verb::kUnknown:
-      return error("Unknown command");
-    default:
-      return error("Log in first");
+    case Verb::kApop: return error("APOP is not supported");
+    case Verb::kUnknown: return error("Unknown command");
+    default: return error("Log in first");
   }
 }
 
@@ -176,14 +170,10 @@ void Session::auth_result(const AuthResult& r) {
   if (state_ == State::kClosed) return;
   using O = AuthResult::Outcome;
   switch (r.outcome) {
-    case O::kBadCredentials:
-      return error("[AUTH] Authentication failed");
-    case O::kThrottled:
-      return error("[SYS/TEMP] Too many failed logins from your address, try again later");
-    case O::kTempFail:
-      return reply_err("[SYS/TEMP] Temporary authentication failure, try again later");
-    case O::kOk:
-      break;
+    case O::kBadCredentials: return error("[AUTH] Authentication failed");
+    case O::kThrottled: return error("[SYS/TEMP] Too many failed logins from your address, try again later");
+    case O::kTempFail: return reply_err("[SYS/TEMP] Temporary authentication failure, try again later");
+    case O::kOk: break;
   }
   login_ = r.address;
   wait_ = Wait::kOpen;
@@ -251,7 +241,8 @@ void Session::list(const Command& c, bool uidl) {
 
 // RFC 1939 5 (RETR) and 7 (TOP).
 void Session::send_message(const Command& c, bool top) {
-  if (c.args.size() != (top ? 2u : 1u)) return error(top ? "TOP takes a message number and a line count" : "RETR takes a message number");
+  if (c.args.size() != (top ? 2u : 1u))
+    return error(top ? "TOP takes a message number and a line count" : "RETR takes a message number");
   std::optional<std::uint64_t> lines;
   if (top) {
     lines = parse_line_count(c.args[1]);
@@ -309,14 +300,10 @@ void Session::transaction(const Command& c) {
       if (!c.args.empty()) return error("STAT takes no argument");
       reply_ok(std::to_string(drop_->live_count()) + " " + std::to_string(drop_->live_size()));
       return;
-    case Verb::kList:
-      return list(c, false);
-    case Verb::kUidl:
-      return list(c, true);
-    case Verb::kRetr:
-      return send_message(c, false);
-    case Verb::kTop:
-      return send_message(c, true);
+    case Verb::kList: return list(c, false);
+    case Verb::kUidl: return list(c, true);
+    case Verb::kRetr: return send_message(c, false);
+    case Verb::kTop: return send_message(c, true);
     case Verb::kDele: {
       if (c.args.size() != 1) return error("DELE takes a message number");
       auto i = message_arg(c.args[0]);
@@ -325,25 +312,20 @@ void Session::transaction(const Command& c) {
       reply_ok("Message " + std::to_string(*i + 1) + " deleted");
       return;
     }
-    case Verb::kNoop:
-      return reply_ok("");
+    case Verb::kNoop: return reply_ok("");
     case Verb::kRset:
       drop_->unmark_all();
       reply_ok("Maildrop has " + std::to_string(drop_->live_count()) + " messages (" +
                std::to_string(drop_->live_size()) + " octets)");
       return;
-    case Verb::kQuit:
-      return quit();
-    case Verb::kCapa:
-      return capa();
+    case Verb::kQuit: return quit();
+    case Verb::kCapa: return capa();
     case Verb::kUser:
     case Verb::kPass:
     case Verb::kAuth:
     case Verb::kApop:
-    case Verb::kStls:
-      return error("Already logged in");
-    case Verb::kUnknown:
-      return error("Unknown command");
+    case Verb::kStls: return error("Already logged in");
+    case Verb::kUnknown: return error("Unknown command");
   }
 }
 

@@ -208,7 +208,8 @@ TEST_CASE("TRANSACTION: STAT, LIST, UIDL, RETR, TOP, DELE, RSET, NOOP (RFC 1939 
   CHECK(f.cmd("LIST 2") == "+OK 2 22\r\n");
   CHECK(f.cmd("LIST 3") == "-ERR No such message\r\n");
   CHECK(f.cmd("LIST 1 2") == "-ERR Too many arguments\r\n");
-  CHECK(f.cmd("UIDL") == "+OK Unique-id listing follows\r\n1 1700000001.A.h,S=30,W=32\r\n2 1700000002.B.h,S=20,W=22\r\n.\r\n");
+  CHECK(f.cmd("UIDL") ==
+        "+OK Unique-id listing follows\r\n1 1700000001.A.h,S=30,W=32\r\n2 1700000002.B.h,S=20,W=22\r\n.\r\n");
   CHECK(f.cmd("UIDL 1") == "+OK 1 1700000001.A.h,S=30,W=32\r\n");
   CHECK(f.cmd("RETR 1") == "+OK 32 octets\r\nSubject: one\r\n\r\nfirst\r\n..dotted\r\n.\r\n");
   CHECK_FALSE(f.s->busy());

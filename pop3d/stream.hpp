@@ -15,8 +15,7 @@ namespace pop3d {
 class WireEncoder {
  public:
   // body_lines: TOP's n (nullopt for RETR, the whole message).
-  explicit WireEncoder(std::optional<std::uint64_t> body_lines = std::nullopt)
-      : body_lines_(body_lines) {}
+  explicit WireEncoder(std::optional<std::uint64_t> body_lines = std::nullopt) : body_lines_(body_lines) {}
 
   // Appends the encoding of `in` (the next bytes of the file) to `out`.
   void feed(std::string_view in, std::string& out);

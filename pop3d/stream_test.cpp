@@ -10,10 +10,12 @@ using namespace pop3d;
 namespace {
 
 // Encodes `in` fed in pieces of `step` bytes.
-std::string encode(const std::string& in, std::optional<std::uint64_t> top = std::nullopt, std::size_t step = 1) {
+std::string encode(const std::string& in, std::optional<std::uint64_t> top = std::nullopt,
+                   std::size_t step = 1) {
   WireEncoder e(top);
   std::string out;
-  for (std::size_t i = 0; i < in.size() && !e.done(); i += step) e.feed(std::string_view(in).substr(i, step), out);
+  for (std::size_t i = 0; i < in.size() && !e.done(); i += step)
+    e.feed(std::string_view(in).substr(i, step), out);
   e.finish(out);
   return out;
 }

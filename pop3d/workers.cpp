@@ -58,7 +58,9 @@ void TaskPool::worker() {
   }
 }
 
-void TaskPool::notify_cb(evutil_socket_t, short, void* self) noexcept { static_cast<TaskPool*>(self)->finish_ready(); }
+void TaskPool::notify_cb(evutil_socket_t, short, void* self) noexcept {
+  static_cast<TaskPool*>(self)->finish_ready();
+}
 
 void TaskPool::finish_ready() {
   std::uint64_t n;

@@ -20,7 +20,8 @@ std::string one_line(const std::string& text) {
 
 // Diagnostic-Code type: "smtp" when the text is a remote server's reply, else ours.
 std::string diagnostic(const std::string& text) {
-  bool smtp = text.size() >= 4 && (text[0] == '4' || text[0] == '5') && std::isdigit(static_cast<unsigned char>(text[1])) &&
+  bool smtp = text.size() >= 4 && (text[0] == '4' || text[0] == '5') &&
+              std::isdigit(static_cast<unsigned char>(text[1])) &&
               std::isdigit(static_cast<unsigned char>(text[2])) && (text[3] == ' ' || text[3] == '-');
   return (smtp ? "smtp; " : "X-Mailbag; ") + one_line(text);
 }
@@ -61,7 +62,8 @@ std::string compose_notice(const NoticeInput& in) {
   out += "Date: " + rfc5322_date(in.now) + "\n";
   out += "From: Mail Delivery System <MAILER-DAEMON@" + in.hostname + ">\n";
   out += "To: <" + in.to + ">\n";
-  out += failed ? "Subject: Undelivered Mail Returned to Sender\n" : "Subject: Delayed Mail (still being retried)\n";
+  out += failed ? "Subject: Undelivered Mail Returned to Sender\n"
+                : "Subject: Delayed Mail (still being retried)\n";
   out += "Message-ID: <" + in.new_id + ".notice@" + in.hostname + ">\n";
   out += "Auto-Submitted: auto-replied\n";
   out += "MIME-Version: 1.0\n";
@@ -73,13 +75,15 @@ std::string compose_notice(const NoticeInput& in) {
   out += "Content-Type: text/plain; charset=utf-8\n\n";
   out += "This is the mail system at host " + in.hostname + ".\n\n";
   if (failed) {
-    out += "I'm sorry to have to inform you that your message could not\n"
-           "be delivered to one or more recipients. It's attached below.\n\n"
-           "For further assistance, please send mail to postmaster.\n\n";
+    out +=
+        "I'm sorry to have to inform you that your message could not\n"
+        "be delivered to one or more recipients. It's attached below.\n\n"
+        "For further assistance, please send mail to postmaster.\n\n";
   } else {
-    out += "Your message could not be delivered yet to one or more recipients.\n"
-           "It will be retried until " + rfc5322_date(in.expires) +
-           "; you do not need to resend it.\n\n";
+    out +=
+        "Your message could not be delivered yet to one or more recipients.\n"
+        "It will be retried until " +
+        rfc5322_date(in.expires) + "; you do not need to resend it.\n\n";
   }
   for (const Rcpt* r : in.rcpts) out += "<" + r->address + ">: " + one_line(r->text) + "\n";
   out += "\n";

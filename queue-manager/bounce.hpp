@@ -23,7 +23,7 @@ struct NoticeInput {
   std::string new_id;              // queue id of the notice itself
   std::string original_headers;    // header block of the original message (LF ends)
   std::int64_t now = 0;
-  std::int64_t expires = 0;        // end of the message's queue lifetime
+  std::int64_t expires = 0;  // end of the message's queue lifetime
 };
 
 // The notice as a complete RFC 5322 message: multipart/report; report-type=

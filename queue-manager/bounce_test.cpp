@@ -1,7 +1,7 @@
 // Unit tests for delivery status notifications (RFC 3464, RFC 6522, RFC 3834).
-#include <doctest/doctest.h>
-
 #include "queue-manager/bounce.hpp"
+
+#include <doctest/doctest.h>
 
 using namespace qmgr;
 
@@ -12,7 +12,8 @@ Message original() {
   m.id = "0000000000001ABC";
   m.arrival = 1700000000;
   m.sender = "alice@example.net";
-  m.rcpts.push_back(Rcpt{"bob@example.test", RcptState::kFailed, 1, "5.1.1", "550 5.1.1 <bob@example.test>: no such user"});
+  m.rcpts.push_back(
+      Rcpt{"bob@example.test", RcptState::kFailed, 1, "5.1.1", "550 5.1.1 <bob@example.test>: no such user"});
   m.rcpts.push_back(Rcpt{"carol@example.test", RcptState::kDone, 1, "2.0.0", "ok"});
   m.rcpts.push_back(Rcpt{"dave@example.test", RcptState::kFailed, 3, "4.4.7", "message expired"});
   return m;
@@ -38,7 +39,8 @@ TEST_CASE("a failure notice is a multipart/report with a delivery-status part (R
   // RFC 3834 5: keeps vacation responders quiet.
   CHECK(n.find("Auto-Submitted: auto-replied\n") != std::string::npos);
   CHECK(n.find("Content-Type: multipart/report; report-type=delivery-status;") != std::string::npos);
-  CHECK(n.find("Content-Type: message/delivery-status\n\nReporting-MTA: dns; mail.example.test\n") != std::string::npos);
+  CHECK(n.find("Content-Type: message/delivery-status\n\nReporting-MTA: dns; mail.example.test\n") !=
+        std::string::npos);
   // Per-recipient fields (RFC 3464 2.3): only the failed recipients.
   CHECK(n.find("Final-Recipient: rfc822; bob@example.test\nAction: failed\nStatus: 5.1.1\n"
                "Diagnostic-Code: smtp; 550 5.1.1 <bob@example.test>: no such user\n") != std::string::npos);
@@ -46,7 +48,8 @@ TEST_CASE("a failure notice is a multipart/report with a delivery-status part (R
                "Diagnostic-Code: X-Mailbag; message expired\n") != std::string::npos);
   CHECK(n.find("carol@example.test") == std::string::npos);
   // RFC 6522: the original headers as text/rfc822-headers.
-  CHECK(n.find("Content-Type: text/rfc822-headers\n\nSubject: hello\nFrom: alice@example.net\n") != std::string::npos);
+  CHECK(n.find("Content-Type: text/rfc822-headers\n\nSubject: hello\nFrom: alice@example.net\n") !=
+        std::string::npos);
   CHECK(n.find("--0000000000002DEF/mail.example.test--\n") != std::string::npos);
   // No line may exceed RFC 5322 2.1.1's 998 characters.
   std::size_t start = 0;

@@ -34,7 +34,8 @@ bool domain_matches(const std::string& address, const std::string& domain, bool 
   if (at == std::string::npos) return false;
   std::string d = lower(address.substr(at + 1));
   if (d == domain) return true;
-  return subdomains && d.size() > domain.size() && d.compare(d.size() - domain.size(), domain.size(), domain) == 0 &&
+  return subdomains && d.size() > domain.size() &&
+         d.compare(d.size() - domain.size(), domain.size(), domain) == 0 &&
          d[d.size() - domain.size() - 1] == '.';
 }
 
@@ -128,7 +129,8 @@ void Manager::on_etrn(std::uint64_t conn_id, const ipc::Etrn& e) {
   d.request_id = e.request_id;
   d.ok = true;
   d.messages = flush_domain(e.domain, e.subdomains);
-  log::info("ETRN %s%s: %u messages started", e.subdomains ? "@" : "", log::printable(e.domain).c_str(), d.messages);
+  log::info("ETRN %s%s: %u messages started", e.subdomains ? "@" : "", log::printable(e.domain).c_str(),
+            d.messages);
   it->second->ch->send(d);
 }
 

@@ -46,7 +46,9 @@ void Manager::on_submit_accept(int fd) {
   conn->id = id;
   conn->ch = std::make_unique<ipc::Channel>(
       base_, common::io::UniqueFd(fd), ipc::kProtoSubmit, "queue-manager",
-      [this, id](const ipc::FrameView& f, common::io::UniqueFd pfd) { on_submit_frame(id, f, std::move(pfd)); },
+      [this, id](const ipc::FrameView& f, common::io::UniqueFd pfd) {
+        on_submit_frame(id, f, std::move(pfd));
+      },
       [this, id](const Status& why) {
         auto it = submit_conns_.find(id);
         if (it == submit_conns_.end()) return;
@@ -66,7 +68,8 @@ void Manager::on_submit_frame(std::uint64_t conn_id, const ipc::FrameView& f, co
   if (f.type == static_cast<std::uint16_t>(ipc::MsgType::kEtrn)) {
     auto e = ipc::decode<ipc::Etrn>(f);
     if (!e) {
-      log::warn("malformed frame from submitter %s: %s", it->second->ch->peer_role().c_str(), e.message().c_str());
+      log::warn("malformed frame from submitter %s: %s", it->second->ch->peer_role().c_str(),
+                e.message().c_str());
       it->second->ch->close(e.status());
       return;
     }
@@ -103,7 +106,8 @@ void Manager::take_in(std::uint64_t conn_id, std::uint64_t request_id, common::i
   };
   if (!fd) return reject(temp("4.3.0", "no message file passed"), "no file descriptor");
   struct stat st;
-  if (::fstat(fd.get(), &st) < 0) return reject(temp("4.3.0", "cannot stat message file"), std::strerror(errno));
+  if (::fstat(fd.get(), &st) < 0)
+    return reject(temp("4.3.0", "cannot stat message file"), std::strerror(errno));
   // Only a fresh unlinked file will do: never take over a file that has a name
   // somewhere else.
   if (!S_ISREG(st.st_mode) || st.st_nlink != 0)
@@ -114,10 +118,12 @@ void Manager::take_in(std::uint64_t conn_id, std::uint64_t request_id, common::i
   if (env.recipients.empty()) return reject(temp("4.3.0", "message file refused"), "no recipients");
   if (env.data_size > static_cast<std::uint64_t>(cfg_.message_size_limit) + kHeaderSlack)
     return reject(Verdict{Outcome::kPermanent, "5.3.4", "message too big"}, "over message_size_limit");
-  if (queue_.find(env.queue_id)) return reject(temp("4.3.0", "queue id in use, try again"), "duplicate queue id");
+  if (queue_.find(env.queue_id))
+    return reject(temp("4.3.0", "queue id in use, try again"), "duplicate queue id");
   for (const auto* list : {&pending_, &syncing_})
     for (const auto& p : *list)
-      if (p.msg->id == env.queue_id) return reject(temp("4.3.0", "queue id in use, try again"), "duplicate queue id");
+      if (p.msg->id == env.queue_id)
+        return reject(temp("4.3.0", "queue id in use, try again"), "duplicate queue id");
 
   if (common::spool::fault::hit("qmgr.before_link"))
     return reject(temp("4.3.0", "cannot queue message"), "injected fault before link");

@@ -25,9 +25,9 @@
 #include "common/spool/layout.hpp"
 #include "queue-manager/queue.hpp"
 #include "queue-manager/remover.hpp"
-#include "queue-manager/syncer.hpp"
 #include "queue-manager/retry.hpp"
 #include "queue-manager/state_db.hpp"
+#include "queue-manager/syncer.hpp"
 
 namespace qmgr {
 
@@ -112,8 +112,8 @@ class Manager {
   // bounce/notices (notices.cpp)
   void notify_failures(Message* m);
   void maybe_warn_delay(Message* m);
-  void queue_notice(const Message& m, int kind, const std::vector<const Rcpt*>& rcpts,
-                    const std::string& to, const std::string& protocol);
+  void queue_notice(const Message& m, int kind, const std::vector<const Rcpt*>& rcpts, const std::string& to,
+                    const std::string& protocol);
   static void on_wakeup_cb(evutil_socket_t, short, void*) noexcept;
 
   // control.cpp: mailctl queue commands, and ETRN from smtpd
@@ -151,8 +151,8 @@ class Manager {
 
   std::uint64_t next_conn_id_ = 1;
   std::map<std::uint64_t, std::unique_ptr<SubmitConn>> submit_conns_;
-  std::vector<PendingIntake> pending_;   // linked, waiting for the next sync
-  std::vector<PendingIntake> syncing_;   // the batch the syncer is making durable
+  std::vector<PendingIntake> pending_;  // linked, waiting for the next sync
+  std::vector<PendingIntake> syncing_;  // the batch the syncer is making durable
   std::unique_ptr<Syncer> syncer_;
   bool removals_dirty_ = false;
   common::io::EventPtr commit_ev_;

@@ -5,8 +5,8 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace common::spool {
@@ -50,16 +50,16 @@ struct Message {
   bool body_8bit = false;
   bool smtputf8 = false;
   std::vector<Rcpt> rcpts;
-  std::int64_t next_try = 0;    // UNIX time of the next attempt (0: now)
-  std::uint32_t attempts = 0;   // delivery rounds that ended in a deferral
-  bool hold = false;            // administratively held: never scheduled
-  bool warned = false;          // a delay warning went to the sender
+  std::int64_t next_try = 0;   // UNIX time of the next attempt (0: now)
+  std::uint32_t attempts = 0;  // delivery rounds that ended in a deferral
+  bool hold = false;           // administratively held: never scheduled
+  bool warned = false;         // a delay warning went to the sender
   // Not persisted:
-  int in_flight = 0;           // deliveries outstanding for this message
-  int agent_crashes = 0;       // agent died while delivering it (poison-message guard)
-  bool has_record = false;     // a state record exists in queue.mdb
-  bool scheduled = false;      // sits in the ready list or the deferred map
-  bool doomed = false;         // deleted by the administrator while in flight
+  int in_flight = 0;              // deliveries outstanding for this message
+  int agent_crashes = 0;          // agent died while delivering it (poison-message guard)
+  bool has_record = false;        // a state record exists in queue.mdb
+  bool scheduled = false;         // sits in the ready list or the deferred map
+  bool doomed = false;            // deleted by the administrator while in flight
   std::uint8_t waiting_mask = 0;  // transports that had no agent with room this round
   bool round_deferred = false;    // a temporary failure came back this round
 

@@ -34,7 +34,8 @@ void Manager::notify_failures(Message* m) {
     return;
   }
   if (m->protocol == "bounce") {
-    std::string pm = cfg_.postmaster_address.empty() ? "postmaster@" + cfg_.hostname : cfg_.postmaster_address;
+    std::string pm =
+        cfg_.postmaster_address.empty() ? "postmaster@" + cfg_.hostname : cfg_.postmaster_address;
     log::warn("%s: undeliverable bounce; a copy goes to %s", m->id.c_str(), pm.c_str());
     queue_notice(*m, static_cast<int>(NoticeKind::kFailed), failed, pm, "double-bounce");
     return;
@@ -110,8 +111,9 @@ void Manager::queue_notice(const Message& m, int kind, const std::vector<const R
     log::error("%s: cannot link notice into the queue: %s", m.id.c_str(), std::strerror(errno));
     return;
   }
-  log::info("%s: %s notice %s to <%s>", m.id.c_str(), kind == static_cast<int>(NoticeKind::kFailed) ? "non-delivery" : "delay",
-            in.new_id.c_str(), log::printable(in.to).c_str());
+  log::info("%s: %s notice %s to <%s>", m.id.c_str(),
+            kind == static_cast<int>(NoticeKind::kFailed) ? "non-delivery" : "delay", in.new_id.c_str(),
+            log::printable(in.to).c_str());
   pending_.push_back(PendingIntake{kInternal, 0, from_envelope(*pe)});
   schedule_commit();
 }

@@ -1,11 +1,12 @@
 // Unit tests for the in-memory queue and the persistent state store.
+#include "queue-manager/queue.hpp"
+
 #include <doctest/doctest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <string>
 
-#include "queue-manager/queue.hpp"
 #include "queue-manager/state_db.hpp"
 
 using namespace qmgr;
@@ -87,7 +88,8 @@ TEST_CASE("state records survive a reopen; erase removes them") {
   auto db = StateDb::open(path);
   REQUIRE(db);
   std::vector<Message> got;
-  REQUIRE((*db)->load_all([&](Message&& m) { got.push_back(std::move(m)); }, [](const std::string&) { FAIL("bad"); }));
+  REQUIRE((*db)->load_all([&](Message&& m) { got.push_back(std::move(m)); },
+                          [](const std::string&) { FAIL("bad"); }));
   REQUIRE(got.size() == 1);
   CHECK(got[0].id == "0000000000001ABC");
   CHECK(got[0].next_try == 12345);

@@ -80,8 +80,8 @@ Status Manager::recover() {
       m = std::move(it->second);
       records.erase(it);
       struct stat st;
-      if (::fstatat(pre_.queue_dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
-          static_cast<std::uint64_t>(st.st_size) != m->data_offset + m->data_size) {
+      if (::fstatat(pre_.queue_dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+          !S_ISREG(st.st_mode) || static_cast<std::uint64_t>(st.st_size) != m->data_offset + m->data_size) {
         state_->stage_erase(name);
         move_aside(name, "size does not match its state record");
         ++damaged;
@@ -125,8 +125,9 @@ Status Manager::recover() {
     if (!st) log::error("queue state database: %s", st.message().c_str());
   }
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  log::info("queue recovered in %.0f ms: %zu messages (%zu with state, %zu new), %zu damaged, %zu stale records",
-            ms, queue_.size(), from_records, from_files, damaged, records.size());
+  log::info(
+      "queue recovered in %.0f ms: %zu messages (%zu with state, %zu new), %zu damaged, %zu stale records",
+      ms, queue_.size(), from_records, from_files, damaged, records.size());
   return Status::ok();
 }
 

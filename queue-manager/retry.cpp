@@ -46,8 +46,8 @@ RoundEnd end_round(Message& m, const RetryPolicy& p, std::int64_t now) {
       r.state = RcptState::kFailed;
       r.status = "4.4.7";
       std::string last = r.text.empty() ? "" : " (last error: " + r.text + ")";
-      r.text = "message expired after " + std::to_string((now - m.arrival) / 3600) +
-               " hours in the queue" + last;
+      r.text =
+          "message expired after " + std::to_string((now - m.arrival) / 3600) + " hours in the queue" + last;
     }
     return RoundEnd::kExpired;
   }

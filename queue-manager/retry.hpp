@@ -11,8 +11,8 @@
 namespace qmgr {
 
 struct RetryPolicy {
-  std::int64_t min_delay = 300;     // seconds after the first deferral
-  std::int64_t max_delay = 14400;   // cap of the doubling
+  std::int64_t min_delay = 300;    // seconds after the first deferral
+  std::int64_t max_delay = 14400;  // cap of the doubling
   std::int64_t lifetime = 5 * 86400;
 };
 

@@ -1,7 +1,7 @@
 // Unit tests for the retry policy and recipient bookkeeping (no sockets, no disk).
-#include <doctest/doctest.h>
-
 #include "queue-manager/retry.hpp"
+
+#include <doctest/doctest.h>
 
 using common::mail::Outcome;
 using common::mail::Verdict;
@@ -13,7 +13,8 @@ Message msg(std::size_t nrcpt, std::int64_t arrival = 1000) {
   Message m;
   m.id = "0000000000001ABC";
   m.arrival = arrival;
-  for (std::size_t i = 0; i < nrcpt; ++i) m.rcpts.push_back(Rcpt{"u" + std::to_string(i) + "@example.test", RcptState::kPending, 0, "", ""});
+  for (std::size_t i = 0; i < nrcpt; ++i)
+    m.rcpts.push_back(Rcpt{"u" + std::to_string(i) + "@example.test", RcptState::kPending, 0, "", ""});
   return m;
 }
 
@@ -52,8 +53,9 @@ TEST_CASE("verdicts set recipient states; the round ends only when nothing is pe
 TEST_CASE("a message past its lifetime expires with 4.4.7 (RFC 3463)") {
   RetryPolicy p{300, 14400, 3600};
   Message m = msg(2, 1000);
-  apply_verdicts(m, {0, 1}, {Verdict{Outcome::kTemporary, "4.4.1", "connection refused"},
-                             Verdict{Outcome::kOk, "2.0.0", "ok"}});
+  apply_verdicts(
+      m, {0, 1},
+      {Verdict{Outcome::kTemporary, "4.4.1", "connection refused"}, Verdict{Outcome::kOk, "2.0.0", "ok"}});
   CHECK(end_round(m, p, 1000 + 3600) == RoundEnd::kExpired);
   CHECK(m.rcpts[0].state == RcptState::kFailed);
   CHECK(m.rcpts[0].status == "4.4.7");

@@ -80,8 +80,8 @@ int cmd_delete(const std::vector<std::string>& a, const Context& ctx, Output& o)
 }
 
 // The optional minutes argument of expire and list.
-bool minutes_arg(const std::vector<std::string>& a, std::int64_t dflt, std::int64_t* seconds,
-                 Output& o, int* code) {
+bool minutes_arg(const std::vector<std::string>& a, std::int64_t dflt, std::int64_t* seconds, Output& o,
+                 int* code) {
   if (a.size() > 2) {
     *code = usage_error(o, a[0] + " takes at most one number of minutes");
     return false;
@@ -168,8 +168,7 @@ std::string usage() {
          "  load [-m] FILE|-   replace (-m: merge) the database with dump output\n";
 }
 
-int run(const std::vector<std::string>& args, const Context& ctx, Output& o,
-        const StdinReader& read_stdin) {
+int run(const std::vector<std::string>& args, const Context& ctx, Output& o, const StdinReader& read_stdin) {
   if (args.empty()) return usage_error(o, "no command given");
   const std::string& c = args[0];
   if (c == "add") return cmd_add(args, ctx, o);

@@ -20,9 +20,9 @@ inline constexpr int kExitUsage = 2;     // bad usage or input; the database is 
 inline constexpr int kExitError = 3;     // configuration, database or system error
 
 struct Context {
-  std::string db_path;          // data_directory/relay.mdb
-  std::int64_t now = 0;         // UNIX seconds
-  std::int64_t lifetime = 0;    // relay_lifetime in seconds (expire's default)
+  std::string db_path;        // data_directory/relay.mdb
+  std::int64_t now = 0;       // UNIX seconds
+  std::int64_t lifetime = 0;  // relay_lifetime in seconds (expire's default)
 };
 
 struct Output {
@@ -37,7 +37,6 @@ using StdinReader = std::function<common::Result<std::string>()>;
 
 // Runs one command (args without the program name and options); returns the exit status.
 // Every argument is checked before the database is touched.
-int run(const std::vector<std::string>& args, const Context& ctx, Output& o,
-        const StdinReader& read_stdin);
+int run(const std::vector<std::string>& args, const Context& ctx, Output& o, const StdinReader& read_stdin);
 
 }  // namespace relayctl

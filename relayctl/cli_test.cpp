@@ -65,8 +65,7 @@ TEST_CASE("list: entries older than n minutes, default all not in the future") {
   f.run({"add", "10.0.0.2", std::to_string(kNow - 60)});
   f.run({"add", "10.0.0.3", std::to_string(kNow)});
   f.run({"add", "10.0.0.4", std::to_string(kNow + 60)});
-  CHECK(f.run({"list"}).out ==
-        "10.0.0.1\t1699996400\n10.0.0.2\t1699999940\n10.0.0.3\t1700000000\n");
+  CHECK(f.run({"list"}).out == "10.0.0.1\t1699996400\n10.0.0.2\t1699999940\n10.0.0.3\t1700000000\n");
   CHECK(f.run({"list", "1"}).out == "10.0.0.1\t1699996400\n10.0.0.2\t1699999940\n");
   CHECK(f.run({"list", "2"}).out == "10.0.0.1\t1699996400\n");
   CHECK(f.run({"list", "60"}).out == "10.0.0.1\t1699996400\n");
@@ -130,7 +129,8 @@ TEST_CASE("every bad input: exit 2, a clear message, the database unchanged") {
       {{"list", "-1"}, "relayctl: bad number of minutes '-1'\n"},
       {{"dump", "x"}, "relayctl: dump takes no arguments\n"},
       {{"load"}, "relayctl: load takes [-m] and one file name (or - for stdin)\n"},
-      {{"load", missing}, "relayctl: cannot read " + missing + ": open " + missing + ": No such file or directory\n"},
+      {{"load", missing},
+       "relayctl: cannot read " + missing + ": open " + missing + ": No such file or directory\n"},
       {{"load", bad}, "relayctl: " + bad + ":2: invalid address 'not-an-ip' (nothing loaded)\n"},
   };
   for (const auto& c : cases) {

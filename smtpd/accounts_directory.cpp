@@ -63,7 +63,8 @@ common::Result<std::optional<MailboxInfo>> AccountsDirectory::mailbox(const std:
 bool AccountsDirectory::valid_srs(std::string_view local) {
   if (srs_secret_.empty() && !srs_path_.empty()) {
     auto now = std::chrono::steady_clock::now();
-    if (srs_last_try_ == std::chrono::steady_clock::time_point{} || now - srs_last_try_ >= std::chrono::minutes(1)) {
+    if (srs_last_try_ == std::chrono::steady_clock::time_point{} ||
+        now - srs_last_try_ >= std::chrono::minutes(1)) {
       srs_last_try_ = now;
       auto s = common::mail::srs::load_secret(srs_path_);
       if (s) srs_secret_ = std::move(*s);

@@ -16,8 +16,8 @@ PasswordStore::PasswordStore(std::string path, std::unique_ptr<common::accounts:
     : path_(std::move(path)), db_(std::move(db)) {
   unsigned char rnd[24];
   MB_CHECK(RAND_bytes(rnd, sizeof rnd) == 1, "RAND_bytes");
-  auto h = common::accounts::hash_password(sasl::encode_base64(
-      std::string_view(reinterpret_cast<const char*>(rnd), sizeof rnd)));
+  auto h = common::accounts::hash_password(
+      sasl::encode_base64(std::string_view(reinterpret_cast<const char*>(rnd), sizeof rnd)));
   MB_CHECK(h.is_ok(), "hash_password for the dummy hash");
   dummy_ = *h;
 }

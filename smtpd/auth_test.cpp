@@ -2,6 +2,8 @@
 // come back on the loop thread, the loop keeps running while the checks do, the queue
 // bound holds, and the password store opens late and checks missing users as slowly as
 // wrong passwords.
+#include "smtpd/auth.hpp"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -10,7 +12,6 @@
 
 #include "common/accounts/passwd.hpp"
 #include "common/io/event.hpp"
-#include "smtpd/auth.hpp"
 #include "smtpd/test_support.hpp"
 
 using namespace smtpd;
@@ -41,8 +42,9 @@ TEST_CASE("PasswordPool: verdicts arrive on the loop thread, which keeps running
   struct Ticker {
     int ticks = 0;
   } t;
-  common::io::EventPtr tick(event_new(base.get(), -1, EV_PERSIST,
-                                      [](evutil_socket_t, short, void* p) { ++static_cast<Ticker*>(p)->ticks; }, &t));
+  common::io::EventPtr tick(event_new(
+      base.get(), -1, EV_PERSIST, [](evutil_socket_t, short, void* p) { ++static_cast<Ticker*>(p)->ticks; },
+      &t));
   timeval every{0, 2000};
   evtimer_add(tick.get(), &every);
   auto t0 = std::chrono::steady_clock::now();

@@ -36,9 +36,7 @@ std::string_view trim_right(std::string_view s) {
   return s;
 }
 
-bool is_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
+bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
 // RFC 5321 4.1.2: esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
 bool is_esmtp_keyword(std::string_view k) {
@@ -121,8 +119,7 @@ bool parse_size_value(std::string_view v, std::uint64_t* out) {
   bool saturated = false;
   for (char c : v) {
     if (c < '0' || c > '9') return false;
-    if (__builtin_mul_overflow(n, 10u, &n) ||
-        __builtin_add_overflow(n, static_cast<unsigned>(c - '0'), &n))
+    if (__builtin_mul_overflow(n, 10u, &n) || __builtin_add_overflow(n, static_cast<unsigned>(c - '0'), &n))
       saturated = true;
   }
   *out = saturated ? std::numeric_limits<std::uint64_t>::max() : n;
@@ -133,8 +130,7 @@ bool parse_size_value(std::string_view v, std::uint64_t* out) {
 // success returns the address and sets *rest to what follows the path. The first pass
 // allows UTF-8 so that the parameters can be found; the caller re-parses with the
 // transaction's real SMTPUTF8 setting.
-Address parse_or(std::string_view s, const PathOptions& opt, std::size_t* used, std::string* why,
-                 bool* ok) {
+Address parse_or(std::string_view s, const PathOptions& opt, std::size_t* used, std::string* why, bool* ok) {
   auto r = common::mail::parse_path(s, opt, used);
   *ok = r.is_ok();
   if (!r) {
@@ -148,10 +144,9 @@ Address parse_or(std::string_view s, const PathOptions& opt, std::size_t* used, 
 
 Command split_command(std::string_view line) {
   static constexpr std::pair<std::string_view, Verb> kVerbs[] = {
-      {"HELO", Verb::kHelo}, {"EHLO", Verb::kEhlo}, {"MAIL", Verb::kMail},
-      {"RCPT", Verb::kRcpt}, {"DATA", Verb::kData}, {"RSET", Verb::kRset},
-      {"NOOP", Verb::kNoop}, {"QUIT", Verb::kQuit}, {"HELP", Verb::kHelp},
-      {"VRFY", Verb::kVrfy}, {"EXPN", Verb::kExpn}, {"STARTTLS", Verb::kStartTls},
+      {"HELO", Verb::kHelo}, {"EHLO", Verb::kEhlo}, {"MAIL", Verb::kMail}, {"RCPT", Verb::kRcpt},
+      {"DATA", Verb::kData}, {"RSET", Verb::kRset}, {"NOOP", Verb::kNoop}, {"QUIT", Verb::kQuit},
+      {"HELP", Verb::kHelp}, {"VRFY", Verb::kVrfy}, {"EXPN", Verb::kExpn}, {"STARTTLS", Verb::kStartTls},
       {"AUTH", Verb::kAuth}, {"ETRN", Verb::kEtrn},
   };
   Command c;
@@ -191,8 +186,7 @@ Parsed<MailArgs> parse_mail(std::string_view arg, bool extended) {
     const Param& p = params[i];
     // RFC 5321 4.1.1.11 / 3.3: parameters of extensions that were not negotiated (HELO)
     // or that we do not implement get 555.
-    if (!extended)
-      return fail<MailArgs>(make_reply(555, "5.5.4", "MAIL parameters need EHLO"));
+    if (!extended) return fail<MailArgs>(make_reply(555, "5.5.4", "MAIL parameters need EHLO"));
     if (iequals(p.key, "SIZE")) {
       std::uint64_t v = 0;
       if (!p.has_value || !parse_size_value(p.value, &v))
@@ -275,7 +269,8 @@ Parsed<AuthArgs> parse_auth(std::string_view arg) {
   std::string_view rest = skip_spaces(arg.substr(end));
   // RFC 4954 4: sasl-mech = 1*20mech-char; mech-char = UPPER-ALPHA / DIGIT / "-" / "_"
   // (we take lower case too and upper-case it).
-  if (mech.empty() || mech.size() > 20) return fail<AuthArgs>(syntax("Syntax: AUTH mechanism [initial-response]"));
+  if (mech.empty() || mech.size() > 20)
+    return fail<AuthArgs>(syntax("Syntax: AUTH mechanism [initial-response]"));
   AuthArgs a;
   for (char c : mech) {
     if (!is_alnum(c) && c != '-' && c != '_')

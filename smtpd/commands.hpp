@@ -53,7 +53,7 @@ Command split_command(std::string_view line);
 enum class Body { kUnspecified, k7Bit, k8BitMime };
 
 struct MailArgs {
-  common::mail::Address sender;  // null() for "<>"
+  common::mail::Address sender;       // null() for "<>"
   std::optional<std::uint64_t> size;  // RFC 1870 SIZE=, saturated at UINT64_MAX
   Body body = Body::kUnspecified;     // RFC 6152 BODY=
   bool smtputf8 = false;              // RFC 6531 SMTPUTF8

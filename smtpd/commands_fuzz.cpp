@@ -72,14 +72,18 @@ void session(std::string_view in) {
     smtpd::Output o = s.feed(part);
     for (;;) {
       check_replies(o.bytes);
-      if (o.start_tls) o = s.tls_established("TLSv1.3 with cipher FUZZ");
-      else if (o.submit) o = s.submit_done(common::mail::Verdict{});
+      if (o.start_tls)
+        o = s.tls_established("TLSv1.3 with cipher FUZZ");
+      else if (o.submit)
+        o = s.submit_done(common::mail::Verdict{});
       else if (o.auth)
-        o = s.auth_done(smtpd::AuthOutcome{o.auth->password == "secret" ? smtpd::AuthOutcome::Kind::kOk
-                                                                         : smtpd::AuthOutcome::Kind::kFailed,
-                                           "alice@example.test"});
-      else if (o.etrn) o = s.etrn_done(o.etrn->subdomains ? std::nullopt : std::optional<std::uint32_t>(2));
-      else break;
+        o = s.auth_done(smtpd::AuthOutcome{
+            o.auth->password == "secret" ? smtpd::AuthOutcome::Kind::kOk : smtpd::AuthOutcome::Kind::kFailed,
+            "alice@example.test"});
+      else if (o.etrn)
+        o = s.etrn_done(o.etrn->subdomains ? std::nullopt : std::optional<std::uint32_t>(2));
+      else
+        break;
     }
   }
   check_replies(s.timeout().bytes);

@@ -1,9 +1,9 @@
 // Command line parsing edges, with the RFC sections they come from.
+#include "smtpd/commands.hpp"
+
 #include <doctest/doctest.h>
 
 #include <limits>
-
-#include "smtpd/commands.hpp"
 
 using namespace smtpd;
 
@@ -222,8 +222,8 @@ TEST_CASE("RFC 1985 5: ETRN [@]domain and #queue") {
   REQUIRE(q.ok());
   CHECK(q.value->queue_name);
   CHECK(q.value->node == "Dialup");
-  for (const char* bad : {"", "@", "#", "a b.test", "@@x.test", "x..test", "-x.test", "[192.0.2.1]", "x.test.",
-                          "#a\x01"}) {
+  for (const char* bad :
+       {"", "@", "#", "a b.test", "@@x.test", "x..test", "-x.test", "[192.0.2.1]", "x.test.", "#a\x01"}) {
     CAPTURE(bad);
     auto p = parse_etrn(bad);
     REQUIRE_FALSE(p.ok());

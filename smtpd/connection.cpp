@@ -32,7 +32,8 @@ timeval seconds(std::int64_t s) { return timeval{static_cast<time_t>(s), 0}; }
 
 }  // namespace
 
-Connection::Connection(Server& server, std::uint64_t id, common::io::UniqueFd fd, ClientInfo client, Port port)
+Connection::Connection(Server& server, std::uint64_t id, common::io::UniqueFd fd, ClientInfo client,
+                       Port port)
     : server_(server),
       id_(id),
       fd_(std::move(fd)),
@@ -44,7 +45,9 @@ Connection::~Connection() = default;
 
 void Connection::start() {
   log::info("connect from %s%s", client_.literal.c_str(),
-            port_ == Port::kMx ? "" : port_ == Port::kSubmission ? " (submission)" : " (submissions)");
+            port_ == Port::kMx           ? ""
+            : port_ == Port::kSubmission ? " (submission)"
+                                         : " (submissions)");
   if (port_ == Port::kSubmissions) {
     // RFC 8314 3.3: the TLS handshake first; the greeting comes after it.
     begin_tls();
@@ -158,7 +161,8 @@ void Connection::on_readable() {
 // Plain: the socket takes more of the queued replies.
 void Connection::on_writable() {
   while (out_off_ < out_.size()) {
-    ssize_t n = ::send(fd_.get(), out_.data() + out_off_, out_.size() - out_off_, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n =
+        ::send(fd_.get(), out_.data() + out_off_, out_.size() - out_off_, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       if (errno == EINTR) continue;
@@ -346,8 +350,8 @@ void Connection::update_plain_io() {
     }
     return;
   }
-  bool want_read = pending < kMaxPendingOutput &&
-                   (session_.wants_input() || (waiting() && held_ < kMaxHeldInput));
+  bool want_read =
+      pending < kMaxPendingOutput && (session_.wants_input() || (waiting() && held_ < kMaxHeldInput));
   const auto& cfg = server_.config();
   std::int64_t t = session_.in_data() ? cfg.smtpd_data_timeout : cfg.smtpd_timeout;
   if (!want_read) {
@@ -377,8 +381,8 @@ void Connection::begin_tls() {
     finish("TLS setup failed");
     return;
   }
-  bufferevent* b = bufferevent_openssl_socket_new(server_.base(), fd_.get(), ssl,
-                                                  BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+  bufferevent* b = bufferevent_openssl_socket_new(server_.base(), fd_.get(), ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                  BEV_OPT_CLOSE_ON_FREE);
   if (!b) {
     SSL_free(ssl);
     finish("TLS setup failed");
@@ -409,8 +413,7 @@ void Connection::on_event(short what) {
   if (what & BEV_EVENT_TIMEOUT) {
     if (io_ == Io::kHandshake) return finish("TLS handshake timeout");
     if (what & BEV_EVENT_WRITING) return finish("write timeout");
-    log::info("timeout after %s from %s", session_.in_data() ? "DATA" : "command",
-              client_.literal.c_str());
+    log::info("timeout after %s from %s", session_.in_data() ? "DATA" : "command", client_.literal.c_str());
     apply(session_.timeout());
     return;
   }

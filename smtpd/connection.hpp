@@ -86,14 +86,14 @@ class Connection {
   std::size_t out_off_ = 0;
   std::int64_t read_timeout_ = -1;
   bool write_armed_ = false;
-  bool io_error_ = false;     // a read or write failed: finish at the next update_io()
-  std::size_t held_ = 0;      // bytes fed to the session while it waited (bounded)
+  bool io_error_ = false;  // a read or write failed: finish at the next update_io()
+  std::size_t held_ = 0;   // bytes fed to the session while it waited (bounded)
   // TLS
   common::io::BufferEventPtr bev_;
   SSL* ssl_ = nullptr;  // owned by bev_
   Io io_ = Io::kPlain;
-  bool closing_ = false;   // close once the output is written
-  bool finished_ = false;  // released; waiting for destruction
+  bool closing_ = false;          // close once the output is written
+  bool finished_ = false;         // released; waiting for destruction
   std::uint64_t request_id_ = 0;  // submission or ETRN waiting for the queue manager
   bool waiting_etrn_ = false;     // which of the two
   common::io::EventPtr submit_timer_;

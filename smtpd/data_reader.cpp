@@ -70,7 +70,8 @@ std::size_t DataReader::text_run(std::string_view in, std::size_t i) {
   __m128i seen = zero;
   while (n - j >= 16) {
     __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + j));
-    __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)), _mm_cmpeq_epi8(v, zero));
+    __m128i sp =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)), _mm_cmpeq_epi8(v, zero));
     unsigned m = static_cast<unsigned>(_mm_movemask_epi8(sp));
     if (m == 0) {
       seen = _mm_or_si128(seen, v);
@@ -188,8 +189,7 @@ std::size_t DataReader::feed(std::string_view in, std::string* out) {
         }
         break;
       }
-      case State::kDone:
-        break;
+      case State::kDone: break;
     }
   }
   return i;

@@ -1,10 +1,10 @@
 // DataReader: end of data, dot-unstuffing, CRLF -> LF, and the smuggling cases, fed in
 // every possible split (RFC 5321 4.1.1.4, 4.5.2, 2.3.8, 4.5.3.1.6; RFC 2045 2.8).
+#include "smtpd/data_reader.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
-
-#include "smtpd/data_reader.hpp"
 
 using smtpd::DataReader;
 
@@ -13,14 +13,13 @@ namespace {
 struct Run {
   std::string out;
   std::size_t consumed = 0;
-  bool done = false, bare_lf = false, bare_cr = false, nul = false, long_line = false,
-       eight_bit = false;
+  bool done = false, bare_lf = false, bare_cr = false, nul = false, long_line = false, eight_bit = false;
   std::uint64_t size = 0;
 };
 
 Run finish(const DataReader& r, std::string out, std::size_t consumed) {
-  return Run{std::move(out), consumed, r.done(), r.bare_lf(), r.bare_cr(), r.nul(), r.long_line(),
-             r.eight_bit(), r.size()};
+  return Run{std::move(out), consumed,      r.done(),      r.bare_lf(), r.bare_cr(),
+             r.nul(),        r.long_line(), r.eight_bit(), r.size()};
 }
 
 Run whole(std::string_view in) {
@@ -112,7 +111,7 @@ TEST_CASE("empty message: the terminator right after DATA (RFC 5321 4.1.1.4)") {
 TEST_CASE("RFC 5321 4.5.2: dot at the start of data and of lines is unstuffed") {
   CHECK(whole("..\r\n.\r\n").out == ".\n");
   CHECK(whole("...\r\n.\r\n").out == "..\n");
-  CHECK(whole(".x\r\n.\r\n").out == "x\n");  // unstuffed as the RFC says, even if unneeded
+  CHECK(whole(".x\r\n.\r\n").out == "x\n");   // unstuffed as the RFC says, even if unneeded
   CHECK(whole("a.\r\n.\r\n").out == "a.\n");  // only a leading dot counts
   CHECK(whole("\r\n..\r\n.\r\n").out == "\n.\n");
   Run r = whole(". \r\n.\r\n");
@@ -170,11 +169,15 @@ TEST_CASE("RFC 5321 4.5.3.1.6: 998 octets plus CRLF is the longest line") {
 }
 
 TEST_CASE("8-bit bytes pass through unchanged (RFC 6152)") {
-  std::string body = "gr\xc3\xbc\xc3\x9f" "e \xff\x80\r\n";
+  std::string body =
+      "gr\xc3\xbc\xc3\x9f"
+      "e \xff\x80\r\n";
   Run r = whole(body + ".\r\n");
   CHECK(r.done);
   CHECK(r.eight_bit);
-  CHECK(r.out == "gr\xc3\xbc\xc3\x9f" "e \xff\x80\n");
+  CHECK(r.out ==
+        "gr\xc3\xbc\xc3\x9f"
+        "e \xff\x80\n");
   CHECK_FALSE(whole("plain\r\n.\r\n").eight_bit);
 }
 

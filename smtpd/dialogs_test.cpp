@@ -109,8 +109,9 @@ class Runner {
       } else if (line.rfind("F: ", 0) == 0) {
         flush();
         std::string want = unescape(line.substr(3));
-        CHECK_MESSAGE(last_file_.find(want) != std::string::npos,
-                      where_ << ": queue file lacks '" << line.substr(3) << "':\n" << last_file_);
+        CHECK_MESSAGE(last_file_.find(want) != std::string::npos, where_ << ": queue file lacks '"
+                                                                         << line.substr(3) << "':\n"
+                                                                         << last_file_);
       } else if (line == "!tls") {
         flush();
         absorb(session_->tls_established("TLSv1.3 with cipher TEST_CIPHER (256/256 bits)"));
@@ -122,7 +123,8 @@ class Runner {
         CHECK_MESSAGE(closed_, where_ << ": the server did not close the connection");
       } else if (line.rfind("!etrn ", 0) == 0) {
         flush();
-        CHECK_MESSAGE(last_etrn_ == line.substr(6), where_ << ": last ETRN to the queue manager was '" << last_etrn_ << "'");
+        CHECK_MESSAGE(last_etrn_ == line.substr(6),
+                      where_ << ": last ETRN to the queue manager was '" << last_etrn_ << "'");
       } else if (line.rfind("!submissions ", 0) == 0) {
         flush();
         CHECK_MESSAGE(submissions_ == std::stoi(line.substr(13)),
@@ -172,7 +174,8 @@ class Runner {
   void ensure_started() {
     if (session_) return;
     session_ = std::make_unique<Session>(cfg_, client_, backend_);
-    if (cfg_.port == Port::kSubmissions) session_->set_implicit_tls("TLSv1.3 with cipher TEST_CIPHER (256/256 bits)");
+    if (cfg_.port == Port::kSubmissions)
+      session_->set_implicit_tls("TLSv1.3 with cipher TEST_CIPHER (256/256 bits)");
     absorb(session_->start());
   }
 
@@ -213,10 +216,11 @@ class Runner {
   // mode can force an outcome.
   AuthOutcome auth_outcome(const AuthRequest& r) const {
     if (auth_mode_ == "tempfail") return AuthOutcome{AuthOutcome::Kind::kTempFail, ""};
-    bool good = r.password == "secret" && (r.login == "alice@example.test" || r.login == "ALICE@EXAMPLE.TEST" ||
-                                           r.login == "alice");
+    bool good = r.password == "secret" &&
+                (r.login == "alice@example.test" || r.login == "ALICE@EXAMPLE.TEST" || r.login == "alice");
     if (good && auth_mode_ != "blocked") return AuthOutcome{AuthOutcome::Kind::kOk, "alice@example.test"};
-    return AuthOutcome{auth_mode_ == "blocked" ? AuthOutcome::Kind::kBlocked : AuthOutcome::Kind::kFailed, ""};
+    return AuthOutcome{auth_mode_ == "blocked" ? AuthOutcome::Kind::kBlocked : AuthOutcome::Kind::kFailed,
+                       ""};
   }
 
   Verdict verdict() const {

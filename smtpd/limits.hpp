@@ -18,10 +18,10 @@ namespace smtpd {
 class ClientLimits {
  public:
   struct Settings {
-    std::int64_t max_sessions = 50;     // per address, concurrent
-    std::int64_t connect_rate = 120;    // per address per minute; 0: no limit
-    std::int64_t auth_failures = 10;    // within block_time, then blocked
-    std::int64_t block_time = 600;      // seconds
+    std::int64_t max_sessions = 50;   // per address, concurrent
+    std::int64_t connect_rate = 120;  // per address per minute; 0: no limit
+    std::int64_t auth_failures = 10;  // within block_time, then blocked
+    std::int64_t block_time = 600;    // seconds
   };
   enum class Verdict { kOk, kTooManySessions, kRate, kBlocked };
 

@@ -1,8 +1,8 @@
 // ClientLimits with a hand-driven clock: sessions per address, the per-minute connection
 // rate, the AUTH failure delay and block, exemptions, and pruning.
-#include <doctest/doctest.h>
-
 #include "smtpd/limits.hpp"
+
+#include <doctest/doctest.h>
 
 using smtpd::ClientLimits;
 using V = ClientLimits::Verdict;

@@ -17,8 +17,7 @@ Reply lookup_failed(const common::Status& st) {
   static common::log::RateLimiter limit(std::chrono::seconds(10), 16);
   std::size_t dropped = 0;
   if (limit.allow("lookup", &dropped))
-    common::log::warn("accounts lookup failed: %s (%zu similar suppressed)", st.message().c_str(),
-                      dropped);
+    common::log::warn("accounts lookup failed: %s (%zu similar suppressed)", st.message().c_str(), dropped);
   return make_reply(451, "4.3.0", "Temporary lookup failure, try again later");
 }
 
@@ -82,17 +81,15 @@ Reply check_sender(const SessionFacts& facts, const MailArgs& mail, const Sender
   // session has not been authenticated ... unless it has already independently
   // established authentication or authorization (such as being within a protected
   // subnetwork)". RFC 4954 6: 530 5.7.0.
-  if (rules.submission && !may_relay(facts))
-    return make_reply(530, "5.7.0", "Authentication required");
+  if (rules.submission && !may_relay(facts)) return make_reply(530, "5.7.0", "Authentication required");
   if (mail.size && *mail.size > rules.size_limit)
-    return make_reply(552, "5.3.4", "Message size exceeds fixed limit of " +
-                                        std::to_string(rules.size_limit) + " bytes");
+    return make_reply(552, "5.3.4",
+                      "Message size exceeds fixed limit of " + std::to_string(rules.size_limit) + " bytes");
   if (!facts.auth_user.empty() && rules.sender_login_check && !mail.sender.null()) {
     common::Status failed;
     bool ok = owned_by(facts.auth_user, mail.sender, dir, &failed);
     if (!failed.is_ok()) return lookup_failed(failed);
-    if (!ok)
-      return make_reply(554, "5.7.1", "Sender address rejected: not owned by user " + facts.auth_user);
+    if (!ok) return make_reply(554, "5.7.1", "Sender address rejected: not owned by user " + facts.auth_user);
   }
   return make_reply(250, "2.1.0", "Ok");
 }
@@ -129,8 +126,9 @@ Reply check_recipient(const SessionFacts& facts, const common::mail::Address& rc
   if (local == "postmaster" || local == "abuse") return ok_rcpt();
   // A bounce to a forward of ours comes back to its SRS address (common/mail/srs.hpp).
   if (common::mail::srs::is_srs(rcpt.local))
-    return dir.valid_srs(rcpt.local) ? ok_rcpt()
-                                     : make_reply(550, "5.1.1", "Recipient address rejected: invalid SRS address");
+    return dir.valid_srs(rcpt.local)
+               ? ok_rcpt()
+               : make_reply(550, "5.1.1", "Recipient address rejected: invalid SRS address");
 
   auto check = [&](const std::string& k, bool* found) -> std::optional<Reply> {
     auto m = dir.mailbox(k);
@@ -173,8 +171,9 @@ std::optional<Reply> check_domain_limits(const SessionFacts& facts, const common
     auto d = limits_of(rcpt.domain, &failed);
     if (!failed.is_ok()) return lookup_failed(failed);
     if (d && d->max_message_size && declared_size && *declared_size > d->max_message_size)
-      return make_reply(552, "5.3.4", "Message size exceeds the limit of " + std::to_string(d->max_message_size) +
-                                          " bytes for " + rcpt.domain);
+      return make_reply(552, "5.3.4",
+                        "Message size exceeds the limit of " + std::to_string(d->max_message_size) +
+                            " bytes for " + rcpt.domain);
     if (d && d->max_recipients) {
       std::size_t same = 0;
       for (const auto& e : earlier) same += e.domain == rcpt.domain ? 1 : 0;
@@ -187,11 +186,13 @@ std::optional<Reply> check_domain_limits(const SessionFacts& facts, const common
     auto d = limits_of(facts.auth_user.substr(at + 1), &failed);
     if (!failed.is_ok()) return lookup_failed(failed);
     if (d && d->max_message_size && declared_size && *declared_size > d->max_message_size)
-      return make_reply(552, "5.3.4", "Message size exceeds your limit of " + std::to_string(d->max_message_size) +
-                                          " bytes");
+      return make_reply(
+          552, "5.3.4",
+          "Message size exceeds your limit of " + std::to_string(d->max_message_size) + " bytes");
     if (d && d->max_recipients && earlier.size() >= d->max_recipients)
-      return make_reply(452, "4.5.3", "Too many recipients (your limit is " + std::to_string(d->max_recipients) +
-                                          " per message)");
+      return make_reply(
+          452, "4.5.3",
+          "Too many recipients (your limit is " + std::to_string(d->max_recipients) + " per message)");
   }
   return std::nullopt;
 }
@@ -201,8 +202,8 @@ std::optional<Reply> check_etrn(const SessionFacts& facts, const EtrnArgs& etrn,
   // RFC 1985 5: 458 "Unable to queue messages for node <x>", 459 "Node <x> not allowed:
   // <reason>".
   if (etrn.queue_name)
-    return make_reply(458, "4.3.0", "Unable to queue messages for node #" + etrn.node +
-                                        ": queue names are not supported");
+    return make_reply(458, "4.3.0",
+                      "Unable to queue messages for node #" + etrn.node + ": queue names are not supported");
   std::string node = (etrn.subdomains ? "@" : "") + etrn.node;
   if (!facts.etrn_network)
     return make_reply(459, "4.7.1", "Node " + node + " not allowed: client not authorized");

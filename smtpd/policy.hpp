@@ -24,7 +24,7 @@ struct SessionFacts {
   std::string client_ip;  // textual address, e.g. "192.0.2.1"
   bool tls = false;       // STARTTLS done, or an implicit-TLS port
   std::string helo;
-  std::string auth_user;  // after AUTH: the account's address; empty: not authenticated
+  std::string auth_user;       // after AUTH: the account's address; empty: not authenticated
   bool relay_network = false;  // the client is in relay_networks
   bool etrn_network = false;   // the client is in etrn_networks
   // POP-before-SMTP: the relay database has a fresh entry for the client. Looked up once,
@@ -37,8 +37,8 @@ struct SessionFacts {
 bool may_relay(const SessionFacts& f);
 
 struct DomainInfo {
-  std::string alias_of;  // domain alias: the same local parts exist there
-  std::string catchall;  // non-empty: every local part is accepted
+  std::string alias_of;                // domain alias: the same local parts exist there
+  std::string catchall;                // non-empty: every local part is accepted
   std::uint64_t max_message_size = 0;  // mailctl domain set max-size; 0: none
   std::size_t max_recipients = 0;      // mailctl domain set max-recipients; 0: none
 };
@@ -64,8 +64,8 @@ class Directory {
 
 struct SenderRules {
   std::uint64_t size_limit = 0;
-  bool submission = false;          // a submission port (RFC 6409)
-  bool sender_login_check = true;   // smtpd_sender_login_check
+  bool submission = false;         // a submission port (RFC 6409)
+  bool sender_login_check = true;  // smtpd_sender_login_check
 };
 
 // MAIL FROM:
@@ -76,8 +76,7 @@ struct SenderRules {
 //    targets include it, the same local part in an alias domain of theirs, or the null
 //    sender <> (bounces, receipts); anything else 554 5.7.1. Lookup failure 451 4.3.0.
 // Returns a 250 reply when the sender is acceptable.
-Reply check_sender(const SessionFacts& facts, const MailArgs& mail, const SenderRules& rules,
-                   Directory& dir);
+Reply check_sender(const SessionFacts& facts, const MailArgs& mail, const SenderRules& rules, Directory& dir);
 
 // RCPT TO:
 //  - a local domain (accounts.mdb), from anyone: an existing user or alias; any local

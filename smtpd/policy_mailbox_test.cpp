@@ -51,7 +51,8 @@ TEST_CASE("a full mailbox is refused at RCPT with 452 4.2.2, others are not") {
 
 TEST_CASE("SRS recipients: ours accepted, forged or expired refused 550 5.1.1") {
   SrsDirectory dir;
-  auto ours = common::mail::srs::forward(kSecret, "someone", "origin.example", "example.test", ::time(nullptr));
+  auto ours =
+      common::mail::srs::forward(kSecret, "someone", "origin.example", "example.test", ::time(nullptr));
   REQUIRE(ours.is_ok());
   CHECK(check_recipient(stranger(), addr(*ours), dir, "mx.example.test", {}).code == 250);
   auto old = common::mail::srs::forward(kSecret, "someone", "origin.example", "example.test",
@@ -72,7 +73,8 @@ TEST_CASE("per-domain limits: recipients per domain, declared size, an authentic
   dir.domains["example.test"].max_recipients = 2;
   dir.domains["example.test"].max_message_size = 1000;
   std::vector<common::mail::Address> earlier = {addr("alice@example.test"), addr("x@other.example")};
-  CHECK_FALSE(check_domain_limits(stranger(), addr("bob@example.test"), earlier, std::nullopt, dir).has_value());
+  CHECK_FALSE(
+      check_domain_limits(stranger(), addr("bob@example.test"), earlier, std::nullopt, dir).has_value());
   earlier.push_back(addr("bob@example.test"));
   auto r = check_domain_limits(stranger(), addr("info@example.test"), earlier, std::nullopt, dir);
   REQUIRE(r.has_value());
@@ -87,7 +89,8 @@ TEST_CASE("per-domain limits: recipients per domain, declared size, an authentic
   // A user of example.test sending elsewhere: at most 2 recipients per message.
   SessionFacts auth = stranger();
   auth.auth_user = "alice@example.test";
-  CHECK_FALSE(check_domain_limits(auth, addr("a@far.example"), {addr("b@far.example")}, std::nullopt, dir).has_value());
+  CHECK_FALSE(check_domain_limits(auth, addr("a@far.example"), {addr("b@far.example")}, std::nullopt, dir)
+                  .has_value());
   auto many = check_domain_limits(auth, addr("c@far.example"), {addr("a@far.example"), addr("b@far.example")},
                                   std::nullopt, dir);
   REQUIRE(many.has_value());

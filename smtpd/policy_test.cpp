@@ -1,11 +1,12 @@
 // Policy decisions over an in-memory directory, plus one run over a real temporary
 // accounts database (AccountsDirectory over common::accounts::Accounts): recipients and
 // relay control (the open-relay tricks), senders (submission, login check), ETRN.
+#include "smtpd/policy.hpp"
+
 #include <doctest/doctest.h>
 
 #include "common/accounts/accounts.hpp"
 #include "smtpd/accounts_directory.hpp"
-#include "smtpd/policy.hpp"
 #include "smtpd/test_support.hpp"
 
 using namespace smtpd;
@@ -110,14 +111,14 @@ TEST_CASE("the classic open-relay tricks are refused from an unauthorised client
   testing::MemoryDirectory dir;
   // Each one tries to get mail for other.test relayed through a local domain.
   for (const char* path : {
-           "<alice%other.test@example.test>",         // percent hack
-           "<\"alice@other.test\"@example.test>",     // quoted local part with '@'
-           "<@example.test:alice@other.test>",        // source route (stripped)
-           "<other.test!alice@example.test>",         // bang path
-           "<ALICE%OTHER.TEST@EXAMPLE.TEST>",         // upper case
-           "<alice%other.test@catchall.test>",        // even where any local part goes
-           "<alice%other.test@backup.test>",          // and through a backup-MX domain
-           "<alice@[127.0.0.1]>",                     // IP literal
+           "<alice%other.test@example.test>",      // percent hack
+           "<\"alice@other.test\"@example.test>",  // quoted local part with '@'
+           "<@example.test:alice@other.test>",     // source route (stripped)
+           "<other.test!alice@example.test>",      // bang path
+           "<ALICE%OTHER.TEST@EXAMPLE.TEST>",      // upper case
+           "<alice%other.test@catchall.test>",     // even where any local part goes
+           "<alice%other.test@backup.test>",       // and through a backup-MX domain
+           "<alice@[127.0.0.1]>",                  // IP literal
            "<alice@[IPv6:::1]>",
        }) {
     CAPTURE(path);
@@ -128,7 +129,8 @@ TEST_CASE("the classic open-relay tricks are refused from an unauthorised client
   // Not even syntax: the parser refuses these before the policy sees them.
   common::mail::PathOptions opt;
   std::size_t used = 0;
-  for (const char* path : {"<alice@other.test@example.test>", "<alice@other.test.>", "<alice@example.test.>"}) {
+  for (const char* path :
+       {"<alice@other.test@example.test>", "<alice@other.test.>", "<alice@example.test.>"}) {
     CAPTURE(path);
     CHECK_FALSE(common::mail::parse_path(path, opt, &used).is_ok());
   }
@@ -209,7 +211,7 @@ TEST_CASE("sender login check: own address, aliases of it, alias domains, <>") {
   };
   CHECK(sender(alice, "alice@example.test").code == 250);
   CHECK(sender(alice, "ALICE@Example.Test").code == 250);
-  CHECK(sender(alice, "alice@alias.test").code == 250);  // domain alias
+  CHECK(sender(alice, "alice@alias.test").code == 250);    // domain alias
   CHECK(sender(alice, "sales@example.test").code == 250);  // alias -> alice
   CHECK(sender(alice, "sales@alias.test").code == 250);    // the same alias in the alias domain
   CHECK(sender(alice, "info@example.test").code == 250);   // alias -> alice, bob

@@ -13,11 +13,14 @@ std::string header_safe_name(std::string_view name, bool utf8) {
   for (unsigned char c : name) {
     bool ok = (c > 0x20 && c < 0x7f) || (utf8 && c >= 0x80);
     switch (c) {
-      case '(': case ')': case ';': case '\\': case '"': case '<': case '>':
-        ok = false;
-        break;
-      default:
-        break;
+      case '(':
+      case ')':
+      case ';':
+      case '\\':
+      case '"':
+      case '<':
+      case '>': ok = false; break;
+      default: break;
     }
     out.push_back(ok ? static_cast<char>(c) : '?');
   }

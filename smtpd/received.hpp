@@ -14,9 +14,9 @@ struct ReceivedInfo {
   std::string hostname;        // ours
   std::string protocol;        // RFC 3848 / RFC 6531 3.7.3 WITH value, e.g. "ESMTPS"
   std::string queue_id;
-  std::string tls;             // common::tls::describe(), empty without TLS
-  std::string for_rcpt;        // set only when the message has exactly one recipient
-  std::int64_t time = 0;       // UNIX time
+  std::string tls;        // common::tls::describe(), empty without TLS
+  std::string for_rcpt;   // set only when the message has exactly one recipient
+  std::int64_t time = 0;  // UNIX time
 };
 
 // "Received: from helo ([ip])\n\tby host (Mailbag) with ESMTPS id X\n\t(using ...)\n

@@ -1,14 +1,19 @@
 // Base64 (RFC 4648 test vectors), the PLAIN message (RFC 4616 2) and the authzid rule.
-#include <doctest/doctest.h>
-
 #include "smtpd/sasl.hpp"
+
+#include <doctest/doctest.h>
 
 using namespace smtpd::sasl;
 
 TEST_CASE("RFC 4648 10 test vectors round-trip") {
   const std::pair<const char*, const char*> v[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, enc] : v) {
     CAPTURE(plain);
@@ -22,8 +27,8 @@ TEST_CASE("RFC 4648 10 test vectors round-trip") {
 }
 
 TEST_CASE("malformed base64 is refused, never guessed") {
-  for (const char* bad : {"Zg", "Zg=", "Z===", "====", "Zm9v\r\n", " Zm9v", "Zm 9v", "Zm9v=", "Z=g=",
-                          "Zm=v", "Zm9v*A==", "Zm9\x80", "Zh==", "Zm9=", "Zm+="}) {
+  for (const char* bad : {"Zg", "Zg=", "Z===", "====", "Zm9v\r\n", " Zm9v", "Zm 9v", "Zm9v=", "Z=g=", "Zm=v",
+                          "Zm9v*A==", "Zm9\x80", "Zh==", "Zm9=", "Zm+="}) {
     CAPTURE(bad);
     CHECK_FALSE(decode_base64(bad).has_value());
   }
@@ -40,8 +45,8 @@ TEST_CASE("RFC 4616 2: authzid NUL authcid NUL passwd") {
   CHECK(z->authzid == "admin");
   CHECK_FALSE(parse_plain("alice").is_ok());
   CHECK_FALSE(parse_plain(std::string("\0alice", 6)).is_ok());
-  CHECK_FALSE(parse_plain(std::string("\0\0pw", 4)).is_ok());          // empty authcid
-  CHECK_FALSE(parse_plain(std::string("\0alice\0", 7)).is_ok());       // empty password
+  CHECK_FALSE(parse_plain(std::string("\0\0pw", 4)).is_ok());           // empty authcid
+  CHECK_FALSE(parse_plain(std::string("\0alice\0", 7)).is_ok());        // empty password
   CHECK_FALSE(parse_plain(std::string("\0alice\0pw\0x", 11)).is_ok());  // extra NUL
   std::string big(256, 'a');
   CHECK_FALSE(parse_plain(std::string("\0", 1) + big + std::string("\0pw", 3)).is_ok());

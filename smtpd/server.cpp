@@ -32,9 +32,9 @@ using common::Result;
 using common::Status;
 using common::io::UniqueFd;
 
-constexpr int kExOsErr = 71;     // sysexits EX_OSERR
+constexpr int kExOsErr = 71;      // sysexits EX_OSERR
 constexpr int kExCantCreat = 73;  // EX_CANTCREAT
-constexpr int kExConfig = 78;    // EX_CONFIG
+constexpr int kExConfig = 78;     // EX_CONFIG
 constexpr int kBacklog = 511;
 // Password checks at once: two threads (yescrypt is CPU-bound; a small machine), and a
 // bounded queue behind them, so a flood of AUTH attempts gets 454 instead of memory.
@@ -127,8 +127,9 @@ PreJail pre_jail(const common::config::Config& cfg) {
     if (!st) die(kExOsErr, st.message());
   }
   if (!cfg.submission_listen.empty() && !pre.tls)
-    log::warn("submission_listen without tls_cert_file: AUTH is never offered, so only "
-              "relay_networks and POP-before-SMTP clients can submit there");
+    log::warn(
+        "submission_listen without tls_cert_file: AUTH is never offered, so only "
+        "relay_networks and POP-before-SMTP clients can submit there");
   if (pre.tls) {
     for (const auto& spec : cfg.submissions_listen) {
       Status st = bind_listen(spec, Port::kSubmissions, &pre.listeners);
@@ -163,7 +164,8 @@ PreJail pre_jail(const common::config::Config& cfg) {
     if (r)
       pre.relay = std::move(*r);
     else
-      log::warn("relay database %s: %s (retried when needed)", layout.relay_db().c_str(), r.message().c_str());
+      log::warn("relay database %s: %s (retried when needed)", layout.relay_db().c_str(),
+                r.message().c_str());
     // LMDB creates a missing lock file even for a reader: as root that would leave one
     // pop3d cannot write. Give the files back to mb-pop3d:mb-relay (a no-op otherwise).
     Status st = common::relaydb::fix_ownership(layout.relay_db());
@@ -180,7 +182,8 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
       tls_(std::move(pre.tls)),
       directory_(layout_.accounts_db(), std::move(pre.accounts)),
       passwords_(layout_.passwd_db(), std::move(pre.passwords)),
-      pool_(base, kAuthThreads, kAuthQueue, [this](std::uint64_t job, bool ok) { on_password_checked(job, ok); }),
+      pool_(base, kAuthThreads, kAuthQueue,
+            [this](std::uint64_t job, bool ok) { on_password_checked(job, ok); }),
       relay_(std::move(pre.relay)),
       relay_networks_(*common::net::NetworkList::parse(cfg.relay_networks)),
       etrn_networks_(*common::net::NetworkList::parse(cfg.etrn_networks)),
@@ -328,8 +331,7 @@ void Server::release(std::uint64_t conn_id) {
   common::io::run_soon(base_, [this, conn_id] { conns_.erase(conn_id); });
 }
 
-common::Result<common::spool::QueueFileWriter> Server::create_queue_file(
-    const common::spool::Envelope& env) {
+common::Result<common::spool::QueueFileWriter> Server::create_queue_file(const common::spool::Envelope& env) {
   return common::spool::QueueFileWriter::create(incoming_.get(), env);
 }
 
@@ -344,7 +346,8 @@ bool Server::relay_db_allows(const std::string& ip) {
     // a file that is there but cannot be opened is retried at most once a second.
     if (::access(path.c_str(), F_OK) != 0) return false;
     auto t = std::chrono::steady_clock::now();
-    if (relay_last_try_ != std::chrono::steady_clock::time_point{} && t - relay_last_try_ < std::chrono::seconds(1))
+    if (relay_last_try_ != std::chrono::steady_clock::time_point{} &&
+        t - relay_last_try_ < std::chrono::seconds(1))
       return false;
     relay_last_try_ = t;
     auto r = common::relaydb::RelayDb::open(path, common::relaydb::RelayDb::Mode::kRead);
@@ -409,7 +412,8 @@ void Server::authenticate(std::uint64_t conn_id, AuthRequest req) {
     }
   }
   std::uint64_t id = next_auth_job_++;
-  if (!pool_.submit(id, std::move(hash), std::move(req.password))) return temp("too many password checks waiting");
+  if (!pool_.submit(id, std::move(hash), std::move(req.password)))
+    return temp("too many password checks waiting");
   auth_jobs_[id] = std::move(job);
 }
 
@@ -428,13 +432,14 @@ void Server::on_password_checked(std::uint64_t id, bool ok) {
   static log::RateLimiter limit(std::chrono::seconds(60));
   std::size_t dropped = 0;
   if (limit.allow("auth " + job.ip, &dropped))
-    log::warn("authentication failed for %s from [%s]%s%s", log::printable(job.login, 80).c_str(), job.ip.c_str(),
-              f.blocked ? ": address blocked" : "",
-              dropped ? (" (" + std::to_string(dropped) + " more failures from there not logged)").c_str() : "");
+    log::warn(
+        "authentication failed for %s from [%s]%s%s", log::printable(job.login, 80).c_str(), job.ip.c_str(),
+        f.blocked ? ": address blocked" : "",
+        dropped ? (" (" + std::to_string(dropped) + " more failures from there not logged)").c_str() : "");
   else if (f.blocked)
     log::warn("[%s] blocked after too many failed authentications", job.ip.c_str());
-  auth_answer(job.conn_id, AuthOutcome{f.blocked ? AuthOutcome::Kind::kBlocked : AuthOutcome::Kind::kFailed, ""},
-              f.delay);
+  auth_answer(job.conn_id,
+              AuthOutcome{f.blocked ? AuthOutcome::Kind::kBlocked : AuthOutcome::Kind::kFailed, ""}, f.delay);
 }
 
 void Server::auth_answer(std::uint64_t conn_id, const AuthOutcome& o, double delay) {
@@ -446,7 +451,8 @@ void Server::connect_qmgr() {
   std::string path = layout_.submit_socket();
   auto sock = ipc::connect_unix(path);
   if (!sock) {
-    if (!qmgr_down_logged_) log::warn("queue manager not reachable (%s); retrying every second", sock.message().c_str());
+    if (!qmgr_down_logged_)
+      log::warn("queue manager not reachable (%s); retrying every second", sock.message().c_str());
     qmgr_down_logged_ = true;
     timeval tv{1, 0};
     evtimer_add(reconnect_.get(), &tv);

@@ -40,8 +40,8 @@ struct Listener {
 // Everything smtpd needs that its unprivileged user could not open itself.
 struct PreJail {
   std::vector<Listener> listeners;
-  common::io::UniqueFd incoming;  // O_RDONLY|O_DIRECTORY of spool/incoming
-  common::tls::SslCtxPtr tls;     // null when no certificate is configured
+  common::io::UniqueFd incoming;                           // O_RDONLY|O_DIRECTORY of spool/incoming
+  common::tls::SslCtxPtr tls;                              // null when no certificate is configured
   std::unique_ptr<common::accounts::Accounts> accounts;    // null if it could not be opened
   std::unique_ptr<common::accounts::Passwords> passwords;  // null if it could not be opened
   std::unique_ptr<common::relaydb::RelayDb> relay;         // pop_before_smtp, if it exists

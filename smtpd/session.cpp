@@ -177,11 +177,10 @@ void Session::handle_command(const Command& c) {
       return send(make_reply(250, "2.0.0", "Ok"));
     case Verb::kNoop:  // RFC 5321 4.1.1.9: an argument is allowed and ignored
       return send(make_reply(250, "2.0.0", "Ok"));
-    case Verb::kQuit:
-      return close_with(make_reply(221, "2.0.0", "Bye"));
+    case Verb::kQuit: return close_with(make_reply(221, "2.0.0", "Bye"));
     case Verb::kHelp:
-      return send(make_reply(214, "2.0.0",
-                             "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY STARTTLS AUTH ETRN"));
+      return send(make_reply(
+          214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY STARTTLS AUTH ETRN"));
     case Verb::kVrfy:  // RFC 5321 3.5.3: 252 when we will not verify; discloses nothing
       if (c.arg.empty()) return send(make_reply(501, "5.5.4", "Syntax: VRFY address"));
       return send(make_reply(252, "2.1.5", "Cannot VRFY user, but will accept message and attempt delivery"));
@@ -221,12 +220,12 @@ void Session::cmd_helo(const Command& c, bool ehlo) {
   if (!ehlo) return send_raw("250 " + cfg_.hostname + "\r\n");
   std::vector<std::string> lines = {
       cfg_.hostname,
-      "PIPELINING",                                        // RFC 2920
+      "PIPELINING",                                       // RFC 2920
       "SIZE " + std::to_string(cfg_.message_size_limit),  // RFC 1870
-      "8BITMIME",                                          // RFC 6152
-      "ENHANCEDSTATUSCODES",                               // RFC 2034
-      "ETRN",                                              // RFC 1985
-      "SMTPUTF8",                                          // RFC 6531
+      "8BITMIME",                                         // RFC 6152
+      "ENHANCEDSTATUSCODES",                              // RFC 2034
+      "ETRN",                                             // RFC 1985
+      "SMTPUTF8",                                         // RFC 6531
   };
   if (cfg_.tls_available && !facts_.tls) lines.push_back("STARTTLS");  // RFC 3207
   // RFC 4954 4: mechanisms that send the password in clear only under TLS (RFC 4954 14).
@@ -250,8 +249,8 @@ void Session::cmd_mail(const Command& c) {
   if (r.is_error())
     log::info("reject: MAIL from %s%s: %d %s %s; from=<%s>%s%s", log::printable(facts_.helo, 64).c_str(),
               client_.literal.c_str(), r.code, r.status.c_str(), r.text.c_str(),
-              log::printable(p.value->sender.str()).c_str(), facts_.auth_user.empty() ? "" : " user=",
-              log::printable(facts_.auth_user, 64).c_str());
+              log::printable(p.value->sender.str()).c_str(),
+              facts_.auth_user.empty() ? "" : " user=", log::printable(facts_.auth_user, 64).c_str());
   if (r.is_error()) return send(r);
   tx_.emplace();
   tx_->mail = std::move(*p.value);
@@ -275,10 +274,9 @@ void Session::cmd_rcpt(const Command& c) {
   if (!r.is_error())  // per-domain limits (mailctl domain set)
     if (auto lim = check_domain_limits(facts_, a, tx_->rcpts, tx_->mail.size, backend_.directory())) r = *lim;
   if (r.is_error()) {
-    log::info("reject: RCPT from %s%s: %d %s %s; from=<%s> to=<%s>",
-              log::printable(facts_.helo, 64).c_str(), client_.literal.c_str(), r.code,
-              r.status.c_str(), r.text.c_str(), log::printable(tx_->mail.sender.str()).c_str(),
-              log::printable(a.str()).c_str());
+    log::info("reject: RCPT from %s%s: %d %s %s; from=<%s> to=<%s>", log::printable(facts_.helo, 64).c_str(),
+              client_.literal.c_str(), r.code, r.status.c_str(), r.text.c_str(),
+              log::printable(tx_->mail.sender.str()).c_str(), log::printable(a.str()).c_str());
   } else {
     tx_->rcpts.push_back(std::move(a));
   }
@@ -348,9 +346,8 @@ void Session::feed_data() {
   in_pos_ += t.reader.feed(rest, &chunk_);
   // Once the message is certain to be refused nothing more is written, but the data is
   // still read to its real end (see data_reader.hpp).
-  bool refused = t.reader.bare_lf() || t.reader.bare_cr() || t.reader.nul() ||
-                 t.reader.long_line() || t.reader.size() > cfg_.message_size_limit ||
-                 t.write_error != 0;
+  bool refused = t.reader.bare_lf() || t.reader.bare_cr() || t.reader.nul() || t.reader.long_line() ||
+                 t.reader.size() > cfg_.message_size_limit || t.write_error != 0;
   if (!refused && !chunk_.empty()) {
     common::Status st = t.writer->append(chunk_);
     if (!st) {
@@ -366,14 +363,14 @@ Reply Session::data_verdict() const {
   // RFC 5321 4.3.2: after the data only 250, 552, 554, 451, 452, 450 and 550 are valid.
   if (t.reader.bare_lf() || t.reader.bare_cr())
     return make_reply(554, "5.6.0", "Error: bare LF/CR not allowed, RFC 5321 2.3.8");
-  if (t.reader.nul())
-    return make_reply(554, "5.6.0", "Error: NUL characters not allowed (RFC 2045 2.8)");
+  if (t.reader.nul()) return make_reply(554, "5.6.0", "Error: NUL characters not allowed (RFC 2045 2.8)");
   // RFC 5321 4.5.3.1.6 sets the limit; 4.5.3.1.10 uses 552 for data over a limit.
   if (t.reader.long_line())
     return make_reply(552, "5.6.0", "Error: line longer than 1000 octets (RFC 5321 4.5.3.1.6)");
   if (t.reader.size() > cfg_.message_size_limit)
-    return make_reply(552, "5.3.4", "Error: message size exceeds fixed limit of " +
-                                        std::to_string(cfg_.message_size_limit) + " bytes");
+    return make_reply(
+        552, "5.3.4",
+        "Error: message size exceeds fixed limit of " + std::to_string(cfg_.message_size_limit) + " bytes");
   if (storage_full(t.write_error)) return storage_full_reply();
   if (t.write_error != 0) return make_reply(451, "4.3.0", "Error: queue file write error");
   return make_reply(250, "2.0.0", "Ok");
@@ -388,12 +385,13 @@ void Session::finish_data() {
     if (!st) {
       log::error("%s: finishing queue file: %s", t.queue_id.c_str(), st.message().c_str());
       // A small message is written only here: a full disk must still say 452 4.3.1.
-      v = storage_full(st.err()) ? storage_full_reply() : make_reply(451, "4.3.0", "Error: queue file write error");
+      v = storage_full(st.err()) ? storage_full_reply()
+                                 : make_reply(451, "4.3.0", "Error: queue file write error");
     }
   }
   if (v.is_error()) {
-    log::info("%s: reject: DATA from %s: %d %s %s", t.queue_id.c_str(),
-              log::printable(t.client).c_str(), v.code, v.status.c_str(), v.text.c_str());
+    log::info("%s: reject: DATA from %s: %d %s %s", t.queue_id.c_str(), log::printable(t.client).c_str(),
+              v.code, v.status.c_str(), v.text.c_str());
     reset_transaction();  // drops the unlinked file
     return send(v);
   }
@@ -463,8 +461,7 @@ Output Session::tls_established(std::string description) {
 }
 
 Output Session::timeout() {
-  if (!closed())
-    close_with(make_reply(421, "4.4.2", cfg_.hostname + " Error: timeout exceeded"));
+  if (!closed()) close_with(make_reply(421, "4.4.2", cfg_.hostname + " Error: timeout exceeded"));
   return take();
 }
 

@@ -47,8 +47,8 @@ struct SessionConfig {
 };
 
 struct ClientInfo {
-  std::string ip;       // "192.0.2.1", "2001:db8::1"
-  std::string literal;  // "[192.0.2.1]", "[IPv6:2001:db8::1]" (RFC 5321 4.1.3)
+  std::string ip;              // "192.0.2.1", "2001:db8::1"
+  std::string literal;         // "[192.0.2.1]", "[IPv6:2001:db8::1]" (RFC 5321 4.1.3)
   bool relay_network = false;  // in relay_networks
   bool etrn_network = false;   // in etrn_networks
 };
@@ -103,9 +103,9 @@ struct EtrnRequest {
 };
 
 struct Output {
-  std::string bytes;      // replies, in order; write them before acting on the flags
-  bool start_tls = false;  // then begin the TLS handshake (input so far was discarded)
-  bool close = false;      // then close the connection
+  std::string bytes;                 // replies, in order; write them before acting on the flags
+  bool start_tls = false;            // then begin the TLS handshake (input so far was discarded)
+  bool close = false;                // then close the connection
   std::optional<Submission> submit;  // then submit; answer with submit_done()
   std::optional<AuthRequest> auth;   // then check credentials; answer with auth_done()
   std::optional<EtrnRequest> etrn;   // then ask the queue manager; answer with etrn_done()
@@ -199,13 +199,13 @@ class Session {
   Phase phase_ = Phase::kCommand;
   Helo helo_ = Helo::kNone;
   std::optional<Transaction> tx_;
-  std::string in_;        // unprocessed input
+  std::string in_;  // unprocessed input
   std::size_t in_pos_ = 0;
   bool discarding_ = false;  // inside an over-long command line, dropping to its LF
   std::string chunk_;        // scratch for data output
   int errors_ = 0;
   AuthStep auth_step_ = AuthStep::kNone;
-  std::string auth_login_;  // AUTH LOGIN: the user name, until the password comes
+  std::string auth_login_;    // AUTH LOGIN: the user name, until the password comes
   std::string pending_node_;  // ETRN: the node the queue manager is asked about
   Output out_;
 };

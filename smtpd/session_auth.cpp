@@ -113,7 +113,8 @@ Output Session::auth_done(const AuthOutcome& o) {
       send(make_reply(535, "5.7.8", "Authentication credentials invalid"));
       break;
     case AuthOutcome::Kind::kBlocked:
-      close_with(make_reply(421, "4.7.0", cfg_.hostname + " Error: too many failed authentications, try later"));
+      close_with(
+          make_reply(421, "4.7.0", cfg_.hostname + " Error: too many failed authentications, try later"));
       break;
     case AuthOutcome::Kind::kTempFail:
       send(make_reply(454, "4.7.0", "Temporary authentication failure"));
@@ -152,11 +153,12 @@ Output Session::etrn_done(std::optional<std::uint32_t> messages) {
   } else if (*messages == 0) {
     send(make_reply(251, "2.0.0", "OK, no messages waiting for node " + node));
   } else {
-    send(make_reply(253, "2.0.0", "OK, " + std::to_string(*messages) + " pending messages for node " + node +
-                                      " started"));
+    send(make_reply(253, "2.0.0",
+                    "OK, " + std::to_string(*messages) + " pending messages for node " + node + " started"));
   }
-  log::info("ETRN %s from %s: %s", node.c_str(), client_.literal.c_str(),
-            messages ? (std::to_string(*messages) + " messages started").c_str() : "queue manager unavailable");
+  log::info(
+      "ETRN %s from %s: %s", node.c_str(), client_.literal.c_str(),
+      messages ? (std::to_string(*messages) + " messages started").c_str() : "queue manager unavailable");
   process();
   return take();
 }

@@ -1,5 +1,7 @@
 // The session state machine without sockets: sequences, limits, the queue file it
 // writes (read back through the queue manager's own validator), STARTTLS, timeouts.
+#include "smtpd/session.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -7,7 +9,6 @@
 
 #include "common/spool/queue_file.hpp"
 #include "smtpd/received.hpp"
-#include "smtpd/session.hpp"
 #include "smtpd/test_support.hpp"
 
 using namespace smtpd;
@@ -17,7 +18,8 @@ using common::mail::Verdict;
 namespace {
 
 struct Harness {
-  explicit Harness(SessionConfig c = testing::test_config()) : cfg(c), s(cfg, testing::test_client(), backend) {
+  explicit Harness(SessionConfig c = testing::test_config())
+      : cfg(c), s(cfg, testing::test_client(), backend) {
     take(s.start());
   }
   // Feeds bytes, returns the replies written.
@@ -62,8 +64,9 @@ TEST_CASE("greeting: 220 <hostname> ESMTP Mailbag, no enhanced code (RFC 2034 3)
 TEST_CASE("EHLO lists the extensions; HELO answers one line") {
   Harness h;
   std::string r = h.send("EHLO client.test\r\n");
-  CHECK(r == "250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
-             "250-ENHANCEDSTATUSCODES\r\n250-ETRN\r\n250 SMTPUTF8\r\n");
+  CHECK(r ==
+        "250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
+        "250-ENHANCEDSTATUSCODES\r\n250-ETRN\r\n250 SMTPUTF8\r\n");
   CHECK(h.send("HELO client.test\r\n") == "250 mx.example.test\r\n");
   CHECK(starts(h.send("EHLO\r\n"), "501 5.5.4"));
 }
@@ -116,8 +119,9 @@ TEST_CASE("bad sequences are 503 5.5.1 (RFC 5321 4.1.4, 3.3)") {
 
 TEST_CASE("a whole transaction writes a valid queue file and answers after the queue manager") {
   Harness h;
-  std::string r = h.send("EHLO client.test\r\nMAIL FROM:<Sender@Other.TEST> BODY=8BITMIME\r\n"
-                         "RCPT TO:<alice@example.test>\r\nRCPT TO:<Bob@Example.test>\r\nDATA\r\n");
+  std::string r = h.send(
+      "EHLO client.test\r\nMAIL FROM:<Sender@Other.TEST> BODY=8BITMIME\r\n"
+      "RCPT TO:<alice@example.test>\r\nRCPT TO:<Bob@Example.test>\r\nDATA\r\n");
   CHECK(r.find("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354 ") != std::string::npos);
   CHECK(h.s.in_data());
   CHECK(h.send("Subject: t\r\n\r\n..dot\r\nline\r\n.\r\nNOOP\r\n").empty());
@@ -131,8 +135,9 @@ TEST_CASE("a whole transaction writes a valid queue file and answers after the q
   CHECK(h.envelope.protocol == "ESMTP");
   CHECK(h.envelope.client == "client.test [192.0.2.7]");
   CHECK(h.envelope.arrival == 1700000000);
-  CHECK(starts(h.message, "Received: from client.test ([192.0.2.7])\n\tby mx.example.test (Mailbag) with ESMTP id " +
-                              h.submitted_id + "; "));
+  CHECK(starts(h.message,
+               "Received: from client.test ([192.0.2.7])\n\tby mx.example.test (Mailbag) with ESMTP id " +
+                   h.submitted_id + "; "));
   CHECK(h.message.find("\nSubject: t\n\n.dot\nline\n") != std::string::npos);
   CHECK(h.message.find('\r') == std::string::npos);
   // The NOOP waits for the answer, then both replies go out in order.
@@ -153,9 +158,7 @@ TEST_CASE("Received names the single recipient (RFC 5321 4.4) and SMTPUTF8 (RFC 
 
 TEST_CASE("queue manager verdicts: temporary 451, permanent 554, codes checked") {
   Harness h;
-  auto run = [&] {
-    h.send("MAIL FROM:<a@b.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\nx\r\n.\r\n");
-  };
+  auto run = [&] { h.send("MAIL FROM:<a@b.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\nx\r\n.\r\n"); };
   h.send("EHLO c.test\r\n");
   run();
   CHECK(h.answer(Outcome::kTemporary, "4.3.1", "disk full") == "451 4.3.1 disk full\r\n");
@@ -183,7 +186,8 @@ TEST_CASE("message over message_size_limit: read to the end, 552 5.3.4, nothing 
 TEST_CASE("RFC 5321 2.3.8: bare LF in DATA rejects the whole message, read to CRLF.CRLF") {
   Harness h;
   h.send("EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n");
-  std::string r = h.send("x\n.\nMAIL FROM:<evil@b.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\nevil\r\n.\r\n");
+  std::string r =
+      h.send("x\n.\nMAIL FROM:<evil@b.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\nevil\r\n.\r\n");
   CHECK(r == "554 5.6.0 Error: bare LF/CR not allowed, RFC 5321 2.3.8\r\n");
   CHECK(h.submissions == 0);
 }
@@ -233,8 +237,9 @@ TEST_CASE("max recipients: 452 4.5.3 past the limit; duplicates count once") {
   std::string r = h.send(
       "RCPT TO:<alice@example.test>\r\nRCPT TO:<ALICE@example.test>\r\nRCPT TO:<bob@example.test>\r\n"
       "RCPT TO:<info@example.test>\r\nRCPT TO:<postmaster@example.test>\r\n");
-  CHECK(r == "250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n"
-             "452 4.5.3 Error: too many recipients\r\n");
+  CHECK(r ==
+        "250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n"
+        "452 4.5.3 Error: too many recipients\r\n");
 }
 
 TEST_CASE("RFC 5321 4.5.3.2.7: timeout gives 421 4.4.2 and closes") {
@@ -346,7 +351,8 @@ TEST_CASE("RFC 8314 3.3: an implicit-TLS port greets after the handshake, offers
   CHECK(starts(s.feed("MAIL FROM:<alice@example.test>\r\n").bytes, "530 5.7.0"));
 }
 
-TEST_CASE("AUTH: the password goes out in the request, the session waits, pipelined input after it waits too") {
+TEST_CASE(
+    "AUTH: the password goes out in the request, the session waits, pipelined input after it waits too") {
   SessionConfig c = testing::test_config();
   c.tls_available = true;
   c.port = Port::kSubmissions;

@@ -32,8 +32,9 @@ class TempDir {
     path_ = p;
   }
   ~TempDir() {
-    ::nftw(path_.c_str(), [](const char* f, const struct stat*, int, struct FTW*) { return ::remove(f); },
-           16, FTW_DEPTH | FTW_PHYS);
+    ::nftw(
+        path_.c_str(), [](const char* f, const struct stat*, int, struct FTW*) { return ::remove(f); }, 16,
+        FTW_DEPTH | FTW_PHYS);
   }
   TempDir(const TempDir&) = delete;
   const std::string& path() const { return path_; }

@@ -77,8 +77,7 @@ bool valid_user_local(const std::string& l) {
   if (l.front() == '.' || l.front() == '-' || l.back() == '.') return false;
   if (l.find("..") != std::string::npos) return false;
   for (char c : l)
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-      return false;
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) return false;
   return true;
 }
 

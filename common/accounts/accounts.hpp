@@ -21,11 +21,11 @@ inline constexpr std::uint32_t kRecordVersion = 1;
 struct Domain {
   std::uint32_t version = kRecordVersion;
   std::string name;
-  std::string alias_of;     // domain alias: all mail goes to the same local part there
-  std::string catchall;     // address for unknown local parts ("" = reject them)
-  std::int64_t default_quota = 0;       // bytes for new users, 0 = none
-  std::int64_t max_message_size = 0;    // 0 = global limit
-  std::int64_t max_recipients = 0;      // 0 = global limit
+  std::string alias_of;               // domain alias: all mail goes to the same local part there
+  std::string catchall;               // address for unknown local parts ("" = reject them)
+  std::int64_t default_quota = 0;     // bytes for new users, 0 = none
+  std::int64_t max_message_size = 0;  // 0 = global limit
+  std::int64_t max_recipients = 0;    // 0 = global limit
   std::int64_t created = 0;
   template <class F>
   void fields(F& f) {
@@ -60,8 +60,8 @@ struct Autoreply {
 
 struct User {
   std::uint32_t version = kRecordVersion;
-  std::string address;  // "local@domain"
-  std::string maildir;  // relative to mail_directory: "domain/local"
+  std::string address;     // "local@domain"
+  std::string maildir;     // relative to mail_directory: "domain/local"
   std::int64_t quota = 0;  // bytes, 0 = unlimited
   bool disabled = false;
   std::vector<std::string> forward;  // redirection targets

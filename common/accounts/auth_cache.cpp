@@ -12,7 +12,8 @@ namespace common::accounts {
 
 AuthCache::AuthCache() { MB_CHECK(RAND_bytes(key_, sizeof key_) == 1, "RAND_bytes for the auth cache key"); }
 
-AuthCache::Ticket AuthCache::ticket(const std::string& user, std::string_view hash, std::string_view password) const {
+AuthCache::Ticket AuthCache::ticket(const std::string& user, std::string_view hash,
+                                    std::string_view password) const {
   // The user is in the key of the map, but goes into the digest too: a ticket is only
   // ever valid for the account it was made for.
   std::string data;
@@ -23,8 +24,9 @@ AuthCache::Ticket AuthCache::ticket(const std::string& user, std::string_view ha
   Ticket t;
   t.user = user;
   unsigned int len = 0;
-  unsigned char* md = HMAC(EVP_sha256(), key_, sizeof key_, reinterpret_cast<const unsigned char*>(data.data()),
-                           data.size(), t.digest.data(), &len);
+  unsigned char* md =
+      HMAC(EVP_sha256(), key_, sizeof key_, reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+           t.digest.data(), &len);
   OPENSSL_cleanse(data.data(), data.size());
   MB_CHECK(md != nullptr && len == t.digest.size(), "HMAC-SHA256");
   return t;

@@ -40,7 +40,7 @@ TEST_CASE("auth cache: entries expire kTtl after their last use") {
   auto t0 = AuthCache::Clock::now();
   auto t = c.ticket("bob@example.test", kHash, "pw");
   c.remember(t, t0);
-  CHECK(c.check(t, t0 + AuthCache::kTtl - std::chrono::seconds(1)));   // used: lives on
+  CHECK(c.check(t, t0 + AuthCache::kTtl - std::chrono::seconds(1)));  // used: lives on
   CHECK(c.check(t, t0 + 2 * AuthCache::kTtl - std::chrono::seconds(2)));
   CHECK_FALSE(c.check(t, t0 + 4 * AuthCache::kTtl));  // unused for longer than kTtl
   CHECK(c.size() == 0);

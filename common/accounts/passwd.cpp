@@ -44,8 +44,8 @@ bool check_password(std::string_view password, const std::string& hash) {
   std::string pw(password);
   const char* h = crypt_rn(pw.c_str(), hash.c_str(), &data, sizeof data);
   OPENSSL_cleanse(pw.data(), pw.size());
-  bool ok = h && h[0] != '*' && std::strlen(h) == hash.size() &&
-            CRYPTO_memcmp(h, hash.data(), hash.size()) == 0;
+  bool ok =
+      h && h[0] != '*' && std::strlen(h) == hash.size() && CRYPTO_memcmp(h, hash.data(), hash.size()) == 0;
   OPENSSL_cleanse(&data, sizeof data);
   return ok;
 }

@@ -33,8 +33,7 @@ Result<std::int64_t> parse_number(std::string_view v) {
   return n;
 }
 
-Result<std::int64_t> parse_scaled(std::string_view v, const char* suffixes,
-                                  const std::int64_t* factors) {
+Result<std::int64_t> parse_scaled(std::string_view v, const char* suffixes, const std::int64_t* factors) {
   if (v.empty()) return Status::error("empty value");
   std::int64_t factor = 1;
   char last = v.back();
@@ -56,14 +55,12 @@ Status set_value(Config& cfg, const KeyDef& k, std::string_view raw) {
   if (k.check) MB_TRY(k.check(v));
   auto range = [&](std::int64_t n) -> Status {
     if (n < k.min || n > k.max)
-      return Status::error("value " + std::to_string(n) + " out of range " + std::to_string(k.min) +
-                           ".." + std::to_string(k.max));
+      return Status::error("value " + std::to_string(n) + " out of range " + std::to_string(k.min) + ".." +
+                           std::to_string(k.max));
     return Status::ok();
   };
   switch (k.kind) {
-    case Kind::kString:
-      cfg.*std::get<std::string Config::*>(k.member) = std::string(v);
-      return Status::ok();
+    case Kind::kString: cfg.*std::get<std::string Config::*>(k.member) = std::string(v); return Status::ok();
     case Kind::kPath:
       if (v.empty() || v.front() != '/') return Status::error("must be an absolute path");
       if (v.find("/../") != std::string_view::npos || v.ends_with("/.."))
@@ -111,14 +108,11 @@ Status set_value(Config& cfg, const KeyDef& k, std::string_view raw) {
 std::string value_text(const Config& cfg, const KeyDef& k) {
   switch (k.kind) {
     case Kind::kString:
-    case Kind::kPath:
-      return cfg.*std::get<std::string Config::*>(k.member);
-    case Kind::kBool:
-      return cfg.*std::get<bool Config::*>(k.member) ? "yes" : "no";
+    case Kind::kPath: return cfg.*std::get<std::string Config::*>(k.member);
+    case Kind::kBool: return cfg.*std::get<bool Config::*>(k.member) ? "yes" : "no";
     case Kind::kInt:
     case Kind::kSize:
-    case Kind::kDuration:
-      return std::to_string(cfg.*std::get<std::int64_t Config::*>(k.member));
+    case Kind::kDuration: return std::to_string(cfg.*std::get<std::int64_t Config::*>(k.member));
     case Kind::kList: {
       std::string out;
       for (const auto& s : cfg.*std::get<std::vector<std::string> Config::*>(k.member)) {
@@ -160,8 +154,8 @@ const KeyDef* find_key(std::string_view name) {
 }
 
 Result<std::int64_t> parse_size(std::string_view v) {
-  static const std::int64_t f[] = {1024, 1024LL * 1024, 1024LL * 1024 * 1024, 1024, 1024LL * 1024,
-                                   1024LL * 1024 * 1024};
+  static const std::int64_t f[] = {1024, 1024LL * 1024, 1024LL * 1024 * 1024,
+                                   1024, 1024LL * 1024, 1024LL * 1024 * 1024};
   return parse_scaled(v, "KMGkmg", f);
 }
 
@@ -311,8 +305,8 @@ Config load_or_exit(const char* program, int argc, char** argv) {
       std::printf("usage: %s [-c config-file] [--dump-config]\n", program);
       std::exit(0);
     } else {
-      std::fprintf(stderr, "%s: unknown argument '%s'\nusage: %s [-c config-file] [--dump-config]\n",
-                   program, argv[i], program);
+      std::fprintf(stderr, "%s: unknown argument '%s'\nusage: %s [-c config-file] [--dump-config]\n", program,
+                   argv[i], program);
       std::exit(64);
     }
   }

@@ -111,8 +111,7 @@ TEST_CASE("errors name the file and line") {
   CHECK(error_of("# x\nhostname mx.example\n") == "t.conf:2: expected 'key = value'");
   CHECK(error_of("= 5\n") == "t.conf:1: unknown key ''");
   CHECK(error_of("Hostname = x\n") == "t.conf:1: unknown key 'Hostname'");  // case matters
-  CHECK(error_of("hostname = a\nsmtpd_timeout = 1m\nhostname = b\n") ==
-        "t.conf:3: key 'hostname' set twice");
+  CHECK(error_of("hostname = a\nsmtpd_timeout = 1m\nhostname = b\n") == "t.conf:3: key 'hostname' set twice");
   CHECK(starts_with(error_of("\n\n\n\nsmtpd_max_sessions = 0\n"), "t.conf:5: smtpd_max_sessions: "));
   // NUL and other control characters anywhere in a line.
   CHECK(error_of(std::string_view("hostname = a\0b\n", 15)) == "t.conf:1: NUL byte in line");
@@ -135,8 +134,7 @@ TEST_CASE("integers and ranges") {
   CHECK(error_of("smtpd_max_sessions = 1 0\n").find("not a number") != std::string::npos);
   CHECK(error_of("smtpd_max_sessions = 0x10\n").find("not a number") != std::string::npos);
   CHECK(error_of("smtpd_max_sessions =\n").find("empty number") != std::string::npos);
-  CHECK(error_of("smtpd_max_sessions = 99999999999999999999\n").find("too large") !=
-        std::string::npos);
+  CHECK(error_of("smtpd_max_sessions = 99999999999999999999\n").find("too large") != std::string::npos);
   CHECK(must_parse("smtpd_max_sessions = 007\n").smtpd_max_sessions == 7);
 }
 
@@ -209,13 +207,11 @@ TEST_CASE("paths must be absolute and free of ..") {
   CHECK(error_of("data_directory = /var/spool /\n") == "t.conf:1: data_directory: path ends in a blank");
   for (const char* bad : {"relative/dir", "./x", "~/x", "", "../x"}) {
     INFO("value '", bad, "'");
-    CHECK(error_of(std::string("mail_directory = ") + bad + "\n").find("absolute") !=
-          std::string::npos);
+    CHECK(error_of(std::string("mail_directory = ") + bad + "\n").find("absolute") != std::string::npos);
   }
   for (const char* bad : {"/..", "/srv/..", "/srv/../etc", "/srv/x/../../etc", "/srv/../"}) {
     INFO("value '", bad, "'");
-    CHECK(error_of(std::string("data_directory = ") + bad + "\n").find("'..'") !=
-          std::string::npos);
+    CHECK(error_of(std::string("data_directory = ") + bad + "\n").find("'..'") != std::string::npos);
   }
 }
 
@@ -261,18 +257,38 @@ TEST_CASE("parse_host_port") {
   CHECK(parse_host_port("[2001:db8::1]:65535")->port == 65535);
   CHECK(parse_host_port("h:1")->port == 1);
 
-  for (const char* bad : {"host:0", "host:65536", "host:", "host", "host:x", "host:-1",
-                          "host:25 ", "host:+25", "[::1]", "[::1]25", "[::1]:", "[::1:25",
-                          "::1:25", "fe80::1", "[]:25", "[127.0.0.1]:25", "[mail.example]:25",
-                          "bad host:25", "a/b:25", "h%eth0:25", "", ":", "[::1]:99999999999"}) {
+  for (const char* bad : {"host:0",
+                          "host:65536",
+                          "host:",
+                          "host",
+                          "host:x",
+                          "host:-1",
+                          "host:25 ",
+                          "host:+25",
+                          "[::1]",
+                          "[::1]25",
+                          "[::1]:",
+                          "[::1:25",
+                          "::1:25",
+                          "fe80::1",
+                          "[]:25",
+                          "[127.0.0.1]:25",
+                          "[mail.example]:25",
+                          "bad host:25",
+                          "a/b:25",
+                          "h%eth0:25",
+                          "",
+                          ":",
+                          "[::1]:99999999999"}) {
     INFO("value '", bad, "'");
     CHECK_FALSE(parse_host_port(bad).is_ok());
   }
 }
 
 TEST_CASE("dump") {
-  Config c = must_parse("hostname = mx.example\nsmtpd_timeout = 2m\nmessage_size_limit = 1M\n"
-                        "smtp_listen = 127.0.0.1:25 [::1]:25\nqueue_lifetime = 1w\n");
+  Config c = must_parse(
+      "hostname = mx.example\nsmtpd_timeout = 2m\nmessage_size_limit = 1M\n"
+      "smtp_listen = 127.0.0.1:25 [::1]:25\nqueue_lifetime = 1w\n");
   std::string all = dump(c, "");
   CHECK(all.find("hostname = mx.example\n") != std::string::npos);
   CHECK(all.find("smtpd_timeout = 120\n") != std::string::npos);
@@ -415,8 +431,10 @@ TEST_CASE("every key of the table accepts its range and refuses beyond it") {
         auto hi = set(std::to_string(k.max));
         REQUIRE_MESSAGE(hi.is_ok(), hi.message());
         CHECK((*hi).*member == k.max);
-        if (k.min > 0) CHECK(set(std::to_string(k.min - 1)).message().find("out of range") != std::string::npos);
-        if (k.max < INT64_MAX) CHECK(set(std::to_string(k.max + 1)).message().find("out of range") != std::string::npos);
+        if (k.min > 0)
+          CHECK(set(std::to_string(k.min - 1)).message().find("out of range") != std::string::npos);
+        if (k.max < INT64_MAX)
+          CHECK(set(std::to_string(k.max + 1)).message().find("out of range") != std::string::npos);
         CHECK_FALSE(set("-1").is_ok());
         CHECK_FALSE(set("x").is_ok());
         CHECK_FALSE(set("").is_ok());

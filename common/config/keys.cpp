@@ -2,7 +2,6 @@
 // Config, and document it in man/mailbag.conf.5 (a unit test checks the last part).
 // Add a knob only when two real deployments need different values.
 #include "common/config/config.hpp"
-
 #include "common/dns/records.hpp"
 #include "common/mail/address.hpp"
 #include "common/net/cidr.hpp"
@@ -99,44 +98,40 @@ const std::vector<KeyDef>& keys() {
        "fully qualified name of this host, used in greetings and headers (default: the system's name)",
        &Config::hostname, nullptr},
       {"log_target", Kind::kString, "syslog", 0, 0, "*",
-       "where log lines go: syslog (facility mail) or stderr", &Config::log_target,
-       check_log_target},
+       "where log lines go: syslog (facility mail) or stderr", &Config::log_target, check_log_target},
       {"spool_directory", Kind::kPath, "/var/spool/mailbag", 0, 0, "*",
        "queue, drop directory and internal sockets", &Config::spool_directory, nullptr},
-      {"data_directory", Kind::kPath, "/var/lib/mailbag", 0, 0, "*",
-       "account and relay databases", &Config::data_directory, nullptr},
+      {"data_directory", Kind::kPath, "/var/lib/mailbag", 0, 0, "*", "account and relay databases",
+       &Config::data_directory, nullptr},
       {"mail_directory", Kind::kPath, "/var/mail/vhosts", 0, 0, "local pop3d mailctl",
        "root of the Maildirs, one folder per domain and user", &Config::mail_directory, nullptr},
       {"tls_cert_file", Kind::kString, "", 0, 0, "smtpd pop3d",
-       "PEM certificate chain for STARTTLS and implicit TLS (empty: no TLS)",
-       &Config::tls_cert_file, nullptr},
-      {"tls_key_file", Kind::kString, "", 0, 0, "smtpd pop3d",
-       "PEM private key matching tls_cert_file", &Config::tls_key_file, nullptr},
+       "PEM certificate chain for STARTTLS and implicit TLS (empty: no TLS)", &Config::tls_cert_file,
+       nullptr},
+      {"tls_key_file", Kind::kString, "", 0, 0, "smtpd pop3d", "PEM private key matching tls_cert_file",
+       &Config::tls_key_file, nullptr},
 
       // smtpd
       {"smtp_listen", Kind::kList, "0.0.0.0:25", 0, 0, "smtpd remote",
-       "addresses for SMTP (MX) service, host:port, comma separated", &Config::smtp_listen,
-       check_listen},
+       "addresses for SMTP (MX) service, host:port, comma separated", &Config::smtp_listen, check_listen},
       {"smtpd_max_sessions", Kind::kInt, "1000", 1, 1000000, "smtpd",
        "concurrent SMTP sessions; more get 421 4.3.2", &Config::smtpd_max_sessions, nullptr},
       {"smtpd_timeout", Kind::kDuration, "5m", 1, 86400, "smtpd",
-       "idle time allowed while waiting for a command (RFC 5321 4.5.3.2.7)",
-       &Config::smtpd_timeout, nullptr},
+       "idle time allowed while waiting for a command (RFC 5321 4.5.3.2.7)", &Config::smtpd_timeout, nullptr},
       {"smtpd_data_timeout", Kind::kDuration, "3m", 1, 86400, "smtpd",
        "idle time allowed between two blocks of message data (RFC 5321 4.5.3.2.5)",
        &Config::smtpd_data_timeout, nullptr},
       {"message_size_limit", Kind::kSize, "10M", 1024, kMax / 2, "smtpd queue-manager pop3d sendmail",
-       "largest message accepted, in bytes (suffixes K, M, G)", &Config::message_size_limit,
-       nullptr},
+       "largest message accepted, in bytes (suffixes K, M, G)", &Config::message_size_limit, nullptr},
       {"smtpd_max_recipients", Kind::kInt, "100", 1, 100000, "smtpd",
-       "recipients per message; more get 452 4.5.3 (RFC 5321 4.5.3.1.8)",
-       &Config::smtpd_max_recipients, nullptr},
+       "recipients per message; more get 452 4.5.3 (RFC 5321 4.5.3.1.8)", &Config::smtpd_max_recipients,
+       nullptr},
       {"submission_listen", Kind::kList, "0.0.0.0:587", 0, 0, "smtpd",
        "addresses for mail submission (RFC 6409): MAIL needs AUTH first; add e.g. :5190 here",
        &Config::submission_listen, check_listen},
       {"submissions_listen", Kind::kList, "0.0.0.0:465", 0, 0, "smtpd",
-       "addresses for submission over implicit TLS (RFC 8314); empty: none",
-       &Config::submissions_listen, check_listen},
+       "addresses for submission over implicit TLS (RFC 8314); empty: none", &Config::submissions_listen,
+       check_listen},
       {"relay_networks", Kind::kList, "127.0.0.0/8, ::1/128", 0, 0, "smtpd",
        "client networks (CIDR) that may relay without AUTH and are exempt from client limits",
        &Config::relay_networks, check_networks},
@@ -144,8 +139,8 @@ const std::vector<KeyDef>& keys() {
        "domains we are backup MX for: any recipient accepted, relayed to their better MX",
        &Config::relay_domains, check_domains},
       {"etrn_networks", Kind::kList, "0.0.0.0/0, ::/0", 0, 0, "smtpd",
-       "client networks (CIDR) that may use ETRN (RFC 1985) for relay_domains",
-       &Config::etrn_networks, check_networks},
+       "client networks (CIDR) that may use ETRN (RFC 1985) for relay_domains", &Config::etrn_networks,
+       check_networks},
       {"smtpd_max_sessions_per_client", Kind::kInt, "50", 1, 1000000, "smtpd",
        "concurrent SMTP sessions from one client address; more get 421 4.7.0",
        &Config::smtpd_max_sessions_per_client, nullptr},
@@ -164,8 +159,8 @@ const std::vector<KeyDef>& keys() {
 
       // sendmail (local submission)
       {"sendmail_domain", Kind::kString, "", 0, 0, "sendmail",
-       "domain of local users' addresses in mail from sendmail (default: hostname)",
-       &Config::sendmail_domain, check_domain_or_empty},
+       "domain of local users' addresses in mail from sendmail (default: hostname)", &Config::sendmail_domain,
+       check_domain_or_empty},
 
       // local (delivery into Maildirs) and recipient lookups
       {"quota_exceeded", Kind::kString, "defer", 0, 0, "local",
@@ -180,8 +175,8 @@ const std::vector<KeyDef>& keys() {
 
       // queue-manager
       {"queue_retry_min", Kind::kDuration, "5m", 1, 86400, "queue-manager",
-       "first retry delay after a temporary failure; doubles with each attempt",
-       &Config::queue_retry_min, nullptr},
+       "first retry delay after a temporary failure; doubles with each attempt", &Config::queue_retry_min,
+       nullptr},
       {"queue_retry_max", Kind::kDuration, "4h", 1, 7 * 86400, "queue-manager",
        "longest delay between two attempts", &Config::queue_retry_max, nullptr},
       {"queue_lifetime", Kind::kDuration, "5d", 1, 100 * 86400, "queue-manager",
@@ -196,14 +191,12 @@ const std::vector<KeyDef>& keys() {
 
       // pop3d and POP-before-SMTP
       {"pop3_listen", Kind::kList, "0.0.0.0:110", 0, 0, "pop3d",
-       "addresses for POP3 (RFC 1939) with STLS, host:port, comma separated",
-       &Config::pop3_listen, check_listen},
-      {"pop3s_listen", Kind::kList, "0.0.0.0:995", 0, 0, "pop3d",
-       "addresses for POP3 over implicit TLS (RFC 8314); empty: none", &Config::pop3s_listen,
+       "addresses for POP3 (RFC 1939) with STLS, host:port, comma separated", &Config::pop3_listen,
        check_listen},
+      {"pop3s_listen", Kind::kList, "0.0.0.0:995", 0, 0, "pop3d",
+       "addresses for POP3 over implicit TLS (RFC 8314); empty: none", &Config::pop3s_listen, check_listen},
       {"pop3_plaintext_auth", Kind::kBool, "no", 0, 0, "pop3d",
-       "allow USER/PASS and AUTH without TLS (legacy clients only)",
-       &Config::pop3_plaintext_auth, nullptr},
+       "allow USER/PASS and AUTH without TLS (legacy clients only)", &Config::pop3_plaintext_auth, nullptr},
       {"pop3d_max_sessions", Kind::kInt, "1000", 1, 1000000, "pop3d",
        "concurrent POP3 sessions; more get -ERR [SYS/TEMP]", &Config::pop3d_max_sessions, nullptr},
       {"pop3d_timeout", Kind::kDuration, "10m", 600, 86400, "pop3d",
@@ -218,8 +211,8 @@ const std::vector<KeyDef>& keys() {
 
       // remote: outgoing SMTP, smarthost, ETRN client
       {"dns_resolver", Kind::kString, "", 0, 0, "remote mailctl",
-       "DNS server to ask, ip[:port] (default: the servers in /etc/resolv.conf)",
-       &Config::dns_resolver, check_resolver},
+       "DNS server to ask, ip[:port] (default: the servers in /etc/resolv.conf)", &Config::dns_resolver,
+       check_resolver},
       {"relayhost", Kind::kString, "", 0, 0, "remote",
        "send all outgoing mail through this server: host[:port] (MX lookup) or [host][:port]",
        &Config::relayhost, check_next_hop},
@@ -238,14 +231,14 @@ const std::vector<KeyDef>& keys() {
       {"etrn_hosts", Kind::kList, "", 0, 0, "remote",
        "backup MX servers asked with ETRN (RFC 1985) to send our mail now, host[:port] each",
        &Config::etrn_hosts, check_next_hops},
-      {"etrn_domains", Kind::kList, "", 0, 0, "remote",
-       "domains named in those ETRN commands", &Config::etrn_domains, check_domains},
+      {"etrn_domains", Kind::kList, "", 0, 0, "remote", "domains named in those ETRN commands",
+       &Config::etrn_domains, check_domains},
       {"wakeup_every", Kind::kDuration, "0", 0, 7 * 86400, "remote",
-       "repeat the ETRN (or wake-up message) this often; 0: only when remote starts",
-       &Config::wakeup_every, nullptr},
+       "repeat the ETRN (or wake-up message) this often; 0: only when remote starts", &Config::wakeup_every,
+       nullptr},
       {"wakeup_email", Kind::kString, "", 0, 0, "remote",
-       "instead of ETRN, send a wake-up message to this address at the etrn_hosts",
-       &Config::wakeup_email, check_mailbox_or_empty},
+       "instead of ETRN, send a wake-up message to this address at the etrn_hosts", &Config::wakeup_email,
+       check_mailbox_or_empty},
   };
   return table;
 }

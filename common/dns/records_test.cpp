@@ -1,12 +1,12 @@
 // Tests of the pure DNS answer helpers (common/dns/records.hpp): MX RDATA decoding with
 // ldns, null MX (RFC 7505), preference order with shuffled ties (RFC 5321 5.1).
+#include "common/dns/records.hpp"
+
 #include <doctest/doctest.h>
 
 #include <map>
 #include <set>
 #include <string>
-
-#include "common/dns/records.hpp"
 
 using namespace common::dns;
 
@@ -49,10 +49,10 @@ TEST_CASE("decode_mx: malformed RDATA is refused") {
     auto mx = decode_mx(reinterpret_cast<const std::uint8_t*>(rd.data()), rd.size());
     CHECK_FALSE(mx.is_ok());
   };
-  check_bad(std::string("\x00", 1));                       // too short
-  check_bad(std::string("\x00\x0a\x05mx", 5));             // label runs past the end
-  check_bad(std::string("\x00\x0a\x02mx\x00trail", 10));   // bytes after the name
-  check_bad(std::string("\x00\x0a\xc0\x02", 4));           // compression pointer
+  check_bad(std::string("\x00", 1));                      // too short
+  check_bad(std::string("\x00\x0a\x05mx", 5));            // label runs past the end
+  check_bad(std::string("\x00\x0a\x02mx\x00trail", 10));  // bytes after the name
+  check_bad(std::string("\x00\x0a\xc0\x02", 4));          // compression pointer
 }
 
 TEST_CASE("is_host_name: LDH labels only") {
@@ -82,7 +82,8 @@ TEST_CASE("make_mx_answer: sorted by preference, unusable names dropped") {
 }
 
 TEST_CASE("make_mx_answer: equal preferences are shuffled (RFC 5321 5.1)") {
-  std::vector<std::string> rds = {mx_rdata(20, {"relay1", "isp", "net"}), mx_rdata(20, {"relay2", "isp", "net"}),
+  std::vector<std::string> rds = {mx_rdata(20, {"relay1", "isp", "net"}),
+                                  mx_rdata(20, {"relay2", "isp", "net"}),
                                   mx_rdata(10, {"mail", "example", "com"})};
   std::mt19937 rng(42);
   std::map<std::string, int> second;

@@ -37,9 +37,7 @@ bool is_ip(const std::string& s) {
   return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
 
-bool is_loopback(const std::string& spec) {
-  return spec.rfind("127.", 0) == 0 || spec.rfind("::1", 0) == 0;
-}
+bool is_loopback(const std::string& spec) { return spec.rfind("127.", 0) == 0 || spec.rfind("::1", 0) == 0; }
 
 }  // namespace
 
@@ -200,15 +198,16 @@ void Resolver::lookup_addr(const std::string& host, bool v6, AddrCallback cb) {
         a.addrs = decode_addresses(rdatas(r), v6);
         if (a.addrs.empty()) a.status = Lookup::kNoData;
       } else if (a.status == Lookup::kTempFail) {
-        a.error = "DNS server failure (rcode " + std::to_string(r->rcode) + ") for " + host +
-                  (v6 ? " AAAA" : " A");
+        a.error =
+            "DNS server failure (rcode " + std::to_string(r->rcode) + ") for " + host + (v6 ? " AAAA" : " A");
       }
     }
     cb(std::move(a));
   });
 }
 
-Result<std::vector<std::string>> resolve_host_blocking(const std::string& forwarder, const std::string& host) {
+Result<std::vector<std::string>> resolve_host_blocking(const std::string& forwarder,
+                                                       const std::string& host) {
   if (is_ip(host)) return std::vector<std::string>{host};
   ub_ctx* ctx = ub_ctx_create();
   if (!ctx) return Status::error("ub_ctx_create failed");

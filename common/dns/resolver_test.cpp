@@ -1,8 +1,9 @@
 // Tests of the libunbound wrapper (common/dns/resolver.hpp) against a real unbound from
 // Debian, started on 127.0.0.1 and a free port with test zones (MX, A, null MX, no MX).
 // Skipped with a message when unbound is not installed.
-#include <doctest/doctest.h>
+#include "common/dns/resolver.hpp"
 
+#include <doctest/doctest.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -17,8 +18,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-
-#include "common/dns/resolver.hpp"
 
 using namespace common::dns;
 

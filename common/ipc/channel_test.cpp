@@ -143,9 +143,9 @@ TEST_CASE("a wrong protocol name or version closes the channel") {
 TEST_CASE("garbage closes the channel and the process carries on") {
   auto base = common::io::new_event_base();
   const std::vector<std::string> garbage = {
-      "xy",                                   // shorter than a header
+      "xy",                                          // shorter than a header
       std::string("\x00\x00\x00\x09\x00\x01zz", 8),  // length field lies
-      encode_frame(Submit{1}),                // well-formed, but not a Hello
+      encode_frame(Submit{1}),                       // well-formed, but not a Hello
       std::string("\x00\x00\x00\x07\x00\x01z", 7),   // a Hello that does not decode
   };
   for (const auto& g : garbage) {
@@ -247,7 +247,8 @@ TEST_CASE("frames queue while the socket is full and arrive in order") {
     a.ch->send(d);
   }
   CHECK(a.ch->queued() > 0);
-  REQUIRE(run_until(base.get(), [&] { return b.frames.size() == n; }, 20));
+  REQUIRE(run_until(
+      base.get(), [&] { return b.frames.size() == n; }, 20));
   CHECK(a.ch->queued() == 0);
   for (int i = 0; i < n; ++i) {
     Deliver d;

@@ -22,7 +22,9 @@ inline constexpr std::size_t kMaxFrame = 128 * 1024;
 inline constexpr std::size_t kHeaderSize = 6;  // u32 length, u16 type
 
 template <class T>
-concept HasFields = requires(T& t, int& f) { t.fields(f); };
+concept HasFields = requires(T& t, int& f) {
+  t.fields(f);
+};
 
 class Encoder {
  public:

@@ -75,8 +75,7 @@ DeliverDone sample_deliver_done() {
   DeliverDone d;
   d.delivery_id = 78;
   d.results = {Verdict{Outcome::kOk, "2.0.0", "delivered"},
-               Verdict{Outcome::kPermanent, "5.1.1", "no such user"},
-               Verdict{Outcome::kTemporary, "", ""}};
+               Verdict{Outcome::kPermanent, "5.1.1", "no such user"}, Verdict{Outcome::kTemporary, "", ""}};
   return d;
 }
 
@@ -378,12 +377,12 @@ TEST_CASE("lying lengths and counts are refused without allocating") {
   CHECK(g_largest < 64 * 1024);
 
   std::string rc;
-  put_u64(rc, 1);                        // delivery_id
-  put_u32(rc, 0);                        // queue_id ""
-  put_u64(rc, 0);                        // arrival
-  put_u32(rc, 0);                        // sender ""
-  put_u32(rc, 100000);                   // recipients count
-  rc += std::string(100000, '\0');       // but only zero bytes follow
+  put_u64(rc, 1);                   // delivery_id
+  put_u32(rc, 0);                   // queue_id ""
+  put_u64(rc, 0);                   // arrival
+  put_u32(rc, 0);                   // sender ""
+  put_u32(rc, 100000);              // recipients count
+  rc += std::string(100000, '\0');  // but only zero bytes follow
   g_watch = true;
   g_largest = 0;
   auto r = decode<Deliver>(view<Deliver>(20, rc));

@@ -14,8 +14,8 @@ TEST_CASE("every IPC message is documented in mailbag-ipc(7)") {
   auto page = common::io::read_file(path);
   REQUIRE_MESSAGE(page.is_ok(), page.message());
   for (const auto& m : common::ipc::kMsgNames) {
-    const std::string want = ".It Cm " + std::string(m.name) + " Pq type " +
-                             std::to_string(static_cast<int>(m.type));
+    const std::string want =
+        ".It Cm " + std::string(m.name) + " Pq type " + std::to_string(static_cast<int>(m.type));
     std::istringstream in(*page);
     std::string line;
     int count = 0;

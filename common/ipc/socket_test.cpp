@@ -3,8 +3,8 @@
 // must be closed, not leaked), EOF, timeouts, listen/connect and peer credentials.
 #include "common/ipc/socket.hpp"
 
-#include <doctest/doctest.h>
 #include <dirent.h>
+#include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -244,8 +244,7 @@ TEST_CASE("listen_unix, connect_unix and peer credentials") {
   // Nobody listening; path too long for sun_path.
   CHECK_FALSE(connect_unix(dir + "/nobody").is_ok());
   std::string long_path = dir + "/" + std::string(200, 'x');
-  CHECK(listen_unix(long_path, 0600, static_cast<gid_t>(-1)).message().find("too long") !=
-        std::string::npos);
+  CHECK(listen_unix(long_path, 0600, static_cast<gid_t>(-1)).message().find("too long") != std::string::npos);
   CHECK_FALSE(connect_unix(long_path).is_ok());
   rmdir(dir.c_str());
 }

@@ -168,8 +168,7 @@ Status Env::update(const std::function<Status(WriteTxn&)>& fn) {
     if (st.err() != MDB_MAP_FULL) return st;
     // Grow and retry, from the map's real size (another process may have grown it).
     MDB_envinfo info;
-    if (mdb_env_info(env_, &info) == 0 && info.me_mapsize > opt_.map_size)
-      opt_.map_size = info.me_mapsize;
+    if (mdb_env_info(env_, &info) == 0 && info.me_mapsize > opt_.map_size) opt_.map_size = info.me_mapsize;
     std::size_t next = opt_.map_size * 2;
     if (next > opt_.max_map_size) return Status::error(path_ + ": database full (map at maximum size)");
     if (int r2 = mdb_env_set_mapsize(env_, next); r2 != 0) return lmdb_error("mdb_env_set_mapsize", r2);

@@ -69,13 +69,14 @@ TEST_CASE("put, get, del, scan, clear") {
   auto dbi = (*env)->dbi("things", true);
   REQUIRE(dbi.is_ok());
   CHECK((*env)->dbi("things", true).value() == *dbi);  // cached
-  REQUIRE((*env)->update([&](WriteTxn& t) -> Status {
-                   for (int i = 0; i < 10; ++i) MB_TRY(t.put(*dbi, key(i), "v" + std::to_string(i)));
-                   auto in_txn = t.get(*dbi, key(3));
-                   if (!in_txn || !*in_txn || **in_txn != "v3") return Status::error("read own write");
-                   return Status::ok();
-                 })
-            .is_ok());
+  REQUIRE((*env)
+              ->update([&](WriteTxn& t) -> Status {
+                for (int i = 0; i < 10; ++i) MB_TRY(t.put(*dbi, key(i), "v" + std::to_string(i)));
+                auto in_txn = t.get(*dbi, key(3));
+                if (!in_txn || !*in_txn || **in_txn != "v3") return Status::error("read own write");
+                return Status::ok();
+              })
+              .is_ok());
   CHECK(read_value(**env, *dbi, key(7)) == "v7");
   CHECK(read_value(**env, *dbi, "absent").empty());
 
@@ -85,35 +86,33 @@ TEST_CASE("put, get, del, scan, clear") {
   REQUIRE(t->scan(*dbi, key(5), [&](std::string_view k, std::string_view) {
              seen.emplace_back(k);
              return seen.size() < 3;
-           })
-              .is_ok());
+           }).is_ok());
   CHECK(seen == std::vector<std::string>{key(5), key(6), key(7)});
   seen.clear();
   REQUIRE(t->scan(*dbi, "", [&](std::string_view k, std::string_view) {
              seen.emplace_back(k);
              return true;
-           })
-              .is_ok());
+           }).is_ok());
   CHECK(seen.size() == 10);
   seen.clear();
   REQUIRE(t->scan(*dbi, "zzz", [&](std::string_view k, std::string_view) {
              seen.emplace_back(k);
              return true;
-           })
-              .is_ok());
+           }).is_ok());
   CHECK(seen.empty());
   { ReadTxn done = std::move(*t); }  // end the read transaction
 
   bool existed = false, missing = true;
-  REQUIRE((*env)->update([&](WriteTxn& w) -> Status {
-                   auto a = w.del(*dbi, key(1));
-                   auto b = w.del(*dbi, "absent");
-                   if (!a || !b) return Status::error("del failed");
-                   existed = *a;
-                   missing = *b;
-                   return Status::ok();
-                 })
-            .is_ok());
+  REQUIRE((*env)
+              ->update([&](WriteTxn& w) -> Status {
+                auto a = w.del(*dbi, key(1));
+                auto b = w.del(*dbi, "absent");
+                if (!a || !b) return Status::error("del failed");
+                existed = *a;
+                missing = *b;
+                return Status::ok();
+              })
+              .is_ok());
   CHECK(existed);
   CHECK_FALSE(missing);
   CHECK(read_value(**env, *dbi, key(1)).empty());

@@ -2,6 +2,7 @@
 #include "common/log/log.hpp"
 
 #include <pthread.h>
+#include <sys/time.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -10,7 +11,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <sys/time.h>
 
 #include "common/check.hpp"
 
@@ -46,8 +46,8 @@ void emit(int prio, const char* severity, const char* fmt, va_list ap) {
   char line[2300];
   int n;
   if (severity[0] == 'i')
-    n = std::snprintf(line, sizeof line, "%s.%03dZ %s[%d]: %s\n", stamp,
-                      static_cast<int>(tv.tv_usec / 1000), g_program, g_pid, body);
+    n = std::snprintf(line, sizeof line, "%s.%03dZ %s[%d]: %s\n", stamp, static_cast<int>(tv.tv_usec / 1000),
+                      g_program, g_pid, body);
   else
     n = std::snprintf(line, sizeof line, "%s.%03dZ %s[%d]: %s: %s\n", stamp,
                       static_cast<int>(tv.tv_usec / 1000), g_program, g_pid, severity, body);
@@ -71,10 +71,10 @@ void init(const char* program, Target target) {
 
 Target target() { return g_target; }
 
-#define MB_LOG_BODY(prio, sev)   \
-  va_list ap;                    \
-  va_start(ap, fmt);             \
-  emit(prio, sev, fmt, ap);      \
+#define MB_LOG_BODY(prio, sev) \
+  va_list ap;                  \
+  va_start(ap, fmt);           \
+  emit(prio, sev, fmt, ap);    \
   va_end(ap)
 
 void info(const char* fmt, ...) { MB_LOG_BODY(LOG_INFO, "info"); }

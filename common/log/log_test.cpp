@@ -136,8 +136,8 @@ TEST_CASE("maillog lines start with the queue id and stay on one line") {
   common::log::init("logtest", common::log::Target::kStderr);
   std::string out = capture_stderr([] {
     common::maillog::delivered("0123456789ABCDEF", "bob@example.org", "local", 1.5, "delivered to maildir");
-    common::maillog::deferred("0123456789ABCDEF", "evil\r\nInjected: yes", "mx.example.net[192.0.2.1]:25",
-                              60, "451 try later\n");
+    common::maillog::deferred("0123456789ABCDEF", "evil\r\nInjected: yes", "mx.example.net[192.0.2.1]:25", 60,
+                              "451 try later\n");
   });
   CHECK(count_lines(out) == 2);
   CHECK(out.find("]: 0123456789ABCDEF: to=<bob@example.org>, relay=local, delay=1.50, status=sent "

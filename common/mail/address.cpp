@@ -15,12 +15,26 @@ bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 bool is_atext(unsigned char c) {
   if (is_alpha(c) || is_digit(c)) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
-    case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '/':
+    case '=':
+    case '?':
+    case '^':
+    case '_':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
+    case '~': return true;
+    default: return false;
   }
 }
 
@@ -56,7 +70,7 @@ std::size_t utf8_len(std::string_view s, std::size_t i) {
   if (c >= 0xF0 && c <= 0xF4) {
     if (n < 4 || !cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
     unsigned char c1 = b(i + 1);
-    if (c == 0xF0 && c1 < 0x90) return 0;  // overlong
+    if (c == 0xF0 && c1 < 0x90) return 0;   // overlong
     if (c == 0xF4 && c1 >= 0x90) return 0;  // > U+10FFFF
     return 4;
   }
@@ -134,8 +148,9 @@ Status scan_local(Cursor& c, bool allow_utf8, std::string* out) {
       }
       if (ch >= 0x80) {
         std::size_t n = allow_utf8 ? utf8_len(c.text(), c.pos()) : 0;
-        if (n == 0) return Status::error(allow_utf8 ? "malformed UTF-8 in local part"
-                                                    : "non-ASCII local part without SMTPUTF8");
+        if (n == 0)
+          return Status::error(allow_utf8 ? "malformed UTF-8 in local part"
+                                          : "non-ASCII local part without SMTPUTF8");
         out->append(c.text().substr(c.pos(), n));
         c.advance(n);
         continue;
@@ -155,8 +170,9 @@ Status scan_local(Cursor& c, bool allow_utf8, std::string* out) {
       c.advance();
     } else if (ch >= 0x80) {
       std::size_t n = allow_utf8 ? utf8_len(c.text(), c.pos()) : 0;
-      if (n == 0) return Status::error(allow_utf8 ? "malformed UTF-8 in local part"
-                                                  : "non-ASCII local part without SMTPUTF8");
+      if (n == 0)
+        return Status::error(allow_utf8 ? "malformed UTF-8 in local part"
+                                        : "non-ASCII local part without SMTPUTF8");
       c.advance(n);
     } else {
       break;

@@ -21,8 +21,8 @@ inline constexpr std::size_t kMaxDomain = 255;
 inline constexpr std::size_t kMaxPath = 256;
 
 struct Address {
-  std::string local;   // unquoted form: quotes and quoted-pair backslashes removed
-  std::string domain;  // ASCII letters lower-cased; an address literal keeps its brackets
+  std::string local;     // unquoted form: quotes and quoted-pair backslashes removed
+  std::string domain;    // ASCII letters lower-cased; an address literal keeps its brackets
   bool literal = false;  // domain is an address literal, e.g. "[192.0.2.1]"
   bool utf8 = false;     // local part or domain holds non-ASCII (needs SMTPUTF8)
 

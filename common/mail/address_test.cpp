@@ -87,8 +87,8 @@ TEST_CASE("path punctuation") {
   CHECK(bad("<user@example.com x>"));  // junk before '>'
   CHECK(bad("<user @example.com>"));
   CHECK(bad("<user@ example.com>"));
-  CHECK(bad("<user>"));                // no domain (and not Postmaster)
-  CHECK(bad("<@example.com>"));        // empty local part
+  CHECK(bad("<user>"));          // no domain (and not Postmaster)
+  CHECK(bad("<@example.com>"));  // empty local part
   CHECK(bad("<user@>"));
   CHECK(bad("< >"));
   CHECK(bad("<"));
@@ -162,17 +162,17 @@ TEST_CASE("quoted local parts") {
   CHECK(ok("<\"a<b>c\"@x.example>").local == "a<b>c");
   CHECK(ok("<\" \"@x.example>").local == " ");
 
-  CHECK(bad("<\"\"@x.example>"));             // empty local part refused
-  CHECK(bad("<\"abc@x.example>"));            // unterminated
-  CHECK(bad("<\"abc\\\"@x.example>"));        // the quote is escaped: unterminated
-  CHECK(bad("<\"a\tb\"@x.example>"));         // HT is not qtextSMTP
-  CHECK(bad("<\"a\\\tb\"@x.example>"));       // nor quoted-pairSMTP
+  CHECK(bad("<\"\"@x.example>"));        // empty local part refused
+  CHECK(bad("<\"abc@x.example>"));       // unterminated
+  CHECK(bad("<\"abc\\\"@x.example>"));   // the quote is escaped: unterminated
+  CHECK(bad("<\"a\tb\"@x.example>"));    // HT is not qtextSMTP
+  CHECK(bad("<\"a\\\tb\"@x.example>"));  // nor quoted-pairSMTP
   CHECK(bad("<\"a\\\x01\"@x.example>"));
   CHECK(bad("<\"a\x7f\"@x.example>"));
   CHECK(bad("<\"a\rb\"@x.example>"));
   CHECK(bad("<\"a\nb\"@x.example>"));
   CHECK(bad(std::string_view("<\"a\0b\"@x.example>", 17)));
-  CHECK(bad("<\"ab\"c@x.example>"));          // quoted string must be the whole local part
+  CHECK(bad("<\"ab\"c@x.example>"));  // quoted string must be the whole local part
   CHECK(bad("<a\"b\"@x.example>"));
   CHECK(bad("<\"ab\".c@x.example>"));
 }
@@ -194,13 +194,13 @@ TEST_CASE("domain syntax") {
   CHECK(ok("<u@a-b.example>").domain == "a-b.example");
   CHECK(ok("<u@1.2.3.example>").domain == "1.2.3.example");
   CHECK(ok("<u@3com.example>").domain == "3com.example");
-  CHECK(bad("<u@example.com.>"));   // trailing dot: empty last label
+  CHECK(bad("<u@example.com.>"));  // trailing dot: empty last label
   CHECK(bad("<u@.example.com>"));
   CHECK(bad("<u@a..example>"));
   CHECK(bad("<u@.>"));
   CHECK(bad("<u@->"));
-  CHECK(bad("<u@-a.example>"));     // sub-domain = Let-dig [Ldh-str]
-  CHECK(bad("<u@a-.example>"));     // Ldh-str ends in Let-dig
+  CHECK(bad("<u@-a.example>"));  // sub-domain = Let-dig [Ldh-str]
+  CHECK(bad("<u@a-.example>"));  // Ldh-str ends in Let-dig
   CHECK(bad("<u@a.-b.example>"));
   CHECK(bad("<u@a_b.example>"));
   CHECK(bad("<u@a b.example>"));
@@ -228,8 +228,8 @@ TEST_CASE("address literals") {
   CHECK(ok("<u@[ipv6:2001:DB8::1]>").domain == "[IPv6:2001:db8::1]");
   CHECK(ok("<u@[IPV6:2001:DB8::A]>").domain == "[IPv6:2001:db8::a]");
   CHECK(ok("<u@[IPv6:::1]>").literal);
-  CHECK(ok("<u@[IPv6:::ffff:192.0.2.1]>").literal);                // IPv6v4-comp
-  CHECK(ok("<u@[IPv6:2001:db8:0:0:0:0:0:1]>").literal);            // IPv6-full
+  CHECK(ok("<u@[IPv6:::ffff:192.0.2.1]>").literal);      // IPv6v4-comp
+  CHECK(ok("<u@[IPv6:2001:db8:0:0:0:0:0:1]>").literal);  // IPv6-full
 
   CHECK(bad("<u@[192.0.2.256]>"));
   CHECK(bad("<u@[192.0.2]>"));
@@ -237,15 +237,15 @@ TEST_CASE("address literals") {
   CHECK(bad("<u@[192.0.2.1 ]>"));
   CHECK(bad("<u@[ 192.0.2.1]>"));
   CHECK(bad("<u@[0x7f.0.0.1]>"));
-  CHECK(bad("<u@[2130706433]>"));          // inet_aton forms are not Snum dotted quads
-  CHECK(bad("<u@[2001:db8::1]>"));         // IPv6 needs its tag
+  CHECK(bad("<u@[2130706433]>"));   // inet_aton forms are not Snum dotted quads
+  CHECK(bad("<u@[2001:db8::1]>"));  // IPv6 needs its tag
   CHECK(bad("<u@[IPv6:192.0.2.1]>"));
   CHECK(bad("<u@[IPv6:2001:db8::g]>"));
   CHECK(bad("<u@[IPv6:1:2:3:4:5:6:7:8:9]>"));
   CHECK(bad("<u@[IPv6:]>"));
   CHECK(bad("<u@[]>"));
-  CHECK(bad("<u@[x-tag:stuff]>"));         // General-address-literal: not supported
-  CHECK(bad("<u@[192.0.2.1>"));            // unterminated
+  CHECK(bad("<u@[x-tag:stuff]>"));  // General-address-literal: not supported
+  CHECK(bad("<u@[192.0.2.1>"));     // unterminated
   CHECK(bad("<u@[192.0.2.1]x>"));
   CHECK(bad("<u@[192.0.2.1].example>"));
   CHECK(bad("<u@x.[192.0.2.1]>"));
@@ -344,8 +344,8 @@ TEST_CASE("length limits") {
   REQUIRE(r2.is_ok());
   CHECK(used == 256);
   // A source route counts (it is part of the path).
-  std::string routed = "<@r.example:" + l64 + "@" + label('a', 63) + "." + label('b', 63) + "." +
-                       label('c', 51) + ">";
+  std::string routed =
+      "<@r.example:" + l64 + "@" + label('a', 63) + "." + label('b', 63) + "." + label('c', 51) + ">";
   REQUIRE(routed.size() == 257);
   CHECK(bad(routed));
   // A very long input is refused without looking at all of it.
@@ -355,21 +355,32 @@ TEST_CASE("length limits") {
 
 TEST_CASE("SMTPUTF8 addresses") {
   // RFC 6531 3.3: UTF-8 in local parts and domains only with SMTPUTF8.
-  const std::string p = "<j\xC3\xB8rgen@b\xC3\xBC" "cher.example>";  // jørgen@bücher.example
+  const std::string p =
+      "<j\xC3\xB8rgen@b\xC3\xBC"
+      "cher.example>";  // jørgen@bücher.example
   CHECK(bad(p));
   Address a = ok(p, opts(false, false, true));
   CHECK(a.utf8);
   CHECK(a.local == "j\xC3\xB8rgen");
-  CHECK(a.domain == "b\xC3\xBC" "cher.example");
+  CHECK(a.domain ==
+        "b\xC3\xBC"
+        "cher.example");
   CHECK(ok("<\xE4\xBD\xA0\xE5\xA5\xBD@x.example>", opts(false, false, true)).utf8);  // 3-byte
   CHECK(ok("<\xF0\x9F\x93\xAC@x.example>", opts(false, false, true)).utf8);          // 4-byte
   CHECK(ok("<\"\xC3\xB8 x\"@x.example>", opts(false, false, true)).local == "\xC3\xB8 x");
   CHECK(bad("<\"\xC3\xB8 x\"@x.example>"));
-  CHECK(bad("<a@b\xC3\xBC" "cher.example>"));
+  CHECK(
+      bad("<a@b\xC3\xBC"
+          "cher.example>"));
   // ASCII addresses with SMTPUTF8 on are not marked utf8.
   CHECK_FALSE(ok("<a@b.example>", opts(false, false, true)).utf8);
   // key() folds ASCII only.
-  CHECK(ok("<\xC3\x84" "B@x.example>", opts(false, false, true)).key() == "\xC3\x84" "b@x.example");
+  CHECK(ok("<\xC3\x84"
+           "B@x.example>",
+           opts(false, false, true))
+            .key() ==
+        "\xC3\x84"
+        "b@x.example");
 
   // Malformed UTF-8 is refused even with SMTPUTF8 (RFC 3629 3).
   const char* malformed[] = {
@@ -382,11 +393,11 @@ TEST_CASE("SMTPUTF8 addresses") {
       "\xF4\x90\x80\x80",  // above U+10FFFF
       "\xF5\x80\x80\x80",
       "\xFF",
-      "\x80",              // stray continuation
-      "\xC3",              // truncated 2-byte
-      "\xE2\x82",          // truncated 3-byte
-      "\xF0\x9F\x93",      // truncated 4-byte
-      "\xC3\x28",          // bad continuation
+      "\x80",          // stray continuation
+      "\xC3",          // truncated 2-byte
+      "\xE2\x82",      // truncated 3-byte
+      "\xF0\x9F\x93",  // truncated 4-byte
+      "\xC3\x28",      // bad continuation
   };
   for (const char* m : malformed) {
     INFO("sequence ", m);
@@ -428,9 +439,9 @@ TEST_CASE("parse_mailbox") {
 
 TEST_CASE("str() round-trips through the parser") {
   const char* paths[] = {
-      "<a@b.example>",          "<\"a b\"@b.example>",   "<\"a\\\"b\"@b.example>",
-      "<\"a\\\\b\"@b.example>", "<\"a..b\"@b.example>",   "<u@[192.0.2.1]>",
-      "<u@[IPv6:2001:db8::1]>", "<\"@\"@b.example>",      "<\"\\\"\"@b.example>",
+      "<a@b.example>",          "<\"a b\"@b.example>",  "<\"a\\\"b\"@b.example>",
+      "<\"a\\\\b\"@b.example>", "<\"a..b\"@b.example>", "<u@[192.0.2.1]>",
+      "<u@[IPv6:2001:db8::1]>", "<\"@\"@b.example>",    "<\"\\\"\"@b.example>",
   };
   for (const char* p : paths) {
     Address a = ok(p);

@@ -18,9 +18,9 @@ std::string rfc5322_date(std::int64_t t) {
   char sign = off < 0 ? '-' : '+';
   if (off < 0) off = -off;
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld",
-                kDays[tm.tm_wday % 7], tm.tm_mday, kMonths[tm.tm_mon % 12], tm.tm_year + 1900,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, sign, off / 60, off % 60);
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld", kDays[tm.tm_wday % 7],
+                tm.tm_mday, kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                sign, off / 60, off % 60);
   return buf;
 }
 

@@ -81,7 +81,8 @@ Result<std::string> forward(std::string_view secret, std::string_view local, std
   std::string_view s1 = local.size() > 5 ? local.substr(5) : std::string_view();
   std::string_view h1, host1;
   bool srs1 = iequal(local.substr(0, 4), "srs1") && local.size() > 5 && is_sep(local[4]) &&
-              take_field(&s1, &h1) && take_field(&s1, &host1) && !host1.empty() && s1.size() > 1 && is_sep(s1[0]) &&
+              take_field(&s1, &h1) && take_field(&s1, &host1) && !host1.empty() && s1.size() > 1 &&
+              is_sep(s1[0]) &&
               parse_mailbox("SRS0" + std::string(s1) + "@" + std::string(host1), true).is_ok();
   if (iequal(local.substr(0, 4), "srs0") && local.size() > 5 && is_sep(local[4])) {
     // Another forwarder's SRS0: keep its host as the first hop, the rest verbatim.

@@ -63,7 +63,8 @@ TEST_CASE("SRS0 expires after kMaxAgeDays, across the 1024-day wrap too") {
 }
 
 TEST_CASE("an SRS0 sender becomes SRS1, which reverses to the first forwarder's SRS0") {
-  std::string hop1 = *srs::forward("first-forwarder-secret-123456", "alice", "origin.example", "first.example", kNow);
+  std::string hop1 =
+      *srs::forward("first-forwarder-secret-123456", "alice", "origin.example", "first.example", kNow);
   auto hop2 = srs::forward(kSecret, local_of(hop1), "first.example", "second.example", kNow);
   REQUIRE(hop2.is_ok());
   CHECK(hop2->starts_with("SRS1="));
@@ -90,8 +91,9 @@ TEST_CASE("is_srs and malformed input") {
   CHECK_FALSE(srs::is_srs("srs0"));
   CHECK_FALSE(srs::is_srs("srs2=abc"));
   CHECK_FALSE(srs::is_srs("alice"));
-  for (const char* bad : {"SRS0=", "SRS0=ABCDEF", "SRS0=ABCDEF=AA", "SRS0=ABCDEF=AA=dom", "SRS0=ABC=AA=dom=x",
-                          "SRS1=ABCDEF=host", "SRS1=ABCDEF==x", "SRS1=ABCDEF=host=x", "SRS0=ABCDEF=!!=d.example=x"}) {
+  for (const char* bad :
+       {"SRS0=", "SRS0=ABCDEF", "SRS0=ABCDEF=AA", "SRS0=ABCDEF=AA=dom", "SRS0=ABC=AA=dom=x",
+        "SRS1=ABCDEF=host", "SRS1=ABCDEF==x", "SRS1=ABCDEF=host=x", "SRS0=ABCDEF=!!=d.example=x"}) {
     CAPTURE(bad);
     CHECK_FALSE(srs::reverse(kSecret, bad, kNow).is_ok());
   }

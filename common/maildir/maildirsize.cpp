@@ -172,7 +172,8 @@ std::optional<std::uint64_t> size_field(std::string_view filename) {
   std::size_t n = 0;
   std::uint64_t v = 0;
   while (n < rest.size() && is_digit(rest[n])) {
-    if (__builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, static_cast<unsigned>(rest[n] - '0'), &v))
+    if (__builtin_mul_overflow(v, 10u, &v) ||
+        __builtin_add_overflow(v, static_cast<unsigned>(rest[n] - '0'), &v))
       return std::nullopt;
     ++n;
   }
@@ -225,8 +226,8 @@ Result<Usage> scan_maildir(const std::string& maildir) {
 Status write_maildirsize(const std::string& maildir, const QuotaDef& def, const Usage& u) {
   static std::atomic<unsigned> counter{0};
   char name[96];
-  std::snprintf(name, sizeof name, "/tmp/%lld.%ld_%u.mailbag-maildirsize", static_cast<long long>(::time(nullptr)),
-                static_cast<long>(::getpid()), counter.fetch_add(1));
+  std::snprintf(name, sizeof name, "/tmp/%lld.%ld_%u.mailbag-maildirsize",
+                static_cast<long long>(::time(nullptr)), static_cast<long>(::getpid()), counter.fetch_add(1));
   std::string tmp = maildir + name;
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0660));
   if (!fd) return Status::sys("create " + tmp);

@@ -16,9 +16,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto p = md::parse_maildirsize(text);
   if (p.is_ok()) {
     if (p->usage.bytes < 0 || p->usage.count < 0) std::abort();
-    std::string again = md::format_quota_def(p->def) + "\n" + md::format_delta(p->usage.bytes, p->usage.count);
+    std::string again =
+        md::format_quota_def(p->def) + "\n" + md::format_delta(p->usage.bytes, p->usage.count);
     auto q = md::parse_maildirsize(again);
-    if (!q.is_ok() || !(q->def == p->def) || q->usage.bytes != p->usage.bytes || q->usage.count != p->usage.count)
+    if (!q.is_ok() || !(q->def == p->def) || q->usage.bytes != p->usage.bytes ||
+        q->usage.count != p->usage.count)
       std::abort();
   }
   (void)md::size_field(text);

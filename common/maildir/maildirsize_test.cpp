@@ -33,7 +33,9 @@ struct Dir {
   void file(const std::string& rel, std::size_t size) const {
     std::ofstream(path + "/" + rel) << std::string(size, 'x');
   }
-  void write(const std::string& rel, const std::string& text) const { std::ofstream(path + "/" + rel) << text; }
+  void write(const std::string& rel, const std::string& text) const {
+    std::ofstream(path + "/" + rel) << text;
+  }
   std::string read(const std::string& rel) const {
     auto t = common::io::read_file(path + "/" + rel);
     REQUIRE(t.is_ok());
@@ -68,8 +70,9 @@ TEST_CASE("parse: a half-written last line is ignored") {
 }
 
 TEST_CASE("parse: broken files are refused (the caller recalculates)") {
-  for (const char* bad : {"", "1000S", "1000X\n", "S\n", "-5S\n", "1000S\nabc 1\n", "1000S\n1\n",
-                          "1000S\n1 2 3\n", "1000S\n\n", "1000S\n-5 -1\n", "1000S\n99999999999999999999 1\n"}) {
+  for (const char* bad :
+       {"", "1000S", "1000X\n", "S\n", "-5S\n", "1000S\nabc 1\n", "1000S\n1\n", "1000S\n1 2 3\n", "1000S\n\n",
+        "1000S\n-5 -1\n", "1000S\n99999999999999999999 1\n"}) {
     CAPTURE(bad);
     CHECK_FALSE(parse_maildirsize(bad).is_ok());
   }
@@ -107,11 +110,11 @@ TEST_CASE("scan counts new/, cur/ and Maildir++ folders, by S= or by size") {
   Dir d;
   d.file("new/1.a,S=100,W=103", 7);  // the name's S= wins over the real size
   d.file("cur/2.b,S=50:2,S", 50);
-  d.file("cur/3.c", 33);             // no S=: stat
+  d.file("cur/3.c", 33);  // no S=: stat
   REQUIRE(::mkdir((d.path + "/.Sent").c_str(), 0770) == 0);
   REQUIRE(::mkdir((d.path + "/.Sent/cur").c_str(), 0770) == 0);
   d.file(".Sent/cur/4.d,S=10", 10);
-  d.file("tmp/5.e,S=999", 999);      // tmp/ is not mail yet
+  d.file("tmp/5.e,S=999", 999);         // tmp/ is not mail yet
   d.write("maildirsize", "0S\n0 0\n");  // files in the root are not mail
   auto u = scan_maildir(d.path);
   REQUIRE(u.is_ok());

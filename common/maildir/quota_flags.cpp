@@ -20,8 +20,8 @@ bool valid_flag_name(const std::string& address) {
   return true;
 }
 
-Status set_full_flag(const std::string& dir, const std::string& address, std::int64_t used, std::int64_t quota,
-                     std::int64_t now) {
+Status set_full_flag(const std::string& dir, const std::string& address, std::int64_t used,
+                     std::int64_t quota, std::int64_t now) {
   if (!valid_flag_name(address)) return Status::error("unusable flag name '" + address + "'");
   std::string path = dir + "/" + address;
   std::string tmp = dir + "/." + address + ".tmp";
@@ -29,7 +29,8 @@ Status set_full_flag(const std::string& dir, const std::string& address, std::in
   if (!fd) return Status::sys("create " + tmp);
   Status st = ::fchmod(fd.get(), 0640) < 0 ? Status::sys("fchmod " + tmp) : Status::ok();
   if (st)
-    st = io::write_all(fd.get(), std::to_string(used) + " " + std::to_string(quota) + " " + std::to_string(now) + "\n");
+    st = io::write_all(fd.get(),
+                       std::to_string(used) + " " + std::to_string(quota) + " " + std::to_string(now) + "\n");
   fd.reset();
   if (st && ::rename(tmp.c_str(), path.c_str()) < 0) st = Status::sys("rename " + tmp);
   if (!st) ::unlink(tmp.c_str());

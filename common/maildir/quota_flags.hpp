@@ -20,8 +20,8 @@ namespace common::maildir {
 // '.', not empty, at most 255 octets)?
 bool valid_flag_name(const std::string& address);
 
-Status set_full_flag(const std::string& dir, const std::string& address, std::int64_t used, std::int64_t quota,
-                     std::int64_t now);
+Status set_full_flag(const std::string& dir, const std::string& address, std::int64_t used,
+                     std::int64_t quota, std::int64_t now);
 Status clear_full_flag(const std::string& dir, const std::string& address);
 // False when absent or unreadable: a missing flag never refuses mail.
 bool has_full_flag(const std::string& dir, const std::string& address);

@@ -40,7 +40,8 @@ TEST_CASE("flags: set, seen, listed, cleared; the file says why") {
 
 TEST_CASE("flag names cannot leave the directory") {
   CHECK(valid_flag_name("alice@example.org"));
-  for (const char* bad : {"", ".", "..", "../x", "a/b", ".hidden", "a b", "a\nb"}) CHECK_FALSE(valid_flag_name(bad));
+  for (const char* bad : {"", ".", "..", "../x", "a/b", ".hidden", "a b", "a\nb"})
+    CHECK_FALSE(valid_flag_name(bad));
   CHECK_FALSE(set_full_flag("/tmp", "../etc/passwd", 1, 1, 1).is_ok());
   CHECK_FALSE(has_full_flag("/", "etc/passwd"));
 }

@@ -1,8 +1,8 @@
 // CIDR parsing and matching: prefixes of every length, IPv4-mapped IPv6, host bits,
 // and the malformed inputs a config file may hold.
-#include <doctest/doctest.h>
-
 #include "common/net/cidr.hpp"
+
+#include <doctest/doctest.h>
 
 using common::net::IpAddress;
 using common::net::Network;
@@ -66,9 +66,9 @@ TEST_CASE("host bits are cleared; str() shows the network") {
 }
 
 TEST_CASE("malformed networks are refused") {
-  for (const char* bad : {"", "/8", "127.0.0.0/", "127.0.0.0/33", "::/129", "127.0.0.0/8x",
-                          "127.0.0.0/-1", "localhost", "010.0.0.1", "1.2.3", "1.2.3.4/0008",
-                          "fe80::1%eth0", "127.0.0.0/8/8", "[127.0.0.1"}) {
+  for (const char* bad :
+       {"", "/8", "127.0.0.0/", "127.0.0.0/33", "::/129", "127.0.0.0/8x", "127.0.0.0/-1", "localhost",
+        "010.0.0.1", "1.2.3", "1.2.3.4/0008", "fe80::1%eth0", "127.0.0.0/8/8", "[127.0.0.1"}) {
     CAPTURE(bad);
     CHECK_FALSE(Network::parse(bad).is_ok());
   }

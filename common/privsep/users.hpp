@@ -21,8 +21,7 @@ struct Identity {
 };
 
 // Every shared group, for account creation.
-inline constexpr std::string_view kSharedGroups[] = {"mb-drop", "mb-acct", "mb-auth", "mb-relay",
-                                                     "mb-mail"};
+inline constexpr std::string_view kSharedGroups[] = {"mb-drop", "mb-acct", "mb-auth", "mb-relay", "mb-mail"};
 
 const std::vector<Identity>& identities();
 // nullptr if `program` has no identity of its own (admin tools run as their caller).

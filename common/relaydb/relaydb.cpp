@@ -26,7 +26,8 @@ Result<std::int64_t> parse_decimal(std::string_view text, std::int64_t max, cons
     if (c < '0' || c > '9')
       return Status::error(std::string("bad ") + what + " '" + log::printable(text, 60) + "'");
     n = n * 10 + (c - '0');  // checked against max at each digit, and max < INT64_MAX / 10
-    if (n > max) return Status::error(std::string(what) + " out of range: '" + log::printable(text, 60) + "'");
+    if (n > max)
+      return Status::error(std::string(what) + " out of range: '" + log::printable(text, 60) + "'");
   }
   return n;
 }
@@ -106,8 +107,7 @@ Result<std::unique_ptr<RelayDb>> RelayDb::open(const std::string& path, Mode mod
   opt.max_map_size = 4ull << 30;
   opt.max_dbs = 2;
   opt.mode = 0640;
-  if (opt.read_only && ::access(path.c_str(), F_OK) != 0)
-    return Status::sys("relay database " + path);
+  if (opt.read_only && ::access(path.c_str(), F_OK) != 0) return Status::sys("relay database " + path);
   auto env = lmdb::Env::open(path, opt);
   if (!env) return env.status();
   std::unique_ptr<RelayDb> db(new RelayDb(std::move(*env)));
@@ -226,8 +226,7 @@ Status RelayDb::load(const std::vector<Entry>& entries, bool replace) {
   });
 }
 
-Result<bool> allowed(RelayDb& db, const std::string& address, std::int64_t now,
-                     std::int64_t lifetime) {
+Result<bool> allowed(RelayDb& db, const std::string& address, std::int64_t now, std::int64_t lifetime) {
   auto stamp = db.lookup(address);
   if (!stamp) return stamp.status();
   return relay_allowed(*stamp, now, lifetime);
@@ -256,8 +255,7 @@ Status fix_ownership(const std::string& path) {
     if (::stat(p.c_str(), &st) != 0) continue;
     if ((st.st_uid != *uid || st.st_gid != *gid) && ::chown(p.c_str(), *uid, *gid) != 0)
       return Status::sys("chown " + p);
-    if ((st.st_mode & 07777) != mode && ::chmod(p.c_str(), mode) != 0)
-      return Status::sys("chmod " + p);
+    if ((st.st_mode & 07777) != mode && ::chmod(p.c_str(), mode) != 0) return Status::sys("chmod " + p);
   }
   return Status::ok();
 }
@@ -284,7 +282,8 @@ Result<std::vector<Entry>> parse_dump(std::string_view text, const std::string& 
     std::string_view addr = line.substr(0, sep);
     std::string_view rest = line.substr(sep);
     while (!rest.empty() && is_space(rest.front())) rest.remove_prefix(1);
-    if (rest.empty()) return Status::error(where() + "missing time stamp after '" + log::printable(addr, 60) + "'");
+    if (rest.empty())
+      return Status::error(where() + "missing time stamp after '" + log::printable(addr, 60) + "'");
     for (char c : rest)
       if (is_space(c)) return Status::error(where() + "extra text after the time stamp");
     auto a = normalize(addr);

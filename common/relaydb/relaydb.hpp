@@ -88,8 +88,7 @@ class RelayDb {
 
 // smtpd's question: may the client at `address` (normalised) relay now? A missing or
 // unreadable database means no (logged by the caller from the Status).
-Result<bool> allowed(RelayDb& db, const std::string& address, std::int64_t now,
-                     std::int64_t lifetime);
+Result<bool> allowed(RelayDb& db, const std::string& address, std::int64_t now, std::int64_t lifetime);
 
 // smtpd's handle: opens the database read-only on first use, so smtpd may start before
 // the file exists (pop3d or relayctl create it) and needs only mb-relay membership, not

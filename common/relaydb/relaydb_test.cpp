@@ -93,9 +93,9 @@ TEST_CASE("relay_allowed: younger than the lifetime, future stamps until their t
   CHECK(rdb::relay_allowed(now - life + 1, now, life));
   CHECK_FALSE(rdb::relay_allowed(now - life, now, life));
   CHECK(rdb::relay_allowed(now + 86400, now, life));
-  CHECK_FALSE(rdb::relay_allowed(now, now, 0));  // lifetime 0 grants nothing ever stamped
-  CHECK(rdb::older_than(now, now, 0));           // expire 0 removes what was stamped now
-  CHECK_FALSE(rdb::older_than(now + 1, now, 0)); // ... but not the future
+  CHECK_FALSE(rdb::relay_allowed(now, now, 0));   // lifetime 0 grants nothing ever stamped
+  CHECK(rdb::older_than(now, now, 0));            // expire 0 removes what was stamped now
+  CHECK_FALSE(rdb::older_than(now + 1, now, 0));  // ... but not the future
 }
 
 TEST_CASE("stamp, lookup, erase, expire, scan") {
@@ -219,7 +219,8 @@ TEST_CASE("a writer, a reader and an expirer at the same moment") {
     auto db = RelayDb::open(dir.db(), RelayDb::Mode::kWrite);
     REQUIRE(db.is_ok());
     std::vector<Entry> stale;
-    for (int i = 0; i < kStale; ++i) stale.push_back({"10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250), 1000});
+    for (int i = 0; i < kStale; ++i)
+      stale.push_back({"10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250), 1000});
     REQUIRE(db.value()->load(stale, true).is_ok());
   }
   const std::int64_t now = std::time(nullptr);

@@ -101,8 +101,8 @@ Stage ClientSession::waiting() const {
   return Stage::kIdle;
 }
 
-Output ClientSession::fail(Output out, Stage stage, const Reply* r, std::string status,
-                           std::string detail, bool quit) {
+Output ClientSession::fail(Output out, Stage stage, const Reply* r, std::string status, std::string detail,
+                           bool quit) {
   Report rep;
   rep.outcome = Outcome::kTemporary;
   rep.stage = stage;
@@ -122,7 +122,8 @@ Output ClientSession::on_reply(const Reply& r) {
   switch (state_) {
     case State::kGreeting:
       // RFC 5321 3.1: 220 is service ready; 554 (or anything else) means no service.
-      if (r.code != 220) return fail(std::move(out), Stage::kGreeting, &r, status_of(r).replace(0, 1, "4"), "", true);
+      if (r.code != 220)
+        return fail(std::move(out), Stage::kGreeting, &r, status_of(r).replace(0, 1, "4"), "", true);
       state_ = State::kEhlo;
       out.write = "EHLO " + opt_.helo_name + "\r\n";
       return out;
@@ -150,7 +151,8 @@ Output ClientSession::on_reply(const Reply& r) {
         return out;
       }
       if (opt_.tls == TlsPolicy::kEncrypt || opt_.tls == TlsPolicy::kVerify)
-        return fail(std::move(out), Stage::kStartTls, &r, "4.7.4", "TLS is required, but STARTTLS was refused", true);
+        return fail(std::move(out), Stage::kStartTls, &r, "4.7.4",
+                    "TLS is required, but STARTTLS was refused", true);
       return after_tls_decision(std::move(out));  // opportunistic: go on in clear
     case State::kAuthPlain:
     case State::kAuthPass:
@@ -161,19 +163,20 @@ Output ClientSession::on_reply(const Reply& r) {
       }
       return fail(std::move(out), Stage::kAuth, &r, "4.7.0", "authentication failed", true);
     case State::kAuthLogin:
-      if (r.code != 334) return fail(std::move(out), Stage::kAuth, &r, "4.7.0", "authentication failed", true);
+      if (r.code != 334)
+        return fail(std::move(out), Stage::kAuth, &r, "4.7.0", "authentication failed", true);
       state_ = State::kAuthUser;
       out.write = base64(opt_.auth_user) + "\r\n";
       return out;
     case State::kAuthUser:
-      if (r.code != 334) return fail(std::move(out), Stage::kAuth, &r, "4.7.0", "authentication failed", true);
+      if (r.code != 334)
+        return fail(std::move(out), Stage::kAuth, &r, "4.7.0", "authentication failed", true);
       state_ = State::kAuthPass;
       out.write = base64(opt_.auth_password) + "\r\n";
       return out;
     case State::kTransaction:
     case State::kDot:
-    case State::kDotDiscard:
-      return transaction_reply(r);
+    case State::kDotDiscard: return transaction_reply(r);
     case State::kRset:
       if (r.code != 250) return fail(std::move(out), Stage::kRset, &r, "4.0.0", "", true);
       state_ = State::kReady;
@@ -195,8 +198,7 @@ Output ClientSession::on_reply(const Reply& r) {
       return out;
     case State::kHandshake:
     case State::kReady:
-    case State::kClosed:
-      break;
+    case State::kClosed: break;
   }
   // A reply nobody asked for: an idle server saying 421, or a confused one.
   if (state_ == State::kClosed) {
@@ -229,7 +231,8 @@ Output ClientSession::after_tls_decision(Output out) {
 
 Output ClientSession::auth(Output out) {
   // Credentials never travel in clear, whatever the policy says.
-  if (!tls_active_) return fail(std::move(out), Stage::kAuth, nullptr, "4.7.4", "AUTH needs TLS, which is not active", true);
+  if (!tls_active_)
+    return fail(std::move(out), Stage::kAuth, nullptr, "4.7.4", "AUTH needs TLS, which is not active", true);
   if (caps_.has_auth("PLAIN")) {
     // RFC 4616 2: message = [authzid] NUL authcid NUL passwd; RFC 4954 4 initial response.
     std::string msg;
@@ -468,7 +471,8 @@ Output ClientSession::on_protocol_error(const std::string& why) {
 Output ClientSession::etrn(const std::string& domain) {
   MB_CHECK(state_ == State::kReady, "etrn() while the session is not ready");
   Output out;
-  if (!safe_in_command(domain)) return fail(std::move(out), Stage::kEtrn, nullptr, "5.5.4", "bad ETRN argument", true);
+  if (!safe_in_command(domain))
+    return fail(std::move(out), Stage::kEtrn, nullptr, "5.5.4", "bad ETRN argument", true);
   state_ = State::kEtrn;
   out.write = "ETRN " + domain + "\r\n";
   return out;

@@ -46,8 +46,21 @@ struct Transaction {
 
 // Which command (or event) an answer belongs to, for "(in reply to RCPT TO)".
 enum class Stage : std::uint8_t {
-  kConnect, kGreeting, kEhlo, kHelo, kStartTls, kTlsHandshake, kAuth,
-  kMail, kRcpt, kData, kDot, kRset, kEtrn, kQuit, kIdle,
+  kConnect,
+  kGreeting,
+  kEhlo,
+  kHelo,
+  kStartTls,
+  kTlsHandshake,
+  kAuth,
+  kMail,
+  kRcpt,
+  kData,
+  kDot,
+  kRset,
+  kEtrn,
+  kQuit,
+  kIdle,
 };
 const char* stage_name(Stage s);
 
@@ -68,14 +81,14 @@ struct Report {
 };
 
 struct Output {
-  std::string write;         // bytes to send now (may hold credentials: never log it)
-  bool start_tls = false;    // begin the TLS handshake (after checking no bytes are pending)
-  bool send_body = false;    // send the message data now (DataEncoder), then on_body_sent()
-  bool close = false;        // close the connection after writing `write`
-  bool ready = false;        // idle: ready for send() / etrn() / quit()
-  std::optional<Report> error;   // the session failed (outside a transaction)
-  std::vector<Report> results;   // a transaction ended: one report per recipient
-  std::optional<Reply> etrn;     // the answer to an ETRN command
+  std::string write;            // bytes to send now (may hold credentials: never log it)
+  bool start_tls = false;       // begin the TLS handshake (after checking no bytes are pending)
+  bool send_body = false;       // send the message data now (DataEncoder), then on_body_sent()
+  bool close = false;           // close the connection after writing `write`
+  bool ready = false;           // idle: ready for send() / etrn() / quit()
+  std::optional<Report> error;  // the session failed (outside a transaction)
+  std::vector<Report> results;  // a transaction ended: one report per recipient
+  std::optional<Reply> etrn;    // the answer to an ETRN command
 };
 
 class ClientSession {
@@ -105,14 +118,28 @@ class ClientSession {
 
  private:
   enum class State {
-    kGreeting, kEhlo, kHelo, kStartTls, kHandshake, kAuthPlain, kAuthLogin, kAuthUser,
-    kAuthPass, kReady, kTransaction, kDot, kDotDiscard, kRset, kEtrn, kQuit, kClosed,
+    kGreeting,
+    kEhlo,
+    kHelo,
+    kStartTls,
+    kHandshake,
+    kAuthPlain,
+    kAuthLogin,
+    kAuthUser,
+    kAuthPass,
+    kReady,
+    kTransaction,
+    kDot,
+    kDotDiscard,
+    kRset,
+    kEtrn,
+    kQuit,
+    kClosed,
   };
   Output after_hello(Output out);
   Output after_tls_decision(Output out);
   Output auth(Output out);
-  Output fail(Output out, Stage stage, const Reply* r, std::string status, std::string detail,
-              bool quit);
+  Output fail(Output out, Stage stage, const Reply* r, std::string status, std::string detail, bool quit);
   Output transaction_reply(const Reply& r);
   Output next_command(Output out);
   Output finish_transaction(Output out, bool needs_rset);

@@ -1,10 +1,10 @@
 // Tests of the pure SMTP client session (common/smtp/client.hpp): whole conversations
 // driven by scripted server replies, without sockets.
+#include "common/smtp/client.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
-
-#include "common/smtp/client.hpp"
 
 using namespace common::smtp;
 using common::mail::Outcome;

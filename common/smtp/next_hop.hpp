@@ -14,7 +14,7 @@
 namespace common::smtp {
 
 struct NextHop {
-  std::string host;       // lower case; an IP address without brackets
+  std::string host;  // lower case; an IP address without brackets
   std::uint16_t port = 25;
   bool mx_lookup = true;  // false for [host] and for IP addresses
   bool is_ip = false;

@@ -94,7 +94,8 @@ bool ReplyParser::fail(std::string why) {
 
 // One line without its line end. Returns false on error.
 bool ReplyParser::line(std::string_view l) {
-  if (l.size() > kMaxReplyLine) return fail("reply line longer than " + std::to_string(kMaxReplyLine) + " bytes");
+  if (l.size() > kMaxReplyLine)
+    return fail("reply line longer than " + std::to_string(kMaxReplyLine) + " bytes");
   for (char c : l)
     if (c == '\0' || c == '\r') return fail("NUL or bare CR in a reply line");
   // RFC 5321 4.2: three digits, then SP, "-" or the line end.

@@ -1,12 +1,13 @@
 // Tests of the client-side reply parser, the EHLO capability parser and the DATA
 // encoder (common/smtp).
+#include "common/smtp/reply.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
 
 #include "common/smtp/data_encoder.hpp"
 #include "common/smtp/ehlo.hpp"
-#include "common/smtp/reply.hpp"
 
 using namespace common::smtp;
 
@@ -168,9 +169,9 @@ TEST_CASE("summary escapes control characters and non-ASCII and is bounded") {
 TEST_CASE("EHLO capabilities") {
   Reply r;
   r.code = 250;
-  r.lines = {"mx.example.test greets you", "PIPELINING", "size 10240000", "8BITMIME",
-             "STARTTLS", "AUTH PLAIN login CRAM-MD5", "ETRN", "ENHANCEDSTATUSCODES", "SMTPUTF8",
-             "X-UNKNOWN thing"};
+  r.lines = {
+      "mx.example.test greets you", "PIPELINING", "size 10240000",       "8BITMIME", "STARTTLS",
+      "AUTH PLAIN login CRAM-MD5",  "ETRN",       "ENHANCEDSTATUSCODES", "SMTPUTF8", "X-UNKNOWN thing"};
   auto c = parse_ehlo(r);
   CHECK(c.esmtp);
   CHECK(c.pipelining);

@@ -145,9 +145,7 @@ Result<ParsedEnvelope> parse_envelope(std::string_view head) {
         if (have['R']) return Status::error("sender after recipients");
         sender_raw = std::string(v);
         break;
-      case 'R':
-        rcpt_raw.push_back(v);
-        break;
+      case 'R': rcpt_raw.push_back(v); break;
       case 'Z': {
         if (v.size() != 2 * kDigits + 1 || v[kDigits] != ' ' ||
             !parse_u64(v.substr(0, kDigits), &e.data_size) ||
@@ -159,8 +157,7 @@ Result<ParsedEnvelope> parse_envelope(std::string_view head) {
         if (line.size() != 1) return Status::error("bad end record");
         ended = true;
         break;
-      default:
-        return Status::error("unknown record type " + std::to_string(static_cast<unsigned char>(tag)));
+      default: return Status::error("unknown record type " + std::to_string(static_cast<unsigned char>(tag)));
     }
     if (ended) break;
   }

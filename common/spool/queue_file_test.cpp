@@ -129,7 +129,9 @@ TEST_CASE("format_envelope and parse_envelope round-trip") {
   m.protocol = "local";
   m.sender = "";
   m.smtputf8 = true;
-  m.recipients = {"j\xC3\xB8rgen@b\xC3\xBC" "cher.example"};
+  m.recipients = {
+      "j\xC3\xB8rgen@b\xC3\xBC"
+      "cher.example"};
   auto q = parse_envelope(format_envelope(m));
   REQUIRE_MESSAGE(q.is_ok(), q.message());
   check_equal(q->env, m);
@@ -423,7 +425,8 @@ TEST_CASE("QueueFileWriter writes an unlinked file that read_envelope accepts") 
   CHECK(p->env.data_lines == 3003);
   CHECK(p->env.recipients == e.recipients);
   std::string data;
-  REQUIRE(common::io::pread_upto(w->fd(), &data, all.size() + 10, static_cast<off_t>(p->data_offset)).is_ok());
+  REQUIRE(
+      common::io::pread_upto(w->fd(), &data, all.size() + 10, static_cast<off_t>(p->data_offset)).is_ok());
   CHECK(data == all);
 
   // The fd can be handed on (to the queue manager) and the file linked by it.

@@ -21,8 +21,8 @@ TEST_CASE("queue id format") {
   // The first 13 digits are the time in microseconds.
   timeval tv;
   gettimeofday(&tv, nullptr);
-  unsigned long long now_us = static_cast<unsigned long long>(tv.tv_sec) * 1000000ULL +
-                              static_cast<unsigned long long>(tv.tv_usec);
+  unsigned long long now_us =
+      static_cast<unsigned long long>(tv.tv_sec) * 1000000ULL + static_cast<unsigned long long>(tv.tv_usec);
   unsigned long long id_us = std::stoull(id.substr(0, 13), nullptr, 16);
   CHECK(id_us <= now_us);
   CHECK(now_us - id_us < 10ULL * 1000000ULL);

@@ -16,8 +16,8 @@ constexpr const char* kCiphers12 =
 
 void harden(SSL_CTX* c) {
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
-  SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                             SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+  SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                             SSL_OP_NO_TICKET);
   SSL_CTX_set_cipher_list(c, kCiphers12);
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
 }

@@ -141,8 +141,10 @@ common::Status VacationLog::record(const std::string& sender, std::int64_t now, 
   std::int64_t since = now - interval_days * 86400;
   std::erase_if(entries, [&](const Entry& e) { return e.time <= since || e.sender == s; });
   entries.push_back(Entry{now, s});
-  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.time < b.time; });
-  if (entries.size() > kMaxVacationEntries) entries.erase(entries.begin(), entries.end() - kMaxVacationEntries);
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const Entry& a, const Entry& b) { return a.time < b.time; });
+  if (entries.size() > kMaxVacationEntries)
+    entries.erase(entries.begin(), entries.end() - kMaxVacationEntries);
   std::string out;
   for (const auto& e : entries) out += std::to_string(e.time) + " " + e.sender + "\n";
   static std::atomic<unsigned> counter{0};

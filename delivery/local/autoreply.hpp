@@ -20,12 +20,12 @@ inline constexpr std::size_t kMaxVacationEntries = 10000;
 
 struct ReplyFacts {
   const common::accounts::Autoreply* autoreply = nullptr;
-  std::string user;                       // the user's address (lower-case)
+  std::string user;                                 // the user's address (lower-case)
   const std::set<std::string>* known_as = nullptr;  // addresses that lead to the user
-  std::string sender;                     // envelope sender, "" for <>
+  std::string sender;                               // envelope sender, "" for <>
   const Headers* headers = nullptr;
   std::int64_t now = 0;
-  std::string delimiter;                  // recipient_delimiter
+  std::string delimiter;  // recipient_delimiter
 };
 
 // nullopt: reply. Otherwise why not (for the log). RFC 3834 2: never to a null return
@@ -40,7 +40,8 @@ class VacationLog {
  public:
   explicit VacationLog(std::string maildir) : maildir_(std::move(maildir)) {}
   // Was `sender` answered less than `interval_days` before `now`?
-  common::Result<bool> recently_answered(const std::string& sender, std::int64_t now, std::int64_t interval_days);
+  common::Result<bool> recently_answered(const std::string& sender, std::int64_t now,
+                                         std::int64_t interval_days);
   // Records a reply to `sender` at `now`, dropping entries older than the interval (and
   // the oldest past kMaxVacationEntries). Written through tmp/ and rename(2).
   common::Status record(const std::string& sender, std::int64_t now, std::int64_t interval_days);

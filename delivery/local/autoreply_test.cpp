@@ -50,7 +50,8 @@ TEST_CASE("RFC 3834 2: who gets an auto-reply") {
   CHECK(Case("To: alice@example.org\n", "list-request@example.net").why() == "sender is a daemon or a list");
   CHECK(Case("To: alice@example.org\n", "Alice@Example.org").why() == "mail from the user");
   CHECK(Case("To: alice@example.org\nAuto-Submitted: auto-replied\n").why() == "message is auto-submitted");
-  CHECK(Case("To: alice@example.org\nAuto-Submitted: Auto-Generated (by cron)\n").why() == "message is auto-submitted");
+  CHECK(Case("To: alice@example.org\nAuto-Submitted: Auto-Generated (by cron)\n").why() ==
+        "message is auto-submitted");
   CHECK(Case("To: alice@example.org\nAuto-Submitted: no\n").why() == "");
   CHECK(Case("To: alice@example.org\nPrecedence: Bulk\n").why() == "Precedence: bulk");
   CHECK(Case("To: alice@example.org\nPrecedence: junk\n").why() == "Precedence: junk");
@@ -99,7 +100,9 @@ TEST_CASE("header text: ASCII as is, UTF-8 as RFC 2047 encoded-words") {
   CHECK(header_text("Out of office") == "Out of office");
   CHECK(header_text("line\nbreak") == "line break");
   CHECK(header_text("Abwesend") == "Abwesend");
-  std::string enc = header_text("Bin nicht da \xe2\x80\x93 Gr\xc3\xbc\xc3\x9f" "e");
+  std::string enc = header_text(
+      "Bin nicht da \xe2\x80\x93 Gr\xc3\xbc\xc3\x9f"
+      "e");
   CHECK(enc.starts_with("=?UTF-8?B?"));
   CHECK(enc.ends_with("?="));
   std::string longer = header_text(std::string(30, 'x') + "\xc3\xa9" + std::string(60, 'y'));
@@ -155,11 +158,13 @@ TEST_CASE("body normalisation, quota warning, forward trace") {
   q.hostname = "mx.example.org";
   q.new_id = "ID";
   std::string w = compose_quota_warning(q);
-  CHECK(w.starts_with("From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\nTo: <alice@example.org>\n"
-                      "Subject: Your mailbox is 95% full\n"));
+  CHECK(
+      w.starts_with("From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\nTo: <alice@example.org>\n"
+                    "Subject: Your mailbox is 95% full\n"));
   CHECK(w.find("\nAuto-Submitted: auto-generated\n") != std::string::npos);
   CHECK(w.find("falls below 90%") != std::string::npos);
-  std::string t = forward_trace("mx.example.org", "ID", {"a@b.example"}, {"x@example.org", "y@example.org"}, 0);
+  std::string t =
+      forward_trace("mx.example.org", "ID", {"a@b.example"}, {"x@example.org", "y@example.org"}, 0);
   CHECK(t.starts_with("Received: by mx.example.org (Mailbag local) id ID\n\tfor <a@b.example>; "));
   CHECK(t.ends_with("\nDelivered-To: x@example.org\nDelivered-To: y@example.org\n"));
   std::string t2 = forward_trace("h", "ID", {"a@b.example", "c@d.example"}, {}, 0);

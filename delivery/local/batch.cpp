@@ -101,8 +101,12 @@ void append_done(Slot& s, const std::string& what) {
 class Batch {
  public:
   Batch(std::vector<Request>& reqs, BatchDeliverer& owner)
-      : reqs_(reqs), owner_(owner), resolver_(owner.resolver()), names_(owner.names()),
-        policy_(owner.policy()), now_(::time(nullptr)) {}
+      : reqs_(reqs),
+        owner_(owner),
+        resolver_(owner.resolver()),
+        names_(owner.names()),
+        policy_(owner.policy()),
+        now_(::time(nullptr)) {}
 
   std::vector<ipc::DeliverDone> run() {
     info_.resize(reqs_.size());
@@ -170,10 +174,12 @@ class Batch {
     auto msg = check_message(reqs_[i].fd.get(), d);
     std::optional<Verdict> all;
     if (!msg) {
-      log::error("%s: bad delivery request: %s", log::printable(d.queue_id, 40).c_str(), msg.message().c_str());
+      log::error("%s: bad delivery request: %s", log::printable(d.queue_id, 40).c_str(),
+                 msg.message().c_str());
       all = temporary("4.3.0", "bad delivery request: " + msg.message());
     } else if (!header_safe(d.sender)) {
-      log::error("%s: bad delivery request: control character in sender", log::printable(d.queue_id, 40).c_str());
+      log::error("%s: bad delivery request: control character in sender",
+                 log::printable(d.queue_id, 40).c_str());
       all = temporary("4.3.0", "bad delivery request: control character in sender");
     } else {
       info_[i].msg = *msg;
@@ -186,7 +192,8 @@ class Batch {
         // RFC 5321 6.3: a message that has passed this many hops is in a loop.
         std::size_t hops = info_[i].headers.count("received");
         if (hops > kMaxReceived)
-          all = permanent("5.4.6", "too many hops (" + std::to_string(hops) + " Received header fields): mail loop?");
+          all = permanent("5.4.6",
+                          "too many hops (" + std::to_string(hops) + " Received header fields): mail loop?");
         for (auto v : info_[i].headers.all("delivered-to")) info_[i].marks.insert(lower(std::string(v)));
       }
     }
@@ -222,8 +229,8 @@ class Batch {
         // Our own quota warning always fits: it is what tells the user to make room.
         if (!fits_quota(qs->usage.bytes, size, mb.quota) && !is_quota_warning(i)) {
           owner_.update_full_flag(lower(mb.address), qs->usage.bytes, mb.quota, now_);
-          std::string why = "mailbox full (" + std::to_string(qs->usage.bytes) + " of " + std::to_string(mb.quota) +
-                            " bytes used, message " + std::to_string(size) + ")";
+          std::string why = "mailbox full (" + std::to_string(qs->usage.bytes) + " of " +
+                            std::to_string(mb.quota) + " bytes used, message " + std::to_string(size) + ")";
           // RFC 3463 3.3: X.2.2 mailbox full, persistent or transient as configured.
           return fail(s, policy_.quota_bounce ? permanent("5.2.2", why) : temporary("4.2.2", why));
         }
@@ -238,8 +245,8 @@ class Batch {
       Maildir* m = maildir(r.mailbox->path, &err);
       auto found = m ? m->holds(tag) : common::Result<bool>(err);
       if (found && *found) {
-        log::info("%s: %s: found in the Maildir from an earlier attempt; not delivered again", d.queue_id.c_str(),
-                  log::printable(d.recipients[slots_[s].rcpt]).c_str());
+        log::info("%s: %s: found in the Maildir from an earlier attempt; not delivered again",
+                  d.queue_id.c_str(), log::printable(d.recipients[slots_[s].rcpt]).c_str());
         append_done(slots_[s], "delivered to maildir (by an earlier attempt)");
         return;
       }
@@ -293,8 +300,8 @@ class Batch {
       o->required = true;
       o->kind = kind;
       o->env = local_envelope(sender, rcpts, now_, d.body_8bit, d.smtputf8);
-      o->head = forward_trace(policy_.hostname.empty() ? "localhost" : policy_.hostname, o->env.queue_id, rcpts,
-                              r.delivered_to, now_);
+      o->head = forward_trace(policy_.hostname.empty() ? "localhost" : policy_.hostname, o->env.queue_id,
+                              rcpts, r.delivered_to, now_);
       o->body = info_[i].msg;
       out_.push_back(std::move(o));
     };
@@ -378,7 +385,9 @@ class Batch {
     std::int64_t now = now_;
     o->on_sent = [path, sender, user, id, now, interval] {
       common::Status st = VacationLog(path).record(sender, now, interval);
-      if (!st) log::warn("%s: cannot record the auto-reply of %s: %s", id.c_str(), user.c_str(), st.message().c_str());
+      if (!st)
+        log::warn("%s: cannot record the auto-reply of %s: %s", id.c_str(), user.c_str(),
+                  st.message().c_str());
     };
     out_.push_back(std::move(o));
   }
@@ -426,8 +435,8 @@ class Batch {
   void outgoing_failed(Outgoing& o) {
     const std::string& id = qid(slots_[o.slot].req);
     if (o.required) {
-      log::error("%s: %s to %zu address(es) not queued: %s", id.c_str(), o.kind.c_str(), o.env.recipients.size(),
-                 o.status.message().c_str());
+      log::error("%s: %s to %zu address(es) not queued: %s", id.c_str(), o.kind.c_str(),
+                 o.env.recipients.size(), o.status.message().c_str());
       fail(o.slot, temporary("4.3.0", o.kind + " could not be queued: " + o.status.message()));
     } else {
       log::warn("%s: %s not sent: %s", id.c_str(), o.kind.c_str(), o.status.message().c_str());
@@ -446,9 +455,9 @@ class Batch {
         outgoing_failed(*o);
         continue;
       }
-      log::info("%s: %s for %s queued as %s, from=<%s>, %zu recipient(s)", qid(sl.req).c_str(), o->kind.c_str(),
-                log::printable(reqs_[sl.req].msg.recipients[sl.rcpt]).c_str(), o->env.queue_id.c_str(),
-                log::printable(o->env.sender).c_str(), o->env.recipients.size());
+      log::info("%s: %s for %s queued as %s, from=<%s>, %zu recipient(s)", qid(sl.req).c_str(),
+                o->kind.c_str(), log::printable(reqs_[sl.req].msg.recipients[sl.rcpt]).c_str(),
+                o->env.queue_id.c_str(), log::printable(o->env.sender).c_str(), o->env.recipients.size());
       if (o->required) append_done(sl, o->kind + " as " + o->env.queue_id);
       if (o->on_sent) o->on_sent();
     }
@@ -538,7 +547,8 @@ class Batch {
         if (it.md->path() == path && (slots_[it.slot].verdict || !it.draft.in_new))
           used -= static_cast<std::int64_t>(it.draft.size);
       owner_.update_full_flag(uq.first, used, uq.second, now_);
-      if (used * 100 < uq.second * policy_.warning_percent && ::access((path + "/" + kWarnedFile).c_str(), F_OK) == 0)
+      if (used * 100 < uq.second * policy_.warning_percent &&
+          ::access((path + "/" + kWarnedFile).c_str(), F_OK) == 0)
         ::unlink((path + "/" + kWarnedFile).c_str());
     }
   }
@@ -611,14 +621,15 @@ void BatchDeliverer::update_full_flag(const std::string& user, std::int64_t used
                            : md::clear_full_flag(policy_.quota_flags_dir, user);
   if (!st) {
     // Once: a missing flag directory (mailctl init not re-run) would say it every time.
-    if (!flag_warned_) log::warn("mailbox-full flag of %s: %s (smtpd cannot refuse at RCPT)", user.c_str(),
-                                 st.message().c_str());
+    if (!flag_warned_)
+      log::warn("mailbox-full flag of %s: %s (smtpd cannot refuse at RCPT)", user.c_str(),
+                st.message().c_str());
     flag_warned_ = true;
     return;
   }
   if (full) {
     log::info("mailbox of %s is full (%lld of %lld bytes): smtpd now answers 452 4.2.2", user.c_str(),
-                       static_cast<long long>(used), static_cast<long long>(quota));
+              static_cast<long long>(used), static_cast<long long>(quota));
     flagged_.insert(user);
   } else {
     log::info("mailbox of %s has room again", user.c_str());

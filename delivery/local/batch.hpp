@@ -31,11 +31,11 @@ struct Request {
 // What the batch needs from the configuration.
 struct LocalPolicy {
   std::string hostname;
-  bool quota_bounce = false;             // quota_exceeded = bounce (else defer)
-  std::int64_t warning_percent = 90;     // quota_warning_percent; 0: never
-  std::string quota_flags_dir;           // data_directory/quota; "" = none
-  std::string srs_secret;                // "" = forward with the original sender
-  std::string delimiter = "+";           // recipient_delimiter, for the auto-reply To/Cc test
+  bool quota_bounce = false;          // quota_exceeded = bounce (else defer)
+  std::int64_t warning_percent = 90;  // quota_warning_percent; 0: never
+  std::string quota_flags_dir;        // data_directory/quota; "" = none
+  std::string srs_secret;             // "" = forward with the original sender
+  std::string delimiter = "+";        // recipient_delimiter, for the auto-reply To/Cc test
 };
 
 // More Received header fields than this and the message is a loop (RFC 5321 6.3).
@@ -54,7 +54,11 @@ class BatchDeliverer {
       : resolver_(resolver), names_(names), syncfs_min_(syncfs_min) {}
   BatchDeliverer(Resolver& resolver, NameGenerator& names, Submitter* submitter, LocalPolicy policy,
                  std::size_t syncfs_min = kSyncfsMin)
-      : resolver_(resolver), names_(names), submitter_(submitter), policy_(std::move(policy)), syncfs_min_(syncfs_min) {}
+      : resolver_(resolver),
+        names_(names),
+        submitter_(submitter),
+        policy_(std::move(policy)),
+        syncfs_min_(syncfs_min) {}
 
   // Delivers every request; returns one answer per request, in order, with one verdict
   // per recipient. Logs one maillog line per recipient. Never fails as a whole: each

@@ -94,7 +94,9 @@ class SubmitPeer {
         Got g;
         g.env = pe->env;
         MB_CHECK(common::io::pread_upto(r->fd.get(), &g.message, pe->env.data_size,
-                                        static_cast<off_t>(pe->data_offset)).is_ok(), "read");
+                                        static_cast<off_t>(pe->data_offset))
+                     .is_ok(),
+                 "read");
         std::lock_guard<std::mutex> lock(mu_);
         got_.push_back(std::move(g));
         d.verdict = {Outcome::kOk, "2.0.0", "queued"};
@@ -164,8 +166,10 @@ struct Agent {
           return p;
         }()) {}
   std::vector<common::ipc::DeliverDone> deliver(World& w, const std::vector<std::string>& rcpts,
-                                                const std::string& body, const std::string& sender = "s@sender.example",
-                                                const std::string& protocol = "ESMTP", const std::string& client = "") {
+                                                const std::string& body,
+                                                const std::string& sender = "s@sender.example",
+                                                const std::string& protocol = "ESMTP",
+                                                const std::string& client = "") {
     auto q = make_queued(w.dir.path, sender, rcpts, body, 1, protocol, client);
     std::vector<Request> batch;
     batch.push_back(Request{std::move(q.deliver), std::move(q.fd)});
@@ -326,7 +330,8 @@ TEST_CASE("check_duplicates: a copy an earlier attempt delivered is found, not w
   first.push_back(Request{only_alice, again_fd()});
   REQUIRE(a.del.deliver(first)[0].results[0].outcome == Outcome::kOk);
   REQUIRE(w.inbox("alice").size() == 1);
-  CHECK(w.inbox("alice")[0].find(delivery_tag(q.deliver.queue_id, "alice@example.org") + ".") != std::string::npos);
+  CHECK(w.inbox("alice")[0].find(delivery_tag(q.deliver.queue_id, "alice@example.org") + ".") !=
+        std::string::npos);
   // The verdict was lost; the queue manager sends both again and asks to check.
   std::vector<Request> retry;
   common::ipc::Deliver both = q.deliver;

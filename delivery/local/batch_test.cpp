@@ -52,8 +52,8 @@ struct World {
   }
 };
 
-Request request(const std::string& dir, const std::vector<std::string>& rcpts,
-                std::uint64_t id = 1, const std::string& body = "Subject: t\n\nhello\n") {
+Request request(const std::string& dir, const std::vector<std::string>& rcpts, std::uint64_t id = 1,
+                const std::string& body = "Subject: t\n\nhello\n") {
   auto q = make_queued(dir, "sender@example.net", rcpts, body, id);
   return Request{std::move(q.deliver), std::move(q.fd)};
 }

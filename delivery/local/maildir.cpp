@@ -93,7 +93,8 @@ bool valid_relative_maildir(std::string_view rel) {
   std::size_t pos = 0;
   while (pos <= rel.size()) {
     std::size_t slash = rel.find('/', pos);
-    std::string_view part = rel.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+    std::string_view part =
+        rel.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
     if (part.empty() || part == "." || part == "..") return false;
     if (slash == std::string_view::npos) break;
     pos = slash + 1;
@@ -194,8 +195,8 @@ Result<Draft> write_draft(const Maildir& md, NameGenerator& names, std::string_v
   std::uint64_t vsize = d.size + header_lines + msg.lines;
   for (int attempt = 0; attempt < 5 && !d.fd; ++attempt) {
     d.name = names.next(d.size, vsize, tag);
-    d.fd.reset(::openat(md.tmp_fd(), d.name.c_str(),
-                        O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0660));
+    d.fd.reset(
+        ::openat(md.tmp_fd(), d.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0660));
     if (!d.fd && errno != EEXIST) return Status::sys("create " + md.path() + "/tmp/" + d.name);
   }
   if (!d.fd) return Status::error("create " + md.path() + "/tmp: names keep colliding", EEXIST);

@@ -88,7 +88,7 @@ struct Draft {
   std::string name;
   common::io::UniqueFd fd;  // may be closed early when a batch has many files open
   std::uint64_t size = 0;
-  bool in_new = false;      // renamed into new/
+  bool in_new = false;  // renamed into new/
 };
 
 // Creates tmp/<unique> with O_EXCL (mode 0660), writes `headers` and the message. On

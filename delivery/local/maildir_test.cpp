@@ -104,8 +104,7 @@ TEST_CASE("Maildir::open creates the maildir and cur/ new/ tmp/ mode 0770") {
   CHECK(Maildir::open(path).is_ok());
   // A regular file where the maildir should be is an error, not a crash.
   REQUIRE(common::io::write_all(
-              common::io::UniqueFd(::open((dir.path + "/file").c_str(), O_WRONLY | O_CREAT, 0600)).get(),
-              "x")
+              common::io::UniqueFd(::open((dir.path + "/file").c_str(), O_WRONLY | O_CREAT, 0600)).get(), "x")
               .is_ok());
   auto bad = Maildir::open(dir.path + "/file");
   CHECK_FALSE(bad.is_ok());

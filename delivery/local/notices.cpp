@@ -174,11 +174,12 @@ std::string compose_quota_warning(const QuotaWarningInput& in) {
   out += "\n";
   out += "Your mailbox " + in.user + " now holds " + human_size(in.used) + " of its " + human_size(in.quota) +
          " (" + std::to_string(pct) + "%).\n\n";
-  out += "When it is full, new mail for you is held back and, if you do not make room\n"
-         "in time, returned to its senders. Please delete mail you no longer need\n"
-         "(the deleted folder counts too).\n\n"
-         "This is the only warning until the mailbox falls below " +
-         std::to_string(in.percent) + "% again.\n";
+  out +=
+      "When it is full, new mail for you is held back and, if you do not make room\n"
+      "in time, returned to its senders. Please delete mail you no longer need\n"
+      "(the deleted folder counts too).\n\n"
+      "This is the only warning until the mailbox falls below " +
+      std::to_string(in.percent) + "% again.\n";
   return out;
 }
 

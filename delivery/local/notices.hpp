@@ -19,10 +19,10 @@ namespace delivery::local {
 std::string header_text(std::string_view text);
 
 struct ReplyInput {
-  std::string from;      // the user's address
-  std::string to;        // the envelope sender of the subject message (RFC 3834 4)
-  std::string subject;   // configured; "" -> "Auto: " + the original subject (3.1.5)
-  std::string text;      // the body as configured (UTF-8)
+  std::string from;     // the user's address
+  std::string to;       // the envelope sender of the subject message (RFC 3834 4)
+  std::string subject;  // configured; "" -> "Auto: " + the original subject (3.1.5)
+  std::string text;     // the body as configured (UTF-8)
   const Headers* original = nullptr;
   std::string hostname;  // for the Message-ID
   std::string new_id;    // queue id of the reply

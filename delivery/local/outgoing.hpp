@@ -24,11 +24,11 @@ struct Outgoing {
   bool required = false;       // the recipient's delivery depends on it
   std::string kind;            // for the log: "forward", "auto-reply", ...
   common::spool::Envelope env;
-  std::string head;                 // text before the body, or the whole message
-  std::optional<MessageRef> body;   // the original message, copied after `head`
-  std::function<void()> on_sent;    // run once the queue manager has it
-  common::io::UniqueFd fd;          // the finished queue file
-  common::Status status;            // failure of writing or submitting
+  std::string head;                // text before the body, or the whole message
+  std::optional<MessageRef> body;  // the original message, copied after `head`
+  std::function<void()> on_sent;   // run once the queue manager has it
+  common::io::UniqueFd fd;         // the finished queue file
+  common::Status status;           // failure of writing or submitting
   bool submitted = false;
 };
 

@@ -19,7 +19,7 @@ struct Resolver::Expansion {
   std::vector<std::string> remote;
   std::vector<std::string> unknown;  // local targets that bounce on their own
   std::optional<common::mail::Verdict> failure;
-  bool revisited = false;   // an address came back: a loop, if nothing else remains
+  bool revisited = false;    // an address came back: a loop, if nothing else remains
   bool keep_sender = false;  // an SRS return
   std::string top;           // the recipient, for log lines
 };
@@ -121,8 +121,8 @@ void Resolver::expand(const std::string& text, int depth, bool allow_default, Ex
     if (depth == 0) {
       e.failure = permanent("5.1.3", "bad recipient address syntax");
     } else {
-      log::error("alias or forward target '%s' (for %s) is not an address; skipped", log::printable(text).c_str(),
-                 log::printable(e.top).c_str());
+      log::error("alias or forward target '%s' (for %s) is not an address; skipped",
+                 log::printable(text).c_str(), log::printable(e.top).c_str());
     }
     return;
   }
@@ -132,7 +132,8 @@ void Resolver::expand(const std::string& text, int depth, bool allow_default, Ex
     return;
   }
   if (e.visited.size() > kMaxAddresses) {
-    e.failure = permanent("5.5.3", "alias expansion larger than " + std::to_string(kMaxAddresses) + " addresses");
+    e.failure =
+        permanent("5.5.3", "alias expansion larger than " + std::to_string(kMaxAddresses) + " addresses");
     return;
   }
   std::string why;
@@ -156,7 +157,8 @@ void Resolver::expand(const std::string& text, int depth, bool allow_default, Ex
     return;
   }
   const std::string& domain = addr->domain;
-  auto dom = addr->literal ? common::Result<std::optional<common::accounts::Domain>>(std::nullopt) : db->domain(domain);
+  auto dom = addr->literal ? common::Result<std::optional<common::accounts::Domain>>(std::nullopt)
+                           : db->domain(domain);
   if (!dom) return fail_db(e, dom.status(), domain);
   if (!*dom) {
     if (depth == 0)
@@ -186,7 +188,8 @@ void Resolver::expand(const std::string& text, int depth, bool allow_default, Ex
     return;
   }
   // Subaddressing: user+tag -> user, when user (or that alias) exists.
-  std::size_t cut = cfg_.recipient_delimiter.empty() ? std::string::npos : local.find_first_of(cfg_.recipient_delimiter);
+  std::size_t cut =
+      cfg_.recipient_delimiter.empty() ? std::string::npos : local.find_first_of(cfg_.recipient_delimiter);
   if (cut != std::string::npos && cut > 0) {
     std::string base = local.substr(0, cut) + "@" + domain;
     auto bu = db->user(base);

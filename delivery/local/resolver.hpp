@@ -42,9 +42,9 @@ struct ResolverConfig {
 };
 
 struct Mailbox {
-  std::string address;  // the user it belongs to ("user@domain"), for Delivered-To
-  std::string path;     // absolute Maildir path
-  bool store = true;    // false: the user forwards without keeping a copy
+  std::string address;                // the user it belongs to ("user@domain"), for Delivered-To
+  std::string path;                   // absolute Maildir path
+  bool store = true;                  // false: the user forwards without keeping a copy
   std::int64_t quota = 0;             // bytes, 0 = none
   std::int64_t max_message_size = 0;  // the user's domain limit, 0 = none
   common::accounts::Autoreply autoreply;
@@ -72,8 +72,7 @@ class Resolver {
 
   // `loop_marks`: the lower-cased Delivered-To values of the message. A recipient (or
   // the user it leads to) found there is a mail loop (5.4.6), as in Postfix's local(8).
-  Resolution resolve(const std::string& recipient, const std::set<std::string>& loop_marks,
-                     std::int64_t now);
+  Resolution resolve(const std::string& recipient, const std::set<std::string>& loop_marks, std::int64_t now);
 
   // Is `domain` one of ours (a domain record exists)? For SRS: mail from our own
   // domains keeps its sender.

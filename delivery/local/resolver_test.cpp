@@ -40,7 +40,8 @@ struct World {
   }
   common::accounts::User& user(const std::string& address) {
     users[address].address = address;
-    users[address].maildir = address.substr(address.find('@') + 1) + "/" + address.substr(0, address.find('@'));
+    users[address].maildir =
+        address.substr(address.find('@') + 1) + "/" + address.substr(0, address.find('@'));
     REQUIRE(w->put_user(users[address]).is_ok());
     return users[address];
   }
@@ -204,7 +205,7 @@ TEST_CASE("disabled users, unknown alias targets") {
   check_failure(w.resolve("bob@example.org"), Outcome::kPermanent, "5.2.1");
   w.alias("list@example.org", {"alice@example.org", "typo@example.org", "bad address"});
   auto r = w.resolve("list@example.org");
-  REQUIRE(r.mailbox.has_value());  // alice
+  REQUIRE(r.mailbox.has_value());                   // alice
   CHECK(r.local_targets == V{"typo@example.org"});  // bounces on its own, naming itself
 }
 

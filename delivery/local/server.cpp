@@ -72,7 +72,9 @@ class Server {
   }
 
  private:
-  static void flag_cb(evutil_socket_t, short, void* self) noexcept { static_cast<Server*>(self)->check_flags(); }
+  static void flag_cb(evutil_socket_t, short, void* self) noexcept {
+    static_cast<Server*>(self)->check_flags();
+  }
   void check_flags() {
     deliverer_.recheck_full_flags(::time(nullptr));
     timeval t{kFlagRecheckSeconds, 0};

@@ -12,15 +12,15 @@
 namespace delivery::local {
 
 struct PreJail {
-  std::string local_socket;   // spool/private/local, where the queue manager listens
-  std::string submit_socket;  // spool/private/submit, for the messages local sends
-  std::string incoming;       // spool/incoming, the drop directory
+  std::string local_socket;          // spool/private/local, where the queue manager listens
+  std::string submit_socket;         // spool/private/submit, for the messages local sends
+  std::string incoming;              // spool/incoming, the drop directory
   common::io::UniqueFd incoming_fd;  // opened O_PATH before the drop (may be invalid)
-  std::string accounts_db;    // data_directory/accounts.mdb
-  std::string quota_flags;    // data_directory/quota
+  std::string accounts_db;           // data_directory/accounts.mdb
+  std::string quota_flags;           // data_directory/quota
   std::string mail_directory;
-  std::string hostname;       // cfg.hostname, else the system's name
-  std::string srs_secret;     // data_directory/srs.secret ("" when missing)
+  std::string hostname;    // cfg.hostname, else the system's name
+  std::string srs_secret;  // data_directory/srs.secret ("" when missing)
 };
 
 PreJail pre_jail(const common::config::Config& cfg);

@@ -43,7 +43,8 @@ std::vector<Status> Submitter::submit(std::vector<common::io::UniqueFd>& files) 
     return out;
   };
   auto sock = ipc::connect_unix(socket_path_);
-  if (!sock) return fail_all(Status::error("cannot reach the queue manager: " + sock.message(), sock.status().err()));
+  if (!sock)
+    return fail_all(Status::error("cannot reach the queue manager: " + sock.message(), sock.status().err()));
   ipc::Hello hello;
   hello.protocol = ipc::kProtoSubmit;
   hello.version = ipc::kProtoVersion;
@@ -57,8 +58,10 @@ std::vector<Status> Submitter::submit(std::vector<common::io::UniqueFd>& files) 
   bool hello_seen = false;
   std::size_t answered = 0;
   while (answered < files.size()) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return fail_all(Status::error("timed out waiting for the queue manager", ETIMEDOUT));
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return fail_all(Status::error("timed out waiting for the queue manager", ETIMEDOUT));
     auto r = ipc::recv_frame_timeout(sock->get(), static_cast<int>(left.count()));
     if (!r) return fail_all(Status::error("queue manager: " + r.message(), r.status().err()));
     if (r->eof) return fail_all(Status::error("the queue manager closed the connection", ECONNRESET));
@@ -73,7 +76,8 @@ std::vector<Status> Submitter::submit(std::vector<common::io::UniqueFd>& files) 
     }
     auto d = ipc::decode<ipc::SubmitDone>(*f);
     if (!d) return fail_all(Status::error("queue manager: " + d.message(), EPROTO));
-    if (d->request_id < 1 || d->request_id > files.size()) return fail_all(Status::error("unexpected answer", EPROTO));
+    if (d->request_id < 1 || d->request_id > files.size())
+      return fail_all(Status::error("unexpected answer", EPROTO));
     std::size_t i = d->request_id - 1;
     if (done[i]) continue;  // a duplicate answer
     done[i] = true;

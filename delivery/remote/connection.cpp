@@ -64,7 +64,7 @@ void retire(event_base* base, common::io::BufferEventPtr bev, common::io::Unique
     bufferevent_disable(bev.get(), EV_READ | EV_WRITE);
   }
   auto holder = std::make_shared<std::pair<common::io::BufferEventPtr, common::io::UniqueFd>>(std::move(bev),
-                                                                                               std::move(fd));
+                                                                                              std::move(fd));
   common::io::run_soon(base, [holder] {
     holder->first.reset();
     holder->second.reset();
@@ -103,7 +103,8 @@ void Connection::try_endpoint() {
   if (index_ >= endpoints_.size()) {
     reported_ = true;
     io_ = Io::kDone;
-    Verdict why = last_failure_ ? *last_failure_ : Verdict{Outcome::kTemporary, "4.4.1", "no server to connect to"};
+    Verdict why =
+        last_failure_ ? *last_failure_ : Verdict{Outcome::kTemporary, "4.4.1", "no server to connect to"};
     owner_.connection_failed(*this, why);  // may destroy us: nothing after this
     return;
   }
@@ -113,7 +114,8 @@ void Connection::try_endpoint() {
   parser_ = smtp::ReplyParser();
   sockaddr_storage ss;
   socklen_t len = 0;
-  if (!make_sockaddr(ep.ip, ep.port, &ss, &len)) return endpoint_failed(connect_failure(peer_, "bad address"));
+  if (!make_sockaddr(ep.ip, ep.port, &ss, &len))
+    return endpoint_failed(connect_failure(peer_, "bad address"));
   fd_.reset(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd_) return endpoint_failed(connect_failure(peer_, std::strerror(errno)));
   io_ = Io::kConnecting;
@@ -353,7 +355,9 @@ void Connection::pump_body() {
   }
 }
 
-void Connection::on_read_cb(bufferevent*, void* self) noexcept { static_cast<Connection*>(self)->drain_input(); }
+void Connection::on_read_cb(bufferevent*, void* self) noexcept {
+  static_cast<Connection*>(self)->drain_input();
+}
 
 void Connection::drain_input() {
   std::weak_ptr<bool> alive = alive_;
@@ -429,7 +433,8 @@ void Connection::on_event(short what) {
   }
   if (what & BEV_EVENT_TIMEOUT) {
     evtimer_del(deadline_.get());
-    log::info("%s: timeout waiting for the reply to %s", peer_.c_str(), smtp::stage_name(session_->waiting()));
+    log::info("%s: timeout waiting for the reply to %s", peer_.c_str(),
+              smtp::stage_name(session_->waiting()));
     apply(session_->on_timeout());
     return;
   }
@@ -452,7 +457,8 @@ void Connection::on_deadline() {
     apply(session_->on_tls_failed("timed out"));
     return;
   }
-  if ((io_ != Io::kPlain && io_ != Io::kTls) || sending_body_ || session_->waiting() == smtp::Stage::kIdle) return;
+  if ((io_ != Io::kPlain && io_ != Io::kTls) || sending_body_ || session_->waiting() == smtp::Stage::kIdle)
+    return;
   log::info("%s: timeout waiting for the reply to %s (partial input does not count)", peer_.c_str(),
             smtp::stage_name(session_->waiting()));
   apply(session_->on_timeout());

@@ -2,24 +2,24 @@
 // sockets, against scripted servers in a thread: what a real MTA peer will not do on
 // demand (4xx greetings, replies injected after STARTTLS, silence, refused ports), plus
 // the exact bytes of a dot-stuffed transaction.
-#include <doctest/doctest.h>
+#include "delivery/remote/connection.hpp"
 
+#include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <optional>
-#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/io/fdio.hpp"
 #include "common/tls/tls.hpp"
-#include "delivery/remote/connection.hpp"
 
 using namespace delivery::remote;
 using common::mail::Outcome;
@@ -156,7 +156,8 @@ struct Fixture {
   std::unique_ptr<Connection> conn;
 
   Fixture() { rec.base = base.get(); }
-  void run(std::vector<Endpoint> eps, int timeout = 10, common::smtp::TlsPolicy tls = common::smtp::TlsPolicy::kMay) {
+  void run(std::vector<Endpoint> eps, int timeout = 10,
+           common::smtp::TlsPolicy tls = common::smtp::TlsPolicy::kMay) {
     common::smtp::SessionOptions o;
     o.helo_name = "client.example.test";
     o.tls = tls;
@@ -198,8 +199,8 @@ common::smtp::Transaction tx(std::vector<std::string> rcpts) {
 
 TEST_CASE("a transaction on the wire: dot stuffing, CRLF, one verdict per recipient, QUIT") {
   ScriptServer s({"S:220 mx.example.test ESMTP", "C:EHLO", "S:250-mx.example.test\r\n250 SIZE 1000", "C:MAIL",
-                  "S:250 ok", "C:RCPT", "S:250 ok", "C:RCPT", "S:550 5.1.1 no such user", "C:DATA", "S:354 go", "D",
-                  "S:250 2.0.0 queued as X", "C:QUIT", "S:221 bye"});
+                  "S:250 ok", "C:RCPT", "S:250 ok", "C:RCPT", "S:550 5.1.1 no such user", "C:DATA",
+                  "S:354 go", "D", "S:250 2.0.0 queued as X", "C:QUIT", "S:221 bye"});
   Fixture f;
   Message m(".hidden\nline\n..two\nlast");
   bool sent_once = false;
@@ -281,7 +282,8 @@ TEST_CASE("connection refused") {
   f.run({ep(dead)});
   REQUIRE(f.rec.failed);
   CHECK(f.rec.failed->status == "4.4.1");
-  CHECK(f.rec.failed->text == "connect to mx.example.test[127.0.0.1]:" + std::to_string(dead) + ": Connection refused");
+  CHECK(f.rec.failed->text ==
+        "connect to mx.example.test[127.0.0.1]:" + std::to_string(dead) + ": Connection refused");
 }
 
 TEST_CASE("replies injected after the STARTTLS 220 drop the connection (CVE-2011-0411)") {
@@ -317,8 +319,8 @@ TEST_CASE("RFC 5321 4.5.3.2: a server dripping a reply byte by byte times out to
 }
 
 TEST_CASE("a reply before the end of the data decides, and the connection is dropped") {
-  ScriptServer s({"S:220 mx ESMTP", "C:EHLO", "S:250 mx", "C:MAIL", "S:250 ok", "C:RCPT", "S:250 ok", "C:DATA",
-                  "S:354 go", "S:552 5.3.4 message too big", "W"});
+  ScriptServer s({"S:220 mx ESMTP", "C:EHLO", "S:250 mx", "C:MAIL", "S:250 ok", "C:RCPT", "S:250 ok",
+                  "C:DATA", "S:354 go", "S:552 5.3.4 message too big", "W"});
   Fixture f;
   // Large enough that the client is still sending when the 552 arrives.
   std::string big;

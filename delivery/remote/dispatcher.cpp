@@ -54,10 +54,12 @@ void Dispatcher::deliver(common::ipc::Deliver d, common::io::UniqueFd fd, std::u
 
   auto ref = check_message(j.fd.get(), j.msg);
   if (!ref) {
-    log::error("%s: bad delivery request: %s", log::printable(j.msg.queue_id, 40).c_str(), ref.message().c_str());
+    log::error("%s: bad delivery request: %s", log::printable(j.msg.queue_id, 40).c_str(),
+               ref.message().c_str());
     j.open_tasks = 1;
     for (std::size_t i = 0; i < n; ++i)
-      record(j, i, Verdict{Outcome::kTemporary, "4.3.0", "cannot read the queued message: " + ref.message()}, "none");
+      record(j, i, Verdict{Outcome::kTemporary, "4.3.0", "cannot read the queued message: " + ref.message()},
+             "none");
     task_done(id);
     return;
   }
@@ -79,7 +81,8 @@ void Dispatcher::deliver(common::ipc::Deliver d, common::io::UniqueFd fd, std::u
     groups[key].push_back(i);
   }
   j.open_tasks = groups.size() + 1;  // +1 until everything is queued
-  for (auto i : bad) record(j, i, Verdict{Outcome::kPermanent, "5.1.3", "recipient address without a domain"}, "none");
+  for (auto i : bad)
+    record(j, i, Verdict{Outcome::kPermanent, "5.1.3", "recipient address without a domain"}, "none");
   for (const auto& key : order) {
     Destination& dest = destination_for(key);
     dest.queue.push_back(Task{id, groups[key]});
@@ -243,7 +246,8 @@ void Dispatcher::connection_sent(Connection& c, std::vector<Verdict> verdicts) {
   auto it = jobs_.find(t.job);
   if (it == jobs_.end()) return;
   Job& j = *it->second;
-  for (std::size_t k = 0; k < t.rcpts.size() && k < verdicts.size(); ++k) record(j, t.rcpts[k], verdicts[k], c.peer());
+  for (std::size_t k = 0; k < t.rcpts.size() && k < verdicts.size(); ++k)
+    record(j, t.rcpts[k], verdicts[k], c.peer());
   task_done(t.job);
 }
 
@@ -334,7 +338,8 @@ void Dispatcher::task_done(std::uint64_t job_id) {
   done.delivery_id = j.msg.delivery_id;
   done.results = std::move(j.results);
   if (common::spool::fault::hit("remote.before_reply")) {
-    log::warn("fault injection: not answering delivery %llu", static_cast<unsigned long long>(done.delivery_id));
+    log::warn("fault injection: not answering delivery %llu",
+              static_cast<unsigned long long>(done.delivery_id));
   } else if (!link_.send_done(done, j.generation)) {
     log::warn("%s: queue manager went away before the answer; it will retry",
               log::printable(j.msg.queue_id, 40).c_str());

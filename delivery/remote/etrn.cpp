@@ -45,7 +45,8 @@ std::string wakeup_message(const std::string& hostname, const std::string& to,
   m += "To: <" + to + ">\n";
   m += "Subject: wake-up from " + hostname + "\n";
   m += std::string("Date: ") + date + "\n";
-  m += "Message-ID: <wakeup." + std::to_string(now) + "." + std::to_string(::getpid()) + "@" + hostname + ">\n";
+  m += "Message-ID: <wakeup." + std::to_string(now) + "." + std::to_string(::getpid()) + "@" + hostname +
+       ">\n";
   m += "Auto-Submitted: auto-generated\n";  // RFC 3834 5
   m += "MIME-Version: 1.0\n";
   m += "Content-Type: text/plain; charset=us-ascii\n";
@@ -54,7 +55,8 @@ std::string wakeup_message(const std::string& hostname, const std::string& to,
   return m;
 }
 
-EtrnClient::EtrnClient(event_base* base, const Settings& settings, common::dns::Resolver& resolver, TlsContexts tls)
+EtrnClient::EtrnClient(event_base* base, const Settings& settings, common::dns::Resolver& resolver,
+                       TlsContexts tls)
     : base_(base), settings_(settings), resolver_(resolver), tls_(tls) {
   for (const auto& h : settings_.etrn_hosts) {
     auto p = std::make_unique<Peer>();
@@ -84,7 +86,8 @@ void EtrnClient::on_timer_cb(evutil_socket_t, short, void* self) noexcept {
 }
 
 common::Status EtrnClient::make_wakeup() {
-  std::string m = wakeup_message(settings_.helo_name, settings_.wakeup_email, settings_.etrn_domains, std::time(nullptr));
+  std::string m =
+      wakeup_message(settings_.helo_name, settings_.wakeup_email, settings_.etrn_domains, std::time(nullptr));
   common::io::UniqueFd fd(::memfd_create("mailbag-wakeup", MFD_CLOEXEC));
   if (!fd) return common::Status::sys("memfd_create");
   MB_TRY(common::io::write_all(fd.get(), m));
@@ -121,21 +124,22 @@ void EtrnClient::begin(Peer& p) {
   p.wakeup_sent = false;
   Peer* pp = &p;
   std::weak_ptr<bool> alive = alive_;
-  p.lookup = std::make_unique<RouteLookup>(resolver_, nobody_, target_for_hop(p.hop), [this, pp, alive](Route r) {
-    if (auto a = alive.lock(); !a || !*a) return;
-    destroy_later(base_, std::move(pp->lookup));
-    if (!r.ok()) {
-      log::warn("ETRN to %s: %s", pp->hop.str().c_str(), r.failure.text.c_str());
-      pp->busy = false;
-      return;
-    }
-    common::smtp::SessionOptions o;
-    o.helo_name = settings_.helo_name;
-    o.tls = settings_.tls;
-    pp->conn = std::make_unique<Connection>(base_, *this, settings_.timeout, settings_.connect_timeout(), tls_,
-                                            std::move(r.endpoints), o);
-    pp->conn->start();
-  });
+  p.lookup =
+      std::make_unique<RouteLookup>(resolver_, nobody_, target_for_hop(p.hop), [this, pp, alive](Route r) {
+        if (auto a = alive.lock(); !a || !*a) return;
+        destroy_later(base_, std::move(pp->lookup));
+        if (!r.ok()) {
+          log::warn("ETRN to %s: %s", pp->hop.str().c_str(), r.failure.text.c_str());
+          pp->busy = false;
+          return;
+        }
+        common::smtp::SessionOptions o;
+        o.helo_name = settings_.helo_name;
+        o.tls = settings_.tls;
+        pp->conn = std::make_unique<Connection>(base_, *this, settings_.timeout, settings_.connect_timeout(),
+                                                tls_, std::move(r.endpoints), o);
+        pp->conn->start();
+      });
   p.lookup->start();
 }
 
@@ -174,8 +178,8 @@ void EtrnClient::connection_sent(Connection& c, std::vector<Verdict> verdicts) {
       log::info("wake-up message to %s sent through %s: %s", settings_.wakeup_email.c_str(), c.peer().c_str(),
                 v.text.c_str());
     else
-      log::warn("wake-up message to %s through %s failed: %s", settings_.wakeup_email.c_str(), c.peer().c_str(),
-                v.text.c_str());
+      log::warn("wake-up message to %s through %s failed: %s", settings_.wakeup_email.c_str(),
+                c.peer().c_str(), v.text.c_str());
   }
 }
 

@@ -15,8 +15,12 @@ using common::mail::Verdict;
 
 namespace {
 
-Verdict temporary(std::string status, std::string text) { return Verdict{Outcome::kTemporary, std::move(status), std::move(text)}; }
-Verdict permanent(std::string status, std::string text) { return Verdict{Outcome::kPermanent, std::move(status), std::move(text)}; }
+Verdict temporary(std::string status, std::string text) {
+  return Verdict{Outcome::kTemporary, std::move(status), std::move(text)};
+}
+Verdict permanent(std::string status, std::string text) {
+  return Verdict{Outcome::kPermanent, std::move(status), std::move(text)};
+}
 
 bool is_ip(const std::string& s, bool* v6 = nullptr) {
   unsigned char b[16];
@@ -71,7 +75,8 @@ MxPlan plan_from_mx(const Target& t, const common::dns::MxAnswer& mx) {
     case Lookup::kOk:
       if (mx.null_mx) {
         // RFC 7505 4.1: "556 5.1.10"; the domain has said it takes no mail.
-        p.failure = permanent("5.1.10", "Recipient address has null MX: " + t.name + " accepts no mail (RFC 7505)");
+        p.failure =
+            permanent("5.1.10", "Recipient address has null MX: " + t.name + " accepts no mail (RFC 7505)");
         return p;
       }
       p.hosts = mx.hosts;
@@ -85,7 +90,8 @@ MxPlan plan_from_mx(const Target& t, const common::dns::MxAnswer& mx) {
       p.hosts.push_back(common::dns::MxHost{0, t.name});  // RFC 5321 5.1 implicit MX
       return p;
     case Lookup::kNxDomain:
-      p.failure = permanent("5.1.2", "Host or domain name not found: " + what(t) + " does not exist (DNS NXDOMAIN)");
+      p.failure =
+          permanent("5.1.2", "Host or domain name not found: " + what(t) + " does not exist (DNS NXDOMAIN)");
       return p;
     case Lookup::kTempFail:
       p.failure = temporary("4.4.3", "Host or domain name lookup failed for " + what(t) + ": " +
@@ -133,10 +139,12 @@ Route route_from_hosts(const Target& t, const std::vector<HostAddresses>& hosts,
     return r;
   }
   if (temp) {
-    r.failure = temporary("4.4.3", "Host or domain name lookup failed for the mail servers of " + what(t) + ": " + lookup_error);
+    r.failure = temporary("4.4.3", "Host or domain name lookup failed for the mail servers of " + what(t) +
+                                       ": " + lookup_error);
     return r;
   }
-  r.failure = permanent("5.4.4", "Host or domain name not found: no address for the mail servers of " + what(t));
+  r.failure =
+      permanent("5.4.4", "Host or domain name not found: no address for the mail servers of " + what(t));
   return r;
 }
 

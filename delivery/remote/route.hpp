@@ -33,18 +33,18 @@ struct Endpoint {
 };
 
 struct Route {
-  common::mail::Verdict failure;   // outcome kOk when endpoints is usable
+  common::mail::Verdict failure;  // outcome kOk when endpoints is usable
   std::vector<Endpoint> endpoints;
   bool ok() const { return failure.outcome == common::mail::Outcome::kOk; }
 };
 
 // What to look up for one destination.
 struct Target {
-  std::string name;        // domain or relay host (no brackets)
+  std::string name;  // domain or relay host (no brackets)
   std::uint16_t port = 25;
   bool mx_lookup = true;
-  bool is_ip = false;      // name is an address: no lookup at all
-  bool relay = false;      // the relayhost (for messages)
+  bool is_ip = false;  // name is an address: no lookup at all
+  bool relay = false;  // the relayhost (for messages)
 };
 // The recipient domain's target (an address literal "[192.0.2.1]" or "[IPv6:...]" goes
 // to that address), or the relayhost's.

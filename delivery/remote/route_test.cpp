@@ -1,10 +1,11 @@
 // Tests of the remote agent's pure parts: routes from DNS answers (RFC 5321 5.1, RFC
 // 7505), verdict texts, settings and the relayhost credentials file.
+#include "delivery/remote/route.hpp"
+
 #include <doctest/doctest.h>
 
 #include "common/smtp/reply.hpp"
 #include "delivery/remote/etrn.hpp"
-#include "delivery/remote/route.hpp"
 #include "delivery/remote/settings.hpp"
 #include "delivery/remote/verdicts.hpp"
 
@@ -79,10 +80,11 @@ TEST_CASE("route: preference order, IPv4 before IPv6, duplicates dropped") {
 TEST_CASE("route: a backup MX uses only better MX hosts (RFC 5321 5.1)") {
   Self self;
   self.names = {"backup.isp.test"};
-  auto r = route_from_hosts(domain("customer.test"),
-                            {host(10, "mail.customer.test", {"192.0.2.10"}), host(20, "backup.isp.test", {"192.0.2.20"}),
-                             host(30, "other.isp.test", {"192.0.2.30"})},
-                            self);
+  auto r = route_from_hosts(
+      domain("customer.test"),
+      {host(10, "mail.customer.test", {"192.0.2.10"}), host(20, "backup.isp.test", {"192.0.2.20"}),
+       host(30, "other.isp.test", {"192.0.2.30"})},
+      self);
   REQUIRE(r.ok());
   REQUIRE(r.endpoints.size() == 1);
   CHECK(r.endpoints[0].host == "mail.customer.test");
@@ -90,9 +92,10 @@ TEST_CASE("route: a backup MX uses only better MX hosts (RFC 5321 5.1)") {
   // Recognised by address (and port) too, not only by name.
   Self by_addr;
   by_addr.endpoints = {{"192.0.2.20", 25}};
-  r = route_from_hosts(domain("customer.test"),
-                       {host(10, "mail.customer.test", {"192.0.2.10"}), host(20, "mx2.customer.test", {"192.0.2.20"})},
-                       by_addr);
+  r = route_from_hosts(
+      domain("customer.test"),
+      {host(10, "mail.customer.test", {"192.0.2.10"}), host(20, "mx2.customer.test", {"192.0.2.20"})},
+      by_addr);
   REQUIRE(r.endpoints.size() == 1);
   CHECK(r.endpoints[0].ip == "192.0.2.10");
 
@@ -106,9 +109,9 @@ TEST_CASE("route: a backup MX uses only better MX hosts (RFC 5321 5.1)") {
 TEST_CASE("route: the best MX is ourselves: a loop, deferred (RFC 5321 5.1)") {
   Self self;
   self.names = {"mail.customer.test"};
-  auto r = route_from_hosts(domain("customer.test"),
-                            {host(10, "mail.customer.test", {"192.0.2.10"}), host(20, "backup.isp.test", {"192.0.2.20"})},
-                            self);
+  auto r = route_from_hosts(
+      domain("customer.test"),
+      {host(10, "mail.customer.test", {"192.0.2.10"}), host(20, "backup.isp.test", {"192.0.2.20"})}, self);
   CHECK_FALSE(r.ok());
   CHECK(r.failure.outcome == Outcome::kTemporary);
   CHECK(r.failure.status == "4.4.6");
@@ -120,9 +123,9 @@ TEST_CASE("route: MX hosts without addresses") {
   auto r = route_from_hosts(domain("example.test"), {host(10, "gone.example.test", {})}, self);
   CHECK(r.failure.outcome == Outcome::kPermanent);
   CHECK(r.failure.status == "5.4.4");
-  r = route_from_hosts(domain("example.test"),
-                       {host(10, "slow.example.test", {}, {}, Lookup::kTempFail), host(20, "gone.example.test", {})},
-                       self);
+  r = route_from_hosts(
+      domain("example.test"),
+      {host(10, "slow.example.test", {}, {}, Lookup::kTempFail), host(20, "gone.example.test", {})}, self);
   CHECK(r.failure.outcome == Outcome::kTemporary);
   CHECK(r.failure.status == "4.4.3");
 }
@@ -159,7 +162,8 @@ TEST_CASE("verdicts start with the remote reply, for an smtp Diagnostic-Code (RF
   auto v = verdict_for(rep, "mx.example.test[192.0.2.5]:25");
   CHECK(v.outcome == Outcome::kPermanent);
   CHECK(v.status == "5.1.1");
-  CHECK(v.text == "550 5.1.1 <x@example.test>: unknown user (host mx.example.test[192.0.2.5], in reply to RCPT TO)");
+  CHECK(v.text ==
+        "550 5.1.1 <x@example.test>: unknown user (host mx.example.test[192.0.2.5], in reply to RCPT TO)");
 
   // A 4xx reply carrying a 5.x.x code is still temporary, and its status says so.
   rep.outcome = Outcome::kTemporary;
@@ -203,7 +207,8 @@ TEST_CASE("relayhost credentials file") {
 
 TEST_CASE("settings: relayhost, AUTH forces TLS, who we are") {
   auto cfg = common::config::parse(
-      "hostname = Mail.Example.Test\nsmtp_listen = 127.0.0.5:25, 0.0.0.0:2525\nrelayhost = [smtp.isp.test]:587\n"
+      "hostname = Mail.Example.Test\nsmtp_listen = 127.0.0.5:25, 0.0.0.0:2525\nrelayhost = "
+      "[smtp.isp.test]:587\n"
       "etrn_hosts = backup.isp.test\netrn_domains = Example.Test\nwakeup_every = 15m\nremote_timeout = 10s\n",
       "test.conf");
   REQUIRE(cfg.is_ok());

@@ -63,7 +63,8 @@ Result<Credentials> parse_credentials(std::string_view text) {
   std::size_t pos = 0;
   while (pos <= text.size()) {
     std::size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    std::string_view line =
+        text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     std::size_t a = line.find_first_not_of(" \t");
@@ -91,9 +92,12 @@ Result<Credentials> parse_credentials(std::string_view text) {
 Result<Settings> make_settings(const common::config::Config& cfg, const std::vector<std::string>& ifaddrs) {
   Settings s;
   s.helo_name = cfg.hostname;
-  if (cfg.smtp_tls_policy == "encrypt") s.tls = TlsPolicy::kEncrypt;
-  else if (cfg.smtp_tls_policy == "verify") s.tls = TlsPolicy::kVerify;
-  else s.tls = TlsPolicy::kMay;
+  if (cfg.smtp_tls_policy == "encrypt")
+    s.tls = TlsPolicy::kEncrypt;
+  else if (cfg.smtp_tls_policy == "verify")
+    s.tls = TlsPolicy::kVerify;
+  else
+    s.tls = TlsPolicy::kMay;
   if (!cfg.relayhost.empty()) {
     auto h = common::smtp::parse_next_hop(cfg.relayhost);
     if (!h) return Status::error("relayhost: " + h.message());

@@ -24,7 +24,7 @@ struct Credentials {
 
 // Our own SMTP service, so that we never send mail to ourselves (RFC 5321 5.1).
 struct Self {
-  std::vector<std::string> names;                         // lower case
+  std::vector<std::string> names;                                // lower case
   std::vector<std::pair<std::string, std::uint16_t>> endpoints;  // ip, port we listen on
   bool is_self(const std::string& host, const std::string& ip, std::uint16_t port) const;
 };
@@ -44,7 +44,7 @@ struct Settings {
   Self self;
 
   // Connection limits (Postfix-like; not configurable).
-  static constexpr int kIdleSeconds = 5;            // keep an idle connection this long
+  static constexpr int kIdleSeconds = 5;  // keep an idle connection this long
   static constexpr int kMaxMessagesPerConnection = 100;
   static constexpr int kConnectTimeout = 30;
   int connect_timeout() const { return timeout < kConnectTimeout ? timeout : kConnectTimeout; }

@@ -12,7 +12,8 @@ namespace {
 std::string host_part(const std::string& peer) {
   auto colon = peer.rfind(':');
   auto bracket = peer.rfind(']');
-  if (colon != std::string::npos && bracket != std::string::npos && colon > bracket) return peer.substr(0, colon);
+  if (colon != std::string::npos && bracket != std::string::npos && colon > bracket)
+    return peer.substr(0, colon);
   return peer;
 }
 
@@ -28,7 +29,8 @@ Verdict verdict_for(const common::smtp::Report& rep, const std::string& peer) {
   } else {
     v.text = rep.detail + " (host " + host_part(peer) + ")";
   }
-  if (v.status.empty()) v.status = rep.outcome == Outcome::kOk ? "2.0.0" : rep.outcome == Outcome::kTemporary ? "4.0.0" : "5.0.0";
+  if (v.status.empty())
+    v.status = rep.outcome == Outcome::kOk ? "2.0.0" : rep.outcome == Outcome::kTemporary ? "4.0.0" : "5.0.0";
   // A reply's status class must match the outcome (a 4xx reply with "5.x.x" text would
   // otherwise bounce what should be retried).
   char want = rep.outcome == Outcome::kOk ? '2' : rep.outcome == Outcome::kTemporary ? '4' : '5';

@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
 
   sendmail::Prepared p;
   std::string id = common::spool::new_queue_id();
-  auto r = sendmail::prepare(*opts, *cfg, *who, reader.text(), static_cast<std::int64_t>(::time(nullptr)), id, &p);
+  auto r =
+      sendmail::prepare(*opts, *cfg, *who, reader.text(), static_cast<std::int64_t>(::time(nullptr)), id, &p);
   if (r.code != sendmail::kExOk) return fail(r.code, r.error);
   common::spool::Layout layout(*cfg);
   auto s = sendmail::submit(layout, p.env, p.text, kQueueManagerTimeoutMs);

@@ -199,7 +199,8 @@ Message split_message(std::string_view text) {
     } else {
       break;  // not a header: the body starts here
     }
-    if (!m.headers.back().text.empty() && m.headers.back().text.back() != '\n') m.headers.back().text.push_back('\n');
+    if (!m.headers.back().text.empty() && m.headers.back().text.back() != '\n')
+      m.headers.back().text.push_back('\n');
     pos = end;
   }
   m.body = std::string(text.substr(pos));
@@ -207,7 +208,7 @@ Message split_message(std::string_view text) {
 }
 
 common::Result<std::vector<common::mail::Address>> parse_address_list(std::string_view list,
-                                                                     const std::string& default_domain) {
+                                                                      const std::string& default_domain) {
   std::vector<common::mail::Address> out;
   Piece p;
   bool in_angle = false;
@@ -229,9 +230,12 @@ common::Result<std::vector<common::mail::Address>> parse_address_list(std::strin
       int depth = 1;
       std::size_t j = i + 1;
       for (; j < list.size() && depth > 0; ++j) {
-        if (list[j] == '\\') ++j;
-        else if (list[j] == '(') ++depth;
-        else if (list[j] == ')') --depth;
+        if (list[j] == '\\')
+          ++j;
+        else if (list[j] == '(')
+          ++depth;
+        else if (list[j] == ')')
+          --depth;
       }
       if (depth > 0) return common::Status::error("unterminated comment in address list");
       i = j - 1;

@@ -28,8 +28,8 @@ class MessageReader {
   void finish();
 
   const std::string& text() const { return text_; }  // LF line ends
-  bool too_big() const { return too_big_; }            // more than `limit` octets
-  bool nul() const { return nul_; }                    // a NUL octet (RFC 5322 2.1 / 2045 2.7)
+  bool too_big() const { return too_big_; }          // more than `limit` octets
+  bool nul() const { return nul_; }                  // a NUL octet (RFC 5322 2.1 / 2045 2.7)
 
  private:
   void line(std::string_view l);  // one complete line, without its LF
@@ -65,10 +65,10 @@ Message split_message(std::string_view text);
 // address without a domain gets `default_domain` (a local user, as sendmail always
 // did). An address that is not a valid mailbox is an error naming it.
 common::Result<std::vector<common::mail::Address>> parse_address_list(std::string_view list,
-                                                                     const std::string& default_domain);
+                                                                      const std::string& default_domain);
 
 struct Compose {
-  std::string hostname;   // ours, for Received: and Message-ID:
+  std::string hostname;  // ours, for Received: and Message-ID:
   std::string queue_id;
   std::int64_t time = 0;  // arrival, UNIX time
   unsigned long uid = 0;  // the caller, for Received:

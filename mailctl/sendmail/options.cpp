@@ -54,13 +54,15 @@ common::Result<Options> parse_options(const std::string& program, const std::vec
     } else if (a == "-bi" || a == "-I") {
       o.mode = Mode::kNewAliases;
     } else if (a == "-bp" || a == "-q" || starts_with(a, "-q")) {
-      return Status::error("queue listing and queue runs are not done by sendmail: use mailctl (see mailctl(8))");
-    } else if (a == "-bs" || a == "-bd" || a == "-bD" || a == "-bv" || a == "-bt" || a == "-bh" || a == "-bH") {
+      return Status::error(
+          "queue listing and queue runs are not done by sendmail: use mailctl (see mailctl(8))");
+    } else if (a == "-bs" || a == "-bd" || a == "-bD" || a == "-bv" || a == "-bt" || a == "-bh" ||
+               a == "-bH") {
       return Status::error("mode " + a + " is not supported: sendmail only queues a message (-bm)");
     } else if (a == "-N" || a == "-R" || a == "-V" || a == "-X" || a == "-B" || a == "-h" || a == "-L" ||
-               a == "-O" || a == "-p" || starts_with(a, "-N") || starts_with(a, "-R") || starts_with(a, "-V") ||
-               starts_with(a, "-X") || starts_with(a, "-B") || starts_with(a, "-h") || starts_with(a, "-L") ||
-               starts_with(a, "-O") || starts_with(a, "-p")) {
+               a == "-O" || a == "-p" || starts_with(a, "-N") || starts_with(a, "-R") ||
+               starts_with(a, "-V") || starts_with(a, "-X") || starts_with(a, "-B") || starts_with(a, "-h") ||
+               starts_with(a, "-L") || starts_with(a, "-O") || starts_with(a, "-p")) {
       // Options with a value we do not use: DSN (-N, -R, -V), a log file (-X, never
       // opened), body type (-B), hop count (-h), syslog label (-L), -O option=value,
       // protocol (-p).

@@ -18,9 +18,9 @@ enum class Mode {
 
 struct Options {
   Mode mode = Mode::kSend;
-  bool extract = false;     // -t: recipients from To:, Cc:, Bcc:
-  bool ignore_dots = false;  // -i, -oi: a line with a single "." does not end the message
-  std::optional<std::string> sender;  // -f / -r; "" or "<>" is the null sender
+  bool extract = false;                  // -t: recipients from To:, Cc:, Bcc:
+  bool ignore_dots = false;              // -i, -oi: a line with a single "." does not end the message
+  std::optional<std::string> sender;     // -f / -r; "" or "<>" is the null sender
   std::optional<std::string> full_name;  // -F
   std::optional<std::string> config;     // -C FILE
   std::vector<std::string> recipients;   // the operands

@@ -56,8 +56,9 @@ common::Result<Caller> caller() {
 common::Result<std::string> config_path(const Options& o) {
   if (!o.config) return std::string(common::config::kDefaultPath);
   if (privileged() && ::getuid() != 0)
-    return common::Status::error("-C is not allowed: sendmail runs set-group-ID, and only root may choose "
-                                 "another configuration");
+    return common::Status::error(
+        "-C is not allowed: sendmail runs set-group-ID, and only root may choose "
+        "another configuration");
   return *o.config;
 }
 

@@ -44,7 +44,8 @@ TEST_CASE("options: the ones cron, mail(1) and scripts use") {
   CHECK(o.extract);
   CHECK(o.sender == std::optional<std::string>("root@vm"));
   CHECK(o.recipients.empty());
-  Options p = opts({"-FCron Daemon", "-i", "-fdaemon", "-odi", "-oem", "-v", "--", "-odd@example.org", "b@x.test"});
+  Options p =
+      opts({"-FCron Daemon", "-i", "-fdaemon", "-odi", "-oem", "-v", "--", "-odd@example.org", "b@x.test"});
   CHECK(p.full_name == std::optional<std::string>("Cron Daemon"));
   CHECK(p.sender == std::optional<std::string>("daemon"));
   CHECK(p.recipients == std::vector<std::string>{"-odd@example.org", "b@x.test"});
@@ -55,8 +56,8 @@ TEST_CASE("options: the ones cron, mail(1) and scripts use") {
   CHECK(opts({}, "newaliases").mode == Mode::kNewAliases);
   CHECK(opts({"-bi"}).mode == Mode::kNewAliases);
   CHECK(opts({"-r", "<>", "a@x.test"}).sender == std::optional<std::string>("<>"));
-  for (std::vector<std::string> bad : {std::vector<std::string>{"-bp"}, {"-q"}, {"-q30m"}, {"-bs"}, {"-bd"},
-                                       {"-f"}, {"-Z"}, {"--help"}}) {
+  for (std::vector<std::string> bad :
+       {std::vector<std::string>{"-bp"}, {"-q"}, {"-q30m"}, {"-bs"}, {"-bd"}, {"-f"}, {"-Z"}, {"--help"}}) {
     CAPTURE(bad[0]);
     CHECK_FALSE(parse_options("sendmail", bad).is_ok());
   }
@@ -100,7 +101,7 @@ TEST_CASE("header section: fields, folding, where the body starts") {
   CHECK(m.find("Cc") == nullptr);
   // Not a header at all: everything is body.
   Message n = split_message("cron: job done\nsecond line\n");
-  CHECK(n.headers.size() == 1);  // "cron:" is a valid field name...
+  CHECK(n.headers.size() == 1);                 // "cron:" is a valid field name...
   Message o = split_message("job done: ok\n");  // ... "job done" is not (a space)
   CHECK(o.headers.empty());
   CHECK(o.body == "job done: ok\n");
@@ -122,8 +123,8 @@ TEST_CASE("RFC 5322 3.4 address lists") {
                                              "root@local.test", "c@x.test", "\"odd local\"@x.test"});
   CHECK(parse_address_list("", "local.test")->empty());
   CHECK(parse_address_list(" , ,", "local.test")->empty());
-  for (const char* bad : {"a@@x.test", "<a@x.test", "\"open", "(open comment a@x.test", "a@x..test", "<>",
-                          "a b@x.test"}) {
+  for (const char* bad :
+       {"a@@x.test", "<a@x.test", "\"open", "(open comment a@x.test", "a@x..test", "<>", "a b@x.test"}) {
     CAPTURE(bad);
     CHECK_FALSE(parse_address_list(bad, "local.test").is_ok());
   }
@@ -159,7 +160,8 @@ TEST_CASE("compose: Received on top, Bcc removed, missing From/Date/Message-ID a
   c.uid = 1000;
   c.from = "alice@example.test";
   c.full_name = "Alice A.";
-  std::string out = compose(split_message("To: b@x.test\nBcc: hidden@x.test,\n more@x.test\nSubject: s\n\nbody\n"), c);
+  std::string out =
+      compose(split_message("To: b@x.test\nBcc: hidden@x.test,\n more@x.test\nSubject: s\n\nbody\n"), c);
   CHECK(out ==
         "Received: by mail.example.test (Mailbag, from userid 1000)\n"
         "\tid 0123456789ABCDEF; Tue, 14 Nov 2023 22:13:20 +0000\n"
@@ -181,11 +183,13 @@ TEST_CASE("compose: Received on top, Bcc removed, missing From/Date/Message-ID a
 }
 
 TEST_CASE("prepare: envelope from options, -t, the caller, sendmail_domain") {
-  auto cfg = common::config::parse("hostname = mail.example.test\nsendmail_domain = Example.TEST\n", "t.conf");
+  auto cfg =
+      common::config::parse("hostname = mail.example.test\nsendmail_domain = Example.TEST\n", "t.conf");
   REQUIRE(cfg.is_ok());
   Caller who{1000, "alice", "Alice"};
   Prepared p;
-  std::string raw = "To: Bob <bob@x.test>, carol\nCc: bob@X.test\nBcc: dave@x.test\nSubject: hi\n\ntext \xc3\xa9\n";
+  std::string raw =
+      "To: Bob <bob@x.test>, carol\nCc: bob@X.test\nBcc: dave@x.test\nSubject: hi\n\ntext \xc3\xa9\n";
   Exit e = prepare(opts({"-t", "extra@x.test"}), *cfg, who, raw, 1700000000, "0123456789ABCDEF", &p);
   REQUIRE_MESSAGE(e.code == kExOk, e.error);
   CHECK(p.env.sender == "alice@example.test");
@@ -199,12 +203,14 @@ TEST_CASE("prepare: envelope from options, -t, the caller, sendmail_domain") {
   CHECK(p.text.find("\nFrom: Alice <alice@example.test>\n") != std::string::npos);
 
   Prepared f;
-  REQUIRE(prepare(opts({"-f", "<>", "bob@x.test"}), *cfg, who, "x\n", 1, "0123456789ABCDEF", &f).code == kExOk);
+  REQUIRE(prepare(opts({"-f", "<>", "bob@x.test"}), *cfg, who, "x\n", 1, "0123456789ABCDEF", &f).code ==
+          kExOk);
   CHECK(f.env.sender.empty());
   CHECK(f.text.find("\nFrom: Alice <alice@example.test>\n") != std::string::npos);
   Prepared g;
-  REQUIRE(prepare(opts({"-f", "robot@x.test", "-F", "Robot", "bob@x.test"}), *cfg, who, "x\n", 1, "0123456789ABCDEF",
-                  &g).code == kExOk);
+  REQUIRE(prepare(opts({"-f", "robot@x.test", "-F", "Robot", "bob@x.test"}), *cfg, who, "x\n", 1,
+                  "0123456789ABCDEF", &g)
+              .code == kExOk);
   CHECK(g.env.sender == "robot@x.test");
   CHECK(g.text.find("\nFrom: Robot <robot@x.test>\n") != std::string::npos);
 
@@ -212,12 +218,13 @@ TEST_CASE("prepare: envelope from options, -t, the caller, sendmail_domain") {
   CHECK(prepare(opts({}), *cfg, who, "x\n", 1, "0123456789ABCDEF", &h).code == kExUsage);
   CHECK(prepare(opts({"-t"}), *cfg, who, "Subject: x\n\nx\n", 1, "0123456789ABCDEF", &h).code == kExUsage);
   CHECK(prepare(opts({"bad@@x"}), *cfg, who, "x\n", 1, "0123456789ABCDEF", &h).code == kExUsage);
-  CHECK(prepare(opts({"-f", "a@b@c", "x@x.test"}), *cfg, who, "x\n", 1, "0123456789ABCDEF", &h).code == kExUsage);
+  CHECK(prepare(opts({"-f", "a@b@c", "x@x.test"}), *cfg, who, "x\n", 1, "0123456789ABCDEF", &h).code ==
+        kExUsage);
   CHECK(prepare(opts({"-t"}), *cfg, who, "To: <bad\n\nx\n", 1, "0123456789ABCDEF", &h).code == kExDataErr);
   // Duplicates collapse (case-insensitively), and -t adds to the command line.
   Prepared d;
-  REQUIRE(prepare(opts({"-t", "BOB@x.test"}), *cfg, who, "To: bob@x.test\n\nx\n", 1, "0123456789ABCDEF", &d).code ==
-          kExOk);
+  REQUIRE(prepare(opts({"-t", "BOB@x.test"}), *cfg, who, "To: bob@x.test\n\nx\n", 1, "0123456789ABCDEF", &d)
+              .code == kExOk);
   CHECK(d.env.recipients == std::vector<std::string>{"BOB@x.test"});
 }
 

@@ -25,20 +25,18 @@ int errno_exit(int err) {
     case ENOSPC:
     case EDQUOT:
     case EINTR:
-    case EAGAIN:
-      return kExTempFail;
+    case EAGAIN: return kExTempFail;
     case EACCES:
-    case EPERM:
-      return kExNoPerm;
-    default:
-      return kExCantCreat;
+    case EPERM: return kExNoPerm;
+    default: return kExCantCreat;
   }
 }
 
 // Receives the next frame within the deadline and decodes it as T.
 template <class T>
 common::Result<T> receive(int sock, std::chrono::steady_clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   if (left.count() <= 0) return common::Status::error("timed out waiting for the queue manager", ETIMEDOUT);
   auto r = ipc::recv_frame_timeout(sock, static_cast<int>(left.count()));
   if (!r) return r.status();
@@ -50,8 +48,8 @@ common::Result<T> receive(int sock, std::chrono::steady_clock::time_point deadli
 
 }  // namespace
 
-Exit submit(const common::spool::Layout& layout, const common::spool::Envelope& env,
-                         std::string_view message, int timeout_ms) {
+Exit submit(const common::spool::Layout& layout, const common::spool::Envelope& env, std::string_view message,
+            int timeout_ms) {
   // O_PATH: the drop directory is write-and-search only for mb-drop (mode 3730), so it
   // cannot be opened for reading; O_TMPFILE under it needs only write and search.
   common::io::UniqueFd dir(::open(layout.incoming().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -92,13 +90,10 @@ Exit submit(const common::spool::Layout& layout, const common::spool::Envelope& 
   const auto& v = done->verdict;
   std::string why = common::log::printable(v.status + " " + v.text, 200);
   switch (v.outcome) {
-    case Outcome::kOk:
-      return {kExOk, ""};
-    case Outcome::kTemporary:
-      return {kExTempFail, "the queue manager could not take the message: " + why};
+    case Outcome::kOk: return {kExOk, ""};
+    case Outcome::kTemporary: return {kExTempFail, "the queue manager could not take the message: " + why};
     case Outcome::kPermanent:
-    default:
-      return {kExDataErr, "the queue manager refused the message: " + why};
+    default: return {kExDataErr, "the queue manager refused the message: " + why};
   }
 }
 

@@ -33,7 +33,7 @@ struct Exit {
 };
 
 // Writes the queue file and waits at most `timeout_ms` for the queue manager.
-Exit submit(const common::spool::Layout& layout, const common::spool::Envelope& env,
-               std::string_view message, int timeout_ms);
+Exit submit(const common::spool::Layout& layout, const common::spool::Envelope& env, std::string_view message,
+            int timeout_ms);
 
 }  // namespace sendmail

@@ -88,12 +88,28 @@ std::string make_body(long n) {
     }
     body += "\r\n";
   }
-  if (static_cast<long>(body.size()) < n) body += std::string(static_cast<size_t>(std::max(0L, n - static_cast<long>(body.size()) - 2)), 'x') + "\r\n";
+  if (static_cast<long>(body.size()) < n)
+    body +=
+        std::string(static_cast<size_t>(std::max(0L, n - static_cast<long>(body.size()) - 2)), 'x') + "\r\n";
   return body;
 }
 
-enum class St { kConnecting, kGreeting, kEhlo, kMail, kRcpt, kData, kBody, kQuit,
-                kUser, kPass, kStat, kRetr, kDele, kDone };
+enum class St {
+  kConnecting,
+  kGreeting,
+  kEhlo,
+  kMail,
+  kRcpt,
+  kData,
+  kBody,
+  kQuit,
+  kUser,
+  kPass,
+  kStat,
+  kRetr,
+  kDele,
+  kDone
+};
 
 struct Conn {
   int fd = -1;
@@ -102,11 +118,11 @@ struct Conn {
   size_t scan = 0;  // where to resume looking for a terminator in `in`
   std::string out;
   size_t out_off = 0;
-  long msg = -1;      // smtp: message index in this transaction
-  long sent_here = 0; // smtp: transactions started on this connection
-  long quota = 0;     // smtp: messages reserved for this connection
-  double t_eod = 0;   // smtp: when the last byte of the DATA terminator was written
-  long user = -1;     // pop3
+  long msg = -1;       // smtp: message index in this transaction
+  long sent_here = 0;  // smtp: transactions started on this connection
+  long quota = 0;      // smtp: messages reserved for this connection
+  double t_eod = 0;    // smtp: when the last byte of the DATA terminator was written
+  long user = -1;      // pop3
   long count = 0, cur = 0;
   bool want_out = false;
 };
@@ -131,9 +147,7 @@ struct Run {
     if (errors.size() < 20) errors.push_back(e);
   }
 
-  bool work_left() const {
-    return o.mode == "smtp" ? reserved < o.messages : next_user < o.users;
-  }
+  bool work_left() const { return o.mode == "smtp" ? reserved < o.messages : next_user < o.users; }
 
   // Registers for EPOLLOUT only while output is pending (level-triggered EPOLLIN always).
   void arm(Conn& c) {
@@ -333,8 +347,7 @@ struct Run {
           c.st = St::kDone;
           start(c);
           return;
-        default:
-          return fail(c, "reply in unexpected state: " + text);
+        default: return fail(c, "reply in unexpected state: " + text);
       }
       if (c.fd < 0) return;
     }
@@ -420,8 +433,7 @@ struct Run {
           c.st = St::kDone;
           start(c);
           return;
-        default:
-          return fail(c, "line in unexpected state: " + line);
+        default: return fail(c, "line in unexpected state: " + line);
       }
     }
   }
@@ -464,8 +476,10 @@ struct Run {
         break;
       }
       if (!c.in.empty()) {
-        if (o.mode == "smtp") on_smtp(c);
-        else on_pop(c);
+        if (o.mode == "smtp")
+          on_smtp(c);
+        else
+          on_pop(c);
       }
       if (c.fd != fd || !eof) return;  // replaced by a new session, or still open
       // A server may close right after its QUIT reply (or without it): that is fine.
@@ -520,17 +534,17 @@ struct Run {
 
   int report() {
     double end = t_last > 0 ? t_last : now();
-    std::printf("{\"mode\": \"%s\", \"t_start\": %.6f, \"t_end\": %.6f, \"elapsed\": %.6f, "
-                "\"connections\": %ld, \"connection_errors\": %ld, ",
-                o.mode.c_str(), t_start, end, end - t_start, connections, conn_errors);
+    std::printf(
+        "{\"mode\": \"%s\", \"t_start\": %.6f, \"t_end\": %.6f, \"elapsed\": %.6f, "
+        "\"connections\": %ld, \"connection_errors\": %ld, ",
+        o.mode.c_str(), t_start, end, end - t_start, connections, conn_errors);
     if (o.mode == "smtp") {
-      std::printf("\"messages\": %ld, \"ok\": %ld, \"failed\": %ld, \"size\": %ld, "
-                  "\"lat_p50_ms\": %.3f, \"lat_p99_ms\": %.3f, \"lat_max_ms\": %.3f, ",
-                  o.messages, ok, failed, o.size, pct(lat, 0.5) * 1e3, pct(lat, 0.99) * 1e3,
-                  pct(lat, 1.0) * 1e3);
+      std::printf(
+          "\"messages\": %ld, \"ok\": %ld, \"failed\": %ld, \"size\": %ld, "
+          "\"lat_p50_ms\": %.3f, \"lat_p99_ms\": %.3f, \"lat_max_ms\": %.3f, ",
+          o.messages, ok, failed, o.size, pct(lat, 0.5) * 1e3, pct(lat, 0.99) * 1e3, pct(lat, 1.0) * 1e3);
     } else {
-      std::printf("\"users\": %d, \"messages\": %ld, \"bytes\": %lld, ", o.users, pop_msgs,
-                  pop_bytes);
+      std::printf("\"users\": %d, \"messages\": %ld, \"bytes\": %lld, ", o.users, pop_msgs, pop_bytes);
     }
     std::printf("\"errors\": [");
     for (size_t i = 0; i < errors.size(); ++i)
@@ -559,22 +573,38 @@ int main(int argc, char** argv) {
   if (o.mode != "smtp" && o.mode != "pop3") return usage();
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--host") o.host = v;
-    else if (k == "--port") o.port = std::atoi(v.c_str());
-    else if (k == "--sessions") o.sessions = std::atoi(v.c_str());
-    else if (k == "--messages") o.messages = std::atol(v.c_str());
-    else if (k == "--size") o.size = std::atol(v.c_str());
-    else if (k == "--per-conn") o.per_conn = std::max(1L, std::atol(v.c_str()));
-    else if (k == "--rcpts") o.rcpts = std::max(1, std::atoi(v.c_str()));
-    else if (k == "--rcpt-fmt") o.rcpt_fmt = v;
-    else if (k == "--from") o.from = v;
-    else if (k == "--users") o.users = std::atoi(v.c_str());
-    else if (k == "--user-fmt") o.user_fmt = v;
-    else if (k == "--pass-fmt") o.pass_fmt = v;
-    else if (k == "--source-prefix") o.source_prefix = v;
-    else if (k == "--sources") o.sources = std::atoi(v.c_str());
-    else if (k == "--timeout") o.timeout = std::atof(v.c_str());
-    else return usage();
+    if (k == "--host")
+      o.host = v;
+    else if (k == "--port")
+      o.port = std::atoi(v.c_str());
+    else if (k == "--sessions")
+      o.sessions = std::atoi(v.c_str());
+    else if (k == "--messages")
+      o.messages = std::atol(v.c_str());
+    else if (k == "--size")
+      o.size = std::atol(v.c_str());
+    else if (k == "--per-conn")
+      o.per_conn = std::max(1L, std::atol(v.c_str()));
+    else if (k == "--rcpts")
+      o.rcpts = std::max(1, std::atoi(v.c_str()));
+    else if (k == "--rcpt-fmt")
+      o.rcpt_fmt = v;
+    else if (k == "--from")
+      o.from = v;
+    else if (k == "--users")
+      o.users = std::atoi(v.c_str());
+    else if (k == "--user-fmt")
+      o.user_fmt = v;
+    else if (k == "--pass-fmt")
+      o.pass_fmt = v;
+    else if (k == "--source-prefix")
+      o.source_prefix = v;
+    else if (k == "--sources")
+      o.sources = std::atoi(v.c_str());
+    else if (k == "--timeout")
+      o.timeout = std::atof(v.c_str());
+    else
+      return usage();
   }
   if (o.sessions < 1) return usage();
   return r.run();
