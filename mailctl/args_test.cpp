@@ -186,6 +186,17 @@ TEST_CASE("check-config reports every problem with file:line") {
   CHECK(check_config_text("log_target = stderr\n", "f").empty());
 }
 
+TEST_CASE("check-config notes: no TLS, POP3 passwords in clear") {
+  auto n = config_notes("log_target = stderr\n", "f");
+  REQUIRE(n.size() == 1);
+  CHECK(n[0].starts_with("f: note: no tls_cert_file: "));
+  n = config_notes("tls_cert_file = /c.pem\ntls_key_file = /k.pem\npop3_plaintext_auth = yes\n", "f");
+  REQUIRE(n.size() == 1);
+  CHECK(n[0].starts_with("f:3: note: pop3_plaintext_auth = yes: "));
+  CHECK(config_notes("tls_cert_file = /c.pem\ntls_key_file = /k.pem\n", "f").empty());
+  CHECK(config_notes("no_such_key = 1\n", "f").empty());  // problems come first, not notes
+}
+
 TEST_CASE("check-config cross-key checks") {
   auto p = check_config_text("tls_cert_file = /nonexistent/cert.pem\n", "f");
   REQUIRE(p.size() == 2);

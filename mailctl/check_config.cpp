@@ -99,6 +99,22 @@ std::vector<std::string> check_config_text(std::string_view text, const std::str
   return problems;
 }
 
+std::vector<std::string> config_notes(std::string_view text, const std::string& path) {
+  std::vector<std::string> notes;
+  auto cfg = common::config::parse(text, path);
+  if (!cfg) return notes;
+  std::vector<std::string> lines = split_lines(text);
+  if (cfg->tls_cert_file.empty())
+    notes.push_back(where(lines, path, "tls_cert_file") +
+                    "note: no tls_cert_file: smtpd offers no STARTTLS and no submission ports, pop3d "
+                    "no STLS and no pop3s; users can log in only over POP3 with pop3_plaintext_auth = yes");
+  else if (cfg->pop3_plaintext_auth)
+    notes.push_back(where(lines, path, "pop3_plaintext_auth") +
+                    "note: pop3_plaintext_auth = yes: POP3 passwords may cross the network in clear "
+                    "(USER/PASS before STLS)");
+  return notes;
+}
+
 int cmd_check_config(const std::string& path, std::FILE* out) {
   auto text = common::io::read_file(path, 1 << 20);
   if (!text) {
@@ -107,7 +123,10 @@ int cmd_check_config(const std::string& path, std::FILE* out) {
   }
   auto problems = check_config_text(*text, path);
   for (const auto& p : problems) std::fprintf(out, "%s\n", p.c_str());
-  if (problems.empty()) std::fprintf(out, "%s: ok\n", path.c_str());
+  if (problems.empty()) {
+    for (const auto& n : config_notes(*text, path)) std::fprintf(out, "%s\n", n.c_str());
+    std::fprintf(out, "%s: ok\n", path.c_str());
+  }
   return problems.empty() ? kExitOk : kExitProblems;
 }
 

@@ -13,4 +13,9 @@ namespace mailctl {
 // Every problem as "path:line: message" (or "path: message" for a default value).
 std::vector<std::string> check_config_text(std::string_view text, const std::string& path);
 
+// For a file without problems: settings that work but that an administrator should know
+// the consequences of (no TLS certificate, POP3 passwords in clear), as
+// "path[:line]: note: ...". They do not change the exit status.
+std::vector<std::string> config_notes(std::string_view text, const std::string& path);
+
 }  // namespace mailctl

@@ -237,6 +237,20 @@ TEST_CASE("lists") {
   CHECK(e == "t.conf:1: smtp_listen: bad port in '127.0.0.1:99999'");
 }
 
+// Issue "no open relay, ever": relay_networks never covers the Internet.
+TEST_CASE("relay_networks refuses networks wider than any private range") {
+  CHECK(
+      must_parse("relay_networks = 10.0.0.0/8, fc00::/7, 192.0.2.7, 2001:db8::/32\n").relay_networks.size() ==
+      4);
+  CHECK(error_of("relay_networks = 127.0.0.0/8, 0.0.0.0/0\n")
+            .find("t.conf:1: relay_networks: 0.0.0.0/0 is wider than any private network") == 0);
+  CHECK(error_of("relay_networks = ::/0\n").find("::/0 is wider") != std::string::npos);
+  CHECK(error_of("relay_networks = 10.0.0.0/7\n").find("open relay") != std::string::npos);
+  CHECK(error_of("relay_networks = fc00::/6\n").find("open relay") != std::string::npos);
+  // ETRN only starts deliveries that are due anyway: everyone may ask (the default).
+  CHECK(must_parse("etrn_networks = 0.0.0.0/0, ::/0\n").etrn_networks.size() == 2);
+}
+
 TEST_CASE("parse_host_port") {
   auto v6 = parse_host_port("[::1]:25");
   REQUIRE(v6.is_ok());

@@ -67,6 +67,19 @@ Status check_networks(std::string_view v) {
   return l ? Status::ok() : l.status();
 }
 
+// relay_networks may not cover the Internet: "no open relay, ever". The broadest private
+// ranges are 10.0.0.0/8 (RFC 1918) and fc00::/7 (RFC 4193), so a shorter prefix is refused.
+Status check_relay_networks(std::string_view v) {
+  auto l = net::NetworkList::parse(split_list(v));
+  if (!l) return l.status();
+  for (const auto& n : l->networks())
+    if (n.prefix < (n.base.v6 ? 7 : 8))
+      return Status::error(n.str() +
+                           " is wider than any private network (/8 for IPv4, /7 for IPv6): "
+                           "every host in it could relay through this server, an open relay");
+  return Status::ok();
+}
+
 Status check_mailbox_or_empty(std::string_view v) {
   if (v.empty()) return Status::ok();
   auto a = mail::parse_mailbox(v, false);
@@ -134,7 +147,7 @@ const std::vector<KeyDef>& keys() {
        check_listen},
       {"relay_networks", Kind::kList, "127.0.0.0/8, ::1/128", 0, 0, "smtpd",
        "client networks (CIDR) that may relay without AUTH and are exempt from client limits",
-       &Config::relay_networks, check_networks},
+       &Config::relay_networks, check_relay_networks},
       {"relay_domains", Kind::kList, "", 0, 0, "smtpd",
        "domains we are backup MX for: any recipient accepted, relayed to their better MX",
        &Config::relay_domains, check_domains},
