@@ -65,7 +65,10 @@ def deadline_loop(timeout, what, interval=0.02, max_interval=0.25):
 
 
 _addr_lock = threading.Lock()
-_addr_counter = [0]
+# Each process walks its own sequence from a random start: two calls never return the
+# same address (the random last octet used before could repeat before the first address
+# was bound), and workers, whose second octets come from their pids, rarely meet.
+_addr_counter = [random.randrange(250 * 250)]
 
 
 def _can_bind(ip, port):
@@ -82,8 +85,8 @@ def _can_bind(ip, port):
 
 def unique_loopback():
     """A 127.x.y.z address no other instance (in this or another pytest worker) uses:
-    the second octet comes from the pid, the rest from a counter and chance, and port 25
-    (or any port, as non-root) must be bindable there."""
+    the second octet comes from the pid, the rest from a per-process counter that starts
+    at random, and port 25 (or any port, as non-root) must be bindable there."""
     with _addr_lock:
         for _ in range(1000):
             _addr_counter[0] += 1
@@ -91,7 +94,7 @@ def unique_loopback():
             ip = "127.%d.%d.%d" % (
                 10 + os.getpid() % 240,
                 1 + (n // 250) % 250,
-                1 + random.randrange(250),
+                1 + n % 250,
             )
             if _can_bind(ip, 25 if is_root() else 0) is not None:
                 return ip
