@@ -17,9 +17,12 @@ PYTHON ?= /usr/bin/python3
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
 SAN ?=
-# Compile on every core unless the caller chose a -j of their own.
+# Compile on every core unless the caller chose a -j of their own (only the top-level
+# make decides: a recursive make shares its parent's jobserver).
+ifeq ($(MAKELEVEL),0)
 ifeq ($(filter -j%,$(MAKEFLAGS)),)
 MAKEFLAGS += -j$(shell nproc)
+endif
 endif
 
 # ---------------------------------------------------------------------------------------
