@@ -193,20 +193,38 @@ test-tls: all
 	MAILBAG_TESTSSL=1 MAILBAG_BUILD=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -s -p no:cacheprovider \
 	  tests/integration/test_tls_testssl.py
 
-# libFuzzer builds with clang; each target runs FUZZ_SECONDS on a copy of its corpus.
+# libFuzzer builds with clang: objects compiled once into $(FUZZ_BUILD)/obj with coverage
+# instrumentation, ASan and UBSan (in parallel, like the normal build), one binary per
+# target; each target then runs FUZZ_SECONDS on a copy of its corpus.
 FUZZ_BUILD := $(BUILD)/fuzz
-fuzz: test-deps $(COMMON_LIB)
-	@set -e; for src in $(FUZZ_SRCS); do \
-	  n=$$(basename $$src .cpp); d=$$(dirname $$src); \
-	  libs=$$(find $$d -maxdepth 1 -name '*.cpp' ! -name 'main.cpp' ! -name '*_test.cpp' ! -name '*_fuzz.cpp'); \
-	  case $$d in common*) libs="";; \
-	    delivery/*) libs="$$libs $$(find delivery -maxdepth 1 -name '*.cpp' ! -name '*_test.cpp' ! -name '*_fuzz.cpp')";; esac; \
-	  echo "== building fuzz target $$n"; mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
-	  clang++ -std=c++20 -O1 -g -I. -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -DMAILBAG_SOURCE_DIR='"$(CURDIR)"' \
-	    -o $(FUZZ_BUILD)/$$n $$src $$libs $(COMMON_SRCS) $(PKG_LDLIBS) -pthread; \
+FUZZ_CXXFLAGS = -std=c++20 -O1 -g -I. -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS) \
+                -DMAILBAG_SOURCE_DIR='"$(CURDIR)"'
+fuzz_obj = $(patsubst %.cpp,$(FUZZ_BUILD)/obj/%.o,$(1))
+# a target links its own file, its folder's library sources (delivery agents' also
+# delivery/'s), and common/
+fuzz_srcs = $(1) $(if $(filter common%,$(1)),,$(call lib_srcs,$(call fuzz_dir_of,$(1)))) \
+            $(if $(filter delivery/%/%,$(1)),$(call lib_srcs,delivery)) $(COMMON_SRCS)
+FUZZ_TARGETS := $(foreach f,$(FUZZ_SRCS),$(FUZZ_BUILD)/$(call fuzz_name,$(f)))
+
+$(FUZZ_BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(@D)
+	clang++ $(FUZZ_CXXFLAGS) -MMD -MP -c $< -o $@
+
+define fuzz_target
+$(FUZZ_BUILD)/$(call fuzz_name,$(1)): $(call fuzz_obj,$(call fuzz_srcs,$(1)))
+	clang++ -fsanitize=fuzzer,address,undefined -o $$@ $$^ $(PKG_LDLIBS) -pthread
+endef
+$(foreach f,$(FUZZ_SRCS),$(eval $(call fuzz_target,$(f))))
+
+fuzz-build: $(FUZZ_TARGETS)
+
+fuzz: test-deps
+	$(MAKE) --no-print-directory fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do n=$$(basename $$t); \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
 	  cp -n tests/fuzz/corpus/$$n/* $(FUZZ_BUILD)/corpus/$$n/ 2>/dev/null || true; \
 	  echo "== fuzzing $$n for $(FUZZ_SECONDS)s"; \
-	  $(FUZZ_BUILD)/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_BUILD)/corpus/$$n; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_BUILD)/corpus/$$n; \
 	done
 
 run: all
@@ -260,7 +278,7 @@ format-check:
 	  [ -n "$$files" ] || files=$$(find . -path './build*' -prune -o \( -name '*.cpp' -o -name '*.hpp' \) -print); \
 	  clang-format --dry-run --Werror $$files || { echo "format-check: run clang-format -i on the files above"; exit 1; }
 
-.PHONY: all test unit integration test-deps test-sanitize test-faults test-tls fuzz run bench install clean format-check
+.PHONY: all test unit integration test-deps test-sanitize test-faults test-tls fuzz fuzz-build run bench install clean format-check
 .DELETE_ON_ERROR:
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)
