@@ -154,7 +154,7 @@ FUZZ_SRCS := $(wildcard common/*/*_fuzz.cpp $(addsuffix /*_fuzz.cpp,$(MODULES)))
 fuzz_name = $(basename $(notdir $(1)))
 fuzz_dir_of = $(patsubst %/,%,$(dir $(1)))
 define fuzz_replay
-$(BUILD)/fuzz-replay/$(call fuzz_name,$(1)): $(call obj,$(1) common/testing/fuzz_replay_main.cpp) $(if $(filter common%,$(1)),,$(call libname,$(call fuzz_dir_of,$(1)))) $(if $(filter delivery/%/%,$(1)),$(call libname,delivery)) $(COMMON_LIB)
+$(BUILD)/fuzz-replay/$(call fuzz_name,$(1)): $(call obj,$(1) common/testing/fuzz_replay_main.cpp) $(if $(filter common%,$(1)),,$(call libname,$(call fuzz_dir_of,$(1)))) $(if $(filter delivery/%,$(call fuzz_dir_of,$(1))),$(call libname,delivery)) $(COMMON_LIB)
 	@mkdir -p $$(@D)
 	$$(CXX) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LDLIBS_ALL)
 endef
@@ -203,7 +203,7 @@ fuzz_obj = $(patsubst %.cpp,$(FUZZ_BUILD)/obj/%.o,$(1))
 # a target links its own file, its folder's library sources (delivery agents' also
 # delivery/'s), and common/
 fuzz_srcs = $(1) $(if $(filter common%,$(1)),,$(call lib_srcs,$(call fuzz_dir_of,$(1)))) \
-            $(if $(filter delivery/%/%,$(1)),$(call lib_srcs,delivery)) $(COMMON_SRCS)
+            $(if $(filter delivery/%,$(call fuzz_dir_of,$(1))),$(call lib_srcs,delivery)) $(COMMON_SRCS)
 FUZZ_TARGETS := $(foreach f,$(FUZZ_SRCS),$(FUZZ_BUILD)/$(call fuzz_name,$(f)))
 
 $(FUZZ_BUILD)/obj/%.o: %.cpp
