@@ -29,11 +29,11 @@ endif
 # Debian packages. Installed by apt-get when make runs as root; otherwise make says
 # exactly what to install.
 BUILD_PKGS := g++ make pkg-config libevent-dev liblmdb-dev libssl-dev libcap-dev \
-              libunbound-dev libldns-dev libcrypt-dev doctest-dev openssl
+              libunbound-dev libldns-dev libcrypt-dev libidn2-dev doctest-dev openssl
 TEST_PKGS := python3 python3-pytest python3-pytest-xdist swaks libnet-ssleay-perl msmtp fetchmail getmail6 \
              mailutils postfix dovecot-pop3d dovecot-imapd unbound lmdb-utils clang clang-format \
              libclang-rt-14-dev libcap2-bin iproute2 procps
-PKG_LIBS := libevent libevent_openssl libevent_pthreads openssl libcap lmdb libunbound ldns libcrypt
+PKG_LIBS := libevent libevent_openssl libevent_pthreads openssl libcap lmdb libunbound ldns libcrypt libidn2
 
 # Peers (postfix, dovecot, unbound) must never start as system services: a temporary
 # policy-rc.d refuses service starts during the install, and postfix is preseeded.

@@ -1,6 +1,7 @@
 // libFuzzer target for the RFC 5321 path parser (common/mail/address.hpp). Every input
 // goes through parse_path with each option combination and through parse_mailbox; what
-// parses must satisfy the parser's promises (bounds, limits, canonical re-parse).
+// parses must satisfy the parser's promises (bounds, limits, canonical re-parse), and
+// its domain converts to an ASCII form (common/mail/idna.hpp) without crashing.
 // Seeds: tests/fuzz/corpus/address_fuzz/. Replayed by `make unit`, fuzzed by `make fuzz`.
 #include <cstdint>
 #include <cstdlib>
@@ -8,6 +9,7 @@
 #include <string_view>
 
 #include "common/mail/address.hpp"
+#include "common/mail/idna.hpp"
 
 namespace mail = common::mail;
 
@@ -35,6 +37,14 @@ void check_reparse(const mail::Address& a, bool utf8) {
   require(p.is_ok());
   require(used == s.size() + 2);
   require(p->key() == a.key());
+  // The domain's A-label form (what remote looks up and sends to servers without
+  // SMTPUTF8) is ASCII, and an ASCII domain is left as it is.
+  if (!a.literal) {
+    auto ascii = mail::domain_to_ascii(a.domain);
+    if (ascii.is_ok())
+      for (unsigned char c : *ascii) require(c < 0x80);
+    if (!a.utf8) require(ascii.is_ok() && *ascii == a.domain);
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "common/check.hpp"
+#include "common/mail/idna.hpp"
 
 namespace common::smtp {
 namespace {
@@ -18,12 +19,6 @@ std::string base64(std::string_view in) {
                           reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
-}
-
-bool has_8bit(std::string_view s) {
-  for (unsigned char c : s)
-    if (c >= 0x80) return true;
-  return false;
 }
 
 // A queued address must never carry a line end into a command (command injection).
@@ -297,14 +292,23 @@ Output ClientSession::send(Transaction tx) {
     return all(Outcome::kPermanent, Stage::kMail, "5.3.4",
                "message size " + std::to_string(tx.size) + " exceeds the fixed size limit " +
                    std::to_string(caps_.size_limit) + " of the server");
-  // RFC 6531 3.2: a UTF-8 envelope cannot go to a server without SMTPUTF8. (Headers
-  // are not inspected: like Postfix, only what would break on the wire counts.)
+  // RFC 6531 3.2: a UTF-8 envelope cannot go to a server without SMTPUTF8, except that
+  // the domain of an address whose local part is ASCII may go as A-labels (RFC 5891).
+  // (Headers are not inspected: like Postfix, only what would break on the wire counts.)
   if (tx.smtputf8 && !caps_.smtputf8) {
-    bool utf8 = has_8bit(tx.sender);
-    for (const auto& r : tx.recipients) utf8 = utf8 || has_8bit(r);
-    if (utf8)
+    auto sender = common::mail::address_to_ascii(tx.sender);
+    bool ok = sender.has_value();
+    std::vector<std::string> rcpts;
+    for (const auto& r : tx.recipients) {
+      auto a = common::mail::address_to_ascii(r);
+      ok = ok && a.has_value();
+      if (a) rcpts.push_back(std::move(*a));
+    }
+    if (!ok)
       return all(Outcome::kPermanent, Stage::kMail, "5.6.7",
                  "SMTPUTF8 is required, but was not offered by the server");
+    tx.sender = std::move(*sender);
+    tx.recipients = std::move(rcpts);
   }
   tx_ = std::move(tx);
   results_.assign(n, std::nullopt);

@@ -299,7 +299,7 @@ TEST_CASE("SIZE limit and SMTPUTF8 decided before anything is sent") {
   CHECK(o.write.empty());
   CHECK(o.ready);
 
-  Transaction u = tx({"j\xc3\xb6rg@x.test"});
+  Transaction u = tx({"j\u00f6rg@x.test"});
   u.smtputf8 = true;
   o = s.send(u);
   REQUIRE(o.results.size() == 1);
@@ -310,6 +310,33 @@ TEST_CASE("SIZE limit and SMTPUTF8 decided before anything is sent") {
   v.smtputf8 = true;
   o = s.send(v);
   CHECK(o.write == "MAIL FROM:<sender@example.org> SIZE=1234 BODY=8BITMIME\r\n");
+}
+
+TEST_CASE("RFC 6531 3.2: a UTF-8 domain goes as A-labels to a server without SMTPUTF8") {
+  ClientSession s = ready_session(kEhloPlain);
+  Transaction t = tx({"anna@b\u00fccher.test"});  // anna@bücher.test
+  t.sender = "me@m\u00fcnchen.test";              // me@münchen.test
+  t.smtputf8 = true;
+  auto o = s.send(t);
+  CHECK(o.results.empty());
+  CHECK(o.write == "MAIL FROM:<me@xn--mnchen-3ya.test> SIZE=1234 BODY=8BITMIME\r\n");
+  o = s.on_reply(reply("250 ok\r\n"));
+  CHECK(o.write == "RCPT TO:<anna@xn--bcher-kva.test>\r\n");
+
+  // One address with a UTF-8 local part: the transaction needs SMTPUTF8 (5.6.7).
+  ClientSession s2 = ready_session(kEhloPlain);
+  Transaction u = tx({"anna@b\u00fccher.test", "j\u00f6rg@b\u00fccher.test"});
+  u.smtputf8 = true;
+  o = s2.send(u);
+  REQUIRE(o.results.size() == 2);
+  CHECK(o.results[0].status == "5.6.7");
+  CHECK(o.results[1].status == "5.6.7");
+  CHECK(o.write.empty());
+
+  // A server that offers SMTPUTF8 gets the UTF-8 form and the parameter.
+  ClientSession s3 = ready_session("250-mx.example.test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n");
+  o = s3.send(t);
+  CHECK(o.write == "MAIL FROM:<me@m\u00fcnchen.test> BODY=8BITMIME SMTPUTF8\r\n");
 }
 
 TEST_CASE("an address with a line break never reaches the wire") {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/dns/resolver.hpp"
+#include "common/mail/idna.hpp"
 
 namespace delivery::remote {
 
@@ -169,6 +170,22 @@ void RouteLookup::start() {
     });
     return;
   }
+  // RFC 5891 5: a UTF-8 domain is looked up by its A-labels; one that has none cannot
+  // exist in the DNS (5.1.2, as for NXDOMAIN).
+  auto ascii = common::mail::domain_to_ascii(target_.name);
+  if (!ascii.is_ok()) {
+    std::weak_ptr<bool> alive = alive_;
+    Verdict v = permanent("5.1.2", "Bad destination domain: " + ascii.message());
+    common::io::run_soon(resolver_.base(), [this, alive, v] {
+      if (auto a = alive.lock(); !a || !*a) return;
+      Route r;
+      r.failure = v;
+      auto cb = std::move(cb_);
+      cb(std::move(r));  // may destroy us: nothing after this
+    });
+    return;
+  }
+  target_.name = std::move(*ascii);
   if (!target_.mx_lookup) {
     resolve_hosts({common::dns::MxHost{0, target_.name}});
     return;

@@ -45,6 +45,29 @@ def test_delivers_to_postfix_intact_in_one_transaction(make_mailbag, peers):
     m.wait_queue_empty()
 
 
+def test_utf8_domain_is_looked_up_and_sent_as_a_labels(make_mailbag, peers):
+    # RFC 5891 5: the MX of bücher.test is the MX of its A-label form xn--bcher-kva.test.
+    # RFC 6531 3.2: a server that does not offer SMTPUTF8 (this Postfix) may get an
+    # address whose local part is ASCII with its domain in A-labels; one with a UTF-8
+    # local part has no such form and bounces with 5.6.7.
+    pf = peers(Postfix("xn--bcher-kva.test", ["anna"], extra={"smtputf8_enable": "no"}).start())
+    dns = peers(Unbound(["xn--bcher-kva.test"], ["xn--bcher-kva.test. MX 10 mx.xn--bcher-kva.test.",
+                                                 "mx.xn--bcher-kva.test. A %s" % pf.ip]).start())
+    m = sender_mailbag(make_mailbag, dns)
+    _, msg = make_message("idna", 1, to="anna@xn--bcher-kva.test")
+    qid = inject(m, "demo@example.test", ["anna@b\u00fccher.test"], msg, body_8bit=True, smtputf8=True)
+    check_intact(pf.wait_for_messages("anna", 1, check=m.check_alive)[0], msg)
+    # Logs show bytes outside ASCII as \\xNN escapes.
+    remote_log_line(m, r"%s: to=<anna@b\\xc3\\xbccher\.test>, relay=mx\.xn--bcher-kva\.test\[%s\]:25, .*status=sent"
+                    % (qid, re.escape(pf.ip)))
+    assert "to=<anna@xn--bcher-kva.test>, relay=virtual" in pf.log(), pf.log()
+
+    _, msg2 = make_message("idna", 2, to="anna@xn--bcher-kva.test")
+    qid2 = inject(m, "demo@example.test", ["j\u00f6rg@b\u00fccher.test"], msg2, body_8bit=True, smtputf8=True)
+    remote_log_line(m, r"%s: to=<j\\xc3\\xb6rg@b\\xc3\\xbccher\.test>, .*status=bounced \(SMTPUTF8 is required" % qid2)
+    m.wait_queue_empty()
+
+
 def test_connection_reused_for_the_next_message(make_mailbag, peers):
     pf = peers(Postfix("peer.test", ["alice"]).start())
     dns = peers(Unbound(["peer.test"], ["peer.test. MX 10 mx.peer.test.", "mx.peer.test. A %s" % pf.ip]).start())
