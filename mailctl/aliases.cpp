@@ -212,7 +212,7 @@ int cmd_alias_list(Context& ctx, const std::string& arg) {
 }
 
 int cmd_domain_alias(Context& ctx, const std::string& alias_arg, const std::string& target_arg) {
-  std::string name = lower(alias_arg), target = lower(target_arg);
+  std::string name = domain_arg(alias_arg), target = domain_arg(target_arg);
   for (const auto& d : {name, target})
     if (!common::accounts::valid_domain_name(d)) {
       complain(ctx, "invalid domain name '" + d + "' (letters, digits, '-' and '.')");

@@ -191,7 +191,7 @@ std::vector<std::string> own_addresses(const common::config::Config& cfg) {
 }
 
 int cmd_check_dns(Context& ctx, const std::string& arg) {
-  std::string domain = lower(arg);
+  std::string domain = domain_arg(arg);
   if (!domain.empty() && domain.back() == '.') domain.pop_back();
   if (!common::mail::is_domain(domain, false) || !common::dns::is_host_name(domain)) {
     complain(ctx, "check-dns: not a domain name: " + arg);

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 
+#include "common/mail/idna.hpp"
+
 namespace mailctl {
 
 using common::Status;
@@ -38,6 +40,11 @@ std::string lower(std::string s) {
   for (char& c : s)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return s;
+}
+
+std::string domain_arg(const std::string& arg) {
+  auto ascii = common::mail::domain_to_ascii(arg);
+  return lower(ascii.is_ok() ? *ascii : arg);
 }
 
 }  // namespace mailctl

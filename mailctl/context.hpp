@@ -35,4 +35,10 @@ common::Result<std::unique_ptr<common::accounts::Passwords>> open_passwords(Cont
 // ASCII lower-case, for domain names and addresses typed by the administrator.
 std::string lower(std::string s);
 
+// A domain name typed by the administrator, lower-cased; a UTF-8 one (bücher.test) in
+// its A-label form (xn--bcher-kva.test), the form Mailbag stores and smtpd matches
+// (common/mail/idna.hpp). One that has no A-label form comes back as typed, for the
+// caller's validation to refuse.
+std::string domain_arg(const std::string& arg);
+
 }  // namespace mailctl

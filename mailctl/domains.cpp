@@ -10,7 +10,7 @@
 namespace mailctl {
 
 int cmd_domain_add(Context& ctx, const std::string& arg) {
-  std::string name = lower(arg);
+  std::string name = domain_arg(arg);
   if (!common::accounts::valid_domain_name(name)) {
     complain(ctx, "invalid domain name '" + arg + "' (letters, digits, '-' and '.')");
     return kExitRefused;
@@ -27,7 +27,10 @@ int cmd_domain_add(Context& ctx, const std::string& arg) {
   d.name = name;
   d.created = std::time(nullptr);
   if (int rc = check_io(ctx, db->put_domain(d)); rc != kExitOk) return rc;
-  std::fprintf(ctx.out, "added domain %s\n", name.c_str());
+  if (name == lower(arg))
+    std::fprintf(ctx.out, "added domain %s\n", name.c_str());
+  else  // an internationalised name: stored (and matched) as A-labels
+    std::fprintf(ctx.out, "added domain %s (%s)\n", name.c_str(), arg.c_str());
   // postmaster@ and abuse@ exist in every domain (local(8)): say where they go.
   std::string host = lower(ctx.cfg.hostname);
   if (host.empty()) {
@@ -50,7 +53,7 @@ int cmd_domain_add(Context& ctx, const std::string& arg) {
 }
 
 int cmd_domain_del(Context& ctx, const std::string& arg, bool force) {
-  std::string name = lower(arg);
+  std::string name = domain_arg(arg);
   AccountsDb db;
   common::accounts::Domain have;
   if (int rc = load_domain(ctx, name, arg, &db, &have); rc != kExitOk) return rc;

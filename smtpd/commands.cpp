@@ -5,6 +5,8 @@
 #include <array>
 #include <limits>
 
+#include "common/mail/idna.hpp"
+
 namespace smtpd {
 namespace {
 
@@ -140,6 +142,28 @@ Address parse_or(std::string_view s, const PathOptions& opt, std::size_t* used, 
   return std::move(r).value();
 }
 
+// RFC 6530 10.1, RFC 5890 2.3.2.1: a domain in U-labels and its A-label form are one
+// name. Addresses go on with the A-label form, the form mailctl stores domains in, so
+// that local domains, relay_domains and the queue see one spelling of each domain; a
+// UTF-8 local part stays as it is. False (and *why) when the domain has no A-label form.
+bool domain_to_alabels(Address* a, std::string* why) {
+  if (a->literal || a->domain.empty()) return true;
+  auto ascii = common::mail::domain_to_ascii(a->domain);
+  if (!ascii) {
+    *why = ascii.message();
+    return false;
+  }
+  if (*ascii == a->domain) return true;
+  a->domain = std::move(*ascii);
+  a->utf8 = false;
+  for (unsigned char c : a->local) a->utf8 = a->utf8 || c >= 0x80;
+  if (a->domain.size() > common::mail::kMaxDomain || a->str().size() + 2 > common::mail::kMaxPath) {
+    *why = "address too long with its domain in A-labels (RFC 5321 4.5.3.1)";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Command split_command(std::string_view line) {
@@ -217,6 +241,8 @@ Parsed<MailArgs> parse_mail(std::string_view arg, bool extended) {
       return fail<MailArgs>(make_reply(553, "5.6.7", "Non-ASCII sender address needs SMTPUTF8"));
     return fail<MailArgs>(make_reply(501, "5.1.7", "Bad sender address syntax: " + why));
   }
+  if (!domain_to_alabels(&strict, &why))
+    return fail<MailArgs>(make_reply(501, "5.1.7", "Bad sender address syntax: " + why));
   m.sender = std::move(strict);
   Parsed<MailArgs> out;
   out.value = std::move(m);
@@ -247,6 +273,8 @@ Parsed<RcptArgs> parse_rcpt(std::string_view arg, bool smtputf8) {
     }
     return fail<RcptArgs>(make_reply(501, "5.1.3", "Bad recipient address syntax: " + why));
   }
+  if (!domain_to_alabels(&a, &why))
+    return fail<RcptArgs>(make_reply(501, "5.1.3", "Bad recipient address syntax: " + why));
   std::array<Param, 16> params;
   std::size_t n = 0;
   Reply err;

@@ -131,6 +131,29 @@ TEST_CASE("RFC 6531 3.5: UTF-8 addresses need SMTPUTF8 (553 5.6.7)") {
   CHECK(parse_rcpt("TO:<j\xc3\xb6rg@b.test>", true).ok());
 }
 
+TEST_CASE("RFC 6530 10.1: a UTF-8 domain goes on in its A-label form (RFC 5891)") {
+  // bär.test is xn--br-via.test: the form mailctl stores domains in.
+  auto m = parse_mail("FROM:<j\u00f6rg@b\u00e4r.test> SMTPUTF8", true);
+  REQUIRE(m.ok());
+  CHECK(m.value->sender.domain == "xn--br-via.test");
+  CHECK(m.value->sender.local == "j\u00f6rg");
+  CHECK(m.value->sender.utf8);  // the local part still needs SMTPUTF8
+  auto r = parse_rcpt("TO:<Anna@B\u00c4R.test>", true);
+  REQUIRE(r.ok());
+  CHECK(r.value->rcpt.key() == "anna@xn--br-via.test");
+  CHECK_FALSE(r.value->rcpt.utf8);
+  // ASCII domains, A-labels included, are untouched.
+  CHECK(parse_rcpt("TO:<anna@xn--br-via.test>", false).value->rcpt.domain == "xn--br-via.test");
+  // A domain without an A-label form (U+2603 is DISALLOWED, RFC 5892): 501 5.1.3.
+  auto bad = parse_rcpt("TO:<anna@\u2603.test>", true);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error.code == 501);
+  CHECK(bad.error.status == "5.1.3");
+  auto badm = parse_mail("FROM:<anna@\u2603.test> SMTPUTF8", true);
+  REQUIRE_FALSE(badm.ok());
+  CHECK(badm.error.status == "5.1.7");
+}
+
 TEST_CASE("RFC 5321 4.1.1.3: RCPT TO; bad syntax 501 5.1.3; null path refused") {
   auto p = parse_rcpt("TO:<Alice@Example.TEST>", false);
   REQUIRE(p.ok());

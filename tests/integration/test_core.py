@@ -322,6 +322,24 @@ def test_python_smtplib_send_message(mb):
     check_stored(data, sent)
 
 
+def test_utf8_domain_and_its_a_labels_are_one_domain(make_mailbag):
+    # RFC 6531 (SMTPUTF8) with RFC 5891/6530 10.1: "mailctl domain add bücher.test"
+    # stores xn--bcher-kva.test, and smtpd takes mail for either spelling into the same
+    # mailbox (Python's smtplib sends the UTF-8 envelope once SMTPUTF8 is offered).
+    m = make_mailbag(domains=("example.test", "b\u00fccher.test"),
+                     users=(("anna@xn--bcher-kva.test", "anna-secret"),))
+    assert "xn--bcher-kva.test" in m.mailctl("domain", "list").stdout.split()
+    _, utf8_msg = make_message("idn", 1, to="anna@xn--bcher-kva.test")
+    _, ascii_msg = make_message("idn", 2, to="anna@xn--bcher-kva.test")
+    with m.smtp() as s:
+        assert s.sendmail("j\u00f6rg@example.net", ["anna@b\u00fccher.test"], utf8_msg,
+                          mail_options=["SMTPUTF8"]) == {}
+        assert s.sendmail("x@example.net", ["Anna@XN--BCHER-KVA.test"], ascii_msg) == {}
+    paths = m.wait_for_messages("anna@xn--bcher-kva.test", 2)
+    delivered = [header_values(open(p, "rb").read(), "Delivered-To") for p in paths]
+    assert delivered == [["anna@xn--bcher-kva.test"]] * 2, delivered
+
+
 def test_log_lines_carry_queue_id(mb):
     sender = "trace-me@example.net"
     mid, msg = make_message("logs", 1)
