@@ -99,7 +99,7 @@ common::Result<bool> local_target_exists(Accounts& db, const std::string& key, c
 }
 
 int cmd_alias_add(Context& ctx, const std::string& arg, const std::vector<std::string>& targets) {
-  auto parts = common::accounts::split_user_address(lower(arg));
+  auto parts = common::accounts::split_user_address(address_arg(arg));
   if (!parts) {
     complain(ctx, parts.message());
     return kExitRefused;
@@ -172,7 +172,7 @@ int cmd_alias_add(Context& ctx, const std::string& arg, const std::vector<std::s
 }
 
 int cmd_alias_del(Context& ctx, const std::string& arg, const std::vector<std::string>& targets) {
-  std::string address = lower(arg);
+  std::string address = address_arg(arg);
   AccountsDb db;
   common::accounts::Alias al;
   if (int rc = load_alias(ctx, address, arg, &db, &al); rc != kExitOk) return rc;
@@ -200,7 +200,7 @@ int cmd_alias_del(Context& ctx, const std::string& arg, const std::vector<std::s
 }
 
 int cmd_alias_list(Context& ctx, const std::string& arg) {
-  std::string domain = lower(arg);
+  std::string domain = domain_arg(arg);
   AccountsDb db;
   if (int rc = open_accounts_db(ctx, &db); rc != kExitOk) return rc;
   if (int rc = check_domain_filter(ctx, *db, domain, arg); rc != kExitOk) return rc;

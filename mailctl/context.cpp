@@ -42,6 +42,11 @@ std::string lower(std::string s) {
   return s;
 }
 
+std::string address_arg(const std::string& arg) {
+  auto ascii = common::mail::address_to_ascii(arg);
+  return lower(ascii ? *ascii : arg);
+}
+
 std::string domain_arg(const std::string& arg) {
   auto ascii = common::mail::domain_to_ascii(arg);
   return lower(ascii.is_ok() ? *ascii : arg);

@@ -40,5 +40,8 @@ std::string lower(std::string s);
 // (common/mail/idna.hpp). One that has no A-label form comes back as typed, for the
 // caller's validation to refuse.
 std::string domain_arg(const std::string& arg);
+// An address typed by the administrator, lower-cased, its domain as A-labels when it
+// has a UTF-8 one (and the local part is ASCII); otherwise as typed.
+std::string address_arg(const std::string& arg);
 
 }  // namespace mailctl

@@ -49,7 +49,7 @@ common::Result<std::vector<std::string>> check_targets(Context& ctx, Accounts& d
 }  // namespace
 
 int cmd_domain_set(Context& ctx, const std::string& arg, const std::vector<std::string>& args) {
-  std::string name = lower(arg);
+  std::string name = domain_arg(arg);
   auto settings = parse_settings(args, {"catchall", "quota", "max-size", "max-recipients"});
   if (!settings) {
     complain(ctx, settings.message());
@@ -101,7 +101,7 @@ int cmd_domain_set(Context& ctx, const std::string& arg, const std::vector<std::
 }
 
 int cmd_domain_show(Context& ctx, const std::string& arg) {
-  std::string name = lower(arg);
+  std::string name = domain_arg(arg);
   AccountsDb db;
   if (int rc = open_accounts_db(ctx, &db); rc != kExitOk) return rc;
   auto have = db->domain(name);
@@ -138,7 +138,7 @@ int cmd_domain_show(Context& ctx, const std::string& arg) {
 }
 
 int cmd_user_set(Context& ctx, const std::string& arg, const std::vector<std::string>& args) {
-  std::string address = lower(arg);
+  std::string address = address_arg(arg);
   auto settings = parse_settings(args, {"quota", "forward", "keep-copy", "disabled"});
   if (!settings) {
     complain(ctx, settings.message());
@@ -192,7 +192,7 @@ int cmd_user_set(Context& ctx, const std::string& arg, const std::vector<std::st
 }
 
 int cmd_user_autoreply(Context& ctx, const std::string& arg, const AutoreplyArgs& a) {
-  std::string address = lower(arg);
+  std::string address = address_arg(arg);
   common::accounts::Autoreply ar;
   // Check every option before touching the database.
   std::optional<std::string> text = a.text;

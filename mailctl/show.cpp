@@ -14,7 +14,7 @@
 namespace mailctl {
 
 int cmd_user_show(Context& ctx, const std::string& arg) {
-  std::string address = lower(arg);
+  std::string address = address_arg(arg);
   AccountsDb db;
   common::accounts::User u;
   if (int rc = load_user(ctx, address, arg, &db, &u); rc != kExitOk) return rc;

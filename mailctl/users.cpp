@@ -16,7 +16,7 @@ namespace {
 
 // Parses "local@domain" (lower-cased); complains and returns nullopt if invalid.
 std::optional<std::pair<std::string, std::string>> parse_address(Context& ctx, const std::string& arg) {
-  auto parts = common::accounts::split_user_address(lower(arg));
+  auto parts = common::accounts::split_user_address(address_arg(arg));
   if (!parts) {
     complain(ctx, parts.message());
     return std::nullopt;
@@ -130,7 +130,7 @@ int cmd_user_del(Context& ctx, const std::string& arg) {
 }
 
 int cmd_user_list(Context& ctx, const std::string& arg) {
-  std::string domain = lower(arg);
+  std::string domain = domain_arg(arg);
   AccountsDb db;
   if (int rc = open_accounts_db(ctx, &db); rc != kExitOk) return rc;
   if (int rc = check_domain_filter(ctx, *db, domain, arg); rc != kExitOk) return rc;
