@@ -3,7 +3,6 @@
 
 #include <idn2.h>
 
-#include <cstdlib>
 #include <memory>
 
 namespace common::mail {
