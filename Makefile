@@ -153,8 +153,12 @@ UNIT_TESTS := $(foreach d,$(TEST_DIRS),$(call test_bin,$(d)))
 FUZZ_SRCS := $(wildcard common/*/*_fuzz.cpp $(addsuffix /*_fuzz.cpp,$(MODULES)))
 fuzz_name = $(basename $(notdir $(1)))
 fuzz_dir_of = $(patsubst %/,%,$(dir $(1)))
+# the modules a fuzz target links besides common/: its folder's, and delivery/ for the
+# delivery agents' targets
+fuzz_modules = $(if $(filter common%,$(1)),,$(call fuzz_dir_of,$(1))) \
+               $(if $(filter delivery/%,$(call fuzz_dir_of,$(1))),delivery)
 define fuzz_replay
-$(BUILD)/fuzz-replay/$(call fuzz_name,$(1)): $(call obj,$(1) common/testing/fuzz_replay_main.cpp) $(if $(filter common%,$(1)),,$(call libname,$(call fuzz_dir_of,$(1)))) $(if $(filter delivery/%,$(call fuzz_dir_of,$(1))),$(call libname,delivery)) $(COMMON_LIB)
+$(BUILD)/fuzz-replay/$(call fuzz_name,$(1)): $(call obj,$(1) common/testing/fuzz_replay_main.cpp) $(foreach m,$(call fuzz_modules,$(1)),$(call libname,$(m))) $(COMMON_LIB)
 	@mkdir -p $$(@D)
 	$$(CXX) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LDLIBS_ALL)
 endef
@@ -200,10 +204,7 @@ FUZZ_BUILD := $(BUILD)/fuzz
 FUZZ_CXXFLAGS = -std=c++20 -O1 -g -I. -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS) \
                 -DMAILBAG_SOURCE_DIR='"$(CURDIR)"'
 fuzz_obj = $(patsubst %.cpp,$(FUZZ_BUILD)/obj/%.o,$(1))
-# a target links its own file, its folder's library sources (delivery agents' also
-# delivery/'s), and common/
-fuzz_srcs = $(1) $(if $(filter common%,$(1)),,$(call lib_srcs,$(call fuzz_dir_of,$(1)))) \
-            $(if $(filter delivery/%,$(call fuzz_dir_of,$(1))),$(call lib_srcs,delivery)) $(COMMON_SRCS)
+fuzz_srcs = $(1) $(foreach m,$(call fuzz_modules,$(1)),$(call lib_srcs,$(m))) $(COMMON_SRCS)
 FUZZ_TARGETS := $(foreach f,$(FUZZ_SRCS),$(FUZZ_BUILD)/$(call fuzz_name,$(f)))
 
 $(FUZZ_BUILD)/obj/%.o: %.cpp

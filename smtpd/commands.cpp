@@ -147,16 +147,14 @@ Address parse_or(std::string_view s, const PathOptions& opt, std::size_t* used, 
 // that local domains, relay_domains and the queue see one spelling of each domain; a
 // UTF-8 local part stays as it is. False (and *why) when the domain has no A-label form.
 bool domain_to_alabels(Address* a, std::string* why) {
-  if (a->literal || a->domain.empty()) return true;
+  if (a->literal || !common::mail::has_non_ascii(a->domain)) return true;
   auto ascii = common::mail::domain_to_ascii(a->domain);
   if (!ascii) {
     *why = ascii.message();
     return false;
   }
-  if (*ascii == a->domain) return true;
   a->domain = std::move(*ascii);
-  a->utf8 = false;
-  for (unsigned char c : a->local) a->utf8 = a->utf8 || c >= 0x80;
+  a->utf8 = common::mail::has_non_ascii(a->local);
   if (a->domain.size() > common::mail::kMaxDomain || a->str().size() + 2 > common::mail::kMaxPath) {
     *why = "address too long with its domain in A-labels (RFC 5321 4.5.3.1)";
     return false;

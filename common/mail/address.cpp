@@ -46,12 +46,6 @@ std::string lower_ascii(std::string_view s) {
   return out;
 }
 
-bool has_non_ascii(std::string_view s) {
-  for (unsigned char c : s)
-    if (c >= 0x80) return true;
-  return false;
-}
-
 // Length of a well-formed UTF-8 sequence starting at s[i], or 0 (RFC 3629 table).
 std::size_t utf8_len(std::string_view s, std::size_t i) {
   auto b = [&](std::size_t k) -> unsigned char { return static_cast<unsigned char>(s[k]); };
@@ -355,6 +349,12 @@ Result<Address> parse_mailbox(std::string_view text, bool allow_utf8) {
   MB_TRY(scan_mailbox(c, allow_utf8, &a));
   if (!c.done()) return Status::error("unexpected characters after address");
   return a;
+}
+
+bool has_non_ascii(std::string_view s) {
+  for (unsigned char c : s)
+    if (c >= 0x80) return true;
+  return false;
 }
 
 }  // namespace common::mail

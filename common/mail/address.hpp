@@ -53,5 +53,7 @@ bool is_dot_string(std::string_view local, bool allow_utf8);
 bool is_domain(std::string_view domain, bool allow_utf8);
 bool is_valid_utf8(std::string_view s);
 bool is_address_literal(std::string_view lit);  // with brackets
+// Any octet outside ASCII (what makes an address need SMTPUTF8).
+bool has_non_ascii(std::string_view s);
 
 }  // namespace common::mail

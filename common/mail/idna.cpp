@@ -5,20 +5,12 @@
 
 #include <memory>
 
+#include "common/mail/address.hpp"
+
 namespace common::mail {
 
-namespace {
-
-bool is_ascii(std::string_view s) {
-  for (unsigned char c : s)
-    if (c >= 0x80) return false;
-  return true;
-}
-
-}  // namespace
-
 Result<std::string> domain_to_ascii(std::string_view domain) {
-  if (is_ascii(domain)) return std::string(domain);
+  if (!has_non_ascii(domain)) return std::string(domain);
   std::string in(domain);
   if (in.find('\0') != std::string::npos)
     return Status::error("domain name contains a NUL byte: not an internationalised domain name");
@@ -35,11 +27,11 @@ Result<std::string> domain_to_ascii(std::string_view domain) {
 }
 
 std::optional<std::string> address_to_ascii(std::string_view address) {
-  if (is_ascii(address)) return std::string(address);
+  if (!has_non_ascii(address)) return std::string(address);
   auto at = address.rfind('@');
   if (at == std::string_view::npos) return std::nullopt;
   std::string_view local = address.substr(0, at);
-  if (!is_ascii(local)) return std::nullopt;
+  if (has_non_ascii(local)) return std::nullopt;
   auto domain = domain_to_ascii(address.substr(at + 1));
   if (!domain.is_ok()) return std::nullopt;
   return std::string(local) + "@" + *domain;

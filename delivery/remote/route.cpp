@@ -177,11 +177,7 @@ void RouteLookup::start() {
     std::weak_ptr<bool> alive = alive_;
     Verdict v = permanent("5.1.2", "Bad destination domain: " + ascii.message());
     common::io::run_soon(resolver_.base(), [this, alive, v] {
-      if (auto a = alive.lock(); !a || !*a) return;
-      Route r;
-      r.failure = v;
-      auto cb = std::move(cb_);
-      cb(std::move(r));  // may destroy us: nothing after this
+      if (auto a = alive.lock(); a && *a) fail(v);
     });
     return;
   }
@@ -199,10 +195,7 @@ void RouteLookup::start() {
 void RouteLookup::on_mx(const common::dns::MxAnswer& a) {
   MxPlan p = plan_from_mx(target_, a);
   if (!p.ok()) {
-    Route r;
-    r.failure = p.failure;
-    auto cb = std::move(cb_);
-    cb(std::move(r));  // may destroy us: nothing after this
+    fail(p.failure);
     return;
   }
   resolve_hosts(std::move(p.hosts));
@@ -231,7 +224,16 @@ void RouteLookup::resolve_hosts(std::vector<common::dns::MxHost> hosts) {
 
 void RouteLookup::host_done() {
   if (--outstanding_ > 0) return;
-  Route r = route_from_hosts(target_, hosts_, self_);
+  finish(route_from_hosts(target_, hosts_, self_));
+}
+
+void RouteLookup::fail(common::mail::Verdict v) {
+  Route r;
+  r.failure = std::move(v);
+  finish(std::move(r));
+}
+
+void RouteLookup::finish(Route r) {
   auto cb = std::move(cb_);
   cb(std::move(r));  // may destroy us: nothing after this
 }

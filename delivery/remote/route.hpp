@@ -88,6 +88,9 @@ class RouteLookup {
   void on_mx(const common::dns::MxAnswer& a);
   void resolve_hosts(std::vector<common::dns::MxHost> hosts);
   void host_done();
+  // Both answer the callback exactly once; it may destroy us, so nothing may follow.
+  void fail(common::mail::Verdict v);
+  void finish(Route r);
 
   common::dns::Resolver& resolver_;
   const Self& self_;
