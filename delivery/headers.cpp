@@ -2,11 +2,14 @@
 #include "delivery/headers.hpp"
 
 #include "common/io/fdio.hpp"
+#include "common/mail/ascii.hpp"
 
 namespace delivery {
+
+using common::mail::lower;
+
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 bool blank(char c) { return c == ' ' || c == '\t'; }
 
 std::string_view trim(std::string_view s) {

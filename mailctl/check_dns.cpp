@@ -135,8 +135,7 @@ void Checker::txt() {
     auto text = decode_txt(rd);
     if (!text) continue;
     // RFC 7208 4.5: exactly "v=spf1", then a space or the end (case-insensitive).
-    std::string head = text->substr(0, 7);
-    for (char& ch : head) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+    std::string head = lower(text->substr(0, 7));
     if (head == "v=spf1" || head == "v=spf1 ") c_.spf.push_back(*text);
   }
 }

@@ -36,12 +36,6 @@ common::Result<std::unique_ptr<common::accounts::Passwords>> open_passwords(Cont
   return common::accounts::Passwords::open(path, true);
 }
 
-std::string lower(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
-
 std::string address_arg(const std::string& arg) {
   auto ascii = common::mail::address_to_ascii(arg);
   return lower(ascii ? *ascii : arg);

@@ -10,6 +10,7 @@
 #include "common/accounts/accounts.hpp"
 #include "common/accounts/passwd.hpp"
 #include "common/config/config.hpp"
+#include "common/mail/ascii.hpp"
 #include "common/spool/layout.hpp"
 
 namespace mailctl {
@@ -33,7 +34,7 @@ common::Result<std::unique_ptr<common::accounts::Accounts>> open_accounts(Contex
 common::Result<std::unique_ptr<common::accounts::Passwords>> open_passwords(Context& ctx);
 
 // ASCII lower-case, for domain names and addresses typed by the administrator.
-std::string lower(std::string s);
+using common::mail::lower;
 
 // A domain name typed by the administrator, lower-cased; a UTF-8 one (bücher.test) in
 // its A-label form (xn--bcher-kva.test), the form Mailbag stores and smtpd matches

@@ -14,6 +14,7 @@
 #include <cstdio>
 
 #include "common/dns/resolver.hpp"
+#include "common/mail/ascii.hpp"
 
 namespace mailctl {
 
@@ -38,9 +39,7 @@ void on_result(void* arg, int err, ub_result* result) {
 
 std::string lower_no_dot(std::string s) {
   if (!s.empty() && s.back() == '.') s.pop_back();
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
+  return common::mail::lower(s);
 }
 
 }  // namespace

@@ -6,10 +6,9 @@
 #include <openssl/rand.h>
 #include <unistd.h>
 
-#include <cctype>
-
 #include "common/check.hpp"
 #include "common/log/log.hpp"
+#include "common/mail/ascii.hpp"
 
 namespace pop3d {
 
@@ -39,8 +38,7 @@ bool valid_relative(std::string_view rel) {
 
 Result<std::optional<LoginTarget>> resolve_login(common::accounts::Accounts& accounts,
                                                  const std::string& mail_directory, std::string_view name) {
-  std::string address;
-  for (char c : name) address += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string address = common::mail::lower(name);
   if (address.find('@') == std::string::npos) {
     auto domains = accounts.domains();
     if (!domains) return domains.status();

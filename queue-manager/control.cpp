@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/log/log.hpp"
+#include "common/mail/ascii.hpp"
 #include "common/spool/queue_id.hpp"
 #include "queue-manager/manager.hpp"
 
@@ -17,17 +18,12 @@ namespace qmgr {
 using common::Status;
 namespace log = common::log;
 namespace ipc = common::ipc;
+using common::mail::lower;
 
 namespace {
 
 // Keeps a listing page well below the frame limit.
 constexpr std::size_t kPageBytes = 96 * 1024;
-
-std::string lower(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
 
 bool domain_matches(const std::string& address, const std::string& domain, bool subdomains) {
   auto at = address.rfind('@');

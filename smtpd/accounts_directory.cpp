@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "common/mail/ascii.hpp"
 #include "common/mail/srs.hpp"
 #include "common/maildir/quota_flags.hpp"
 
@@ -76,8 +77,7 @@ bool AccountsDirectory::valid_srs(std::string_view local) {
 
 common::Result<std::optional<std::string>> AccountsDirectory::login_account(const std::string& name) {
   MB_TRY(ensure_open());
-  std::string key;
-  for (char c : name) key.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  std::string key = common::mail::lower(name);
   if (key.find('@') == std::string::npos) {
     // A bare local part names a user of the only real (non-alias) domain, if there is
     // exactly one (the seeds' "bob" for bob@yourcompany.com).

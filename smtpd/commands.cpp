@@ -5,26 +5,21 @@
 #include <array>
 #include <limits>
 
+#include "common/mail/ascii.hpp"
 #include "common/mail/idna.hpp"
 
 namespace smtpd {
+
+using common::mail::iequals;
+using common::mail::istarts_with;
+using common::mail::lower;
+
 namespace {
 
 using common::mail::Address;
 using common::mail::PathOptions;
 
 char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (upper(a[i]) != upper(b[i])) return false;
-  return true;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 
@@ -332,7 +327,7 @@ Parsed<EtrnArgs> parse_etrn(std::string_view arg) {
       arg.remove_prefix(1);
     }
     if (!common::mail::is_domain(arg, false)) return bad();
-    for (char c : arg) e.node.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+    e.node = lower(arg);
   }
   Parsed<EtrnArgs> out;
   out.value = std::move(e);

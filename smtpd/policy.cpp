@@ -4,9 +4,13 @@
 #include <algorithm>
 
 #include "common/log/log.hpp"
+#include "common/mail/ascii.hpp"
 #include "common/mail/srs.hpp"
 
 namespace smtpd {
+
+using common::mail::lower;
+
 namespace {
 
 Reply ok_rcpt() { return make_reply(250, "2.1.5", "Ok"); }
@@ -19,13 +23,6 @@ Reply lookup_failed(const common::Status& st) {
   if (limit.allow("lookup", &dropped))
     common::log::warn("accounts lookup failed: %s (%zu similar suppressed)", st.message().c_str(), dropped);
   return make_reply(451, "4.3.0", "Temporary lookup failure, try again later");
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
 }
 
 bool contains(const std::vector<std::string>& list, const std::string& v) {

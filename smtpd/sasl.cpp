@@ -7,15 +7,17 @@
 #include <openssl/evp.h>
 
 #include "common/mail/address.hpp"
+#include "common/mail/ascii.hpp"
 
 namespace smtpd::sasl {
+
+using common::mail::lower;
+
 namespace {
 
 bool b64_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
 }
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 }  // namespace
 

@@ -19,6 +19,7 @@
 #include "common/ipc/messages.hpp"
 #include "common/ipc/socket.hpp"
 #include "common/log/log.hpp"
+#include "common/mail/ascii.hpp"
 #include "common/spool/queue_id.hpp"
 #include "smtpd/connection.hpp"
 #include "smtpd/sasl.hpp"
@@ -200,12 +201,7 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
     sc.port = p;
     sc.sender_login_check = cfg.smtpd_sender_login_check;
     sc.pop_before_smtp = cfg.pop_before_smtp;
-    for (const auto& d : cfg.relay_domains) {
-      std::string l = d;
-      for (char& c : l)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      sc.relay_domains.push_back(l);
-    }
+    for (const auto& d : cfg.relay_domains) sc.relay_domains.push_back(common::mail::lower(d));
   }
 }
 

@@ -6,9 +6,13 @@
 
 #include "common/log/log.hpp"
 #include "common/log/maillog.hpp"
+#include "common/mail/ascii.hpp"
 #include "smtpd/received.hpp"
 
 namespace smtpd {
+
+using common::mail::lower;
+
 namespace {
 
 namespace log = common::log;
@@ -17,13 +21,6 @@ using common::mail::Outcome;
 // Like Postfix's smtpd_hard_error_limit: a client that gets this many 5xx replies is
 // disconnected (dictionary attacks, confused or hostile peers).
 constexpr int kMaxErrors = 20;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 // Text from the queue manager, made safe for one reply line.
 std::string reply_text(const std::string& text, const char* fallback) {

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <memory>
 
+#include "common/mail/ascii.hpp"
+
 namespace common::dns {
 namespace {
 
@@ -46,9 +48,7 @@ Result<MxHost> decode_mx(const std::uint8_t* rdata, std::size_t len) {
   if (!text) return common::Status::error("cannot print MX exchange");
   std::string host(text.get());
   if (!host.empty() && host.back() == '.') host.pop_back();
-  for (auto& c : host)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  mx.host = std::move(host);
+  mx.host = common::mail::lower(host);
   return mx;
 }
 

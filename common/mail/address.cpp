@@ -5,6 +5,8 @@
 
 #include <arpa/inet.h>
 
+#include "common/mail/ascii.hpp"
+
 namespace common::mail {
 namespace {
 
@@ -36,14 +38,6 @@ bool is_atext(unsigned char c) {
     case '~': return true;
     default: return false;
   }
-}
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = lower(c);
-  return out;
 }
 
 // Length of a well-formed UTF-8 sequence starting at s[i], or 0 (RFC 3629 table).
@@ -95,7 +89,7 @@ Status scan_domain(Cursor& c, bool allow_utf8, std::string* out, bool* literal) 
     c.advance();
     std::string_view lit = c.slice(start);
     if (!is_address_literal(lit)) return Status::error("bad address literal");
-    *out = lower_ascii(lit);
+    *out = lower(lit);
     // Keep the "IPv6:" tag in its RFC spelling.
     if (out->size() > 6 && out->compare(1, 5, "ipv6:") == 0) out->replace(1, 5, "IPv6:");
     *literal = true;
@@ -116,7 +110,7 @@ Status scan_domain(Cursor& c, bool allow_utf8, std::string* out, bool* literal) 
   std::string_view d = c.slice(start);
   if (d.empty()) return Status::error("missing domain");
   if (!is_domain(d, allow_utf8)) return Status::error("bad domain syntax");
-  *out = lower_ascii(d);
+  *out = lower(d);
   *literal = false;
   return Status::ok();
 }
@@ -258,7 +252,7 @@ bool is_address_literal(std::string_view lit) {
   if (inner.find('\0') != std::string::npos) return false;
   unsigned char buf[16];
   // RFC 5321 4.1.3 "IPv6:" is an ABNF string, so case-insensitive (RFC 5234 2.3).
-  if (inner.size() > 5 && lower_ascii(std::string_view(inner).substr(0, 5)) == "ipv6:")
+  if (inner.size() > 5 && lower(std::string_view(inner).substr(0, 5)) == "ipv6:")
     return inet_pton(AF_INET6, inner.c_str() + 5, buf) == 1;
   // inet_pton(AF_INET) accepts only the dotted-quad form RFC 5321 4.1.3 asks for.
   return inet_pton(AF_INET, inner.c_str(), buf) == 1;
@@ -282,7 +276,7 @@ std::string Address::str() const {
 }
 
 std::string Address::key() const {
-  std::string k = lower_ascii(local);
+  std::string k = lower(local);
   if (!domain.empty()) k += "@" + domain;
   return k;
 }
@@ -322,7 +316,7 @@ Result<Address> parse_path(std::string_view text, const PathOptions& opt, std::s
   if (opt.allow_postmaster) {
     std::string_view rest = c.text().substr(c.pos());
     if (rest.size() >= 11) {
-      std::string head = lower_ascii(rest.substr(0, 11));
+      std::string head = lower(rest.substr(0, 11));
       if (head == "postmaster>") {
         a.local = "postmaster";
         *consumed = c.pos() + 11;

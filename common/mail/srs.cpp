@@ -7,20 +7,12 @@
 
 #include "common/io/fdio.hpp"
 #include "common/mail/address.hpp"
+#include "common/mail/ascii.hpp"
 
 namespace common::mail::srs {
 namespace {
 
 constexpr char kBase32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
 
 bool is_sep(char c) { return c == '=' || c == '+' || c == '-'; }
 
@@ -66,7 +58,7 @@ bool take_field(std::string_view* s, std::string_view* field) {
 }  // namespace
 
 bool is_srs(std::string_view local) {
-  return local.size() > 5 && (iequal(local.substr(0, 4), "srs0") || iequal(local.substr(0, 4), "srs1")) &&
+  return local.size() > 5 && (iequals(local.substr(0, 4), "srs0") || iequals(local.substr(0, 4), "srs1")) &&
          is_sep(local[4]);
 }
 
@@ -80,11 +72,11 @@ Result<std::string> forward(std::string_view secret, std::string_view local, std
   // like an ordinary local part.
   std::string_view s1 = local.size() > 5 ? local.substr(5) : std::string_view();
   std::string_view h1, host1;
-  bool srs1 = iequal(local.substr(0, 4), "srs1") && local.size() > 5 && is_sep(local[4]) &&
+  bool srs1 = iequals(local.substr(0, 4), "srs1") && local.size() > 5 && is_sep(local[4]) &&
               take_field(&s1, &h1) && take_field(&s1, &host1) && !host1.empty() && s1.size() > 1 &&
               is_sep(s1[0]) &&
               parse_mailbox("SRS0" + std::string(s1) + "@" + std::string(host1), true).is_ok();
-  if (iequal(local.substr(0, 4), "srs0") && local.size() > 5 && is_sep(local[4])) {
+  if (iequals(local.substr(0, 4), "srs0") && local.size() > 5 && is_sep(local[4])) {
     // Another forwarder's SRS0: keep its host as the first hop, the rest verbatim.
     std::string_view rest = local.substr(4);
     out = "SRS1=" + hash(secret, {domain, rest}) + "=" + std::string(domain) + "=" + std::string(rest);
@@ -115,13 +107,13 @@ Result<std::string> reverse(std::string_view secret, std::string_view local, std
     std::string_view host;
     if (!take_field(&s, &host) || host.empty() || s.size() < 2 || !is_sep(s[0]))
       return Status::error("SRS: malformed SRS1 address");
-    if (!iequal(h, hash(secret, {host, s}))) return Status::error("SRS: hash mismatch");
+    if (!iequals(h, hash(secret, {host, s}))) return Status::error("SRS: hash mismatch");
     result = "SRS0" + std::string(s) + "@" + std::string(host);
   } else {
     std::string_view tt, domain;
     if (!take_field(&s, &tt) || !take_field(&s, &domain) || tt.size() != 2 || domain.empty() || s.empty())
       return Status::error("SRS: malformed SRS0 address");
-    if (!iequal(h, hash(secret, {tt, domain, s}))) return Status::error("SRS: hash mismatch");
+    if (!iequals(h, hash(secret, {tt, domain, s}))) return Status::error("SRS: hash mismatch");
     int hi = base32_value(tt[0]), lo = base32_value(tt[1]);
     if (hi < 0 || lo < 0) return Status::error("SRS: bad timestamp");
     std::int64_t then = hi * 32 + lo;

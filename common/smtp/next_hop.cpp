@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 
+#include "common/mail/ascii.hpp"
+
 namespace common::smtp {
 namespace {
 
@@ -64,8 +66,7 @@ Result<NextHop> parse_next_hop(std::string_view text) {
     if (port < 1 || port > 65535) return Status::error("port out of range 1..65535");
     hop.port = static_cast<std::uint16_t>(port);
   }
-  for (auto& c : hop.host)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  hop.host = common::mail::lower(hop.host);
   if (ip4(hop.host) || (!hop.mx_lookup && ip6(hop.host))) {
     hop.is_ip = true;
     hop.mx_lookup = false;

@@ -12,16 +12,13 @@
 #include <vector>
 
 #include "common/io/fdio.hpp"
+#include "common/mail/ascii.hpp"
 
 namespace delivery::local {
-namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
+using common::mail::lower;
+
+namespace {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);

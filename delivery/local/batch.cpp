@@ -15,6 +15,7 @@
 #include "common/log/log.hpp"
 #include "common/log/maillog.hpp"
 #include "common/mail/address.hpp"
+#include "common/mail/ascii.hpp"
 #include "common/mail/srs.hpp"
 #include "common/maildir/maildirsize.hpp"
 #include "common/maildir/quota_flags.hpp"
@@ -27,6 +28,9 @@
 #include "delivery/verdict.hpp"
 
 namespace delivery::local {
+
+using common::mail::lower;
+
 namespace {
 
 namespace ipc = common::ipc;
@@ -85,12 +89,6 @@ double now_seconds() {
   timespec ts;
   ::clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-std::string lower(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
 }
 
 void append_done(Slot& s, const std::string& what) {

@@ -14,6 +14,7 @@
 #include <cstdio>
 
 #include "common/io/fdio.hpp"
+#include "common/mail/ascii.hpp"
 #include "common/spool/fault.hpp"
 
 namespace delivery::local {
@@ -66,8 +67,7 @@ std::string delivery_tag(std::string_view queue_id, std::string_view recipient) 
   // FNV-1a, 64 bits: it only has to tell apart the recipients of one message.
   std::uint64_t h = 14695981039346656037ull;
   for (char c : recipient) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    h = (h ^ static_cast<unsigned char>(common::mail::lower(c))) * 1099511628211ull;
   }
   std::string tag = "R";
   for (char c : queue_id)

@@ -3,6 +3,7 @@
 
 #include "common/log/log.hpp"
 #include "common/mail/address.hpp"
+#include "common/mail/ascii.hpp"
 #include "common/mail/srs.hpp"
 #include "delivery/local/maildir.hpp"
 #include "delivery/verdict.hpp"
@@ -11,6 +12,7 @@ namespace delivery::local {
 
 namespace log = common::log;
 using common::accounts::User;
+using common::mail::lower;
 
 struct Resolver::Expansion {
   std::int64_t now = 0;
@@ -25,12 +27,6 @@ struct Resolver::Expansion {
 };
 
 namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
 
 std::string domain_of(const std::string& key) { return key.substr(key.rfind('@') + 1); }
 

@@ -7,22 +7,18 @@
 
 #include "common/log/log.hpp"
 #include "common/log/maillog.hpp"
+#include "common/mail/ascii.hpp"
 #include "common/smtp/data_encoder.hpp"
 #include "common/spool/fault.hpp"
 
 namespace delivery::remote {
 
 namespace log = common::log;
+using common::mail::lower;
 using common::mail::Outcome;
 using common::mail::Verdict;
 
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
 
 // Frees `p` on the next loop turn.
 template <class T>

@@ -10,21 +10,17 @@
 
 #include "common/io/fdio.hpp"
 #include "common/io/unique_fd.hpp"
+#include "common/mail/ascii.hpp"
 #include "common/privsep/drop.hpp"
 
 namespace delivery::remote {
 
 using common::Result;
 using common::Status;
+using common::mail::lower;
 using common::smtp::TlsPolicy;
 
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
 
 bool wildcard(const std::string& host) { return host.empty() || host == "0.0.0.0" || host == "::"; }
 

@@ -4,19 +4,14 @@
 
 #include <openssl/evp.h>
 
+#include "common/mail/ascii.hpp"
 #include "common/mail/date.hpp"
 
 namespace sendmail {
+
+using common::mail::iequals;
+
 namespace {
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 

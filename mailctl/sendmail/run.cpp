@@ -13,16 +13,15 @@
 #include <cstdlib>
 #include <set>
 
+#include "common/mail/ascii.hpp"
+
 namespace sendmail {
+
+using common::mail::lower;
+
 namespace {
 
 using common::mail::Address;
-
-std::string lower(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
 
 }  // namespace
 
