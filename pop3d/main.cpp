@@ -11,8 +11,7 @@
 
 int main(int argc, char** argv) {
   auto cfg = common::config::load_or_exit("pop3d", argc, argv);
-  common::log::init("pop3d",
-                    cfg.log_target == "stderr" ? common::log::Target::kStderr : common::log::Target::kSyslog);
+  common::log::init("pop3d", cfg.log_target);
   common::spool::fault::init_from_env();
   auto pre = pop3d::pre_jail(cfg);
   common::privsep::drop("pop3d");

@@ -12,8 +12,7 @@
 
 int main(int argc, char** argv) {
   auto cfg = common::config::load_or_exit("queue-manager", argc, argv);
-  common::log::init("queue-manager",
-                    cfg.log_target == "stderr" ? common::log::Target::kStderr : common::log::Target::kSyslog);
+  common::log::init("queue-manager", cfg.log_target);
   common::spool::fault::init_from_env();
   auto pre = qmgr::pre_jail(cfg);
   common::privsep::drop("queue-manager");

@@ -11,8 +11,7 @@
 
 int main(int argc, char** argv) {
   auto cfg = common::config::load_or_exit("smtpd", argc, argv);
-  common::log::init("smtpd",
-                    cfg.log_target == "stderr" ? common::log::Target::kStderr : common::log::Target::kSyslog);
+  common::log::init("smtpd", cfg.log_target);
   common::spool::fault::init_from_env();
   auto pre = smtpd::pre_jail(cfg);  // bind sockets, open drop dir, TLS key, databases
   common::privsep::drop("smtpd");

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <set>
+#include <type_traits>
 
 #include "common/io/fdio.hpp"
 
@@ -48,6 +49,50 @@ Result<std::int64_t> parse_scaled(std::string_view v, const char* suffixes, cons
   std::int64_t out;
   if (__builtin_mul_overflow(*n, factor, &out)) return Status::error("value too large");
   return out;
+}
+
+// Member pointer -> the member's type, for the enumerated keys.
+template <typename M>
+struct MemberOf;
+template <typename T>
+struct MemberOf<T Config::*> {
+  using type = T;
+};
+
+// "a, b or c", for the error message of an enumerated key.
+std::string choices_text(const KeyDef& k) {
+  std::string out;
+  for (std::size_t i = 0; i < k.choices.size(); ++i) {
+    if (i > 0) out += i + 1 == k.choices.size() ? " or " : ", ";
+    out += k.choices[i].name;
+  }
+  return out;
+}
+
+Status set_enum(Config& cfg, const KeyDef& k, std::string_view v) {
+  for (const auto& c : k.choices) {
+    if (c.name != v) continue;
+    std::visit(
+        [&](auto m) {
+          using T = typename MemberOf<decltype(m)>::type;
+          if constexpr (std::is_enum_v<T>) cfg.*m = static_cast<T>(c.value);
+        },
+        k.member);
+    return Status::ok();
+  }
+  return Status::error("must be " + choices_text(k));
+}
+
+int enum_value(const Config& cfg, const KeyDef& k) {
+  return std::visit(
+      [&](auto m) {
+        using T = typename MemberOf<decltype(m)>::type;
+        if constexpr (std::is_enum_v<T>)
+          return static_cast<int>(cfg.*m);
+        else
+          return -1;
+      },
+      k.member);
 }
 
 Status set_value(Config& cfg, const KeyDef& k, std::string_view raw) {
@@ -101,6 +146,7 @@ Status set_value(Config& cfg, const KeyDef& k, std::string_view raw) {
     case Kind::kList:
       cfg.*std::get<std::vector<std::string> Config::*>(k.member) = split_list(v);
       return Status::ok();
+    case Kind::kEnum: return set_enum(cfg, k, v);
   }
   return Status::error("internal: unknown kind");
 }
@@ -121,6 +167,7 @@ std::string value_text(const Config& cfg, const KeyDef& k) {
       }
       return out;
     }
+    case Kind::kEnum: return std::string(choice_name(k, enum_value(cfg, k)));
   }
   return "";
 }
@@ -146,6 +193,12 @@ void finish(Config& cfg) {
 }
 
 }  // namespace
+
+std::string_view choice_name(const KeyDef& k, int value) {
+  for (const auto& c : k.choices)
+    if (c.value == value) return c.name;
+  return {};
+}
 
 const KeyDef* find_key(std::string_view name) {
   for (const auto& k : keys())

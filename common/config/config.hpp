@@ -5,16 +5,22 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include "common/log/log.hpp"
 #include "common/result.hpp"
+#include "common/smtp/tls_policy.hpp"
 
 namespace common::config {
 
 inline constexpr const char* kDefaultPath = "/etc/mailbag/mailbag.conf";
+
+// quota_exceeded: what local does with a message that does not fit a mailbox.
+enum class QuotaExceeded : std::uint8_t { kDefer, kBounce };
 
 // Every key has a member here. Durations are in seconds, sizes in bytes.
 struct Config {
@@ -22,7 +28,7 @@ struct Config {
 
   // General
   std::string hostname;
-  std::string log_target;
+  log::Target log_target = log::Target::kSyslog;
   std::string spool_directory;
   std::string data_directory;
   std::string mail_directory;
@@ -51,7 +57,7 @@ struct Config {
   std::string sendmail_domain;
 
   // local
-  std::string quota_exceeded;
+  QuotaExceeded quota_exceeded = QuotaExceeded::kDefer;
   std::int64_t quota_warning_percent = 0;
   std::string recipient_delimiter;
 
@@ -75,7 +81,7 @@ struct Config {
   std::string dns_resolver;
   std::string relayhost;
   std::string relayhost_auth_file;
-  std::string smtp_tls_policy;
+  smtp::TlsPolicy smtp_tls_policy = smtp::TlsPolicy::kMay;
   std::int64_t remote_destination_concurrency = 0;
   std::int64_t remote_timeout = 0;
   std::vector<std::string> etrn_hosts;
@@ -84,10 +90,19 @@ struct Config {
   std::string wakeup_email;
 };
 
-enum class Kind { kString, kPath, kBool, kInt, kSize, kDuration, kList };
+// kEnum: one word out of KeyDef::choices, stored as the enum it names (parsed once here,
+// so no program compares the text).
+enum class Kind { kString, kPath, kBool, kInt, kSize, kDuration, kList, kEnum };
 
 using Member = std::variant<std::string Config::*, bool Config::*, std::int64_t Config::*,
-                            std::vector<std::string> Config::*>;
+                            std::vector<std::string> Config::*, log::Target Config::*,
+                            QuotaExceeded Config::*, smtp::TlsPolicy Config::*>;
+
+// One allowed word of an enumerated key and the enum value it stands for.
+struct Choice {
+  std::string_view name;
+  int value;
+};
 
 struct KeyDef {
   std::string_view name;
@@ -100,6 +115,7 @@ struct KeyDef {
   Member member;
   // Extra check for one value (e.g. host:port syntax); nullptr if none.
   Status (*check)(std::string_view value);
+  std::span<const Choice> choices = {};  // kEnum only
 };
 
 const std::vector<KeyDef>& keys();
@@ -124,6 +140,8 @@ std::string example();
 Config load_or_exit(const char* program, int argc, char** argv);
 
 // Value parsers, exposed for tests and for tools that take the same syntax.
+// The word for an enumerated key's value (as --dump-config prints it); "" if none.
+std::string_view choice_name(const KeyDef& k, int value);
 Result<std::int64_t> parse_size(std::string_view v);
 Result<std::int64_t> parse_duration(std::string_view v);
 Result<bool> parse_bool(std::string_view v);

@@ -37,7 +37,9 @@ bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p,
 
 TEST_CASE("defaults are valid and equal an empty file") {
   Config d = defaults();
-  CHECK(d.log_target == "syslog");
+  CHECK(d.log_target == common::log::Target::kSyslog);
+  CHECK(d.quota_exceeded == QuotaExceeded::kDefer);
+  CHECK(d.smtp_tls_policy == common::smtp::TlsPolicy::kMay);
   CHECK(d.spool_directory == "/var/spool/mailbag");
   CHECK(d.data_directory == "/var/lib/mailbag");
   CHECK(d.mail_directory == "/var/mail/vhosts");
@@ -215,11 +217,30 @@ TEST_CASE("paths must be absolute and free of ..") {
   }
 }
 
-TEST_CASE("strings with a check") {
-  CHECK(must_parse("log_target = stderr\n").log_target == "stderr");
-  CHECK(must_parse("log_target = syslog\n").log_target == "syslog");
+TEST_CASE("enumerated keys are parsed once into their enums") {
+  using common::smtp::TlsPolicy;
+  CHECK(must_parse("log_target = stderr\n").log_target == common::log::Target::kStderr);
+  CHECK(must_parse("log_target = syslog\n").log_target == common::log::Target::kSyslog);
   CHECK(error_of("log_target = file\n") == "t.conf:1: log_target: must be syslog or stderr");
   CHECK(error_of("log_target =\n").find("must be syslog or stderr") != std::string::npos);
+  // Words are exact: no case folding, no abbreviations (outer blanks are trimmed).
+  CHECK(error_of("log_target = STDERR\n").find("must be syslog or stderr") != std::string::npos);
+  CHECK(must_parse("log_target =   stderr  \n").log_target == common::log::Target::kStderr);
+  CHECK(must_parse("quota_exceeded = bounce\n").quota_exceeded == QuotaExceeded::kBounce);
+  CHECK(must_parse("quota_exceeded = defer\n").quota_exceeded == QuotaExceeded::kDefer);
+  CHECK(error_of("quota_exceeded = drop\n") == "t.conf:1: quota_exceeded: must be defer or bounce");
+  CHECK(must_parse("smtp_tls_policy = may\n").smtp_tls_policy == TlsPolicy::kMay);
+  CHECK(must_parse("smtp_tls_policy = encrypt\n").smtp_tls_policy == TlsPolicy::kEncrypt);
+  CHECK(must_parse("smtp_tls_policy = verify\n").smtp_tls_policy == TlsPolicy::kVerify);
+  CHECK(error_of("smtp_tls_policy = none\n") == "t.conf:1: smtp_tls_policy: must be may, encrypt or verify");
+  // --dump-config prints the word back.
+  std::string d = dump(must_parse("smtp_tls_policy = verify\nquota_exceeded = bounce\n"), "");
+  CHECK(d.find("smtp_tls_policy = verify\n") != std::string::npos);
+  CHECK(d.find("quota_exceeded = bounce\n") != std::string::npos);
+  CHECK(d.find("log_target = syslog\n") != std::string::npos);
+}
+
+TEST_CASE("strings with a check") {
   // Plain strings keep inner spaces and lose the outer ones.
   CHECK(must_parse("tls_cert_file =   /etc/ssl/a b.pem  \n").tls_cert_file == "/etc/ssl/a b.pem");
   CHECK(must_parse("tls_cert_file =\n").tls_cert_file.empty());
@@ -481,6 +502,26 @@ TEST_CASE("every key of the table accepts its range and refuses beyond it") {
       case Kind::kString:
         std::get<std::string Config::*>(k.member);  // the member has the right type
         break;
+      case Kind::kEnum: {
+        // Every word parses, dumps back as itself and names a distinct value; the default
+        // is one of the words; anything else is refused with the list of words.
+        REQUIRE_FALSE(k.choices.empty());
+        CHECK(!k.check);
+        std::set<int> values;
+        bool default_listed = false;
+        for (const auto& c : k.choices) {
+          auto r = set(std::string(c.name));
+          REQUIRE_MESSAGE(r.is_ok(), r.message());
+          CHECK(dump(*r, "").find(name + " = " + std::string(c.name) + "\n") != std::string::npos);
+          CHECK(choice_name(k, c.value) == c.name);
+          CHECK(values.insert(c.value).second);
+          default_listed = default_listed || c.name == k.default_value;
+        }
+        CHECK(default_listed);
+        CHECK(set("no-such-word").message().find(": must be ") != std::string::npos);
+        CHECK_FALSE(set("").is_ok());
+        break;
+      }
     }
   }
 }

@@ -10,11 +10,6 @@
 namespace common::config {
 namespace {
 
-Status check_log_target(std::string_view v) {
-  if (v == "syslog" || v == "stderr") return Status::ok();
-  return Status::error("must be syslog or stderr");
-}
-
 Status check_listen(std::string_view v) {
   for (const auto& item : split_list(v)) {
     auto hp = parse_host_port(item);
@@ -44,11 +39,6 @@ Status check_next_hops(std::string_view v) {
 Status check_abs_or_empty(std::string_view v) {
   if (v.empty() || v.front() == '/') return Status::ok();
   return Status::error("must be an absolute path (or empty)");
-}
-
-Status check_tls_policy(std::string_view v) {
-  if (v == "may" || v == "encrypt" || v == "verify") return Status::ok();
-  return Status::error("must be may, encrypt or verify");
 }
 
 Status check_domains(std::string_view v) {
@@ -86,11 +76,6 @@ Status check_mailbox_or_empty(std::string_view v) {
   return a ? Status::ok() : a.status();
 }
 
-Status check_quota_exceeded(std::string_view v) {
-  if (v == "defer" || v == "bounce") return Status::ok();
-  return Status::error("must be defer or bounce");
-}
-
 // Characters that may separate a user from a tag ("user+tag"); never '@', '.', quotes.
 Status check_delimiter(std::string_view v) {
   if (v.size() > 4) return Status::error("at most 4 delimiter characters");
@@ -102,6 +87,16 @@ Status check_delimiter(std::string_view v) {
 
 constexpr std::int64_t kMax = INT64_MAX;
 
+// The words of the enumerated keys, in the order error messages list them.
+constexpr Choice kLogTargets[] = {{"syslog", static_cast<int>(log::Target::kSyslog)},
+                                  {"stderr", static_cast<int>(log::Target::kStderr)}};
+constexpr Choice kQuotaExceeded[] = {{"defer", static_cast<int>(QuotaExceeded::kDefer)},
+                                     {"bounce", static_cast<int>(QuotaExceeded::kBounce)}};
+// kNone is not a choice: it is only what remote falls back to within one delivery.
+constexpr Choice kTlsPolicies[] = {{"may", static_cast<int>(smtp::TlsPolicy::kMay)},
+                                   {"encrypt", static_cast<int>(smtp::TlsPolicy::kEncrypt)},
+                                   {"verify", static_cast<int>(smtp::TlsPolicy::kVerify)}};
+
 }  // namespace
 
 const std::vector<KeyDef>& keys() {
@@ -110,8 +105,8 @@ const std::vector<KeyDef>& keys() {
       {"hostname", Kind::kString, "", 0, 0, "smtpd queue-manager local remote pop3d sendmail",
        "fully qualified name of this host, used in greetings and headers (default: the system's name)",
        &Config::hostname, nullptr},
-      {"log_target", Kind::kString, "syslog", 0, 0, "*",
-       "where log lines go: syslog (facility mail) or stderr", &Config::log_target, check_log_target},
+      {"log_target", Kind::kEnum, "syslog", 0, 0, "*", "where log lines go: syslog (facility mail) or stderr",
+       &Config::log_target, nullptr, kLogTargets},
       {"spool_directory", Kind::kPath, "/var/spool/mailbag", 0, 0, "*",
        "queue, drop directory and internal sockets", &Config::spool_directory, nullptr},
       {"data_directory", Kind::kPath, "/var/lib/mailbag", 0, 0, "*", "account and relay databases",
@@ -176,9 +171,9 @@ const std::vector<KeyDef>& keys() {
        check_domain_or_empty},
 
       // local (delivery into Maildirs) and recipient lookups
-      {"quota_exceeded", Kind::kString, "defer", 0, 0, "local",
+      {"quota_exceeded", Kind::kEnum, "defer", 0, 0, "local",
        "a message that does not fit the mailbox quota: defer (4.2.2, retried) or bounce (5.2.2)",
-       &Config::quota_exceeded, check_quota_exceeded},
+       &Config::quota_exceeded, nullptr, kQuotaExceeded},
       {"quota_warning_percent", Kind::kInt, "90", 0, 100, "local",
        "warn a user once by mail when a delivery takes the mailbox past this share of its quota (0: never)",
        &Config::quota_warning_percent, nullptr},
@@ -232,9 +227,9 @@ const std::vector<KeyDef>& keys() {
       {"relayhost_auth_file", Kind::kString, "", 0, 0, "remote",
        "root-only file holding 'username password' for AUTH at the relayhost (forces TLS)",
        &Config::relayhost_auth_file, check_abs_or_empty},
-      {"smtp_tls_policy", Kind::kString, "may", 0, 0, "remote",
+      {"smtp_tls_policy", Kind::kEnum, "may", 0, 0, "remote",
        "TLS for outgoing SMTP: may (when offered), encrypt (required) or verify (+ certificate)",
-       &Config::smtp_tls_policy, check_tls_policy},
+       &Config::smtp_tls_policy, nullptr, kTlsPolicies},
       {"remote_destination_concurrency", Kind::kInt, "20", 1, 1000, "remote",
        "connections at once to one destination domain (or to the relayhost)",
        &Config::remote_destination_concurrency, nullptr},

@@ -18,15 +18,11 @@
 #include "common/mail/outcome.hpp"
 #include "common/smtp/ehlo.hpp"
 #include "common/smtp/reply.hpp"
+#include "common/smtp/tls_policy.hpp"
 
 namespace common::smtp {
 
 using mail::Outcome;
-
-// How much TLS the session insists on. kNone never tries STARTTLS (a reconnection after
-// an opportunistic handshake failed); kMay uses it when offered; kEncrypt and kVerify
-// refuse to go on without it (kVerify's certificate check is the driver's job).
-enum class TlsPolicy : std::uint8_t { kNone, kMay, kEncrypt, kVerify };
 
 struct SessionOptions {
   std::string helo_name;  // our host name for EHLO/HELO

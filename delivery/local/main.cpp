@@ -9,8 +9,7 @@
 
 int main(int argc, char** argv) {
   auto cfg = common::config::load_or_exit("local", argc, argv);
-  common::log::init("local",
-                    cfg.log_target == "stderr" ? common::log::Target::kStderr : common::log::Target::kSyslog);
+  common::log::init("local", cfg.log_target);
   auto pre = delivery::local::pre_jail(cfg);
   common::privsep::drop("local");
   return delivery::local::run(cfg, std::move(pre));

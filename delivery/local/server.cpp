@@ -43,7 +43,7 @@ ResolverConfig resolver_config(const common::config::Config& cfg, const PreJail&
 LocalPolicy local_policy(const common::config::Config& cfg, const PreJail& pre) {
   LocalPolicy p;
   p.hostname = pre.hostname;
-  p.quota_bounce = cfg.quota_exceeded == "bounce";
+  p.quota_bounce = cfg.quota_exceeded == common::config::QuotaExceeded::kBounce;
   p.warning_percent = cfg.quota_warning_percent;
   p.quota_flags_dir = pre.quota_flags;
   p.srs_secret = pre.srs_secret;

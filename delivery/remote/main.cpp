@@ -11,8 +11,7 @@
 
 int main(int argc, char** argv) {
   auto cfg = common::config::load_or_exit("remote", argc, argv);
-  common::log::init("remote",
-                    cfg.log_target == "stderr" ? common::log::Target::kStderr : common::log::Target::kSyslog);
+  common::log::init("remote", cfg.log_target);
   auto pre = delivery::remote::pre_jail(cfg);
   common::privsep::drop("remote");
   return delivery::remote::run(cfg, std::move(pre));

@@ -88,12 +88,7 @@ Result<Credentials> parse_credentials(std::string_view text) {
 Result<Settings> make_settings(const common::config::Config& cfg, const std::vector<std::string>& ifaddrs) {
   Settings s;
   s.helo_name = cfg.hostname;
-  if (cfg.smtp_tls_policy == "encrypt")
-    s.tls = TlsPolicy::kEncrypt;
-  else if (cfg.smtp_tls_policy == "verify")
-    s.tls = TlsPolicy::kVerify;
-  else
-    s.tls = TlsPolicy::kMay;
+  s.tls = cfg.smtp_tls_policy;
   if (!cfg.relayhost.empty()) {
     auto h = common::smtp::parse_next_hop(cfg.relayhost);
     if (!h) return Status::error("relayhost: " + h.message());
