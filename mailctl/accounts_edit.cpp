@@ -1,6 +1,8 @@
 // Implementation of the shared account-command steps (see accounts_edit.hpp).
 #include "mailctl/accounts_edit.hpp"
 
+#include <sysexits.h>
+
 #include <optional>
 #include <utility>
 
@@ -40,7 +42,7 @@ int open_passwords_db(Context& ctx, PasswordsDb* db) { return open_db(ctx, open_
 int check_io(Context& ctx, const common::Status& st) {
   if (st) return kExitOk;
   complain(ctx, st.message());
-  return kExitIoError;
+  return EX_IOERR;
 }
 
 int load_user(Context& ctx, const std::string& address, const std::string& shown, AccountsDb* db,

@@ -16,16 +16,16 @@ namespace mailctl {
 using AccountsDb = std::unique_ptr<common::accounts::Accounts>;
 using PasswordsDb = std::unique_ptr<common::accounts::Passwords>;
 
-// open_accounts() and open_passwords(), complaining (kExitIoError) when they fail.
+// open_accounts() and open_passwords(), complaining (EX_IOERR) when they fail.
 int open_accounts_db(Context& ctx, AccountsDb* db);
 int open_passwords_db(Context& ctx, PasswordsDb* db);
 
 // kExitOk if a database read or write succeeded; otherwise complains with its message
-// and returns kExitIoError.
+// and returns EX_IOERR.
 int check_io(Context& ctx, const common::Status& st);
 
 // Opens accounts.mdb into `*db` and loads a record that must exist into `*out`: "no such
-// user: <shown>" (kExitRefused) if it does not, kExitIoError if it cannot be read.
+// user: <shown>" (kExitRefused) if it does not, EX_IOERR if it cannot be read.
 // `shown` is the name as the command echoes it (what was typed, or its canonical form).
 int load_user(Context& ctx, const std::string& address, const std::string& shown, AccountsDb* db,
               common::accounts::User* out);

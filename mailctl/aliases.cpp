@@ -2,6 +2,8 @@
 // -> local or remote addresses) and domain aliases (every local part of one domain ->
 // the same in another) in accounts.mdb. Targets are checked before anything is written:
 // valid addresses, local ones that exist, and no loop back to the alias.
+#include <sysexits.h>
+
 #include <algorithm>
 #include <ctime>
 #include <set>
@@ -122,7 +124,7 @@ int cmd_alias_add(Context& ctx, const std::string& arg, const std::vector<std::s
   auto have = db->alias(address);
   if (!dom || !user || !have) {
     complain(ctx, !dom ? dom.message() : !user ? user.message() : have.message());
-    return kExitIoError;
+    return EX_IOERR;
   }
   if (!*dom) {
     complain(ctx, "no such domain: " + parts->second);
@@ -228,7 +230,7 @@ int cmd_domain_alias(Context& ctx, const std::string& alias_arg, const std::stri
   auto have = db->domain(name);
   if (!t || !have) {
     complain(ctx, !t ? t.message() : have.message());
-    return kExitIoError;
+    return EX_IOERR;
   }
   if (!*t) {
     complain(ctx, "no such domain: " + target + " (add it first)");

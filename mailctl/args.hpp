@@ -2,6 +2,8 @@
 // exit codes every subcommand uses (documented in mailctl(8)).
 #pragma once
 
+#include <sysexits.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,16 +12,13 @@
 
 namespace mailctl {
 
-// Exit codes: sysexits(3) where one fits.
+// Exit codes: sysexits(3) where one fits (<sysexits.h>): EX_USAGE bad command line,
+// EX_UNAVAILABLE the queue manager is not running, EX_IOERR database or file system
+// error, EX_TEMPFAIL DNS lookups failed (try again), EX_NOPERM no access to the control
+// socket, EX_CONFIG the configuration file cannot be used. And three of mailctl's own:
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitProblems = 1;      // check-config or check-dns found problems
-inline constexpr int kExitRefused = 2;       // bad input (invalid name, duplicate, missing): nothing changed
-inline constexpr int kExitUsage = 64;        // EX_USAGE: bad command line
-inline constexpr int kExitUnavailable = 69;  // EX_UNAVAILABLE: the queue manager is not running
-inline constexpr int kExitIoError = 74;      // EX_IOERR: database or file system error
-inline constexpr int kExitTempFail = 75;     // EX_TEMPFAIL: DNS lookups failed, try again
-inline constexpr int kExitNoPerm = 77;       // EX_NOPERM: no access to the control socket
-inline constexpr int kExitConfig = 78;       // EX_CONFIG: the configuration file cannot be used
+inline constexpr int kExitProblems = 1;  // check-config or check-dns found problems
+inline constexpr int kExitRefused = 2;   // bad input (invalid name, duplicate, missing): nothing changed
 
 enum class Command {
   kHelp,

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 
 #include <algorithm>
 #include <map>
@@ -194,7 +195,7 @@ int cmd_check_dns(Context& ctx, const std::string& arg) {
   if (!domain.empty() && domain.back() == '.') domain.pop_back();
   if (!common::mail::is_domain(domain, false) || !common::dns::is_host_name(domain)) {
     complain(ctx, "check-dns: not a domain name: " + arg);
-    return kExitUsage;
+    return EX_USAGE;
   }
   DomainCheck c;
   c.domain = domain;
@@ -204,7 +205,7 @@ int cmd_check_dns(Context& ctx, const std::string& arg) {
   auto dns = DnsClient::create(ctx.cfg.dns_resolver, kCheckDnsTimeoutSeconds);
   if (!dns) {
     complain(ctx, "check-dns: no resolver: " + dns.message());
-    return kExitUnavailable;
+    return EX_UNAVAILABLE;
   }
   Checker(**dns, c).run();
   DnsReport r = evaluate(c);

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -118,13 +119,13 @@ TEST_CASE("init refuses a symlink where a directory belongs") {
   Tree t;
   REQUIRE(::mkdir((t.root + "/spool").c_str(), 0755) == 0);
   REQUIRE(::symlink("/tmp", (t.root + "/spool/queue").c_str()) == 0);
-  CHECK(t.run({"init"}) == kExitIoError);
+  CHECK(t.run({"init"}) == EX_IOERR);
   CHECK(t.err.find("refusing") != std::string::npos);
 }
 
 TEST_CASE("commands before init say to run init, and create nothing") {
   Tree t;
-  CHECK(t.run({"domain", "add", "example.org"}) == kExitIoError);
+  CHECK(t.run({"domain", "add", "example.org"}) == EX_IOERR);
   CHECK(t.err.find("mailctl init") != std::string::npos);
   CHECK_FALSE(t.exists("data/accounts.mdb"));
 }
@@ -146,7 +147,7 @@ TEST_CASE("domains: add, duplicate, invalid, list, delete") {
   CHECK(t.run({"domain", "del", "example.net"}) == kExitOk);
   CHECK(t.run({"domain", "list"}) == kExitOk);
   CHECK(t.out == "example.org\n");
-  CHECK(t.run({"bogus"}) == kExitUsage);
+  CHECK(t.run({"bogus"}) == EX_USAGE);
   CHECK(t.err.find("usage:") != std::string::npos);
 }
 
@@ -236,7 +237,7 @@ TEST_CASE("check-config and a broken config") {
   std::ofstream(t.conf, std::ios::app) << "bogus = 1\n";
   CHECK(t.run({"check-config"}) == kExitProblems);
   CHECK(t.out == t.conf + ":5: unknown key 'bogus'\n");
-  CHECK(t.run({"domain", "list"}) == kExitConfig);
+  CHECK(t.run({"domain", "list"}) == EX_CONFIG);
   CHECK(t.err.find(":5: unknown key") != std::string::npos);
 }
 
@@ -299,15 +300,15 @@ TEST_CASE("queue commands without a queue manager; ids are checked before anythi
   Tree t;
   REQUIRE(t.run({"init"}) == kExitOk);
   const std::string sock = t.root + "/spool/private/control";
-  CHECK(t.run({"queue", "list"}) == kExitUnavailable);
+  CHECK(t.run({"queue", "list"}) == EX_UNAVAILABLE);
   CHECK(t.err == "mailctl: queue manager is not running (no socket at " + sock + ")\n");
-  CHECK(t.run({"queue", "flush"}) == kExitUnavailable);
-  CHECK(t.run({"queue", "release", "0123456789ABCDEF"}) == kExitUnavailable);
+  CHECK(t.run({"queue", "flush"}) == EX_UNAVAILABLE);
+  CHECK(t.run({"queue", "release", "0123456789ABCDEF"}) == EX_UNAVAILABLE);
   for (const char* bad : {"nothex", "0123456789abcdef", "../../etc/passwd", "0123456789ABCDEF0", ""}) {
-    CHECK(t.run({"queue", "hold", "--", bad}) == kExitUsage);
+    CHECK(t.run({"queue", "hold", "--", bad}) == EX_USAGE);
     CHECK(t.err.find("not a queue id") != std::string::npos);
-    CHECK(t.run({"queue", "show", "--", bad}) == kExitUsage);
-    CHECK(t.run({"queue", "flush", "--", bad}) == (*bad ? kExitUsage : kExitUnavailable));
+    CHECK(t.run({"queue", "show", "--", bad}) == EX_USAGE);
+    CHECK(t.run({"queue", "flush", "--", bad}) == (*bad ? EX_USAGE : EX_UNAVAILABLE));
   }
 
   // A socket file nobody listens on (a queue manager that died).
@@ -317,7 +318,7 @@ TEST_CASE("queue commands without a queue manager; ids are checked before anythi
   std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock.c_str());
   REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
   ::close(fd);
-  CHECK(t.run({"queue", "list"}) == kExitUnavailable);
+  CHECK(t.run({"queue", "list"}) == EX_UNAVAILABLE);
   CHECK(t.err == "mailctl: queue manager is not running (nobody listens on " + sock + ")\n");
 
   // show reads the queue file itself and says why the delivery state is missing.
@@ -334,14 +335,14 @@ TEST_CASE("queue commands without a queue manager; ids are checked before anythi
   // A damaged (truncated) queue file is reported, not shown.
   write_queue_file(t, "0123456789ABCDE0", "Subject: test\n\nbody\n");
   REQUIRE(::truncate((t.root + "/spool/queue/0123456789ABCDE0").c_str(), 100) == 0);
-  CHECK(t.run({"queue", "show", "0123456789ABCDE0"}) == kExitIoError);
+  CHECK(t.run({"queue", "show", "0123456789ABCDE0"}) == EX_IOERR);
   CHECK(t.err.find("damaged queue file") != std::string::npos);
 }
 
 TEST_CASE("check-dns refuses what is not a domain name before any lookup") {
   Tree t;
   for (const char* bad : {"exa mple.org", "a_b.org", "-x.org", "..", "x@y.org"}) {
-    CHECK(t.run({"check-dns", "--", bad}) == kExitUsage);
+    CHECK(t.run({"check-dns", "--", bad}) == EX_USAGE);
     CHECK(t.err.find("not a domain name") != std::string::npos);
   }
 }

@@ -3,6 +3,8 @@
 // UNTRUSTED (mildly): the queue manager's frames go through the strict decoder.
 #include "mailctl/control.hpp"
 
+#include <sysexits.h>
+
 #include <cerrno>
 
 #include "common/ipc/codec.hpp"
@@ -91,9 +93,9 @@ Result<ipc::QueueCommandReply> ControlClient::command(const std::string& command
 int control_exit_code(const Status& st) {
   switch (st.err()) {
     case EACCES:
-    case EPERM: return kExitNoPerm;
-    case ETIMEDOUT: return kExitTempFail;
-    default: return kExitUnavailable;
+    case EPERM: return EX_NOPERM;
+    case ETIMEDOUT: return EX_TEMPFAIL;
+    default: return EX_UNAVAILABLE;
   }
 }
 

@@ -2,6 +2,8 @@
 // came from the DNS; they pass through terminal_safe() before they are shown.
 #include "mailctl/dns_report.hpp"
 
+#include <sysexits.h>
+
 #include <algorithm>
 #include <set>
 
@@ -79,7 +81,7 @@ DnsReport Builder::run() {
     spf();
   }
   if (!r_.failures.empty())
-    r_.exit_code = kExitTempFail;
+    r_.exit_code = EX_TEMPFAIL;
   else if (!r_.problems.empty())
     r_.exit_code = kExitProblems;
   return std::move(r_);

@@ -65,7 +65,7 @@ struct DnsReport {
   std::string text;                   // what was found, one fact per line
   std::vector<std::string> problems;  // what is wrong, one sentence each
   std::vector<std::string> failures;  // lookups that failed temporarily
-  int exit_code = 0;                  // 0 OK, 1 problems, 75 incomplete (EX_TEMPFAIL)
+  int exit_code = 0;                  // 0 OK, 1 problems, EX_TEMPFAIL incomplete
 
   // text, then "OK" or the problems (and the failed lookups).
   std::string render() const;

@@ -1,5 +1,6 @@
 // `mailctl domain add|del|list`: the mail domains in accounts.mdb. A domain's users go
 // with it (their password hashes first); an alias domain pointing at it blocks the delete.
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <ctime>
@@ -62,7 +63,7 @@ int cmd_domain_del(Context& ctx, const std::string& arg, bool force) {
   auto all = db->domains();
   if (!users || !aliases || !all) {
     complain(ctx, !users ? users.message() : !aliases ? aliases.message() : all.message());
-    return kExitIoError;
+    return EX_IOERR;
   }
   for (const auto& o : *all)
     if (o.alias_of == name) {

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -146,14 +147,14 @@ int cmd_etrn(Context& ctx, const std::string& host_arg, const std::string& domai
   auto hop = smtp::parse_next_hop(host_arg);
   if (!hop) {
     complain(ctx, "etrn: " + host_arg + ": " + hop.message());
-    return 64;
+    return EX_USAGE;
   }
   // RFC 1985 5.3: "@domain" asks for the domain and its subdomains.
   std::string domain = lower(domain_arg);
   std::string bare = !domain.empty() && domain[0] == '@' ? domain.substr(1) : domain;
   if (!common::mail::is_domain(bare, false)) {
     complain(ctx, "etrn: not a domain name: " + domain_arg);
-    return 64;
+    return EX_USAGE;
   }
   auto addrs = common::dns::resolve_host_blocking(ctx.cfg.dns_resolver, hop->host);
   if (!addrs) {

@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -142,7 +143,7 @@ int cmd_init(Context& ctx) {
   for (const auto& line : report) std::fprintf(ctx.out, "%s\n", line.c_str());
   if (!st) {
     complain(ctx, "init: " + st.message());
-    return kExitIoError;
+    return EX_IOERR;
   }
   if (report.empty()) std::fprintf(ctx.out, "nothing to do: the tree is complete\n");
   return kExitOk;

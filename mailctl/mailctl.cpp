@@ -1,5 +1,7 @@
 // mailctl's dispatcher: arguments -> configuration -> subcommand. main() only supplies
 // the real streams and whether we are root; tests call run() with their own.
+#include <sysexits.h>
+
 #include "common/config/config.hpp"
 #include "mailctl/check_dns.hpp"
 #include "mailctl/commands.hpp"
@@ -13,7 +15,7 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
   auto args = parse_args(argv);
   if (!args) {
     std::fprintf(err, "mailctl: %s\n%s", args.message().c_str(), usage().c_str());
-    return kExitUsage;
+    return EX_USAGE;
   }
   if (args->command == Command::kHelp) {
     std::fputs(usage().c_str(), out);
@@ -27,7 +29,7 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
   auto cfg = common::config::load(args->config_path);
   if (!cfg) {
     std::fprintf(err, "mailctl: %s\n", cfg.message().c_str());
-    return kExitConfig;
+    return EX_CONFIG;
   }
   Context ctx{std::move(*cfg), as_root, in, out, err};
   switch (args->command) {
@@ -60,7 +62,7 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
     case Command::kCheckConfig:
     case Command::kConfigExample: break;
   }
-  return kExitUsage;
+  return EX_USAGE;
 }
 
 }  // namespace mailctl

@@ -6,6 +6,7 @@
 #include "mailctl/queue.hpp"
 
 #include <fcntl.h>
+#include <sysexits.h>
 
 #include <cerrno>
 #include <cstring>
@@ -50,7 +51,7 @@ int cmd_queue_list(Context& ctx) {
 }
 
 int cmd_queue_show(Context& ctx, const std::string& id) {
-  if (!check_id(ctx, id)) return kExitUsage;
+  if (!check_id(ctx, id)) return EX_USAGE;
   std::string path = ctx.layout().queue_file(id);
   common::io::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC));
   if (!fd) {
@@ -61,12 +62,12 @@ int cmd_queue_show(Context& ctx, const std::string& id) {
     }
     complain(ctx,
              "cannot open " + path + ": " + std::strerror(e) + (e == EACCES ? " (run mailctl as root)" : ""));
-    return e == EACCES ? kExitNoPerm : kExitIoError;
+    return e == EACCES ? EX_NOPERM : EX_IOERR;
   }
   auto pe = common::spool::read_envelope(fd.get());
   if (!pe) {
     complain(ctx, path + ": damaged queue file: " + pe.message());
-    return kExitIoError;
+    return EX_IOERR;
   }
   ShowInput in;
   in.env = pe->env;
@@ -75,7 +76,7 @@ int cmd_queue_show(Context& ctx, const std::string& id) {
   std::size_t want = pe->env.data_size < kHeaderRead ? pe->env.data_size : kHeaderRead;
   if (auto st = common::io::pread_upto(fd.get(), &head, want, static_cast<off_t>(pe->data_offset)); !st) {
     complain(ctx, path + ": " + st.message());
-    return kExitIoError;
+    return EX_IOERR;
   }
   bool complete = true;
   in.header = std::string(header_block(head, &complete));
@@ -97,7 +98,7 @@ int cmd_queue_show(Context& ctx, const std::string& id) {
 }
 
 int cmd_queue_action(Context& ctx, const std::string& command, const std::string& id) {
-  if (!(command == "flush" && id.empty()) && !check_id(ctx, id)) return kExitUsage;
+  if (!(command == "flush" && id.empty()) && !check_id(ctx, id)) return EX_USAGE;
   auto c = ControlClient::connect(ctx.layout().control_socket());
   if (!c) {
     complain(ctx, c.message());
@@ -111,7 +112,7 @@ int cmd_queue_action(Context& ctx, const std::string& command, const std::string
   if (!rep->ok) {
     complain(ctx, terminal_safe(rep->text));
     // count 0: the message was not found; otherwise it was, and acting on it failed.
-    return rep->count == 0 ? kExitRefused : kExitIoError;
+    return rep->count == 0 ? kExitRefused : EX_IOERR;
   }
   std::fprintf(ctx.out, "%s\n", terminal_safe(rep->text).c_str());
   return kExitOk;

@@ -2,6 +2,7 @@
 // settings in accounts.mdb (catch-all, quotas, size and recipient limits, forwarding,
 // auto-reply). Every value is checked before anything is written; one command, one
 // record write.
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -73,7 +74,7 @@ int cmd_domain_set(Context& ctx, const std::string& arg, const std::vector<std::
       }
       if (!t) {
         complain(ctx, "catchall: " + t.message());
-        return refused ? kExitRefused : kExitIoError;
+        return refused ? kExitRefused : EX_IOERR;
       }
       d.catchall = t->empty() ? "" : t->front();
     } else if (key == "quota" || key == "max-size") {
@@ -113,7 +114,7 @@ int cmd_domain_show(Context& ctx, const std::string& arg) {
                   : !all   ? all.message()
                   : !users ? users.message()
                            : aliases.message());
-    return kExitIoError;
+    return EX_IOERR;
   }
   if (!*have) {
     complain(ctx, "no such domain: " + arg);
@@ -162,7 +163,7 @@ int cmd_user_set(Context& ctx, const std::string& arg, const std::vector<std::st
       auto t = check_targets(ctx, *db, value, address, &refused);
       if (!t) {
         complain(ctx, "forward: " + t.message());
-        return refused ? kExitRefused : kExitIoError;
+        return refused ? kExitRefused : EX_IOERR;
       }
       u.forward = *t;
     } else {

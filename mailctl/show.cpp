@@ -3,6 +3,8 @@
 // maildirsize, which belongs to the mail programs' user), the "mailbox full" flag,
 // forwarding, every alias, catch-all and domain alias that leads to the user, and the
 // auto-reply.
+#include <sysexits.h>
+
 #include <algorithm>
 
 #include "common/maildir/maildirsize.hpp"
@@ -24,7 +26,7 @@ int cmd_user_show(Context& ctx, const std::string& arg) {
   auto domains = db->domains();
   if (!aliases || !domains) {
     complain(ctx, !aliases ? aliases.message() : domains.message());
-    return kExitIoError;
+    return EX_IOERR;
   }
   std::string password = "unknown (cannot read passwd.mdb)";
   if (auto pw = open_passwords(ctx)) {

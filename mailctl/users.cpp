@@ -2,6 +2,8 @@
 // passwd.mdb, and their Maildirs. Passwords are read by password.hpp, hashed with
 // yescrypt (common/accounts/passwd.hpp) and never printed or logged. A password hash is
 // removed before its user record, so a half-done removal can never leave a login behind.
+#include <sysexits.h>
+
 #include <ctime>
 
 #include "common/accounts/passwd.hpp"
@@ -53,7 +55,7 @@ int set_password(Context& ctx, const std::string& address) {
   auto hash = common::accounts::hash_password(pw->str());
   if (!hash) {
     complain(ctx, "cannot hash the password: " + hash.message());
-    return kExitIoError;
+    return EX_IOERR;
   }
   PasswordsDb db;
   if (int rc = open_passwords_db(ctx, &db); rc != kExitOk) return rc;
@@ -74,7 +76,7 @@ int cmd_user_add(Context& ctx, const std::string& arg) {
   auto alias = db->alias(address);
   if (!dom || !have || !alias) {
     complain(ctx, !dom ? dom.message() : !have ? have.message() : alias.message());
-    return kExitIoError;
+    return EX_IOERR;
   }
   if (!*dom) {
     complain(ctx, "no such domain: " + domain + " (add it with 'mailctl domain add " + domain + "')");
@@ -102,7 +104,7 @@ int cmd_user_add(Context& ctx, const std::string& arg) {
   if (auto st = db->put_user(u); !st) {
     complain(ctx, st.message());
     if (auto pw = open_passwords(ctx)) (void)(*pw)->remove(address);
-    return kExitIoError;
+    return EX_IOERR;
   }
   std::vector<std::string> report;
   auto st = make_maildir(ctx, domain, local, &report);

@@ -14,6 +14,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <sys/socket.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -701,12 +702,12 @@ PreJail pre_jail(const common::config::Config& cfg) {
   PreJail pre;
   if (!cfg.tls_cert_file.empty()) {
     auto ctx = common::tls::server_context(cfg.tls_cert_file, cfg.tls_key_file);
-    if (!ctx) die(78, "TLS: " + ctx.message());
+    if (!ctx) die(EX_CONFIG, "TLS: " + ctx.message());
     pre.tls = std::move(*ctx);
   }
   for (const auto& spec : cfg.pop3_listen) {
     auto fd = bind_listener(spec);
-    if (!fd) die(71, fd.message());
+    if (!fd) die(EX_OSERR, fd.message());
     pre.listeners.push_back(Listener{std::move(*fd), false, spec});
   }
   if (!cfg.pop3s_listen.empty() && !pre.tls)
@@ -715,21 +716,21 @@ PreJail pre_jail(const common::config::Config& cfg) {
     log::warn("no tls_cert_file and pop3_plaintext_auth = no: nobody can log in");
   for (const auto& spec : pre.tls ? cfg.pop3s_listen : std::vector<std::string>()) {
     auto fd = bind_listener(spec);
-    if (!fd) die(71, fd.message());
+    if (!fd) die(EX_OSERR, fd.message());
     pre.listeners.push_back(Listener{std::move(*fd), true, spec});
   }
-  if (pre.listeners.empty()) die(78, "nothing to listen on (pop3_listen and pop3s_listen are empty)");
+  if (pre.listeners.empty()) die(EX_CONFIG, "nothing to listen on (pop3_listen and pop3s_listen are empty)");
   common::spool::Layout layout(cfg);
   auto accounts = common::accounts::Accounts::open(layout.accounts_db(), false);
-  if (!accounts) die(69, "accounts database: " + accounts.message());
+  if (!accounts) die(EX_UNAVAILABLE, "accounts database: " + accounts.message());
   pre.accounts = std::move(*accounts);
   auto passwords = common::accounts::Passwords::open(layout.passwd_db(), false);
-  if (!passwords) die(69, "password database: " + passwords.message());
+  if (!passwords) die(EX_UNAVAILABLE, "password database: " + passwords.message());
   pre.passwords = std::move(*passwords);
   if (cfg.pop_before_smtp) {
     auto relay = common::relaydb::RelayDb::open(layout.relay_db(), common::relaydb::RelayDb::Mode::kWrite);
-    if (!relay) die(69, "relay database: " + relay.message());
-    if (auto st = common::relaydb::fix_ownership(layout.relay_db()); !st) die(69, st.message());
+    if (!relay) die(EX_UNAVAILABLE, "relay database: " + relay.message());
+    if (auto st = common::relaydb::fix_ownership(layout.relay_db()); !st) die(EX_UNAVAILABLE, st.message());
     pre.relay = std::move(*relay);
   }
   return pre;
@@ -741,7 +742,7 @@ int run(const common::config::Config& cfg, PreJail pre) {
   Server srv(cfg, pre, base.get());
   if (auto st = srv.start(pre.listeners); !st) {
     log::error("%s", st.message().c_str());
-    return 71;
+    return EX_OSERR;
   }
   log::info("started (pop_before_smtp=%s, plaintext_auth=%s)", cfg.pop_before_smtp ? "yes" : "no",
             cfg.pop3_plaintext_auth ? "yes" : "no");

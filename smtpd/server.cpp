@@ -10,6 +10,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -33,9 +34,6 @@ using common::Result;
 using common::Status;
 using common::io::UniqueFd;
 
-constexpr int kExOsErr = 71;      // sysexits EX_OSERR
-constexpr int kExCantCreat = 73;  // EX_CANTCREAT
-constexpr int kExConfig = 78;     // EX_CONFIG
 constexpr int kBacklog = 511;
 // Password checks at once: two threads (yescrypt is CPU-bound; a small machine), and a
 // bounded queue behind them, so a flood of AUTH attempts gets 454 instead of memory.
@@ -114,18 +112,18 @@ PreJail pre_jail(const common::config::Config& cfg) {
   MB_CHECK(common::net::NetworkList::parse(cfg.etrn_networks).is_ok(), "etrn_networks");
   if (!cfg.tls_cert_file.empty() || !cfg.tls_key_file.empty()) {
     if (cfg.tls_cert_file.empty() || cfg.tls_key_file.empty())
-      die(kExConfig, "tls_cert_file and tls_key_file must be set together");
+      die(EX_CONFIG, "tls_cert_file and tls_key_file must be set together");
     auto ctx = common::tls::server_context(cfg.tls_cert_file, cfg.tls_key_file);
-    if (!ctx) die(kExConfig, "TLS: " + ctx.message());
+    if (!ctx) die(EX_CONFIG, "TLS: " + ctx.message());
     pre.tls = std::move(*ctx);
   }
   for (const auto& spec : cfg.smtp_listen) {
     Status st = bind_listen(spec, Port::kMx, &pre.listeners);
-    if (!st) die(kExOsErr, st.message());
+    if (!st) die(EX_OSERR, st.message());
   }
   for (const auto& spec : cfg.submission_listen) {
     Status st = bind_listen(spec, Port::kSubmission, &pre.listeners);
-    if (!st) die(kExOsErr, st.message());
+    if (!st) die(EX_OSERR, st.message());
   }
   if (!cfg.submission_listen.empty() && !pre.tls)
     log::warn(
@@ -134,15 +132,15 @@ PreJail pre_jail(const common::config::Config& cfg) {
   if (pre.tls) {
     for (const auto& spec : cfg.submissions_listen) {
       Status st = bind_listen(spec, Port::kSubmissions, &pre.listeners);
-      if (!st) die(kExOsErr, st.message());
+      if (!st) die(EX_OSERR, st.message());
     }
   } else if (!cfg.submissions_listen.empty()) {
     log::info("submissions_listen ignored: no tls_cert_file, so no implicit TLS");
   }
   if (pre.listeners.empty())
-    die(kExConfig, "smtp_listen, submission_listen and submissions_listen are empty: nothing to serve");
+    die(EX_CONFIG, "smtp_listen, submission_listen and submissions_listen are empty: nothing to serve");
   auto dir = common::io::open_dir(layout.incoming());
-  if (!dir) die(kExCantCreat, "drop directory: " + dir.message());
+  if (!dir) die(EX_CANTCREAT, "drop directory: " + dir.message());
   pre.incoming = std::move(*dir);
   auto acc = common::accounts::Accounts::open(layout.accounts_db(), false);
   if (acc) {
@@ -563,7 +561,7 @@ int run(const common::config::Config& cfg, PreJail pre) {
   {
     Server server(base.get(), cfg, std::move(pre));
     server.start();
-    if (event_base_dispatch(base.get()) < 0) rc = kExOsErr;
+    if (event_base_dispatch(base.get()) < 0) rc = EX_OSERR;
   }
   log::info("stopped");
   return rc;

@@ -3,6 +3,7 @@
 #include "common/config/config.hpp"
 
 #include <arpa/inet.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -360,13 +361,13 @@ Config load_or_exit(const char* program, int argc, char** argv) {
     } else {
       std::fprintf(stderr, "%s: unknown argument '%s'\nusage: %s [-c config-file] [--dump-config]\n", program,
                    argv[i], program);
-      std::exit(64);
+      std::exit(EX_USAGE);
     }
   }
   auto cfg = load(path);
   if (!cfg) {
     std::fprintf(stderr, "%s: fatal: %s\n", program, cfg.message().c_str());
-    std::exit(78);
+    std::exit(EX_CONFIG);
   }
   if (dump_only) {
     std::fputs(dump(*cfg, program).c_str(), stdout);

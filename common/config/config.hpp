@@ -135,8 +135,8 @@ std::string dump(const Config& cfg, std::string_view program);
 // commented out (so the file sets nothing until edited). For `make install`.
 std::string example();
 
-// For daemons: handles -c FILE, --dump-config and --help; exits 78 (EX_CONFIG) with the
-// file:line message on any error, 64 (EX_USAGE) on bad arguments.
+// For daemons: handles -c FILE, --dump-config and --help; exits EX_CONFIG with the
+// file:line message on any error, EX_USAGE on bad arguments (sysexits(3)).
 Config load_or_exit(const char* program, int argc, char** argv);
 
 // Value parsers, exposed for tests and for tools that take the same syntax.

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -428,10 +429,10 @@ TEST_CASE("load_or_exit") {
   CHECK(d.out.find("hostname = exit.example\n") != std::string::npos);
   CHECK(d.out.find("queue_retry_min") == std::string::npos);  // not an smtpd key
   Run usage = run_load_or_exit({"smtpd", "-x"});
-  CHECK(usage.status == 64);
+  CHECK(usage.status == EX_USAGE);
   CHECK(usage.out.find("usage:") != std::string::npos);
   Run no_arg = run_load_or_exit({"smtpd", "-c"});
-  CHECK(no_arg.status == 64);
+  CHECK(no_arg.status == EX_USAGE);
   Run help = run_load_or_exit({"smtpd", "--help"});
   CHECK(help.status == 0);
 
@@ -441,11 +442,11 @@ TEST_CASE("load_or_exit") {
   REQUIRE(write(fd, bad_text.data(), bad_text.size()) == static_cast<ssize_t>(bad_text.size()));
   close(fd);
   Run bad = run_load_or_exit({"smtpd", "-c", path});
-  CHECK(bad.status == 78);
+  CHECK(bad.status == EX_CONFIG);
   CHECK(bad.out.find(std::string(path) + ":3: smtpd_timeout: ") != std::string::npos);
   unlink(path);
   Run missing = run_load_or_exit({"smtpd", "-c", path});
-  CHECK(missing.status == 78);
+  CHECK(missing.status == EX_CONFIG);
 }
 
 TEST_CASE("every key of the table accepts its range and refuses beyond it") {

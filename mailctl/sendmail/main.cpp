@@ -4,6 +4,7 @@
 // It trusts nothing from the caller: the environment is cleared, the configuration is
 // the compiled default (see run.hpp), and the message and addresses are checked. Exit
 // codes are sysexits(3). See sendmail(8).
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,40 +34,40 @@ int main(int argc, char** argv) {
   std::string prog = argv[0] ? argv[0] : "sendmail";
   prog = prog.substr(prog.rfind('/') == std::string::npos ? 0 : prog.rfind('/') + 1);
   auto opts = sendmail::parse_options(prog, std::vector<std::string>(argv + (argc > 0), argv + argc));
-  if (!opts) return fail(sendmail::kExUsage, opts.message() + " (see sendmail(8))");
+  if (!opts) return fail(EX_USAGE, opts.message() + " (see sendmail(8))");
   if (opts->mode == sendmail::Mode::kNewAliases) {
     std::fprintf(stderr, "sendmail: aliases live in the accounts database (mailctl); nothing to rebuild\n");
-    return sendmail::kExOk;
+    return EX_OK;
   }
   auto path = sendmail::config_path(*opts);
-  if (!path) return fail(sendmail::kExUsage, path.message());
+  if (!path) return fail(EX_USAGE, path.message());
   auto cfg = common::config::load(*path);
-  if (!cfg) return fail(sendmail::kExConfig, cfg.message());
+  if (!cfg) return fail(EX_CONFIG, cfg.message());
   auto who = sendmail::caller();
-  if (!who) return fail(sendmail::kExNoUser, who.message());
+  if (!who) return fail(EX_NOUSER, who.message());
 
   sendmail::MessageReader reader(opts->ignore_dots, static_cast<std::uint64_t>(cfg->message_size_limit));
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(0, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(sendmail::kExOsErr, std::string("reading the message: ") + std::strerror(errno));
+    if (n < 0) return fail(EX_OSERR, std::string("reading the message: ") + std::strerror(errno));
     if (n == 0 || !reader.feed(std::string_view(buf, static_cast<std::size_t>(n)))) break;
   }
   reader.finish();
   if (reader.too_big())
-    return fail(sendmail::kExDataErr, "message larger than message_size_limit (" +
-                                          std::to_string(cfg->message_size_limit) + " bytes)");
-  if (reader.nul()) return fail(sendmail::kExDataErr, "the message contains a NUL character");
+    return fail(EX_DATAERR, "message larger than message_size_limit (" +
+                                std::to_string(cfg->message_size_limit) + " bytes)");
+  if (reader.nul()) return fail(EX_DATAERR, "the message contains a NUL character");
 
   sendmail::Prepared p;
   std::string id = common::spool::new_queue_id();
   auto r =
       sendmail::prepare(*opts, *cfg, *who, reader.text(), static_cast<std::int64_t>(::time(nullptr)), id, &p);
-  if (r.code != sendmail::kExOk) return fail(r.code, r.error);
+  if (r.code != EX_OK) return fail(r.code, r.error);
   common::spool::Layout layout(*cfg);
   auto s = sendmail::submit(layout, p.env, p.text, kQueueManagerTimeoutMs);
-  if (s.code != sendmail::kExOk) return fail(s.code, s.error);
+  if (s.code != EX_OK) return fail(s.code, s.error);
   common::maillog::received(id, p.env.sender, p.text.size(), p.env.recipients.size(), p.env.client);
-  return sendmail::kExOk;
+  return EX_OK;
 }

@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -30,7 +31,7 @@ void harden() {
   for (int fd = 0; fd <= 2; ++fd) {
     if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
     int n = ::open("/dev/null", O_RDWR);
-    if (n != fd) std::_Exit(kExOsErr);  // the lowest free descriptor must be `fd`
+    if (n != fd) std::_Exit(EX_OSERR);  // the lowest free descriptor must be `fd`
   }
   (void)::close_range(3, ~0U, 0);
   ::clearenv();
@@ -72,7 +73,7 @@ Exit prepare(const Options& o, const common::config::Config& cfg, const Caller& 
   self.local = who.login;
   self.domain = domain;
   auto self_ok = common::mail::parse_mailbox(self.str(), true);
-  if (!self_ok) return {kExNoUser, "cannot make an address of login name '" + who.login + "'"};
+  if (!self_ok) return {EX_NOUSER, "cannot make an address of login name '" + who.login + "'"};
   self = *self_ok;
 
   // The envelope sender: -f (anyone may name one, as with Postfix; the caller's uid is
@@ -85,7 +86,7 @@ Exit prepare(const Options& o, const common::config::Config& cfg, const Caller& 
       sender = Address{};
     } else {
       auto list = parse_address_list(s, domain);
-      if (!list || list->size() != 1) return {kExUsage, "bad sender address '" + *o.sender + "'"};
+      if (!list || list->size() != 1) return {EX_USAGE, "bad sender address '" + *o.sender + "'"};
       sender = (*list)[0];
     }
   }
@@ -93,7 +94,7 @@ Exit prepare(const Options& o, const common::config::Config& cfg, const Caller& 
   std::vector<Address> rcpts;
   for (const auto& arg : o.recipients) {
     auto list = parse_address_list(arg, domain);
-    if (!list) return {kExUsage, "bad recipient: " + list.message()};
+    if (!list) return {EX_USAGE, "bad recipient: " + list.message()};
     rcpts.insert(rcpts.end(), list->begin(), list->end());
   }
   if (o.extract) {
@@ -101,7 +102,7 @@ Exit prepare(const Options& o, const common::config::Config& cfg, const Caller& 
       std::string n = lower(h.name);
       if (n != "to" && n != "cc" && n != "bcc") continue;
       auto list = parse_address_list(h.value(), domain);
-      if (!list) return {kExDataErr, "bad address in the " + h.name + ": field: " + list.message()};
+      if (!list) return {EX_DATAERR, "bad address in the " + h.name + ": field: " + list.message()};
       rcpts.insert(rcpts.end(), list->begin(), list->end());
     }
   }
@@ -114,9 +115,9 @@ Exit prepare(const Options& o, const common::config::Config& cfg, const Caller& 
     if (r.utf8) env.smtputf8 = true;
   }
   if (env.recipients.empty())
-    return {kExUsage, o.extract ? "no recipients: none on the command line, none in To:, Cc: or Bcc:"
+    return {EX_USAGE, o.extract ? "no recipients: none on the command line, none in To:, Cc: or Bcc:"
                                 : "no recipients given (use -t to take them from the message)"};
-  if (env.recipients.size() > 1000) return {kExUsage, "too many recipients (at most 1000)"};
+  if (env.recipients.size() > 1000) return {EX_USAGE, "too many recipients (at most 1000)"};
 
   Compose c;
   c.hostname = cfg.hostname;
@@ -141,7 +142,7 @@ Exit prepare(const Options& o, const common::config::Config& cfg, const Caller& 
       env.body_8bit = true;
       break;
     }
-  return {kExOk, ""};
+  return {EX_OK, ""};
 }
 
 }  // namespace sendmail

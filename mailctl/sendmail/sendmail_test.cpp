@@ -1,6 +1,7 @@
 // sendmail's pure parts: the command line, reading the message (dots, CRLF, limits), the
 // header section, RFC 5322 address lists, the composed text and the envelope.
 #include <doctest/doctest.h>
+#include <sysexits.h>
 
 #include <cstdlib>
 #include <ctime>
@@ -191,7 +192,7 @@ TEST_CASE("prepare: envelope from options, -t, the caller, sendmail_domain") {
   std::string raw =
       "To: Bob <bob@x.test>, carol\nCc: bob@X.test\nBcc: dave@x.test\nSubject: hi\n\ntext \xc3\xa9\n";
   Exit e = prepare(opts({"-t", "extra@x.test"}), *cfg, who, raw, 1700000000, "0123456789ABCDEF", &p);
-  REQUIRE_MESSAGE(e.code == kExOk, e.error);
+  REQUIRE_MESSAGE(e.code == EX_OK, e.error);
   CHECK(p.env.sender == "alice@example.test");
   CHECK(p.env.recipients ==
         std::vector<std::string>{"extra@x.test", "bob@x.test", "carol@example.test", "dave@x.test"});
@@ -204,27 +205,27 @@ TEST_CASE("prepare: envelope from options, -t, the caller, sendmail_domain") {
 
   Prepared f;
   REQUIRE(prepare(opts({"-f", "<>", "bob@x.test"}), *cfg, who, "x\n", 1, "0123456789ABCDEF", &f).code ==
-          kExOk);
+          EX_OK);
   CHECK(f.env.sender.empty());
   CHECK(f.text.find("\nFrom: Alice <alice@example.test>\n") != std::string::npos);
   Prepared g;
   REQUIRE(prepare(opts({"-f", "robot@x.test", "-F", "Robot", "bob@x.test"}), *cfg, who, "x\n", 1,
                   "0123456789ABCDEF", &g)
-              .code == kExOk);
+              .code == EX_OK);
   CHECK(g.env.sender == "robot@x.test");
   CHECK(g.text.find("\nFrom: Robot <robot@x.test>\n") != std::string::npos);
 
   Prepared h;
-  CHECK(prepare(opts({}), *cfg, who, "x\n", 1, "0123456789ABCDEF", &h).code == kExUsage);
-  CHECK(prepare(opts({"-t"}), *cfg, who, "Subject: x\n\nx\n", 1, "0123456789ABCDEF", &h).code == kExUsage);
-  CHECK(prepare(opts({"bad@@x"}), *cfg, who, "x\n", 1, "0123456789ABCDEF", &h).code == kExUsage);
+  CHECK(prepare(opts({}), *cfg, who, "x\n", 1, "0123456789ABCDEF", &h).code == EX_USAGE);
+  CHECK(prepare(opts({"-t"}), *cfg, who, "Subject: x\n\nx\n", 1, "0123456789ABCDEF", &h).code == EX_USAGE);
+  CHECK(prepare(opts({"bad@@x"}), *cfg, who, "x\n", 1, "0123456789ABCDEF", &h).code == EX_USAGE);
   CHECK(prepare(opts({"-f", "a@b@c", "x@x.test"}), *cfg, who, "x\n", 1, "0123456789ABCDEF", &h).code ==
-        kExUsage);
-  CHECK(prepare(opts({"-t"}), *cfg, who, "To: <bad\n\nx\n", 1, "0123456789ABCDEF", &h).code == kExDataErr);
+        EX_USAGE);
+  CHECK(prepare(opts({"-t"}), *cfg, who, "To: <bad\n\nx\n", 1, "0123456789ABCDEF", &h).code == EX_DATAERR);
   // Duplicates collapse (case-insensitively), and -t adds to the command line.
   Prepared d;
   REQUIRE(prepare(opts({"-t", "BOB@x.test"}), *cfg, who, "To: bob@x.test\n\nx\n", 1, "0123456789ABCDEF", &d)
-              .code == kExOk);
+              .code == EX_OK);
   CHECK(d.env.recipients == std::vector<std::string>{"BOB@x.test"});
 }
 

@@ -4,6 +4,7 @@
 #include "mailctl/sendmail/submit.hpp"
 
 #include <fcntl.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,10 +26,10 @@ int errno_exit(int err) {
     case ENOSPC:
     case EDQUOT:
     case EINTR:
-    case EAGAIN: return kExTempFail;
+    case EAGAIN: return EX_TEMPFAIL;
     case EACCES:
-    case EPERM: return kExNoPerm;
-    default: return kExCantCreat;
+    case EPERM: return EX_NOPERM;
+    default: return EX_CANTCREAT;
   }
 }
 
@@ -67,7 +68,7 @@ Exit submit(const common::spool::Layout& layout, const common::spool::Envelope& 
   if (!sock) {
     int e = sock.status().err();
     if (e == ENOENT || e == ECONNREFUSED)
-      return {kExTempFail, "the queue manager is not running (" + sock.message() + "); message not sent"};
+      return {EX_TEMPFAIL, "the queue manager is not running (" + sock.message() + "); message not sent"};
     return {errno_exit(e), "cannot reach the queue manager: " + sock.message()};
   }
   ipc::Hello hello;
@@ -77,23 +78,23 @@ Exit submit(const common::spool::Layout& layout, const common::spool::Envelope& 
   common::io::UniqueFd fd = w->release_fd();
   st = ipc::send_frame(sock->get(), ipc::encode_frame(hello));
   if (st) st = ipc::send_frame(sock->get(), ipc::encode_frame(ipc::Submit{1}), fd.get());
-  if (!st) return {kExTempFail, "cannot talk to the queue manager: " + st.message()};
+  if (!st) return {EX_TEMPFAIL, "cannot talk to the queue manager: " + st.message()};
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   auto peer = receive<ipc::Hello>(sock->get(), deadline);
-  if (!peer) return {kExTempFail, "queue manager: " + peer.message()};
+  if (!peer) return {EX_TEMPFAIL, "queue manager: " + peer.message()};
   if (peer->protocol != ipc::kProtoSubmit || peer->version != ipc::kProtoVersion)
-    return {kExSoftware, "the queue manager speaks another protocol version"};
+    return {EX_SOFTWARE, "the queue manager speaks another protocol version"};
   auto done = receive<ipc::SubmitDone>(sock->get(), deadline);
-  if (!done) return {kExTempFail, "queue manager: " + done.message() + "; message not sent"};
-  if (done->request_id != 1) return {kExSoftware, "unexpected answer from the queue manager"};
+  if (!done) return {EX_TEMPFAIL, "queue manager: " + done.message() + "; message not sent"};
+  if (done->request_id != 1) return {EX_SOFTWARE, "unexpected answer from the queue manager"};
   const auto& v = done->verdict;
   std::string why = common::log::printable(v.status + " " + v.text, 200);
   switch (v.outcome) {
-    case Outcome::kOk: return {kExOk, ""};
-    case Outcome::kTemporary: return {kExTempFail, "the queue manager could not take the message: " + why};
+    case Outcome::kOk: return {EX_OK, ""};
+    case Outcome::kTemporary: return {EX_TEMPFAIL, "the queue manager could not take the message: " + why};
     case Outcome::kPermanent:
-    default: return {kExDataErr, "the queue manager refused the message: " + why};
+    default: return {EX_DATAERR, "the queue manager refused the message: " + why};
   }
 }
 

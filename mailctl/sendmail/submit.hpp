@@ -5,6 +5,8 @@
 // queue manager's SubmitDone: only then is the message safe.
 #pragma once
 
+#include <sysexits.h>
+
 #include <string>
 #include <string_view>
 
@@ -13,22 +15,9 @@
 
 namespace sendmail {
 
-// sysexits(3) codes sendmail exits with.
-inline constexpr int kExOk = 0;
-inline constexpr int kExUsage = 64;
-inline constexpr int kExDataErr = 65;
-inline constexpr int kExNoUser = 67;
-inline constexpr int kExUnavailable = 69;
-inline constexpr int kExSoftware = 70;
-inline constexpr int kExOsErr = 71;
-inline constexpr int kExCantCreat = 73;
-inline constexpr int kExTempFail = 75;
-inline constexpr int kExNoPerm = 77;
-inline constexpr int kExConfig = 78;
-
-// How sendmail ends: a sysexits code and, unless it is 0, what to tell the user.
+// How sendmail ends: a sysexits(3) code (EX_*) and, unless it is 0, what to tell the user.
 struct Exit {
-  int code = kExOk;
+  int code = EX_OK;
   std::string error;
 };
 
