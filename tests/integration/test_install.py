@@ -1,4 +1,4 @@
-# make install (issue 8, operations).
+# make install.
 #   - Staged (DESTDIR): the binaries, man pages, one systemd unit per daemon plus
 #     mailbag.target, and a commented example configuration, with their modes; a second
 #     run changes nothing and keeps an edited configuration.
@@ -28,7 +28,7 @@ import harness
 PROGRAMS = ("smtpd", "queue-manager", "local", "remote", "pop3d", "relayctl", "mailctl", "sendmail")
 UNITS = ("mailbag-smtpd.service", "mailbag-queue-manager.service", "mailbag-local.service",
          "mailbag-remote.service", "mailbag-pop3d.service", "mailbag.target")
-MAN = ("man5/mailbag.conf.5", "man5/mailbag-queue.5", "man7/mailbag-ipc.7", "man8/smtpd.8",
+MAN = ("man5/mailbag.conf.5", "man5/mailbag-queue.5", "man7/mailbag.7", "man7/mailbag-ipc.7", "man8/smtpd.8",
        "man8/queue-manager.8", "man8/local.8", "man8/remote.8", "man8/pop3d.8", "man8/mailctl.8",
        "man8/relayctl.8", "man8/sendmail.8")
 
