@@ -1,5 +1,5 @@
-// mailctl check-dns DOMAIN (issue 8): looks up what the seed HOWTO (000) checks with
-// nslookup - the domain's MX records, each MX host's A/AAAA, each address's PTR and
+// mailctl check-dns DOMAIN: looks up what an administrator setting up a mail domain checks
+// with nslookup - the domain's MX records, each MX host's A/AAAA, each address's PTR and
 // whether that name resolves back, whether this server is the (best) MX, the domain's
 // SPF record - and compares it with the configuration (hostname, smtp_listen, the
 // machine's interface addresses, accounts.mdb, relay_domains). Lookups go to

@@ -1,6 +1,6 @@
 // `mailctl check-dns DOMAIN`, the judging half: what the lookups found (DomainCheck,
 // filled by check_dns.cpp) becomes the report an administrator reads and the list of
-// problems, as the seed HOWTO (000) checks a setup with nslookup: MX records, the MX
+// problems, as an administrator checks a setup with nslookup: MX records, the MX
 // hosts' addresses, their reverse (PTR) records, whether this server is the MX. Pure
 // (no I/O), unit-tested in dns_report_test.cpp.
 //   RFC 5321 5.1: MX preference order; no MX means the domain's own A/AAAA (implicit MX);

@@ -1,5 +1,5 @@
 // Tests of check-dns's judgement (dns_report.hpp) over hand-made lookup results, in the
-// seed HOWTO's layout (000): the server's own MX with the best preference, the ISP's
+// usual small-site layout: the server's own MX with the best preference, the ISP's
 // spooling server as backup; and of own_addresses().
 #include "mailctl/dns_report.hpp"
 

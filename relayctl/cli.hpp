@@ -1,5 +1,5 @@
 // relayctl's commands, kept apart from main() so the tests can run them against a
-// temporary database with a chosen clock: vsmtprelay's interface (seeds/003) over the
+// temporary database with a chosen clock: vsmtprelay's interface over the
 // relay database (common/relaydb), plus `load` of `dump` output.
 //   add ip [ticks] | delete ip [...] | expire [n] | list [n] | dump | load [-m] FILE|-
 #pragma once

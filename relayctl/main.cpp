@@ -1,5 +1,5 @@
 // relayctl: the administrator's tool for the POP-before-SMTP relay database
-// (data_directory/relay.mdb), with vsmtprelay's commands (seeds/003); meant for cron
+// (data_directory/relay.mdb), with vsmtprelay's commands; meant for cron
 // (`15 3 * * * relayctl expire 1440`). Runs as its caller (root, or a member of mb-relay);
 // touches only relay.mdb and its lock file. Exit statuses: see cli.hpp and relayctl(8).
 #include <unistd.h>

@@ -1,5 +1,5 @@
 // The unprivileged users and groups of Mailbag, in one table: which user each program
-// runs as and which groups give it access to what (see design.md and mailbag-queue(5)).
+// runs as and which groups give it access to what (see mailbag(7) and mailbag-queue(5)).
 //   mb-drop   create files in spool/incoming, connect to private/submit (smtpd, sendmail,
 //             local for forwards and auto-replies)
 //   mb-acct   read accounts.mdb (domains, users, aliases; no password hashes)

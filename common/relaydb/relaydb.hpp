@@ -4,7 +4,7 @@
 // LMDB gives one writer at a time and consistent snapshots to readers, so the three can
 // run at the same moment. Keys are normalised address text ("192.0.2.1", "2001:db8::1";
 // an IPv4-mapped IPv6 address is stored as its IPv4 form), values ASCII decimal seconds,
-// as in vsmtprelay's relayers.db (seeds/003), so `mdb_dump -p` output stays readable.
+// as in vsmtprelay's relayers.db, so `mdb_dump -p` output stays readable.
 #pragma once
 
 #include <sys/socket.h>

@@ -1,4 +1,4 @@
-// The ETRN client of a server on a link that comes and goes (the seeds' dial-up setups):
+// The ETRN client of a server on a link that comes and goes (a dial-up site):
 // when remote starts, and every wakeup_every after that, it asks each of etrn_hosts (the
 // backup MX servers holding our mail) to send it now: "ETRN domain" for each of
 // etrn_domains (RFC 1985), or, for backup servers that want the older method, a short

@@ -3,7 +3,8 @@
 # (POP3 out) on this machine, same load, same Maildir layout, rounds alternating between
 # the servers; then Mailbag alone with 10,000 idle SMTP sessions and a queue of 100,000
 # deferred messages. Prints a table of medians with the Mailbag/peer ratios and the
-# targets of issue 7, the machine, the command; writes the same as JSON in the build dir.
+# performance targets (README, Performance), the machine, the command; writes the same as
+# JSON in the build dir.
 # Exit status: 0 when every measurement ran (a missed target is not an error), 1 when
 # the run failed (a message missing from the Maildirs, a server died, a client error).
 # Needs root (the daemons drop to their own users) and the Debian packages postfix,
@@ -37,7 +38,7 @@ LOAD_SOURCES = "127.1.0."  # the load generator's source addresses: 127.1.0.1 ..
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(description="Mailbag vs Postfix and Dovecot (issue 7); see README.md")
+    ap = argparse.ArgumentParser(description="Mailbag vs Postfix and Dovecot; see README.md, Performance")
     ap.add_argument("--bin", required=True, help="Mailbag's build/bin directory")
     ap.add_argument("--quick", action="store_true", help="a short run (~3 min) for development")
     ap.add_argument("--rounds", type=int, help="rounds per figure (default 5; quick 1)")

@@ -1,5 +1,5 @@
 # What the benchmark tells: progress lines, the machine it ran on, and the final table
-# (medians over the rounds, Mailbag/peer ratios, the targets of issue 7).
+# (medians over the rounds, Mailbag/peer ratios, the performance targets).
 import os
 import platform
 import shlex

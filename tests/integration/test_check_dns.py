@@ -1,5 +1,5 @@
-# mailctl check-dns DOMAIN (issue 8) against a real unbound serving test zones, reverse
-# zones for 127.x addresses included: the seed HOWTO's (000) nslookup checks - MX
+# mailctl check-dns DOMAIN against a real unbound serving test zones, reverse zones
+# for 127.x addresses included: the nslookup checks of a mail domain's setup - MX
 # records, the MX hosts' addresses, their PTR records and whether those resolve back,
 # whether this server is the MX - compared with the configuration (hostname,
 # smtp_listen, the domains in accounts.mdb, relay_domains), and the SPF record.
@@ -33,7 +33,7 @@ def world(make_mailbag, peers):
     zones = ["dnscheck.test", "isp.test", "local2.test", "backup.test", "nomx.test", "nullmx.test",
              "mxalias.test", "twospf.test", "hijack.test", rev(m.host), rev(isp), rev(liar)]
     records = [
-        # The seed's layout: this server first, the ISP's spooling server second.
+        # A small site's layout: this server first, the ISP's spooling server second.
         "dnscheck.test. MX 10 mx.dnscheck.test.",
         "dnscheck.test. MX 20 relay1.isp.test.",
         'dnscheck.test. TXT "v=spf1 mx -all"',

@@ -197,7 +197,7 @@ def test_foreign_domain_refused_554_571(make_mailbag, rcpt):
     assert c.cmd("MAIL FROM:<sender@example.net>")[0] == 250
     code, lines = c.cmd("RCPT TO:<%s>" % rcpt)
     if rcpt == "someone@foreign.example":
-        # An unauthenticated client may not relay (RFC 5321 3.6.2): 554 5.7.1 (issue 4).
+        # An unauthenticated client may not relay (RFC 5321 3.6.2): 554 5.7.1.
         assert code == 554 and "5.7.1" in lines[0], (code, lines)
     else:
         # Routing tricks through a local domain are refused one way or another; they

@@ -1,5 +1,5 @@
 # Interoperability with Dovecot (Debian's dovecot-imapd and dovecot-pop3d), the mail store
-# that reads our Maildirs as they are (design.md): a private Dovecot, from its own
+# that reads our Maildirs as they are (mailbag(7)): a private Dovecot, from its own
 # configuration in a temporary directory (never /etc/dovecot), on a 127.x address, with
 # the Maildir++ quota backend (quota = maildir) over the same maildirsize, sees the same
 # messages as Mailbag and the same quota usage; room made on one side (our pop3d, or

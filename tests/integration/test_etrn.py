@@ -1,6 +1,6 @@
-# The dial-up setups of the seeds (000, 001, 004): a primary server that is often
-# offline, a backup MX (the ISP's) that holds its mail, and ETRN (RFC 1985) or a wake-up
-# message to get the held mail delivered as soon as the primary is back.
+# Dial-up setups: a primary server that is often offline, a backup MX (the ISP's) that
+# holds its mail, and ETRN (RFC 1985) or a wake-up message to get the held mail delivered
+# as soon as the primary is back.
 #   - mailctl etrn HOST DOMAIN against a real Postfix backup
 #   - the whole flow with a Postfix backup: a sender's remote finds the primary down and
 #     uses the backup MX; the primary starts, its remote sends ETRN by itself
@@ -33,7 +33,7 @@ def primary_mailbag(make_mailbag):
 
 
 def zones(primary_ip, backup_ip):
-    # The seeds' layout: the primary with the better preference, the ISP's spooling
+    # The dial-up layout: the primary with the better preference, the ISP's spooling
     # server with a worse one.
     return Unbound(["primary.test", "backup.test"],
                    ["primary.test. MX 10 mx.primary.test.", "primary.test. MX 20 mx.backup.test.",

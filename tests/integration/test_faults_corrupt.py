@@ -1,4 +1,4 @@
-# Damaged queue files (issue 8, fault injection): whatever lies in spool/queue when the
+# Damaged queue files (fault injection): whatever lies in spool/queue when the
 # queue manager starts -- garbage, a truncated file, an empty one, a name that is not a
 # queue id, a symlink, a FIFO, a directory, an envelope that never ends, a file whose size
 # disagrees with its state record -- is moved aside to spool/corrupt/ with a log line

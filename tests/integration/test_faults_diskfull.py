@@ -1,4 +1,4 @@
-# Disk full (issue 8, fault injection): the spool, then the Maildirs, on a small tmpfs of
+# Disk full (fault injection): the spool, then the Maildirs, on a small tmpfs of
 # their own that the test fills up (root only; each tmpfs is unmounted after the test,
 # pass or fail).
 #   - spool full: smtpd answers 452 4.3.1 (RFC 3463 3.4: "mail system full"; RFC 5321

@@ -1,5 +1,5 @@
-# A hostile lower-privileged peer on the queue manager's internal sockets (issue 8, fault
-# injection; design: "a malformed frame from a less-privileged peer is logged and the
+# A hostile lower-privileged peer on the queue manager's internal sockets (fault
+# injection; the rule: "a malformed frame from a less-privileged peer is logged and the
 # connection dropped, and the receiving process carries on").
 #   private/submit (smtpd, sendmail, local; group mb-drop): garbage instead of a Hello, a
 #     wrong protocol or version, an oversized frame, a message type that does not belong

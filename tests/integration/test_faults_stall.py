@@ -1,4 +1,4 @@
-# Stalling and dripping SMTP peers (issue 8, fault injection). Two hostile receivers, tiny
+# Stalling and dripping SMTP peers (fault injection). Two hostile receivers, tiny
 # Python servers on 127.x:25:
 #   stall.test  answers normally up to DATA, reads the message, and never answers the
 #               final dot (a peer stalled mid-DATA);

@@ -1,4 +1,4 @@
-# Privilege separation, verified as the kernel enforces it (issue 8; root only, as in CI).
+# Privilege separation, verified as the kernel enforces it (root only, as in CI).
 # All five daemons run; for each, the test reads its real credentials from
 # /proc/PID/status (uid, gid, supplementary groups, capabilities, no_new_privs) and then
 # runs probes with exactly those credentials (setpriv) against the live spool, databases

@@ -1,4 +1,4 @@
-# End-to-end tests of what the seeds promise a small-business mail server (seeds/002):
+# End-to-end tests of what a small-business mail server promises its administrator:
 # virtual domains with the same user name in two domains, aliases (local and remote
 # targets, fan-out), domain aliases, postmaster@/abuse@ of every domain, catch-all,
 # subaddressing, redirection with and without a local copy, SRS for forwards to other

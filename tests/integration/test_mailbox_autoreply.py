@@ -1,4 +1,4 @@
-# End-to-end tests of the auto-reply (seeds/002 "autoreply", RFC 3834): the reply goes
+# End-to-end tests of the auto-reply (vacation message, RFC 3834): the reply goes
 # through the queue with a null envelope sender, Auto-Submitted: auto-replied,
 # In-Reply-To and References, From the user and To the envelope sender; once per sender
 # per interval (remembered across restarts); never to a list message, a null sender,

@@ -1,8 +1,7 @@
-# End-to-end tests of mailbox quotas (Maildir++ maildirsize, seeds/002's "mailbox
-# quotas"): the per-domain default, deferral or bounce at delivery (quota_exceeded), the
-# "mailbox full" state answered at RCPT with 452 4.2.2, room made over POP3 (pop3d writes
-# the removal into maildirsize), the 90 % warning sent once, and maildirsize agreeing
-# with what is really in the Maildir.
+# End-to-end tests of mailbox quotas (Maildir++ maildirsize): the per-domain default,
+# deferral or bounce at delivery (quota_exceeded), the "mailbox full" state answered at
+# RCPT with 452 4.2.2, room made over POP3 (pop3d writes the removal into maildirsize),
+# the 90 % warning sent once, and maildirsize agreeing with what is really in the Maildir.
 import poplib
 import re
 

@@ -1,5 +1,5 @@
 # Privilege separation as the kernel sees it (only when the tests run as root, as in CI):
-# each daemon runs as its own mb-* user with exactly its groups (design.md, users.cpp),
+# each daemon runs as its own mb-* user with exactly its groups (mailbag(7), common/privsep/users.cpp),
 # no capabilities and no_new_privs; the spool and the Maildirs have the owners and modes
 # of mailbag-queue(5).
 import grp

@@ -1,7 +1,7 @@
-# Relay control and the limits around it (issue 4, issue 5's server side, issue 3's
-# smtpd side), with the real daemons: the whole open-relay list refused from an
-# unauthorised address on port 25; relaying for relay_networks, for an authenticated
-# user and after a POP3 login (POP-before-SMTP, also on the seed's port 5190); the
+# Relay control and the limits around it, with the real daemons: the whole open-relay
+# list refused from an unauthorised address on port 25; relaying for relay_networks, for
+# an authenticated user and after a POP3 login (POP-before-SMTP, also on the extra port
+# 5190 that older setups used); the
 # backup-MX relay_domains and ETRN (RFC 1985) for them; connection limits per client
 # address, per minute and in total, each logged once per window.
 import re
@@ -16,7 +16,8 @@ from test_pop3 import PASSWORD, USER, POP3From, tls_context as pop_tls_context
 from test_submission import closed_by_server, plain, raw, source_ip, starttls
 
 # Each of these tries to make us deliver to far.example (or an address literal) for a
-# client that may not relay. RFC 5321 3.6.2 / 7.1; the list of tricks from issue 4.
+# client that may not relay. RFC 5321 3.6.2 / 7.1; the classic open-relay tricks
+# (%, !, source routes, quoted local parts, address literals).
 OPEN_RELAY_TRICKS = [
     "victim@far.example",                     # plain relaying
     "victim%far.example@example.test",        # percent hack
@@ -94,8 +95,8 @@ def test_relaying_for_an_authenticated_user_on_25(strict):
 
 
 def test_pop_before_smtp_on_25_and_on_5190(make_mailbag):
-    # seeds/003: check mail with POP3 first, then relay through port 25 or 5190 without
-    # a password; other addresses still may not.
+    # POP-before-SMTP as older setups document it: check mail with POP3 first, then relay
+    # through port 25 or 5190 without a password; other addresses still may not.
     m = make_mailbag(start=False, conf={"relay_networks": "", "pop_before_smtp": "yes", "relay_lifetime": "30m"})
     extra = 5190 if harness.is_root() else harness.free_port(m.host)
     first = 587 if harness.is_root() else harness.free_port(m.host)
@@ -228,7 +229,7 @@ def test_total_sessions_and_relay_networks_exemption(make_mailbag):
     open_ = [raw(m, m.port, source=ip) for _ in range(3)]
     for c in open_:
         assert c.reply()[0] == 220
-    # ... but not from the total (the seeds' "TCP/IP channels").
+    # ... but not from the total (smtpd_max_sessions).
     c = raw(m, m.port, source=ip)
     code, lines = c.reply()
     assert code == 421 and lines[0].startswith("4.3.2"), (code, lines)

@@ -1,4 +1,4 @@
-# Mail submission by users (issue 4, seeds/002 "locked down", seeds/003 port 5190):
+# Mail submission by users (no relaying without a login; the extra port 5190):
 # real clients on the submission port 587 (STARTTLS, RFC 6409) and on 465 (implicit
 # TLS, RFC 8314): swaks, Python smtplib, msmtp; AUTH PLAIN and LOGIN (RFC 4954) only
 # under TLS; MAIL refused before AUTH (530 5.7.0); the sender login check; failed

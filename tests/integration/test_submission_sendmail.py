@@ -1,4 +1,4 @@
-# Local submission with our sendmail (issue 4): mail(1) from mailutils through it, the
+# Local submission with our sendmail: mail(1) from mailutils through it, the
 # classic options (-t, -f, -F, -i/-oi, recipients on the command line), the headers it
 # adds and removes, sysexits exit codes, and the installed set-group-ID program run by
 # an ordinary user: it ignores -C and the environment and still gets the message into

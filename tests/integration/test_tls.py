@@ -1,4 +1,4 @@
-# TLS defaults (issue 8): on the implicit-TLS ports (465 submissions, RFC 8314; 995
+# TLS defaults: on the implicit-TLS ports (465 submissions, RFC 8314; 995
 # POP3S) and after STARTTLS/STLS (25, 110), only TLS 1.2 and 1.3 are spoken, and with
 # TLS 1.2 only ECDHE key exchange with AEAD ciphers (forward secrecy, no CBC, RC4, 3DES,
 # NULL, anonymous or export suites; RFC 7525 / RFC 9325 4.1-4.2). A client of our own
