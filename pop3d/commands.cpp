@@ -1,7 +1,7 @@
 // Parsing of POP3 command lines (see commands.hpp).
 #include "pop3d/commands.hpp"
 
-#include <cctype>
+#include "common/mail/ascii.hpp"
 
 namespace pop3d {
 namespace {
@@ -39,7 +39,7 @@ common::Result<Command> parse_command(std::string_view line) {
   auto sp = line.find(' ');
   std::string_view kw = line.substr(0, sp);
   if (kw.empty() || kw.size() > 4) return common::Status::error("unknown command");
-  for (char c : kw) cmd.keyword += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  cmd.keyword = common::mail::upper(kw);
   for (const auto& kv : kVerbs)
     if (kv.keyword == cmd.keyword) cmd.verb = kv.verb;
   if (sp == std::string_view::npos) return cmd;

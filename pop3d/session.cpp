@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/log/log.hpp"
+#include "common/mail/ascii.hpp"
 
 namespace pop3d {
 namespace {
@@ -137,8 +138,7 @@ void Session::auth(const Command& c) {
     return;
   }
   if (!login_allowed()) return error(plain_denied());
-  std::string mech;
-  for (char ch : c.args[0]) mech += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  std::string mech = common::mail::upper(c.args[0]);
   if (mech != "PLAIN") return error("Unsupported authentication mechanism");
   if (c.args.size() > 2) return error("Syntax error in AUTH");
   if (c.args.size() == 2) {

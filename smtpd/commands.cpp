@@ -13,13 +13,12 @@ namespace smtpd {
 using common::mail::iequals;
 using common::mail::istarts_with;
 using common::mail::lower;
+using common::mail::upper;
 
 namespace {
 
 using common::mail::Address;
 using common::mail::PathOptions;
-
-char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 

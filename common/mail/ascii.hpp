@@ -1,4 +1,5 @@
-// ASCII case folding for protocol tokens, domains and lookup keys. Mail compares these
+// ASCII case folding for protocol tokens, domains and lookup keys (upper() for command
+// keywords and SASL mechanism names). Mail compares these
 // without regard to ASCII case (RFC 5321 2.4: verbs, parameters and domains; local parts
 // are folded only by Mailbag's own lookup keys), and never by the C locale: non-ASCII
 // octets (UTF-8 under SMTPUTF8) pass through unchanged. One copy for the whole tree.
@@ -11,10 +12,17 @@
 namespace common::mail {
 
 constexpr char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
 
 inline std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = lower(c);
+  return out;
+}
+
+inline std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = upper(c);
   return out;
 }
 

@@ -6,6 +6,7 @@
 using common::mail::iequals;
 using common::mail::istarts_with;
 using common::mail::lower;
+using common::mail::upper;
 
 TEST_CASE("lower folds ASCII letters only") {
   CHECK(lower('A') == 'a');
@@ -20,6 +21,17 @@ TEST_CASE("lower folds ASCII letters only") {
               "B") ==
         "\xC3\x84"
         "b");
+}
+
+TEST_CASE("upper folds ASCII letters only") {
+  CHECK(upper('a') == 'A');
+  CHECK(upper('z') == 'z' - 'a' + 'A');
+  CHECK(upper('{') == '{');
+  CHECK(upper("auth plain") == "AUTH PLAIN");
+  CHECK(upper("\xC3\xA4"
+              "b") ==
+        "\xC3\xA4"
+        "B");  // ä stays as it is
 }
 
 TEST_CASE("iequals and istarts_with ignore ASCII case") {

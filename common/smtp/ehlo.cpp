@@ -3,15 +3,12 @@
 
 #include <string_view>
 
+#include "common/mail/ascii.hpp"
+
 namespace common::smtp {
 namespace {
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  return out;
-}
+using mail::upper;
 
 std::vector<std::string_view> words(std::string_view s) {
   std::vector<std::string_view> out;
