@@ -7,6 +7,7 @@
 # (harness.py), mail sent over SMTP.
 import os
 import re
+import time
 
 import pytest
 
@@ -261,7 +262,12 @@ def test_user_show_tells_everything(make_mailbag):
     mid, msg = make_message("show", 1)
     assert m.send(DEMO, msg).code == 250
     m.find_message(DEMO, mid)
+    # local renames the file into new/ before it adds it to maildirsize: wait for both.
+    deadline = time.time() + 20
     out = m.mailctl("user", "show", DEMO).stdout
+    while "in 1 message(s)" not in out and time.time() < deadline:
+        time.sleep(0.1)
+        out = m.mailctl("user", "show", DEMO).stdout
     for want in ["address      demo@example.test\n",
                  "maildir      %s\n" % m.maildir(DEMO),
                  "status       active\n",
