@@ -60,6 +60,10 @@ def test_utf8_domain_is_looked_up_and_sent_as_a_labels(make_mailbag, peers):
     # Logs show bytes outside ASCII as \\xNN escapes.
     remote_log_line(m, r"%s: to=<anna@b\\xc3\\xbccher\.test>, relay=mx\.xn--bcher-kva\.test\[%s\]:25, .*status=sent"
                     % (qid, re.escape(pf.ip)))
+    # Postfix logs the delivery a moment after the file is in the Maildir.
+    deadline = time.time() + 20
+    while "to=<anna@xn--bcher-kva.test>, relay=virtual" not in pf.log() and time.time() < deadline:
+        time.sleep(0.1)
     assert "to=<anna@xn--bcher-kva.test>, relay=virtual" in pf.log(), pf.log()
 
     _, msg2 = make_message("idna", 2, to="anna@xn--bcher-kva.test")
