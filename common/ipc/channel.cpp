@@ -41,7 +41,16 @@ void Channel::on_write_cb(evutil_socket_t, short, void* self) noexcept {
 
 void Channel::send_raw(std::string frame, io::UniqueFd fd) {
   if (!open_) return;
-  MB_CHECK(frame.size() <= kMaxFrame, "outgoing frame over kMaxFrame");
+  if (frame.size() > kMaxFrame) {
+    // A reply built from what a peer or a local user controls (a queue listing, say)
+    // must never abort the daemon: the peer gets a closed connection instead, and the
+    // log says which message was too big.
+    unsigned type = (static_cast<unsigned char>(frame[4]) << 8) | static_cast<unsigned char>(frame[5]);
+    log::error("%s: refusing to send a %zu-byte frame (type %u) over the %zu-byte limit", protocol_.c_str(),
+               frame.size(), type, kMaxFrame);
+    close(Status::error("outgoing frame over the size limit"));
+    return;
+  }
   out_.push_back(Out{std::move(frame), std::move(fd)});
   if (out_.size() == 1) flush();
 }

@@ -259,3 +259,19 @@ TEST_CASE("frames queue while the socket is full and arrive in order") {
   CHECK_FALSE(a.closed);
   CHECK_FALSE(b.closed);
 }
+
+TEST_CASE("an outgoing frame over the limit closes the channel instead of aborting the process") {
+  auto base = common::io::new_event_base();
+  auto [s1, s2] = seqpacket_pair();
+  Endpoint a(base.get(), std::move(s1), kProtoControl, "queue-manager");
+  Endpoint b(base.get(), std::move(s2), kProtoControl, "mailctl");
+  REQUIRE(run_until(base.get(), [&] { return a.ch->hello_done() && b.ch->hello_done(); }));
+  QueueListReply big;
+  big.entries.resize(1);
+  big.entries[0].sender = std::string(kMaxFrame, 's');
+  a.ch->send(big);
+  CHECK_FALSE(a.ch->open());
+  REQUIRE(run_until(base.get(), [&] { return a.closed.has_value() && b.closed.has_value(); }));
+  CHECK(*a.closed == "outgoing frame over the size limit");
+  CHECK(b.frames.empty());
+}
