@@ -66,6 +66,11 @@ const char* rcpt_state_name(const ipc::QueueRcptInfo& r) {
   return "unknown";
 }
 
+// The queue manager cuts a message with very many recipients to what fits in one frame.
+std::string omitted_text(std::uint32_t n) {
+  return "... and " + std::to_string(n) + " more recipients not listed";
+}
+
 }  // namespace
 
 std::string terminal_safe(std::string_view text) {
@@ -154,6 +159,7 @@ std::string format_mailq(const std::vector<ipc::QueueEntry>& entries) {
       last_text = &r.text;
       out += std::string(kRcptIndent, ' ') + terminal_safe(r.address) + "\n";
     }
+    if (e.rcpts_omitted > 0) out += std::string(kRcptIndent, ' ') + omitted_text(e.rcpts_omitted) + "\n";
     out += "\n";
     if (__builtin_add_overflow(total, e.size, &total)) total = UINT64_MAX;
   }
@@ -210,6 +216,7 @@ std::string format_show(const ShowInput& in) {
         out += "  " + terminal_safe(r.status) + (r.status.empty() ? "" : " ") + terminal_safe(r.text);
       out += "\n";
     }
+    if (e.rcpts_omitted > 0) out += "  " + omitted_text(e.rcpts_omitted) + "\n";
   }
   out += "header\n";
   std::size_t pos = 0;

@@ -1,9 +1,13 @@
-// Queue manager set-up: what is opened before the privilege drop, and start-up after it.
+// Queue manager set-up (what is opened before the privilege drop, start-up after it) and
+// the Host operations on the spool and the loop that the Core asks for.
 #include "queue-manager/manager.hpp"
 
 #include <fcntl.h>
 #include <sys/time.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 
 #include "common/io/fdio.hpp"
@@ -11,6 +15,7 @@
 #include "common/log/log.hpp"
 #include "common/privsep/drop.hpp"
 #include "common/privsep/users.hpp"
+#include "common/spool/fault.hpp"
 
 namespace qmgr {
 
@@ -63,11 +68,27 @@ PreJail pre_jail(const common::config::Config& cfg) {
   return p;
 }
 
+namespace {
+
+// Small slack over message_size_limit for the Received header the submitter prepends.
+constexpr std::uint64_t kHeaderSlack = 64 * 1024;
+
+CoreSettings settings(const common::config::Config& cfg) {
+  CoreSettings s;
+  s.retry.min_delay = cfg.queue_retry_min;
+  s.retry.max_delay = cfg.queue_retry_max;
+  s.retry.lifetime = cfg.queue_lifetime;
+  s.max_data_size = static_cast<std::uint64_t>(cfg.message_size_limit) + kHeaderSlack;
+  s.delay_warning_time = cfg.delay_warning_time;
+  s.postmaster = cfg.postmaster_address.empty() ? "postmaster@" + cfg.hostname : cfg.postmaster_address;
+  s.etrn.interval = cfg.etrn_interval;
+  return s;
+}
+
+}  // namespace
+
 Manager::Manager(event_base* base, const common::config::Config& cfg, PreJail pre)
-    : base_(base), cfg_(cfg), layout_(cfg), pre_(std::move(pre)) {
-  policy_.min_delay = cfg.queue_retry_min;
-  policy_.max_delay = cfg.queue_retry_max;
-  policy_.lifetime = cfg.queue_lifetime;
+    : base_(base), cfg_(cfg), layout_(cfg), pre_(std::move(pre)), core_(*this, settings(cfg)) {
   commit_ev_.reset(event_new(base_, -1, 0, on_commit_cb, this));
   dispatch_ev_.reset(event_new(base_, -1, 0, on_dispatch_cb, this));
   wakeup_ev_.reset(evtimer_new(base_, on_wakeup_cb, this));
@@ -89,7 +110,10 @@ Status Manager::start() {
 
   MB_TRY(recover());
   remover_ = std::make_unique<Remover>(pre_.queue_dir.get());
-  syncer_ = std::make_unique<Syncer>(base_, pre_.queue_dir.get(), [this](int err) { on_synced(err); });
+  syncer_ = std::make_unique<Syncer>(base_, pre_.queue_dir.get(), [this](int err) {
+    if (err == 0) common::spool::fault::hit("qmgr.after_sync");
+    core_.synced(err);
+  });
 
   submit_listener_.reset(evconnlistener_new(base_, on_submit_accept_cb, this,
                                             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
@@ -106,9 +130,91 @@ Status Manager::start() {
                                                 pre_.agent_listener[t].release()));
     if (!agent_listener_[t]) return Status::error("evconnlistener_new (agents)");
   }
-  arm_wakeup();
-  schedule_dispatch();
+  core_.wake(now());
+  request_dispatch();
   return Status::ok();
+}
+
+Status Manager::unlink(const std::string& id) {
+  common::spool::fault::hit("qmgr.before_remove");
+  if (::unlinkat(pre_.queue_dir.get(), id.c_str(), 0) < 0 && errno != ENOENT)
+    return Status::sys("unlink " + id);
+  return Status::ok();
+}
+
+void Manager::unlink_later(const std::string& id) {
+  common::spool::fault::hit("qmgr.before_remove");
+  remover_->remove(id);
+}
+
+void Manager::move_aside(const std::string& name, const std::string& why) {
+  std::string dest = name + "." + std::to_string(now());
+  if (::renameat(pre_.queue_dir.get(), name.c_str(), pre_.corrupt_dir.get(), dest.c_str()) < 0) {
+    log::error("queue file %s is damaged (%s) and cannot be moved aside: %s", name.c_str(), why.c_str(),
+               std::strerror(errno));
+    return;
+  }
+  log::warn("%s: damaged queue file moved to corrupt/%s: %s", name.c_str(), dest.c_str(), why.c_str());
+}
+
+void Manager::start_sync() {
+  common::spool::fault::hit("qmgr.before_sync");
+  syncer_->start(common::spool::fault::hit("qmgr.sync"));
+}
+
+void Manager::request_commit() {
+  if (commit_scheduled_) return;
+  commit_scheduled_ = true;
+  event_active(commit_ev_.get(), EV_TIMEOUT, 0);
+}
+
+void Manager::request_commit_later() {
+  timeval one{1, 0};
+  event_add(state_retry_ev_.get(), &one);
+}
+
+void Manager::on_commit_cb(evutil_socket_t, short, void* self) noexcept {
+  static_cast<Manager*>(self)->commit();
+}
+
+void Manager::commit() {
+  commit_scheduled_ = false;
+  // The queue files first (the Core starts a sync if one is due), then the state
+  // records: a record is never durable before the file it describes.
+  core_.commit();
+  if (state_ && state_->dirty()) {
+    Status st = state_->commit();
+    if (!st) {
+      log::error("queue state database: %s (retrying in 1s)", st.message().c_str());
+      request_commit_later();
+    }
+  }
+}
+
+void Manager::request_dispatch() {
+  if (dispatch_scheduled_) return;
+  dispatch_scheduled_ = true;
+  event_active(dispatch_ev_.get(), EV_TIMEOUT, 0);
+}
+
+void Manager::on_dispatch_cb(evutil_socket_t, short, void* self) noexcept {
+  auto* me = static_cast<Manager*>(self);
+  me->dispatch_scheduled_ = false;
+  me->core_.dispatch(me->now());
+}
+
+void Manager::wake_at(std::int64_t at) {
+  if (wakeup_at_ != 0 && wakeup_at_ <= at && event_pending(wakeup_ev_.get(), EV_TIMEOUT, nullptr)) return;
+  wakeup_at_ = at;
+  timeval tv{static_cast<time_t>(at - now()), 0};
+  if (tv.tv_sec < 0) tv.tv_sec = 0;
+  event_add(wakeup_ev_.get(), &tv);
+}
+
+void Manager::on_wakeup_cb(evutil_socket_t, short, void* self) noexcept {
+  auto* me = static_cast<Manager*>(self);
+  me->wakeup_at_ = 0;
+  me->core_.wake(me->now());
 }
 
 }  // namespace qmgr

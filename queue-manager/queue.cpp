@@ -83,6 +83,13 @@ std::size_t Queue::flush(const std::function<bool(const Message&)>& match) {
   return n;
 }
 
+bool Queue::flush_one(Message* m) {
+  Entry* e = entry(m->id);
+  if (!e || e->where != Where::kDeferred || m->hold) return false;
+  make_ready(m);
+  return true;
+}
+
 void Queue::for_each(const std::function<void(const Message&)>& fn) const {
   for (const auto& [id, e] : msgs_) fn(*e.msg);
 }

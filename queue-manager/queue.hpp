@@ -19,6 +19,7 @@ namespace qmgr {
 class Queue {
  public:
   Message* find(const std::string& id);
+  bool contains(const std::string& id) const { return msgs_.count(id) != 0; }
   // Takes ownership; the message is not scheduled until make_ready() or defer().
   Message* insert(std::unique_ptr<Message> m);
   void remove(const std::string& id);
@@ -32,6 +33,8 @@ class Queue {
   Message* pop_ready();
   // Makes every deferred message that `match` accepts ready now (flush, ETRN).
   std::size_t flush(const std::function<bool(const Message&)>& match);
+  // The same for one message: true if it was deferred (and not held) and is ready now.
+  bool flush_one(Message* m);
 
   std::size_t size() const { return msgs_.size(); }
   std::size_t ready_count() const { return ready_.size(); }

@@ -4,6 +4,8 @@
 //                        envelope read and validated from the file
 //   record, no file   -> the message was finished; the record is dropped
 //   invalid file      -> moved aside to spool/corrupt with a log line
+// What happens to the rebuilt messages (in flight means pending and maybe delivered,
+// then ready or deferred by next_try) is the Core's (Core::adopt).
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -23,17 +25,6 @@ namespace qmgr {
 
 using common::Status;
 namespace log = common::log;
-
-void Manager::move_aside(const std::string& name, const std::string& why) {
-  std::string dest = name + "." + std::to_string(now());
-  if (::renameat(pre_.queue_dir.get(), name.c_str(), pre_.corrupt_dir.get(), dest.c_str()) < 0) {
-    log::error("queue file %s is damaged (%s) and cannot be moved aside: %s", name.c_str(), why.c_str(),
-               std::strerror(errno));
-    return;
-  }
-  log::warn("%s: damaged queue file moved to corrupt/%s: %s", name.c_str(), dest.c_str(), why.c_str());
-  removals_dirty_ = true;
-}
 
 Status Manager::recover() {
   auto t0 = std::chrono::steady_clock::now();
@@ -87,8 +78,6 @@ Status Manager::recover() {
         ++damaged;
         continue;
       }
-      for (auto& r : m->rcpts)
-        if (r.state == RcptState::kInFlight) r.state = RcptState::kPending;
       ++from_records;
     } else {
       // O_NONBLOCK: a FIFO left in queue/ must not hang the start (read_envelope then
@@ -109,16 +98,10 @@ Status Manager::recover() {
       m = from_envelope(*pe);
       ++from_files;
     }
-    // We cannot know whether an attempt before the restart delivered some of these.
-    for (auto& r : m->rcpts)
-      if (r.state == RcptState::kPending) r.maybe_delivered = true;
-    Message* p = queue_.insert(std::move(m));
-    if (p->hold) continue;
-    if (p->next_try <= t)
-      queue_.make_ready(p);
-    else
-      queue_.defer(p);
+    // In flight before the restart: pending again, and maybe delivered (Core::adopt).
+    core_.adopt(std::move(m), t);
   }
+  if (damaged > 0) core_.note_removal();
   for (const auto& [id, m] : records) state_->stage_erase(id);
   if (state_->dirty()) {
     Status st = state_->commit();
@@ -127,7 +110,7 @@ Status Manager::recover() {
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   log::info(
       "queue recovered in %.0f ms: %zu messages (%zu with state, %zu new), %zu damaged, %zu stale records",
-      ms, queue_.size(), from_records, from_files, damaged, records.size());
+      ms, core_.queue().size(), from_records, from_files, damaged, records.size());
   return Status::ok();
 }
 

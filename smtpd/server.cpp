@@ -483,6 +483,7 @@ std::uint64_t Server::etrn(std::uint64_t conn_id, const EtrnRequest& e) {
   m.request_id = req;
   m.domain = e.domain;
   m.subdomains = e.subdomains;
+  if (auto c = conns_.find(conn_id); c != conns_.end()) m.client = c->second->client().ip;
   qmgr_->send(m);
   return req;
 }

@@ -6,6 +6,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -186,6 +187,18 @@ bool owned_by(const KeyDef& k, std::string_view program) {
 }
 
 void finish(Config& cfg) {
+  // etrn_networks names relay_networks by default: ETRN forces deliveries past the
+  // back-off, so only clients trusted to relay (and the primaries added by hand) may.
+  std::vector<std::string> etrn;
+  for (auto& n : cfg.etrn_networks) {
+    if (n != "relay_networks") {
+      etrn.push_back(std::move(n));
+      continue;
+    }
+    for (const auto& r : cfg.relay_networks)
+      if (std::find(etrn.begin(), etrn.end(), r) == etrn.end()) etrn.push_back(r);
+  }
+  cfg.etrn_networks = std::move(etrn);
   if (cfg.hostname.empty()) {
     char buf[256] = {};
     if (gethostname(buf, sizeof buf - 1) == 0) cfg.hostname = buf;

@@ -67,6 +67,7 @@ struct Config {
   std::int64_t queue_lifetime = 0;
   std::int64_t delay_warning_time = 0;
   std::string postmaster_address;
+  std::int64_t etrn_interval = 0;
 
   // pop3d and POP-before-SMTP (smtpd, relayctl)
   std::vector<std::string> pop3_listen;

@@ -271,6 +271,12 @@ TEST_CASE("relay_networks refuses networks wider than any private range") {
   CHECK(error_of("relay_networks = fc00::/6\n").find("open relay") != std::string::npos);
   // ETRN only starts deliveries that are due anyway: everyone may ask (the default).
   CHECK(must_parse("etrn_networks = 0.0.0.0/0, ::/0\n").etrn_networks.size() == 2);
+  // By default the relay networks; the word can be combined with more networks.
+  CHECK(must_parse("relay_networks = 192.0.2.0/24\n").etrn_networks ==
+        std::vector<std::string>{"192.0.2.0/24"});
+  CHECK(must_parse("relay_networks = 192.0.2.0/24\netrn_networks = relay_networks, 198.51.100.7/32\n")
+            .etrn_networks == std::vector<std::string>{"192.0.2.0/24", "198.51.100.7/32"});
+  CHECK(must_parse("etrn_networks =\n").etrn_networks.empty());
 }
 
 TEST_CASE("parse_host_port") {
@@ -497,7 +503,8 @@ TEST_CASE("every key of the table accepts its range and refuses beyond it") {
         auto member = std::get<std::vector<std::string> Config::*>(k.member);
         auto d = set(std::string(k.default_value));
         REQUIRE(d.is_ok());
-        CHECK((*d).*member == split_list(k.default_value));
+        // etrn_networks' default is the word relay_networks, which stands for that list.
+        CHECK((*d).*member == (name == "etrn_networks" ? (*d).relay_networks : split_list(k.default_value)));
         break;
       }
       case Kind::kString:

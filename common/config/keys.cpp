@@ -52,8 +52,13 @@ Status check_domain_or_empty(std::string_view v) {
   return Status::error("not a domain name");
 }
 
-Status check_networks(std::string_view v) {
-  auto l = net::NetworkList::parse(split_list(v));
+// etrn_networks: CIDR networks, and the word relay_networks for that list (config.cpp
+// finish() expands it).
+Status check_etrn_networks(std::string_view v) {
+  std::vector<std::string> nets;
+  for (auto& n : split_list(v))
+    if (n != "relay_networks") nets.push_back(std::move(n));
+  auto l = net::NetworkList::parse(nets);
   return l ? Status::ok() : l.status();
 }
 
@@ -146,9 +151,10 @@ const std::vector<KeyDef>& keys() {
       {"relay_domains", Kind::kList, "", 0, 0, "smtpd",
        "domains we are backup MX for: any recipient accepted, relayed to their better MX",
        &Config::relay_domains, check_domains},
-      {"etrn_networks", Kind::kList, "0.0.0.0/0, ::/0", 0, 0, "smtpd",
-       "client networks (CIDR) that may use ETRN (RFC 1985) for relay_domains", &Config::etrn_networks,
-       check_networks},
+      {"etrn_networks", Kind::kList, "relay_networks", 0, 0, "smtpd",
+       "client networks (CIDR) that may use ETRN (RFC 1985) for relay_domains; the word relay_networks "
+       "stands for that list (add the primary servers you are backup MX for)",
+       &Config::etrn_networks, check_etrn_networks},
       {"smtpd_max_sessions_per_client", Kind::kInt, "50", 1, 1000000, "smtpd",
        "concurrent SMTP sessions from one client address; more get 421 4.7.0",
        &Config::smtpd_max_sessions_per_client, nullptr},
@@ -196,6 +202,9 @@ const std::vector<KeyDef>& keys() {
       {"postmaster_address", Kind::kString, "", 0, 0, "queue-manager local",
        "where undeliverable bounces go, once (default: postmaster@ the hostname)",
        &Config::postmaster_address, nullptr},
+      {"etrn_interval", Kind::kDuration, "1m", 1, 86400, "queue-manager",
+       "ETRN starts a domain's mail at most once per interval; a client may send 30 ETRN per interval",
+       &Config::etrn_interval, nullptr},
 
       // pop3d and POP-before-SMTP
       {"pop3_listen", Kind::kList, "0.0.0.0:110", 0, 0, "pop3d",

@@ -80,11 +80,13 @@ struct Etrn {
   std::uint64_t request_id = 0;
   std::string domain;
   bool subdomains = false;
+  std::string client;  // the SMTP client's address, for the queue manager's per-client limit
   template <class F>
   void fields(F& f) {
     f(request_id);
     f(domain);
     f(subdomains);
+    f(client);
   }
 };
 
@@ -187,6 +189,8 @@ struct QueueEntry {
   std::int64_t next_try = 0;
   std::uint32_t attempts = 0;
   std::vector<QueueRcptInfo> rcpts;
+  // Recipients left out after `rcpts` so that the entry fits in one frame.
+  std::uint32_t rcpts_omitted = 0;
   template <class F>
   void fields(F& f) {
     f(id);
@@ -197,6 +201,7 @@ struct QueueEntry {
     f(next_try);
     f(attempts);
     f(rcpts);
+    f(rcpts_omitted);
   }
 };
 

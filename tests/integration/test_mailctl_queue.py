@@ -109,6 +109,37 @@ def test_a_long_listing_comes_in_pages(mb):
     assert len(r.stdout) > 2 * 96 * 1024
 
 
+def long_address(n):
+    # 64-octet local part (RFC 5321 4.5.3.1.1) and a long domain: 196 octets each.
+    return "r%03d-%s@%s.peer.test" % (n, "x" * 59, ".".join(["d" * 60] * 2))
+
+
+def test_a_message_larger_than_one_frame_is_listed_and_shown(mb):
+    # A local user can queue a message whose recipients alone encode to more than the
+    # 128 KiB frame limit of the control socket (700 recipients of ~200 octets). The
+    # queue manager must answer (truncating, and saying so) and keep running.
+    rcpts = [long_address(n) for n in range(700)]
+    r = subprocess.run([harness.bin_path("sendmail"), "-C", mb.conf_path, "-f", "demo@example.test"] + rcpts,
+                       input=b"Subject: many recipients\n\nbody\n", capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    small = inject(mb, "demo@example.test", ["alice@peer.test"], message(1))
+    r = ctl(mb, "queue", "list")
+    assert r.returncode == 0, (r.stdout[-500:], r.stderr)
+    ids = re.findall(r"^(%s) " % ID, r.stdout, re.M)
+    assert len(ids) == 2 and small in ids, r.stdout[-2000:]
+    big = ids[0] if ids[1] == small else ids[1]
+    assert long_address(0) in r.stdout
+    m = re.search(r"\.\.\. and (\d+) more recipients not listed", r.stdout)
+    assert m and 0 < int(m.group(1)) < 700, r.stdout[-2000:]
+    assert r.stdout.endswith(" in 2 Requests.\n"), r.stdout[-200:]
+    r = ctl(mb, "queue", "show", big)
+    assert r.returncode == 0, (r.stdout[-500:], r.stderr)
+    assert "\nrecipients\n" in r.stdout and long_address(0) in r.stdout
+    assert re.search(r"\.\.\. and \d+ more recipients not listed", r.stdout), r.stdout[-2000:]
+    mb.check_alive()
+    local_delivery_works(mb, 1)
+
+
 def test_unknown_and_bad_ids(mb):
     for cmd in ("delete", "hold", "release", "flush"):
         r = ctl(mb, "queue", cmd, "0123456789ABCDEF")

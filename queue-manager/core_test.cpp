@@ -1,0 +1,440 @@
+// Scenario tests for the queue manager's Core: each rule driven as the daemon drives it
+// (events in, with the time; what it asks of the spool and the sockets recorded by a fake
+// Host), without a file system, sockets or an event loop.
+#include "queue-manager/core.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "common/ipc/codec.hpp"
+
+using common::mail::Outcome;
+using common::mail::Verdict;
+namespace ipc = common::ipc;
+using namespace qmgr;
+
+namespace {
+
+struct Sent {
+  std::uint64_t agent;
+  ipc::Deliver d;
+};
+struct Answer {
+  std::uint64_t conn;
+  Verdict v;
+  std::string queue_id;
+};
+struct Notice {
+  std::string about, to, protocol;
+  NoticeKind kind;
+  std::size_t rcpts;
+};
+
+class FakeHost : public Host {
+ public:
+  common::Result<Transport> classify(const std::string& a) override {
+    if (a.find('@') == std::string::npos) return common::Status::error("no domain");
+    return a.ends_with("@example.test") ? Transport::kLocal : Transport::kRemote;
+  }
+  FileState send_delivery(std::uint64_t agent, const ipc::Deliver& d, bool, std::uint64_t) override {
+    if (auto it = files.find(d.queue_id); it != files.end() && it->second != FileState::kOk)
+      return it->second;
+    sent.push_back(Sent{agent, d});
+    return FileState::kOk;
+  }
+  void answer_submit(std::uint64_t conn, std::uint64_t, const Verdict& v, const std::string& id) override {
+    answers.push_back(Answer{conn, v, id});
+  }
+  std::optional<std::string> submitter(std::uint64_t conn) override {
+    if (gone.count(conn)) return std::nullopt;
+    return std::string("smtpd");
+  }
+  common::Status unlink(const std::string& id) override {
+    unlinked.push_back(id);
+    return common::Status::ok();
+  }
+  void unlink_later(const std::string& id) override { unlinked.push_back(id); }
+  void move_aside(const std::string& id, const std::string&) override { moved_aside.push_back(id); }
+  std::unique_ptr<Message> write_notice(const Message& m, NoticeKind kind,
+                                        const std::vector<const Rcpt*>& rcpts, const std::string& to,
+                                        const std::string& protocol, std::int64_t now,
+                                        std::int64_t) override {
+    notices.push_back(Notice{m.id, to, protocol, kind, rcpts.size()});
+    auto n = std::make_unique<Message>();
+    char id[17];
+    std::snprintf(id, sizeof id, "F%015X", static_cast<unsigned>(notices.size()));
+    n->id = id;
+    n->arrival = now;
+    n->protocol = protocol;
+    n->rcpts.push_back(Rcpt{to, RcptState::kPending, 0, "", ""});
+    return n;
+  }
+  void state_put(const Message& m) override { records[m.id] = m.attempts; }
+  void state_erase(const std::string& id) override { records.erase(id); }
+  void start_sync() override { ++syncs; }
+  void request_commit() override { ++commits; }
+  void request_commit_later() override {}
+  void request_dispatch() override {}
+  void wake_at(std::int64_t at) override { wake = at; }
+
+  std::vector<Sent> sent;
+  std::vector<Answer> answers;
+  std::set<std::uint64_t> gone;
+  std::vector<std::string> unlinked, moved_aside;
+  std::vector<Notice> notices;
+  std::map<std::string, FileState> files;
+  std::map<std::string, std::uint32_t> records;
+  int syncs = 0, commits = 0;
+  std::int64_t wake = 0;
+};
+
+constexpr std::int64_t kT0 = 1'000'000;
+
+CoreSettings settings() {
+  CoreSettings s;
+  s.retry = RetryPolicy{300, 3600, 86400};
+  s.max_data_size = 1 << 20;
+  s.postmaster = "postmaster@mx.example.test";
+  s.etrn = EtrnLimits{60, 3};
+  return s;
+}
+
+std::string qid(int n) {
+  char b[17];
+  std::snprintf(b, sizeof b, "%016X", static_cast<unsigned>(n));
+  return b;
+}
+
+std::unique_ptr<Message> message(int n, std::vector<std::string> rcpts, std::string sender = "a@sender.test",
+                                 std::string protocol = "esmtp") {
+  auto m = std::make_unique<Message>();
+  m->id = qid(n);
+  m->arrival = kT0;
+  m->sender = std::move(sender);
+  m->protocol = std::move(protocol);
+  m->data_size = 100;
+  for (auto& r : rcpts) m->rcpts.push_back(Rcpt{r, RcptState::kPending, 0, "", ""});
+  return m;
+}
+
+// A Core with one local (id 100) and one remote (id 200) agent.
+struct World {
+  FakeHost host;
+  Core core{host, settings()};
+  World() {
+    core.agent_ready(100, Transport::kLocal);
+    core.agent_ready(200, Transport::kRemote);
+  }
+  // Submitted, committed and synced: answered and ready.
+  void submit(std::unique_ptr<Message> m, std::int64_t now = kT0) {
+    core.linked(1, 7, std::move(m));
+    core.commit();
+    core.synced(0);
+    core.dispatch(now);
+  }
+  common::Status verdict(const Sent& s, Outcome o, std::int64_t now) {
+    ipc::DeliverDone done;
+    done.delivery_id = s.d.delivery_id;
+    const char* status = o == Outcome::kOk ? "2.0.0" : o == Outcome::kTemporary ? "4.4.1" : "5.1.1";
+    for (std::size_t i = 0; i < s.d.recipients.size(); ++i)
+      done.results.push_back(Verdict{o, status, "text"});
+    return core.delivered(s.agent, done, now);
+  }
+  const Sent& last() {
+    REQUIRE_FALSE(host.sent.empty());
+    return host.sent.back();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("crash between link and sync: nothing is answered before the batch is durable") {
+  World w;
+  w.core.linked(1, 7, message(1, {"bob@example.test"}));
+  w.core.linked(2, 8, message(2, {"carol@example.test"}));
+  CHECK(w.host.answers.empty());
+  w.core.commit();
+  CHECK(w.host.syncs == 1);
+  // A second commit while the sync runs starts nothing; what arrives meanwhile waits.
+  w.core.linked(3, 9, message(3, {"dave@example.test"}));
+  w.core.commit();
+  CHECK(w.host.syncs == 1);
+  CHECK(w.host.answers.empty());
+  CHECK(w.core.queue().size() == 0);  // not delivered before it is durable either
+  w.core.synced(0);
+  REQUIRE(w.host.answers.size() == 2);
+  CHECK(w.host.answers[0].v.outcome == Outcome::kOk);
+  CHECK(w.host.answers[0].queue_id == qid(1));
+  CHECK(w.core.queue().size() == 2);
+  w.core.commit();  // the next batch
+  CHECK(w.host.syncs == 2);
+
+  SUBCASE("the process dies before the sync ends: on restart the file is delivered, checked for duplicates") {
+    FakeHost host2;
+    Core after(host2, settings());
+    after.agent_ready(100, Transport::kLocal);
+    after.adopt(message(3, {"dave@example.test"}), kT0 + 5);
+    after.dispatch(kT0 + 5);
+    REQUIRE(host2.sent.size() == 1);
+    CHECK(host2.sent[0].d.check_duplicates);
+  }
+  SUBCASE("a failed sync refuses the batch with a temporary error and removes its files") {
+    w.core.synced(EIO);
+    REQUIRE(w.host.answers.size() == 3);
+    CHECK(w.host.answers[2].v.outcome == Outcome::kTemporary);
+    CHECK(w.host.answers[2].v.status == "4.3.0");
+    CHECK(w.host.unlinked == std::vector<std::string>{qid(3)});
+    CHECK(w.core.find(qid(3)) == nullptr);
+  }
+  SUBCASE("a submitter gone before the sync never saw 250: its copy is dropped") {
+    w.host.gone.insert(3);
+    w.core.synced(0);
+    CHECK(w.host.answers.size() == 2);
+    CHECK(w.host.unlinked == std::vector<std::string>{qid(3)});
+  }
+}
+
+TEST_CASE("intake refuses a duplicate queue id and an oversized message") {
+  World w;
+  w.core.linked(1, 7, message(1, {"bob@example.test"}));
+  CHECK(w.core.admit(qid(1), 10).has_value());
+  CHECK(w.core.admit(qid(2), 10) == std::nullopt);
+  auto big = w.core.admit(qid(2), 2 << 20);
+  REQUIRE(big.has_value());
+  CHECK(big->verdict.status == "5.3.4");
+}
+
+TEST_CASE("poison message: an agent dying on it twice defers it instead of a crash loop") {
+  World w;
+  w.submit(message(1, {"bob@example.test"}));
+  REQUIRE(w.host.sent.size() == 1);
+  w.core.agent_lost(100, kT0);
+  // Lost once: tried again at once (by another agent), checked for duplicates.
+  w.core.agent_ready(101, Transport::kLocal);
+  w.core.dispatch(kT0);
+  REQUIRE(w.host.sent.size() == 2);
+  CHECK(w.last().agent == 101);
+  CHECK(w.last().d.check_duplicates);
+  w.core.agent_lost(101, kT0 + 1);
+  w.core.agent_ready(102, Transport::kLocal);
+  w.core.dispatch(kT0 + 1);
+  CHECK(w.host.sent.size() == 2);  // deferred, not sent to the new agent
+  Message* m = w.core.find(qid(1));
+  REQUIRE(m != nullptr);
+  CHECK(m->next_try == kT0 + 1 + 300);
+  CHECK(m->rcpts[0].status == "4.3.0");
+  CHECK(w.host.records.count(qid(1)) == 1);
+  w.core.wake(m->next_try);
+  w.core.dispatch(m->next_try);
+  CHECK(w.host.sent.size() == 3);
+}
+
+TEST_CASE("poison message: a queue file damaged behind the queue's back is moved aside") {
+  World w;
+  w.host.files[qid(1)] = FileState::kDamaged;
+  w.submit(message(1, {"bob@example.test"}));
+  CHECK(w.host.sent.empty());
+  CHECK(w.host.moved_aside == std::vector<std::string>{qid(1)});
+  CHECK(w.core.find(qid(1)) == nullptr);
+  CHECK(w.host.notices.empty());
+}
+
+TEST_CASE("retry back-off doubles from queue_retry_min up to queue_retry_max") {
+  World w;
+  w.submit(message(1, {"bob@remote.test"}));
+  std::int64_t now = kT0;
+  std::vector<std::int64_t> delays;
+  for (int i = 0; i < 6; ++i) {
+    REQUIRE(w.verdict(w.last(), Outcome::kTemporary, now));
+    Message* m = w.core.find(qid(1));
+    REQUIRE(m != nullptr);
+    delays.push_back(m->next_try - now);
+    CHECK(w.host.wake == m->next_try);
+    // Not tried before its time.
+    std::size_t sent = w.host.sent.size();
+    w.core.wake(m->next_try - 1);
+    w.core.dispatch(m->next_try - 1);
+    CHECK(w.host.sent.size() == sent);
+    now = m->next_try;
+    w.core.wake(now);
+    w.core.dispatch(now);
+    CHECK(w.host.sent.size() == sent + 1);
+  }
+  CHECK(delays == std::vector<std::int64_t>{300, 600, 1200, 2400, 3600, 3600});
+  CHECK(w.host.notices.empty());
+}
+
+TEST_CASE("lifetime expiry: pending recipients fail with 4.4.7 and the sender gets one bounce") {
+  World w;
+  w.submit(message(1, {"bob@remote.test", "carol@example.test"}));
+  REQUIRE(w.host.sent.size() == 2);
+  REQUIRE(w.verdict(w.host.sent[0], Outcome::kOk, kT0));  // carol (local) delivered
+  REQUIRE(w.verdict(w.host.sent[1], Outcome::kTemporary, kT0));
+  std::int64_t end = kT0 + 86400;
+  w.core.wake(end);
+  w.core.dispatch(end);
+  REQUIRE(w.verdict(w.last(), Outcome::kTemporary, end));
+  REQUIRE(w.host.notices.size() == 1);
+  CHECK(w.host.notices[0].to == "a@sender.test");
+  CHECK(w.host.notices[0].kind == NoticeKind::kFailed);
+  CHECK(w.host.notices[0].rcpts == 1);
+  CHECK(w.host.notices[0].protocol == "bounce");
+  CHECK(w.core.find(qid(1)) == nullptr);
+  CHECK(w.host.unlinked == std::vector<std::string>{qid(1)});
+  CHECK(w.host.records.count(qid(1)) == 0);
+  // The bounce itself is queued like a new message, after the next sync.
+  CHECK(w.core.pending_intake() == 1);
+}
+
+TEST_CASE("double bounce: a failed bounce goes to postmaster once, never bounced again") {
+  World w;
+  w.submit(message(1, {"gone@remote.test"}, "", "bounce"));
+  REQUIRE(w.verdict(w.last(), Outcome::kPermanent, kT0));
+  REQUIRE(w.host.notices.size() == 1);
+  CHECK(w.host.notices[0].to == "postmaster@mx.example.test");
+  CHECK(w.host.notices[0].protocol == "double-bounce");
+  // The copy to postmaster fails too: dropped without another notice.
+  w.core.commit();
+  w.core.synced(0);
+  w.core.dispatch(kT0);
+  REQUIRE(w.last().d.recipients == std::vector<std::string>{"postmaster@mx.example.test"});
+  REQUIRE(w.verdict(w.last(), Outcome::kPermanent, kT0));
+  CHECK(w.host.notices.size() == 1);
+  // Nor is there a notice about any other message with the null sender.
+  w.submit(message(2, {"x@remote.test"}, "", "esmtp"));
+  REQUIRE(w.verdict(w.last(), Outcome::kPermanent, kT0));
+  CHECK(w.host.notices.size() == 1);
+}
+
+TEST_CASE("delay warning: sent once, when a deferral comes after delay_warning_time") {
+  FakeHost host;
+  CoreSettings s = settings();
+  s.delay_warning_time = 600;
+  Core core(host, s);
+  core.agent_ready(200, Transport::kRemote);
+  core.linked(1, 1, message(1, {"bob@remote.test"}));
+  core.commit();
+  core.synced(0);
+  std::int64_t now = kT0;
+  for (int i = 0; i < 4; ++i) {
+    core.dispatch(now);
+    ipc::DeliverDone done;
+    done.delivery_id = host.sent.back().d.delivery_id;
+    done.results = {Verdict{Outcome::kTemporary, "4.4.1", "refused"}};
+    REQUIRE(core.delivered(200, done, now));
+    CHECK(host.notices.size() == (now - kT0 >= 600 ? 1u : 0u));
+    now = core.find(qid(1))->next_try;
+    core.wake(now);
+  }
+  REQUIRE(host.notices.size() == 1);
+  CHECK(host.notices[0].kind == NoticeKind::kDelayed);
+  CHECK(core.find(qid(1))->warned);  // persisted with the record
+}
+
+TEST_CASE("ETRN releases a domain's deferred mail, once per interval, through the domain index") {
+  World w;
+  w.submit(message(1, {"boss@backup.test"}));
+  w.submit(message(2, {"x@sub.backup.test"}));
+  w.submit(message(3, {"y@other.test"}));
+  REQUIRE(w.host.sent.size() == 3);
+  for (const auto& s : std::vector<Sent>(w.host.sent)) REQUIRE(w.verdict(s, Outcome::kTemporary, kT0));
+  std::size_t sent = w.host.sent.size();
+
+  CHECK(w.core.etrn("192.0.2.1", "BACKUP.test", false, kT0 + 10) == 1u);
+  w.core.dispatch(kT0 + 10);
+  REQUIRE(w.host.sent.size() == sent + 1);
+  CHECK(w.last().d.queue_id == qid(1));
+  REQUIRE(w.verdict(w.last(), Outcome::kTemporary, kT0 + 10));
+  // Again within the interval: counted, not forced.
+  CHECK(w.core.etrn("192.0.2.1", "backup.test", false, kT0 + 20) == 1u);
+  w.core.dispatch(kT0 + 20);
+  CHECK(w.host.sent.size() == sent + 1);
+  // The subdomain form reaches sub.backup.test, which was not released yet.
+  CHECK(w.core.etrn("192.0.2.2", "backup.test", true, kT0 + 30) == 2u);
+  w.core.dispatch(kT0 + 30);
+  REQUIRE(w.host.sent.size() == sent + 2);
+  CHECK(w.last().d.queue_id == qid(2));
+  // The client's limit (3 per interval here): the fourth request is refused.
+  CHECK(w.core.etrn("192.0.2.1", "other.test", false, kT0 + 40) == 1u);
+  CHECK(w.core.etrn("192.0.2.1", "other.test", false, kT0 + 41) == std::nullopt);
+  // After the interval the domain can be forced again.
+  CHECK(w.core.etrn("192.0.2.1", "backup.test", false, kT0 + 80) == 1u);
+  w.core.dispatch(kT0 + 80);
+  CHECK(w.last().d.queue_id == qid(1));
+  // The administrator's ETRN is not limited.
+  ipc::QueueCommand c{"etrn", "other.test"};
+  auto rep = w.core.command(c, kT0 + 81);
+  CHECK(rep.ok);
+  CHECK(rep.count == 1);
+}
+
+TEST_CASE("hold, release and delete") {
+  World w;
+  w.submit(message(1, {"bob@remote.test"}));
+  REQUIRE(w.verdict(w.last(), Outcome::kTemporary, kT0));
+  std::size_t sent = w.host.sent.size();
+  CHECK(w.core.command({"hold", qid(1)}, kT0).ok);
+  w.core.wake(kT0 + 10000);
+  w.core.dispatch(kT0 + 10000);
+  CHECK(w.host.sent.size() == sent);  // held: never scheduled
+  CHECK(w.core.command({"flush", ""}, kT0).count == 0);
+  CHECK(w.core.command({"release", qid(1)}, kT0 + 10000).ok);
+  w.core.dispatch(kT0 + 10000);
+  REQUIRE(w.host.sent.size() == sent + 1);
+  // Deleted while in flight: removed when the attempt ends, without a notice.
+  auto rep = w.core.command({"delete", qid(1)}, kT0 + 10000);
+  CHECK(rep.text.find("when its current delivery attempt ends") != std::string::npos);
+  REQUIRE(w.verdict(w.last(), Outcome::kPermanent, kT0 + 10001));
+  CHECK(w.core.find(qid(1)) == nullptr);
+  CHECK(w.host.notices.empty());
+  CHECK(w.core.command({"delete", qid(1)}, kT0).text == "no message " + qid(1) + " in the queue");
+  CHECK(w.core.command({"hold", "../x"}, kT0).text.starts_with("not a queue id"));
+}
+
+TEST_CASE("agents: a protocol violation is refused; recipients wait for a missing agent") {
+  FakeHost host;
+  Core core(host, settings());
+  core.linked(1, 1, message(1, {"bob@remote.test", "carol@example.test"}));
+  core.commit();
+  core.synced(0);
+  core.dispatch(kT0);
+  CHECK(host.sent.empty());
+  core.agent_ready(100, Transport::kLocal);
+  core.dispatch(kT0);
+  REQUIRE(host.sent.size() == 1);
+  CHECK(host.sent[0].d.recipients == std::vector<std::string>{"carol@example.test"});
+  ipc::DeliverDone bad;
+  bad.delivery_id = 999;
+  CHECK_FALSE(core.delivered(100, bad, kT0));
+  bad.delivery_id = host.sent[0].d.delivery_id;
+  CHECK_FALSE(core.delivered(100, bad, kT0));  // no verdicts
+  CHECK_FALSE(core.delivered(200, bad, kT0));  // not its delivery
+}
+
+TEST_CASE("a listing page fits in one frame whatever the message, and says what it left out") {
+  World w;
+  std::vector<std::string> rcpts;
+  for (int i = 0; i < 700; ++i)
+    rcpts.push_back("r" + std::to_string(i) + "-" + std::string(180, 'x') + "@remote.test");
+  w.core.linked(1, 1, message(1, rcpts));
+  w.core.linked(1, 2, message(2, {"a@remote.test"}));
+  w.core.commit();
+  w.core.synced(0);
+  auto page = w.core.list(ipc::QueueList{});
+  REQUIRE(page.entries.size() >= 1);
+  CHECK(page.entries[0].id == qid(1));
+  CHECK(page.entries[0].rcpts_omitted > 0);
+  CHECK(page.entries[0].rcpts.size() + page.entries[0].rcpts_omitted == 700);
+  CHECK(ipc::encode_frame(page).size() <= ipc::kMaxFrame);
+  ipc::QueueList next;
+  next.after = page.entries.back().id;
+  auto rest = w.core.list(next);
+  if (page.more) REQUIRE(rest.entries.size() == 1);
+  ipc::QueueList one;
+  one.only = qid(1);
+  CHECK(ipc::encode_frame(w.core.list(one)).size() <= ipc::kMaxFrame);
+}
