@@ -55,15 +55,20 @@ class FakeHost : public Host {
   }
   common::Status unlink(const std::string& id) override {
     unlinked.push_back(id);
+    ops.push_back("unlink " + id);
     return common::Status::ok();
   }
-  void unlink_later(const std::string& id) override { unlinked.push_back(id); }
+  void unlink_later(const std::string& id) override {
+    unlinked.push_back(id);
+    ops.push_back("unlink-later " + id);
+  }
   void move_aside(const std::string& id, const std::string&) override { moved_aside.push_back(id); }
   std::unique_ptr<Message> write_notice(const Message& m, NoticeKind kind,
                                         const std::vector<const Rcpt*>& rcpts, const std::string& to,
                                         const std::string& protocol, std::int64_t now,
                                         std::int64_t) override {
     notices.push_back(Notice{m.id, to, protocol, kind, rcpts.size()});
+    ops.push_back("notice " + m.id);
     auto n = std::make_unique<Message>();
     char id[17];
     std::snprintf(id, sizeof id, "F%015X", static_cast<unsigned>(notices.size()));
@@ -73,8 +78,14 @@ class FakeHost : public Host {
     n->rcpts.push_back(Rcpt{to, RcptState::kPending, 0, "", ""});
     return n;
   }
-  void state_put(const Message& m) override { records[m.id] = m.attempts; }
-  void state_erase(const std::string& id) override { records.erase(id); }
+  void state_put(const Message& m) override {
+    records[m.id] = m.attempts;
+    ops.push_back("put " + m.id);
+  }
+  void state_erase(const std::string& id) override {
+    records.erase(id);
+    ops.push_back("erase " + id);
+  }
   void start_sync() override { ++syncs; }
   void request_commit() override { ++commits; }
   void request_commit_later() override {}
@@ -84,7 +95,7 @@ class FakeHost : public Host {
   std::vector<Sent> sent;
   std::vector<Answer> answers;
   std::set<std::uint64_t> gone;
-  std::vector<std::string> unlinked, moved_aside;
+  std::vector<std::string> unlinked, moved_aside, ops;
   std::vector<Notice> notices;
   std::map<std::string, FileState> files;
   std::map<std::string, std::uint32_t> records;
@@ -288,6 +299,24 @@ TEST_CASE("lifetime expiry: pending recipients fail with 4.4.7 and the sender ge
   CHECK(w.host.records.count(qid(1)) == 0);
   // The bounce itself is queued like a new message, after the next sync.
   CHECK(w.core.pending_intake() == 1);
+}
+
+TEST_CASE("crash ordering when a message leaves: notice linked first, then the file, then its record") {
+  World w;
+  w.submit(message(1, {"bob@remote.test"}));
+  REQUIRE(w.verdict(w.last(), Outcome::kTemporary, kT0));  // deferred: it has a record now
+  CHECK(w.host.ops == std::vector<std::string>{"put " + qid(1)});
+  w.core.wake(kT0 + 300);
+  w.core.dispatch(kT0 + 300);
+  REQUIRE(w.verdict(w.last(), Outcome::kPermanent, kT0 + 300));
+  // A crash after the unlink leaves a record without a file, which recovery drops; the
+  // other order could deliver to everyone again.
+  CHECK(w.host.ops ==
+        std::vector<std::string>{"put " + qid(1), "notice " + qid(1), "unlink " + qid(1), "erase " + qid(1)});
+  // A message without a record goes on the remover's thread.
+  w.submit(message(2, {"carol@example.test"}));
+  REQUIRE(w.verdict(w.last(), Outcome::kOk, kT0 + 301));
+  CHECK(w.host.ops.back() == "unlink-later " + qid(2));
 }
 
 TEST_CASE("double bounce: a failed bounce goes to postmaster once, never bounced again") {
