@@ -51,6 +51,10 @@ class Host {
   virtual common::Status unlink(const std::string& id) = 0;
   virtual void unlink_later(const std::string& id) = 0;
   virtual void move_aside(const std::string& id, const std::string& why) = 0;  // to spool/corrupt
+  // At start: the size of queue file `name` if it is a regular file (a symlink is not
+  // followed), and its envelope read and validated (the error says why not).
+  virtual std::optional<std::uint64_t> file_size(const std::string& name) = 0;
+  virtual common::Result<std::unique_ptr<Message>> read_queue_file(const std::string& name) = 0;
   // Writes and links a notice about `m` to `to` into the queue (not yet durable); returns
   // it as a fresh message, or nullptr (logged) if it could not be written.
   virtual std::unique_ptr<Message> write_notice(const Message& m, NoticeKind kind,
@@ -102,14 +106,16 @@ class Core {
   void commit();
   // The sync started by commit() ended (0 or an errno).
   void synced(int err);
-  // Start-up: a message rebuilt from the spool.
+  // --- start-up (core_recovery.cpp): rebuilds the queue from the names in spool/queue
+  // and the state records (`bad_records`: ids whose record does not decode).
+  struct Recovered {
+    std::size_t from_records = 0, from_files = 0, damaged = 0, stale_records = 0;
+  };
+  Recovered recover(const std::vector<std::string>& names, std::vector<Message> records,
+                    const std::vector<std::string>& bad_records, std::int64_t now);
+  // One message rebuilt from the spool: in flight before means pending and maybe
+  // delivered; then ready, deferred or held as its state says.
   void adopt(std::unique_ptr<Message> m, std::int64_t now);
-  // Files left the queue directory outside the Core (moved aside at start): the next
-  // commit syncs.
-  void note_removal() {
-    removals_dirty_ = true;
-    host_.request_commit();
-  }
   std::size_t pending_intake() const { return pending_.size() + syncing_.size(); }
 
   // --- delivery (core_dispatch.cpp)

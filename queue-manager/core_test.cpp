@@ -63,6 +63,18 @@ class FakeHost : public Host {
     ops.push_back("unlink-later " + id);
   }
   void move_aside(const std::string& id, const std::string&) override { moved_aside.push_back(id); }
+  std::optional<std::uint64_t> file_size(const std::string& name) override {
+    auto it = disk.find(name);
+    if (it == disk.end()) return std::nullopt;
+    return it->second->data_offset + it->second->data_size;
+  }
+  common::Result<std::unique_ptr<Message>> read_queue_file(const std::string& name) override {
+    auto it = disk.find(name);
+    if (it == disk.end() || it->second->rcpts.empty()) return common::Status::error("bad magic");
+    auto m = std::make_unique<Message>(*it->second);
+    for (auto& r : m->rcpts) r = Rcpt{r.address, RcptState::kPending, 0, "", ""};
+    return m;
+  }
   std::unique_ptr<Message> write_notice(const Message& m, NoticeKind kind,
                                         const std::vector<const Rcpt*>& rcpts, const std::string& to,
                                         const std::string& protocol, std::int64_t now,
@@ -98,6 +110,7 @@ class FakeHost : public Host {
   std::vector<std::string> unlinked, moved_aside, ops;
   std::vector<Notice> notices;
   std::map<std::string, FileState> files;
+  std::map<std::string, std::unique_ptr<Message>> disk;  // queue files, for recovery
   std::map<std::string, std::uint32_t> records;
   int syncs = 0, commits = 0;
   std::int64_t wake = 0;
@@ -207,6 +220,61 @@ TEST_CASE("crash between link and sync: nothing is answered before the batch is 
     CHECK(w.host.answers.size() == 2);
     CHECK(w.host.unlinked == std::vector<std::string>{qid(3)});
   }
+}
+
+TEST_CASE("recovery: record and file, file alone, record alone, damaged files") {
+  FakeHost host;
+  Core core(host, settings());
+  // A: deferred before the crash, one recipient delivered, one in flight.
+  auto a = message(1, {"done@example.test", "flying@remote.test", "later@remote.test"});
+  host.disk[qid(1)] = std::make_unique<Message>(*a);
+  Message rec_a = *a;
+  rec_a.rcpts[0].state = RcptState::kDone;
+  rec_a.rcpts[1].state = RcptState::kInFlight;
+  rec_a.attempts = 2;
+  rec_a.next_try = kT0 + 600;
+  // B: linked and synced, never attempted (no record).
+  host.disk[qid(2)] = message(2, {"bob@example.test"});
+  // C: a record whose file is gone (finished before the crash).
+  Message rec_c = *message(3, {"x@remote.test"});
+  // D: a record whose file was truncated behind the queue's back.
+  auto d = message(4, {"y@remote.test"});
+  Message rec_d = *d;
+  rec_d.data_size = 999;
+  host.disk[qid(4)] = std::move(d);
+  // E: garbage under a queue id; F: a stray name.
+  host.disk[qid(5)] = std::make_unique<Message>();
+  std::vector<std::string> names{qid(1), qid(2), qid(4), qid(5), "stray"};
+  auto r = core.recover(names, {rec_a, rec_c, rec_d}, {qid(6)}, kT0 + 10);
+  CHECK(r.from_records == 1);
+  CHECK(r.from_files == 1);
+  CHECK(r.damaged == 3);
+  CHECK(r.stale_records == 1);
+  CHECK(host.moved_aside == std::vector<std::string>{qid(4), qid(5), "stray"});
+  CHECK(host.ops == std::vector<std::string>{"erase " + qid(6), "erase " + qid(4), "erase " + qid(3)});
+  REQUIRE(core.queue().size() == 2);
+  Message* ma = core.find(qid(1));
+  REQUIRE(ma != nullptr);
+  CHECK(ma->rcpts[0].state == RcptState::kDone);
+  CHECK(ma->rcpts[1].state == RcptState::kPending);
+  CHECK(ma->rcpts[1].maybe_delivered);
+  CHECK(ma->has_record);
+  // B is due now and goes first; A waits for its next_try, then only its pending
+  // recipients go, checked for duplicates.
+  core.agent_ready(100, Transport::kLocal);
+  core.agent_ready(200, Transport::kRemote);
+  core.dispatch(kT0 + 10);
+  REQUIRE(host.sent.size() == 1);
+  CHECK(host.sent[0].d.queue_id == qid(2));
+  CHECK(host.sent[0].d.check_duplicates);
+  core.wake(kT0 + 600);
+  core.dispatch(kT0 + 600);
+  REQUIRE(host.sent.size() == 2);
+  CHECK(host.sent[1].d.recipients == std::vector<std::string>{"flying@remote.test", "later@remote.test"});
+  CHECK(host.sent[1].d.check_duplicates);
+  // The moved files' directory entries are covered by the first sync.
+  core.commit();
+  CHECK(host.syncs == 1);
 }
 
 TEST_CASE("intake refuses a duplicate queue id and an oversized message") {
