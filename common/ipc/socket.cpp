@@ -2,6 +2,7 @@
 #include "common/ipc/socket.hpp"
 
 #include <poll.h>
+#include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -36,11 +37,25 @@ Result<io::UniqueFd> listen_unix(const std::string& path, mode_t mode, gid_t gid
     if (!S_ISSOCK(st.st_mode)) return Status::error(path + ": exists and is not a socket");
     ::unlink(path.c_str());
   }
-  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) < 0)
-    return Status::sys("bind " + path);
-  if (::chmod(path.c_str(), mode) < 0) return Status::sys("chmod " + path);
-  if (gid != static_cast<gid_t>(-1) && ::chown(path.c_str(), static_cast<uid_t>(-1), gid) < 0)
-    return Status::sys("chown " + path);
+  // The socket file gets its mode and group as bind(2) creates it: the umask leaves
+  // exactly `mode`, the file-system gid is `gid`. Nothing is done to the path afterwards:
+  // the directory may belong to a less trusted user, who could by then have replaced the
+  // socket with a symlink to any file (root would chmod or chown that file instead).
+  mode_t old_umask = ::umask(static_cast<mode_t>(~mode & 0777));
+  gid_t old_fsgid = static_cast<gid_t>(-1);
+  if (gid != static_cast<gid_t>(-1)) old_fsgid = static_cast<gid_t>(::setfsgid(gid));
+  bool fsgid_set = gid == static_cast<gid_t>(-1) || static_cast<gid_t>(::setfsgid(-1)) == gid;
+  int rc = fsgid_set ? ::bind(s.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) : -1;
+  int saved = errno;
+  if (gid != static_cast<gid_t>(-1)) ::setfsgid(old_fsgid);
+  ::umask(old_umask);
+  if (!fsgid_set) return Status::error("cannot create " + path + " with group " + std::to_string(gid), EPERM);
+  if (rc < 0) return Status::sys("bind " + path, saved);
+  // A setgid directory would give its own group instead: check, never repair by path.
+  struct stat made;
+  if (::lstat(path.c_str(), &made) == 0 && gid != static_cast<gid_t>(-1) && made.st_gid != gid)
+    return Status::error(path + ": the directory imposes group " + std::to_string(made.st_gid) + ", not " +
+                         std::to_string(gid));
   if (::listen(s.get(), 128) < 0) return Status::sys("listen " + path);
   return s;
 }

@@ -12,8 +12,10 @@
 
 namespace common::ipc {
 
-// Binds and listens on `path` (a stale socket file is replaced), then sets the file's
-// mode and, if gid != (gid_t)-1, its group: the file mode is the access control.
+// Binds and listens on `path` (a stale socket file is replaced); the socket file is
+// created with `mode` and, if gid != (gid_t)-1, group `gid` (through the umask and the
+// file-system gid around bind, never by path afterwards): the file mode is the access
+// control. Changes the process umask for the moment of bind: call it before threads start.
 Result<io::UniqueFd> listen_unix(const std::string& path, mode_t mode, gid_t gid);
 Result<io::UniqueFd> connect_unix(const std::string& path);
 
