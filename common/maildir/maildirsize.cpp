@@ -13,6 +13,7 @@
 
 #include "common/io/fdio.hpp"
 #include "common/io/unique_fd.hpp"
+#include "common/maildir/mailbox_file.hpp"
 
 namespace common::maildir {
 namespace {
@@ -243,12 +244,15 @@ Status write_maildirsize(const std::string& maildir, const QuotaDef& def, const 
 
 Result<UsageInfo> read_usage(const std::string& maildir, const QuotaDef& def, const ReadOptions& opt) {
   std::string path = maildir + "/" + kMaildirsize;
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  // Any member of the Maildir's group may have put a FIFO, device or symlink here: such
+  // a file is never opened in a way that blocks, and counts as unusable (recalculated,
+  // and replaced by the rewrite when we may write).
+  auto fd = open_regular(path, O_RDONLY);
   if (fd) {
     std::string text;
-    Status st = io::pread_upto(fd.get(), &text, kMaxMaildirsize + 1, 0);
+    Status st = io::pread_upto(fd->get(), &text, kMaxMaildirsize + 1, 0);
     struct stat sb;
-    if (st && text.size() <= kMaxMaildirsize && ::fstat(fd.get(), &sb) == 0) {
+    if (st && text.size() <= kMaxMaildirsize && ::fstat(fd->get(), &sb) == 0) {
       auto p = parse_maildirsize(text);
       if (p && p->def == def) {
         bool stale = p->delta_lines > 1 || sb.st_mtime < opt.now - kStaleSeconds;
@@ -257,8 +261,8 @@ Result<UsageInfo> read_usage(const std::string& maildir, const QuotaDef& def, co
         if (!over_quota(def, p->usage) || !stale) return UsageInfo{p->usage, false};
       }
     }
-  } else if (errno != ENOENT) {
-    return Status::sys("open " + path);
+  } else if (fd.status().err() != ENOENT && fd.status().err() != EINVAL && fd.status().err() != ELOOP) {
+    return fd.status();
   }
   auto u = scan_maildir(maildir);
   if (!u) return u.status();
@@ -268,11 +272,12 @@ Result<UsageInfo> read_usage(const std::string& maildir, const QuotaDef& def, co
 
 Result<bool> append_delta(const std::string& maildir, std::int64_t bytes, std::int64_t count) {
   std::string path = maildir + "/" + kMaildirsize;
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd) {
-    if (errno == ENOENT) return false;
-    return Status::sys("open " + path);
+  auto opened = open_regular(path, O_WRONLY | O_APPEND);
+  if (!opened) {
+    if (opened.status().err() == ENOENT) return false;
+    return opened.status();
   }
+  UniqueFd fd = std::move(*opened);
   // One write(2) with O_APPEND: concurrent writers never interleave inside a line.
   std::string line = format_delta(bytes, count);
   ssize_t n;

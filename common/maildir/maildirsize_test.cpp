@@ -5,8 +5,10 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <utime.h>
 
 #include <filesystem>
@@ -207,4 +209,58 @@ TEST_CASE("append_delta never creates the file") {
   REQUIRE(*append_delta(d.path, 5, 1));
   REQUIRE(*append_delta(d.path, -5, -1));
   CHECK(d.read("maildirsize") == "0S\n0 0\n5 1\n-5 -1\n");
+}
+
+namespace {
+
+// Any member of the Maildir's group can put a FIFO where maildirsize belongs; an open(2)
+// that blocks on it would stall the local agent or root's `mailctl user show` forever.
+// The alarm turns such a hang into an EINTR failure after two seconds.
+struct HangGuard {
+  struct sigaction old {};
+  HangGuard() {
+    struct sigaction sa {};
+    sa.sa_handler = [](int) {};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: a blocked open(2) returns EINTR
+    ::sigaction(SIGALRM, &sa, &old);
+    ::alarm(2);
+  }
+  ~HangGuard() {
+    ::alarm(0);
+    ::sigaction(SIGALRM, &old, nullptr);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("read_usage: a FIFO or symlink as maildirsize is recalculated, never blocks") {
+  Dir d;
+  d.file("new/1.a,S=100", 100);
+  REQUIRE(::mkfifo((d.path + "/maildirsize").c_str(), 0660) == 0);
+  {
+    HangGuard guard;
+    auto ro = read_usage(d.path, {1000, 0}, {false, 0});
+    REQUIRE_MESSAGE(ro.is_ok(), ro.message());
+    CHECK(ro->recalculated);
+    CHECK(ro->usage.bytes == 100);
+    auto a = append_delta(d.path, 5, 1);  // O_WRONLY on a FIFO would wait for a reader
+    REQUIRE_FALSE(a.is_ok());
+    CHECK(a.message().find("FIFO") != std::string::npos);
+    auto w = read_usage(d.path, {1000, 0}, {true, 0});
+    REQUIRE_MESSAGE(w.is_ok(), w.message());
+    CHECK(w->recalculated);
+  }
+  struct stat st;
+  REQUIRE(::lstat((d.path + "/maildirsize").c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));  // the rewrite replaced the FIFO
+  REQUIRE(::unlink((d.path + "/maildirsize").c_str()) == 0);
+  REQUIRE(::symlink("/dev/zero", (d.path + "/maildirsize").c_str()) == 0);
+  {
+    HangGuard guard;
+    auto ro = read_usage(d.path, {1000, 0}, {false, 0});
+    REQUIRE_MESSAGE(ro.is_ok(), ro.message());
+    CHECK(ro->recalculated);
+    CHECK_FALSE(append_delta(d.path, 5, 1).is_ok());
+  }
 }

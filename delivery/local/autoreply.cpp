@@ -13,6 +13,7 @@
 
 #include "common/io/fdio.hpp"
 #include "common/mail/ascii.hpp"
+#include "common/maildir/mailbox_file.hpp"
 
 namespace delivery::local {
 
@@ -117,7 +118,9 @@ std::optional<std::string> reply_refusal(const ReplyFacts& f) {
 
 common::Result<bool> VacationLog::recently_answered(const std::string& sender, std::int64_t now,
                                                     std::int64_t interval_days) {
-  auto text = common::io::read_file(maildir_ + "/" + kVacationFile, 4u << 20);
+  // Every member of the Maildir's group can plant a FIFO or symlink here: never block on
+  // it or follow it (a FIFO would stall the whole delivery loop).
+  auto text = common::maildir::read_regular(maildir_ + "/" + kVacationFile, 4u << 20);
   if (!text) {
     if (text.status().err() == ENOENT) return false;
     return text.status();
@@ -132,7 +135,7 @@ common::Result<bool> VacationLog::recently_answered(const std::string& sender, s
 common::Status VacationLog::record(const std::string& sender, std::int64_t now, std::int64_t interval_days) {
   std::string path = maildir_ + "/" + kVacationFile;
   std::vector<Entry> entries;
-  auto text = common::io::read_file(path, 4u << 20);
+  auto text = common::maildir::read_regular(path, 4u << 20);
   if (text) entries = parse_log(*text);
   std::string s = lower(sender);
   std::int64_t since = now - interval_days * 86400;

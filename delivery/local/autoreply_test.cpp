@@ -3,6 +3,11 @@
 #include "delivery/local/autoreply.hpp"
 
 #include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
 
 #include "common/io/fdio.hpp"
 #include "delivery/local/notices.hpp"
@@ -94,6 +99,38 @@ TEST_CASE("vacation record: once per sender per interval, pruned, case-insensiti
   struct stat st;
   REQUIRE(::stat((d.path + "/" + kVacationFile).c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0660);
+}
+
+TEST_CASE("vacation record: a FIFO or symlink planted by a group member is refused at once") {
+  testing::TempDir d;
+  REQUIRE(::mkdir((d.path + "/tmp").c_str(), 0770) == 0);
+  std::string path = d.path + "/" + kVacationFile;
+  REQUIRE(::mkfifo(path.c_str(), 0660) == 0);
+  VacationLog log(d.path);
+  // A blocking open(2) of the FIFO would stall the delivery loop; the alarm turns that
+  // into EINTR after two seconds, which the elapsed time below then catches.
+  struct sigaction sa {
+  }, old{};
+  sa.sa_handler = [](int) {};
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGALRM, &sa, &old);
+  ::alarm(2);
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = log.recently_answered("bob@example.net", 1750000000, 7);
+  auto took = std::chrono::steady_clock::now() - t0;
+  ::alarm(0);
+  ::sigaction(SIGALRM, &old, nullptr);
+  REQUIRE_FALSE(r.is_ok());
+  CHECK(r.message().find("FIFO") != std::string::npos);
+  CHECK(took < std::chrono::seconds(1));
+  ::unlink(path.c_str());
+  REQUIRE(::symlink("/etc/passwd", path.c_str()) == 0);
+  auto s = log.recently_answered("bob@example.net", 1750000000, 7);
+  REQUIRE_FALSE(s.is_ok());
+  CHECK(s.message().find("symbolic link") != std::string::npos);
+  // record() replaces whatever is there with a regular file of its own.
+  REQUIRE(log.record("bob@example.net", 1750000000, 7).is_ok());
+  CHECK(*log.recently_answered("bob@example.net", 1750000001, 7));
 }
 
 TEST_CASE("header text: ASCII as is, UTF-8 as RFC 2047 encoded-words") {
