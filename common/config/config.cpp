@@ -15,6 +15,7 @@
 #include <type_traits>
 
 #include "common/io/fdio.hpp"
+#include "common/net/cidr.hpp"
 
 namespace common::config {
 namespace {
@@ -186,6 +187,24 @@ bool owned_by(const KeyDef& k, std::string_view program) {
   return false;
 }
 
+// The per-key check refuses networks wider than any private range; a public network a
+// site could not own (wider than a /16 or /32 allocation, e.g. 2000::/7) needs the
+// administrator's explicit relay_networks_allow_public = yes, since every host in it
+// could relay through this server.
+Status check_relay_scope(const Config& cfg, const std::string& where) {
+  if (cfg.relay_networks_allow_public) return Status::ok();
+  auto l = net::NetworkList::parse(cfg.relay_networks);
+  if (!l) return Status::error(where + "relay_networks: " + l.message());
+  for (const auto& n : l->networks())
+    if (net::wider_than_a_site(n))
+      return Status::error(
+          where + "relay_networks: " + n.str() + " is public address space wider than one site holds (/" +
+          std::to_string(net::kWidestSiteV4) + " for IPv4, /" + std::to_string(net::kWidestSiteV6) +
+          " for IPv6): every host in it could relay through this server; if it "
+          "really is yours, confirm with relay_networks_allow_public = yes");
+  return Status::ok();
+}
+
 void finish(Config& cfg) {
   // etrn_networks names relay_networks by default: ETRN forces deliveries past the
   // back-off, so only clients trusted to relay (and the primaries added by hand) may.
@@ -301,7 +320,7 @@ Result<Config> parse(std::string_view text, const std::string& path) {
   }
   cfg.path = path;
   std::set<std::string_view> seen;
-  std::size_t lineno = 0;
+  std::size_t lineno = 0, relay_line = 0;
   while (!text.empty()) {
     ++lineno;
     auto nl = text.find('\n');
@@ -325,7 +344,9 @@ Result<Config> parse(std::string_view text, const std::string& path) {
       return Status::error(where() + "key '" + std::string(name) + "' set twice");
     Status st = set_value(cfg, *k, t.substr(eq + 1));
     if (!st) return Status::error(where() + std::string(name) + ": " + st.message());
+    if (k->name == "relay_networks") relay_line = lineno;
   }
+  MB_TRY(check_relay_scope(cfg, path + ":" + std::to_string(relay_line) + ": "));
   finish(cfg);
   return cfg;
 }

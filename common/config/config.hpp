@@ -45,6 +45,7 @@ struct Config {
   std::vector<std::string> submission_listen;
   std::vector<std::string> submissions_listen;
   std::vector<std::string> relay_networks;
+  bool relay_networks_allow_public = false;
   std::vector<std::string> relay_domains;
   std::vector<std::string> etrn_networks;
   std::int64_t smtpd_max_sessions_per_client = 0;
@@ -83,6 +84,7 @@ struct Config {
   std::string relayhost;
   std::string relayhost_auth_file;
   smtp::TlsPolicy smtp_tls_policy = smtp::TlsPolicy::kMay;
+  std::string smtp_tls_ca_file;
   std::int64_t remote_destination_concurrency = 0;
   std::int64_t remote_timeout = 0;
   std::vector<std::string> etrn_hosts;

@@ -279,6 +279,24 @@ TEST_CASE("relay_networks refuses networks wider than any private range") {
   CHECK(must_parse("etrn_networks =\n").etrn_networks.empty());
 }
 
+TEST_CASE("relay_networks: public ranges wider than a site need relay_networks_allow_public") {
+  // 2000::/7 passed the prefix-length check (it is as long as fc00::/7) but is public.
+  std::string e = error_of("hostname = a.example\nrelay_networks = 127.0.0.0/8, 2000::/7\n");
+  CHECK(e.find("t.conf:2: relay_networks: 2000::/7 is public address space wider than one site holds") == 0);
+  CHECK(e.find("relay_networks_allow_public = yes") != std::string::npos);
+  CHECK(error_of("relay_networks = 11.0.0.0/8\n").find("11.0.0.0/8 is public") != std::string::npos);
+  CHECK(error_of("relay_networks = 2a00::/12\n").find("2a00::/12 is public") != std::string::npos);
+  // A site's own public /16 and /32, and private space of any width, need no confirmation.
+  CHECK(must_parse("relay_networks = 198.18.0.0/15, 8.8.0.0/16, 2001:4860::/32, fc00::/7\n")
+            .relay_networks.size() == 4);
+  Config c = must_parse("relay_networks = 2000::/7, 11.0.0.0/8\nrelay_networks_allow_public = yes\n");
+  CHECK(c.relay_networks_allow_public);
+  CHECK(c.relay_networks.size() == 2);
+  // The confirmation never allows more than the absolute limit.
+  CHECK(error_of("relay_networks = 0.0.0.0/0\nrelay_networks_allow_public = yes\n").find("open relay") !=
+        std::string::npos);
+}
+
 TEST_CASE("parse_host_port") {
   auto v6 = parse_host_port("[::1]:25");
   REQUIRE(v6.is_ok());

@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "common/check.hpp"
 #include "common/log/log.hpp"
 
 namespace common::net {
@@ -90,6 +91,24 @@ std::string Network::str() const {
   char buf[INET6_ADDRSTRLEN] = "";
   inet_ntop(base.v6 ? AF_INET6 : AF_INET, base.bytes.data(), buf, sizeof buf);
   return std::string(buf) + "/" + std::to_string(prefix);
+}
+
+bool is_private(const Network& n) {
+  static const char* const kRanges[] = {
+      "10.0.0.0/8",     "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8",     "100.64.0.0/10",
+      "169.254.0.0/16", "198.18.0.0/15", "192.0.2.0/24",   "198.51.100.0/24", "203.0.113.0/24",
+      "fc00::/7",       "fe80::/10",     "::1/128",        "2001:db8::/32",
+  };
+  for (const char* r : kRanges) {
+    auto outer = Network::parse(r);
+    MB_CHECK(outer.is_ok(), r);
+    if (outer->base.v6 == n.base.v6 && n.prefix >= outer->prefix && outer->contains(n.base)) return true;
+  }
+  return false;
+}
+
+bool wider_than_a_site(const Network& n) {
+  return !is_private(n) && n.prefix < (n.base.v6 ? kWidestSiteV6 : kWidestSiteV4);
 }
 
 Result<NetworkList> NetworkList::parse(const std::vector<std::string>& items) {

@@ -34,6 +34,18 @@ struct Network {
   std::string str() const;
 };
 
+// Address space that belongs to no one site on the Internet: private (RFC 1918, RFC 4193
+// unique local), loopback, link-local, shared (RFC 6598), benchmarking (RFC 2544) and
+// documentation ranges (RFC 5737, RFC 3849). True if `n` lies wholly inside one of them.
+bool is_private(const Network& n);
+// The widest public network a site plausibly holds: an IPv4 /16, an IPv6 /32 (what a
+// registry allocates to a whole provider). relay_networks refuses wider public ranges
+// unless the administrator confirms them.
+inline constexpr int kWidestSiteV4 = 16;
+inline constexpr int kWidestSiteV6 = 32;
+// !is_private(n) and shorter than the widest site prefix of its family.
+bool wider_than_a_site(const Network& n);
+
 class NetworkList {
  public:
   NetworkList() = default;

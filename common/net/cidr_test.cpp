@@ -91,3 +91,31 @@ TEST_CASE("NetworkList") {
   REQUIRE_FALSE(bad.is_ok());
   CHECK(bad.message().find("nonsense") != std::string::npos);
 }
+
+namespace {
+
+bool too_wide(const char* text) {
+  auto n = Network::parse(text);
+  REQUIRE_MESSAGE(n.is_ok(), n.message());
+  return common::net::wider_than_a_site(*n);
+}
+
+}  // namespace
+
+TEST_CASE("private and special ranges of any width are a site's own") {
+  for (const char* n : {"10.0.0.0/8", "10.1.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8",
+                        "100.64.0.0/10", "169.254.0.0/16", "198.18.0.0/15", "192.0.2.0/24", "fc00::/7",
+                        "fd12:3456::/32", "fe80::/10", "::1", "2001:db8::/32", "2001:db8:1::/48"})
+    CHECK_MESSAGE(!too_wide(n), n);
+}
+
+TEST_CASE("public ranges wider than /16 (IPv4) or /32 (IPv6) are not") {
+  // 2000::/7 and 2000::/3 cover much of the IPv6 Internet; each passed the old
+  // prefix-length-only check (/7 is as wide as fc00::/7).
+  for (const char* n :
+       {"2000::/7", "2000::/3", "2001::/16", "2a00::/12", "2001:4860::/31", "11.0.0.0/8", "172.0.0.0/8",
+        "172.16.0.0/11", "192.0.0.0/15", "8.8.0.0/15", "0.0.0.0/0", "::/0", "fc00::/6"})
+    CHECK_MESSAGE(too_wide(n), n);
+  for (const char* n : {"8.8.0.0/16", "198.51.0.0/16", "2001:4860::/32", "2001:4860:4860::8888", "8.8.8.8"})
+    CHECK_MESSAGE(!too_wide(n), n);
+}

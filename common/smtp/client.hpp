@@ -29,6 +29,9 @@ struct SessionOptions {
   TlsPolicy tls = TlsPolicy::kMay;
   std::string auth_user;  // empty: no AUTH (RFC 4954); AUTH is only ever sent over TLS
   std::string auth_password;
+  // kVerify: the name the certificate must carry. Empty: the host being connected to
+  // (an MX name comes from DNS; a relayhost with credentials pins its configured name).
+  std::string tls_name;
 };
 
 // One message to send. Addresses are in the queue's canonical form ("" = null sender).

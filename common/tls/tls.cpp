@@ -46,14 +46,18 @@ Result<SslCtxPtr> server_context(const std::string& cert_file, const std::string
   return c;
 }
 
-Result<SslCtxPtr> client_context(bool verify) {
+Result<SslCtxPtr> client_context(bool verify, const std::string& ca_file) {
   SslCtxPtr c(SSL_CTX_new(TLS_client_method()));
   if (!c) return Status::error("SSL_CTX_new: " + last_error());
   harden(c.get());
   if (verify) {
     SSL_CTX_set_verify(c.get(), SSL_VERIFY_PEER, nullptr);
-    if (SSL_CTX_set_default_verify_paths(c.get()) != 1)
+    if (!ca_file.empty()) {
+      if (SSL_CTX_load_verify_locations(c.get(), ca_file.c_str(), nullptr) != 1)
+        return Status::error("loading CA certificates from " + ca_file + ": " + last_error());
+    } else if (SSL_CTX_set_default_verify_paths(c.get()) != 1) {
       return Status::error("loading system CA store: " + last_error());
+    }
   } else {
     SSL_CTX_set_verify(c.get(), SSL_VERIFY_NONE, nullptr);
   }

@@ -32,8 +32,9 @@ using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
 // Server context from a PEM chain and key; checks that they match.
 Result<SslCtxPtr> server_context(const std::string& cert_file, const std::string& key_file);
-// Client context; `verify` turns on certificate verification against the system store.
-Result<SslCtxPtr> client_context(bool verify);
+// Client context; `verify` turns on certificate verification against the system store,
+// or against the PEM CA certificates in `ca_file` instead when it is not empty.
+Result<SslCtxPtr> client_context(bool verify, const std::string& ca_file = "");
 
 // The last OpenSSL error as text (and clears the queue).
 std::string last_error();

@@ -212,9 +212,14 @@ void Connection::begin_tls() {
   const std::string& host = endpoints_[index_].host;
   if (!host.empty() && !is_ip(host)) SSL_set_tlsext_host_name(ssl, host.c_str());  // SNI
   if (verify) {
-    // The certificate must name the MX (or relay) host we looked up.
+    // The certificate must name the MX (or relay) host we looked up, or the name the
+    // options pin (a relayhost with credentials: its configured name, never DNS's).
+    const std::string& name = options_.tls_name.empty() ? host : options_.tls_name;
     SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    if (host.empty() || SSL_set1_host(ssl, host.c_str()) != 1) {
+    bool named =
+        !name.empty() && (is_ip(name) ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str())
+                                      : SSL_set1_host(ssl, name.c_str())) == 1;
+    if (!named) {
       SSL_free(ssl);
       apply(session_->on_tls_failed("cannot verify a server without a host name"));
       return;
@@ -427,6 +432,8 @@ void Connection::on_event(short what) {
       char buf[256];
       ERR_error_string_n(e, buf, sizeof buf);
       why = buf;
+      long v = ssl_ ? SSL_get_verify_result(ssl_) : X509_V_OK;
+      if (v != X509_V_OK) why += std::string(" (") + X509_verify_cert_error_string(v) + ")";
     }
     apply(session_->on_tls_failed(why));
     return;

@@ -104,6 +104,7 @@ common::smtp::SessionOptions Dispatcher::options_for(const Destination& d) const
   o.tls = settings_.tls;
   if (d.target.relay) {
     o.tls = settings_.policy_for_relay();
+    if (o.tls == common::smtp::TlsPolicy::kVerify) o.tls_name = settings_.relay_tls_name();
     if (settings_.relay_auth) {
       o.auth_user = settings_.relay_auth->user;
       o.auth_password = settings_.relay_auth->password;

@@ -205,7 +205,7 @@ TEST_CASE("relayhost credentials file") {
   CHECK_FALSE(parse_credentials("# only a comment\n   \n").is_ok());
 }
 
-TEST_CASE("settings: relayhost, AUTH forces TLS, who we are") {
+TEST_CASE("settings: relayhost, AUTH forces verified TLS to the configured name, who we are") {
   auto cfg = common::config::parse(
       "hostname = Mail.Example.Test\nsmtp_listen = 127.0.0.5:25, 0.0.0.0:2525\nrelayhost = "
       "[smtp.isp.test]:587\n"
@@ -218,7 +218,12 @@ TEST_CASE("settings: relayhost, AUTH forces TLS, who we are") {
   CHECK(s->relayhost->str() == "[smtp.isp.test]:587");
   CHECK(s->policy_for_relay() == common::smtp::TlsPolicy::kMay);
   s->relay_auth = Credentials{"u", "p"};
-  CHECK(s->policy_for_relay() == common::smtp::TlsPolicy::kEncrypt);
+  // Credentials go only to a certificate that verifies for the configured relayhost name,
+  // even when smtp_tls_policy is may or encrypt.
+  CHECK(s->policy_for_relay() == common::smtp::TlsPolicy::kVerify);
+  CHECK(s->relay_tls_name() == "smtp.isp.test");
+  s->tls = common::smtp::TlsPolicy::kEncrypt;
+  CHECK(s->policy_for_relay() == common::smtp::TlsPolicy::kVerify);
   CHECK(s->timeout == 10);
   CHECK(s->connect_timeout() == 10);
   CHECK(s->wakeup_every == 900);

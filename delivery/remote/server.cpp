@@ -25,11 +25,13 @@ PreJail pre_jail(const common::config::Config& cfg) {
   auto plain = common::tls::client_context(false);
   if (!plain) log::fatal("TLS client context: %s", plain.message().c_str());
   pre.tls_opportunistic = std::move(*plain);
-  auto verify = common::tls::client_context(true);
+  auto verify = common::tls::client_context(true, cfg.smtp_tls_ca_file);
   if (verify) {
     pre.tls_verify = std::move(*verify);
   } else if (pre.settings.tls == common::smtp::TlsPolicy::kVerify) {
     log::fatal("smtp_tls_policy = verify: %s", verify.message().c_str());
+  } else if (pre.settings.relay_auth) {
+    log::fatal("relayhost_auth_file needs a verified TLS connection: %s", verify.message().c_str());
   }
   return pre;
 }

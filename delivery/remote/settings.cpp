@@ -51,7 +51,7 @@ bool Self::is_self(const std::string& host, const std::string& ip, std::uint16_t
 }
 
 TlsPolicy Settings::policy_for_relay() const {
-  if (relay_auth && (tls == TlsPolicy::kMay || tls == TlsPolicy::kNone)) return TlsPolicy::kEncrypt;
+  if (relay_auth) return TlsPolicy::kVerify;
   return tls;
 }
 

@@ -48,8 +48,12 @@ struct Settings {
   static constexpr int kMaxMessagesPerConnection = 100;
   static constexpr int kConnectTimeout = 30;
   int connect_timeout() const { return timeout < kConnectTimeout ? timeout : kConnectTimeout; }
-  // TLS policy for one destination: the relayhost with credentials always encrypts.
+  // TLS policy for one destination: the relayhost with credentials always verifies its
+  // certificate (chain and the relayhost's configured name), whatever smtp_tls_policy
+  // says: a password must never go to a host that DNS or the network chose.
   common::smtp::TlsPolicy policy_for_relay() const;
+  // The name a relayhost's certificate must carry: the host of `relayhost` as configured.
+  std::string relay_tls_name() const { return relayhost ? relayhost->host : std::string(); }
 };
 
 // "username password" on the first non-empty, non-comment line (blanks around and

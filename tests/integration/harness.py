@@ -121,6 +121,41 @@ def make_cert(directory, cn="mail.example.test"):
     return cert, key
 
 
+def make_ca(directory, name="Mailbag Test CA"):
+    """A private CA certificate and key (ca.pem, ca-key.pem) in `directory`."""
+    cert = os.path.join(directory, "ca.pem")
+    key = os.path.join(directory, "ca-key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name,
+         "-days", "30", "-keyout", key, "-out", cert,
+         "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
+def make_signed_cert(directory, ca, cn, stem="leaf"):
+    """A server certificate for `cn` (CN and DNS subjectAltName) signed by `ca` (the pair
+    make_ca returned), and its key: STEM.pem, STEM-key.pem in `directory`."""
+    ca_cert, ca_key = ca
+    cert = os.path.join(directory, stem + ".pem")
+    key = os.path.join(directory, stem + "-key.pem")
+    csr = os.path.join(directory, stem + ".csr")
+    ext = os.path.join(directory, stem + ".ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:%s\nbasicConstraints=CA:FALSE\n"
+                "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n" % cn)
+    subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + cn,
+                    "-keyout", key, "-out", csr],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key,
+                    "-CAcreateserial", "-days", "30", "-extfile", ext, "-out", cert],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
 # ---------------------------------------------------------------------------------------
 # Raw SMTP, for what smtplib hides (pipelining, bare LF, exact replies).
 

@@ -1,7 +1,9 @@
 # Smarthost: `relayhost` sends all outgoing mail through the ISP's server, here a real
 # Postfix on 127.x port 587 that relays only for authenticated clients (SASL through a
 # private Dovecot), and offers AUTH only after STARTTLS. remote authenticates with the
-# credentials of `relayhost_auth_file` (root-only) and always uses TLS for them.
+# credentials of `relayhost_auth_file` (root-only) and sends them only over TLS whose
+# certificate verifies (here against the ISP's private CA, smtp_tls_ca_file) for the
+# relayhost name as configured.
 import os
 import re
 
@@ -21,11 +23,16 @@ pytestmark = [
 ]
 
 
-def smarthost(peers):
-    """The ISP's submission server smtp.isp.test:587 for far.test's mailbox carol."""
+def smarthost(peers, cert_name="smtp.isp.test", self_signed=False, records=None):
+    """The ISP's submission server smtp.isp.test:587 for far.test's mailbox carol, with a
+    certificate for `cert_name` from the ISP's CA (or self-signed)."""
     auth = peers(DovecotAuth({"relayuser": "relay-secret"}).start())
     pf = Postfix("far.test", ["carol"], hostname="smtp.isp.test", port=587)
-    cert, key = harness.make_cert(pf.dir, cn="smtp.isp.test")
+    if self_signed:
+        cert, key = harness.make_cert(pf.dir, cn=cert_name)
+    else:
+        pf.ca = harness.make_ca(pf.dir, "ISP Test CA")
+        cert, key = harness.make_signed_cert(pf.dir, pf.ca, cert_name)
     pf.extra.update({
         "mynetworks": "192.0.2.254/32",  # nobody relays without AUTH, not even loopback
         "smtpd_tls_cert_file": cert,
@@ -40,7 +47,8 @@ def smarthost(peers):
         "smtpd_recipient_restrictions": "permit_sasl_authenticated, reject",
     })
     peers(pf.start())
-    dns = peers(Unbound(["isp.test"], ["smtp.isp.test. A %s" % pf.ip]).start())
+    extra = [r.format(ip=pf.ip) for r in records or []]
+    dns = peers(Unbound(["isp.test"], ["smtp.isp.test. A %s" % pf.ip] + extra).start())
     return pf, dns
 
 
@@ -52,10 +60,12 @@ def auth_file(m, text):
     return path
 
 
-def relay_mailbag(make_mailbag, dns, credentials):
+def relay_mailbag(make_mailbag, dns, credentials, ca=None, relayhost="[smtp.isp.test]:587"):
     m = make_mailbag(start=False)
     m.extra_conf.update({"dns_resolver": dns.address, "remote_timeout": "10s",
-                         "relayhost": "[smtp.isp.test]:587"})
+                         "relayhost": relayhost})
+    if ca:
+        m.extra_conf["smtp_tls_ca_file"] = ca[0]
     if credentials:
         m.extra_conf["relayhost_auth_file"] = auth_file(m, credentials)
     m.start()
@@ -65,7 +75,7 @@ def relay_mailbag(make_mailbag, dns, credentials):
 
 def test_smarthost_with_auth_over_tls(make_mailbag, peers):
     pf, dns = smarthost(peers)
-    m = relay_mailbag(make_mailbag, dns, "# ISP account\nrelayuser relay-secret\n")
+    m = relay_mailbag(make_mailbag, dns, "# ISP account\nrelayuser relay-secret\n", ca=pf.ca)
     mid, msg = make_message("smarthost", 1, to="carol@far.test")
     qid = inject(m, "demo@example.test", ["carol@far.test"], msg, body_8bit=True)
     stored = pf.wait_for_messages("carol", 1, check=m.check_alive)[0]
@@ -79,13 +89,44 @@ def test_smarthost_with_auth_over_tls(make_mailbag, peers):
 
 def test_smarthost_wrong_password_defers(make_mailbag, peers):
     pf, dns = smarthost(peers)
-    m = relay_mailbag(make_mailbag, dns, "relayuser wrong-secret\n")
+    m = relay_mailbag(make_mailbag, dns, "relayuser wrong-secret\n", ca=pf.ca)
     _, msg = make_message("badauth", 1, to="carol@far.test")
     qid = inject(m, "demo@example.test", ["carol@far.test"], msg, body_8bit=True)
     remote_log_line(m, r"%s: to=<carol@far.test>, relay=none, .*status=deferred \(535 5\.7\.8 .*in reply to AUTH"
                     % qid)
     assert pf.maildir_messages("carol") == []
     assert "wrong-secret" not in m.logs("remote")
+
+
+def no_password_sent(m, pf, qid, reason):
+    """The message is deferred for `reason` and the relayhost never saw AUTH."""
+    remote_log_line(m, r"%s: to=<carol@far.test>, relay=.*status=deferred \(TLS handshake failed: .*%s"
+                    % (qid, reason))
+    assert "sasl_username" not in pf.log() and "sasl_method" not in pf.log(), pf.log()
+    assert pf.maildir_messages("carol") == []
+    assert "relay-secret" not in m.logs("remote")
+
+
+def test_smarthost_credentials_need_a_verified_certificate(make_mailbag, peers):
+    # A self-signed certificate proves nothing: whoever answers on the relayhost's address
+    # (a spoofed route, a hijacked DNS answer) would get the password.
+    pf, dns = smarthost(peers, self_signed=True)
+    m = relay_mailbag(make_mailbag, dns, "relayuser relay-secret\n")
+    _, msg = make_message("unverified", 1, to="carol@far.test")
+    qid = inject(m, "demo@example.test", ["carol@far.test"], msg, body_8bit=True)
+    no_password_sent(m, pf, qid, r"certificate verify failed \(self-signed certificate\)")
+
+
+def test_smarthost_credentials_go_to_the_configured_name_only(make_mailbag, peers):
+    # relayhost = isp.test:587 looks up MX records; an unsigned answer names
+    # evil.isp.test, whose certificate the CA did issue, but for evil.isp.test, not for
+    # the configured isp.test. The password must not follow DNS there.
+    pf, dns = smarthost(peers, cert_name="evil.isp.test",
+                        records=["isp.test. MX 10 evil.isp.test.", "evil.isp.test. A {ip}"])
+    m = relay_mailbag(make_mailbag, dns, "relayuser relay-secret\n", ca=pf.ca, relayhost="isp.test:587")
+    _, msg = make_message("dnschosen", 1, to="carol@far.test")
+    qid = inject(m, "demo@example.test", ["carol@far.test"], msg, body_8bit=True)
+    no_password_sent(m, pf, qid, r"certificate verify failed \(hostname mismatch\)")
 
 
 def test_smarthost_without_credentials_is_refused(make_mailbag, peers):
