@@ -84,6 +84,34 @@ Status ensure_file(const Spec& s, bool as_root, std::vector<std::string>* report
   return fix(fd.get(), s, as_root, report, false);
 }
 
+common::Result<common::io::UniqueFd> ensure_dir_at(int parent, const std::string& name,
+                                                   const std::string& shown, mode_t mode,
+                                                   std::vector<std::string>* report) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
+    return Status::error("not a single path component: '" + name + "'");
+  bool created = ::mkdirat(parent, name.c_str(), 0700) == 0;
+  if (!created && errno != EEXIST) return Status::sys("mkdir " + shown);
+  common::io::UniqueFd fd(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ELOOP || errno == ENOTDIR)
+      return Status::error(shown + " exists and is not a directory (or is a symlink); refusing");
+    return Status::sys("open " + shown);
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) < 0) return Status::sys("stat " + shown);
+  if ((st.st_mode & 07777) == mode) return fd;
+  if (st.st_uid != ::geteuid()) {
+    report->push_back("warning: " + shown + " belongs to uid " + std::to_string(st.st_uid) +
+                      " and has mode " + mode_text(st.st_mode) + ", not " + mode_text(mode) +
+                      "; left as it is");
+    return fd;
+  }
+  if (::fchmod(fd.get(), mode) < 0) return Status::sys("chmod " + shown);
+  if (!created)
+    report->push_back("fixed " + shown + ": mode " + mode_text(st.st_mode) + " -> " + mode_text(mode));
+  return fd;
+}
+
 void check_search_path(const std::string& path, std::vector<std::string>* report) {
   std::string cur = path;
   while (true) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/io/unique_fd.hpp"
 #include "common/result.hpp"
 
 namespace mailctl {
@@ -24,6 +25,16 @@ struct Spec {
 common::Status ensure_dir(const Spec& s, bool as_root, std::vector<std::string>* report);
 // Sets the owner (as root) and mode of an existing regular file.
 common::Status ensure_file(const Spec& s, bool as_root, std::vector<std::string>* report);
+
+// The directory `name` inside the directory `parent` (an fd; `shown` is its path for
+// messages): created with mkdirat if missing, opened with openat(O_NOFOLLOW), so neither
+// it nor anything above it is ever reached through a symlink, and given `mode` if we own
+// it (one line per change in *report; a directory someone else owns is reported, not
+// changed). `name` must be a single path component. For trees that less trusted users
+// can write (the mail tree): run it as the tree's owner (common/privsep/as_user.hpp).
+common::Result<common::io::UniqueFd> ensure_dir_at(int parent, const std::string& name,
+                                                   const std::string& shown, mode_t mode,
+                                                   std::vector<std::string>* report);
 
 // Warns (into *report) about ancestors of `path` that other users cannot search, which
 // would keep the unprivileged daemons out even with correct modes below.

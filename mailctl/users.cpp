@@ -2,12 +2,14 @@
 // passwd.mdb, and their Maildirs. Passwords are read by password.hpp, hashed with
 // yescrypt (common/accounts/passwd.hpp) and never printed or logged. A password hash is
 // removed before its user record, so a half-done removal can never leave a login behind.
+#include <fcntl.h>
 #include <sysexits.h>
 
 #include <ctime>
 
 #include "common/accounts/passwd.hpp"
 #include "common/maildir/quota_flags.hpp"
+#include "common/privsep/as_user.hpp"
 #include "mailctl/accounts_edit.hpp"
 #include "mailctl/commands.hpp"
 #include "mailctl/fs.hpp"
@@ -37,13 +39,27 @@ int load_named_user(Context& ctx, const std::string& arg, AccountsDb* db, std::s
 }
 
 // <mail_directory>/<domain>/<local>/{cur,new,tmp}, 0770 mb-vmail:mb-mail when root.
+// Everything below mail_directory can be changed by every member of mb-mail, so root
+// never touches it: a child with the Maildirs' owner's credentials walks down from a
+// directory fd with mkdirat/openat and O_NOFOLLOW, and a symlink planted anywhere on the
+// way is refused, never followed. (mail_directory itself sits in root's directories.)
 common::Status make_maildir(Context& ctx, const std::string& domain, const std::string& local,
                             std::vector<std::string>* report) {
-  std::string base = ctx.cfg.mail_directory;
-  std::vector<std::string> dirs = {base + "/" + domain, base + "/" + domain + "/" + local};
-  for (const char* sub : {"cur", "new", "tmp"}) dirs.push_back(dirs[1] + "/" + sub);
-  for (const auto& d : dirs) MB_TRY(ensure_dir(Spec{d, 0770, "mb-vmail", "mb-mail"}, ctx.as_root, report));
-  return common::Status::ok();
+  const std::string& base = ctx.cfg.mail_directory;
+  return common::privsep::run_as({"mb-vmail", "mb-mail"}, [&]() -> common::Status {
+    common::io::UniqueFd root(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!root) return common::Status::sys("open " + base);
+    auto d = ensure_dir_at(root.get(), domain, base + "/" + domain, 0770, report);
+    if (!d) return d.status();
+    std::string path = base + "/" + domain + "/" + local;
+    auto u = ensure_dir_at(d->get(), local, path, 0770, report);
+    if (!u) return u.status();
+    for (const char* sub : {"cur", "new", "tmp"}) {
+      auto s = ensure_dir_at(u->get(), sub, path + "/" + sub, 0770, report);
+      if (!s) return s.status();
+    }
+    return common::Status::ok();
+  });
 }
 
 int set_password(Context& ctx, const std::string& address) {

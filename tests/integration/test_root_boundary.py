@@ -1,0 +1,120 @@
+# Root's tools against what the unprivileged users can plant: every member of mb-mail
+# (local, pop3d) can write anywhere in the mail tree, and the daemons share the
+# databases' lock files. mailctl and relayctl run as root (by hand, from cron): they must
+# never follow a symlink there, block on a FIFO, or open a file a daemon can write with
+# root's rights.
+import grp
+import os
+import stat
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import harness
+from messages import make_message
+
+pytestmark = pytest.mark.skipif(not harness.is_root(), reason="needs root (the boundary is root's)")
+
+DEMO = "demo@example.test"
+
+
+def vmail_ids():
+    return harness.uid_of("mb-vmail"), grp.getgrnam("mb-mail").gr_gid
+
+
+def plant_as_vmail(fn):
+    """Runs fn() in a child with mb-vmail's credentials, as a compromised local would."""
+    uid, gid = vmail_ids()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+            fn()
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert status == 0, "planting as mb-vmail failed"
+
+
+def test_user_add_never_follows_a_symlink_in_the_mail_tree(make_mailbag):
+    # A member of mb-mail owns the domain directory (local made it at a delivery). The
+    # moment root's `user add` has checked it, the attacker swaps it for a symlink to a
+    # directory of root's; a path-based mkdir of domain/user then lands in the victim.
+    # strace delays every mkdir by a second, so the swap always wins the race.
+    m = make_mailbag()
+    victim = tempfile.mkdtemp(prefix="mb-victim-", dir="/tmp")  # root's, 0700
+    domain = os.path.join(m.mail, "evil.test")
+
+    def make_domain():
+        os.mkdir(domain)
+        os.chmod(domain, 0o750)
+    plant_as_vmail(make_domain)
+    m.mailctl("domain", "add", "evil.test")
+
+    def swap_when_fixed():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if stat.S_IMODE(os.lstat(domain).st_mode) == 0o770:
+                os.rename(domain, domain + ".real")
+                os.symlink(victim, domain)
+                return
+            time.sleep(0.002)
+    attacker = os.fork()
+    if attacker == 0:
+        try:
+            plant_as_vmail(swap_when_fixed)
+        finally:
+            os._exit(0)
+    r = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=mkdir,mkdirat",
+                        "-e", "inject=mkdir,mkdirat:delay_enter=1000000",
+                        harness.bin_path("mailctl"), "-c", m.conf_path, "user", "add", "bob@evil.test"],
+                       input="bob-secret\n", capture_output=True, text=True, timeout=60)
+    os.waitpid(attacker, 0)
+    assert "added user bob@evil.test" in r.stdout, r.stdout + r.stderr
+    assert os.listdir(victim) == [], os.listdir(victim)
+    os.rmdir(victim)
+
+
+def test_user_add_creates_the_maildir_as_its_owner(make_mailbag):
+    m = make_mailbag()
+    m.mailctl("user", "add", "carol@example.test", input="carol-secret\n")
+    uid, gid = vmail_ids()
+    for rel in ("example.test", "example.test/carol", "example.test/carol/cur", "example.test/carol/new",
+                "example.test/carol/tmp"):
+        s = os.lstat(os.path.join(m.mail, rel))
+        assert stat.S_ISDIR(s.st_mode), rel
+        assert (s.st_uid, s.st_gid) == (uid, gid), (rel, s.st_uid, s.st_gid)
+        assert stat.S_IMODE(s.st_mode) == 0o770, (rel, oct(s.st_mode))
+
+
+def test_user_show_does_not_block_on_a_fifo_maildirsize(make_mailbag):
+    m = make_mailbag()
+    m.mailctl("user", "set", DEMO, "quota=1M")
+    maildir = os.path.join(m.mail, "example.test", "demo")
+    plant_as_vmail(lambda: os.mkfifo(os.path.join(maildir, "maildirsize"), 0o660))
+    t0 = time.monotonic()
+    r = subprocess.run([harness.bin_path("mailctl"), "-c", m.conf_path, "user", "show", DEMO],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert time.monotonic() - t0 < 10
+    assert "(counted)" in r.stdout, r.stdout
+
+
+def test_delivery_goes_on_past_a_fifo_vacation_record(make_mailbag):
+    m = make_mailbag()
+    m.mailctl("user", "autoreply", DEMO, "on", "--text", "away")
+    maildir = os.path.join(m.mail, "example.test", "demo")
+    plant_as_vmail(lambda: os.mkfifo(os.path.join(maildir, "mailbag-vacation"), 0o660))
+    mid, msg = make_message("fifo", 1)
+    assert m.send(DEMO, msg, mail_from="alice@example.net").code == 250
+    m.find_message(DEMO, mid, timeout=20)
+    m.wait_for_log("local", r"vacation record of demo@example\.test: .*FIFO")
+    # The local agent is still serving: a second message arrives as well.
+    mid2, msg2 = make_message("fifo", 2)
+    assert m.send(DEMO, msg2).code == 250
+    m.find_message(DEMO, mid2, timeout=20)
