@@ -32,7 +32,7 @@ BUILD_PKGS := g++ make pkg-config libevent-dev liblmdb-dev libssl-dev libcap-dev
               libunbound-dev libldns-dev libcrypt-dev libidn2-dev doctest-dev openssl
 TEST_PKGS := python3 python3-pytest python3-pytest-xdist swaks libnet-ssleay-perl msmtp fetchmail getmail6 \
              mailutils postfix dovecot-pop3d dovecot-imapd unbound lmdb-utils clang clang-format \
-             libclang-rt-14-dev libcap2-bin iproute2 procps
+             libclang-rt-14-dev libcap2-bin iproute2 procps strace
 PKG_LIBS := libevent libevent_openssl libevent_pthreads openssl libcap lmdb libunbound ldns libcrypt libidn2
 
 # Peers (postfix, dovecot, unbound) must never start as system services: a temporary
