@@ -46,7 +46,7 @@ int load_named_user(Context& ctx, const std::string& arg, AccountsDb* db, std::s
 common::Status make_maildir(Context& ctx, const std::string& domain, const std::string& local,
                             std::vector<std::string>* report) {
   const std::string& base = ctx.cfg.mail_directory;
-  return common::privsep::run_as({"mb-vmail", "mb-mail"}, [&]() -> common::Status {
+  auto make = [&]() -> common::Status {
     common::io::UniqueFd root(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!root) return common::Status::sys("open " + base);
     auto d = ensure_dir_at(root.get(), domain, base + "/" + domain, 0770, report);
@@ -59,7 +59,8 @@ common::Status make_maildir(Context& ctx, const std::string& domain, const std::
       if (!s) return s.status();
     }
     return common::Status::ok();
-  });
+  };
+  return ctx.as_root ? common::privsep::run_as({"mb-vmail", "mb-mail"}, make) : make();
 }
 
 int set_password(Context& ctx, const std::string& address) {
