@@ -15,5 +15,6 @@ int main(int argc, char** argv) {
   common::spool::fault::init_from_env();
   auto pre = pop3d::pre_jail(cfg);
   common::privsep::drop("pop3d");
+  pop3d::open_databases(cfg, &pre);
   return pop3d::run(cfg, std::move(pre));
 }

@@ -720,20 +720,23 @@ PreJail pre_jail(const common::config::Config& cfg) {
     pre.listeners.push_back(Listener{std::move(*fd), true, spec});
   }
   if (pre.listeners.empty()) die(EX_CONFIG, "nothing to listen on (pop3_listen and pop3s_listen are empty)");
+  return pre;
+}
+
+void open_databases(const common::config::Config& cfg, PreJail* pre) {
   common::spool::Layout layout(cfg);
   auto accounts = common::accounts::Accounts::open(layout.accounts_db(), false);
   if (!accounts) die(EX_UNAVAILABLE, "accounts database: " + accounts.message());
-  pre.accounts = std::move(*accounts);
+  pre->accounts = std::move(*accounts);
   auto passwords = common::accounts::Passwords::open(layout.passwd_db(), false);
   if (!passwords) die(EX_UNAVAILABLE, "password database: " + passwords.message());
-  pre.passwords = std::move(*passwords);
+  pre->passwords = std::move(*passwords);
   if (cfg.pop_before_smtp) {
     auto relay = common::relaydb::RelayDb::open(layout.relay_db(), common::relaydb::RelayDb::Mode::kWrite);
     if (!relay) die(EX_UNAVAILABLE, "relay database: " + relay.message());
     if (auto st = common::relaydb::fix_ownership(layout.relay_db()); !st) die(EX_UNAVAILABLE, st.message());
-    pre.relay = std::move(*relay);
+    pre->relay = std::move(*relay);
   }
-  return pre;
 }
 
 int run(const common::config::Config& cfg, PreJail pre) {

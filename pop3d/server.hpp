@@ -30,8 +30,13 @@ struct PreJail {
   std::unique_ptr<common::relaydb::RelayDb> relay;  // null unless pop_before_smtp
 };
 
-// Exits with a message (EX_CONFIG, EX_UNAVAILABLE, EX_OSERR) if something is missing.
+// As root: the TLS key and the listeners. Exits with a message (EX_CONFIG, EX_OSERR) if
+// something is missing.
 PreJail pre_jail(const common::config::Config& cfg);
+// After the privilege drop, as mb-pop3d: accounts.mdb, passwd.mdb and (pop_before_smtp)
+// relay.mdb, whose lock files the daemons can write, so root never opens them. Exits
+// with EX_UNAVAILABLE if one cannot be opened.
+void open_databases(const common::config::Config& cfg, PreJail* pre);
 // Returns a sysexits-style exit code (0 after SIGTERM/SIGINT).
 int run(const common::config::Config& cfg, PreJail pre);
 

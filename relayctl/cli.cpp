@@ -30,7 +30,13 @@ int usage_error(Output& o, const std::string& msg) {
   return kExitUsage;
 }
 
+common::Status become_owner(const Context& ctx) {
+  if (!ctx.become_owner) return common::Status::ok();
+  return ctx.become_owner();
+}
+
 common::Result<std::unique_ptr<RelayDb>> open_rw(const Context& ctx) {
+  MB_TRY(become_owner(ctx));
   auto db = RelayDb::open(ctx.db_path, RelayDb::Mode::kWrite);
   if (!db) return db.status();
   MB_TRY(rdb::fix_ownership(ctx.db_path));
@@ -40,6 +46,7 @@ common::Result<std::unique_ptr<RelayDb>> open_rw(const Context& ctx) {
 // For list and dump: a database that does not exist yet is empty.
 common::Result<std::vector<Entry>> read_all(const Context& ctx) {
   if (::access(ctx.db_path.c_str(), F_OK) != 0 && errno == ENOENT) return std::vector<Entry>();
+  MB_TRY(become_owner(ctx));
   auto db = RelayDb::open(ctx.db_path, RelayDb::Mode::kRead);
   if (!db) return db.status();
   return db.value()->scan();

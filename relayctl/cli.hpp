@@ -23,6 +23,10 @@ struct Context {
   std::string db_path;        // data_directory/relay.mdb
   std::int64_t now = 0;       // UNIX seconds
   std::int64_t lifetime = 0;  // relay_lifetime in seconds (expire's default)
+  // Called once, after the arguments (and a load file) are read and before the database
+  // is opened: as root, becomes relay.mdb's owner for good (the lock file is shared with
+  // the daemons, so root never opens it). Empty: nothing to do.
+  std::function<common::Status()> become_owner;
 };
 
 struct Output {

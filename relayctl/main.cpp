@@ -1,7 +1,9 @@
 // relayctl: the administrator's tool for the POP-before-SMTP relay database
 // (data_directory/relay.mdb), with vsmtprelay's commands; meant for cron
-// (`15 3 * * * relayctl expire 1440`). Runs as its caller (root, or a member of mb-relay);
-// touches only relay.mdb and its lock file. Exit statuses: see cli.hpp and relayctl(8).
+// (`15 3 * * * relayctl expire 1440`). Run by root, it becomes mb-pop3d:mb-relay (the
+// database's owner) before it opens anything: the lock file is shared with the daemons.
+// Run by anyone else, it acts as its caller. Touches only relay.mdb and its lock file. Exit statuses: see
+// cli.hpp and relayctl(8).
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,6 +13,8 @@
 
 #include "common/config/config.hpp"
 #include "common/io/fdio.hpp"
+#include "common/privsep/as_user.hpp"
+#include "common/relaydb/relaydb.hpp"
 #include "common/spool/layout.hpp"
 #include "relayctl/cli.hpp"
 
@@ -55,6 +59,10 @@ int main(int argc, char** argv) {
   ctx.db_path = common::spool::Layout(*cfg).relay_db();
   ctx.now = std::time(nullptr);
   ctx.lifetime = cfg->relay_lifetime;
+  ctx.become_owner = [&ctx] {
+    MB_TRY(common::relaydb::precreate(ctx.db_path));
+    return common::privsep::become({common::relaydb::kOwner, common::relaydb::kGroup});
+  };
   relayctl::Output out;
   int code = relayctl::run(args, ctx, out, read_stdin);
   std::fputs(out.out.c_str(), stdout);

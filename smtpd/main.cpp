@@ -1,8 +1,8 @@
 // smtpd: the ESMTP server. Runs as mb-smtpd (groups mb-drop, mb-acct, mb-auth, mb-relay).
 // As root it only binds the smtp_listen, submission_listen and submissions_listen ports,
-// opens spool/incoming, the TLS key, accounts.mdb, passwd.mdb and relay.mdb, then drops
-// privileges for good. Talks to clients on the network (untrusted) and to the queue
-// manager over spool/private/submit (trusted to answer). See smtpd(8).
+// opens spool/incoming and the TLS key, then drops privileges for good and opens
+// accounts.mdb, passwd.mdb and relay.mdb as mb-smtpd. Talks to clients on the network (untrusted) and to the
+// queue manager over spool/private/submit (trusted to answer). See smtpd(8).
 #include "common/config/config.hpp"
 #include "common/log/log.hpp"
 #include "common/privsep/drop.hpp"
@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
   auto cfg = common::config::load_or_exit("smtpd", argc, argv);
   common::log::init("smtpd", cfg.log_target);
   common::spool::fault::init_from_env();
-  auto pre = smtpd::pre_jail(cfg);  // bind sockets, open drop dir, TLS key, databases
+  auto pre = smtpd::pre_jail(cfg);  // bind sockets, open drop dir, TLS key
   common::privsep::drop("smtpd");
+  smtpd::open_databases(cfg, &pre);  // as mb-smtpd: root never opens a daemon-writable lock file
   return smtpd::run(cfg, std::move(pre));
 }

@@ -142,18 +142,23 @@ PreJail pre_jail(const common::config::Config& cfg) {
   auto dir = common::io::open_dir(layout.incoming());
   if (!dir) die(EX_CANTCREAT, "drop directory: " + dir.message());
   pre.incoming = std::move(*dir);
+  return pre;
+}
+
+void open_databases(const common::config::Config& cfg, PreJail* pre) {
+  common::spool::Layout layout(cfg);
   auto acc = common::accounts::Accounts::open(layout.accounts_db(), false);
   if (acc) {
-    pre.accounts = std::move(*acc);
+    pre->accounts = std::move(*acc);
   } else {
     // Not fatal: recipients get 451 until the database can be opened.
     log::warn("accounts database %s: %s (recipients are deferred until it opens)",
               layout.accounts_db().c_str(), acc.message().c_str());
   }
-  if (pre.tls) {
+  if (pre->tls) {
     auto pw = common::accounts::Passwords::open(layout.passwd_db(), false);
     if (pw)
-      pre.passwords = std::move(*pw);
+      pre->passwords = std::move(*pw);
     else  // Not fatal: AUTH answers 454 until the database can be opened.
       log::warn("password database %s: %s (AUTH fails temporarily until it opens)",
                 layout.passwd_db().c_str(), pw.message().c_str());
@@ -161,16 +166,11 @@ PreJail pre_jail(const common::config::Config& cfg) {
   if (cfg.pop_before_smtp && ::access(layout.relay_db().c_str(), F_OK) == 0) {
     auto r = common::relaydb::RelayDb::open(layout.relay_db(), common::relaydb::RelayDb::Mode::kRead);
     if (r)
-      pre.relay = std::move(*r);
+      pre->relay = std::move(*r);
     else
       log::warn("relay database %s: %s (retried when needed)", layout.relay_db().c_str(),
                 r.message().c_str());
-    // LMDB creates a missing lock file even for a reader: as root that would leave one
-    // pop3d cannot write. Give the files back to mb-pop3d:mb-relay (a no-op otherwise).
-    Status st = common::relaydb::fix_ownership(layout.relay_db());
-    if (!st) log::warn("relay database: %s", st.message().c_str());
   }
-  return pre;
 }
 
 Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)

@@ -47,8 +47,13 @@ struct PreJail {
   std::unique_ptr<common::relaydb::RelayDb> relay;         // pop_before_smtp, if it exists
 };
 
-// Opens all of the above; exits with a sysexits code when something required fails.
+// As root: binds the listeners, opens the drop directory and the TLS key; exits with a
+// sysexits code when something required fails.
 PreJail pre_jail(const common::config::Config& cfg);
+// After the privilege drop: accounts.mdb, passwd.mdb and relay.mdb. Their lock files are
+// writable by the daemons, so root never opens them; a database that cannot be opened
+// yet is logged and retried when needed.
+void open_databases(const common::config::Config& cfg, PreJail* pre);
 // The event loop until SIGTERM/SIGINT; returns the process exit code.
 int run(const common::config::Config& cfg, PreJail pre);
 

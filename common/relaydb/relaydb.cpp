@@ -2,6 +2,7 @@
 #include "common/relaydb/relaydb.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <map>
 
+#include "common/io/unique_fd.hpp"
 #include "common/log/log.hpp"
 #include "common/privsep/drop.hpp"
 
@@ -245,17 +247,35 @@ Result<bool> RelayChecker::allowed(std::string_view address, std::int64_t now) {
 }
 
 Status fix_ownership(const std::string& path) {
-  if (::geteuid() != 0) return Status::ok();
-  auto uid = privsep::user_id("mb-pop3d");
-  auto gid = privsep::group_id("mb-relay");
-  if (!uid || !gid) return Status::ok();  // no accounts (tests as root without init): leave
+  if (::geteuid() == 0) return Status::ok();
+  auto gid = privsep::group_id(kGroup);
   const std::string lock = path + "-lock";
   for (const auto& [p, mode] : {std::pair<std::string, mode_t>{path, 0640}, {lock, 0660}}) {
+    io::UniqueFd fd(::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     struct stat st;
-    if (::stat(p.c_str(), &st) != 0) continue;
-    if ((st.st_uid != *uid || st.st_gid != *gid) && ::chown(p.c_str(), *uid, *gid) != 0)
-      return Status::sys("chown " + p);
-    if ((st.st_mode & 07777) != mode && ::chmod(p.c_str(), mode) != 0) return Status::sys("chmod " + p);
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid()) continue;
+    // Only a member of mb-relay may give it the file; elsewhere (tests) the group stays.
+    if (gid && st.st_gid != *gid && ::fchown(fd.get(), static_cast<uid_t>(-1), *gid) != 0 && errno != EPERM)
+      return Status::sys("chgrp " + p);
+    if ((st.st_mode & 07777) != mode && ::fchmod(fd.get(), mode) != 0) return Status::sys("chmod " + p);
+  }
+  return Status::ok();
+}
+
+Status precreate(const std::string& path) {
+  if (::geteuid() != 0) return Status::ok();
+  auto uid = privsep::user_id(kOwner);
+  if (!uid) return uid.status();
+  auto gid = privsep::group_id(kGroup);
+  if (!gid) return gid.status();
+  for (const auto& [p, mode] : {std::pair<std::string, mode_t>{path, 0640}, {path + "-lock", 0660}}) {
+    io::UniqueFd fd(::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) {
+      if (errno == EEXIST) continue;
+      return Status::sys("create " + p);
+    }
+    if (::fchown(fd.get(), *uid, *gid) != 0) return Status::sys("chown " + p);
+    if (::fchmod(fd.get(), mode) != 0) return Status::sys("chmod " + p);
   }
   return Status::ok();
 }

@@ -106,10 +106,18 @@ class RelayChecker {
   std::unique_ptr<RelayDb> db_;
 };
 
-// As root, gives relay.mdb to mb-pop3d:mb-relay mode 0640 and its lock file 0660 (pop3d
-// writes, smtpd and relayctl share the lock table), when those accounts exist. A no-op
-// for other users. Called by relayctl and pop3d after they may have created the files.
+// As the files' owner (pop3d, or relayctl acting as mb-pop3d): gives relay.mdb group
+// mb-relay mode 0640 and its lock file group mb-relay mode 0660 (pop3d writes, smtpd
+// shares the lock table as a reader), for files LMDB may just have created. Never as
+// root, never on a file someone else owns, never through a symlink: a no-op then.
 Status fix_ownership(const std::string& path);
+// As root: creates a missing relay.mdb and lock file empty (O_EXCL, never through a
+// symlink) for kOwner:kGroup, modes 0640 and 0660, so that the owner can lay the
+// database out; existing files are left alone and never opened. A no-op for others.
+Status precreate(const std::string& path);
+// The user and group relay.mdb belongs to, whom root's tools become before opening it.
+inline constexpr const char* kOwner = "mb-pop3d";
+inline constexpr const char* kGroup = "mb-relay";
 
 // The `relayctl dump` / `load` text: one "address<TAB>ticks" line per entry.
 std::string format_entry(const Entry& e);

@@ -4,8 +4,10 @@
 # after `relayctl expire 0`; and pop3d writing, smtpd and relayctl reading and cron's
 # expire running at the same moment without losing or damaging anything.
 import os
+import shutil
 import smtplib
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -21,12 +23,18 @@ def relayctl(conf, *args, input=None):
 
 
 @pytest.fixture
-def conf(tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    p = tmp_path / "mailbag.conf"
-    p.write_text("data_directory = %s\nrelay_lifetime = 30m\n" % data)
-    return str(p)
+def conf():
+    # As root, relayctl works as relay.mdb's owner (mb-pop3d), who must reach the data
+    # directory: a directory other users can search, as the harness's trees are.
+    top = tempfile.mkdtemp(prefix="mb-relayctl-", dir="/tmp")
+    os.chmod(top, 0o755)
+    data = os.path.join(top, "data")
+    os.mkdir(data, 0o755)
+    p = os.path.join(top, "mailbag.conf")
+    with open(p, "w") as f:
+        f.write("data_directory = %s\nrelay_lifetime = 30m\n" % data)
+    yield p
+    shutil.rmtree(top, ignore_errors=True)
 
 
 def dump(conf):
