@@ -1,8 +1,9 @@
 // Implementation of `mailctl init` (see init.hpp). Owners and modes:
 //   spool_directory  0755 root           incoming  3730 mb-queue:mb-drop
 //   queue, corrupt, state  0700 mb-queue private   0755 mb-queue
-//   data_directory   0755 root           accounts.mdb root:mb-acct, passwd.mdb root:mb-auth,
-//                                        relay.mdb mb-pop3d:mb-relay (0640, lock 0660)
+//   data_directory   0755 root           accounts.mdb mb-admin:mb-acct, passwd.mdb
+//                                        mb-admin:mb-auth, relay.mdb mb-pop3d:mb-relay
+//                                        (0640, lock 0660; root never opens them)
 //     quota/  0750 mb-vmail:mb-acct      srs.secret 0640 root:mb-acct (made once, random)
 //   mail_directory   0770 mb-vmail:mb-mail
 #include "mailctl/init.hpp"
@@ -19,6 +20,8 @@
 #include "common/accounts/passwd.hpp"
 #include "common/io/fdio.hpp"
 #include "common/mail/srs.hpp"
+#include "common/privsep/as_user.hpp"
+#include "common/privsep/drop.hpp"
 #include "common/relaydb/relaydb.hpp"
 #include "mailctl/args.hpp"
 #include "mailctl/system_users.hpp"
@@ -46,8 +49,8 @@ std::vector<DbSpec> database_plan(const common::spool::Layout& l) {
     return DbSpec{k, Spec{path, 0640, user, group}, Spec{path + "-lock", 0660, user, group}};
   };
   return {
-      db(DbKind::kAccounts, l.accounts_db(), "root", "mb-acct"),
-      db(DbKind::kPasswd, l.passwd_db(), "root", "mb-auth"),
+      db(DbKind::kAccounts, l.accounts_db(), "mb-admin", "mb-acct"),
+      db(DbKind::kPasswd, l.passwd_db(), "mb-admin", "mb-auth"),
       db(DbKind::kRelay, l.relay_db(), "mb-pop3d", "mb-relay"),
   };
 }
@@ -71,6 +74,20 @@ Status create_db(DbKind kind, const std::string& path) {
     }
   }
   return Status::error("unknown database kind");
+}
+
+// A new empty file owned by s.user:s.group with s.mode (nothing if it exists), for a
+// database its owner then opens: root never opens one that a daemon could have written.
+Status precreate(const Spec& s) {
+  common::io::UniqueFd fd(::open(s.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return errno == EEXIST ? Status::ok() : Status::sys("create " + s.path);
+  auto uid = common::privsep::user_id(s.user);
+  if (!uid) return uid.status();
+  auto gid = common::privsep::group_id(s.group);
+  if (!gid) return gid.status();
+  if (::fchown(fd.get(), *uid, *gid) != 0) return Status::sys("chown " + s.path);
+  if (::fchmod(fd.get(), s.mode) != 0) return Status::sys("chmod " + s.path);
+  return Status::ok();
 }
 
 // The SRS key (common/mail/srs.hpp): made once, never replaced, since every SRS address
@@ -113,8 +130,19 @@ Status build_tree(Context& ctx, std::vector<std::string>* report) {
   for (const auto& db : database_plan(l)) {
     struct stat st;
     bool existed = ::lstat(db.data.path.c_str(), &st) == 0;
-    if (!existed || ::lstat(db.lock.path.c_str(), &st) != 0)
-      MB_TRY(create_db(db.kind, db.data.path));  // also re-creates a missing lock file
+    if (!existed || ::lstat(db.lock.path.c_str(), &st) != 0) {
+      // Also re-creates a missing lock file. A database's lock file is shared with the
+      // daemons: root never opens it. Root only makes the two empty files in its own
+      // data directory and hands them over; their owner lays the database out.
+      if (ctx.as_root) {
+        MB_TRY(precreate(db.data));
+        MB_TRY(precreate(db.lock));
+        MB_TRY(common::privsep::run_as({db.data.user, db.data.group},
+                                       [&] { return create_db(db.kind, db.data.path); }));
+      } else {
+        MB_TRY(create_db(db.kind, db.data.path));
+      }
+    }
     // Owner and mode of what was just created are not news; fixes to old files are.
     std::vector<std::string> fixes;
     MB_TRY(ensure_file(db.data, ctx.as_root, &fixes));

@@ -3,6 +3,8 @@
 #include <sysexits.h>
 
 #include "common/config/config.hpp"
+#include "common/io/fdio.hpp"
+#include "mailctl/as_owner.hpp"
 #include "mailctl/check_dns.hpp"
 #include "mailctl/commands.hpp"
 #include "mailctl/etrn.hpp"
@@ -10,6 +12,10 @@
 #include "mailctl/queue.hpp"
 
 namespace mailctl {
+namespace {
+// A command that reads or writes accounts.mdb or passwd.mdb (as their owner when root).
+int database_command(Context& ctx, const Args& a);
+}  // namespace
 
 int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::FILE* out, std::FILE* err) {
   auto args = parse_args(argv);
@@ -34,6 +40,37 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
   Context ctx{std::move(*cfg), as_root, in, out, err};
   switch (args->command) {
     case Command::kInit: return cmd_init(ctx);
+    case Command::kEtrn: return cmd_etrn(ctx, args->target, args->target2);
+    case Command::kQueueList: return cmd_queue_list(ctx);
+    case Command::kQueueShow: return cmd_queue_show(ctx, args->target);
+    case Command::kQueueFlush: return cmd_queue_action(ctx, "flush", args->target);
+    case Command::kQueueDelete: return cmd_queue_action(ctx, "delete", args->target);
+    case Command::kQueueHold: return cmd_queue_action(ctx, "hold", args->target);
+    case Command::kQueueRelease: return cmd_queue_action(ctx, "release", args->target);
+    case Command::kHelp:
+    case Command::kCheckConfig:
+    case Command::kConfigExample: return EX_USAGE;
+    default: break;
+  }
+  // The administrator's own file is read with the administrator's rights, before the
+  // work moves to the databases' owner.
+  if (args->command == Command::kUserAutoreply && args->autoreply.text_file) {
+    auto t = common::io::read_file(*args->autoreply.text_file, 64 * 1024);
+    if (!t) {
+      complain(ctx, "--text-file: " + t.message());
+      return kExitRefused;
+    }
+    args->autoreply.text = *t;
+    args->autoreply.text_file.reset();
+  }
+  return run_as_db_owner(ctx, [&] { return database_command(ctx, *args); });
+}
+
+namespace {
+
+int database_command(Context& ctx, const Args& a) {
+  const auto* args = &a;
+  switch (args->command) {
     case Command::kDomainAdd: return cmd_domain_add(ctx, args->target);
     case Command::kDomainDel: return cmd_domain_del(ctx, args->target, args->force);
     case Command::kDomainList: return cmd_domain_list(ctx);
@@ -50,19 +87,11 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
     case Command::kAliasAdd: return cmd_alias_add(ctx, args->target, args->values);
     case Command::kAliasDel: return cmd_alias_del(ctx, args->target, args->values);
     case Command::kAliasList: return cmd_alias_list(ctx, args->target);
-    case Command::kEtrn: return cmd_etrn(ctx, args->target, args->target2);
-    case Command::kQueueList: return cmd_queue_list(ctx);
-    case Command::kQueueShow: return cmd_queue_show(ctx, args->target);
-    case Command::kQueueFlush: return cmd_queue_action(ctx, "flush", args->target);
-    case Command::kQueueDelete: return cmd_queue_action(ctx, "delete", args->target);
-    case Command::kQueueHold: return cmd_queue_action(ctx, "hold", args->target);
-    case Command::kQueueRelease: return cmd_queue_action(ctx, "release", args->target);
     case Command::kCheckDns: return cmd_check_dns(ctx, args->target);
-    case Command::kHelp:
-    case Command::kCheckConfig:
-    case Command::kConfigExample: break;
+    default: break;
   }
   return EX_USAGE;
 }
 
+}  // namespace
 }  // namespace mailctl

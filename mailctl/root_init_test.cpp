@@ -117,9 +117,9 @@ int child(const std::string& root) {
   expect(owned(root + "/spool/incoming", "mb-queue", "mb-drop"), "incoming owner");
   expect(owned(root + "/spool/queue", "mb-queue", "mb-queue"), "queue owner");
   expect(owned(root + "/spool/private", "mb-queue", "mb-queue"), "private owner");
-  expect(owned(root + "/data/accounts.mdb", "root", "mb-acct"), "accounts.mdb owner");
-  expect(owned(root + "/data/accounts.mdb-lock", "root", "mb-acct"), "accounts.mdb-lock owner");
-  expect(owned(root + "/data/passwd.mdb", "root", "mb-auth"), "passwd.mdb owner");
+  expect(owned(root + "/data/accounts.mdb", "mb-admin", "mb-acct"), "accounts.mdb owner");
+  expect(owned(root + "/data/accounts.mdb-lock", "mb-admin", "mb-acct"), "accounts.mdb-lock owner");
+  expect(owned(root + "/data/passwd.mdb", "mb-admin", "mb-auth"), "passwd.mdb owner");
   expect(owned(root + "/data/relay.mdb", "mb-pop3d", "mb-relay"), "relay.mdb owner");
   expect(owned(root + "/mail", "mb-vmail", "mb-mail"), "mail owner");
   expect(owned(root + "/data/quota", "mb-vmail", "mb-acct"), "quota flag directory owner");

@@ -12,6 +12,7 @@
 #include "common/mail/address.hpp"
 #include "common/maildir/quota_flags.hpp"
 #include "mailctl/accounts_edit.hpp"
+#include "mailctl/as_owner.hpp"
 #include "mailctl/commands.hpp"
 #include "mailctl/values.hpp"
 
@@ -183,7 +184,7 @@ int cmd_user_set(Context& ctx, const std::string& arg, const std::vector<std::st
   }
   if (int rc = check_io(ctx, db->put_user(u)); rc != kExitOk) return rc;
   // A new quota is applied at the next delivery (which re-flags a full mailbox).
-  if (quota_changed) (void)common::maildir::clear_full_flag(ctx.layout().quota_flags(), address);
+  if (quota_changed) (void)clear_full_flag(ctx, address);
   std::string fwd = join_list(u.forward, ", ");
   std::fprintf(ctx.out, "user %s: quota %s, forward %s%s, %s\n", address.c_str(),
                format_size(u.quota).c_str(), fwd.empty() ? "none" : fwd.c_str(),
@@ -271,9 +272,8 @@ int cmd_user_autoreply(Context& ctx, const std::string& arg, const AutoreplyArgs
   if (int rc = check_io(ctx, db->put_user(u)); rc != kExitOk) return rc;
   if (ar.enabled) {
     // A new period: every sender gets the (new) message once again.
-    std::string log = ctx.cfg.mail_directory + "/" + u.maildir + "/mailbag-vacation";
-    if (::unlink(log.c_str()) < 0 && errno != ENOENT)
-      complain(ctx, "warning: cannot reset " + log + ": " + std::strerror(errno));
+    if (auto st = reset_vacation(ctx, u.maildir); !st)
+      complain(ctx, "warning: cannot reset the vacation record: " + st.message());
   }
   std::fprintf(ctx.out, "auto-reply of %s: %s", address.c_str(), ar.enabled ? "on" : "off");
   if (ar.enabled)

@@ -7,9 +7,9 @@
 
 #include <algorithm>
 
-#include "common/maildir/maildirsize.hpp"
 #include "common/maildir/quota_flags.hpp"
 #include "mailctl/accounts_edit.hpp"
+#include "mailctl/as_owner.hpp"
 #include "mailctl/commands.hpp"
 #include "mailctl/values.hpp"
 
@@ -41,18 +41,7 @@ int cmd_user_show(Context& ctx, const std::string& arg) {
   line("status", u.disabled ? "disabled (mail bounces with 5.2.1)" : "active");
   line("password", password);
   line("quota", u.quota ? format_size(u.quota) : "none");
-  auto usage = common::maildir::read_usage(maildir, {static_cast<std::uint64_t>(u.quota), 0},
-                                           {false, static_cast<std::int64_t>(std::time(nullptr))});
-  if (usage) {
-    std::string v =
-        format_size(usage->usage.bytes) + " in " + std::to_string(usage->usage.count) + " message(s)";
-    if (usage->usage.bytes == 0) v = "0 bytes in " + std::to_string(usage->usage.count) + " message(s)";
-    if (u.quota > 0) v += ", " + std::to_string(usage->usage.bytes * 100 / u.quota) + "%";
-    v += usage->recalculated ? " (counted)" : " (maildirsize)";
-    line("usage", v);
-  } else {
-    line("usage", "unknown: " + usage.message());
-  }
+  if (auto st = print_usage(ctx, u.maildir, u.quota); !st) line("usage", "unknown: " + st.message());
   line("full", common::maildir::has_full_flag(ctx.layout().quota_flags(), address)
                    ? "yes: smtpd refuses new mail with 452 4.2.2"
                    : "no");

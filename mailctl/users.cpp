@@ -2,15 +2,14 @@
 // passwd.mdb, and their Maildirs. Passwords are read by password.hpp, hashed with
 // yescrypt (common/accounts/passwd.hpp) and never printed or logged. A password hash is
 // removed before its user record, so a half-done removal can never leave a login behind.
-#include <fcntl.h>
 #include <sysexits.h>
 
 #include <ctime>
 
 #include "common/accounts/passwd.hpp"
 #include "common/maildir/quota_flags.hpp"
-#include "common/privsep/as_user.hpp"
 #include "mailctl/accounts_edit.hpp"
+#include "mailctl/as_owner.hpp"
 #include "mailctl/commands.hpp"
 #include "mailctl/fs.hpp"
 #include "mailctl/password.hpp"
@@ -36,31 +35,6 @@ int load_named_user(Context& ctx, const std::string& arg, AccountsDb* db, std::s
   if (!parts) return kExitRefused;
   *address = parts->first + "@" + parts->second;
   return load_user(ctx, *address, *address, db, u);
-}
-
-// <mail_directory>/<domain>/<local>/{cur,new,tmp}, 0770 mb-vmail:mb-mail when root.
-// Everything below mail_directory can be changed by every member of mb-mail, so root
-// never touches it: a child with the Maildirs' owner's credentials walks down from a
-// directory fd with mkdirat/openat and O_NOFOLLOW, and a symlink planted anywhere on the
-// way is refused, never followed. (mail_directory itself sits in root's directories.)
-common::Status make_maildir(Context& ctx, const std::string& domain, const std::string& local,
-                            std::vector<std::string>* report) {
-  const std::string& base = ctx.cfg.mail_directory;
-  auto make = [&]() -> common::Status {
-    common::io::UniqueFd root(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!root) return common::Status::sys("open " + base);
-    auto d = ensure_dir_at(root.get(), domain, base + "/" + domain, 0770, report);
-    if (!d) return d.status();
-    std::string path = base + "/" + domain + "/" + local;
-    auto u = ensure_dir_at(d->get(), local, path, 0770, report);
-    if (!u) return u.status();
-    for (const char* sub : {"cur", "new", "tmp"}) {
-      auto s = ensure_dir_at(u->get(), sub, path + "/" + sub, 0770, report);
-      if (!s) return s.status();
-    }
-    return common::Status::ok();
-  };
-  return ctx.as_root ? common::privsep::run_as({"mb-vmail", "mb-mail"}, make) : make();
 }
 
 int set_password(Context& ctx, const std::string& address) {
@@ -123,8 +97,7 @@ int cmd_user_add(Context& ctx, const std::string& arg) {
     if (auto pw = open_passwords(ctx)) (void)(*pw)->remove(address);
     return EX_IOERR;
   }
-  std::vector<std::string> report;
-  auto st = make_maildir(ctx, domain, local, &report);
+  auto st = make_maildir(ctx, domain, local);
   std::fprintf(ctx.out, "added user %s, Maildir %s/%s\n", address.c_str(), ctx.cfg.mail_directory.c_str(),
                u.maildir.c_str());
   if (!st)
@@ -142,7 +115,7 @@ int cmd_user_del(Context& ctx, const std::string& arg) {
   if (int rc = open_passwords_db(ctx, &pw); rc != kExitOk) return rc;
   if (int rc = check_io(ctx, pw->remove(address).status()); rc != kExitOk) return rc;
   if (int rc = check_io(ctx, db->delete_user(address).status()); rc != kExitOk) return rc;
-  (void)common::maildir::clear_full_flag(ctx.layout().quota_flags(), address);
+  (void)clear_full_flag(ctx, address);
   std::fprintf(ctx.out, "deleted user %s; Maildir kept at %s/%s\n", address.c_str(),
                ctx.cfg.mail_directory.c_str(), have.maildir.c_str());
   return kExitOk;

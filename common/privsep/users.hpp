@@ -6,6 +6,8 @@
 //   mb-auth   read passwd.mdb (password hashes): smtpd for AUTH, pop3d for login
 //   mb-relay  relay.mdb (POP-before-SMTP): pop3d writes, smtpd reads
 //   mb-mail   the Maildirs
+// and the user mb-admin, which owns accounts.mdb and passwd.mdb: root's mailctl edits
+// them as mb-admin, since every daemon can write their lock files.
 #pragma once
 
 #include <string_view>
@@ -24,7 +26,8 @@ struct Identity {
 inline constexpr std::string_view kSharedGroups[] = {"mb-drop", "mb-acct", "mb-auth", "mb-relay", "mb-mail"};
 
 const std::vector<Identity>& identities();
-// nullptr if `program` has no identity of its own (admin tools run as their caller).
+// nullptr if `program` has no identity of its own (admin tools run as their caller;
+// "mailctl" names the user its database work runs as when started by root).
 const Identity* identity_for(std::string_view program);
 
 }  // namespace common::privsep

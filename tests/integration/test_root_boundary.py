@@ -5,6 +5,7 @@
 # root's rights.
 import grp
 import os
+import signal
 import stat
 import subprocess
 import tempfile
@@ -118,3 +119,95 @@ def test_delivery_goes_on_past_a_fifo_vacation_record(make_mailbag):
     mid2, msg2 = make_message("fifo", 2)
     assert m.send(DEMO, msg2).code == 250
     m.find_message(DEMO, mid2, timeout=20)
+
+
+def mapped(pid, path):
+    """Does process `pid` have `path` open or mapped?"""
+    with open("/proc/%d/maps" % pid) as f:
+        if path in f.read():
+            return True
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == path:
+                return True
+        except OSError:
+            pass
+    return False
+
+
+def test_smtpd_opens_no_database_as_root(make_mailbag):
+    # The lock files are writable by the daemons, so root must never open them. Make the
+    # accounts database's lock file root's alone: smtpd can then open it only if root
+    # did it for it before the drop (and it keeps the mapping afterwards).
+    m = make_mailbag(start=False)
+    m.extra_conf["pop_before_smtp"] = "yes"
+    m.start()
+    m.kill("smtpd", signal.SIGTERM)
+    lock = os.path.join(m.data, "accounts.mdb-lock")
+    os.chown(lock, 0, 0)
+    os.chmod(lock, 0o600)
+    m.start_daemon("smtpd")
+    assert not mapped(m.pid("smtpd"), os.path.join(m.data, "accounts.mdb"))
+    m.wait_for_log("smtpd", r"accounts database .*accounts\.mdb.*Permission denied")
+
+
+def test_pop3d_opens_the_databases_as_mb_pop3d(make_mailbag):
+    m = make_mailbag(start=False)
+    m.extra_conf["pop_before_smtp"] = "yes"
+    m.start()
+    # A relay lock file that mb-pop3d cannot open: root used to open it (and hand it back
+    # to mb-pop3d); pop3d now opens it only as itself and so refuses to start.
+    lock = os.path.join(m.data, "relay.mdb-lock")
+    os.chown(lock, 0, 0)
+    os.chmod(lock, 0o600)
+    with pytest.raises(Exception):
+        m.start_pop3d()
+    assert m.procs["pop3d"].wait(timeout=20) != 0
+    assert "relay database" in m.logs("pop3d") and "Permission denied" in m.logs("pop3d")
+    s = os.stat(lock)
+    assert (s.st_uid, s.st_gid, stat.S_IMODE(s.st_mode)) == (0, 0, 0o600)
+
+
+def relayctl(m, *args):
+    return subprocess.run([harness.bin_path("relayctl"), "-c", m.conf_path] + list(args),
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_relayctl_as_root_works_as_the_database_owner(make_mailbag):
+    m = make_mailbag()
+    db = os.path.join(m.data, "relay.mdb")
+    lock = db + "-lock"
+    os.unlink(lock)
+    # `mailctl init` makes a missing lock file again, for the owner, mb-pop3d:mb-relay.
+    m.mailctl("init")
+    assert relayctl(m, "add", "192.0.2.1").returncode == 0
+    s = os.stat(lock)
+    assert (s.st_uid, s.st_gid) == (harness.uid_of("mb-pop3d"), grp.getgrnam("mb-relay").gr_gid)
+    assert stat.S_IMODE(s.st_mode) == 0o660, oct(s.st_mode)
+    # A database file mb-pop3d cannot open is not opened by root either.
+    os.chown(db, 0, 0)
+    os.chmod(db, 0o600)
+    r = relayctl(m, "dump")
+    assert r.returncode != 0 and "Permission denied" in r.stderr, r
+    assert os.stat(db).st_uid == 0
+
+
+def test_mailctl_edits_the_databases_as_their_owner(make_mailbag):
+    m = make_mailbag()
+    admin = harness.uid_of("mb-admin")
+    for name in ("accounts.mdb", "accounts.mdb-lock", "passwd.mdb", "passwd.mdb-lock"):
+        assert os.stat(os.path.join(m.data, name)).st_uid == admin, name
+    # A lock file mb-admin cannot open: root's mailctl used to open it all the same.
+    lock = os.path.join(m.data, "accounts.mdb-lock")
+    os.chown(lock, 0, 0)
+    os.chmod(lock, 0o600)
+    r = m.mailctl("domain", "list", check=False)
+    assert r.returncode != 0 and "Permission denied" in r.stderr, r
+    # `init` gives it back to its owner; then the Maildir work still happens as mb-vmail.
+    m.mailctl("init")
+    assert os.stat(lock).st_uid == admin
+    m.mailctl("user", "add", "erin@example.test", input="erin-secret\n")
+    s = os.stat(os.path.join(m.mail, "example.test", "erin", "new"))
+    assert (s.st_uid, s.st_gid) == vmail_ids()
+    out = m.mailctl("user", "show", "erin@example.test").stdout
+    assert "password     set" in out and "usage" in out, out
