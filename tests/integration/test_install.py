@@ -307,6 +307,7 @@ def test_real_install_creates_users_and_tree_and_an_upgrade_keeps_the_mail():
         "mb-vmail": ["mb-mail", ["mb-acct", "mb-drop"]],
         "mb-remote": ["mb-remote", []],
         "mb-pop3d": ["mb-pop3d", ["mb-acct", "mb-auth", "mb-mail", "mb-relay"]],
+        "mb-admin": ["mb-admin", ["mb-acct", "mb-auth"]],  # owns accounts.mdb, passwd.mdb
     }
     got = {u: v[:2] for u, v in out["users"].items()}
     assert got == want, got
