@@ -1,5 +1,6 @@
-// mailctl's blocking client of the queue manager's control socket (spool/private/
-// control, protocol mailbag-control, mode 0600: root in production): the queue listing,
+// mailctl's client of the queue manager's control socket (spool/private/
+// control, protocol mailbag-control, mode 0600: root in production), on the common
+// blocking client (common/ipc/client.hpp): the queue listing,
 // fetched page by page, and the commands flush, delete, hold and release. See
 // queue-manager/control.cpp for the server side and mailbag-ipc(7) for the messages.
 #pragma once
@@ -7,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "common/io/unique_fd.hpp"
+#include "common/ipc/client.hpp"
 #include "common/ipc/messages.hpp"
 #include "common/result.hpp"
 
@@ -18,9 +19,9 @@ inline constexpr int kControlTimeoutMs = 30000;
 
 class ControlClient {
  public:
-  // Connects to `socket_path` and exchanges Hello. The error's err() is the errno of the
-  // connection attempt (ENOENT, ECONNREFUSED: not running; EACCES: not root) or of the
-  // exchange (ETIMEDOUT, ECONNRESET, EPROTO); control_exit_code() maps it.
+  // Connects to `socket_path` and exchanges Hello (common/ipc/client.hpp, whose err()
+  // values the errors carry: ENOENT, ECONNREFUSED: not running; EACCES: not root;
+  // ETIMEDOUT, ECONNRESET, EPROTO, EPROTONOSUPPORT); control_exit_code() maps them.
   static common::Result<ControlClient> connect(const std::string& socket_path,
                                                int timeout_ms = kControlTimeoutMs);
 
@@ -29,14 +30,9 @@ class ControlClient {
   common::Result<common::ipc::QueueCommandReply> command(const std::string& command, const std::string& arg);
 
  private:
-  ControlClient(common::io::UniqueFd sock, int timeout_ms)
-      : sock_(std::move(sock)), timeout_ms_(timeout_ms) {}
-  template <class T>
-  common::Result<T> receive();
-  common::Status send_frame(const std::string& frame);
+  explicit ControlClient(common::ipc::BlockingClient c) : c_(std::move(c)) {}
 
-  common::io::UniqueFd sock_;
-  int timeout_ms_;
+  common::ipc::BlockingClient c_;
 };
 
 // The exit code (args.hpp) for a failed connect/list/command: 69 when the queue manager

@@ -18,7 +18,6 @@
 
 #include "common/io/fdio.hpp"
 #include "common/ipc/messages.hpp"
-#include "common/ipc/socket.hpp"
 #include "common/log/log.hpp"
 #include "common/mail/ascii.hpp"
 #include "common/spool/queue_id.hpp"
@@ -177,7 +176,8 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
     : base_(base),
       cfg_(cfg),
       layout_(cfg),
-      incoming_(std::move(pre.incoming)),
+      drop_(std::move(pre.incoming), layout_.incoming()),
+      qmgr_(base, layout_.submit_socket(), "smtpd", 0),
       tls_(std::move(pre.tls)),
       directory_(layout_.accounts_db(), std::move(pre.accounts)),
       passwords_(layout_.passwd_db(), std::move(pre.passwords)),
@@ -206,7 +206,6 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
 Server::~Server() {
   // Connections first: they call back into the server while they go.
   conns_.clear();
-  qmgr_.reset();
 }
 
 void Server::start() {
@@ -224,16 +223,15 @@ void Server::start() {
   }
   listen_fds_.clear();
   resume_accept_.reset(evtimer_new(base_, resume_accept_cb, this));
-  reconnect_.reset(evtimer_new(base_, reconnect_cb, this));
   prune_.reset(event_new(base_, -1, EV_PERSIST, prune_cb, this));
-  MB_CHECK(resume_accept_ && reconnect_ && prune_, "evtimer_new");
+  MB_CHECK(resume_accept_ && prune_, "evtimer_new");
   timeval minute{60, 0};
   evtimer_add(prune_.get(), &minute);
   if (tls_) {
     Status st = pool_.start();
     if (!st) log::fatal("AUTH worker threads: %s", st.message().c_str());
   }
-  connect_qmgr();
+  qmgr_.client().keep_connected(1);
   std::size_t n[3] = {0, 0, 0};
   for (const auto& l : listeners_) ++n[static_cast<int>(l->port)];
   log::info("ready: %zu MX, %zu submission, %zu implicit-TLS submission sockets; TLS %s", n[0], n[1], n[2],
@@ -326,7 +324,7 @@ void Server::release(std::uint64_t conn_id) {
 }
 
 common::Result<common::spool::QueueFileWriter> Server::create_queue_file(const common::spool::Envelope& env) {
-  return common::spool::QueueFileWriter::create(incoming_.get(), env);
+  return drop_.create(env);
 }
 
 std::int64_t Server::now() { return static_cast<std::int64_t>(std::time(nullptr)); }
@@ -441,113 +439,32 @@ void Server::auth_answer(std::uint64_t conn_id, const AuthOutcome& o, double del
   if (c != conns_.end()) c->second->auth_done(o, delay);
 }
 
-void Server::connect_qmgr() {
-  std::string path = layout_.submit_socket();
-  auto sock = ipc::connect_unix(path);
-  if (!sock) {
-    if (!qmgr_down_logged_)
-      log::warn("queue manager not reachable (%s); retrying every second", sock.message().c_str());
-    qmgr_down_logged_ = true;
-    timeval tv{1, 0};
-    evtimer_add(reconnect_.get(), &tv);
-    return;
-  }
-  qmgr_down_logged_ = false;
-  qmgr_ = std::make_unique<ipc::Channel>(
-      base_, std::move(*sock), ipc::kProtoSubmit, "smtpd",
-      [this](const ipc::FrameView& f, UniqueFd fd) {
-        (void)fd;  // no descriptors come this way; the UniqueFd closes a stray one
-        on_qmgr_frame(f);
-      },
-      [this](const Status& why) { on_qmgr_closed(why); });
-  log::info("connected to the queue manager at %s", path.c_str());
-}
-
-void Server::reconnect_cb(evutil_socket_t, short, void* self) noexcept {
-  static_cast<Server*>(self)->connect_qmgr();
-}
-
+// Submissions and ETRNs share the one connection to the queue manager (common/spool/
+// submit.hpp), kept open and re-made every second while it is down. The connection's own
+// timer bounds the wait (forget_request); a lost connection answers everyone at once.
 std::uint64_t Server::submit(std::uint64_t conn_id, Submission s) {
-  if (!qmgr_ || !qmgr_->open()) return 0;
-  std::uint64_t req = next_request_id_++;
-  pending_[req] = conn_id;
-  qmgr_->send(ipc::Submit{req}, std::move(s.fd));
-  return req;
+  return qmgr_.submit(std::move(s.fd), [this, conn_id](Result<common::mail::Verdict> v) {
+    auto c = conns_.find(conn_id);
+    if (c == conns_.end()) return;
+    c->second->submit_done(v ? *v
+                             : common::mail::Verdict{common::mail::Outcome::kTemporary, "4.3.0",
+                                                     "Queue manager unavailable, try again later"});
+  });
 }
 
 std::uint64_t Server::etrn(std::uint64_t conn_id, const EtrnRequest& e) {
-  if (!qmgr_ || !qmgr_->open()) return 0;
-  std::uint64_t req = next_request_id_++;
-  pending_etrn_[req] = conn_id;
   ipc::Etrn m;
-  m.request_id = req;
   m.domain = e.domain;
   m.subdomains = e.subdomains;
   if (auto c = conns_.find(conn_id); c != conns_.end()) m.client = c->second->client().ip;
-  qmgr_->send(m);
-  return req;
-}
-
-void Server::forget_request(std::uint64_t request_id) {
-  pending_.erase(request_id);
-  pending_etrn_.erase(request_id);
-}
-
-void Server::on_qmgr_frame(const ipc::FrameView& f) {
-  if (f.type == static_cast<std::uint16_t>(ipc::MsgType::kEtrnDone)) {
-    auto done = ipc::decode<ipc::EtrnDone>(f);
-    if (!done) {
-      log::error("bad frame from the queue manager: %s", done.message().c_str());
-      qmgr_->close(done.status());
-      return;
-    }
-    auto it = pending_etrn_.find(done->request_id);
-    if (it == pending_etrn_.end()) return;
-    std::uint64_t conn_id = it->second;
-    pending_etrn_.erase(it);
+  return qmgr_.client().call<ipc::EtrnDone>(m, UniqueFd(), [this, conn_id](Result<ipc::EtrnDone> done) {
     auto c = conns_.find(conn_id);
-    if (c != conns_.end())
-      c->second->etrn_done(done->ok ? std::optional<std::uint32_t>(done->messages) : std::nullopt);
-    return;
-  }
-  auto done = ipc::decode<ipc::SubmitDone>(f);
-  if (!done) {
-    log::error("bad frame from the queue manager: %s", done.message().c_str());
-    qmgr_->close(done.status());
-    return;
-  }
-  auto it = pending_.find(done->request_id);
-  if (it == pending_.end()) return;  // the session is gone or gave up: drop the answer
-  std::uint64_t conn_id = it->second;
-  pending_.erase(it);
-  auto c = conns_.find(conn_id);
-  if (c != conns_.end()) c->second->submit_done(done->verdict);
-}
-
-void Server::on_qmgr_closed(const Status& why) {
-  log::warn("queue manager connection closed: %s", why.message().c_str());
-  // Every waiting session gets 451 (or 458 for ETRN) now; the client will retry.
-  auto waiting = std::move(pending_);
-  pending_.clear();
-  auto etrns = std::move(pending_etrn_);
-  pending_etrn_.clear();
-  for (const auto& [req, conn_id] : waiting) {
-    auto c = conns_.find(conn_id);
-    if (c != conns_.end())
-      c->second->submit_done(common::mail::Verdict{common::mail::Outcome::kTemporary, "4.3.0",
-                                                   "Queue manager unavailable, try again later"});
-  }
-  for (const auto& [req, conn_id] : etrns) {
-    auto c = conns_.find(conn_id);
-    if (c != conns_.end()) c->second->etrn_done(std::nullopt);
-  }
-  // The channel is destroyed outside its own callback, then we reconnect.
-  common::io::run_soon(base_, [this] {
-    qmgr_.reset();
-    timeval tv{1, 0};
-    evtimer_add(reconnect_.get(), &tv);
+    if (c == conns_.end()) return;
+    c->second->etrn_done(done && done->ok ? std::optional<std::uint32_t>(done->messages) : std::nullopt);
   });
 }
+
+void Server::forget_request(std::uint64_t request_id) { qmgr_.cancel(request_id); }
 
 int run(const common::config::Config& cfg, PreJail pre) {
   // Each message passes through a few buffers of 64 to 256 KB that live as long as its

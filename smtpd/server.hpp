@@ -20,10 +20,10 @@
 #include "common/config/config.hpp"
 #include "common/io/event.hpp"
 #include "common/io/unique_fd.hpp"
-#include "common/ipc/channel.hpp"
 #include "common/net/cidr.hpp"
 #include "common/relaydb/relaydb.hpp"
 #include "common/spool/layout.hpp"
+#include "common/spool/submit.hpp"
 #include "common/tls/tls.hpp"
 #include "smtpd/accounts_directory.hpp"
 #include "smtpd/auth.hpp"
@@ -108,14 +108,10 @@ class Server : public Backend {
 
   static void accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len, void* self) noexcept;
   static void accept_error_cb(evconnlistener*, void* self) noexcept;
-  static void reconnect_cb(evutil_socket_t, short, void* self) noexcept;
   static void resume_accept_cb(evutil_socket_t, short, void* self) noexcept;
   static void prune_cb(evutil_socket_t, short, void* self) noexcept;
   void on_accept(int fd, const sockaddr* sa, Port port);
   bool admit(int fd, const ClientInfo& client, Port port);
-  void connect_qmgr();
-  void on_qmgr_frame(const common::ipc::FrameView& f);
-  void on_qmgr_closed(const common::Status& why);
   void on_password_checked(std::uint64_t job, bool ok);
   void auth_answer(std::uint64_t conn_id, const AuthOutcome& o, double delay);
   double monotonic() const;
@@ -124,7 +120,8 @@ class Server : public Backend {
   const common::config::Config& cfg_;
   SessionConfig session_cfg_[3];
   common::spool::Layout layout_;
-  common::io::UniqueFd incoming_;
+  common::spool::DropDir drop_;       // spool/incoming
+  common::spool::SubmitClient qmgr_;  // private/submit: Submit and ETRN
   common::tls::SslCtxPtr tls_;
   AccountsDirectory directory_;
   PasswordStore passwords_;
@@ -148,12 +145,6 @@ class Server : public Backend {
   common::io::EventPtr prune_;
   std::map<std::uint64_t, std::unique_ptr<Connection>> conns_;
   std::uint64_t next_conn_id_ = 1;
-  std::unique_ptr<common::ipc::Channel> qmgr_;
-  common::io::EventPtr reconnect_;
-  std::unordered_map<std::uint64_t, std::uint64_t> pending_;       // submit: request -> conn
-  std::unordered_map<std::uint64_t, std::uint64_t> pending_etrn_;  // ETRN: request -> conn
-  std::uint64_t next_request_id_ = 1;
-  bool qmgr_down_logged_ = false;
   std::string read_buf_ = std::string(64 * 1024, '\0');
 };
 
