@@ -3,7 +3,8 @@
 // mailbox gets a copy and which addresses get a new message. Then: the quota and domain
 // size limit are checked, new messages (forwards, fan-outs, auto-replies, quota
 // warnings) written into the drop directory, every Maildir file written to tmp/ and made
-// durable, the new messages submitted and their SubmitDone awaited, and only then the
+// durable, the new messages submitted and their SubmitDone awaited (without blocking the
+// agent's loop: the batch waits, the loop serves other batches), and only then the
 // files renamed into new/ and the new/ entries made durable; then the verdicts are
 // final and the Maildir++ usage is updated. Small batches fsync each file and new/;
 // from kSyncfsMin on, one syncfs(2) per filesystem replaces them (see local(8)). No
@@ -11,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -60,9 +62,14 @@ class BatchDeliverer {
         policy_(std::move(policy)),
         syncfs_min_(syncfs_min) {}
 
-  // Delivers every request; returns one answer per request, in order, with one verdict
-  // per recipient. Logs one maillog line per recipient. Never fails as a whole: each
-  // problem becomes the verdict of the recipients it touches.
+  // Delivers every request; `finish` gets one answer per request, in order, with one
+  // verdict per recipient: at once when the batch sends no new message, otherwise when
+  // the Submitter has reported on all of them. Logs one maillog line per recipient.
+  // Never fails as a whole: each problem becomes the verdict of the recipients it touches.
+  using Finish = std::function<void(std::vector<common::ipc::DeliverDone> answers)>;
+  void deliver(std::vector<Request> batch, Finish finish);
+  // The same, returning the answers: only with a Submitter that answers before its
+  // submit() returns (or none), as in tests.
   std::vector<common::ipc::DeliverDone> deliver(std::vector<Request>& batch);
 
   // Reads the flag directory (at start) and re-checks every flagged user's usage,

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "common/accounts/accounts.hpp"
@@ -23,6 +24,7 @@
 #include "common/maildir/maildirsize.hpp"
 #include "common/maildir/quota_flags.hpp"
 #include "common/spool/queue_file.hpp"
+#include "common/spool/submit.hpp"
 #include "delivery/local/batch.hpp"
 #include "delivery/local/outgoing.hpp"
 #include "delivery/test_support.hpp"
@@ -113,6 +115,51 @@ class SubmitPeer {
   std::vector<Got> got_;
 };
 
+// The blocking way into the queue (common/spool/submit.hpp), one file at a time: the
+// batch's Submitter for tests that run without an event loop (it answers before
+// submit() returns, so deliver(batch) gives the answers at once).
+class BlockingSubmitter : public Submitter {
+ public:
+  BlockingSubmitter(std::string incoming, std::string sock)
+      : drop_(common::io::UniqueFd(), std::move(incoming)), sock_(std::move(sock)) {}
+  common::Result<common::spool::QueueFileWriter> create(const common::spool::Envelope& env) override {
+    return drop_.create(env);
+  }
+  void submit(std::vector<common::io::UniqueFd> files, Done done) override {
+    std::vector<common::Status> st;
+    for (auto& f : files)
+      st.push_back(submit_status(common::spool::submit_blocking(sock_, "local", f.get(), 5000)));
+    done(std::move(st));
+  }
+
+ private:
+  common::spool::DropDir drop_;
+  std::string sock_;
+};
+
+// A Submitter that keeps the batch waiting until the test answers, as the queue
+// manager does on the agent's event loop.
+class HeldSubmitter : public Submitter {
+ public:
+  explicit HeldSubmitter(std::string incoming) : drop_(common::io::UniqueFd(), std::move(incoming)) {}
+  common::Result<common::spool::QueueFileWriter> create(const common::spool::Envelope& env) override {
+    return drop_.create(env);
+  }
+  void submit(std::vector<common::io::UniqueFd> files, Done done) override {
+    held = files.size();
+    done_ = std::move(done);
+  }
+  void answer(const common::Status& st) {
+    auto d = std::move(done_);
+    d(std::vector<common::Status>(held, st));
+  }
+  std::size_t held = 0;
+
+ private:
+  common::spool::DropDir drop_;
+  Done done_;
+};
+
 struct World {
   TempDir dir;
   std::string db = dir.path + "/accounts.mdb";
@@ -146,7 +193,7 @@ struct World {
 struct Agent {
   Resolver resolver;
   NameGenerator names{"mx.example.org"};
-  Submitter submitter;
+  BlockingSubmitter submitter;
   BatchDeliverer del;
   Agent(World& w, bool bounce = false, bool with_submitter = true)
       : resolver([&] {
@@ -156,7 +203,7 @@ struct Agent {
           c.srs_secret = kSecret;
           return c;
         }()),
-        submitter(common::io::UniqueFd(), w.incoming, w.sock, 5000),
+        submitter(w.incoming, w.sock),
         del(resolver, names, with_submitter ? &submitter : nullptr, [&] {
           LocalPolicy p;
           p.hostname = "mx.example.org";
@@ -349,4 +396,55 @@ TEST_CASE("check_duplicates: a copy an earlier attempt delivered is found, not w
   plain.push_back(Request{only_alice, again_fd()});
   CHECK(a.del.deliver(plain)[0].results[0].outcome == Outcome::kOk);
   CHECK(w.inbox("alice").size() == 2);
+}
+
+TEST_CASE("a forward's submission outstanding: the batch waits, its files stay in tmp/") {
+  World w;
+  Resolver resolver([&] {
+    ResolverConfig c;
+    c.accounts_path = w.db;
+    c.mail_root = w.mail;
+    c.srs_secret = kSecret;
+    return c;
+  }());
+  NameGenerator names("mx.example.org");
+  for (bool ok : {true, false}) {
+    CAPTURE(ok);
+    HeldSubmitter held(w.incoming);
+    BatchDeliverer del(resolver, names, &held, LocalPolicy{});
+    std::size_t bob_before = w.inbox("bob").size();
+    auto q = make_queued(w.dir.path, "s@sender.example", {"bob@example.org"}, body(300));
+    std::vector<Request> batch;
+    batch.push_back(Request{std::move(q.deliver), std::move(q.fd)});
+    std::optional<std::vector<common::ipc::DeliverDone>> answers;
+    del.deliver(std::move(batch), [&](std::vector<common::ipc::DeliverDone> a) { answers = std::move(a); });
+    // bob keeps a copy and forwards one: the forward is out, nothing is answered yet.
+    REQUIRE(held.held == 1);
+    CHECK_FALSE(answers.has_value());
+    CHECK(w.inbox("bob").size() == bob_before);
+    CHECK(list_dir(w.md("bob") + "/tmp").size() == 1);
+    // Meanwhile another batch without new messages is answered at once.
+    auto p = make_queued(w.dir.path, "s@sender.example", {"alice@example.org"}, body(300));
+    std::vector<Request> other;
+    other.push_back(Request{std::move(p.deliver), std::move(p.fd)});
+    bool other_done = false;
+    del.deliver(std::move(other), [&](std::vector<common::ipc::DeliverDone> a) {
+      other_done = a.size() == 1 && a[0].results[0].outcome == Outcome::kOk;
+    });
+    CHECK(other_done);
+    held.answer(ok ? common::Status::ok()
+                   : common::Status::error("the queue manager did not answer in time", ETIMEDOUT));
+    REQUIRE(answers.has_value());
+    const auto& v = (*answers)[0].results[0];
+    if (ok) {
+      CHECK(v.outcome == Outcome::kOk);
+      CHECK(v.text.find("forwarded as") != std::string::npos);
+      CHECK(w.inbox("bob").size() == bob_before + 1);
+    } else {
+      CHECK(v.outcome == Outcome::kTemporary);
+      CHECK(v.text.find("did not answer in time") != std::string::npos);
+      CHECK(w.inbox("bob").size() == bob_before);
+    }
+    CHECK(list_dir(w.md("bob") + "/tmp").empty());
+  }
 }

@@ -49,20 +49,4 @@ void write_outgoing(Submitter& s, Outgoing& o) {
   o.fd = w->release_fd();
 }
 
-void submit_outgoing(Submitter& s, const std::vector<Outgoing*>& out) {
-  std::vector<Outgoing*> ready;
-  std::vector<common::io::UniqueFd> fds;
-  for (Outgoing* o : out) {
-    if (!o->status || !o->fd) continue;
-    ready.push_back(o);
-    fds.push_back(std::move(o->fd));
-  }
-  if (ready.empty()) return;
-  auto st = s.submit(fds);
-  for (std::size_t i = 0; i < ready.size(); ++i) {
-    ready[i]->status = st[i];
-    ready[i]->submitted = st[i].is_ok();
-  }
-}
-
 }  // namespace delivery::local

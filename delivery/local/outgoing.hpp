@@ -43,7 +43,5 @@ common::spool::Envelope local_envelope(const std::string& sender, const std::vec
 
 // Writes the queue file (status set on failure).
 void write_outgoing(Submitter& s, Outgoing& o);
-// Submits every written file in one conversation; sets status and submitted.
-void submit_outgoing(Submitter& s, const std::vector<Outgoing*>& out);
 
 }  // namespace delivery::local

@@ -1,6 +1,8 @@
 // The local agent's event loop (see server.hpp): requests that arrive in one loop turn
 // are collected and delivered together in a run_soon callback, so one fsync of each
-// new/ directory covers them all. Fault point (local(8)): local.before_reply.
+// new/ directory covers them all. A batch that sends new messages (a forward) is
+// answered when the queue manager has taken them; the loop goes on meanwhile. Fault
+// point (local(8)): local.before_reply.
 #include "delivery/local/server.hpp"
 
 #include <fcntl.h>
@@ -10,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "common/log/log.hpp"
@@ -57,7 +61,7 @@ class Server {
       : base_(base),
         resolver_(resolver_config(cfg, pre)),
         names_(pre.hostname),
-        submitter_(std::move(pre.incoming_fd), pre.incoming, pre.submit_socket),
+        submitter_(base, std::move(pre.incoming_fd), pre.incoming, pre.submit_socket),
         deliverer_(resolver_, names_, &submitter_, local_policy(cfg, pre)),
         link_(base, pre.local_socket, "local",
               [this](common::ipc::Deliver d, common::io::UniqueFd fd, std::uint64_t gen) {
@@ -88,32 +92,51 @@ class Server {
 
   void on_deliver(common::ipc::Deliver d, common::io::UniqueFd fd, std::uint64_t gen) {
     pending_.push_back(Pending{Request{std::move(d), std::move(fd)}, gen});
-    if (!scheduled_) {
-      scheduled_ = true;
-      common::io::run_soon(base_, [this] { process(); });
-    }
+    schedule();
+  }
+
+  void schedule() {
+    if (scheduled_) return;
+    scheduled_ = true;
+    common::io::run_soon(base_, [this] { process(); });
   }
 
   void process() {
     scheduled_ = false;
     std::vector<Request> batch;
     std::vector<std::uint64_t> gens;
-    std::size_t taken = 0;
-    for (; taken < pending_.size() && batch.size() < kMaxBatch; ++taken) {
-      Pending& p = pending_[taken];
+    std::vector<std::string> ids;
+    std::vector<Pending> later;
+    for (Pending& p : pending_) {
       // A request from a connection that has gone is not delivered: the queue manager
       // has already put it back and will send it again.
       if (!link_.current(p.generation)) continue;
+      // A message whose earlier batch still waits for the queue manager waits too: its
+      // files of that batch are not yet in new/, where check_duplicates would look.
+      if (batch.size() >= kMaxBatch || in_flight_.count(p.req.msg.queue_id)) {
+        later.push_back(std::move(p));
+        continue;
+      }
+      ids.push_back(p.req.msg.queue_id);
       batch.push_back(std::move(p.req));
       gens.push_back(p.generation);
     }
-    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(taken));
-    if (!pending_.empty()) {
-      scheduled_ = true;
-      common::io::run_soon(base_, [this] { process(); });
-    }
+    pending_ = std::move(later);
     if (batch.empty()) return;
-    auto answers = deliverer_.deliver(batch);
+    if (pending_.size() > 0 && batch.size() >= kMaxBatch) schedule();
+    for (const auto& id : ids) in_flight_.insert(id);
+    // The answers come now, or - when the batch sends new messages - once the queue
+    // manager has answered them; the loop serves other requests meanwhile.
+    deliverer_.deliver(std::move(batch), [this, gens = std::move(gens), ids = std::move(ids)](
+                                             std::vector<common::ipc::DeliverDone> answers) {
+      for (const auto& id : ids) in_flight_.erase(in_flight_.find(id));
+      if (!pending_.empty()) schedule();
+      reply(answers, gens, ids);
+    });
+  }
+
+  void reply(const std::vector<common::ipc::DeliverDone>& answers, const std::vector<std::uint64_t>& gens,
+             const std::vector<std::string>& ids) {
     if (common::spool::fault::hit("local.before_reply")) {
       log::warn("fault injection: not answering %zu delivery requests", answers.size());
       return;
@@ -121,16 +144,17 @@ class Server {
     for (std::size_t i = 0; i < answers.size(); ++i)
       if (!link_.send_done(answers[i], gens[i]))
         log::warn("%s: queue manager went away before the answer; it will retry",
-                  log::printable(batch[i].msg.queue_id, 40).c_str());
+                  log::printable(ids[i], 40).c_str());
   }
 
   event_base* base_;
   Resolver resolver_;
   NameGenerator names_;
-  Submitter submitter_;
+  LoopSubmitter submitter_;
   BatchDeliverer deliverer_;
   AgentLink link_;
   std::vector<Pending> pending_;
+  std::multiset<std::string> in_flight_;  // queue ids of batches still being delivered
   bool scheduled_ = false;
   common::io::EventPtr flag_timer_;
 };

@@ -39,6 +39,32 @@ def verdict(outcome, status, text):
     return u8(outcome) + s(status) + s(text)
 
 
+def deliver(delivery_id, queue_id, sender, recipients, data_offset, data_size, data_lines,
+            arrival=0, check_duplicates=False):
+    """A Deliver frame (pass the queue file's fd along with it)."""
+    return frame(DELIVER, u64(delivery_id) + s(queue_id) + struct.pack(">q", arrival) + s(sender)
+                 + u32(len(recipients)) + b"".join(s(r) for r in recipients) + s("")
+                 + u64(data_offset) + u64(data_size) + u64(data_lines)
+                 + u8(0) + u8(0) + u8(1 if check_duplicates else 0))
+
+
+def submit_done(request_id, outcome, status, text, queue_id):
+    return frame(SUBMIT_DONE, u64(request_id) + verdict(outcome, status, text) + s(queue_id))
+
+
+def parse_deliver_done(payload):
+    """(delivery_id, [(outcome, status, text)]) of a DeliverDone payload."""
+    (did,) = struct.unpack_from(">Q", payload, 0)
+    (n,) = struct.unpack_from(">I", payload, 8)
+    pos, out = 12, []
+    for _ in range(n):
+        outcome = payload[pos]
+        status, pos = read_str(payload, pos + 1)
+        text, pos = read_str(payload, pos)
+        out.append((outcome, status, text))
+    return did, out
+
+
 def deliver_done(delivery_id, verdicts):
     return frame(DELIVER_DONE, u64(delivery_id) + u32(len(verdicts)) + b"".join(verdicts))
 
