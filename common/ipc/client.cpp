@@ -189,9 +189,12 @@ void AsyncClient::on_frame(const FrameView& f) {
 
 void AsyncClient::on_closed(const Status& why) {
   log::warn("connection to %s closed: %s", peer_.name.c_str(), why.message().c_str());
-  ch_.reset();  // allowed in the close handler (channel.hpp)
-  fail_all(
-      Status::error(peer_.name + " connection lost: " + why.message(), why.err() ? why.err() : ECONNRESET));
+  Status lost =
+      Status::error(peer_.name + " connection lost: " + why.message(), why.err() ? why.err() : ECONNRESET);
+  // The channel is destroyed on the next turn, outside its own callback.
+  std::shared_ptr<Channel> dead(std::move(ch_));
+  io::run_soon(base_, [dead] {});
+  fail_all(lost);
   schedule_retry();
 }
 
