@@ -1,4 +1,4 @@
-// sendmail's way into the queue, the same as smtpd's (design.md "Message submission"):
+// sendmail's way into the queue, the same as smtpd's (mailbag-ipc(7), common/spool/submit.hpp):
 // an unlinked queue file created in spool/incoming (which sendmail may write through
 // its setgid group mb-drop, but not list or read), handed with ipc::Submit over
 // spool/private/submit (protocol mailbag-submit, role "sendmail"), and a wait for the
