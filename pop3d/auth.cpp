@@ -1,10 +1,8 @@
-// Login resolution, the verifier thread and the failure throttle (see auth.hpp).
+// Login resolution and the password checks (see auth.hpp).
 #include "pop3d/auth.hpp"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <unistd.h>
 
 #include "common/check.hpp"
 #include "common/log/log.hpp"
@@ -55,40 +53,13 @@ Result<std::optional<LoginTarget>> resolve_login(common::accounts::Accounts& acc
   return std::optional<LoginTarget>(LoginTarget{address, mail_directory + "/" + (*user)->maildir});
 }
 
-void LoginThrottle::prune(const std::string& addr, double now) {
-  auto it = failures_.find(addr);
-  if (it == failures_.end()) return;
-  while (!it->second.empty() && it->second.front() <= now - kWindow) it->second.pop_front();
-  if (it->second.empty()) failures_.erase(it);
-}
-
-void LoginThrottle::record_failure(const std::string& addr, double now) {
-  prune(addr, now);
-  // Bounded memory under a flood from many addresses: forget the whole table.
-  if (failures_.size() > 100000) failures_.clear();
-  auto& q = failures_[addr];
-  q.push_back(now);
-  if (q.size() > static_cast<std::size_t>(kMaxFailures)) q.pop_front();
-}
-
-bool LoginThrottle::blocked(const std::string& addr, double now) {
-  prune(addr, now);
-  auto it = failures_.find(addr);
-  return it != failures_.end() && it->second.size() >= static_cast<std::size_t>(kMaxFailures);
-}
-
-double LoginThrottle::delay(const std::string& addr, double now) {
-  prune(addr, now);
-  auto it = failures_.find(addr);
-  std::size_t n = it == failures_.end() ? 0 : it->second.size();
-  return n <= 3 ? 1.0 : 2.0;
-}
-
 Verifier::Verifier(std::unique_ptr<common::accounts::Accounts> accounts,
-                   std::unique_ptr<common::accounts::Passwords> passwords, std::string mail_directory)
+                   std::unique_ptr<common::accounts::Passwords> passwords, std::string mail_directory,
+                   std::size_t max_waiting)
     : accounts_(std::move(accounts)),
       passwords_(std::move(passwords)),
-      mail_directory_(std::move(mail_directory)) {
+      mail_directory_(std::move(mail_directory)),
+      queue_(kThreads, max_waiting) {
   unsigned char rnd[24];
   MB_CHECK(RAND_bytes(rnd, sizeof rnd) == 1, "RAND_bytes");
   std::string pw;
@@ -98,38 +69,32 @@ Verifier::Verifier(std::unique_ptr<common::accounts::Accounts> accounts,
   dummy_hash_ = *h;
 }
 
-Verifier::~Verifier() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  for (auto& t : threads_) t.join();
-}
+namespace {
 
-Status Verifier::start() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return Status::sys("pipe");
-  pipe_r_.reset(fds[0]);
-  pipe_w_.reset(fds[1]);
-  for (std::size_t i = 0; i < kThreads; ++i) threads_.emplace_back([this] { worker(); });
-  return Status::ok();
-}
-
-void Verifier::submit(Job job) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    jobs_.push_back(std::move(job));
+// One check on a worker; the password is wiped however the task ends.
+class CheckTask final : public common::io::Task {
+ public:
+  CheckTask(Verifier& v, std::string user, std::string password, Verifier::Done done)
+      : v_(v), user_(user), password_(std::move(password)), done_(std::move(done)) {}
+  ~CheckTask() override { OPENSSL_cleanse(password_.data(), password_.size()); }
+  void run() override {
+    result_ = v_.check(user_, password_);
+    OPENSSL_cleanse(password_.data(), password_.size());
   }
-  cv_.notify_one();
-}
+  void done() override { done_(result_); }
 
-std::vector<Verifier::Done> Verifier::take_results() {
-  char buf[256];
-  while (::read(pipe_r_.get(), buf, sizeof buf) > 0) {
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  return std::exchange(done_, {});
+ private:
+  Verifier& v_;
+  std::string user_;
+  std::string password_;
+  Verifier::Done done_;
+  AuthResult result_;
+};
+
+}  // namespace
+
+bool Verifier::submit(const std::string& user, std::string password, Done done) {
+  return queue_.submit(std::make_unique<CheckTask>(*this, user, std::move(password), std::move(done)));
 }
 
 AuthResult Verifier::check(const std::string& user, const std::string& password) {
@@ -180,27 +145,6 @@ AuthResult Verifier::check(const std::string& user, const std::string& password)
   r.address = target->address;
   r.maildir = target->maildir;
   return r;
-}
-
-void Verifier::worker() {
-  for (;;) {
-    Job job;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
-      if (stop_) return;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
-    }
-    Done d{job.conn_id, check(job.user, job.password)};
-    OPENSSL_cleanse(job.password.data(), job.password.size());
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_.push_back(std::move(d));
-    }
-    char one = 1;
-    (void)!::write(pipe_w_.get(), &one, 1);  // a full pipe already means "look"
-  }
 }
 
 }  // namespace pop3d

@@ -2,10 +2,6 @@
 #include "smtpd/auth.hpp"
 
 #include <openssl/rand.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
-#include <cerrno>
 
 #include "common/check.hpp"
 #include "smtpd/sasl.hpp"
@@ -38,78 +34,32 @@ common::Result<std::optional<std::string>> PasswordStore::hash(const std::string
   return db_->hash(address);
 }
 
-PasswordPool::PasswordPool(event_base* base, std::size_t threads, std::size_t max_queued, Done done)
-    : base_(base), nthreads_(threads), max_queued_(max_queued), done_(std::move(done)) {}
+namespace {
 
-PasswordPool::~PasswordPool() {
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    stop_ = true;
-    for (auto& j : jobs_) sasl::wipe(&j.password);
-    jobs_.clear();
+// One check; the password is wiped however the task ends (run, or dropped unrun).
+class CheckTask final : public common::io::Task {
+ public:
+  CheckTask(std::uint64_t id, std::string hash, std::string password, const PasswordPool::Done& done)
+      : id_(id), hash_(std::move(hash)), password_(std::move(password)), done_(done) {}
+  ~CheckTask() override { sasl::wipe(&password_); }
+  void run() override {
+    ok_ = common::accounts::check_password(password_, hash_);
+    sasl::wipe(&password_);
   }
-  cv_.notify_all();
-  for (auto& t : threads_) t.join();
-}
+  void done() override { done_(id_, ok_); }
 
-common::Status PasswordPool::start() {
-  efd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!efd_) return common::Status::sys("eventfd");
-  ev_.reset(event_new(base_, efd_.get(), EV_READ | EV_PERSIST, notify_cb, this));
-  if (!ev_ || event_add(ev_.get(), nullptr) != 0) return common::Status::error("event_new (auth pool)");
-  for (std::size_t i = 0; i < nthreads_; ++i) threads_.emplace_back([this] { worker(); });
-  return common::Status::ok();
-}
+ private:
+  std::uint64_t id_;
+  std::string hash_;
+  std::string password_;
+  const PasswordPool::Done& done_;  // the pool's, which outlives its queue's tasks
+  bool ok_ = false;
+};
+
+}  // namespace
 
 bool PasswordPool::submit(std::uint64_t job, std::string hash, std::string password) {
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    if (jobs_.size() >= max_queued_) {
-      sasl::wipe(&password);
-      return false;
-    }
-    jobs_.push_back(Job{job, std::move(hash), std::move(password)});
-  }
-  cv_.notify_one();
-  return true;
-}
-
-void PasswordPool::worker() {
-  for (;;) {
-    Job j;
-    {
-      std::unique_lock<std::mutex> g(mu_);
-      cv_.wait(g, [this] { return stop_ || !jobs_.empty(); });
-      if (stop_) return;
-      j = std::move(jobs_.front());
-      jobs_.pop_front();
-    }
-    bool ok = common::accounts::check_password(j.password, j.hash);
-    sasl::wipe(&j.password);
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      results_.push_back(Result{j.id, ok});
-    }
-    std::uint64_t one = 1;
-    ssize_t n = ::write(efd_.get(), &one, sizeof one);  // EAGAIN only when the count is huge
-    (void)n;
-  }
-}
-
-void PasswordPool::notify_cb(evutil_socket_t, short, void* self) noexcept {
-  static_cast<PasswordPool*>(self)->deliver();
-}
-
-void PasswordPool::deliver() {
-  std::uint64_t count = 0;
-  ssize_t n = ::read(efd_.get(), &count, sizeof count);
-  (void)n;
-  std::vector<Result> ready;
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    ready.swap(results_);
-  }
-  for (const auto& r : ready) done_(r.id, r.ok);
+  return queue_.submit(std::make_unique<CheckTask>(job, std::move(hash), std::move(password), done_));
 }
 
 }  // namespace smtpd

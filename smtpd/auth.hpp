@@ -1,28 +1,22 @@
 // Password checks for SMTP AUTH without stalling the event loop. A yescrypt check costs
 // tens of milliseconds of CPU; done on the loop, one login would stall every other
 // session. The loop thread looks the hash up (an LMDB read, microseconds: PasswordStore),
-// then a small pool of worker threads runs the check (PasswordPool) and posts the
-// verdict back through an eventfd that the loop watches. Workers touch nothing but the
-// job they were given: no LMDB, no sessions, no logging.
+// then the worker threads of a bounded common::io::WorkQueue run the check
+// (PasswordPool) and the verdict comes back on the loop thread. Workers touch nothing but
+// the job they were given: no LMDB, no sessions, no logging.
 #pragma once
 
 #include <event2/event.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "common/accounts/passwd.hpp"
-#include "common/io/event.hpp"
-#include "common/io/unique_fd.hpp"
+#include "common/io/work_queue.hpp"
 #include "common/result.hpp"
 
 namespace smtpd {
@@ -51,42 +45,18 @@ class PasswordPool {
   // Called on the loop thread with each verdict.
   using Done = std::function<void(std::uint64_t job, bool ok)>;
 
-  PasswordPool(event_base* base, std::size_t threads, std::size_t max_queued, Done done);
-  ~PasswordPool();
-  PasswordPool(const PasswordPool&) = delete;
-  PasswordPool& operator=(const PasswordPool&) = delete;
+  PasswordPool(event_base* base, std::size_t threads, std::size_t max_queued, Done done)
+      : base_(base), done_(std::move(done)), queue_(threads, max_queued) {}
 
-  common::Status start();
+  common::Status start() { return queue_.start(base_); }
   // Queues a check; false when max_queued checks are already waiting (the caller
-  // answers 454, try again). The password is wiped once checked.
+  // answers 454, try again). The password is wiped once checked, or dropped.
   bool submit(std::uint64_t job, std::string hash, std::string password);
 
  private:
-  struct Job {
-    std::uint64_t id = 0;
-    std::string hash;
-    std::string password;
-  };
-  struct Result {
-    std::uint64_t id = 0;
-    bool ok = false;
-  };
-  static void notify_cb(evutil_socket_t, short, void* self) noexcept;
-  void worker();
-  void deliver();
-
   event_base* base_;
-  std::size_t nthreads_;
-  std::size_t max_queued_;
   Done done_;
-  common::io::UniqueFd efd_;
-  common::io::EventPtr ev_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Job> jobs_;
-  std::vector<Result> results_;
-  bool stop_ = false;
-  std::vector<std::thread> threads_;
+  common::io::WorkQueue queue_;  // after done_: its tasks refer to it
 };
 
 }  // namespace smtpd

@@ -21,8 +21,9 @@ namespace log = common::log;
 using common::mail::Outcome;
 using common::mail::Verdict;
 
-// Replies a client has not read yet; past this we stop reading its commands, so a
-// client that pipelines without reading cannot make us buffer without bound.
+// Replies a client has not read yet; past this we stop reading its commands and the
+// session holds the ones it has (kMaxOutputPerTurn), so a client that pipelines without
+// reading cannot make us buffer without bound.
 constexpr std::size_t kMaxPendingOutput = 256 * 1024;
 // Input a session holds for later while it waits (queue manager, password check, ETRN):
 // commands pipelined behind DATA or AUTH. Past this we stop reading until the answer.
@@ -128,7 +129,8 @@ void Connection::drain_input() {
   if (finished_ || !bev_) return update_io();
   evbuffer* in = bufferevent_get_input(bev_.get());
   std::string& buf = server_.read_buffer();
-  while (!finished_ && session_.wants_input() && !closing_ && evbuffer_get_length(in) > 0) {
+  while (!finished_ && session_.wants_input() && !session_.has_pending_commands() && !closing_ &&
+         evbuffer_get_length(in) > 0) {
     int n = evbuffer_remove(in, buf.data(), buf.size());
     if (n <= 0) break;
     apply(session_.feed(std::string_view(buf.data(), static_cast<std::size_t>(n))));
@@ -142,7 +144,8 @@ void Connection::drain_input() {
 void Connection::on_readable() {
   if (finished_) return;
   bool hold = !session_.wants_input();
-  if (closing_ || io_ != Io::kPlain || (hold && (!waiting() || held_ >= kMaxHeldInput))) {
+  if (closing_ || io_ != Io::kPlain || session_.has_pending_commands() ||
+      (hold && (!waiting() || held_ >= kMaxHeldInput))) {
     update_io();  // not reading now: update_plain_io() removes the read event
     return;
   }
@@ -297,6 +300,10 @@ void Connection::auth_done(const AuthOutcome& outcome, double delay) {
 
 void Connection::update_io() {
   if (finished_) return;
+  // Commands held back at the session's output cap go on once the replies before them
+  // are (mostly) written: the cap holds per command, not only between reads.
+  if (!io_error_ && !closing_ && session_.has_pending_commands() && pending_output() < kMaxPendingOutput)
+    return apply(session_.resume());
   if (!bev_) return update_plain_io();
   bufferevent* b = bev_.get();
   std::size_t pending = evbuffer_get_length(bufferevent_get_output(b));
@@ -314,7 +321,8 @@ void Connection::update_io() {
   timeval rtv = seconds(session_.in_data() ? cfg.smtpd_data_timeout : cfg.smtpd_timeout);
   timeval wtv = seconds(cfg.smtpd_timeout);
   bufferevent_set_timeouts(b, &rtv, &wtv);
-  bool want_read = io_ == Io::kHandshake || (session_.wants_input() && pending < kMaxPendingOutput);
+  bool want_read = io_ == Io::kHandshake || (session_.wants_input() && !session_.has_pending_commands() &&
+                                             pending < kMaxPendingOutput);
   if (want_read)
     bufferevent_enable(b, EV_READ);
   else
@@ -350,8 +358,8 @@ void Connection::update_plain_io() {
     }
     return;
   }
-  bool want_read =
-      pending < kMaxPendingOutput && (session_.wants_input() || (waiting() && held_ < kMaxHeldInput));
+  bool want_read = pending < kMaxPendingOutput && !session_.has_pending_commands() &&
+                   (session_.wants_input() || (waiting() && held_ < kMaxHeldInput));
   const auto& cfg = server_.config();
   std::int64_t t = session_.in_data() ? cfg.smtpd_data_timeout : cfg.smtpd_timeout;
   if (!want_read) {

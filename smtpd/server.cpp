@@ -17,6 +17,7 @@
 #include <ctime>
 
 #include "common/io/fdio.hpp"
+#include "common/io/listener.hpp"
 #include "common/ipc/messages.hpp"
 #include "common/log/log.hpp"
 #include "common/mail/ascii.hpp"
@@ -33,7 +34,6 @@ using common::Result;
 using common::Status;
 using common::io::UniqueFd;
 
-constexpr int kBacklog = 511;
 // Password checks at once: two threads (yescrypt is CPU-bound; a small machine), and a
 // bounded queue behind them, so a flood of AUTH attempts gets 454 instead of memory.
 constexpr std::size_t kAuthThreads = 2;
@@ -44,43 +44,12 @@ constexpr std::size_t kAuthQueue = 256;
   std::exit(code);
 }
 
-// Binds every address `spec` ("host:port", "[v6]:port", ":port") resolves to.
+// Appends a listener of kind `kind` for every address of `spec`.
 Status bind_listen(const std::string& spec, Port kind, std::vector<Listener>* out) {
-  auto hp = common::config::parse_host_port(spec);
-  if (!hp) return hp.status();
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  std::string port = std::to_string(hp->port);
-  addrinfo* res = nullptr;
-  int rc = getaddrinfo(hp->host.empty() ? nullptr : hp->host.c_str(), port.c_str(), &hints, &res);
-  if (rc != 0) return Status::error("listen address " + spec + ": " + gai_strerror(rc));
-  Status st;
-  std::size_t bound = 0;
-  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
-    UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
-    if (!fd) {
-      st = Status::sys("socket for " + spec);
-      break;
-    }
-    int one = 1;
-    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (ai->ai_family == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) < 0) {
-      st = Status::sys("bind " + spec);
-      break;
-    }
-    if (::listen(fd.get(), kBacklog) < 0) {
-      st = Status::sys("listen " + spec);
-      break;
-    }
-    out->push_back(Listener{std::move(fd), kind});
-    ++bound;
-  }
-  freeaddrinfo(res);
-  if (st.is_ok() && bound == 0) return Status::error("listen address " + spec + ": no address");
-  return st;
+  std::vector<UniqueFd> fds;
+  MB_TRY(common::io::bind_listeners(spec, &fds));
+  for (auto& fd : fds) out->push_back(Listener{std::move(fd), kind});
+  return Status::ok();
 }
 
 ClientInfo client_info(const sockaddr* sa) {
@@ -186,8 +155,9 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
       relay_(std::move(pre.relay)),
       relay_networks_(*common::net::NetworkList::parse(cfg.relay_networks)),
       etrn_networks_(*common::net::NetworkList::parse(cfg.etrn_networks)),
-      limits_(ClientLimits::Settings{cfg.smtpd_max_sessions_per_client, cfg.smtpd_max_connect_rate,
-                                     cfg.smtpd_auth_failure_limit, cfg.smtpd_auth_block_time}),
+      limits_(common::io::ClientLimits::Settings{
+          cfg.smtpd_max_sessions_per_client, cfg.smtpd_max_connect_rate, cfg.smtpd_auth_failure_limit,
+          cfg.smtpd_auth_block_time, static_cast<int>(cfg.client_ipv6_prefix_length), true}),
       listen_fds_(std::move(pre.listeners)) {
   directory_.set_local_rules(layout_.quota_flags(), layout_.srs_secret(), cfg.recipient_delimiter);
   for (Port p : {Port::kMx, Port::kSubmission, Port::kSubmissions}) {
@@ -279,14 +249,14 @@ bool Server::admit(int fd, const ClientInfo& client, Port port) {
     why = "Too many connections, try again later";
   } else {
     switch (limits_.connect(client.ip, monotonic(), client.relay_network)) {
-      case ClientLimits::Verdict::kOk: return true;
-      case ClientLimits::Verdict::kTooManySessions:
+      case common::io::ClientLimits::Verdict::kOk: return true;
+      case common::io::ClientLimits::Verdict::kTooManySessions:
         why = "Error: too many connections from " + client.literal;
         break;
-      case ClientLimits::Verdict::kRate:
+      case common::io::ClientLimits::Verdict::kRate:
         why = "Error: too many connections per minute from " + client.literal + ", slow down";
         break;
-      case ClientLimits::Verdict::kBlocked:
+      case common::io::ClientLimits::Verdict::kBlocked:
         why = "Error: too many failed authentications from " + client.literal + ", try again later";
         break;
     }
@@ -373,7 +343,20 @@ void Server::authenticate(std::uint64_t conn_id, AuthRequest req) {
   job.login = req.login;
   job.ip = c->second->client().ip;
   job.exempt = c->second->client().relay_network;
+  // The attempt counts from now: parallel sessions cannot run more checks than the
+  // failure limit allows, and a block reaches the sessions already open.
+  if (limits_.auth_started(job.ip, monotonic(), job.exempt) != common::io::ClientLimits::Verdict::kOk) {
+    sasl::wipe(&req.password);
+    static log::RateLimiter limit(std::chrono::seconds(60));
+    if (limit.allow("auth-blocked " + job.ip))
+      log::warn("AUTH refused: [%s] is blocked after too many failed authentications", job.ip.c_str());
+    common::io::run_soon(base_, [this, conn_id] {
+      auth_answer(conn_id, AuthOutcome{AuthOutcome::Kind::kBlocked, ""}, 0);
+    });
+    return;
+  }
   auto temp = [&](const std::string& why) {
+    limits_.auth_finished(job.ip, monotonic(), job.exempt, true);  // not the client's failure
     static log::RateLimiter limit(std::chrono::seconds(60), 4);
     if (limit.allow("auth-temp")) log::warn("AUTH unavailable: %s", why.c_str());
     // On the next loop turn: the connection is still inside its own apply().
@@ -414,13 +397,14 @@ void Server::on_password_checked(std::uint64_t id, bool ok) {
   if (it == auth_jobs_.end()) return;
   AuthJob job = std::move(it->second);
   auth_jobs_.erase(it);
-  if (ok && !job.user.empty()) {
+  bool good = ok && !job.user.empty();
+  auto f = limits_.auth_finished(job.ip, monotonic(), job.exempt, good);
+  if (good) {
     if (job.ticket) auth_cache_.remember(*job.ticket);
     log::info("[%s]: authenticated as %s", job.ip.c_str(), job.user.c_str());
     auth_answer(job.conn_id, AuthOutcome{AuthOutcome::Kind::kOk, job.user}, 0);
     return;
   }
-  auto f = limits_.auth_failed(job.ip, monotonic(), job.exempt);
   static log::RateLimiter limit(std::chrono::seconds(60));
   std::size_t dropped = 0;
   if (limit.allow("auth " + job.ip, &dropped))

@@ -1,6 +1,6 @@
 // The smtpd process around its sessions: what is opened before the privilege drop
 // (pre_jail), the listeners of each kind (MX, submission, implicit-TLS submission) and
-// accept with the connection limits (limits.hpp), ownership of the Connections, the
+// accept with the per-client limits (common/io/client_limits.hpp), ownership of the Connections, the
 // password checks of AUTH (auth.hpp), the POP-before-SMTP relay database, and the one
 // channel to the queue manager (private/submit) that carries every submission and
 // ETRN, reconnected every second while the queue manager is down.
@@ -18,6 +18,7 @@
 #include "common/accounts/auth_cache.hpp"
 #include "common/accounts/passwd.hpp"
 #include "common/config/config.hpp"
+#include "common/io/client_limits.hpp"
 #include "common/io/event.hpp"
 #include "common/io/unique_fd.hpp"
 #include "common/net/cidr.hpp"
@@ -27,7 +28,6 @@
 #include "common/tls/tls.hpp"
 #include "smtpd/accounts_directory.hpp"
 #include "smtpd/auth.hpp"
-#include "smtpd/limits.hpp"
 #include "smtpd/session.hpp"
 
 namespace smtpd {
@@ -133,7 +133,7 @@ class Server : public Backend {
   std::chrono::steady_clock::time_point relay_last_try_{};
   common::net::NetworkList relay_networks_;
   common::net::NetworkList etrn_networks_;
-  ClientLimits limits_;
+  common::io::ClientLimits limits_;
   std::vector<Listener> listen_fds_;
   struct Listening {
     common::io::ListenerPtr l;

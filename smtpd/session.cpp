@@ -87,11 +87,17 @@ Output Session::feed(std::string_view bytes) {
   }
   if (!wants_input()) return take();  // TLS starting (RFC 3207 4.2) or closed: dropped
   in_.append(bytes);
-  process();
+  if (!held_back_) process();  // else the held commands come first, at resume()
+  return take();
+}
+
+Output Session::resume() {
+  if (held_back_ && wants_input()) process();
   return take();
 }
 
 void Session::process() {
+  held_back_ = false;
   while (!closed()) {
     if (phase_ == Phase::kData) {
       feed_data();
@@ -99,6 +105,10 @@ void Session::process() {
       continue;
     }
     if (phase_ != Phase::kCommand) break;
+    if (out_.bytes.size() >= kMaxOutputPerTurn) {
+      held_back_ = true;
+      break;
+    }
     std::string_view line;
     bool too_long = false;
     if (!next_line(&line, &too_long)) break;

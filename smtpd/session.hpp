@@ -5,8 +5,9 @@
 // queue file it writes through Backend and log lines. Tested without sockets in
 // session_test.cpp and by the transcripts in tests/dialogs/ (dialogs_test.cpp).
 //
-//   RFC 5321 (SMTP), 1869 (EHLO), 1870 (SIZE), 2920 (PIPELINING: every complete line in
-//   the input is processed in order, the replies go out together), 3207 (STARTTLS),
+//   RFC 5321 (SMTP), 1869 (EHLO), 1870 (SIZE), 2920 (PIPELINING: the complete lines in
+//   the input are processed in order, the replies go out together, up to
+//   kMaxOutputPerTurn per turn), 3207 (STARTTLS),
 //   6152 (8BITMIME), 6531 (SMTPUTF8), 2034/3463 (enhanced status codes), 4954 (AUTH,
 //   in session_auth.cpp with ETRN), 1985 (ETRN), 6409 (submission), 8314 (implicit TLS).
 #pragma once
@@ -27,6 +28,12 @@
 #include "smtpd/policy.hpp"
 
 namespace smtpd {
+
+// Replies one turn (feed, resume, an answer) may produce. Past it the session keeps the
+// rest of the pipelined commands (has_pending_commands()) until the I/O layer, its
+// output written, calls resume(): a client that pipelines without reading costs a
+// bounded amount of memory, not one reply per command it sent.
+constexpr std::size_t kMaxOutputPerTurn = 64 * 1024;
 
 // Which kind of listener the client came in on.
 enum class Port {
@@ -134,6 +141,8 @@ class Session {
   Output start();
   // UNTRUSTED: bytes read from the client, any split.
   Output feed(std::string_view bytes);
+  // More of the commands held back at kMaxOutputPerTurn.
+  Output resume();
   // The queue manager's answer to the last submit.
   Output submit_done(const common::mail::Verdict& verdict);
   // The TLS handshake after STARTTLS succeeded; `description` as tls::describe().
@@ -152,6 +161,8 @@ class Session {
   // handshake, and once closed: the I/O layer stops reading then.
   bool wants_input() const { return phase_ == Phase::kCommand || phase_ == Phase::kData; }
   bool closed() const { return phase_ == Phase::kClosed; }
+  // Commands wait in the input for resume() (the last turn reached kMaxOutputPerTurn).
+  bool has_pending_commands() const { return held_back_ && wants_input(); }
   bool tls_active() const { return facts_.tls; }
   const SessionFacts& facts() const { return facts_; }
 
@@ -202,6 +213,7 @@ class Session {
   std::string in_;  // unprocessed input
   std::size_t in_pos_ = 0;
   bool discarding_ = false;  // inside an over-long command line, dropping to its LF
+  bool held_back_ = false;   // process() stopped at kMaxOutputPerTurn
   std::string chunk_;        // scratch for data output
   int errors_ = 0;
   AuthStep auth_step_ = AuthStep::kNone;

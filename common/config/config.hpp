@@ -53,6 +53,7 @@ struct Config {
   std::int64_t smtpd_auth_failure_limit = 0;
   std::int64_t smtpd_auth_block_time = 0;
   bool smtpd_sender_login_check = false;
+  std::int64_t client_ipv6_prefix_length = 0;  // smtpd and pop3d per-client limits
 
   // sendmail (local submission)
   std::string sendmail_domain;
@@ -76,6 +77,9 @@ struct Config {
   bool pop3_plaintext_auth = false;
   std::int64_t pop3d_max_sessions = 0;
   std::int64_t pop3d_timeout = 0;
+  std::int64_t pop3d_max_sessions_per_client = 0;
+  std::int64_t pop3d_auth_failure_limit = 0;
+  std::int64_t pop3d_auth_block_time = 0;
   bool pop_before_smtp = false;
   std::int64_t relay_lifetime = 0;
 

@@ -1,14 +1,14 @@
-// The worker pool (see workers.hpp).
-#include "pop3d/workers.hpp"
+// The bounded work queue (see work_queue.hpp).
+#include "common/io/work_queue.hpp"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cstdint>
 
-namespace pop3d {
+namespace common::io {
 
-TaskPool::~TaskPool() {
+WorkQueue::~WorkQueue() {
   {
     std::lock_guard<std::mutex> g(mu_);
     stop_ = true;
@@ -17,24 +17,31 @@ TaskPool::~TaskPool() {
   for (auto& t : threads_) t.join();
 }
 
-common::Status TaskPool::start(event_base* base) {
+common::Status WorkQueue::start(event_base* base) {
   efd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!efd_) return common::Status::sys("eventfd");
   ev_.reset(event_new(base, efd_.get(), EV_READ | EV_PERSIST, notify_cb, this));
-  if (!ev_ || event_add(ev_.get(), nullptr) != 0) return common::Status::error("event_new (worker pool)");
+  if (!ev_ || event_add(ev_.get(), nullptr) != 0) return common::Status::error("event_new (work queue)");
   for (std::size_t i = 0; i < nthreads_; ++i) threads_.emplace_back([this] { worker(); });
   return common::Status::ok();
 }
 
-void TaskPool::submit(std::unique_ptr<Task> t) {
+bool WorkQueue::submit(std::unique_ptr<Task> t) {
   {
     std::lock_guard<std::mutex> g(mu_);
+    if (max_waiting_ != kUnbounded && todo_.size() >= max_waiting_) return false;
     todo_.push_back(std::move(t));
   }
   cv_.notify_one();
+  return true;
 }
 
-void TaskPool::worker() {
+std::size_t WorkQueue::waiting() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return todo_.size();
+}
+
+void WorkQueue::worker() {
   for (;;) {
     std::unique_ptr<Task> t;
     {
@@ -51,18 +58,18 @@ void TaskPool::worker() {
       first = ready_.empty();
       ready_.push_back(std::move(t));
     }
-    if (first) {  // the loop has not been told yet since it last took the list
+    if (first) {  // the loop has not been told since it last took the list
       std::uint64_t one = 1;
       (void)!::write(efd_.get(), &one, sizeof one);
     }
   }
 }
 
-void TaskPool::notify_cb(evutil_socket_t, short, void* self) noexcept {
-  static_cast<TaskPool*>(self)->finish_ready();
+void WorkQueue::notify_cb(evutil_socket_t, short, void* self) noexcept {
+  static_cast<WorkQueue*>(self)->finish_ready();
 }
 
-void TaskPool::finish_ready() {
+void WorkQueue::finish_ready() {
   std::uint64_t n;
   (void)!::read(efd_.get(), &n, sizeof n);
   std::vector<std::unique_ptr<Task>> ready;
@@ -73,4 +80,4 @@ void TaskPool::finish_ready() {
   for (auto& t : ready) t->done();
 }
 
-}  // namespace pop3d
+}  // namespace common::io
