@@ -21,7 +21,7 @@ AgentLink::AgentLink(event_base* base, std::string socket_path, std::string role
   MB_CHECK(retry_ != nullptr, "evtimer_new for agent retry");
 }
 
-AgentLink::~AgentLink() { *alive_ = false; }
+AgentLink::~AgentLink() { life_.end(); }
 
 void AgentLink::start() { try_connect(); }
 
@@ -88,9 +88,9 @@ void AgentLink::on_close(const Status& why) {
     warned_down_ = true;
   }
   // The Channel is inside its own callback: destroy it on the next loop turn.
-  std::weak_ptr<bool> alive = alive_;
+  common::io::Guard alive = life_.guard();
   common::io::run_soon(base_, [this, alive] {
-    if (alive.expired() || !*alive.lock()) return;
+    if (!alive) return;
     channel_.reset();
     timeval one{1, 0};
     evtimer_add(retry_.get(), &one);

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "common/io/event.hpp"
+#include "common/io/lifetime.hpp"
 #include "common/io/unique_fd.hpp"
 #include "common/ipc/channel.hpp"
 #include "common/ipc/messages.hpp"
@@ -62,7 +63,7 @@ class AgentLink {
   bool announced_ = false;    // "connected" logged for the current run of good connections
   bool warned_down_ = false;  // the current outage has been logged
   // Set while this object lives; deferred callbacks check it (they may outlive us).
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  common::io::Lifetime life_;
 };
 
 }  // namespace delivery

@@ -104,7 +104,7 @@ Result<std::unique_ptr<Resolver>> Resolver::create(event_base* base, const std::
 }
 
 Resolver::~Resolver() {
-  *alive_ = false;
+  life_.end();
   fd_event_.reset();
   ub_ctx_delete(ctx_);  // no callback runs after this
   auto& live = live_queries();
@@ -153,11 +153,11 @@ void Resolver::start(const std::string& name, int type, std::function<void(int, 
   int err = ub_resolve_async(ctx_, name.c_str(), type, kClassIn, q, on_result_cb, &q->async_id);
   if (err != 0) {
     // Report asynchronously, like every other answer.
-    std::weak_ptr<bool> alive = alive_;
+    common::io::Guard alive = life_.guard();
     auto fn = std::move(q->done);
     delete q;
     io::run_soon(base_, [alive, fn, err] {
-      if (auto a = alive.lock(); a && *a) fn(err, nullptr);
+      if (alive) fn(err, nullptr);
     });
     return;
   }

@@ -15,6 +15,7 @@
 
 #include "common/dns/records.hpp"
 #include "common/io/event.hpp"
+#include "common/io/lifetime.hpp"
 #include "common/result.hpp"
 
 struct ub_ctx;
@@ -61,7 +62,7 @@ class Resolver {
   io::EventPtr fd_event_;
   std::size_t pending_ = 0;
   std::mt19937 rng_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  common::io::Lifetime life_;
 };
 
 // Applies the resolver choice (see Resolver::create) to a fresh libunbound context;

@@ -29,7 +29,7 @@ Channel::Channel(event_base* base, io::UniqueFd sock, std::string protocol, std:
   send(h);
 }
 
-Channel::~Channel() { *alive_ = false; }
+Channel::~Channel() { life_.end(); }
 
 void Channel::on_read_cb(evutil_socket_t, short, void* self) noexcept {
   static_cast<Channel*>(self)->on_read();
@@ -120,10 +120,9 @@ void Channel::close(const Status& why) {
   if (!on_close_) return;
   // Deferred: close() can happen inside send() or the constructor, where the owner is in
   // the middle of something (e.g. about to record a delivery it just sent).
-  std::weak_ptr<bool> alive = alive_;
+  common::io::Guard alive = life_.guard();
   io::run_soon(base_, [this, alive, why] {
-    auto a = alive.lock();
-    if (a && *a && on_close_) on_close_(why);
+    if (alive && on_close_) on_close_(why);
   });
 }
 

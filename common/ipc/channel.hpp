@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/io/event.hpp"
+#include "common/io/lifetime.hpp"
 #include "common/io/unique_fd.hpp"
 #include "common/ipc/codec.hpp"
 #include "common/ipc/messages.hpp"
@@ -66,7 +67,7 @@ class Channel {
   FrameHandler on_frame_;
   CloseHandler on_close_;
   std::function<void()> on_hello_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred callbacks
+  common::io::Lifetime life_;  // guards deferred callbacks
   io::EventPtr rev_, wev_;
   std::deque<Out> out_;
   bool open_ = true;

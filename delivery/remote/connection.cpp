@@ -93,7 +93,7 @@ Connection::Connection(event_base* base, Owner& owner, int timeout_base, int con
 }
 
 Connection::~Connection() {
-  *alive_ = false;
+  life_.end();
   bev_.reset();
 }
 
@@ -126,9 +126,9 @@ void Connection::try_endpoint() {
   if (errno != EINPROGRESS) {
     // Reported from the loop, so that a fast failure cannot recurse through every endpoint.
     std::string why = std::strerror(errno);
-    std::weak_ptr<bool> alive = alive_;
+    common::io::Guard alive = life_.guard();
     common::io::run_soon(base_, [this, alive, why] {
-      if (auto a = alive.lock(); a && *a) endpoint_failed(connect_failure(peer_, why));
+      if (alive) endpoint_failed(connect_failure(peer_, why));
     });
     return;
   }
@@ -245,7 +245,7 @@ void Connection::begin_tls() {
 }
 
 void Connection::apply(smtp::Output out) {
-  std::weak_ptr<bool> alive = alive_;
+  common::io::Guard alive = life_.guard();
   if (!out.write.empty() && bev_) bufferevent_write(bev_.get(), out.write.data(), out.write.size());
   if (!out.results.empty()) {
     ++transactions_;
@@ -254,7 +254,7 @@ void Connection::apply(smtp::Output out) {
     v.reserve(out.results.size());
     for (const auto& r : out.results) v.push_back(verdict_for(r, peer_));
     owner_.connection_sent(*this, std::move(v));
-    if (alive.expired()) return;
+    if (!alive) return;
   }
   if (out.etrn) owner_.connection_etrn(*this, *out.etrn);
   if (out.error) {
@@ -296,9 +296,9 @@ void Connection::apply(smtp::Output out) {
 // Tells the owner on the next loop turn, so that a chain of immediate answers (a queue
 // of messages too large for the server) cannot recurse.
 void Connection::notify_ready() {
-  std::weak_ptr<bool> alive = alive_;
+  common::io::Guard alive = life_.guard();
   common::io::run_soon(base_, [this, alive] {
-    if (auto a = alive.lock(); !a || !*a) return;
+    if (!alive) return;
     if (reported_ || !ready()) return;
     owner_.connection_ready(*this);
   });
@@ -365,7 +365,7 @@ void Connection::on_read_cb(bufferevent*, void* self) noexcept {
 }
 
 void Connection::drain_input() {
-  std::weak_ptr<bool> alive = alive_;
+  common::io::Guard alive = life_.guard();
   while (bev_ && session_ && !closing_ && (io_ == Io::kPlain || io_ == Io::kTls)) {
     evbuffer* in = bufferevent_get_input(bev_.get());
     std::size_t len = evbuffer_get_length(in);
@@ -395,7 +395,7 @@ void Connection::drain_input() {
       out.close = true;
     }
     apply(std::move(out));
-    if (alive.expired()) return;
+    if (!alive) return;
   }
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/io/event.hpp"
+#include "common/io/lifetime.hpp"
 #include "common/io/unique_fd.hpp"
 #include "common/mail/outcome.hpp"
 #include "common/smtp/client.hpp"
@@ -125,7 +126,7 @@ class Connection {
   std::uint64_t body_sent_ = 0;
   common::smtp::DataEncoder encoder_;
 
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  common::io::Lifetime life_;
 };
 
 }  // namespace delivery::remote

@@ -34,7 +34,7 @@ Dispatcher::Dispatcher(event_base* base, const Settings& settings, common::dns::
                        TlsContexts tls, AgentLink& link)
     : base_(base), settings_(settings), resolver_(resolver), tls_(tls), link_(link) {}
 
-Dispatcher::~Dispatcher() { *alive_ = false; }
+Dispatcher::~Dispatcher() { life_.end(); }
 
 void Dispatcher::deliver(common::ipc::Deliver d, common::io::UniqueFd fd, std::uint64_t generation) {
   auto job = std::make_unique<Job>();
@@ -141,9 +141,9 @@ void Dispatcher::open_slot(Destination& d) {
   Slot* s = slot.get();
   s->dest = &d;
   d.slots.push_back(std::move(slot));
-  std::weak_ptr<bool> alive = alive_;
+  common::io::Guard alive = life_.guard();
   s->lookup = std::make_unique<RouteLookup>(resolver_, settings_.self, d.target, [this, s, alive](Route r) {
-    if (auto a = alive.lock(); !a || !*a) return;
+    if (!alive) return;
     on_route(s, std::move(r));
   });
   s->lookup->start();
@@ -299,9 +299,9 @@ void Dispatcher::remove_slot(Slot* s) {
   }
   // A destination with nothing left goes, on the next turn (callers may still use it).
   std::string key = d.key;
-  std::weak_ptr<bool> alive = alive_;
+  common::io::Guard alive = life_.guard();
   common::io::run_soon(base_, [this, alive, key] {
-    if (auto a = alive.lock(); !a || !*a) return;
+    if (!alive) return;
     auto it = dests_.find(key);
     if (it != dests_.end() && it->second->slots.empty() && it->second->queue.empty()) dests_.erase(it);
   });

@@ -21,6 +21,7 @@
 
 #include "common/dns/resolver.hpp"
 #include "common/io/event.hpp"
+#include "common/io/lifetime.hpp"
 #include "common/io/unique_fd.hpp"
 #include "common/ipc/messages.hpp"
 #include "delivery/agent.hpp"
@@ -104,7 +105,7 @@ class Dispatcher : public Connection::Owner {
   std::map<std::uint64_t, std::unique_ptr<Job>> jobs_;
   std::map<std::string, std::unique_ptr<Destination>> dests_;
   std::map<Connection*, Slot*> slot_of_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  common::io::Lifetime life_;
 };
 
 }  // namespace delivery::remote

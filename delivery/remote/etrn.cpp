@@ -67,7 +67,7 @@ EtrnClient::EtrnClient(event_base* base, const Settings& settings, common::dns::
   }
 }
 
-EtrnClient::~EtrnClient() { *alive_ = false; }
+EtrnClient::~EtrnClient() { life_.end(); }
 
 void EtrnClient::start() {
   if (peers_.empty()) return;
@@ -123,10 +123,10 @@ void EtrnClient::begin(Peer& p) {
   p.next_domain = 0;
   p.wakeup_sent = false;
   Peer* pp = &p;
-  std::weak_ptr<bool> alive = alive_;
+  common::io::Guard alive = life_.guard();
   p.lookup =
       std::make_unique<RouteLookup>(resolver_, nobody_, target_for_hop(p.hop), [this, pp, alive](Route r) {
-        if (auto a = alive.lock(); !a || !*a) return;
+        if (!alive) return;
         destroy_later(base_, std::move(pp->lookup));
         if (!r.ok()) {
           log::warn("ETRN to %s: %s", pp->hop.str().c_str(), r.failure.text.c_str());

@@ -15,6 +15,7 @@
 
 #include "common/dns/resolver.hpp"
 #include "common/io/event.hpp"
+#include "common/io/lifetime.hpp"
 #include "common/io/unique_fd.hpp"
 #include "delivery/remote/connection.hpp"
 #include "delivery/remote/settings.hpp"
@@ -62,7 +63,7 @@ class EtrnClient : public Connection::Owner {
   common::io::EventPtr timer_;
   common::io::UniqueFd wakeup_fd_;
   MessageRef wakeup_ref_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  common::io::Lifetime life_;
 };
 
 // The wake-up message (LF line ends) sent to `to` by `hostname` for `domains`.

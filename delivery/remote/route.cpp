@@ -152,7 +152,7 @@ Route route_from_hosts(const Target& t, const std::vector<HostAddresses>& hosts,
 RouteLookup::RouteLookup(common::dns::Resolver& resolver, const Self& self, Target t, Callback cb)
     : resolver_(resolver), self_(self), target_(std::move(t)), cb_(std::move(cb)) {}
 
-RouteLookup::~RouteLookup() { *alive_ = false; }
+RouteLookup::~RouteLookup() { life_.end(); }
 
 void RouteLookup::start() {
   if (target_.is_ip) {
@@ -164,9 +164,9 @@ void RouteLookup::start() {
     hosts_.push_back(std::move(h));
     // Answer from the loop, like every other route.
     outstanding_ = 1;
-    std::weak_ptr<bool> alive = alive_;
+    common::io::Guard alive = life_.guard();
     common::io::run_soon(resolver_.base(), [this, alive] {
-      if (auto a = alive.lock(); a && *a) host_done();
+      if (alive) host_done();
     });
     return;
   }
@@ -174,10 +174,10 @@ void RouteLookup::start() {
   // exist in the DNS (5.1.2, as for NXDOMAIN).
   auto ascii = common::mail::domain_to_ascii(target_.name);
   if (!ascii.is_ok()) {
-    std::weak_ptr<bool> alive = alive_;
+    common::io::Guard alive = life_.guard();
     Verdict v = permanent("5.1.2", "Bad destination domain: " + ascii.message());
     common::io::run_soon(resolver_.base(), [this, alive, v] {
-      if (auto a = alive.lock(); a && *a) fail(v);
+      if (alive) fail(v);
     });
     return;
   }
@@ -186,9 +186,9 @@ void RouteLookup::start() {
     resolve_hosts({common::dns::MxHost{0, target_.name}});
     return;
   }
-  std::weak_ptr<bool> alive = alive_;
+  common::io::Guard alive = life_.guard();
   resolver_.lookup_mx(target_.name, [this, alive](common::dns::MxAnswer a) {
-    if (auto al = alive.lock(); al && *al) on_mx(a);
+    if (alive) on_mx(a);
   });
 }
 
@@ -209,12 +209,11 @@ void RouteLookup::resolve_hosts(std::vector<common::dns::MxHost> hosts) {
     hosts_.push_back(std::move(h));
   }
   outstanding_ = hosts_.size() * 2;
-  std::weak_ptr<bool> alive = alive_;
+  common::io::Guard alive = life_.guard();
   for (std::size_t i = 0; i < hosts_.size(); ++i) {
     for (bool v6 : {false, true}) {
       resolver_.lookup_addr(hosts_[i].mx.host, v6, [this, alive, i, v6](common::dns::AddrAnswer a) {
-        auto al = alive.lock();
-        if (!al || !*al) return;
+        if (!alive) return;
         (v6 ? hosts_[i].v6 : hosts_[i].v4) = std::move(a);
         host_done();
       });

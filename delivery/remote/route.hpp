@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/dns/records.hpp"
+#include "common/io/lifetime.hpp"
 #include "common/mail/outcome.hpp"
 #include "common/smtp/next_hop.hpp"
 #include "delivery/remote/settings.hpp"
@@ -98,7 +99,7 @@ class RouteLookup {
   Callback cb_;
   std::vector<HostAddresses> hosts_;
   std::size_t outstanding_ = 0;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  common::io::Lifetime life_;
 };
 
 }  // namespace delivery::remote
