@@ -3,6 +3,7 @@
 #include "pop3d/connection.hpp"
 
 #include <event2/bufferevent_ssl.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <unistd.h>
 
@@ -61,14 +62,27 @@ bool Connection::start() {
   opt.tls_available = srv_.tls() != nullptr;
   opt.tls_active = tls_;
   opt.plaintext_auth = srv_.cfg().pop3_plaintext_auth;
-  session_ = std::make_unique<Session>(opt, *this);
-  session_->start();
+  session_ = std::make_unique<Session>(opt);
+  apply(session_->start());
   settle();
   return true;
 }
 
-// Plain: written at the end of the turn (settle), with whatever else the turn produced.
-void Connection::send(std::string_view text) { evbuffer_add(out(), text.data(), text.size()); }
+// What the session asked for, in its order. The replies are written at the end of the
+// turn (plain: settle) with whatever else the turn produced.
+void Connection::apply(Output o) {
+  evbuffer_add(out(), o.bytes.data(), o.bytes.size());
+  if (o.logged_in) logged_in(*o.logged_in);
+  if (o.verify) {
+    verify(o.verify->user, o.verify->password);
+    OPENSSL_cleanse(o.verify->password.data(), o.verify->password.size());
+  }
+  if (o.start_tls) start_tls();
+  if (o.open_maildrop) open_maildrop(*o.open_maildrop);
+  if (o.stream) stream(std::move(o.stream->fd), std::move(o.stream->encoder));
+  if (o.update) update(std::move(o.update));
+  if (o.close) close(*o.close);
+}
 
 void Connection::on_read() {
   if (!dead_) process_input();
@@ -196,14 +210,14 @@ void Connection::process_input() {
     if (discarding_ || len + 1 > kMaxLine) {
       evbuffer_drain(in, len + 1);
       discarding_ = false;
-      session_->on_line_too_long();
+      apply(session_->on_line_too_long());
       continue;
     }
     std::string line(len + 1, '\0');
     evbuffer_remove(in, line.data(), len + 1);
     line.pop_back();
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    session_->on_line(line);                    // UNTRUSTED
+    apply(session_->on_line(line));             // UNTRUSTED
     OPENSSL_cleanse(line.data(), line.size());  // it may have been a password
   }
 }
@@ -222,7 +236,7 @@ void Connection::auth_done(const AuthResult& r, double delay) {
     if (delay_ev_ && evtimer_add(delay_ev_.get(), &tv) == 0) return;
     delayed_.reset();
   }
-  session_->auth_result(r);
+  apply(session_->auth_result(r));
   process_input();
   settle();
 }
@@ -231,7 +245,7 @@ void Connection::on_delay() {
   if (dead_ || !delayed_) return;
   AuthResult r = *delayed_;
   delayed_.reset();
-  session_->auth_result(r);
+  apply(session_->auth_result(r));
   process_input();
   settle();
 }
@@ -288,7 +302,7 @@ void Connection::open_maildrop(const std::string& path) {
 
 void Connection::maildrop_opened(common::Result<std::unique_ptr<Maildrop>> drop, Maildrop::OpenError why) {
   if (dead_) return;
-  session_->maildrop_opened(std::move(drop), why);
+  apply(session_->maildrop_opened(std::move(drop), why));
   process_input();
   settle();
 }
@@ -317,7 +331,7 @@ void Connection::update(std::unique_ptr<Maildrop> drop) {
 
 void Connection::update_done(const common::Result<std::size_t>& removed) {
   if (dead_) return;
-  session_->update_done(removed);
+  apply(session_->update_done(removed));
   settle();
 }
 
@@ -343,7 +357,7 @@ void Connection::fill_stream() {
         enc_.reset();
         msg_fd_.reset();
         if (bev_) bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
-        session_->stream_done(st);
+        apply(session_->stream_done(st));
         return;
       }
       if (n == 0) stream_eof_ = true;
@@ -358,7 +372,7 @@ void Connection::fill_stream() {
     enc_.reset();
     msg_fd_.reset();
     if (bev_) bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
-    session_->stream_done(Status::ok());
+    apply(session_->stream_done(Status::ok()));
     process_input();
     return;
   }
@@ -378,7 +392,7 @@ void Connection::on_event(short what) {
     // The TLS handshake is complete (implicit TLS or after STLS).
     if (stls_pending_) {  // not for implicit TLS, where the session began with TLS
       stls_pending_ = false;
-      session_->tls_started();
+      apply(session_->tls_started());
       bufferevent_enable(bev_.get(), EV_READ);
       process_input();
     }

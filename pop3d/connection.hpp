@@ -1,7 +1,7 @@
-// One POP3 client connection: the glue between a socket and its Session (the
-// SessionHost). A plain connection uses its socket directly: a read event that stays
-// armed, one read(2) per readable event, and the replies of each turn written at once
-// (a write event only when the socket is full). TLS (pop3s, or after STLS) goes through a
+// One POP3 client connection: the glue between a socket and its pure Session, which
+// returns what to write and what to do next (Output), as smtpd's does. A plain connection uses its socket
+// directly: a read event that stays armed, one read(2) per readable event, and the replies of each turn
+// written at once (a write event only when the socket is full). TLS (pop3s, or after STLS) goes through a
 // bufferevent_openssl. RETR/TOP stream as the socket drains (the output never holds more
 // than about kStreamHigh bytes of a message), and commands are taken only while the
 // unsent replies stay under kMaxPendingOutput, so a client that pipelines without
@@ -24,10 +24,10 @@ namespace pop3d {
 
 class Server;
 
-class Connection final : public SessionHost {
+class Connection {
  public:
   Connection(Server& srv, std::uint64_t id, common::io::UniqueFd fd, std::string addr, bool implicit_tls);
-  ~Connection() override;
+  ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -36,16 +36,6 @@ class Connection final : public SessionHost {
   // The verdict on the credentials, given to the session after `delay` seconds (the
   // growing delay after failures; commands sent meanwhile wait for it).
   void auth_done(const AuthResult& r, double delay);
-
-  // SessionHost
-  void send(std::string_view text) override;
-  void verify(const std::string& user, const std::string& password) override;
-  void start_tls() override;
-  void open_maildrop(const std::string& path) override;
-  void stream(common::io::UniqueFd fd, WireEncoder enc) override;
-  void update(std::unique_ptr<Maildrop> drop) override;
-  void logged_in(const std::string& address) override;
-  void close(const SessionStats& stats) override;
 
   // From the disk workers.
   void maildrop_opened(common::Result<std::unique_ptr<Maildrop>> drop, Maildrop::OpenError why);
@@ -65,6 +55,15 @@ class Connection final : public SessionHost {
   static void delay_cb(evutil_socket_t, short, void* arg) noexcept {
     static_cast<Connection*>(arg)->on_delay();
   }
+  // What the session's Output asks for.
+  void apply(Output o);
+  void verify(const std::string& user, const std::string& password);
+  void start_tls();
+  void open_maildrop(const std::string& path);
+  void stream(common::io::UniqueFd fd, WireEncoder enc);
+  void update(std::unique_ptr<Maildrop> drop);
+  void logged_in(const std::string& address);
+  void close(const SessionStats& stats);
   evbuffer* in() { return bev_ ? bufferevent_get_input(bev_.get()) : in_.get(); }
   evbuffer* out() { return bev_ ? bufferevent_get_output(bev_.get()) : out_.get(); }
   std::size_t pending_output() { return evbuffer_get_length(out()); }

@@ -29,14 +29,14 @@ void Session::reply_ok(std::string_view text) {
     line.append(text);
   }
   line += "\r\n";
-  host_.send(line);
+  send(line);
 }
 
 void Session::reply_err(std::string_view text) {
   std::string line = "-ERR ";
   line.append(text);
   line += "\r\n";
-  host_.send(line);
+  send(line);
 }
 
 void Session::error(std::string_view text) {
@@ -52,14 +52,25 @@ void Session::close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   drop_.reset();  // releases the maildrop lock; nothing is deleted outside UPDATE
-  host_.close(stats_);
+  out_.close = stats_;
 }
 
-void Session::start() { reply_ok(opt_.hostname + " POP3 server ready"); }
+Output Session::start() {
+  reply_ok(opt_.hostname + " POP3 server ready");
+  return take();
+}
 
-void Session::on_line_too_long() { error("Line too long"); }
+Output Session::on_line_too_long() {
+  error("Line too long");
+  return take();
+}
 
-void Session::on_line(std::string_view line) {
+Output Session::on_line(std::string_view line) {
+  do_on_line(line);
+  return take();
+}
+
+void Session::do_on_line(std::string_view line) {
   if (state_ == State::kClosed) return;
   if (sasl_continue_) {
     sasl_continue_ = false;
@@ -85,7 +96,7 @@ void Session::capa() {
     if (opt_.tls_available && !opt_.tls_active) out += "STLS\r\n";
   }
   out += "IMPLEMENTATION Mailbag\r\n.\r\n";
-  host_.send(out);
+  send(out);
 }
 
 // RFC 1939 4: the AUTHORIZATION state.
@@ -109,7 +120,7 @@ void Session::authorization(const Command& c) {
       wait_ = Wait::kAuth;
       std::string user = std::move(pending_user_);
       pending_user_.clear();
-      host_.verify(user, c.rest);
+      out_.verify = Output::Credentials{user, c.rest};
       return;
     }
     case Verb::kAuth: auth(c); return;
@@ -121,7 +132,7 @@ void Session::authorization(const Command& c) {
       reply_ok("Begin TLS negotiation");
       wait_ = Wait::kTls;
       pending_user_.clear();
-      host_.start_tls();
+      out_.start_tls = true;
       return;
     case Verb::kApop: return error("APOP is not supported");
     case Verb::kUnknown: return error("Unknown command");
@@ -134,7 +145,7 @@ void Session::auth(const Command& c) {
   if (c.args.empty()) {
     // The mechanism list form that Outlook and others send (draft POP3 AUTH, kept by
     // common servers).
-    host_.send(login_allowed() ? "+OK\r\nPLAIN\r\n.\r\n" : "+OK\r\n.\r\n");
+    send(login_allowed() ? "+OK\r\nPLAIN\r\n.\r\n" : "+OK\r\n.\r\n");
     return;
   }
   if (!login_allowed()) return error(plain_denied());
@@ -146,7 +157,7 @@ void Session::auth(const Command& c) {
     return;
   }
   sasl_continue_ = true;
-  host_.send("+ \r\n");
+  send("+ \r\n");
 }
 
 void Session::sasl_response(std::string_view line) {
@@ -161,11 +172,16 @@ void Session::plain_credentials(std::string_view b64) {
   OPENSSL_cleanse(decoded->data(), decoded->size());
   if (!creds) return error(std::string("[AUTH] ") + creds.message());
   wait_ = Wait::kAuth;
-  host_.verify(creds->user, creds->password);
+  out_.verify = Output::Credentials{creds->user, creds->password};
   OPENSSL_cleanse(creds->password.data(), creds->password.size());
 }
 
-void Session::auth_result(const AuthResult& r) {
+Output Session::auth_result(const AuthResult& r) {
+  do_auth_result(r);
+  return take();
+}
+
+void Session::do_auth_result(const AuthResult& r) {
   wait_ = Wait::kNone;
   if (state_ == State::kClosed) return;
   using O = AuthResult::Outcome;
@@ -177,10 +193,15 @@ void Session::auth_result(const AuthResult& r) {
   }
   login_ = r.address;
   wait_ = Wait::kOpen;
-  host_.open_maildrop(r.maildir);
+  out_.open_maildrop = r.maildir;
 }
 
-void Session::maildrop_opened(common::Result<std::unique_ptr<Maildrop>> drop, Maildrop::OpenError why) {
+Output Session::maildrop_opened(common::Result<std::unique_ptr<Maildrop>> drop, Maildrop::OpenError why) {
+  do_maildrop_opened(std::move(drop), why);
+  return take();
+}
+
+void Session::do_maildrop_opened(common::Result<std::unique_ptr<Maildrop>> drop, Maildrop::OpenError why) {
   wait_ = Wait::kNone;
   std::string address = std::exchange(login_, {});
   if (state_ == State::kClosed) return;  // the maildrop (and its lock) goes with `drop`
@@ -193,12 +214,17 @@ void Session::maildrop_opened(common::Result<std::unique_ptr<Maildrop>> drop, Ma
   drop_ = std::move(*drop);
   user_ = std::move(address);
   state_ = State::kTransaction;
-  host_.logged_in(user_);
+  out_.logged_in = user_;
   reply_ok("Logged in, " + std::to_string(drop_->live_count()) + " messages (" +
            std::to_string(drop_->live_size()) + " octets)");
 }
 
-void Session::tls_started() {
+Output Session::tls_started() {
+  do_tls_started();
+  return take();
+}
+
+void Session::do_tls_started() {
   wait_ = Wait::kNone;
   opt_.tls_active = true;
 }
@@ -236,7 +262,7 @@ void Session::list(const Command& c, bool uidl) {
     out += std::to_string(i + 1) + " " + field(i) + "\r\n";
   }
   out += ".\r\n";
-  host_.send(out);
+  send(out);
 }
 
 // RFC 1939 5 (RETR) and 7 (TOP).
@@ -262,10 +288,15 @@ void Session::send_message(const Command& c, bool top) {
   }
   reply_ok(top ? std::string("Top of message follows") : std::to_string(m.size) + " octets");
   wait_ = Wait::kStream;
-  host_.stream(std::move(*fd), WireEncoder(lines));
+  out_.stream = Output::Stream{std::move(*fd), WireEncoder(lines)};
 }
 
-void Session::stream_done(const common::Status& st) {
+Output Session::stream_done(const common::Status& st) {
+  do_stream_done(st);
+  return take();
+}
+
+void Session::do_stream_done(const common::Status& st) {
   wait_ = Wait::kNone;
   if (!st) {
     // The +OK is out: the only honest end is to drop the connection (no deletion).
@@ -278,10 +309,15 @@ void Session::stream_done(const common::Status& st) {
 // them (Maildrop::commit, on the host's worker).
 void Session::quit() {
   wait_ = Wait::kUpdate;
-  host_.update(std::move(drop_));
+  out_.update = std::move(drop_);
 }
 
-void Session::update_done(const common::Result<std::size_t>& removed) {
+Output Session::update_done(const common::Result<std::size_t>& removed) {
+  do_update_done(removed);
+  return take();
+}
+
+void Session::do_update_done(const common::Result<std::size_t>& removed) {
   wait_ = Wait::kNone;
   if (!removed) {
     common::log::error("%s: %s", user_.c_str(), removed.message().c_str());

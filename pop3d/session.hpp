@@ -1,10 +1,12 @@
 // One POP3 session as a state machine (RFC 1939 3: AUTHORIZATION, TRANSACTION, UPDATE),
-// with CAPA (RFC 2449), STLS (RFC 2595) and AUTH PLAIN (RFC 5034). It sees lines and
-// answers through SessionHost; it never touches a socket, so the tests drive it directly.
-// Slow or timed work (password checks, the failure delay, TLS, opening the maildrop,
-// streaming a message, the deletions of the UPDATE state) is the host's: the session is
-// busy() until the host reports back, and the host reads no further command lines
-// meanwhile, which is what makes PIPELINING (RFC 2449 6.6) safe.
+// with CAPA (RFC 2449), STLS (RFC 2595) and AUTH PLAIN (RFC 5034). The same contract as
+// smtpd's Session: the connection (connection.cpp) feeds it lines and events and gets
+// back an Output, the bytes to write and what to do next; it never touches a socket, so
+// the tests drive it directly. Slow or timed work (password checks, the failure delay,
+// TLS, opening the maildrop, streaming a message, the deletions of the UPDATE state) is
+// the connection's: the session is busy() until the connection reports back, and no
+// further command line is read meanwhile, which is what makes PIPELINING (RFC 2449 6.6)
+// safe.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/io/unique_fd.hpp"
 #include "common/result.hpp"
@@ -42,52 +45,61 @@ struct SessionStats {
   std::uint64_t bytes = 0;  // RFC 1939 sizes of the messages sent
 };
 
-class SessionHost {
- public:
-  virtual ~SessionHost() = default;
-  // Queue bytes for the client.
-  virtual void send(std::string_view text) = 0;
-  // Check credentials; the answer comes back with Session::auth_result(). The password
-  // must not be logged or kept.
-  virtual void verify(const std::string& user, const std::string& password) = 0;
-  // After "+OK Begin TLS" has been sent: discard any input read after the STLS line
-  // (RFC 2595 4, against command injection), handshake, then Session::tls_started().
-  virtual void start_tls() = 0;
-  // After a good password: open the maildrop at `path` (Maildrop::open: lock, new/ ->
-  // cur/, list) without holding up other sessions; then Session::maildrop_opened().
-  virtual void open_maildrop(const std::string& path) = 0;
-  // Send `fd` through `enc` as the socket drains; then Session::stream_done().
-  virtual void stream(common::io::UniqueFd fd, WireEncoder enc) = 0;
-  // The UPDATE state after QUIT (RFC 1939 6): remove what `drop` marks (Maildrop::commit)
-  // and release it, without holding up other sessions; then Session::update_done(). The
-  // removal happens even if the client is gone by then.
-  virtual void update(std::unique_ptr<Maildrop> drop) = 0;
-  // Successful login (for the log and POP-before-SMTP).
-  virtual void logged_in(const std::string& address) = 0;
-  // Close after the queued output is sent.
-  virtual void close(const SessionStats& stats) = 0;
+// What the connection does after a session call: write `bytes`, then act on the rest,
+// in the order of the fields. At most one of the waits (verify, start_tls,
+// open_maildrop, stream, update) is set; each is answered with the matching call.
+struct Output {
+  std::string bytes;
+  // A successful login (for the log and POP-before-SMTP).
+  std::optional<std::string> logged_in;
+  // Check these credentials; answer with auth_result(). The password must not be
+  // logged or kept.
+  struct Credentials {
+    std::string user;
+    std::string password;
+  };
+  std::optional<Credentials> verify;
+  // After the bytes ("+OK Begin TLS"): discard any input read after the STLS line
+  // (RFC 2595 4, against command injection), handshake, then tls_started().
+  bool start_tls = false;
+  // After a good password: open the maildrop at this path (Maildrop::open: lock,
+  // new/ -> cur/, list) without holding up other sessions; then maildrop_opened().
+  std::optional<std::string> open_maildrop;
+  // Send the file through the encoder as the socket drains; then stream_done().
+  struct Stream {
+    common::io::UniqueFd fd;
+    WireEncoder encoder;
+  };
+  std::optional<Stream> stream;
+  // The UPDATE state after QUIT (RFC 1939 6): remove what the maildrop marks
+  // (Maildrop::commit) and release it, without holding up other sessions, even if the
+  // client is gone by then; then update_done().
+  std::unique_ptr<Maildrop> update;
+  // Close once the bytes are written.
+  std::optional<SessionStats> close;
 };
 
 class Session {
  public:
   enum class State { kAuthorization, kTransaction, kClosed };
 
-  Session(SessionOptions opt, SessionHost& host) : opt_(std::move(opt)), host_(host) {}
+  explicit Session(SessionOptions opt) : opt_(std::move(opt)) {}
   ~Session();
 
-  // Sends the greeting (RFC 1939 4).
-  void start();
+  // The greeting (RFC 1939 4).
+  [[nodiscard]] Output start();
   // UNTRUSTED: one line from the client, CRLF removed. REQUIRES: !busy().
-  void on_line(std::string_view line);
-  // The client sent a line longer than kMaxLine (the host discarded it).
-  void on_line_too_long();
-  void auth_result(const AuthResult& r);
+  [[nodiscard]] Output on_line(std::string_view line);
+  // The client sent a line longer than kMaxLine (the connection discarded it).
+  [[nodiscard]] Output on_line_too_long();
+  [[nodiscard]] Output auth_result(const AuthResult& r);
   // `why` says whether a failure was the lock ([IN-USE]).
-  void maildrop_opened(common::Result<std::unique_ptr<Maildrop>> drop, Maildrop::OpenError why);
-  void tls_started();
-  void stream_done(const common::Status& st);
+  [[nodiscard]] Output maildrop_opened(common::Result<std::unique_ptr<Maildrop>> drop,
+                                       Maildrop::OpenError why);
+  [[nodiscard]] Output tls_started();
+  [[nodiscard]] Output stream_done(const common::Status& st);
   // How many messages UPDATE removed, or why it could not remove them all.
-  void update_done(const common::Result<std::size_t>& removed);
+  [[nodiscard]] Output update_done(const common::Result<std::size_t>& removed);
 
   bool busy() const { return wait_ != Wait::kNone || state_ == State::kClosed; }
   // QUIT was received and the deletions are under way.
@@ -98,6 +110,15 @@ class Session {
 
  private:
   enum class Wait { kNone, kAuth, kOpen, kTls, kStream, kUpdate };
+  Output take() { return std::exchange(out_, Output()); }
+  // The bodies of the public calls; each adds to out_.
+  void do_on_line(std::string_view line);
+  void do_auth_result(const AuthResult& r);
+  void do_maildrop_opened(common::Result<std::unique_ptr<Maildrop>> drop, Maildrop::OpenError why);
+  void do_tls_started();
+  void do_stream_done(const common::Status& st);
+  void do_update_done(const common::Result<std::size_t>& removed);
+  void send(std::string_view text) { out_.bytes.append(text); }
   void reply_ok(std::string_view text);
   void reply_err(std::string_view text);
   void error(std::string_view text);  // -ERR that counts towards the error limit
@@ -117,7 +138,7 @@ class Session {
   void quit();
 
   SessionOptions opt_;
-  SessionHost& host_;
+  Output out_;
   State state_ = State::kAuthorization;
   Wait wait_ = Wait::kNone;
   bool sasl_continue_ = false;  // AUTH PLAIN sent "+ ", waiting for the response line

@@ -23,9 +23,9 @@ struct Fixture {
     md = make_maildir(t.path + "/md");
     put_file(md + "/new/1700000001.A.h,S=30,W=32", "Subject: one\n\nfirst\n.dotted\n");
     put_file(md + "/new/1700000002.B.h,S=20,W=22", "Subject: two\n\nsecond\n");
-    s = std::make_unique<Session>(opt, host);
+    s = std::make_unique<Session>(opt);
     host.session = s.get();
-    s->start();
+    host.apply(s->start());
   }
   static SessionOptions plain_ok() {
     SessionOptions o;
@@ -35,7 +35,7 @@ struct Fixture {
     return o;
   }
   std::string cmd(std::string_view line) {
-    s->on_line(line);
+    host.apply(s->on_line(line));
     return host.take();
   }
   void login() {
@@ -46,7 +46,7 @@ struct Fixture {
     r.outcome = AuthResult::Outcome::kOk;
     r.address = "bob@example.test";
     r.maildir = md;
-    s->auth_result(r);
+    host.apply(s->auth_result(r));
     CHECK(host.take() == "+OK Logged in, 2 messages (54 octets)\r\n");
     CHECK(s->state() == Session::State::kTransaction);
   }
@@ -97,7 +97,7 @@ TEST_CASE("without TLS and without pop3_plaintext_auth: no USER, PASS or AUTH; S
   CHECK(f.cmd("STLS") == "+OK Begin TLS negotiation\r\n");
   CHECK(f.host.tls_starts == 1);
   CHECK(f.s->busy());
-  f.s->tls_started();
+  f.host.apply(f.s->tls_started());
   CHECK_FALSE(f.s->busy());
   CHECK(f.s->tls_active());
   capa = f.cmd("CAPA");
@@ -112,7 +112,7 @@ TEST_CASE("STLS forgets a USER given before it; unavailable without a certificat
   f.host.take();
   f.cmd("USER bob@example.test");
   f.cmd("STLS");
-  f.s->tls_started();
+  f.host.apply(f.s->tls_started());
   CHECK(f.cmd("PASS secret") == "-ERR USER first\r\n");
   SessionOptions o = Fixture::plain_ok();
   o.tls_available = false;
@@ -133,16 +133,16 @@ TEST_CASE("USER/PASS: the host verifies; failures carry [AUTH], [SYS/TEMP]") {
   CHECK(f.cmd("PASS two words") == "");
   REQUIRE(f.host.verified.size() == 1);
   CHECK(f.host.verified[0] == std::pair<std::string, std::string>{"bob@example.test", "two words"});
-  f.s->auth_result(AuthResult{AuthResult::Outcome::kBadCredentials, "", ""});
+  f.host.apply(f.s->auth_result(AuthResult{AuthResult::Outcome::kBadCredentials, "", ""}));
   CHECK(f.host.take() == "-ERR [AUTH] Authentication failed\r\n");
   CHECK(f.cmd("PASS again") == "-ERR USER first\r\n");  // USER is needed again
   f.cmd("USER bob@example.test");
   f.cmd("PASS x");
-  f.s->auth_result(AuthResult{AuthResult::Outcome::kThrottled, "", ""});
+  f.host.apply(f.s->auth_result(AuthResult{AuthResult::Outcome::kThrottled, "", ""}));
   CHECK(f.host.take().rfind("-ERR [SYS/TEMP] Too many failed logins", 0) == 0);
   f.cmd("USER bob@example.test");
   f.cmd("PASS x");
-  f.s->auth_result(AuthResult{AuthResult::Outcome::kTempFail, "", ""});
+  f.host.apply(f.s->auth_result(AuthResult{AuthResult::Outcome::kTempFail, "", ""}));
   CHECK(f.host.take().rfind("-ERR [SYS/TEMP] Temporary authentication failure", 0) == 0);
   CHECK(f.s->state() == Session::State::kAuthorization);
   CHECK(f.host.logins.empty());
@@ -183,7 +183,7 @@ TEST_CASE("AUTH PLAIN with an initial response, with a continuation, cancelled (
   REQUIRE(f.host.verified.size() == 1);
   CHECK(f.host.verified[0].first == "bob@example.test");
   CHECK(f.host.verified[0].second == "secret");
-  f.s->auth_result(AuthResult{AuthResult::Outcome::kBadCredentials, "", ""});
+  f.host.apply(f.s->auth_result(AuthResult{AuthResult::Outcome::kBadCredentials, "", ""}));
   f.host.take();
   CHECK(f.cmd("AUTH PLAIN") == "+ \r\n");
   CHECK(f.cmd("*") == "-ERR Authentication cancelled\r\n");
@@ -251,7 +251,7 @@ TEST_CASE("opening the maildrop and UPDATE run outside the session; +OK after th
   f.host.deferred = true;  // as the server's worker threads do
   f.cmd("USER bob@example.test");
   f.cmd("PASS secret");
-  f.s->auth_result(AuthResult{AuthResult::Outcome::kOk, "bob@example.test", f.md});
+  f.host.apply(f.s->auth_result(AuthResult{AuthResult::Outcome::kOk, "bob@example.test", f.md}));
   CHECK(f.s->busy());  // pipelined commands wait for the maildrop
   CHECK(f.host.take() == "");
   CHECK(f.s->state() == Session::State::kAuthorization);
@@ -294,18 +294,18 @@ TEST_CASE("a second session for the same maildrop gets [IN-USE] (RFC 2449 8.1.1)
   f.host.take();
   f.login();
   RecordingHost h2;
-  Session s2(Fixture::plain_ok(), h2);
+  Session s2(Fixture::plain_ok());
   h2.session = &s2;
-  s2.on_line("USER bob@example.test");
-  s2.on_line("PASS secret");
-  s2.auth_result(AuthResult{AuthResult::Outcome::kOk, "bob@example.test", f.md});
+  h2.apply(s2.on_line("USER bob@example.test"));
+  h2.apply(s2.on_line("PASS secret"));
+  h2.apply(s2.auth_result(AuthResult{AuthResult::Outcome::kOk, "bob@example.test", f.md}));
   CHECK(h2.out.find("-ERR [IN-USE] ") != std::string::npos);
   CHECK(s2.state() == Session::State::kAuthorization);
   CHECK(f.cmd("QUIT").rfind("+OK", 0) == 0);
   h2.out.clear();
-  s2.on_line("USER bob@example.test");
-  s2.on_line("PASS secret");
-  s2.auth_result(AuthResult{AuthResult::Outcome::kOk, "bob@example.test", f.md});
+  h2.apply(s2.on_line("USER bob@example.test"));
+  h2.apply(s2.on_line("PASS secret"));
+  h2.apply(s2.auth_result(AuthResult{AuthResult::Outcome::kOk, "bob@example.test", f.md}));
   CHECK(h2.out.find("+OK Logged in") != std::string::npos);
 }
 
@@ -314,7 +314,8 @@ TEST_CASE("a missing Maildir after a good password: [SYS/TEMP]") {
   f.host.take();
   f.cmd("USER bob@example.test");
   f.cmd("PASS secret");
-  f.s->auth_result(AuthResult{AuthResult::Outcome::kOk, "bob@example.test", f.t.path + "/none"});
+  f.host.apply(
+      f.s->auth_result(AuthResult{AuthResult::Outcome::kOk, "bob@example.test", f.t.path + "/none"}));
   CHECK(f.host.take() == "-ERR [SYS/TEMP] Cannot open your mailbox, try again later\r\n");
   CHECK(f.s->state() == Session::State::kAuthorization);
 }
@@ -322,6 +323,30 @@ TEST_CASE("a missing Maildir after a good password: [SYS/TEMP]") {
 TEST_CASE("an over-long line is an error, not a command") {
   Fixture f;
   f.host.take();
-  f.s->on_line_too_long();
+  f.host.apply(f.s->on_line_too_long());
   CHECK(f.host.take() == "-ERR Line too long\r\n");
+}
+
+TEST_CASE("the session returns what to write and what to do next (Output), like smtpd's") {
+  Session s(Fixture::plain_ok());
+  Output o = s.start();
+  CHECK(o.bytes == "+OK pop.example.test POP3 server ready\r\n");
+  CHECK_FALSE(o.verify);
+  CHECK_FALSE(o.close);
+  CHECK(s.on_line("USER bob@example.test").bytes == "+OK Send your password\r\n");
+  o = s.on_line("PASS secret");
+  CHECK(o.bytes.empty());
+  REQUIRE(o.verify);
+  CHECK(o.verify->user == "bob@example.test");
+  CHECK(o.verify->password == "secret");
+  CHECK(s.busy());
+  o = s.auth_result(AuthResult{AuthResult::Outcome::kOk, "bob@example.test", "/nonexistent"});
+  REQUIRE(o.open_maildrop);
+  CHECK(*o.open_maildrop == "/nonexistent");
+  o = s.maildrop_opened(common::Status::error("gone"), Maildrop::OpenError::kFailed);
+  CHECK(o.bytes.rfind("-ERR [SYS/TEMP]", 0) == 0);
+  o = s.on_line("QUIT");
+  CHECK(o.bytes == "+OK Bye\r\n");
+  REQUIRE(o.close);
+  CHECK_FALSE(o.update);  // no UPDATE state outside TRANSACTION
 }

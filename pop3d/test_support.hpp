@@ -1,6 +1,7 @@
 // Shared by pop3d's unit tests: a temporary directory, a Maildir in it, and a recording
-// SessionHost that streams messages through the real WireEncoder and opens and updates
-// maildrops with the real Maildrop, synchronously (or, with `deferred`, when the test
+// host that applies a Session's Output as the connection would: it streams messages
+// through the real WireEncoder and opens and updates maildrops with the real Maildrop,
+// synchronously (or, with `deferred`, when the test
 // calls run_deferred(), as the server's worker threads would).
 #pragma once
 
@@ -38,7 +39,7 @@ inline void put_file(const std::string& path, const std::string& content) {
   std::ofstream(path, std::ios::binary) << content;
 }
 
-class RecordingHost : public SessionHost {
+class RecordingHost {
  public:
   std::string out;
   std::vector<std::pair<std::string, std::string>> verified;  // user, password
@@ -50,24 +51,33 @@ class RecordingHost : public SessionHost {
   bool deferred = false;  // open_maildrop() and update() wait for run_deferred()
   std::vector<std::function<void()>> pending;
 
-  void send(std::string_view text) override { out.append(text); }
-  void verify(const std::string& user, const std::string& password) override {
-    verified.emplace_back(user, password);
+  // Does what a connection would with a session's Output.
+  void apply(Output o) {
+    out.append(o.bytes);
+    if (o.logged_in) logins.push_back(*o.logged_in);
+    if (o.verify) verified.emplace_back(o.verify->user, o.verify->password);
+    if (o.start_tls) ++tls_starts;
+    if (o.open_maildrop) open_maildrop(*o.open_maildrop);
+    if (o.stream) stream(std::move(o.stream->fd), std::move(o.stream->encoder));
+    if (o.update) update(std::move(o.update));
+    if (o.close) {
+      closed = true;
+      stats = *o.close;
+    }
   }
-  void start_tls() override { ++tls_starts; }
-  void open_maildrop(const std::string& path) override {
+  void open_maildrop(const std::string& path) {
     later([this, path] {
       Maildrop::OpenError why;
       auto drop = Maildrop::open(path, &why);
-      session->maildrop_opened(std::move(drop), why);
+      apply(session->maildrop_opened(std::move(drop), why));
     });
   }
-  void update(std::unique_ptr<Maildrop> drop) override {
+  void update(std::unique_ptr<Maildrop> drop) {
     std::shared_ptr<Maildrop> d(std::move(drop));
     later([this, d]() mutable {
       auto removed = d->commit();
       d.reset();
-      session->update_done(removed);
+      apply(session->update_done(removed));
     });
   }
   void later(std::function<void()> fn) {
@@ -80,7 +90,7 @@ class RecordingHost : public SessionHost {
     auto p = std::exchange(pending, {});
     for (auto& fn : p) fn();
   }
-  void stream(common::io::UniqueFd fd, WireEncoder enc) override {
+  void stream(common::io::UniqueFd fd, WireEncoder enc) {
     char buf[7];  // tiny reads: chunk boundaries everywhere
     for (;;) {
       ssize_t n = ::read(fd.get(), buf, sizeof buf);
@@ -88,12 +98,7 @@ class RecordingHost : public SessionHost {
       enc.feed(std::string_view(buf, static_cast<std::size_t>(n)), out);
     }
     enc.finish(out);
-    session->stream_done(common::Status::ok());
-  }
-  void logged_in(const std::string& address) override { logins.push_back(address); }
-  void close(const SessionStats& s) override {
-    closed = true;
-    stats = s;
+    apply(session->stream_done(common::Status::ok()));
   }
   std::string take() { return std::exchange(out, {}); }
 };

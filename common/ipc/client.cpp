@@ -82,7 +82,7 @@ Result<std::string> BlockingClient::receive_datagram() {
 AsyncClient::AsyncClient(event_base* base, Peer peer, int timeout_ms)
     : base_(base), peer_(std::move(peer)), timeout_ms_(timeout_ms) {}
 
-AsyncClient::~AsyncClient() { *alive_ = false; }
+AsyncClient::~AsyncClient() { life_.end(); }
 
 void AsyncClient::keep_connected(int retry_seconds) {
   retry_seconds_ = retry_seconds > 0 ? retry_seconds : 1;
@@ -109,11 +109,11 @@ bool AsyncClient::ensure_connected() {
     // (never inside call()), and the dead channel makes room for a new one.
     auto waiting = std::move(pending_);
     pending_.clear();
-    std::weak_ptr<bool> alive = alive_;
+    common::io::Guard alive = life_.guard();
     std::shared_ptr<decltype(waiting)> w = std::make_shared<decltype(waiting)>(std::move(waiting));
     std::string name = peer_.name;
     io::run_soon(base_, [w, name, alive] {
-      if (alive.expired()) return;
+      if (!alive) return;
       for (auto& [id, p] : *w) p->handler(nullptr, Status::error(name + " connection lost", ECONNRESET));
     });
     ch_.reset();

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "common/io/event.hpp"
+#include "common/io/lifetime.hpp"
 #include "common/io/unique_fd.hpp"
 #include "common/ipc/channel.hpp"
 #include "common/ipc/codec.hpp"
@@ -169,7 +170,7 @@ class AsyncClient {
   std::unordered_map<std::uint64_t, std::unique_ptr<Pending>> pending_;
   std::uint64_t next_id_ = 1;
   bool down_logged_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred callbacks
+  common::io::Lifetime life_;  // guards deferred callbacks
 };
 
 }  // namespace common::ipc
