@@ -59,8 +59,12 @@ ClientLimits::Verdict ClientLimits::auth_started(const std::string& ip, double n
   if (!exempt) {
     if (e.blocked_until > now) return Verdict::kBlocked;
     expire_failures(e, now);
-    if (static_cast<std::int64_t>(e.failures.size()) + e.checking >= s_.auth_failures)
-      return Verdict::kBlocked;
+    // Once a client has failed, the checks it has running count as failures to come: it
+    // cannot start more than the limit leaves. (Before its first failure they do not, so
+    // that many sessions logging in at once from one address, an office behind NAT, all
+    // get through; such a first wave is bounded by the sessions per client.)
+    auto failures = static_cast<std::int64_t>(e.failures.size());
+    if (failures > 0 && failures + e.checking >= s_.auth_failures) return Verdict::kBlocked;
   }
   ++e.checking;
   return Verdict::kOk;

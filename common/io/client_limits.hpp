@@ -2,12 +2,12 @@
 // at accept and around each password check: concurrent sessions per client, new
 // connections per client per minute, and failed logins (auth_failures within block_time;
 // past it the client is blocked for block_time, in the sessions it already has open as
-// well as in new ones). An attempt counts from the moment its check starts, so parallel
-// sessions cannot run more checks than the limit allows. A client is its IPv4 address, or
-// its IPv6 network of ipv6_prefix bits (one host usually owns a whole /64).
-// Pure: the caller passes the time (seconds of a monotonic clock), so it is tested
-// without waiting. Exempt clients (relay_networks in smtpd, as Postfix exempts
-// $mynetworks from its anvil limits) are counted but never refused or blocked.
+// well as in new ones). Once a client has failed, an attempt counts from the moment its
+// check starts, so parallel sessions cannot run more checks than the limit allows. A client is its IPv4
+// address, or its IPv6 network of ipv6_prefix bits (one host usually owns a whole /64). Pure: the caller
+// passes the time (seconds of a monotonic clock), so it is tested without waiting. Exempt clients
+// (relay_networks in smtpd, as Postfix exempts $mynetworks from its anvil limits) are counted but never
+// refused or blocked.
 #pragma once
 
 #include <cstdint>
