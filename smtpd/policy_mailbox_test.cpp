@@ -1,4 +1,4 @@
-// Tests for the mailbox features in smtpd's policy (issue 6): a full mailbox at RCPT
+// Tests for the mailbox features in smtpd's policy: a full mailbox at RCPT
 // (452 4.2.2), SRS recipients, per-domain limits, and AccountsDirectory over a real
 // accounts.mdb with the local agent's quota flags, subaddressing and the SRS secret.
 #include <doctest/doctest.h>

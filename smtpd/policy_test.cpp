@@ -346,7 +346,7 @@ TEST_CASE("AUTH login name: a bare local part when there is exactly one real dom
   auto ro = common::accounts::Accounts::open(path, false);
   REQUIRE(ro.is_ok());
   AccountsDirectory dir(path, std::move(*ro));
-  // The seed's "User Name: bob for bob@yourcompany.com" (seeds/003).
+  // A bare user name logs in to the only real domain ("bob" for bob@yourcompany.test).
   CHECK(*dir.login_account("bob") == std::optional<std::string>("bob@yourcompany.test"));
   CHECK(*dir.login_account("BOB") == std::optional<std::string>("bob@yourcompany.test"));
   CHECK(*dir.login_account("alice") == std::nullopt);
