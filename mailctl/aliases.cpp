@@ -8,6 +8,7 @@
 #include <ctime>
 #include <set>
 
+#include "common/accounts/address_book.hpp"
 #include "common/mail/address.hpp"
 #include "mailctl/accounts_edit.hpp"
 #include "mailctl/commands.hpp"
@@ -18,33 +19,13 @@ namespace {
 
 using common::accounts::Accounts;
 
-// Where an address leads in one step (alias targets, the forwards of a user who keeps no
-// copy, the same local part in an alias domain's target), with `extra` standing in for a
-// record not yet written.
+// Where an address leads in one step (the address book's answer), with `extra` standing
+// in for a record not yet written.
 common::Result<std::vector<std::string>> next_hops(Accounts& db, const std::string& key,
                                                    const std::string& extra_key,
                                                    const std::vector<std::string>& extra) {
   if (key == extra_key) return extra;
-  std::vector<std::string> out;
-  auto a = db.alias(key);
-  if (!a) return a.status();
-  if (*a) {
-    for (const auto& t : (*a)->targets) out.push_back(lower(t));
-    return out;
-  }
-  auto u = db.user(key);
-  if (!u) return u.status();
-  if (*u) {
-    // A user that keeps a copy is where mail ends, whatever it forwards.
-    if (!(*u)->keep_copy)
-      for (const auto& t : (*u)->forward) out.push_back(lower(t));
-    return out;
-  }
-  auto at = key.rfind('@');
-  auto d = db.domain(key.substr(at + 1));
-  if (!d) return d.status();
-  if (*d && !(*d)->alias_of.empty()) out.push_back(key.substr(0, at) + "@" + (*d)->alias_of);
-  return out;
+  return common::accounts::AddressBook(db, {}).next_hops(key);
 }
 
 }  // namespace
@@ -72,32 +53,11 @@ common::Result<std::vector<std::string>> find_loop(Accounts& db, const std::stri
   return std::vector<std::string>();
 }
 
-// Does `key` (a local address) lead somewhere: a user or alias, the base of a
-// subaddress, a domain alias, a catch-all?
 common::Result<bool> local_target_exists(Accounts& db, const std::string& key, const std::string& delimiter,
                                          bool catchall_counts) {
-  for (int hop = 0; hop < 10; ++hop) {
-    auto a = db.alias(key);
-    auto u = db.user(key);
-    if (!a || !u) return !a ? a.status() : u.status();
-    if (*a || *u) return true;
-    auto at = key.rfind('@');
-    std::string local = key.substr(0, at), domain = key.substr(at + 1);
-    auto d = db.domain(domain);
-    if (!d) return d.status();
-    if (!*d) return true;  // not ours: a remote address
-    if (local == "postmaster" || local == "abuse" || (catchall_counts && !(*d)->catchall.empty()))
-      return true;
-    auto cut = delimiter.empty() ? std::string::npos : local.find_first_of(delimiter);
-    if (cut != std::string::npos && cut > 0) {
-      auto b = local_target_exists(db, local.substr(0, cut) + "@" + domain, "", false);
-      if (!b) return b;
-      if (*b) return true;
-    }
-    if ((*d)->alias_of.empty()) return false;
-    return local_target_exists(db, local + "@" + (*d)->alias_of, delimiter, catchall_counts);
-  }
-  return false;
+  common::accounts::Rules rules;
+  rules.recipient_delimiter = delimiter;
+  return common::accounts::AddressBook(db, std::move(rules)).target_exists(key, catchall_counts);
 }
 
 int cmd_alias_add(Context& ctx, const std::string& arg, const std::vector<std::string>& targets) {

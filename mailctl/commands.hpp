@@ -35,8 +35,9 @@ int cmd_alias_list(Context& ctx, const std::string& domain);
 // forwards of users who keep no copy, domain aliases.
 common::Result<std::vector<std::string>> find_loop(common::accounts::Accounts& db, const std::string& from,
                                                    const std::vector<std::string>& targets);
-// Does the local address `key` reach a mailbox (user, alias, subaddress base, domain
-// alias, postmaster/abuse default, or - if `catchall_counts` - a catch-all)?
+// Does the local address `key` reach a mailbox (AddressBook::target_exists: user, alias,
+// subaddress of either, domain alias, postmaster/abuse default, or - if
+// `catchall_counts` - a catch-all)?
 common::Result<bool> local_target_exists(common::accounts::Accounts& db, const std::string& key,
                                          const std::string& delimiter, bool catchall_counts);
 

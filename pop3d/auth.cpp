@@ -4,53 +4,23 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "common/accounts/address_book.hpp"
 #include "common/check.hpp"
 #include "common/log/log.hpp"
-#include "common/mail/ascii.hpp"
 
 namespace pop3d {
 
 using common::Result;
 using common::Status;
 
-namespace {
-
-// Same rule as the local agent's: relative, no empty, "." or ".." component, printable.
-bool valid_relative(std::string_view rel) {
-  if (rel.empty() || rel.size() > 1024 || rel.front() == '/' || rel.back() == '/') return false;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i <= rel.size(); ++i) {
-    if (i < rel.size()) {
-      auto u = static_cast<unsigned char>(rel[i]);
-      if (u < 0x21 || u > 0x7e) return false;
-      if (rel[i] != '/') continue;
-    }
-    std::string_view part = rel.substr(start, i - start);
-    if (part.empty() || part == "." || part == "..") return false;
-    start = i + 1;
-  }
-  return true;
-}
-
-}  // namespace
-
 Result<std::optional<LoginTarget>> resolve_login(common::accounts::Accounts& accounts,
                                                  const std::string& mail_directory, std::string_view name) {
-  std::string address = common::mail::lower(name);
-  if (address.find('@') == std::string::npos) {
-    auto domains = accounts.domains();
-    if (!domains) return domains.status();
-    std::vector<std::string> real;
-    for (const auto& d : *domains)
-      if (d.alias_of.empty()) real.push_back(d.name);
-    if (real.size() != 1) return std::optional<LoginTarget>();
-    address += "@" + real[0];
-  }
-  if (!common::accounts::split_user_address(address)) return std::optional<LoginTarget>();
-  auto user = accounts.user(address);
-  if (!user) return user.status();
-  if (!*user || (*user)->disabled || !valid_relative((*user)->maildir)) return std::optional<LoginTarget>();
-  return std::optional<LoginTarget>(LoginTarget{address, mail_directory + "/" + (*user)->maildir});
+  common::accounts::Rules rules;
+  rules.mail_root = mail_directory;
+  auto login = common::accounts::AddressBook(accounts, std::move(rules)).login(name);
+  if (!login) return login.status();
+  if (!*login) return std::optional<LoginTarget>();
+  return std::optional<LoginTarget>(LoginTarget{(*login)->address, (*login)->maildir});
 }
 
 Verifier::Verifier(std::unique_ptr<common::accounts::Accounts> accounts,

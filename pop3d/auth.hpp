@@ -22,10 +22,11 @@
 
 namespace pop3d {
 
-// The account a login name refers to: "user@domain" (case-insensitive), or a bare local
-// part when the server has exactly one domain (the seed's "bob" for bob@yourcompany.com).
-// nullopt: no such user, a disabled one, or a damaged Maildir path (all look the same to
-// the client). The Maildir is mail_directory/<user.maildir>.
+// The account a login name refers to, by the address book's rule for every login
+// (common::accounts::AddressBook::login): "user@domain" (case-insensitive), or a bare
+// local part when the server has exactly one non-alias domain. nullopt: no such user, a
+// disabled one, or a damaged Maildir path (all look the same to the client). The
+// Maildir is mail_directory/<user.maildir>.
 struct LoginTarget {
   std::string address;
   std::string maildir;

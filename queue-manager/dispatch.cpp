@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/accounts/address_book.hpp"
 #include "common/ipc/socket.hpp"
 #include "common/log/log.hpp"
 #include "queue-manager/manager.hpp"
@@ -72,13 +73,14 @@ void Manager::on_agent_frame(std::uint64_t agent_id, const ipc::FrameView& f) {
 }
 
 // Which transport delivers to `address`: local for the domains in the accounts
-// database, remote for everything else.
+// database and postmaster@<hostname>, remote for everything else. The address book
+// decides, so a recipient goes where smtpd's RCPT check expected it to go.
 Result<Transport> Manager::classify(const std::string& address) {
-  auto at = address.rfind('@');
-  if (at == std::string::npos) return Status::error("address without domain");
-  auto d = accounts_->domain(address.substr(at + 1));
-  if (!d) return d.status();
-  return *d ? Transport::kLocal : Transport::kRemote;
+  common::accounts::Rules rules;
+  rules.hostname = cfg_.hostname;
+  auto t = common::accounts::AddressBook(*accounts_, std::move(rules)).transport(address);
+  if (!t) return t.status();
+  return *t == common::accounts::Transport::kLocal ? Transport::kLocal : Transport::kRemote;
 }
 
 FileState Manager::send_delivery(std::uint64_t agent_id, const ipc::Deliver& d, bool check_size,

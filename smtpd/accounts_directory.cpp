@@ -1,17 +1,89 @@
-// AccountsDirectory: the policy's lookups over accounts.mdb (see accounts_directory.hpp).
+// LookupDirectory and AccountsDirectory: the policy's lookups over an accounts Lookup
+// (see accounts_directory.hpp).
 #include "smtpd/accounts_directory.hpp"
 
 #include <algorithm>
 #include <ctime>
 
-#include "common/mail/ascii.hpp"
 #include "common/mail/srs.hpp"
 #include "common/maildir/quota_flags.hpp"
 
 namespace smtpd {
 
-common::Status AccountsDirectory::ensure_open() {
-  if (db_) return common::Status::ok();
+using common::accounts::AddressBook;
+
+std::int64_t LookupDirectory::now() { return static_cast<std::int64_t>(::time(nullptr)); }
+
+common::Result<std::optional<DomainInfo>> LookupDirectory::domain(const std::string& name) {
+  auto db = lookup();
+  if (!db) return db.status();
+  auto d = (*db)->domain(name);
+  if (!d) return d.status();
+  if (!*d) return std::optional<DomainInfo>();
+  DomainInfo info{(*d)->alias_of, (*d)->catchall};
+  info.max_message_size = static_cast<std::uint64_t>(std::max<std::int64_t>(0, (*d)->max_message_size));
+  info.max_recipients = static_cast<std::size_t>(std::max<std::int64_t>(0, (*d)->max_recipients));
+  return std::optional<DomainInfo>(info);
+}
+
+common::Result<std::optional<MailboxInfo>> LookupDirectory::mailbox(const std::string& key) {
+  auto db = lookup();
+  if (!db) return db.status();
+  for (int pass = 0; pass < 2; ++pass) {
+    std::string k = key;
+    if (pass == 1) {
+      // Subaddressing (recipient_delimiter): "user+tag@d" -> "user@d".
+      auto at = key.rfind('@');
+      if (at == std::string::npos) break;
+      std::string base = common::accounts::subaddress_base(key.substr(0, at), rules.recipient_delimiter);
+      if (base.empty()) break;
+      k = base + key.substr(at);
+    }
+    auto u = (*db)->user(k);
+    if (!u) return u.status();
+    if (*u) return std::optional<MailboxInfo>(MailboxInfo{(*u)->disabled, false, {}});
+    auto a = (*db)->alias(k);
+    if (!a) return a.status();
+    if (*a) return std::optional<MailboxInfo>(MailboxInfo{false, true, (*a)->targets});
+  }
+  return std::optional<MailboxInfo>();
+}
+
+common::accounts::Recipient LookupDirectory::recipient(const common::mail::Address& rcpt) {
+  auto db = lookup();
+  if (!db) {
+    common::accounts::Recipient r;
+    r.local = true;
+    r.why = common::accounts::Class::kTempFail;
+    r.verdict = common::mail::Verdict{common::mail::Outcome::kTemporary, "4.3.0", db.message()};
+    return r;
+  }
+  common::accounts::Rules r = rules;
+  r.srs_secret = srs_secret();
+  AddressBook book(**db, std::move(r));
+  return book.rcpt(rcpt, now(), [this](const std::string& user) { return mailbox_full(user); });
+}
+
+common::Result<std::optional<std::string>> LookupDirectory::login_account(const std::string& name) {
+  auto db = lookup();
+  if (!db) return db.status();
+  auto login = AddressBook(**db, rules).login(name);
+  if (!login) return login.status();
+  if (!*login) return std::optional<std::string>();
+  return std::optional<std::string>((*login)->address);
+}
+
+void AccountsDirectory::set_local_rules(std::string quota_flags_dir, std::string srs_secret_path,
+                                        const common::config::Config& cfg) {
+  quota_flags_ = std::move(quota_flags_dir);
+  srs_path_ = std::move(srs_secret_path);
+  rules.hostname = cfg.hostname;
+  rules.postmaster_address = cfg.postmaster_address;
+  rules.recipient_delimiter = cfg.recipient_delimiter;
+}
+
+common::Result<common::accounts::Lookup*> AccountsDirectory::lookup() {
+  if (db_) return static_cast<common::accounts::Lookup*>(db_.get());
   auto now = std::chrono::steady_clock::now();
   if (last_try_ != std::chrono::steady_clock::time_point{} && now - last_try_ < std::chrono::seconds(1))
     return last_error_;
@@ -22,46 +94,14 @@ common::Status AccountsDirectory::ensure_open() {
     return last_error_;
   }
   db_ = std::move(*a);
-  return common::Status::ok();
+  return static_cast<common::accounts::Lookup*>(db_.get());
 }
 
-common::Result<std::optional<DomainInfo>> AccountsDirectory::domain(const std::string& name) {
-  MB_TRY(ensure_open());
-  auto d = db_->domain(name);
-  if (!d) return d.status();
-  if (!*d) return std::optional<DomainInfo>();
-  DomainInfo info{(*d)->alias_of, (*d)->catchall};
-  info.max_message_size = static_cast<std::uint64_t>(std::max<std::int64_t>(0, (*d)->max_message_size));
-  info.max_recipients = static_cast<std::size_t>(std::max<std::int64_t>(0, (*d)->max_recipients));
-  return std::optional<DomainInfo>(info);
+bool AccountsDirectory::mailbox_full(const std::string& user) {
+  return !quota_flags_.empty() && common::maildir::has_full_flag(quota_flags_, user);
 }
 
-common::Result<std::optional<MailboxInfo>> AccountsDirectory::mailbox(const std::string& key) {
-  MB_TRY(ensure_open());
-  for (int pass = 0; pass < 2; ++pass) {
-    std::string k = key;
-    if (pass == 1) {
-      // Subaddressing (recipient_delimiter): "user+tag@d" -> "user@d".
-      auto at = key.rfind('@');
-      auto cut = delimiter_.empty() ? std::string::npos : key.find_first_of(delimiter_);
-      if (at == std::string::npos || cut == std::string::npos || cut == 0 || cut > at) break;
-      k = key.substr(0, cut) + key.substr(at);
-    }
-    auto u = db_->user(k);
-    if (!u) return u.status();
-    if (*u) {
-      MailboxInfo m{(*u)->disabled, false, {}};
-      m.full = !quota_flags_.empty() && common::maildir::has_full_flag(quota_flags_, k);
-      return std::optional<MailboxInfo>(m);
-    }
-    auto a = db_->alias(k);
-    if (!a) return a.status();
-    if (*a) return std::optional<MailboxInfo>(MailboxInfo{false, true, (*a)->targets});
-  }
-  return std::optional<MailboxInfo>();
-}
-
-bool AccountsDirectory::valid_srs(std::string_view local) {
+std::string AccountsDirectory::srs_secret() {
   if (srs_secret_.empty() && !srs_path_.empty()) {
     auto now = std::chrono::steady_clock::now();
     if (srs_last_try_ == std::chrono::steady_clock::time_point{} ||
@@ -71,31 +111,7 @@ bool AccountsDirectory::valid_srs(std::string_view local) {
       if (s) srs_secret_ = std::move(*s);
     }
   }
-  if (srs_secret_.empty()) return false;
-  return common::mail::srs::reverse(srs_secret_, local, static_cast<std::int64_t>(::time(nullptr))).is_ok();
-}
-
-common::Result<std::optional<std::string>> AccountsDirectory::login_account(const std::string& name) {
-  MB_TRY(ensure_open());
-  std::string key = common::mail::lower(name);
-  if (key.find('@') == std::string::npos) {
-    // A bare local part names a user of the only real (non-alias) domain, if there is
-    // exactly one (the seeds' "bob" for bob@yourcompany.com).
-    auto ds = db_->domains();
-    if (!ds) return ds.status();
-    const common::accounts::Domain* only = nullptr;
-    for (const auto& d : *ds) {
-      if (!d.alias_of.empty()) continue;
-      if (only) return std::optional<std::string>();
-      only = &d;
-    }
-    if (!only) return std::optional<std::string>();
-    key += "@" + only->name;
-  }
-  auto u = db_->user(key);
-  if (!u) return u.status();
-  if (!*u || (*u)->disabled) return std::optional<std::string>();
-  return std::optional<std::string>(key);
+  return srs_secret_;
 }
 
 }  // namespace smtpd

@@ -5,13 +5,11 @@
 
 #include "common/log/log.hpp"
 #include "common/mail/ascii.hpp"
-#include "common/mail/srs.hpp"
 
 namespace smtpd {
+namespace {
 
 using common::mail::lower;
-
-namespace {
 
 Reply ok_rcpt() { return make_reply(250, "2.1.5", "Ok"); }
 
@@ -92,57 +90,36 @@ Reply check_sender(const SessionFacts& facts, const MailArgs& mail, const Sender
 }
 
 Reply check_recipient(const SessionFacts& facts, const common::mail::Address& rcpt, Directory& dir,
-                      std::string_view hostname, const std::vector<std::string>& relay_domains) {
+                      const std::vector<std::string>& relay_domains) {
+  using common::accounts::Class;
   if (rcpt.domain.empty()) return make_reply(501, "5.1.3", "Recipient address needs a domain");
   std::string key = rcpt.key();  // lower-case "local@domain"
   std::string local = key_local(key, rcpt.domain);
-  const std::string& domain = rcpt.domain;
   bool relay_ok = may_relay(facts);
 
   // Sender-specified routing through us ("a%b@us", "b!a@us", "\"a@b\"@us"): never for
   // an untrusted client, whichever domain follows.
   if (!relay_ok && local.find_first_of("%!@") != std::string::npos) return relay_denied();
 
-  // RFC 5321 4.5.1: postmaster must always be accepted; a bare <Postmaster> was mapped
-  // to postmaster@<hostname> by the session.
-  if (local == "postmaster" && domain == hostname) return ok_rcpt();
-
-  // Address literals are never local domains here: only relaying reaches them.
-  if (rcpt.literal) return relay_ok ? ok_rcpt() : relay_denied();
-
-  auto d = dir.domain(domain);
-  if (!d) return lookup_failed(d.status());
-  if (!d->has_value()) {
+  common::accounts::Recipient r = dir.recipient(rcpt);
+  if (!r.local) {
     // We are a backup MX for these: any local part, from anyone; the better MX decides.
-    if (contains(relay_domains, domain)) return ok_rcpt();
+    if (!rcpt.literal && contains(relay_domains, rcpt.domain)) return ok_rcpt();
     return relay_ok ? ok_rcpt() : relay_denied();
   }
-  const DomainInfo& info = **d;
-
-  // RFC 5321 4.5.1 (postmaster) and RFC 2142 (abuse) for every domain we serve.
-  if (local == "postmaster" || local == "abuse") return ok_rcpt();
-  // A bounce to a forward of ours comes back to its SRS address (common/mail/srs.hpp).
-  if (common::mail::srs::is_srs(rcpt.local))
-    return dir.valid_srs(rcpt.local)
-               ? ok_rcpt()
-               : make_reply(550, "5.1.1", "Recipient address rejected: invalid SRS address");
-
-  auto check = [&](const std::string& k, bool* found) -> std::optional<Reply> {
-    auto m = dir.mailbox(k);
-    if (!m) return lookup_failed(m.status());
-    *found = m->has_value();
-    if (!*found) return std::nullopt;
-    if ((*m)->disabled) return make_reply(550, "5.2.1", "Mailbox disabled, not accepting messages");
-    if ((*m)->full) return make_reply(452, "4.2.2", "Mailbox full, try again later");
-    return ok_rcpt();
-  };
-  bool found = false;
-  if (auto r = check(key, &found)) return *r;
-  if (!info.alias_of.empty()) {
-    if (auto r = check(local + "@" + info.alias_of, &found)) return *r;
+  const auto& v = r.verdict;
+  switch (r.why) {
+    case Class::kOk: return ok_rcpt();
+    case Class::kUnknown: return make_reply(550, "5.1.1", "Recipient address rejected: User unknown");
+    case Class::kBadSrs: return make_reply(550, "5.1.1", "Recipient address rejected: invalid SRS address");
+    case Class::kDisabled: return make_reply(550, "5.2.1", "Mailbox disabled, not accepting messages");
+    case Class::kFull: return make_reply(452, "4.2.2", "Mailbox full, try again later");
+    case Class::kTempFail: return lookup_failed(common::Status::error(v.text));
+    case Class::kLoop:
+    case Class::kRefused: break;
   }
-  if (!info.catchall.empty()) return ok_rcpt();
-  return make_reply(550, "5.1.1", "Recipient address rejected: User unknown");
+  bool temporary = v.outcome == common::mail::Outcome::kTemporary;
+  return make_reply(temporary ? 451 : 550, v.status, "Recipient address rejected: " + v.text);
 }
 
 std::optional<Reply> check_domain_limits(const SessionFacts& facts, const common::mail::Address& rcpt,

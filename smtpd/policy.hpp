@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/accounts/address_book.hpp"
 #include "common/mail/address.hpp"
 #include "common/result.hpp"
 #include "smtpd/commands.hpp"
@@ -47,7 +48,6 @@ struct MailboxInfo {
   bool disabled = false;
   bool alias = false;                // an alias, not a user
   std::vector<std::string> targets;  // an alias's targets, as stored
-  bool full = false;                 // a user whose mailbox is at its quota (local's flag)
 };
 
 // The accounts as the policy needs them. Errors mean "cannot tell now" (451).
@@ -56,10 +56,12 @@ class Directory {
   virtual ~Directory() = default;
   // `name` is lower-case.
   virtual common::Result<std::optional<DomainInfo>> domain(const std::string& name) = 0;
-  // A user or an alias with this key ("local@domain", lower-case).
+  // A user or an alias with this key ("local@domain", lower-case), for the sender check.
   virtual common::Result<std::optional<MailboxInfo>> mailbox(const std::string& key) = 0;
-  // Is this SRS0/SRS1 local part one we made (hash and age check, common/mail/srs.hpp)?
-  virtual bool valid_srs(std::string_view /*local*/) { return false; }
+  // The address book's verdict on a recipient (common/accounts/address_book.hpp): the
+  // answer the local agent's expansion would give, so RCPT accepts only what delivery
+  // delivers.
+  virtual common::accounts::Recipient recipient(const common::mail::Address& rcpt) = 0;
 };
 
 struct SenderRules {
@@ -79,13 +81,13 @@ struct SenderRules {
 Reply check_sender(const SessionFacts& facts, const MailArgs& mail, const SenderRules& rules, Directory& dir);
 
 // RCPT TO:
-//  - a local domain (accounts.mdb), from anyone: an existing user or alias; any local
-//    part of a catch-all domain; in a domain alias, a mailbox of its target;
-//    "postmaster" and "abuse" of every local domain (RFC 5321 4.5.1, RFC 2142);
-//    postmaster@<hostname> always. Unknown local part 550 5.1.1, disabled 550 5.2.1,
-//    a user whose mailbox is full 452 4.2.2 (RFC 3463 3.3; the client tries later);
-//    an SRS0/SRS1 local part (a bounce to a forward of ours) only if valid_srs, else
-//    550 5.1.1.
+//  - a local domain (accounts.mdb), or postmaster@<hostname> (a bare <Postmaster> was
+//    mapped to it by the session), from anyone: whatever the address book's expansion
+//    delivers (users, aliases, domain aliases, subaddresses, postmaster@ and abuse@
+//    defaults - RFC 5321 4.5.1, RFC 2142 -, catch-alls, SRS0/SRS1 addresses of ours).
+//    Unknown local part, invalid SRS address 550 5.1.1; disabled 550 5.2.1; an alias
+//    loop 550 5.4.6; a user whose mailbox is full 452 4.2.2 (RFC 3463 3.3; the client
+//    tries later); anything else delivery would refuse, with its status.
 //  - a domain in `relay_domains` (we are its backup MX), from anyone: any local part.
 //  - any other domain, an address literal included: only if may_relay(), else
 //    554 5.7.1 "Relay access denied".
@@ -93,9 +95,9 @@ Reply check_sender(const SessionFacts& facts, const MailArgs& mail, const Sender
 //    bang paths, "user@foreign"@local) is refused 554 5.7.1 whatever the domain unless
 //    may_relay(), like Postfix's allow_untrusted_routing = no.
 //  - lookup failure 451 4.3.0.
-// REQUIRES: hostname and relay_domains lower-case.
+// REQUIRES: relay_domains lower-case.
 Reply check_recipient(const SessionFacts& facts, const common::mail::Address& rcpt, Directory& dir,
-                      std::string_view hostname, const std::vector<std::string>& relay_domains);
+                      const std::vector<std::string>& relay_domains);
 
 // Per-domain limits (mailctl domain set max-size, max-recipients), for a recipient
 // check_recipient accepted; `earlier` are the recipients accepted before it and

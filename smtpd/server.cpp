@@ -159,7 +159,7 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
           cfg.smtpd_max_sessions_per_client, cfg.smtpd_max_connect_rate, cfg.smtpd_auth_failure_limit,
           cfg.smtpd_auth_block_time, static_cast<int>(cfg.client_ipv6_prefix_length), true}),
       listen_fds_(std::move(pre.listeners)) {
-  directory_.set_local_rules(layout_.quota_flags(), layout_.srs_secret(), cfg.recipient_delimiter);
+  directory_.set_local_rules(layout_.quota_flags(), layout_.srs_secret(), cfg);
   for (Port p : {Port::kMx, Port::kSubmission, Port::kSubmissions}) {
     SessionConfig& sc = session_cfg_[static_cast<int>(p)];
     sc.hostname = cfg.hostname;

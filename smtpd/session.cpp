@@ -277,7 +277,7 @@ void Session::cmd_rcpt(const Command& c) {
   // in another transaction.
   if (tx_->rcpts.size() >= cfg_.max_recipients)
     return send(make_reply(452, "4.5.3", "Error: too many recipients"));
-  Reply r = check_recipient(facts_, a, backend_.directory(), host_lower_, cfg_.relay_domains);
+  Reply r = check_recipient(facts_, a, backend_.directory(), cfg_.relay_domains);
   if (!r.is_error())  // per-domain limits (mailctl domain set)
     if (auto lim = check_domain_limits(facts_, a, tx_->rcpts, tx_->mail.size, backend_.directory())) r = *lim;
   if (r.is_error()) {

@@ -5,6 +5,7 @@
 //                  alias sales -> alice
 //   alias.test     domain alias of example.test
 //   catchall.test  catch-all (any local part)
+// postmaster@ of every domain and postmaster@mx.example.test go to alice.
 // The TestBackend's relay database lets the addresses in `relay_db` relay.
 #pragma once
 
@@ -19,6 +20,7 @@
 
 #include "common/io/fdio.hpp"
 #include "common/spool/queue_id.hpp"
+#include "smtpd/accounts_directory.hpp"
 #include "smtpd/session.hpp"
 
 namespace smtpd::testing {
@@ -43,33 +45,30 @@ class TempDir {
   std::string path_;
 };
 
-class MemoryDirectory : public Directory {
+class MemoryDirectory : public LookupDirectory {
  public:
   MemoryDirectory() {
-    domains["example.test"] = DomainInfo{};
-    domains["alias.test"] = DomainInfo{"example.test", ""};
-    domains["catchall.test"] = DomainInfo{"", "alice@example.test"};
-    boxes["alice@example.test"] = MailboxInfo{false, false, {}};
-    boxes["bob@example.test"] = MailboxInfo{false, false, {}};
-    boxes["gone@example.test"] = MailboxInfo{true, false, {}};
-    boxes["info@example.test"] = MailboxInfo{false, true, {"alice@example.test", "Bob@Example.test"}};
-    boxes["sales@example.test"] = MailboxInfo{false, true, {"alice@example.test"}};
+    db.add_domain("example.test");
+    db.add_domain("alias.test", "example.test");
+    db.add_domain("catchall.test", "", "alice@example.test");
+    db.add_user("alice@example.test");
+    db.add_user("bob@example.test");
+    db.add_user("gone@example.test").disabled = true;
+    db.add_alias("info@example.test", {"alice@example.test", "Bob@Example.test"});
+    db.add_alias("sales@example.test", {"alice@example.test"});
+    rules.hostname = "mx.example.test";
+    rules.postmaster_address = "alice@example.test";
   }
-  common::Result<std::optional<DomainInfo>> domain(const std::string& name) override {
-    if (broken) return common::Status::error("database unreadable");
-    auto it = domains.find(name);
-    if (it == domains.end()) return std::optional<DomainInfo>();
-    return std::optional<DomainInfo>(it->second);
-  }
-  common::Result<std::optional<MailboxInfo>> mailbox(const std::string& key) override {
-    if (broken) return common::Status::error("database unreadable");
-    auto it = boxes.find(key);
-    if (it == boxes.end()) return std::optional<MailboxInfo>();
-    return std::optional<MailboxInfo>(it->second);
-  }
-  std::map<std::string, DomainInfo> domains;
-  std::map<std::string, MailboxInfo> boxes;
+  common::accounts::MemoryLookup db;
+  std::set<std::string> full;  // users whose mailbox is flagged full
   bool broken = false;
+
+ protected:
+  common::Result<common::accounts::Lookup*> lookup() override {
+    if (broken) return common::Status::error("database unreadable");
+    return static_cast<common::accounts::Lookup*>(&db);
+  }
+  bool mailbox_full(const std::string& user) override { return full.count(user) > 0; }
 };
 
 class TestBackend : public Backend {

@@ -92,6 +92,22 @@ Result<std::pair<std::string, std::string>> split_user_address(const std::string
   return std::make_pair(local, domain);
 }
 
+bool valid_relative_maildir(std::string_view rel) {
+  if (rel.empty() || rel.size() > 1024 || rel.front() == '/' || rel.back() == '/') return false;
+  for (char c : rel)
+    if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) return false;
+  std::size_t pos = 0;
+  while (pos <= rel.size()) {
+    std::size_t slash = rel.find('/', pos);
+    std::string_view part =
+        rel.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+    if (part.empty() || part == "." || part == "..") return false;
+    if (slash == std::string_view::npos) break;
+    pos = slash + 1;
+  }
+  return true;
+}
+
 Result<std::unique_ptr<Accounts>> Accounts::open(const std::string& path, bool writable) {
   lmdb::EnvOptions opt;
   opt.read_only = !writable;

@@ -9,100 +9,25 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "common/accounts/lookup.hpp"
+#include "common/accounts/records.hpp"
 #include "common/lmdb/lmdb.hpp"
 #include "common/result.hpp"
 
 namespace common::accounts {
 
-inline constexpr std::uint32_t kRecordVersion = 1;
-
-struct Domain {
-  std::uint32_t version = kRecordVersion;
-  std::string name;
-  std::string alias_of;               // domain alias: all mail goes to the same local part there
-  std::string catchall;               // address for unknown local parts ("" = reject them)
-  std::int64_t default_quota = 0;     // bytes for new users, 0 = none
-  std::int64_t max_message_size = 0;  // 0 = global limit
-  std::int64_t max_recipients = 0;    // 0 = global limit
-  std::int64_t created = 0;
-  template <class F>
-  void fields(F& f) {
-    f(version);
-    f(name);
-    f(alias_of);
-    f(catchall);
-    f(default_quota);
-    f(max_message_size);
-    f(max_recipients);
-    f(created);
-  }
-};
-
-struct Autoreply {
-  bool enabled = false;
-  std::string subject;
-  std::string text;
-  std::int64_t start = 0;  // UNIX time, 0 = now
-  std::int64_t end = 0;    // UNIX time, 0 = open-ended
-  std::int64_t interval_days = 7;
-  template <class F>
-  void fields(F& f) {
-    f(enabled);
-    f(subject);
-    f(text);
-    f(start);
-    f(end);
-    f(interval_days);
-  }
-};
-
-struct User {
-  std::uint32_t version = kRecordVersion;
-  std::string address;     // "local@domain"
-  std::string maildir;     // relative to mail_directory: "domain/local"
-  std::int64_t quota = 0;  // bytes, 0 = unlimited
-  bool disabled = false;
-  std::vector<std::string> forward;  // redirection targets
-  bool keep_copy = true;             // with forward: also deliver locally
-  Autoreply autoreply;
-  std::int64_t created = 0;
-  template <class F>
-  void fields(F& f) {
-    f(version);
-    f(address);
-    f(maildir);
-    f(quota);
-    f(disabled);
-    f(forward);
-    f(keep_copy);
-    f(autoreply);
-    f(created);
-  }
-};
-
-struct Alias {
-  std::uint32_t version = kRecordVersion;
-  std::string address;
-  std::vector<std::string> targets;
-  template <class F>
-  void fields(F& f) {
-    f(version);
-    f(address);
-    f(targets);
-  }
-};
-
-class Accounts {
+class Accounts : public Lookup {
  public:
   // Opens data_directory/accounts.mdb. Writable opens create it.
   static Result<std::unique_ptr<Accounts>> open(const std::string& path, bool writable);
 
-  Result<std::optional<Domain>> domain(const std::string& name);
-  Result<std::optional<User>> user(const std::string& address);
-  Result<std::optional<Alias>> alias(const std::string& address);
-  Result<std::vector<Domain>> domains();
+  Result<std::optional<Domain>> domain(const std::string& name) override;
+  Result<std::optional<User>> user(const std::string& address) override;
+  Result<std::optional<Alias>> alias(const std::string& address) override;
+  Result<std::vector<Domain>> domains() override;
   Result<std::vector<User>> users(const std::string& domain);  // "" = all
   Result<std::vector<Alias>> aliases(const std::string& domain);
 
@@ -130,5 +55,9 @@ bool valid_domain_name(const std::string& d);
 bool valid_user_local(const std::string& l);
 // "local@domain" with both parts valid; returns the pieces.
 Result<std::pair<std::string, std::string>> split_user_address(const std::string& address);
+// A user's Maildir path, relative to mail_directory: no empty, "." or ".." component, no
+// leading or trailing '/', printable ASCII only, at most 1024 octets. A record that breaks
+// this was not written by mailctl, and no program follows it out of mail_directory.
+bool valid_relative_maildir(std::string_view rel);
 
 }  // namespace common::accounts

@@ -332,3 +332,17 @@ TEST_CASE("password store") {
   CHECK(*(*ro)->verify("bob@example.org", "s3cret"));
   CHECK_FALSE((*ro)->set("carol@example.org", *h).is_ok());
 }
+
+TEST_CASE("relative maildir paths: no traversal") {
+  CHECK(valid_relative_maildir("example.org/user"));
+  CHECK(valid_relative_maildir("example.org/first.last"));
+  CHECK_FALSE(valid_relative_maildir(""));
+  CHECK_FALSE(valid_relative_maildir("/etc"));
+  CHECK_FALSE(valid_relative_maildir("example.org/../../etc"));
+  CHECK_FALSE(valid_relative_maildir(".."));
+  CHECK_FALSE(valid_relative_maildir("example.org/./u"));
+  CHECK_FALSE(valid_relative_maildir("example.org//u"));
+  CHECK_FALSE(valid_relative_maildir("example.org/u/"));
+  CHECK_FALSE(valid_relative_maildir("example.org/u ser"));
+  CHECK_FALSE(valid_relative_maildir(std::string("example.org/u\0x", 15)));
+}

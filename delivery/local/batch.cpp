@@ -69,7 +69,7 @@ void BatchDeliverer::deliver(std::vector<Request> batch, Finish finish) {
 Batch::Batch(std::vector<Request> reqs, BatchDeliverer& owner)
     : reqs_(std::move(reqs)),
       owner_(owner),
-      resolver_(owner.resolver()),
+      recipients_(owner.recipients()),
       names_(owner.names()),
       policy_(owner.policy()),
       now_(::time(nullptr)) {}
@@ -149,7 +149,7 @@ void Batch::deliver_slot(std::size_t s) {
   const std::size_t i = slots_[s].req;
   const ipc::Deliver& d = reqs_[i].msg;
   const ReqInfo& ri = info_[i];
-  Resolution r = resolver_.resolve(d.recipients[slots_[s].rcpt], ri.marks, now_);
+  Resolution r = recipients_.expand(d.recipients[slots_[s].rcpt], ri.marks, now_);
   if (r.failure) return fail(s, *r.failure);
   std::string headers;
   QuotaState* qs = nullptr;

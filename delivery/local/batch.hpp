@@ -1,5 +1,5 @@
 // One group commit of the local agent: every Deliver request that arrived in the same
-// loop turn is delivered together. Per recipient, the resolver (resolver.hpp) says which
+// loop turn is delivered together. Per recipient, the address book (recipients.hpp) says which
 // mailbox gets a copy and which addresses get a new message. Then: the quota and domain
 // size limit are checked, new messages (forwards, fan-outs, auto-replies, quota
 // warnings) written into the drop directory, every Maildir file written to tmp/ and made
@@ -20,7 +20,7 @@
 #include "common/io/unique_fd.hpp"
 #include "common/ipc/messages.hpp"
 #include "delivery/local/maildir.hpp"
-#include "delivery/local/resolver.hpp"
+#include "delivery/local/recipients.hpp"
 #include "delivery/local/submitter.hpp"
 
 namespace delivery::local {
@@ -52,11 +52,11 @@ class BatchDeliverer {
 
   // Without a Submitter, new messages cannot be sent: recipients that need one get a
   // temporary failure (and no auto-replies or warnings go out).
-  BatchDeliverer(Resolver& resolver, NameGenerator& names, std::size_t syncfs_min = kSyncfsMin)
-      : resolver_(resolver), names_(names), syncfs_min_(syncfs_min) {}
-  BatchDeliverer(Resolver& resolver, NameGenerator& names, Submitter* submitter, LocalPolicy policy,
+  BatchDeliverer(Recipients& recipients, NameGenerator& names, std::size_t syncfs_min = kSyncfsMin)
+      : recipients_(recipients), names_(names), syncfs_min_(syncfs_min) {}
+  BatchDeliverer(Recipients& recipients, NameGenerator& names, Submitter* submitter, LocalPolicy policy,
                  std::size_t syncfs_min = kSyncfsMin)
-      : resolver_(resolver),
+      : recipients_(recipients),
         names_(names),
         submitter_(submitter),
         policy_(std::move(policy)),
@@ -82,14 +82,14 @@ class BatchDeliverer {
   // for fsync, so a huge batch cannot run out of descriptors.
   static constexpr std::size_t kMaxOpenDrafts = 256;
 
-  Resolver& resolver() { return resolver_; }
+  Recipients& recipients() { return recipients_; }
   NameGenerator& names() { return names_; }
   Submitter* submitter() { return submitter_; }
   const LocalPolicy& policy() const { return policy_; }
   std::size_t syncfs_min() const { return syncfs_min_; }
 
  private:
-  Resolver& resolver_;
+  Recipients& recipients_;
   NameGenerator& names_;
   Submitter* submitter_ = nullptr;
   LocalPolicy policy_;

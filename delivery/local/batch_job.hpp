@@ -102,7 +102,7 @@ class Batch : public std::enable_shared_from_this<Batch> {
 
   std::vector<Request> reqs_;
   BatchDeliverer& owner_;
-  Resolver& resolver_;
+  Recipients& recipients_;
   NameGenerator& names_;
   const LocalPolicy& policy_;
   std::int64_t now_;

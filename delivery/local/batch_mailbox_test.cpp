@@ -191,20 +191,20 @@ struct World {
 };
 
 struct Agent {
-  Resolver resolver;
+  Recipients recipients;
   NameGenerator names{"mx.example.org"};
   BlockingSubmitter submitter;
   BatchDeliverer del;
   Agent(World& w, bool bounce = false, bool with_submitter = true)
-      : resolver([&] {
-          ResolverConfig c;
+      : recipients([&] {
+          RecipientsConfig c;
           c.accounts_path = w.db;
           c.mail_root = w.mail;
           c.srs_secret = kSecret;
           return c;
         }()),
         submitter(w.incoming, w.sock),
-        del(resolver, names, with_submitter ? &submitter : nullptr, [&] {
+        del(recipients, names, with_submitter ? &submitter : nullptr, [&] {
           LocalPolicy p;
           p.hostname = "mx.example.org";
           p.quota_bounce = bounce;
@@ -400,8 +400,8 @@ TEST_CASE("check_duplicates: a copy an earlier attempt delivered is found, not w
 
 TEST_CASE("a forward's submission outstanding: the batch waits, its files stay in tmp/") {
   World w;
-  Resolver resolver([&] {
-    ResolverConfig c;
+  Recipients recipients([&] {
+    RecipientsConfig c;
     c.accounts_path = w.db;
     c.mail_root = w.mail;
     c.srs_secret = kSecret;
@@ -411,7 +411,7 @@ TEST_CASE("a forward's submission outstanding: the batch waits, its files stay i
   for (bool ok : {true, false}) {
     CAPTURE(ok);
     HeldSubmitter held(w.incoming);
-    BatchDeliverer del(resolver, names, &held, LocalPolicy{});
+    BatchDeliverer del(recipients, names, &held, LocalPolicy{});
     std::size_t bob_before = w.inbox("bob").size();
     auto q = make_queued(w.dir.path, "s@sender.example", {"bob@example.org"}, body(300));
     std::vector<Request> batch;

@@ -50,7 +50,7 @@ std::string Batch::remote_sender(std::size_t s, const Resolution& r) {
   if (d.sender.empty() || r.keep_sender) return d.sender;
   auto a = common::mail::parse_mailbox(d.sender, true);
   if (!a || a->domain.empty() || a->literal) return d.sender;
-  auto local = resolver_.is_local_domain(a->domain);
+  auto local = recipients_.is_local_domain(a->domain);
   if (!local || *local) return d.sender;  // our own domains pass SPF from here anyway
   if (policy_.srs_secret.empty()) {
     log::warn("%s: no SRS secret (run mailctl init): forwarding with the original sender <%s>",

@@ -190,12 +190,12 @@ void BatchDeliverer::recheck_full_flags(std::int64_t now) {
   flags_loaded_ = true;
   flagged_ = std::set<std::string>(names->begin(), names->end());
   for (const auto& addr : *names) {
-    auto u = resolver_.user(addr);
+    auto u = recipients_.user(addr);
     if (!u) continue;  // try again next time
     std::int64_t quota = *u ? (*u)->quota : 0;
     std::int64_t used = 0;
     if (quota > 0) {
-      auto usage = md::read_usage(resolver_.config().mail_root + "/" + (*u)->maildir,
+      auto usage = md::read_usage(recipients_.config().mail_root + "/" + (*u)->maildir,
                                   md::QuotaDef{static_cast<std::uint64_t>(quota), 0}, {true, now});
       if (!usage) continue;
       used = usage->usage.bytes;

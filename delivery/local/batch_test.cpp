@@ -62,9 +62,9 @@ Request request(const std::string& dir, const std::vector<std::string>& rcpts, s
 
 TEST_CASE("one batch: delivered, unknown, disabled, postmaster, bad path, in order") {
   World w;
-  Resolver resolver(w.db, w.mail);
+  Recipients recipients(w.db, w.mail);
   NameGenerator names("mx.example.org");
-  BatchDeliverer del(resolver, names);
+  BatchDeliverer del(recipients, names);
   std::vector<Request> batch;
   batch.push_back(request(w.dir.path,
                           {"alice@example.org", "nobody@example.org", "carol@example.org",
@@ -93,9 +93,9 @@ TEST_CASE("one batch: delivered, unknown, disabled, postmaster, bad path, in ord
 
 TEST_CASE("several requests in one batch all land, answered in request order") {
   World w;
-  Resolver resolver(w.db, w.mail);
+  Recipients recipients(w.db, w.mail);
   NameGenerator names("h");
-  BatchDeliverer del(resolver, names);
+  BatchDeliverer del(recipients, names);
   std::vector<Request> batch;
   for (std::uint64_t i = 1; i <= 50; ++i)
     batch.push_back(request(w.dir.path, {"alice@example.org", "bob@example.org"}, i));
@@ -114,9 +114,9 @@ TEST_CASE("both sync strategies (fsync per file, syncfs per batch) deliver every
   for (std::size_t syncfs_min : {std::size_t{1}, SIZE_MAX}) {
     CAPTURE(syncfs_min);
     World w;
-    Resolver resolver(w.db, w.mail);
+    Recipients recipients(w.db, w.mail);
     NameGenerator names("h");
-    BatchDeliverer del(resolver, names, syncfs_min);
+    BatchDeliverer del(recipients, names, syncfs_min);
     std::vector<Request> batch;
     for (std::uint64_t i = 1; i <= 10; ++i)
       batch.push_back(request(w.dir.path, {"alice@example.org", "bob@example.org", "nobody@example.org"}, i));
@@ -135,9 +135,9 @@ TEST_CASE("both sync strategies (fsync per file, syncfs per batch) deliver every
 
 TEST_CASE("more drafts than kMaxOpenDrafts: files are re-opened for fsync") {
   World w;
-  Resolver resolver(w.db, w.mail);
+  Recipients recipients(w.db, w.mail);
   NameGenerator names("h");
-  BatchDeliverer del(resolver, names);
+  BatchDeliverer del(recipients, names);
   std::vector<Request> batch;
   std::vector<std::string> rcpts(BatchDeliverer::kMaxOpenDrafts + 20, "alice@example.org");
   batch.push_back(request(w.dir.path, rcpts));
@@ -149,9 +149,9 @@ TEST_CASE("more drafts than kMaxOpenDrafts: files are re-opened for fsync") {
 
 TEST_CASE("bad requests get verdicts, never a crash") {
   World w;
-  Resolver resolver(w.db, w.mail);
+  Recipients recipients(w.db, w.mail);
   NameGenerator names("h");
-  BatchDeliverer del(resolver, names);
+  BatchDeliverer del(recipients, names);
   std::vector<Request> batch;
   batch.push_back(request(w.dir.path, {"alice@example.org"}, 1));
   batch[0].fd.reset();  // no fd with the request
@@ -188,9 +188,9 @@ TEST_CASE("a mailbox that cannot be created is a temporary failure") {
   REQUIRE(common::io::make_dirs(w.mail + "/example.org", 0770).is_ok());
   common::io::UniqueFd f(::open((w.mail + "/example.org/blocked").c_str(), O_WRONLY | O_CREAT, 0600));
   REQUIRE(f.valid());
-  Resolver resolver(w.db, w.mail);
+  Recipients recipients(w.db, w.mail);
   NameGenerator names("h");
-  BatchDeliverer del(resolver, names);
+  BatchDeliverer del(recipients, names);
   std::vector<Request> batch;
   batch.push_back(request(w.dir.path, {"blocked@example.org", "alice@example.org"}));
   auto out = del.deliver(batch);
@@ -202,9 +202,9 @@ TEST_CASE("a mailbox that cannot be created is a temporary failure") {
 TEST_CASE("no accounts database yet: temporary, and found once it exists") {
   TempDir dir;
   std::string db = dir.path + "/accounts.mdb";
-  Resolver resolver(db, dir.path + "/mail");
+  Recipients recipients(db, dir.path + "/mail");
   NameGenerator names("h");
-  BatchDeliverer del(resolver, names);
+  BatchDeliverer del(recipients, names);
   std::vector<Request> batch;
   batch.push_back(request(dir.path, {"alice@example.org"}));
   auto out = del.deliver(batch);
@@ -225,9 +225,9 @@ TEST_CASE("no accounts database yet: temporary, and found once it exists") {
 
 TEST_CASE("injected syncfs failures defer the whole batch and leave no files") {
   World w;
-  Resolver resolver(w.db, w.mail);
+  Recipients recipients(w.db, w.mail);
   NameGenerator names("h");
-  BatchDeliverer del(resolver, names, 1);
+  BatchDeliverer del(recipients, names, 1);
   for (const char* point : {"local.fsync@1", "local.dir_fsync@1"}) {
     CAPTURE(point);
     ::setenv("MAILBAG_FAULTS", point, 1);
@@ -250,9 +250,9 @@ TEST_CASE("injected syncfs failures defer the whole batch and leave no files") {
 
 TEST_CASE("an injected fsync failure of new/ takes the files back and defers") {
   World w;
-  Resolver resolver(w.db, w.mail);
+  Recipients recipients(w.db, w.mail);
   NameGenerator names("h");
-  BatchDeliverer del(resolver, names);
+  BatchDeliverer del(recipients, names);
   ::setenv("MAILBAG_FAULTS", "local.dir_fsync@1", 1);
   common::spool::fault::init_from_env();
   ::unsetenv("MAILBAG_FAULTS");

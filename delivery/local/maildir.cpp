@@ -86,22 +86,6 @@ std::string delivery_headers(std::string_view sender, std::string_view mailbox_a
   return h;
 }
 
-bool valid_relative_maildir(std::string_view rel) {
-  if (rel.empty() || rel.size() > 1024 || rel.front() == '/' || rel.back() == '/') return false;
-  for (char c : rel)
-    if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) return false;
-  std::size_t pos = 0;
-  while (pos <= rel.size()) {
-    std::size_t slash = rel.find('/', pos);
-    std::string_view part =
-        rel.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
-    if (part.empty() || part == "." || part == "..") return false;
-    if (slash == std::string_view::npos) break;
-    pos = slash + 1;
-  }
-  return true;
-}
-
 namespace {
 
 Result<common::io::UniqueFd> open_subdir(int dir, const char* name) {

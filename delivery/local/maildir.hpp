@@ -50,11 +50,6 @@ class NameGenerator {
 // as Postfix and Dovecot write it, used later for loop detection). LF line ends.
 std::string delivery_headers(std::string_view sender, std::string_view mailbox_address);
 
-// A relative Maildir path from the accounts database ("example.org/user"): no leading
-// '/', no empty, "." or ".." component, printable ASCII only. Guards against path
-// traversal through a damaged or hostile record.
-bool valid_relative_maildir(std::string_view rel);
-
 // One open Maildir: the tmp/ and new/ directories as fds, so file creation, rename and
 // directory fsync need no path lookups.
 class Maildir {

@@ -33,8 +33,8 @@ constexpr std::size_t kMaxBatch = 128;
 // How often users flagged "mailbox full" are checked for room again.
 constexpr int kFlagRecheckSeconds = 60;
 
-ResolverConfig resolver_config(const common::config::Config& cfg, const PreJail& pre) {
-  ResolverConfig rc;
+RecipientsConfig recipients_config(const common::config::Config& cfg, const PreJail& pre) {
+  RecipientsConfig rc;
   rc.accounts_path = pre.accounts_db;
   rc.mail_root = pre.mail_directory;
   rc.recipient_delimiter = cfg.recipient_delimiter;
@@ -59,10 +59,10 @@ class Server {
  public:
   Server(event_base* base, const common::config::Config& cfg, PreJail& pre)
       : base_(base),
-        resolver_(resolver_config(cfg, pre)),
+        recipients_(recipients_config(cfg, pre)),
         names_(pre.hostname),
         submitter_(base, std::move(pre.incoming_fd), pre.incoming, pre.submit_socket),
-        deliverer_(resolver_, names_, &submitter_, local_policy(cfg, pre)),
+        deliverer_(recipients_, names_, &submitter_, local_policy(cfg, pre)),
         link_(base, pre.local_socket, "local",
               [this](common::ipc::Deliver d, common::io::UniqueFd fd, std::uint64_t gen) {
                 on_deliver(std::move(d), std::move(fd), gen);
@@ -148,7 +148,7 @@ class Server {
   }
 
   event_base* base_;
-  Resolver resolver_;
+  Recipients recipients_;
   NameGenerator names_;
   LoopSubmitter submitter_;
   BatchDeliverer deliverer_;

@@ -1,8 +1,8 @@
-// Tests for recipient resolution (resolver.hpp) against a real accounts database:
+// Tests for the local agent's recipients (recipients.hpp, the address book) against a real accounts database:
 // users, aliases (fan-out, remote targets, nesting), domain aliases, subaddressing,
 // catch-all, postmaster@/abuse@ defaults, forwarding with and without a copy, SRS
 // returns, and every kind of loop.
-#include "delivery/local/resolver.hpp"
+#include "delivery/local/recipients.hpp"
 
 #include <doctest/doctest.h>
 
@@ -10,6 +10,7 @@
 #include "delivery/test_support.hpp"
 
 using namespace delivery::local;
+using common::accounts::kMaxDepth;
 using common::mail::Outcome;
 using delivery::testing::TempDir;
 
@@ -52,17 +53,17 @@ struct World {
     a.targets = std::move(targets);
     REQUIRE(w->put_alias(a).is_ok());
   }
-  // A resolver over the database as it is now (one LMDB environment per process file:
+  // Recipients over the database as it is now (one LMDB environment per process file:
   // the writer is closed first and re-opened after).
   Resolution resolve(const std::string& rcpt, const std::set<std::string>& marks = {},
-                     ResolverConfig cfg = ResolverConfig{}) {
+                     RecipientsConfig cfg = RecipientsConfig{}) {
     w.reset();
     cfg.accounts_path = db;
     cfg.mail_root = "/mail";
     Resolution r;
     {
-      Resolver res(cfg);
-      r = res.resolve(rcpt, marks, ::time(nullptr));
+      Recipients res(cfg);
+      r = res.expand(rcpt, marks, ::time(nullptr));
     }
     auto a = common::accounts::Accounts::open(db, true);
     REQUIRE(a.is_ok());
@@ -131,10 +132,10 @@ TEST_CASE("domain alias, subaddress, catch-all") {
   auto tag = w.resolve("bob+lists@example.net");
   REQUIRE(tag.mailbox.has_value());
   CHECK(tag.mailbox->address == "bob@example.org");
-  ResolverConfig off;
+  RecipientsConfig off;
   off.recipient_delimiter = "";
   check_failure(w.resolve("bob+lists@example.org", {}, off), Outcome::kPermanent, "5.1.1");
-  ResolverConfig dash;
+  RecipientsConfig dash;
   dash.recipient_delimiter = "-+";
   CHECK(w.resolve("bob-x@example.org", {}, dash).mailbox.has_value());
   check_failure(w.resolve("+x@example.org"), Outcome::kPermanent, "5.1.1");
@@ -151,16 +152,16 @@ TEST_CASE("domain alias, subaddress, catch-all") {
 
 TEST_CASE("postmaster@ and abuse@ of every domain") {
   World w;
-  ResolverConfig cfg;
+  RecipientsConfig cfg;
   cfg.postmaster_address = "carol@example.org";
   CHECK(w.resolve("postmaster@example.net", {}, cfg).mailbox->address == "carol@example.org");
   CHECK(w.resolve("abuse@example.org", {}, cfg).mailbox->address == "carol@example.org");
   // Unset: postmaster@<hostname>, when the hostname is one of our domains.
-  ResolverConfig host;
+  RecipientsConfig host;
   host.hostname = "mail.example.org";
   w.user("postmaster@mail.example.org");
   CHECK(w.resolve("postmaster@example.org", {}, host).mailbox->address == "postmaster@mail.example.org");
-  ResolverConfig foreign;
+  RecipientsConfig foreign;
   foreign.hostname = "mx.elsewhere.example";
   check_failure(w.resolve("postmaster@example.org", {}, foreign), Outcome::kPermanent, "5.1.1");
   // A real user or alias of that name wins.
@@ -237,7 +238,7 @@ TEST_CASE("loops: self, round, nesting too deep, our own Delivered-To") {
 
 TEST_CASE("SRS addresses of ours are sent back, keeping the sender") {
   World w;
-  ResolverConfig cfg;
+  RecipientsConfig cfg;
   cfg.srs_secret = kSecret;
   auto srs = common::mail::srs::forward(kSecret, "orig", "sender.example", "example.org", ::time(nullptr));
   REQUIRE(srs.is_ok());

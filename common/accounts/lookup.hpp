@@ -1,0 +1,77 @@
+// The read side of the accounts database as an interface: what the address book
+// (address_book.hpp) asks. Accounts (accounts.hpp, LMDB) implements it for the daemons;
+// MemoryLookup below is a map-backed one for tests. Keys are lower-case, as in
+// accounts.hpp. An error means "cannot tell now" (the callers answer 4.3.0).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/accounts/records.hpp"
+#include "common/result.hpp"
+
+namespace common::accounts {
+
+class Lookup {
+ public:
+  virtual ~Lookup() = default;
+  virtual Result<std::optional<Domain>> domain(const std::string& name) = 0;
+  virtual Result<std::optional<User>> user(const std::string& address) = 0;
+  virtual Result<std::optional<Alias>> alias(const std::string& address) = 0;
+  virtual Result<std::vector<Domain>> domains() = 0;
+};
+
+// Records held in maps; `broken` makes every lookup fail (a database that cannot be read).
+class MemoryLookup : public Lookup {
+ public:
+  Result<std::optional<Domain>> domain(const std::string& name) override { return find(domain_map, name); }
+  Result<std::optional<User>> user(const std::string& address) override { return find(user_map, address); }
+  Result<std::optional<Alias>> alias(const std::string& address) override { return find(alias_map, address); }
+  Result<std::vector<Domain>> domains() override {
+    if (broken) return Status::error("database unreadable");
+    std::vector<Domain> out;
+    for (const auto& [k, d] : domain_map) out.push_back(d);
+    return out;
+  }
+
+  Domain& add_domain(const std::string& name, const std::string& alias_of = "",
+                     const std::string& catchall = "") {
+    Domain& d = domain_map[name];
+    d.name = name;
+    d.alias_of = alias_of;
+    d.catchall = catchall;
+    return d;
+  }
+  // A user whose Maildir is "domain/local".
+  User& add_user(const std::string& address) {
+    User& u = user_map[address];
+    u.address = address;
+    auto at = address.rfind('@');
+    u.maildir = address.substr(at + 1) + "/" + address.substr(0, at);
+    return u;
+  }
+  Alias& add_alias(const std::string& address, std::vector<std::string> targets) {
+    Alias& a = alias_map[address];
+    a.address = address;
+    a.targets = std::move(targets);
+    return a;
+  }
+
+  std::map<std::string, Domain> domain_map;
+  std::map<std::string, User> user_map;
+  std::map<std::string, Alias> alias_map;
+  bool broken = false;
+
+ private:
+  template <class T>
+  Result<std::optional<T>> find(const std::map<std::string, T>& m, const std::string& key) {
+    if (broken) return Status::error("database unreadable");
+    auto it = m.find(key);
+    if (it == m.end()) return std::optional<T>();
+    return std::optional<T>(it->second);
+  }
+};
+
+}  // namespace common::accounts

@@ -1,0 +1,90 @@
+// The records of the accounts database (accounts.hpp): domains, users and aliases, as
+// mailctl writes them and every program reads them. Each lists its fields once, for the
+// codec that stores it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace common::accounts {
+
+inline constexpr std::uint32_t kRecordVersion = 1;
+
+struct Domain {
+  std::uint32_t version = kRecordVersion;
+  std::string name;
+  std::string alias_of;               // domain alias: all mail goes to the same local part there
+  std::string catchall;               // address for unknown local parts ("" = reject them)
+  std::int64_t default_quota = 0;     // bytes for new users, 0 = none
+  std::int64_t max_message_size = 0;  // 0 = global limit
+  std::int64_t max_recipients = 0;    // 0 = global limit
+  std::int64_t created = 0;
+  template <class F>
+  void fields(F& f) {
+    f(version);
+    f(name);
+    f(alias_of);
+    f(catchall);
+    f(default_quota);
+    f(max_message_size);
+    f(max_recipients);
+    f(created);
+  }
+};
+
+struct Autoreply {
+  bool enabled = false;
+  std::string subject;
+  std::string text;
+  std::int64_t start = 0;  // UNIX time, 0 = now
+  std::int64_t end = 0;    // UNIX time, 0 = open-ended
+  std::int64_t interval_days = 7;
+  template <class F>
+  void fields(F& f) {
+    f(enabled);
+    f(subject);
+    f(text);
+    f(start);
+    f(end);
+    f(interval_days);
+  }
+};
+
+struct User {
+  std::uint32_t version = kRecordVersion;
+  std::string address;     // "local@domain"
+  std::string maildir;     // relative to mail_directory: "domain/local"
+  std::int64_t quota = 0;  // bytes, 0 = unlimited
+  bool disabled = false;
+  std::vector<std::string> forward;  // redirection targets
+  bool keep_copy = true;             // with forward: also deliver locally
+  Autoreply autoreply;
+  std::int64_t created = 0;
+  template <class F>
+  void fields(F& f) {
+    f(version);
+    f(address);
+    f(maildir);
+    f(quota);
+    f(disabled);
+    f(forward);
+    f(keep_copy);
+    f(autoreply);
+    f(created);
+  }
+};
+
+struct Alias {
+  std::uint32_t version = kRecordVersion;
+  std::string address;
+  std::vector<std::string> targets;
+  template <class F>
+  void fields(F& f) {
+    f(version);
+    f(address);
+    f(targets);
+  }
+};
+
+}  // namespace common::accounts
