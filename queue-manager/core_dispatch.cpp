@@ -127,6 +127,7 @@ bool Core::dispatch_one(Message* m, std::int64_t now) {
       d.data_lines = m->data_lines;
       d.body_8bit = m->body_8bit;
       d.smtputf8 = m->smtputf8;
+      d.origin = m->origin();
       Inflight inf;
       inf.msg_id = m->id;
       inf.agent_id = agent_id[t];

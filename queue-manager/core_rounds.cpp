@@ -2,7 +2,8 @@
 // lifetime, the message leaving the queue, and the notices that go with it.
 // RFC 5321 6.2/3.6.3: never a notice about a message with the null sender, except our
 // own bounce failing, which goes to postmaster once (as a double bounce, itself with the
-// null sender and protocol "double-bounce") and then is dropped.
+// null sender and protocol "double-bounce") and then is dropped. "Our own" is the
+// origin intake vouches for (common/spool/origin.hpp), which no submitter can forge.
 #include "common/log/log.hpp"
 #include "common/log/maillog.hpp"
 #include "queue-manager/core.hpp"
@@ -80,10 +81,11 @@ void Core::notify_failures(Message* m, std::int64_t now) {
   for (const auto& r : m->rcpts)
     if (r.state == RcptState::kFailed) failed.push_back(&r);
   if (failed.empty()) return;
-  if (!m->sender.empty()) return notice(*m, NoticeKind::kFailed, failed, m->sender, "bounce", now);
-  if (m->protocol == "bounce") {
+  if (!m->sender.empty())
+    return notice(*m, NoticeKind::kFailed, failed, m->sender, common::spool::kProtocolBounce, now);
+  if (m->origin() == common::spool::Origin::kQueueManager && m->protocol == common::spool::kProtocolBounce) {
     log::warn("%s: undeliverable bounce; a copy goes to %s", m->id.c_str(), s_.postmaster.c_str());
-    return notice(*m, NoticeKind::kFailed, failed, s_.postmaster, "double-bounce", now);
+    return notice(*m, NoticeKind::kFailed, failed, s_.postmaster, common::spool::kProtocolDoubleBounce, now);
   }
   log::info("%s: no notice for a message with the null sender", m->id.c_str());
 }
@@ -97,7 +99,7 @@ void Core::maybe_warn_delay(Message* m, std::int64_t now) {
     if (r.state == RcptState::kPending) pending.push_back(&r);
   if (pending.empty()) return;
   m->warned = true;
-  notice(*m, NoticeKind::kDelayed, pending, m->sender, "bounce", now);
+  notice(*m, NoticeKind::kDelayed, pending, m->sender, common::spool::kProtocolBounce, now);
 }
 
 void Core::notice(const Message& m, NoticeKind kind, const std::vector<const Rcpt*>& rcpts,

@@ -407,6 +407,26 @@ TEST_CASE("double bounce: a failed bounce goes to postmaster once, never bounced
   CHECK(w.host.notices.size() == 1);
 }
 
+TEST_CASE("each Deliver says who wrote the message: submitter, local agent or the queue manager") {
+  using common::spool::Origin;
+  World w;
+  w.submit(message(1, {"a@example.test"}, "", "local"));  // sendmail's labels
+  CHECK(w.last().d.origin == Origin::kSubmitter);
+  auto warning = message(2, {"b@example.test"}, "", "local");
+  warning->client = "local delivery agent (quota warning)";  // intake took it from the agent
+  w.submit(std::move(warning));
+  CHECK(w.last().d.origin == Origin::kLocalAgent);
+  REQUIRE(w.verdict(w.last(), Outcome::kOk, kT0));
+  w.submit(message(3, {"gone@remote.test"}));
+  REQUIRE(w.verdict(w.last(), Outcome::kPermanent, kT0));
+  REQUIRE(w.host.notices.size() == 1);
+  w.core.commit();
+  w.core.synced(0);
+  w.core.dispatch(kT0);
+  CHECK(w.last().d.sender.empty());
+  CHECK(w.last().d.origin == Origin::kQueueManager);
+}
+
 TEST_CASE("delay warning: sent once, when a deferral comes after delay_warning_time") {
   FakeHost host;
   CoreSettings s = settings();

@@ -10,8 +10,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/ipc/socket.hpp"
 #include "common/log/log.hpp"
 #include "common/spool/fault.hpp"
+#include "common/spool/origin.hpp"
 #include "common/spool/queue_file.hpp"
 #include "queue-manager/manager.hpp"
 
@@ -37,6 +39,13 @@ void Manager::on_submit_accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr*
 
 void Manager::on_submit_accept(int fd) {
   std::uint64_t id = next_conn_id_++;
+  // Who the peer is, from the kernel: its Hello's role is only a claim. Without root
+  // every process runs as one user and there is no boundary; the role decides then.
+  long local_uid = pre_.agent_uid[static_cast<int>(Transport::kLocal)];
+  if (local_uid >= 0) {
+    auto cred = ipc::peer_cred(fd);
+    if (cred && static_cast<long>(cred->uid) == local_uid) local_agent_conns_.insert(id);
+  }
   submit_conns_[id] = std::make_unique<ipc::Channel>(
       base_, common::io::UniqueFd(fd), ipc::kProtoSubmit, "queue-manager",
       [this, id](const ipc::FrameView& f, common::io::UniqueFd pfd) {
@@ -50,7 +59,10 @@ void Manager::on_submit_accept(int fd) {
           log::warn("submit connection from %s closed: %s", role.empty() ? "?" : role.c_str(),
                     why.message().c_str());
         // Destroy the channel outside its own callback.
-        common::io::run_soon(base_, [this, id] { submit_conns_.erase(id); });
+        common::io::run_soon(base_, [this, id] {
+          submit_conns_.erase(id);
+          local_agent_conns_.erase(id);
+        });
       });
 }
 
@@ -78,6 +90,12 @@ std::optional<std::string> Manager::submitter(std::uint64_t conn_id) {
   auto it = submit_conns_.find(conn_id);
   if (it == submit_conns_.end() || !it->second->open()) return std::nullopt;
   return it->second->peer_role();
+}
+
+common::spool::Origin Manager::submitter_origin(std::uint64_t conn_id) {
+  bool local = pre_.agent_uid[static_cast<int>(Transport::kLocal)] >= 0 ? local_agent_conns_.contains(conn_id)
+                                                                        : submitter(conn_id) == "local";
+  return local ? common::spool::Origin::kLocalAgent : common::spool::Origin::kSubmitter;
 }
 
 void Manager::answer_submit(std::uint64_t conn_id, std::uint64_t request_id, const Verdict& v,
@@ -109,6 +127,14 @@ void Manager::take_in(std::uint64_t conn_id, std::uint64_t request_id, common::i
   if (!pe) return reject(temp("4.3.0", "message file refused"), pe.message().c_str());
   const auto& env = pe->env;
   if (env.recipients.empty()) return reject(temp("4.3.0", "message file refused"), "no recipients");
+  // Labels that carry privileges only from the writer they name (origin.hpp): a
+  // submitter claiming the local agent's quota warning or the queue manager's bounce.
+  auto claimed = common::spool::claimed_origin(env.protocol, env.client);
+  if (!common::spool::may_claim(submitter_origin(conn_id), claimed)) {
+    std::string why = std::string("envelope labels reserved for the ") + common::spool::origin_name(claimed);
+    return reject(Verdict{Outcome::kPermanent, "5.7.1", "envelope labels reserved for the mail system"},
+                  why.c_str());
+  }
   if (auto no = core_.admit(env.queue_id, env.data_size)) return reject(no->verdict, no->why);
 
   if (common::spool::fault::hit("qmgr.before_link"))

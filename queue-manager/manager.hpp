@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "common/accounts/accounts.hpp"
@@ -84,6 +85,8 @@ class Manager final : public Host {
   void on_submit_accept(int fd);
   void on_submit_frame(std::uint64_t conn_id, const common::ipc::FrameView& f, common::io::UniqueFd fd);
   void take_in(std::uint64_t conn_id, std::uint64_t request_id, common::io::UniqueFd fd);
+  // The writer a submit connection may speak for: the local agent or any submitter.
+  common::spool::Origin submitter_origin(std::uint64_t conn_id);
   void on_etrn(std::uint64_t conn_id, const common::ipc::Etrn& e);
   static void on_commit_cb(evutil_socket_t, short, void*) noexcept;
   void commit();
@@ -126,6 +129,8 @@ class Manager final : public Host {
 
   std::uint64_t next_conn_id_ = 1;  // 0 is Core::kInternal
   std::map<std::uint64_t, std::unique_ptr<common::ipc::Channel>> submit_conns_;
+  // Submit connections from the local agent, known by the peer's uid when it connected.
+  std::set<std::uint64_t> local_agent_conns_;
   std::map<std::uint64_t, std::unique_ptr<common::ipc::Channel>> control_conns_;
   std::map<std::uint64_t, Agent> agents_;
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/spool/origin.hpp"
+
 namespace common::spool {
 struct ParsedEnvelope;
 }
@@ -83,6 +85,10 @@ struct Message {
     f(hold);
     f(warned);
   }
+
+  // Who wrote the file. Its labels say so truthfully: intake refuses a file whose labels
+  // claim a writer other than its submitter (common/spool/origin.hpp).
+  common::spool::Origin origin() const { return common::spool::claimed_origin(protocol, client); }
 
   bool finished() const {
     for (const auto& r : rcpts)

@@ -109,7 +109,7 @@ TEST_CASE("a wrong protocol name or version closes the channel") {
     Endpoint a(base.get(), std::move(s1), kProtoSubmit, "smtpd");
     Endpoint b(base.get(), std::move(s2), kProtoDeliver, "queue-manager");
     REQUIRE(run_until(base.get(), [&] { return a.closed && b.closed; }));
-    CHECK(a.closed->find("peer speaks mailbag-deliver version 1, want mailbag-submit") == 0);
+    CHECK(a.closed->find("peer speaks mailbag-deliver version 2, want mailbag-submit") == 0);
     CHECK_FALSE(a.ch->open());
     CHECK_FALSE(a.ch->hello_done());
     // Sending on a closed channel is a no-op, not a crash.

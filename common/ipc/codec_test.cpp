@@ -69,6 +69,7 @@ Deliver sample_deliver() {
   d.data_lines = 42;
   d.body_8bit = true;
   d.smtputf8 = false;
+  d.origin = common::spool::Origin::kLocalAgent;
   return d;
 }
 DeliverDone sample_deliver_done() {
@@ -214,6 +215,7 @@ TEST_CASE("every message round-trips") {
   CHECK(d.data_size == 1ULL << 40);
   CHECK(d.body_8bit);
   CHECK_FALSE(d.smtputf8);
+  CHECK(d.origin == common::spool::Origin::kLocalAgent);
 
   DeliverDone dd = round_trip(sample_deliver_done());
   REQUIRE(dd.results.size() == 3);
@@ -256,7 +258,7 @@ TEST_CASE("wire layout is big-endian with u32-prefixed strings") {
   want += std::string("\x00\x01", 2);
   put_u32(want, 14);
   want += "mailbag-submit";
-  put_u32(want, 1);
+  put_u32(want, kProtoVersion);
   put_u32(want, 5);
   want += "smtpd";
   CHECK(f == want);
@@ -307,16 +309,24 @@ TEST_CASE("decode refuses the wrong type") {
 
 TEST_CASE("bad bools and enums are refused") {
   std::string p = payload_of(sample_deliver());
-  // body_8bit and smtputf8 are the last two bytes.
+  // smtputf8 and check_duplicates are the two bytes before origin, the last.
   for (unsigned char b : {2, 0x80, 0xff}) {
     std::string bad = p;
-    bad[bad.size() - 2] = static_cast<char>(b);
+    bad[bad.size() - 3] = static_cast<char>(b);
     auto d = decode<Deliver>(view<Deliver>(20, bad));
     REQUIRE_FALSE(d.is_ok());
     CHECK(d.message() == "malformed message: bad bool");
     bad = p;
-    bad[bad.size() - 1] = static_cast<char>(b);
+    bad[bad.size() - 2] = static_cast<char>(b);
     CHECK_FALSE(decode<Deliver>(view<Deliver>(20, bad)).is_ok());
+  }
+  // Origin is one of 0, 1, 2.
+  for (unsigned char b : {3, 0x80, 0xff}) {
+    std::string bad = p;
+    bad[bad.size() - 1] = static_cast<char>(b);
+    auto d = decode<Deliver>(view<Deliver>(20, bad));
+    REQUIRE_FALSE(d.is_ok());
+    CHECK(d.message() == "malformed message: bad enum value");
   }
   // Outcome is one of 0, 1, 2.
   std::string dd;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/mail/outcome.hpp"
+#include "common/spool/origin.hpp"
 
 namespace common::ipc {
 
@@ -30,7 +31,7 @@ enum class MsgType : std::uint16_t {
 inline constexpr const char* kProtoSubmit = "mailbag-submit";    // private/submit
 inline constexpr const char* kProtoDeliver = "mailbag-deliver";  // private/local, private/remote
 inline constexpr const char* kProtoControl = "mailbag-control";  // private/control (mailctl)
-inline constexpr std::uint32_t kProtoVersion = 1;
+inline constexpr std::uint32_t kProtoVersion = 2;
 
 // Both directions, first frame on every connection.
 struct Hello {
@@ -124,6 +125,9 @@ struct Deliver {
   // (the queue manager or the agent died in between): the agent must check and not
   // deliver twice (exactly once across crashes).
   bool check_duplicates = false;
+  // Who wrote the queue file, as the queue manager knows it (never from the file's own
+  // labels alone): only the local agent's own quota warning may exceed a quota.
+  common::spool::Origin origin = common::spool::Origin::kSubmitter;
   template <class F>
   void fields(F& f) {
     f(delivery_id);
@@ -138,6 +142,7 @@ struct Deliver {
     f(body_8bit);
     f(smtputf8);
     f(check_duplicates);
+    f(origin);
   }
 };
 

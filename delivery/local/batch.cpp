@@ -220,11 +220,13 @@ void Batch::deliver_slot(std::size_t s) {
   if (r.mailbox && r.mailbox->autoreply.enabled) add_autoreply(s, *r.mailbox);
 }
 
-// Was this message written by this agent as a quota warning (queue file envelope:
-// protocol "local", client kClientQuotaWarning)?
+// Was this message written by this agent as a quota warning (origin kLocalAgent,
+// client kClientQuotaWarning)?
 bool Batch::is_quota_warning(std::size_t i) {
+  // The queue manager says whether this agent wrote the file (its labels alone could
+  // come from any submitter); the client label says which of its messages it is.
   const ipc::Deliver& d = reqs_[i].msg;
-  if (!d.sender.empty()) return false;
+  if (!d.sender.empty() || d.origin != common::spool::Origin::kLocalAgent) return false;
   auto env = common::spool::read_envelope(reqs_[i].fd.get());
   return env && env->env.protocol == "local" && env->env.client == kClientQuotaWarning;
 }

@@ -117,12 +117,12 @@ struct Agent {
           p.srs_secret = kSecret;
           return p;
         }()) {}
-  std::vector<common::ipc::DeliverDone> deliver(World& w, const std::vector<std::string>& rcpts,
-                                                const std::string& body,
-                                                const std::string& sender = "s@sender.example",
-                                                const std::string& protocol = "ESMTP",
-                                                const std::string& client = "") {
+  std::vector<common::ipc::DeliverDone> deliver(
+      World& w, const std::vector<std::string>& rcpts, const std::string& body,
+      const std::string& sender = "s@sender.example", const std::string& protocol = "ESMTP",
+      const std::string& client = "", common::spool::Origin origin = common::spool::Origin::kSubmitter) {
     auto q = make_queued(w.dir.path, sender, rcpts, body, 1, protocol, client);
+    q.deliver.origin = origin;
     std::vector<Request> batch;
     batch.push_back(Request{std::move(q.deliver), std::move(q.fd)});
     return del.deliver(batch);
@@ -173,8 +173,13 @@ TEST_CASE("quota: fits, then deferred with 4.2.2; maildirsize kept; the full fla
   CHECK(got[0].env.sender.empty());
   CHECK(got[0].env.recipients == std::vector<std::string>{"alice@example.org"});
   CHECK(::access((w.md("alice") + "/" + kWarnedFile).c_str(), F_OK) == 0);
+  // The warning's labels from anyone but this agent (the queue manager says who wrote the
+  // file) do not get it into the full mailbox.
+  auto forged = a.deliver(w, {"alice@example.org"}, got[0].message, "", "local", kClientQuotaWarning);
+  CHECK(forged[0].results[0].status == "4.2.2");
   // The warning itself is delivered although the mailbox is full.
-  auto warn = a.deliver(w, {"alice@example.org"}, got[0].message, "", "local", kClientQuotaWarning);
+  auto warn = a.deliver(w, {"alice@example.org"}, got[0].message, "", "local", kClientQuotaWarning,
+                        common::spool::Origin::kLocalAgent);
   CHECK(warn[0].results[0].outcome == Outcome::kOk);
   // Anything else from the null sender is not.
   auto fake = a.deliver(w, {"alice@example.org"}, got[0].message, "", "local", "uid 1000 (mallory)");

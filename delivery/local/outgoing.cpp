@@ -13,7 +13,7 @@ common::spool::Envelope local_envelope(const std::string& sender, const std::vec
   common::spool::Envelope env;
   env.queue_id = common::spool::new_queue_id();
   env.arrival = now;
-  env.protocol = "local";
+  env.protocol = common::spool::kProtocolLocal;
   env.client = kClientLocal;
   env.body_8bit = body_8bit;
   env.smtputf8 = smtputf8;

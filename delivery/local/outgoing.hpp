@@ -8,10 +8,12 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/io/unique_fd.hpp"
 #include "common/result.hpp"
+#include "common/spool/origin.hpp"
 #include "common/spool/queue_file.hpp"
 #include "delivery/local/submitter.hpp"
 #include "delivery/message.hpp"
@@ -32,10 +34,13 @@ struct Outgoing {
   bool submitted = false;
 };
 
-// The envelope "client" of the agent's own messages; only the agent writes it (smtpd and
-// sendmail write their own), so a quota warning can be told from any other mail.
+// The envelope "client" of the agent's own messages; only the agent may write it (smtpd
+// and sendmail write their own, and the queue manager refuses it from them), so a quota
+// warning can be told from any other mail (common/spool/origin.hpp).
 inline constexpr const char* kClientLocal = "local delivery agent";
 inline constexpr const char* kClientQuotaWarning = "local delivery agent (quota warning)";
+static_assert(std::string_view(kClientLocal) == common::spool::kClientLocalAgent);
+static_assert(std::string_view(kClientQuotaWarning).starts_with(common::spool::kClientLocalAgent));
 
 // A fresh envelope for a message from the local agent.
 common::spool::Envelope local_envelope(const std::string& sender, const std::vector<std::string>& rcpts,

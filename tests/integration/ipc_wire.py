@@ -31,7 +31,7 @@ def frame(msg_type, payload):
     return struct.pack(">IH", 6 + len(payload), msg_type) + payload
 
 
-def hello(protocol, role, version=1):
+def hello(protocol, role, version=2):
     return frame(HELLO, s(protocol) + u32(version) + s(role))
 
 
