@@ -40,12 +40,13 @@ def verdict(outcome, status, text):
 
 
 def deliver(delivery_id, queue_id, sender, recipients, data_offset, data_size, data_lines,
-            arrival=0, check_duplicates=False):
-    """A Deliver frame (pass the queue file's fd along with it)."""
+            arrival=0, check_duplicates=False, origin=0):
+    """A Deliver frame (pass the queue file's fd along with it); origin 0 submitter,
+    1 local agent, 2 queue manager."""
     return frame(DELIVER, u64(delivery_id) + s(queue_id) + struct.pack(">q", arrival) + s(sender)
                  + u32(len(recipients)) + b"".join(s(r) for r in recipients) + s("")
                  + u64(data_offset) + u64(data_size) + u64(data_lines)
-                 + u8(0) + u8(0) + u8(1 if check_duplicates else 0))
+                 + u8(0) + u8(0) + u8(1 if check_duplicates else 0) + u8(origin))
 
 
 def submit_done(request_id, outcome, status, text, queue_id):
