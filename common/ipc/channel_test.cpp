@@ -18,6 +18,7 @@
 
 #include "common/io/event.hpp"
 #include "common/ipc/socket.hpp"
+#include "common/testing/run_until.hpp"
 
 using namespace common::ipc;
 using common::io::UniqueFd;
@@ -30,16 +31,7 @@ std::pair<UniqueFd, UniqueFd> seqpacket_pair() {
   return {UniqueFd(sv[0]), UniqueFd(sv[1])};
 }
 
-// Runs the loop until pred() holds or `seconds` pass; returns pred().
-template <class P>
-bool run_until(event_base* base, P pred, double seconds = 5) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (!pred() && std::chrono::steady_clock::now() < end) {
-    event_base_loop(base, EVLOOP_NONBLOCK);
-    if (!pred()) std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  return pred();
-}
+using common::testing::run_until;
 
 // One end of a channel with everything it saw recorded.
 struct Endpoint {

@@ -19,6 +19,7 @@
 
 #include "common/io/event.hpp"
 #include "common/ipc/socket.hpp"
+#include "common/testing/run_until.hpp"
 
 using namespace common::ipc;
 using common::Result;
@@ -57,15 +58,7 @@ T read_as(int fd, UniqueFd* passed = nullptr) {
   return *m;
 }
 
-template <class P>
-bool run_until(event_base* base, P pred, double seconds = 5) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (!pred() && std::chrono::steady_clock::now() < end) {
-    event_base_loop(base, EVLOOP_NONBLOCK);
-    if (!pred()) std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  return pred();
-}
+using common::testing::run_until;
 
 struct TempSocket {
   std::string dir;

@@ -101,6 +101,15 @@ def unique_loopback():
     raise RuntimeError("no free 127.x.y.z address found")
 
 
+def rss_kb(pid):
+    """The resident set size of process `pid` in KiB (VmRSS), 0 if /proc does not say."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def free_port(ip):
     port = _can_bind(ip, 0)
     if port is None:

@@ -19,14 +19,6 @@ USER = "demo@example.test"
 PASSWORD = "demo-secret"
 
 
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def small_window_socket(host, port):
     """A client socket with a tiny receive buffer: replies pile up at the server."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -59,13 +51,13 @@ def test_smtpd_answers_every_pipelined_command_past_its_output_cap(mb):
     pid = mb.pid("smtpd")
     flood = b"EHLO x\r\n" * 8192
     socks = []
-    before = rss_kb(pid)
+    before = harness.rss_kb(pid)
     for _ in range(20):
         s = small_window_socket(mb.host, mb.port)
         s.sendall(flood + b"QUIT\r\n")
         socks.append(s)
     time.sleep(1.0)
-    peak = rss_kb(pid)
+    peak = harness.rss_kb(pid)
     for s in socks[:3]:
         s.settimeout(30)
         got = b""
@@ -92,11 +84,11 @@ def test_pop3d_stops_reading_while_its_output_is_pending(popmb):
     # end (about 20 bytes of replies per byte of input).
     m = popmb
     pid = m.pid("pop3d")
-    before = rss_kb(pid)
+    before = harness.rss_kb(pid)
     s = small_window_socket(m.host, m.ports["pop3_listen"])
     sent = flood_until_blocked(s, b"CAPA\r\n" * 10000, 8 << 20, 15)
     time.sleep(1.0)
-    peak = rss_kb(pid)
+    peak = harness.rss_kb(pid)
     assert m.alive("pop3d")
     print("CAPA bytes sent before pop3d stopped reading:", sent)
     assert sent < 8 << 20, "pop3d kept reading while its replies piled up"

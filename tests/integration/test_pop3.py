@@ -386,14 +386,6 @@ def test_fetchmail_over_stls(popmb, tmp_path):
     assert len(m.maildir_messages(USER)) == 1  # "keep": still there
 
 
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def test_large_retr_streams_in_constant_memory(make_mailbag):
     """A 64 MiB message (written into the Maildir as another MDA would, without size
     fields) is sent exactly, dot-stuffed, while pop3d's resident memory grows by far
@@ -412,7 +404,7 @@ def test_large_retr_streams_in_constant_memory(make_mailbag):
     if harness.is_root():
         shutil.chown(path + ".tmp", "mb-vmail", "mb-mail")
     os.rename(path + ".tmp", path)
-    before = rss_kb(m.pid("pop3d"))
+    before = harness.rss_kb(m.pid("pop3d"))
     c = login(m)
     size = int(c.list(1).split()[2])
     assert size == len(body) + body.count(b"\n")
@@ -421,7 +413,7 @@ def test_large_retr_streams_in_constant_memory(make_mailbag):
     # Read nothing for a while: the socket buffers fill and pop3d must stop reading the
     # file instead of buffering it.
     time.sleep(1.5)
-    peak = max(before, rss_kb(m.pid("pop3d")))
+    peak = max(before, harness.rss_kb(m.pid("pop3d")))
     received = 0
     stuffed = 0
     n = 0
@@ -434,7 +426,7 @@ def test_large_retr_streams_in_constant_memory(make_mailbag):
         received += len(ln) + 2
         n += 1
         if n % 20000 == 0:
-            peak = max(peak, rss_kb(m.pid("pop3d")))
+            peak = max(peak, harness.rss_kb(m.pid("pop3d")))
     assert received == size + stuffed
     assert stuffed == body.count(b"\n.")
     assert peak - before < 16 * 1024, (before, peak)  # KiB: far below 64 MiB
