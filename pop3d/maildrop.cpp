@@ -51,22 +51,6 @@ Result<std::vector<std::string>> list_dir(int dirfd, const std::string& what) {
   return names;
 }
 
-// Arrival order: Maildir names start with the delivery time in seconds.
-bool arrival_less(const std::string& a, const std::string& b) {
-  auto secs = [](const std::string& s) {
-    std::uint64_t n = 0;
-    for (char c : s) {
-      if (c < '0' || c > '9') break;
-      n = n * 10 + static_cast<std::uint64_t>(c - '0');
-      if (n > (1ull << 60)) break;
-    }
-    return n;
-  };
-  auto sa = secs(a), sb = secs(b);
-  if (sa != sb) return sa < sb;
-  return a < b;
-}
-
 Result<std::uint64_t> size_by_reading(int dirfd, const std::string& name) {
   UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd) return Status::sys("open cur/" + name);
@@ -83,6 +67,63 @@ Result<std::uint64_t> size_by_reading(int dirfd, const std::string& name) {
 }
 
 }  // namespace
+
+// Arrival order (RFC 1939 has none; users expect oldest first). A Maildir name is
+// "SECONDS.MIDDLE.HOST...": the middle part is a run of letter-number fields, of which
+// "M<usec>" is the microsecond of delivery (our local agent and Dovecot write it). Neither
+// number has a fixed width, so both are compared as numbers: as strings "M10" would sort
+// before "M9" and two messages of one second could be listed out of order.
+namespace {
+
+struct ArrivalKey {
+  std::uint64_t seconds = 0;
+  std::uint64_t usec = 0;  // 0 when the name has no M field (older writers)
+  std::string_view rest;   // the name after the numbers used, for a stable total order
+};
+
+// Reads leading decimal digits (saturating); *pos moves past them.
+std::uint64_t read_number(std::string_view s, std::size_t* pos) {
+  std::uint64_t n = 0;
+  while (*pos < s.size() && s[*pos] >= '0' && s[*pos] <= '9') {
+    if (n < (1ull << 60)) n = n * 10 + static_cast<std::uint64_t>(s[*pos] - '0');
+    ++*pos;
+  }
+  return n;
+}
+
+ArrivalKey arrival_key(std::string_view name) {
+  ArrivalKey k;
+  std::size_t pos = 0;
+  k.seconds = read_number(name, &pos);
+  std::size_t rest_from = pos;
+  if (pos < name.size() && name[pos] == '.') {
+    // Walk the middle part's fields up to the next '.', looking for M<digits>.
+    std::size_t i = pos + 1;
+    while (i < name.size() && name[i] != '.') {
+      char tag = name[i++];
+      std::size_t digits_from = i;
+      std::uint64_t v = read_number(name, &i);
+      if (tag == 'M' && i > digits_from) {
+        k.usec = v;
+        rest_from = i;
+        break;
+      }
+      if (i == digits_from) break;  // not a letter-number field: stop looking
+    }
+  }
+  k.rest = name.substr(rest_from);
+  return k;
+}
+
+}  // namespace
+
+bool arrival_less(std::string_view a, std::string_view b) {
+  ArrivalKey ka = arrival_key(a), kb = arrival_key(b);
+  if (ka.seconds != kb.seconds) return ka.seconds < kb.seconds;
+  if (ka.usec != kb.usec) return ka.usec < kb.usec;
+  if (ka.rest != kb.rest) return ka.rest < kb.rest;
+  return a < b;
+}
 
 std::string uid_for(std::string_view filename) {
   std::string_view base = base_name(filename);

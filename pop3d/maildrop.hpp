@@ -30,6 +30,10 @@ std::string uid_for(std::string_view filename);
 // The ",W=" (else nothing) size field of a Maildir file name, before any ':' info.
 std::optional<std::uint64_t> wire_size_field(std::string_view filename);
 
+// Arrival order of two Maildir file names: delivery seconds, then the "M<usec>" field of
+// the middle part, both as numbers, then the rest of the name.
+bool arrival_less(std::string_view a, std::string_view b);
+
 class Maildrop {
  public:
   enum class OpenError { kNone, kInUse, kFailed };

@@ -52,6 +52,42 @@ TEST_CASE("open moves new/ to cur/, lists in arrival order with sizes") {
   CHECK(d.value()->live_size() == 18);
 }
 
+TEST_CASE("arrival order within one second follows the M<usec> field as a number") {
+  TempDir t;
+  auto md = make_maildir(t.path + "/md");
+  // As strings "M10" < "M123456" < "M9": the listing must be 9, 10, 123456 microseconds.
+  put_file(md + "/new/1700000005.M123456P7Q3.host,S=2,W=3", "c\n");
+  put_file(md + "/new/1700000005.M10P7Q2.host,S=2,W=3", "b\n");
+  put_file(md + "/cur/1700000005.M9P7Q1.host,S=2,W=3:2,S", "a\n");
+  put_file(md + "/cur/1700000004.M999999P7Q9.host,S=2,W=3:2,", "0\n");
+  Maildrop::OpenError why;
+  auto d = Maildrop::open(md, &why);
+  REQUIRE_MESSAGE(d.is_ok(), d.message());
+  const auto& m = d.value()->messages();
+  REQUIRE(m.size() == 4);
+  CHECK(m[0].uid == "1700000004.M999999P7Q9.host,S=2,W=3");
+  CHECK(m[1].uid == "1700000005.M9P7Q1.host,S=2,W=3");
+  CHECK(m[2].uid == "1700000005.M10P7Q2.host,S=2,W=3");
+  CHECK(m[3].uid == "1700000005.M123456P7Q3.host,S=2,W=3");
+}
+
+TEST_CASE("arrival_less: seconds, then usec, then the rest; other name forms") {
+  CHECK(arrival_less("9.M1P1.h", "10.M0P1.h"));  // seconds as numbers
+  CHECK_FALSE(arrival_less("10.M0P1.h", "9.M1P1.h"));
+  CHECK(arrival_less("5.M9P1.h", "5.M10P1.h"));
+  CHECK_FALSE(arrival_less("5.M10P1.h", "5.M9P1.h"));
+  CHECK(arrival_less("5.P3M9Q1.h", "5.P2M10Q1.h"));  // M need not come first
+  CHECK(arrival_less("5.M9P1Q1.h", "5.M9P1Q2.h"));   // same usec: the rest decides
+  CHECK_FALSE(arrival_less("5.M9P1Q1.h", "5.M9P1Q1.h"));
+  CHECK(arrival_less("5.1234.h", "5.M1P1.h"));  // old "time.pid.host": no usec, first
+  CHECK(arrival_less("5.R1x.h", "5.R2x.h"));    // unknown forms still order totally
+  CHECK(arrival_less("", "1.M1.h"));
+  CHECK(arrival_less("abc", "abd"));
+  std::string huge(200, '9');
+  CHECK_FALSE(arrival_less(huge, huge));
+  CHECK(arrival_less("5.M" + huge + ".a", "5.M" + huge + ".b"));
+}
+
 TEST_CASE("one session per maildrop; the lock goes with the session") {
   TempDir t;
   auto md = make_maildir(t.path + "/md");

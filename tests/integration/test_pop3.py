@@ -277,6 +277,40 @@ def test_new_moved_to_cur_and_uidl_stable_across_restart(popmb):
     c.quit()
 
 
+def test_listed_in_arrival_order_within_one_second(popmb):
+    """Maildir names carry the microsecond as "M<usec>" without a fixed width: two
+    messages of one second must be listed by that number, not by the name as a string
+    ("M10" sorts before "M9" as text). The two same-second files are placed next to one
+    delivered by the local agent (their timing cannot be forced through SMTP), with its
+    owner and mode."""
+    m = popmb
+    deliver(m, "order", 1)
+    new = os.path.join(m.maildir(USER), "new")
+    [real] = os.listdir(new)
+    secs, rest = real.split(".", 1)
+    host = rest.split(".", 1)[1].split(",", 1)[0]
+    st = os.stat(os.path.join(new, real))
+    earlier = int(secs) - 1
+    for usec, subject in ((10, "second"), (9, "first")):  # written newest first
+        data = b"Subject: %s\n\nbody\n" % subject.encode()
+        name = "%d.M%dP1Q%d.%s,S=%d,W=%d" % (earlier, usec, usec, host, len(data),
+                                            len(data) + data.count(b"\n"))
+        path = os.path.join(new, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chown(path, st.st_uid, st.st_gid)
+        os.chmod(path, st.st_mode & 0o777)
+    c = login(m)
+    subjects = []
+    for i in (1, 2, 3):
+        lines = c.top(i, 0)[1]
+        subjects.append([ln for ln in lines if ln.startswith(b"Subject:")][0])
+    assert subjects == [b"Subject: first", b"Subject: second", b"Subject: test order 0"]
+    uids = [u.split()[1].decode() for u in c.uidl()[1]]
+    assert uids[0].startswith("%d.M9P" % earlier) and uids[1].startswith("%d.M10P" % earlier)
+    c.quit()
+
+
 def test_pipelining(popmb):
     m = popmb
     deliver(m, "pipe", 2)
