@@ -137,9 +137,10 @@ Address parse_or(std::string_view s, const PathOptions& opt, std::size_t* used, 
 }
 
 // RFC 6530 10.1, RFC 5890 2.3.2.1: a domain in U-labels and its A-label form are one
-// name. Addresses go on with the A-label form, the form mailctl stores domains in, so
+// name. Recipients go on with the A-label form, the form mailctl stores domains in, so
 // that local domains, relay_domains and the queue see one spelling of each domain; a
-// UTF-8 local part stays as it is. False (and *why) when the domain has no A-label form.
+// UTF-8 local part stays as it is. (The sender keeps its spelling: see parse_mail.) False (and *why) when the
+// domain has no A-label form.
 bool domain_to_alabels(Address* a, std::string* why) {
   if (a->literal || !common::mail::has_non_ascii(a->domain)) return true;
   auto ascii = common::mail::domain_to_ascii(a->domain);
@@ -233,6 +234,9 @@ Parsed<MailArgs> parse_mail(std::string_view arg, bool extended) {
       return fail<MailArgs>(make_reply(553, "5.6.7", "Non-ASCII sender address needs SMTPUTF8"));
     return fail<MailArgs>(make_reply(501, "5.1.7", "Bad sender address syntax: " + why));
   }
+  // RFC 6531 3.7: the UTF-8 spelling is what goes on; the A-label form (which must
+  // exist) is for lookups only.
+  if (strict.utf8) m.sender_as_sent = strict.str();
   if (!domain_to_alabels(&strict, &why))
     return fail<MailArgs>(make_reply(501, "5.1.7", "Bad sender address syntax: " + why));
   m.sender = std::move(strict);

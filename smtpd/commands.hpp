@@ -53,7 +53,13 @@ Command split_command(std::string_view line);
 enum class Body { kUnspecified, k7Bit, k8BitMime };
 
 struct MailArgs {
-  common::mail::Address sender;       // null() for "<>"
+  // The sender for lookups (accounts, DNS): a UTF-8 domain in its A-label form.
+  common::mail::Address sender;  // null() for "<>"
+  // The sender as the client spelt it, U-labels kept: what the queue, Return-Path and
+  // the logs carry (RFC 6531 3.7.1 and 3.7.3: a UTF-8 envelope is not rewritten).
+  // Empty when it is sender.str() (ASCII, or parsed elsewhere).
+  std::string sender_as_sent;
+  std::string envelope_sender() const { return sender_as_sent.empty() ? sender.str() : sender_as_sent; }
   std::optional<std::uint64_t> size;  // RFC 1870 SIZE=, saturated at UINT64_MAX
   Body body = Body::kUnspecified;     // RFC 6152 BODY=
   bool smtputf8 = false;              // RFC 6531 SMTPUTF8

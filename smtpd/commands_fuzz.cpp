@@ -42,6 +42,11 @@ void parsers(std::string_view in) {
     std::string again = "FROM:<" + m.value->sender.str() + ">" + (m.value->smtputf8 ? " SMTPUTF8" : "");
     auto m2 = smtpd::parse_mail(again, true);
     MB_CHECK(m2.ok() && m2.value->sender.str() == m.value->sender.str(), "MAIL round trip");
+    // The client's spelling (RFC 6531 3.7) parses back to itself and to the same lookup form.
+    auto m3 = smtpd::parse_mail("FROM:<" + m.value->envelope_sender() + "> SMTPUTF8", true);
+    MB_CHECK(m3.ok() && m3.value->envelope_sender() == m.value->envelope_sender() &&
+                 m3.value->sender.str() == m.value->sender.str(),
+             "MAIL spelling round trip");
   }
   auto a = smtpd::parse_auth(c.arg);
   if (a.ok()) MB_CHECK(!a.value->mechanism.empty() && a.value->mechanism.size() <= 20, "AUTH mechanism");

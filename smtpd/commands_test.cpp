@@ -131,13 +131,27 @@ TEST_CASE("RFC 6531 3.5: UTF-8 addresses need SMTPUTF8 (553 5.6.7)") {
   CHECK(parse_rcpt("TO:<j\xc3\xb6rg@b.test>", true).ok());
 }
 
-TEST_CASE("RFC 6530 10.1: a UTF-8 domain goes on in its A-label form (RFC 5891)") {
+TEST_CASE("RFC 6530 10.1: a UTF-8 domain is looked up in its A-label form (RFC 5891)") {
   // bär.test is xn--br-via.test: the form mailctl stores domains in.
   auto m = parse_mail("FROM:<j\u00f6rg@b\u00e4r.test> SMTPUTF8", true);
   REQUIRE(m.ok());
   CHECK(m.value->sender.domain == "xn--br-via.test");
   CHECK(m.value->sender.local == "j\u00f6rg");
   CHECK(m.value->sender.utf8);  // the local part still needs SMTPUTF8
+  // RFC 6531 3.7: the envelope goes on as the client spelt it.
+  CHECK(m.value->envelope_sender() == "j\u00f6rg@b\u00e4r.test");
+  // An ASCII local part too: not the mixed "local@xn--..." form (RFC 6531 3.2 allows
+  // A-labels only towards a server without SMTPUTF8, which the remote client handles).
+  auto a = parse_mail("FROM:<Anna@B\u00c4R.test> SMTPUTF8", true);
+  REQUIRE(a.ok());
+  CHECK(a.value->envelope_sender() == "Anna@b\u00c4r.test");
+  CHECK(a.value->sender.key() == "anna@xn--br-via.test");
+  // ASCII senders, A-labels included, are one form.
+  auto x = parse_mail("FROM:<anna@xn--br-via.test>", true);
+  REQUIRE(x.ok());
+  CHECK(x.value->sender_as_sent.empty());
+  CHECK(x.value->envelope_sender() == "anna@xn--br-via.test");
+  CHECK(parse_mail("FROM:<>", true).value->envelope_sender().empty());
   auto r = parse_rcpt("TO:<Anna@B\u00c4R.test>", true);
   REQUIRE(r.ok());
   CHECK(r.value->rcpt.key() == "anna@xn--br-via.test");

@@ -256,7 +256,7 @@ void Session::cmd_mail(const Command& c) {
   if (r.is_error())
     log::info("reject: MAIL from %s%s: %d %s %s; from=<%s>%s%s", log::printable(facts_.helo, 64).c_str(),
               client_.literal.c_str(), r.code, r.status.c_str(), r.text.c_str(),
-              log::printable(p.value->sender.str()).c_str(),
+              log::printable(p.value->envelope_sender()).c_str(),
               facts_.auth_user.empty() ? "" : " user=", log::printable(facts_.auth_user, 64).c_str());
   if (r.is_error()) return send(r);
   tx_.emplace();
@@ -283,7 +283,7 @@ void Session::cmd_rcpt(const Command& c) {
   if (r.is_error()) {
     log::info("reject: RCPT from %s%s: %d %s %s; from=<%s> to=<%s>", log::printable(facts_.helo, 64).c_str(),
               client_.literal.c_str(), r.code, r.status.c_str(), r.text.c_str(),
-              log::printable(tx_->mail.sender.str()).c_str(), log::printable(a.str()).c_str());
+              log::printable(tx_->mail.envelope_sender()).c_str(), log::printable(a.str()).c_str());
   } else {
     tx_->rcpts.push_back(std::move(a));
   }
@@ -313,7 +313,7 @@ void Session::cmd_data(const Command& c) {
   env.auth_user = facts_.auth_user;
   env.body_8bit = tx_->mail.body == Body::k8BitMime;
   env.smtputf8 = tx_->mail.smtputf8;
-  env.sender = tx_->mail.sender.str();
+  env.sender = tx_->mail.envelope_sender();
   for (const auto& r : tx_->rcpts) env.recipients.push_back(r.str());
 
   auto w = backend_.create_queue_file(env);
@@ -415,7 +415,7 @@ Output Session::submit_done(const common::mail::Verdict& v) {
   switch (v.outcome) {
     case Outcome::kOk:
       r = make_reply(250, "2.0.0", "Ok: queued as " + t.queue_id);
-      common::maillog::received(t.queue_id, t.mail.sender.str(), t.stored, t.rcpts.size(), t.client);
+      common::maillog::received(t.queue_id, t.mail.envelope_sender(), t.stored, t.rcpts.size(), t.client);
       break;
     case Outcome::kTemporary:
       r = make_reply(451, valid_status(v.status, '4') ? v.status : "4.3.0",

@@ -11,6 +11,7 @@
 #include "common/log/log.hpp"
 #include "common/mail/address.hpp"
 #include "common/mail/ascii.hpp"
+#include "common/mail/idna.hpp"
 #include "common/mail/srs.hpp"
 #include "delivery/local/autoreply.hpp"
 #include "delivery/local/batch_job.hpp"
@@ -50,6 +51,13 @@ std::string Batch::remote_sender(std::size_t s, const Resolution& r) {
   if (d.sender.empty() || r.keep_sender) return d.sender;
   auto a = common::mail::parse_mailbox(d.sender, true);
   if (!a || a->domain.empty() || a->literal) return d.sender;
+  // An SMTPUTF8 sender keeps its U-labels in the queue (RFC 6531 3.7); domains are
+  // looked up, and named in the SRS address, in their A-label form.
+  if (common::mail::has_non_ascii(a->domain)) {
+    auto ascii = common::mail::domain_to_ascii(a->domain);
+    if (!ascii) return d.sender;
+    a->domain = std::move(*ascii);
+  }
   auto local = recipients_.is_local_domain(a->domain);
   if (!local || *local) return d.sender;  // our own domains pass SPF from here anyway
   if (policy_.srs_secret.empty()) {

@@ -341,6 +341,25 @@ def test_utf8_domain_and_its_a_labels_are_one_domain(make_mailbag):
     assert delivered == [["anna@xn--bcher-kva.test"]] * 2, delivered
 
 
+def test_smtputf8_sender_keeps_its_spelling(make_mailbag):
+    # RFC 6531 3.7: the SMTPUTF8 envelope sender goes into Return-Path (and the logs) as
+    # the client spelt it, U-labels and all, never as "local@xn--..." (a mixed form no RFC
+    # allows); its A-label form is only for lookups (smtplib sends the UTF-8 envelope
+    # once SMTPUTF8 is offered).
+    m = make_mailbag()
+    senders = ["j\u00f6rg@b\u00e4r.example", "anna@b\u00e4r.example"]
+    with m.smtp() as s:
+        for i, sender in enumerate(senders):
+            _, msg = make_message("utf8-from", i)
+            assert s.sendmail(sender, [USER], msg, mail_options=["SMTPUTF8"]) == {}
+    paths = m.wait_for_messages(USER, 2)
+    got = sorted(header_values(open(p, "rb").read(), "Return-Path")[0] for p in paths)
+    assert got == sorted("<%s>" % x for x in senders), got
+    logs = m.logs("smtpd")
+    assert "xn--br-via" not in logs
+    assert re.search(r"from=<anna@b\\xc3\\xa4r\.example>", logs), logs[-2000:]
+
+
 def test_log_lines_carry_queue_id(mb):
     sender = "trace-me@example.net"
     mid, msg = make_message("logs", 1)
