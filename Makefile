@@ -29,10 +29,11 @@ endif
 # Debian packages. Installed by apt-get when make runs as root; otherwise make says
 # exactly what to install.
 BUILD_PKGS := g++ make pkg-config libevent-dev liblmdb-dev libssl-dev libcap-dev \
-              libunbound-dev libldns-dev libcrypt-dev libidn2-dev doctest-dev openssl
+              libunbound-dev libldns-dev libcrypt-dev libidn2-dev doctest-dev openssl \
+              libspf2-dev libopendkim-dev libopendmarc-dev publicsuffix
 TEST_PKGS := python3 python3-pytest python3-pytest-xdist swaks libnet-ssleay-perl msmtp fetchmail getmail6 \
              mailutils postfix dovecot-pop3d dovecot-imapd unbound lmdb-utils clang clang-format \
-             libclang-rt-14-dev libcap2-bin iproute2 procps strace
+             libclang-rt-14-dev libcap2-bin iproute2 procps strace python3-dkim
 PKG_LIBS := libevent libevent_openssl libevent_pthreads openssl libcap lmdb libunbound ldns libcrypt libidn2
 
 # Peers (postfix, dovecot, unbound) must never start as system services: a temporary
@@ -92,8 +93,9 @@ dir_pop3d := pop3d
 dir_relayctl := relayctl
 dir_mailctl := mailctl
 dir_sendmail := mailctl/sendmail
+dir_checks := smtpd/checks
 # folders with a library (a program's folder, plus delivery/ shared by the agents)
-MODULES := smtpd queue-manager delivery delivery/local delivery/remote pop3d relayctl mailctl mailctl/sendmail
+MODULES := smtpd queue-manager delivery delivery/local delivery/remote pop3d relayctl mailctl mailctl/sendmail smtpd/checks
 libname = $(BUILD)/lib/lib$(subst /,_,$(1)).a
 obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 
@@ -103,6 +105,8 @@ BIN := $(addprefix $(BUILD)/bin/,$(BUILT_PROGRAMS))
 # extra libraries a program links (delivery agents share delivery/)
 extra_libs_local := $(call libname,delivery)
 extra_libs_remote := $(call libname,delivery)
+# libraries only the checks process links (libspf2 and libopendmarc have no .pc file)
+ldlibs_smtpd/checks = -lspf2 $(shell pkg-config --libs opendkim) -lopendmarc
 
 all: $(BIN)
 
@@ -130,7 +134,7 @@ $(foreach m,$(MODULES),$(eval $(call module_lib,$(m))))
 define program
 $(BUILD)/bin/$(1): $(call obj,$(dir_$(1))/main.cpp) $(call libname,$(dir_$(1))) $(extra_libs_$(1)) $(COMMON_LIB)
 	@mkdir -p $$(@D)
-	$$(CXX) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LDLIBS_ALL)
+	$$(CXX) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LDLIBS_ALL) $$(ldlibs_$(dir_$(1)))
 endef
 $(foreach p,$(BUILT_PROGRAMS),$(eval $(call program,$(p))))
 
@@ -143,7 +147,7 @@ test_libs = $(if $(filter common%,$(1)),,$(call libname,$(1)) $(if $(filter deli
 define test_program
 $(call test_bin,$(1)): $(call obj,$(wildcard $(1)/*_test.cpp) common/testing/doctest_main.cpp) $(call test_libs,$(1)) $(COMMON_LIB)
 	@mkdir -p $$(@D)
-	$$(CXX) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LDLIBS_ALL)
+	$$(CXX) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LDLIBS_ALL) $$(ldlibs_$(1))
 endef
 $(foreach d,$(TEST_DIRS),$(eval $(call test_program,$(d))))
 UNIT_TESTS := $(foreach d,$(TEST_DIRS),$(call test_bin,$(d)))
@@ -160,7 +164,7 @@ fuzz_modules = $(if $(filter common%,$(1)),,$(call fuzz_dir_of,$(1))) \
 define fuzz_replay
 $(BUILD)/fuzz-replay/$(call fuzz_name,$(1)): $(call obj,$(1) common/testing/fuzz_replay_main.cpp) $(foreach m,$(call fuzz_modules,$(1)),$(call libname,$(m))) $(COMMON_LIB)
 	@mkdir -p $$(@D)
-	$$(CXX) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LDLIBS_ALL)
+	$$(CXX) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LDLIBS_ALL) $$(ldlibs_$(call fuzz_dir_of,$(1)))
 endef
 $(foreach f,$(FUZZ_SRCS),$(eval $(call fuzz_replay,$(f))))
 FUZZ_REPLAYS := $(foreach f,$(FUZZ_SRCS),$(BUILD)/fuzz-replay/$(call fuzz_name,$(f)))
@@ -213,7 +217,7 @@ $(FUZZ_BUILD)/obj/%.o: %.cpp
 
 define fuzz_target
 $(FUZZ_BUILD)/$(call fuzz_name,$(1)): $(call fuzz_obj,$(call fuzz_srcs,$(1)))
-	clang++ -fsanitize=fuzzer,address,undefined -o $$@ $$^ $(PKG_LDLIBS) -pthread
+	clang++ -fsanitize=fuzzer,address,undefined -o $$@ $$^ $(PKG_LDLIBS) -pthread $$(ldlibs_$(call fuzz_dir_of,$(1)))
 endef
 $(foreach f,$(FUZZ_SRCS),$(eval $(call fuzz_target,$(f))))
 

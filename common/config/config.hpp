@@ -22,6 +22,10 @@ inline constexpr const char* kDefaultPath = "/etc/mailbag/mailbag.conf";
 // quota_exceeded: what local does with a message that does not fit a mailbox.
 enum class QuotaExceeded : std::uint8_t { kDefer, kBounce };
 
+// checks_temperror: what smtpd answers when a built-in check cannot decide (DNS
+// timeout or SERVFAIL, the checks process down or slow).
+enum class TempErrorAction : std::uint8_t { kAccept, kDefer };
+
 // Every key has a member here. Durations are in seconds, sizes in bytes.
 struct Config {
   std::string path;  // the file this came from ("" for defaults only)
@@ -95,6 +99,21 @@ struct Config {
   std::vector<std::string> etrn_domains;
   std::int64_t wakeup_every = 0;
   std::string wakeup_email;
+
+  // smtpd's built-in checks, run by the checks process
+  std::vector<std::string> dnsbl_zones;
+  std::vector<std::string> dnswl_zones;
+  std::int64_t dnsbl_threshold = 0;
+  bool spf_check = false;
+  bool spf_reject_fail = false;
+  bool dkim_check = false;
+  bool dmarc_check = false;
+  bool dmarc_reject = false;
+  bool dmarc_quarantine = false;
+  TempErrorAction checks_temperror = TempErrorAction::kAccept;
+  std::string authserv_id;
+  std::int64_t filter_timeout = 0;
+  std::int64_t filter_data_timeout = 0;
 };
 
 // kEnum: one word out of KeyDef::choices, stored as the enum it names (parsed once here,
@@ -103,7 +122,7 @@ enum class Kind { kString, kPath, kBool, kInt, kSize, kDuration, kList, kEnum };
 
 using Member = std::variant<std::string Config::*, bool Config::*, std::int64_t Config::*,
                             std::vector<std::string> Config::*, log::Target Config::*,
-                            QuotaExceeded Config::*, smtp::TlsPolicy Config::*>;
+                            QuotaExceeded Config::*, smtp::TlsPolicy Config::*, TempErrorAction Config::*>;
 
 // One allowed word of an enumerated key and the enum value it stands for.
 struct Choice {

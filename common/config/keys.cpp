@@ -1,6 +1,7 @@
 // The one declarative table of mailbag.conf keys. Add a key here, give it a member in
 // Config, and document it in man/mailbag.conf.5 (a unit test checks the last part).
 // Add a knob only when two real deployments need different values.
+#include "common/checks/dnsbl.hpp"
 #include "common/config/config.hpp"
 #include "common/dns/records.hpp"
 #include "common/mail/address.hpp"
@@ -90,6 +91,12 @@ Status check_delimiter(std::string_view v) {
   return Status::ok();
 }
 
+// dnsbl_zones, dnswl_zones: zone[=filter][*weight], comma separated (common/checks/dnsbl.hpp).
+Status check_dns_lists(std::string_view v) {
+  auto l = checks::parse_lists(split_list(v), false);
+  return l ? Status::ok() : l.status();
+}
+
 constexpr std::int64_t kMax = INT64_MAX;
 
 // The words of the enumerated keys, in the order error messages list them.
@@ -101,6 +108,8 @@ constexpr Choice kQuotaExceeded[] = {{"defer", static_cast<int>(QuotaExceeded::k
 constexpr Choice kTlsPolicies[] = {{"may", static_cast<int>(smtp::TlsPolicy::kMay)},
                                    {"encrypt", static_cast<int>(smtp::TlsPolicy::kEncrypt)},
                                    {"verify", static_cast<int>(smtp::TlsPolicy::kVerify)}};
+constexpr Choice kTempErrorActions[] = {{"accept", static_cast<int>(TempErrorAction::kAccept)},
+                                        {"defer", static_cast<int>(TempErrorAction::kDefer)}};
 
 }  // namespace
 
@@ -242,7 +251,7 @@ const std::vector<KeyDef>& keys() {
        &Config::relay_lifetime, nullptr},
 
       // remote: outgoing SMTP, smarthost, ETRN client
-      {"dns_resolver", Kind::kString, "", 0, 0, "remote mailctl",
+      {"dns_resolver", Kind::kString, "", 0, 0, "remote mailctl checks",
        "DNS server to ask, ip[:port] (default: the servers in /etc/resolv.conf)", &Config::dns_resolver,
        check_resolver},
       {"relayhost", Kind::kString, "", 0, 0, "remote",
@@ -274,6 +283,43 @@ const std::vector<KeyDef>& keys() {
       {"wakeup_email", Kind::kString, "", 0, 0, "remote",
        "instead of ETRN, send a wake-up message to this address at the etrn_hosts", &Config::wakeup_email,
        check_mailbox_or_empty},
+
+      // smtpd's built-in checks (the checks process, smtpd/checks/)
+      {"dnsbl_zones", Kind::kList, "", 0, 0, "smtpd checks",
+       "DNS blocklists asked once per connection on port 25: zone[=127.0.0.2..11][*weight], comma separated",
+       &Config::dnsbl_zones, check_dns_lists},
+      {"dnswl_zones", Kind::kList, "", 0, 0, "smtpd checks",
+       "DNS allowlists (RFC 8904): the same syntax; a match subtracts its weight from the score",
+       &Config::dnswl_zones, check_dns_lists},
+      {"dnsbl_threshold", Kind::kInt, "1", 1, 1000, "checks",
+       "a client whose blocklist weights minus allowlist weights reach this is refused",
+       &Config::dnsbl_threshold, nullptr},
+      {"spf_check", Kind::kBool, "no", 0, 0, "smtpd checks",
+       "check SPF (RFC 7208) for MAIL FROM and HELO on port 25", &Config::spf_check, nullptr},
+      {"spf_reject_fail", Kind::kBool, "no", 0, 0, "smtpd",
+       "refuse MAIL when SPF says fail (550 5.7.23); otherwise only recorded", &Config::spf_reject_fail,
+       nullptr},
+      {"dkim_check", Kind::kBool, "no", 0, 0, "smtpd checks",
+       "verify DKIM signatures (RFC 6376, RSA and Ed25519) of mail received on port 25", &Config::dkim_check,
+       nullptr},
+      {"dmarc_check", Kind::kBool, "no", 0, 0, "smtpd checks",
+       "evaluate the From domain's DMARC policy (RFC 7489) on port 25 (needs SPF and DKIM results)",
+       &Config::dmarc_check, nullptr},
+      {"dmarc_reject", Kind::kBool, "yes", 0, 0, "smtpd",
+       "apply a failing domain's p=reject: 550 5.7.1 after DATA", &Config::dmarc_reject, nullptr},
+      {"dmarc_quarantine", Kind::kBool, "yes", 0, 0, "smtpd",
+       "apply a failing domain's p=quarantine: deliver to the Junk folder", &Config::dmarc_quarantine,
+       nullptr},
+      {"checks_temperror", Kind::kEnum, "accept", 0, 0, "smtpd",
+       "when a check cannot decide (DNS failure, checks process down): accept, or defer with 451",
+       &Config::checks_temperror, nullptr, kTempErrorActions},
+      {"authserv_id", Kind::kString, "", 0, 0, "smtpd",
+       "the authserv-id of our Authentication-Results header (default: the hostname)", &Config::authserv_id,
+       check_domain_or_empty},
+      {"filter_timeout", Kind::kDuration, "10s", 1, 600, "smtpd",
+       "how long smtpd waits for the checks process at connect and MAIL", &Config::filter_timeout, nullptr},
+      {"filter_data_timeout", Kind::kDuration, "30s", 1, 600, "smtpd",
+       "how long smtpd waits for the checks process after DATA", &Config::filter_data_timeout, nullptr},
   };
   return table;
 }

@@ -59,5 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try_decode<ipc::QueueListReply>(in, fv);
   try_decode<ipc::QueueCommand>(in, fv);
   try_decode<ipc::QueueCommandReply>(in, fv);
+  try_decode<ipc::Check>(in, fv);
+  try_decode<ipc::CheckDone>(in, fv);
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/checks/authres.hpp"
 #include "common/mail/outcome.hpp"
 #include "common/spool/origin.hpp"
 
@@ -25,12 +26,15 @@ enum class MsgType : std::uint16_t {
   kQueueListReply = 31,
   kQueueCommand = 32,
   kQueueCommandReply = 33,
+  kCheck = 40,
+  kCheckDone = 41,
 };
 
 // Protocol names announced in Hello, one per socket.
 inline constexpr const char* kProtoSubmit = "mailbag-submit";    // private/submit
 inline constexpr const char* kProtoDeliver = "mailbag-deliver";  // private/local, private/remote
 inline constexpr const char* kProtoControl = "mailbag-control";  // private/control (mailctl)
+inline constexpr const char* kProtoChecks = "mailbag-checks";    // private/checks (smtpd)
 inline constexpr std::uint32_t kProtoVersion = 2;
 
 // Both directions, first frame on every connection.
@@ -249,6 +253,63 @@ struct QueueCommandReply {
   }
 };
 
+// Which point of an SMTP session a Check is about.
+enum class CheckStage : std::uint8_t {
+  kConnect = 1,  // DNS lists for client_ip
+  kMail = 2,     // SPF for sender (MAIL FROM) and helo
+  kData = 3,     // DKIM and DMARC of the message in the passed fd
+};
+inline bool valid_enum(CheckStage s) { return s >= CheckStage::kConnect && s <= CheckStage::kData; }
+
+// smtpd -> checks (private/checks); at kData with SCM_RIGHTS: a read-only descriptor of
+// the finished queue file, whose message is data_size bytes at data_offset.
+struct Check {
+  static constexpr MsgType kType = MsgType::kCheck;
+  std::uint64_t request_id = 0;
+  CheckStage stage = CheckStage::kConnect;
+  std::string queue_id;  // kData only
+  std::string client_ip;
+  std::string helo;
+  std::string sender;  // MAIL FROM address, "" for the null sender
+  std::uint64_t data_offset = 0;
+  std::uint64_t data_size = 0;
+  std::vector<checks::ResInfo> earlier;  // kData: the SPF results of kMail, for DMARC
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+    f(stage);
+    f(queue_id);
+    f(client_ip);
+    f(helo);
+    f(sender);
+    f(data_offset);
+    f(data_size);
+    f(earlier);
+  }
+};
+
+// checks -> smtpd: the results for Authentication-Results (RFC 8601 method, result,
+// properties), and what smtpd needs to decide: the DNS list verdict at kConnect, the
+// DMARC policy that applies to a failing message at kData.
+struct CheckDone {
+  static constexpr MsgType kType = MsgType::kCheckDone;
+  std::uint64_t request_id = 0;
+  std::vector<checks::ResInfo> results;
+  std::uint8_t dnsbl = 0;  // 0 pass, 1 listed, 2 allowlisted, 3 temperror
+  std::string dnsbl_zone;  // listed: the blocklist named in the reply
+  std::string dnsbl_code;
+  std::string dmarc_policy;  // kData with dmarc=fail: "none", "quarantine" or "reject"
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+    f(results);
+    f(dnsbl);
+    f(dnsbl_zone);
+    f(dnsbl_code);
+    f(dmarc_policy);
+  }
+};
+
 // For the documentation test: every type's name as written in mailbag-ipc.7.
 struct MsgName {
   MsgType type;
@@ -266,6 +327,8 @@ inline constexpr MsgName kMsgNames[] = {
     {MsgType::kQueueListReply, "QueueListReply"},
     {MsgType::kQueueCommand, "QueueCommand"},
     {MsgType::kQueueCommandReply, "QueueCommandReply"},
+    {MsgType::kCheck, "Check"},
+    {MsgType::kCheckDone, "CheckDone"},
 };
 
 }  // namespace common::ipc
