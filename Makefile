@@ -84,7 +84,7 @@ COMMON_SRCS := $(filter-out %_test.cpp %_fuzz.cpp %/doctest_main.cpp %/fuzz_repl
 COMMON_LIB := $(BUILD)/lib/libcommon.a
 
 # program name -> folder
-PROGRAMS := smtpd queue-manager local remote pop3d relayctl mailctl sendmail
+PROGRAMS := smtpd queue-manager local remote pop3d relayctl mailctl sendmail checks
 dir_smtpd := smtpd
 dir_queue-manager := queue-manager
 dir_local := delivery/local

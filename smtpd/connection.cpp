@@ -62,6 +62,7 @@ void Connection::start() {
     return;
   }
   greeted_ = true;
+  start_connect_check();
   apply(session_.start());
 }
 
@@ -266,6 +267,7 @@ void Connection::apply(Output out) {
     break;
   }
   update_io();
+  if (out.check) start_check(std::move(*out.check), std::move(out.check_fd));  // may apply() again
 }
 
 void Connection::submit_done(const Verdict& verdict) {
@@ -447,6 +449,7 @@ void Connection::finish(const char* why) {
   if (request_id_) server_.forget_request(request_id_);
   if (submit_timer_) evtimer_del(submit_timer_.get());
   if (auth_timer_) evtimer_del(auth_timer_.get());
+  forget_checks();
   log::info("disconnect from %s (%s)", client_.literal.c_str(), why);
   server_.release(id_);
 }

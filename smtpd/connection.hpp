@@ -37,6 +37,8 @@ class Connection {
   // (the growing delay after failures; commands sent meanwhile wait for it).
   void auth_done(const AuthOutcome& outcome, double delay);
   const ClientInfo& client() const { return client_; }
+  // The checks process's answer to request `id` (connection_checks.cpp).
+  void check_answer(std::uint64_t id, common::Result<common::ipc::CheckDone> answer);
 
  private:
   enum class Io {
@@ -71,6 +73,13 @@ class Connection {
   void begin_tls();
   void install(bufferevent* bev);
   void finish(const char* why);
+  // The built-in checks (connection_checks.cpp): DNS lists asked at connect, their answer
+  // kept for every MAIL; the MAIL or data stage the session waits for.
+  static void check_timeout_cb(evutil_socket_t, short, void* self) noexcept;
+  void start_connect_check();
+  void start_check(common::ipc::Check req, common::io::UniqueFd fd);
+  void try_finish_check();
+  void forget_checks();
 
   Server& server_;
   std::uint64_t id_;
@@ -99,6 +108,12 @@ class Connection {
   common::io::EventPtr submit_timer_;
   common::io::EventPtr auth_timer_;
   std::optional<AuthOutcome> delayed_auth_;
+  std::uint64_t connect_req_ = 0;  // DNS lists asked at connect, not answered yet
+  std::optional<common::ipc::CheckDone> connect_answer_;
+  std::uint64_t check_req_ = 0;  // the stage the session waits for
+  std::optional<common::ipc::CheckDone> check_answer_;
+  std::optional<common::ipc::CheckStage> check_stage_;
+  common::io::EventPtr check_timer_;
 };
 
 }  // namespace smtpd

@@ -171,6 +171,24 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
     sc.pop_before_smtp = cfg.pop_before_smtp;
     for (const auto& d : cfg.relay_domains) sc.relay_domains.push_back(common::mail::lower(d));
   }
+  // The built-in checks apply to mail from other servers (port 25) only.
+  ChecksConfig& ck = session_cfg_[static_cast<int>(Port::kMx)].checks;
+  ck.dnsbl = !cfg.dnsbl_zones.empty() || !cfg.dnswl_zones.empty();
+  ck.spf = cfg.spf_check || cfg.dmarc_check;
+  ck.data = cfg.dkim_check || cfg.dmarc_check;
+  ck.spf_reject_fail = cfg.spf_reject_fail;
+  ck.dmarc_reject = cfg.dmarc_reject;
+  ck.dmarc_quarantine = cfg.dmarc_quarantine;
+  ck.temperror_defer = cfg.checks_temperror == common::config::TempErrorAction::kDefer;
+  ck.authserv_id = cfg.authserv_id.empty() ? cfg.hostname : cfg.authserv_id;
+  if (ck.any()) {  // otherwise smtpd never talks to the checks process
+    checks_ = std::make_unique<common::ipc::AsyncClient>(
+        base,
+        common::ipc::Peer{layout_.private_dir() + "/checks", common::ipc::kProtoChecks, "smtpd",
+                          "the checks process"},
+        0);
+    checks_->keep_connected(1);
+  }
 }
 
 Server::~Server() {
@@ -449,6 +467,22 @@ std::uint64_t Server::etrn(std::uint64_t conn_id, const EtrnRequest& e) {
 }
 
 void Server::forget_request(std::uint64_t request_id) { qmgr_.cancel(request_id); }
+
+std::uint64_t Server::check(std::uint64_t conn_id, ipc::Check req, common::io::UniqueFd fd) {
+  if (!checks_) return 0;
+  auto id = std::make_shared<std::uint64_t>(0);
+  *id = checks_->call<ipc::CheckDone>(std::move(req), std::move(fd),
+                                      [this, conn_id, id](Result<ipc::CheckDone> answer) {
+                                        auto c = conns_.find(conn_id);
+                                        if (c != conns_.end())
+                                          c->second->check_answer(*id, std::move(answer));
+                                      });
+  return *id;
+}
+
+void Server::forget_check(std::uint64_t id) {
+  if (checks_) checks_->cancel(id);
+}
 
 int run(const common::config::Config& cfg, PreJail pre) {
   // Each message passes through a few buffers of 64 to 256 KB that live as long as its

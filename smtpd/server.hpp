@@ -91,6 +91,10 @@ class Server : public Backend {
   std::uint64_t etrn(std::uint64_t conn_id, const EtrnRequest& e);
   // The connection no longer waits for this answer (timeout or gone).
   void forget_request(std::uint64_t request_id);
+  // Asks the checks process (Connection::check_answer gets the answer); 0 when no check
+  // is configured or it cannot be reached now.
+  std::uint64_t check(std::uint64_t conn_id, common::ipc::Check req, common::io::UniqueFd fd);
+  void forget_check(std::uint64_t id);
   // Checks credentials; the verdict comes back through Connection::auth_done.
   void authenticate(std::uint64_t conn_id, AuthRequest req);
   // Destroys the connection on the next loop turn.
@@ -120,8 +124,9 @@ class Server : public Backend {
   const common::config::Config& cfg_;
   SessionConfig session_cfg_[3];
   common::spool::Layout layout_;
-  common::spool::DropDir drop_;       // spool/incoming
-  common::spool::SubmitClient qmgr_;  // private/submit: Submit and ETRN
+  common::spool::DropDir drop_;                       // spool/incoming
+  common::spool::SubmitClient qmgr_;                  // private/submit: Submit and ETRN
+  std::unique_ptr<common::ipc::AsyncClient> checks_;  // private/checks, when a check is configured
   common::tls::SslCtxPtr tls_;
   AccountsDirectory directory_;
   PasswordStore passwords_;

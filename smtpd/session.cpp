@@ -61,7 +61,8 @@ Session::Session(const SessionConfig& cfg, ClientInfo client, Backend& backend)
 }
 
 bool Session::waiting() const {
-  return phase_ == Phase::kWaitSubmit || phase_ == Phase::kWaitAuth || phase_ == Phase::kWaitEtrn;
+  return phase_ == Phase::kWaitSubmit || phase_ == Phase::kWaitAuth || phase_ == Phase::kWaitEtrn ||
+         phase_ == Phase::kWaitCheck;
 }
 
 void Session::set_implicit_tls(std::string description) {
@@ -259,6 +260,7 @@ void Session::cmd_mail(const Command& c) {
               log::printable(p.value->envelope_sender()).c_str(),
               facts_.auth_user.empty() ? "" : " user=", log::printable(facts_.auth_user, 64).c_str());
   if (r.is_error()) return send(r);
+  if (checks_apply()) return begin_mail_check(std::move(*p.value), r);
   tx_.emplace();
   tx_->mail = std::move(*p.value);
   send(r);
@@ -325,6 +327,7 @@ void Session::cmd_data(const Command& c) {
   tx_->writer.emplace(std::move(*w));
   tx_->queue_id = env.queue_id;
   tx_->client = env.client;
+  if (checks_apply()) tx_->env = env;
 
   ReceivedInfo ri;
   ri.helo = header_safe_name(facts_.helo, env.smtputf8);
@@ -402,6 +405,12 @@ void Session::finish_data() {
     reset_transaction();  // drops the unlinked file
     return send(v);
   }
+  if (checks_apply()) return begin_data_check();
+  submit_file();
+}
+
+void Session::submit_file() {
+  Transaction& t = *tx_;
   t.stored = t.writer->size();
   out_.submit = Submission{t.writer->release_fd(), t.queue_id};
   t.writer.reset();

@@ -19,10 +19,12 @@
 #include <vector>
 
 #include "common/io/unique_fd.hpp"
+#include "common/ipc/messages.hpp"
 #include "common/mail/address.hpp"
 #include "common/mail/outcome.hpp"
 #include "common/result.hpp"
 #include "common/spool/queue_file.hpp"
+#include "smtpd/check_policy.hpp"
 #include "smtpd/commands.hpp"
 #include "smtpd/data_reader.hpp"
 #include "smtpd/policy.hpp"
@@ -51,6 +53,7 @@ struct SessionConfig {
   bool sender_login_check = true;
   bool pop_before_smtp = false;            // consult the relay database
   std::vector<std::string> relay_domains;  // lower-case
+  ChecksConfig checks;                     // the built-in checks (MX port only)
 };
 
 struct ClientInfo {
@@ -116,6 +119,9 @@ struct Output {
   std::optional<Submission> submit;  // then submit; answer with submit_done()
   std::optional<AuthRequest> auth;   // then check credentials; answer with auth_done()
   std::optional<EtrnRequest> etrn;   // then ask the queue manager; answer with etrn_done()
+  // then ask the checks process (at kData passing check_fd); answer with check_done()
+  std::optional<common::ipc::Check> check;
+  common::io::UniqueFd check_fd;
 };
 
 // One mail transaction (MAIL to the end of DATA), owned by the Session.
@@ -129,6 +135,10 @@ struct Transaction {
   std::string client;        // "helo [ip]" as in the envelope
   std::uint64_t stored = 0;  // message bytes in the queue file, Received included
   int write_error = 0;       // errno of the first failed write (-1: unknown), 0: none
+  // The built-in checks: the envelope (for the rewritten queue file) and the verdicts
+  // of MAIL, which the Authentication-Results header and DMARC need too.
+  common::spool::Envelope env;
+  common::ipc::CheckDone mail_checks;
 };
 
 class Session {
@@ -152,6 +162,9 @@ class Session {
   // The queue manager's answer to the last EtrnRequest: how many messages it started,
   // or nullopt when it could not be asked.
   Output etrn_done(std::optional<std::uint32_t> messages);
+  // The checks process's verdicts on the last Output::check (the Connection makes up
+  // temperrors when it did not answer in time).
+  Output check_done(const common::ipc::CheckDone& verdicts);
   // No input within the time limit (RFC 5321 4.5.3.2.7).
   Output timeout();
 
@@ -167,7 +180,7 @@ class Session {
   const SessionFacts& facts() const { return facts_; }
 
  private:
-  enum class Phase { kCommand, kData, kWaitSubmit, kWaitAuth, kWaitEtrn, kTls, kClosed };
+  enum class Phase { kCommand, kData, kWaitSubmit, kWaitAuth, kWaitEtrn, kWaitCheck, kTls, kClosed };
   enum class Helo { kNone, kHelo, kEhlo };
   // Inside an AUTH exchange (RFC 4954 4): what the next client line answers.
   enum class AuthStep { kNone, kPlain, kLoginUser, kLoginPassword };
@@ -199,6 +212,15 @@ class Session {
   void finish_data();
   Reply data_verdict() const;
   std::string protocol_name() const;
+  void submit_file();
+  // The built-in checks (session_checks.cpp).
+  bool checks_apply() const;
+  void begin_mail_check(MailArgs mail, const Reply& ok);
+  void begin_data_check();
+  void mail_checked(const common::ipc::CheckDone& v);
+  void data_checked(const common::ipc::CheckDone& v);
+  void log_verdicts(const common::ipc::CheckDone& v, const std::string& queue_id);
+  bool add_authres(const common::ipc::CheckDone& data);
 
   SessionConfig cfg_;
   std::string host_lower_;
@@ -217,8 +239,10 @@ class Session {
   std::string chunk_;        // scratch for data output
   int errors_ = 0;
   AuthStep auth_step_ = AuthStep::kNone;
-  std::string auth_login_;    // AUTH LOGIN: the user name, until the password comes
-  std::string pending_node_;  // ETRN: the node the queue manager is asked about
+  std::string auth_login_;                // AUTH LOGIN: the user name, until the password comes
+  std::string pending_node_;              // ETRN: the node the queue manager is asked about
+  std::optional<MailArgs> pending_mail_;  // MAIL waiting for the checks
+  Reply pending_mail_reply_;
   Output out_;
 };
 

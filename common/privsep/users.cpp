@@ -10,6 +10,8 @@ const std::vector<Identity>& identities() {
       {"local", "mb-vmail", "mb-mail", {"mb-acct", "mb-drop"}},
       {"remote", "mb-remote", "mb-remote", {}},
       {"pop3d", "mb-pop3d", "mb-pop3d", {"mb-mail", "mb-acct", "mb-auth", "mb-relay"}},
+      // The built-in checks: no shared group at all (no queue, no mailbox, no database).
+      {"checks", "mb-checks", "mb-checks", {}},
       // Not a daemon: mailctl run by root edits accounts.mdb and passwd.mdb as this user.
       {"mailctl", "mb-admin", "mb-admin", {"mb-acct", "mb-auth"}},
   };

@@ -405,8 +405,17 @@ class Mailbag:
         for user, password in self.users:
             self.mailctl("user", "add", user, input=password + "\n")
         for name in DAEMONS:
+            if name == "smtpd" and self.wants_checks():
+                self.start_daemon("checks")  # smtpd asks it from its first session on
             self.start_daemon(name)
         return self
+
+    CHECK_KEYS = ("dnsbl_zones", "dnswl_zones", "spf_check", "dkim_check", "dmarc_check")
+
+    def wants_checks(self):
+        """True when the config turns on a built-in check: the checks process
+        (smtpd/checks/) is started before smtpd, as its systemd unit is."""
+        return any(str(self.extra_conf.get(k, "")).strip() not in ("", "no") for k in self.CHECK_KEYS)
 
     def start_daemon(self, name):
         """Starts one daemon (stderr appended to its log) and waits until it is ready:
@@ -427,6 +436,8 @@ class Mailbag:
             self._wait_ready(name, self._smtp_ready)
         elif name == "pop3d":
             self._wait_ready(name, self._pop3_ready)
+        elif name == "checks":
+            self._wait_ready(name, lambda: self._socket_ready("checks"))
         return self.procs[name]
 
     def start_pop3d(self):
@@ -473,8 +484,11 @@ class Mailbag:
                 return
 
     def _submit_socket_ready(self):
+        return self._socket_ready("submit")
+
+    def _socket_ready(self, name):
         # The internal sockets are SOCK_SEQPACKET (common/ipc/socket.hpp).
-        path = os.path.join(self.spool, "private", "submit")
+        path = os.path.join(self.spool, "private", name)
         s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             s.connect(path)
@@ -582,6 +596,13 @@ class Mailbag:
         code, lines = c.reply()
         assert code == 220, (code, lines)
         return c
+
+    def smtp_from(self, source_ip, helo="client.example.net", timeout=60):
+        """An smtplib connection from a chosen local address (e.g. a unique 127.x address
+        that a test DNS list or SPF record names), after EHLO `helo`."""
+        s = smtplib.SMTP(self.host, self.port, timeout=timeout, source_address=(source_ip, 0))
+        s.ehlo(helo)
+        return s
 
     def send(self, to, message, mail_from="sender@example.net", mail_options=(), conn=None):
         """Submits `message` (bytes with CRLF line ends, not dot-stuffed; or str) to the

@@ -25,12 +25,12 @@ import pytest
 
 import harness
 
-PROGRAMS = ("smtpd", "queue-manager", "local", "remote", "pop3d", "relayctl", "mailctl", "sendmail")
+PROGRAMS = ("smtpd", "queue-manager", "local", "remote", "pop3d", "relayctl", "mailctl", "sendmail", "checks")
 UNITS = ("mailbag-smtpd.service", "mailbag-queue-manager.service", "mailbag-local.service",
-         "mailbag-remote.service", "mailbag-pop3d.service", "mailbag.target")
+         "mailbag-remote.service", "mailbag-pop3d.service", "mailbag-checks.service", "mailbag.target")
 MAN = ("man5/mailbag.conf.5", "man5/mailbag-queue.5", "man7/mailbag.7", "man7/mailbag-ipc.7", "man8/smtpd.8",
        "man8/queue-manager.8", "man8/local.8", "man8/remote.8", "man8/pop3d.8", "man8/mailctl.8",
-       "man8/relayctl.8", "man8/sendmail.8")
+       "man8/relayctl.8", "man8/sendmail.8", "man8/checks.8")
 
 
 def make_install(destdir="", extra=()):
@@ -308,6 +308,7 @@ def test_real_install_creates_users_and_tree_and_an_upgrade_keeps_the_mail():
         "mb-remote": ["mb-remote", []],
         "mb-pop3d": ["mb-pop3d", ["mb-acct", "mb-auth", "mb-mail", "mb-relay"]],
         "mb-admin": ["mb-admin", ["mb-acct", "mb-auth"]],  # owns accounts.mdb, passwd.mdb
+        "mb-checks": ["mb-checks", []],  # the built-in checks: no shared group
     }
     got = {u: v[:2] for u, v in out["users"].items()}
     assert got == want, got

@@ -53,6 +53,10 @@ tls_cert_file = $run/tls/cert.pem
 tls_key_file = $run/tls/key.pem
 smtp_listen = $addr:$port
 queue_retry_min = 30s
+# Built-in checks (see checks(8)); e.g. uncomment to record SPF, DKIM and DMARC verdicts:
+# spf_check = yes
+# dkim_check = yes
+# dmarc_check = yes
 # The demo lets POP3 clients log in without TLS on loopback; a real server should not.
 pop3_plaintext_auth = yes
 EOF
@@ -161,6 +165,8 @@ start queue-manager
 wait_for "the queue manager's socket" unix_socket_up "$run/spool/private/submit"
 start local
 start remote
+# The built-in checks (checks(8)): idle until mailbag.conf turns one on (spf_check = yes, ...).
+[ -x "$bin/checks" ] && start checks
 start smtpd
 wait_for "smtpd on $addr:$port" tcp_up
 start pop3d
@@ -172,7 +178,7 @@ wait_for "pop3d on $addr:$pop3_port" pop3_up
 cat <<EOF
 
 Mailbag demo server is running on $addr:$port
-  (${names[*]}: pids ${pids[*]}$( [ "$(id -u)" = 0 ] && echo "; started as root, running as mb-queue, mb-vmail, mb-remote, mb-smtpd, mb-pop3d"))
+  (${names[*]}: pids ${pids[*]}$( [ "$(id -u)" = 0 ] && echo "; started as root, running as mb-queue, mb-vmail, mb-remote, mb-checks, mb-smtpd, mb-pop3d"))
 
   Send a message:
     swaks --server $addr:$port --to $user --from you@example.net
