@@ -168,13 +168,14 @@ def deliver(mb, world, msg, mail_from, helo="client.pass.test", ip=None):
             s.close()
 
 
-def stored(mb, sent):
+def stored(mb, sent, check_alive=True):
     assert sent.code == 250, sent
     for _ in harness.deadline_loop(30, "message %s delivered" % sent.queue_id):
         for m in mb.read_messages(USER).values():
             if sent.queue_id.encode() in m:
                 return m
-        mb.check_alive()
+        if check_alive:
+            mb.check_alive()
 
 
 def authres(data):
@@ -300,5 +301,21 @@ def test_no_check_configured_never_contacts_the_checks_process(world):
         sent = m.send(USER, message("x@fail.test"), mail_from="x@fail.test")
         data = stored(m, sent)
         assert not authres(data)
+    finally:
+        m.cleanup()
+
+
+@pytest.mark.parametrize("action", ["defer", "accept"])
+def test_checks_process_down_gives_configured_answer(world, action):
+    m = make_mb(world, checks_temperror=action, dkim_check="no", dmarc_check="no")
+    try:
+        m.kill("checks")
+        sent = deliver(m, world, message("a@pass.test"), "a@pass.test")
+        if action == "defer":
+            assert sent.code == 451, sent
+        else:
+            # Accepted without verdicts: the header says so, smtpd logs the temperror.
+            assert authres(stored(m, sent, check_alive=False)) == ["mail.example.test; none"]
+            assert "checks=temperror" in m.logs("smtpd")
     finally:
         m.cleanup()
