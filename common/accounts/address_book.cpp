@@ -53,6 +53,14 @@ std::string subaddress_base(const std::string& local, const std::string& delimit
   return local.substr(0, cut);
 }
 
+Result<std::optional<Domain>> AddressBook::domain(const std::string& name) {
+  for (const auto& [n, d] : domains_read_)
+    if (n == name) return d;
+  auto d = db_.domain(name);
+  if (d) domains_read_.emplace_back(name, *d);
+  return d;
+}
+
 Result<bool> AddressBook::is_local_domain(const std::string& domain) {
   auto d = db_.domain(lower(domain));
   if (!d) return d.status();
@@ -146,7 +154,7 @@ void AddressBook::walk(const std::string& text, int depth, bool allow_default, W
     return;
   }
   const std::string& domain = addr->domain;
-  auto dom = addr->literal ? Result<std::optional<Domain>>(std::nullopt) : db_.domain(domain);
+  auto dom = addr->literal ? Result<std::optional<Domain>>(std::nullopt) : this->domain(domain);
   if (!dom) return fail_db(w, dom.status(), domain);
   if (!*dom) {
     // postmaster@<hostname> exists even when the hostname is no domain of ours (RFC 5321
@@ -202,6 +210,12 @@ void AddressBook::walk(const std::string& text, int depth, bool allow_default, W
 
 Expansion AddressBook::expand(const std::string& recipient, const std::set<std::string>& loop_marks,
                               std::int64_t now) {
+  domains_read_.clear();
+  return expand_now(recipient, loop_marks, now);
+}
+
+Expansion AddressBook::expand_now(const std::string& recipient, const std::set<std::string>& loop_marks,
+                                  std::int64_t now) {
   Expansion r;
   Walk e;
   e.now = now;
@@ -251,7 +265,6 @@ Expansion AddressBook::expand(const std::string& recipient, const std::set<std::
     r.why = Class::kTempFail;
     return r;
   }
-  std::set<std::string> known = e.visited;  // every address that led here
   bool keep = true;
   if (!u.forward.empty()) {
     // Redirection: the targets are expanded like an alias's (sharing the visited set, so
@@ -274,14 +287,14 @@ Expansion AddressBook::expand(const std::string& recipient, const std::set<std::
   // The mailbox, also when it keeps no copy: an auto-reply still goes out (a user away
   // who forwards their mail).
   Mailbox mb;
-  mb.address = u.address;
+  mb.address = std::move(u.address);
   mb.path = rules_.mail_root + "/" + u.maildir;
   mb.store = keep;
   mb.quota = u.quota;
-  mb.autoreply = u.autoreply;
-  mb.known_as = std::move(known);
+  mb.autoreply = std::move(u.autoreply);
+  mb.known_as = std::move(e.visited);  // every address that led here
   mb.known_as.insert(ukey);
-  auto d = db_.domain(domain_of(ukey));
+  auto d = domain(domain_of(ukey));
   if (!d) {
     Walk dummy;
     fail_db(dummy, d.status(), domain_of(ukey));
@@ -295,7 +308,8 @@ Expansion AddressBook::expand(const std::string& recipient, const std::set<std::
 Recipient AddressBook::rcpt(const mail::Address& a, std::int64_t now,
                             const std::function<bool(const std::string&)>& full) {
   Recipient out;
-  auto t = transport(a.key());
+  domains_read_.clear();
+  auto t = transport_now(a.key());
   if (!t) {
     log::error("accounts database lookup of %s failed: %s", log::printable(a.domain).c_str(),
                t.message().c_str());
@@ -309,7 +323,7 @@ Recipient AddressBook::rcpt(const mail::Address& a, std::int64_t now,
   // The same expansion the local agent will make, so that what RCPT accepts is what
   // delivery delivers (or defers), and what delivery would refuse is refused here
   // instead of bounced later to a sender that may be forged.
-  Expansion e = expand(a.str(), {}, now);
+  Expansion e = expand_now(a.str(), {}, now);
   if (e.failure) {
     out.why = e.why;
     out.verdict = *e.failure;
@@ -323,11 +337,16 @@ Recipient AddressBook::rcpt(const mail::Address& a, std::int64_t now,
 }
 
 Result<Transport> AddressBook::transport(const std::string& address) {
+  domains_read_.clear();
+  return transport_now(address);
+}
+
+Result<Transport> AddressBook::transport_now(const std::string& address) {
   auto at = address.rfind('@');
   if (at == std::string::npos) return Status::error("address without domain");
   std::string domain = lower(address.substr(at + 1));
   if (!domain.empty() && domain.front() == '[') return Transport::kRemote;  // an address literal
-  auto d = db_.domain(domain);
+  auto d = this->domain(domain);
   if (!d) return d.status();
   if (*d || is_hostname_postmaster(lower(address))) return Transport::kLocal;
   return Transport::kRemote;

@@ -31,6 +31,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/accounts/lookup.hpp"
@@ -139,6 +140,13 @@ class AddressBook {
 
  private:
   struct Walk;
+  Expansion expand_now(const std::string& recipient, const std::set<std::string>& loop_marks,
+                       std::int64_t now);
+  Result<Transport> transport_now(const std::string& address);
+  // A domain record, read once per question: RCPT's transport check, the walk and the
+  // mailbox's size limit ask for the same domain. Each public entry starts afresh, so an
+  // answer never rests on a record read for an earlier question.
+  Result<std::optional<Domain>> domain(const std::string& name);
   void walk(const std::string& text, int depth, bool allow_default, Walk& w, bool top = false);
   void fail_db(Walk& w, const Status& st, const std::string& key);
   bool postmaster_default(const std::string& key, const std::string& domain, int depth, Walk& w);
@@ -147,6 +155,7 @@ class AddressBook {
 
   Lookup& db_;
   Rules rules_;
+  std::vector<std::pair<std::string, std::optional<Domain>>> domains_read_;
 };
 
 }  // namespace common::accounts
