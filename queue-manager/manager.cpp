@@ -109,7 +109,7 @@ Status Manager::start() {
   state_ = std::move(*st);
 
   MB_TRY(recover());
-  remover_ = std::make_unique<Remover>(pre_.queue_dir.get());
+  remover_ = std::make_unique<Remover>(base_, pre_.queue_dir.get());
   syncer_ = std::make_unique<Syncer>(base_, pre_.queue_dir.get(), [this](int err) {
     if (err == 0) common::spool::fault::hit("qmgr.after_sync");
     core_.synced(err);
