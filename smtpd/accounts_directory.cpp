@@ -26,27 +26,11 @@ common::Result<std::optional<DomainInfo>> LookupDirectory::domain(const std::str
   return std::optional<DomainInfo>(info);
 }
 
-common::Result<std::optional<MailboxInfo>> LookupDirectory::mailbox(const std::string& key) {
+common::Result<bool> LookupDirectory::sends_as(const std::string& user, const common::mail::Address& sender) {
+  if (sender.key() == user) return true;  // the own address needs no database
   auto db = lookup();
   if (!db) return db.status();
-  for (int pass = 0; pass < 2; ++pass) {
-    std::string k = key;
-    if (pass == 1) {
-      // Subaddressing (recipient_delimiter): "user+tag@d" -> "user@d".
-      auto at = key.rfind('@');
-      if (at == std::string::npos) break;
-      std::string base = common::accounts::subaddress_base(key.substr(0, at), rules.recipient_delimiter);
-      if (base.empty()) break;
-      k = base + key.substr(at);
-    }
-    auto u = (*db)->user(k);
-    if (!u) return u.status();
-    if (*u) return std::optional<MailboxInfo>(MailboxInfo{(*u)->disabled, false, {}});
-    auto a = (*db)->alias(k);
-    if (!a) return a.status();
-    if (*a) return std::optional<MailboxInfo>(MailboxInfo{false, true, (*a)->targets});
-  }
-  return std::optional<MailboxInfo>();
+  return AddressBook(**db, rules).sends_as(user, sender);
 }
 
 common::accounts::Recipient LookupDirectory::recipient(const common::mail::Address& rcpt) {

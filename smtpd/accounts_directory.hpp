@@ -21,9 +21,7 @@ namespace smtpd {
 class LookupDirectory : public Directory {
  public:
   common::Result<std::optional<DomainInfo>> domain(const std::string& name) override;
-  // With a recipient_delimiter, "user+tag@d" that is no user or alias of its own is
-  // looked up as "user@d".
-  common::Result<std::optional<MailboxInfo>> mailbox(const std::string& key) override;
+  common::Result<bool> sends_as(const std::string& user, const common::mail::Address& sender) override;
   common::accounts::Recipient recipient(const common::mail::Address& rcpt) override;
   // AUTH: the account a login name refers to (AddressBook::login), if any.
   common::Result<std::optional<std::string>> login_account(const std::string& name);

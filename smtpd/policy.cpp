@@ -4,12 +4,9 @@
 #include <algorithm>
 
 #include "common/log/log.hpp"
-#include "common/mail/ascii.hpp"
 
 namespace smtpd {
 namespace {
-
-using common::mail::lower;
 
 Reply ok_rcpt() { return make_reply(250, "2.1.5", "Ok"); }
 
@@ -32,38 +29,6 @@ std::string key_local(const std::string& key, const std::string& domain) {
   return key.substr(0, key.size() - domain.size() - 1);
 }
 
-// Is `sender` (lower-cased key) an address `user` may send as? Sets *failed on a lookup
-// error.
-bool owned_by(const std::string& user, const common::mail::Address& sender, Directory& dir,
-              common::Status* failed) {
-  std::string key = sender.key();
-  if (key == user) return true;
-  if (sender.literal) return false;
-  std::vector<std::string> candidates = {key};
-  auto d = dir.domain(sender.domain);
-  if (!d) {
-    *failed = d.status();
-    return false;
-  }
-  if (d->has_value() && !(*d)->alias_of.empty()) {
-    // The same local part in an alias domain of the user's domain.
-    std::string mapped = key_local(key, sender.domain) + "@" + (*d)->alias_of;
-    if (mapped == user) return true;
-    candidates.push_back(mapped);
-  }
-  for (const auto& k : candidates) {
-    auto m = dir.mailbox(k);
-    if (!m) {
-      *failed = m.status();
-      return false;
-    }
-    if (!m->has_value() || !(*m)->alias) continue;
-    for (const auto& t : (*m)->targets)
-      if (lower(t) == user) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 bool may_relay(const SessionFacts& f) {
@@ -81,10 +46,10 @@ Reply check_sender(const SessionFacts& facts, const MailArgs& mail, const Sender
     return make_reply(552, "5.3.4",
                       "Message size exceeds fixed limit of " + std::to_string(rules.size_limit) + " bytes");
   if (!facts.auth_user.empty() && rules.sender_login_check && !mail.sender.null()) {
-    common::Status failed;
-    bool ok = owned_by(facts.auth_user, mail.sender, dir, &failed);
-    if (!failed.is_ok()) return lookup_failed(failed);
-    if (!ok) return make_reply(554, "5.7.1", "Sender address rejected: not owned by user " + facts.auth_user);
+    auto ok = dir.sends_as(facts.auth_user, mail.sender);
+    if (!ok) return lookup_failed(ok.status());
+    if (!*ok)
+      return make_reply(554, "5.7.1", "Sender address rejected: not owned by user " + facts.auth_user);
   }
   return make_reply(250, "2.1.0", "Ok");
 }

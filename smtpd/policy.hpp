@@ -44,20 +44,15 @@ struct DomainInfo {
   std::size_t max_recipients = 0;      // mailctl domain set max-recipients; 0: none
 };
 
-struct MailboxInfo {
-  bool disabled = false;
-  bool alias = false;                // an alias, not a user
-  std::vector<std::string> targets;  // an alias's targets, as stored
-};
-
 // The accounts as the policy needs them. Errors mean "cannot tell now" (451).
 class Directory {
  public:
   virtual ~Directory() = default;
   // `name` is lower-case.
   virtual common::Result<std::optional<DomainInfo>> domain(const std::string& name) = 0;
-  // A user or an alias with this key ("local@domain", lower-case), for the sender check.
-  virtual common::Result<std::optional<MailboxInfo>> mailbox(const std::string& key) = 0;
+  // May the authenticated user `user` (the account's lower-case address) use `sender`
+  // as MAIL FROM? The address book's answer (AddressBook::sends_as).
+  virtual common::Result<bool> sends_as(const std::string& user, const common::mail::Address& sender) = 0;
   // The address book's verdict on a recipient (common/accounts/address_book.hpp): the
   // answer the local agent's expansion would give, so RCPT accepts only what delivery
   // delivers.

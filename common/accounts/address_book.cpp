@@ -426,4 +426,50 @@ Result<std::vector<std::string>> AddressBook::next_hops(const std::string& key) 
   return out;
 }
 
+// For the sender check: the targets of the alias `key`, else of the alias its subaddress
+// base names; nullopt when a user comes first or there is neither.
+Result<std::optional<std::vector<std::string>>> AddressBook::alias_targets(const std::string& key) {
+  using Targets = std::optional<std::vector<std::string>>;
+  for (int pass = 0; pass < 2; ++pass) {
+    std::string k = key;
+    if (pass == 1) {
+      auto at = key.rfind('@');
+      if (at == std::string::npos) break;
+      std::string base = subaddress_base(key.substr(0, at), rules_.recipient_delimiter);
+      if (base.empty()) break;
+      k = base + key.substr(at);
+    }
+    auto u = db_.user(k);
+    if (!u) return u.status();
+    if (*u) return Targets();
+    auto a = db_.alias(k);
+    if (!a) return a.status();
+    if (*a) return Targets(std::move((*a)->targets));
+  }
+  return Targets();
+}
+
+Result<bool> AddressBook::sends_as(const std::string& user, const mail::Address& sender) {
+  std::string key = sender.key();
+  if (key == user) return true;
+  if (sender.literal) return false;
+  std::vector<std::string> candidates = {key};
+  auto d = db_.domain(sender.domain);
+  if (!d) return d.status();
+  if (*d && !(*d)->alias_of.empty()) {
+    // The same local part in the domain this one is an alias of.
+    std::string mapped = key.substr(0, key.size() - sender.domain.size() - 1) + "@" + (*d)->alias_of;
+    if (mapped == user) return true;
+    candidates.push_back(std::move(mapped));
+  }
+  for (const auto& k : candidates) {
+    auto targets = alias_targets(k);
+    if (!targets) return targets.status();
+    if (!*targets) continue;
+    for (const auto& t : **targets)
+      if (lower(t) == user) return true;
+  }
+  return false;
+}
+
 }  // namespace common::accounts

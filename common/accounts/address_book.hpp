@@ -135,6 +135,12 @@ class AddressBook {
   // user who keeps no copy, the same local part in an alias domain's target), lower-case.
   Result<std::vector<std::string>> next_hops(const std::string& key);
 
+  // smtpd's sender check (smtpd_sender_login_check): may the authenticated user `user`
+  // (the account's lower-case address) use `sender` as MAIL FROM? Its own address, an
+  // alias (or a subaddress of one) whose targets include the user, and the same local
+  // part in an alias domain of either. An error: cannot tell now.
+  Result<bool> sends_as(const std::string& user, const mail::Address& sender);
+
   Result<bool> is_local_domain(const std::string& domain);
   const Rules& rules() const { return rules_; }
 
@@ -152,6 +158,7 @@ class AddressBook {
   bool postmaster_default(const std::string& key, const std::string& domain, int depth, Walk& w);
   std::optional<std::string> postmaster_target(const std::string& key, Walk& w);
   bool is_hostname_postmaster(const std::string& key) const;
+  Result<std::optional<std::vector<std::string>>> alias_targets(const std::string& key);
 
   Lookup& db_;
   Rules rules_;
