@@ -77,10 +77,11 @@ Failure = report.Failure
 
 def build_loadgen(build):
     out = os.path.join(build, "bench", "loadgen")
-    src = os.path.join(HERE, "loadgen.cpp")
-    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+    srcs = [os.path.join(HERE, f) for f in ("loadgen.cpp", "loadgen_smtp.cpp", "loadgen_pop3.cpp")]
+    newest = max(os.path.getmtime(f) for f in srcs + [os.path.join(HERE, "loadgen.hpp")])
+    if not os.path.exists(out) or os.path.getmtime(out) < newest:
         os.makedirs(os.path.dirname(out), exist_ok=True)
-        subprocess.run(["g++", "-std=c++20", "-O2", "-Wall", "-Wextra", "-Werror", "-o", out, src],
+        subprocess.run(["g++", "-std=c++20", "-O2", "-Wall", "-Wextra", "-Werror", "-o", out] + srcs,
                        check=True)
     return out
 
