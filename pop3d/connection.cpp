@@ -85,7 +85,7 @@ void Connection::apply(Output o) {
 }
 
 void Connection::on_read() {
-  if (!dead_) process_input();
+  if (!life_.ended()) process_input();
 }
 
 void Connection::readable_cb(evutil_socket_t, short what, void* arg) noexcept {
@@ -98,7 +98,7 @@ void Connection::readable_cb(evutil_socket_t, short what, void* arg) noexcept {
 
 void Connection::writable_cb(evutil_socket_t, short what, void* arg) noexcept {
   auto* c = static_cast<Connection*>(arg);
-  if (c->dead_) return;
+  if (c->life_.ended()) return;
   if (what & EV_WRITE) return c->settle();
   // RFC 1939 3: the autologout timer, for a client that stopped taking our replies.
   log::info("timeout (not reading): client=%s user=%s", c->addr_.c_str(),
@@ -108,7 +108,7 @@ void Connection::writable_cb(evutil_socket_t, short what, void* arg) noexcept {
 
 // Plain: one read per readable event (level-triggered: more fires again).
 void Connection::on_readable() {
-  if (dead_) return;
+  if (life_.ended()) return;
   if (after_ != AfterFlush::kNothing || stls_pending_ || evbuffer_get_length(in_.get()) >= kReadHigh ||
       pending_output() >= kMaxPendingOutput)
     return settle();  // not reading now: settle() removes the read event
@@ -126,7 +126,7 @@ void Connection::on_readable() {
 
 // Plain: no command for pop3d_timeout.
 void Connection::on_timeout() {
-  if (dead_ || enc_ || write_armed_) return;  // a long RETR: the client is busy reading
+  if (life_.ended() || enc_ || write_armed_) return;  // a long RETR: the client is busy reading
   // RFC 1939 3: the autologout timer; no UPDATE state, so nothing is deleted.
   log::info("timeout: client=%s user=%s", addr_.c_str(),
             session_->user().empty() ? "-" : session_->user().c_str());
@@ -137,7 +137,7 @@ void Connection::on_timeout() {
 // acts on a close or STLS once everything is out, and arms the read and write events
 // for what is left (no system call when nothing changes, the usual case).
 void Connection::settle() {
-  if (dead_ || bev_ || switching_) return;
+  if (life_.ended() || bev_ || switching_) return;
   evbuffer* out = out_.get();
   for (;;) {
     while (evbuffer_get_length(out) > 0) {
@@ -151,7 +151,7 @@ void Connection::settle() {
     if (enc_) {
       if (pending >= kStreamLow) break;
       fill_stream();  // may also finish the message and answer pipelined commands
-      if (dead_) return;
+      if (life_.ended()) return;
       if (evbuffer_get_length(out) == pending) break;
       continue;
     }
@@ -159,7 +159,7 @@ void Connection::settle() {
     std::size_t buffered = evbuffer_get_length(in_.get());
     if (buffered == 0 || pending >= kMaxPendingOutput || after_ != AfterFlush::kNothing) break;
     process_input();
-    if (dead_) return;
+    if (life_.ended()) return;
     if (evbuffer_get_length(in_.get()) == buffered) break;  // no complete line, or busy
   }
   std::size_t pending = evbuffer_get_length(out);
@@ -197,7 +197,7 @@ void Connection::settle() {
 // are answered in order). Input stops being read while it waits (settle, kReadHigh).
 void Connection::process_input() {
   evbuffer* in = this->in();
-  while (!dead_ && session_ && !session_->busy() && pending_output() < kMaxPendingOutput) {
+  while (!life_.ended() && session_ && !session_->busy() && pending_output() < kMaxPendingOutput) {
     evbuffer_ptr eol = evbuffer_search_eol(in, nullptr, nullptr, EVBUFFER_EOL_LF);
     if (eol.pos < 0) {
       if (evbuffer_get_length(in) > kMaxLine) {  // no line end in sight: drop what we have
@@ -227,7 +227,7 @@ void Connection::verify(const std::string& user, const std::string& password) {
 }
 
 void Connection::auth_done(const AuthResult& r, double delay) {
-  if (dead_) return;
+  if (life_.ended()) return;
   if (delay > 0) {
     // RFC 1939 13 suggests a pause after a failed PASS, against guessing.
     delayed_ = r;
@@ -242,7 +242,7 @@ void Connection::auth_done(const AuthResult& r, double delay) {
 }
 
 void Connection::on_delay() {
-  if (dead_ || !delayed_) return;
+  if (life_.ended() || !delayed_) return;
   AuthResult r = *delayed_;
   delayed_.reset();
   apply(session_->auth_result(r));
@@ -267,7 +267,7 @@ void Connection::start_tls() {
 
 void Connection::switch_to_tls() {
   switching_ = false;
-  if (dead_) return;
+  if (life_.ended()) return;
   // The plain events stop (freed with the Connection); the socket goes to the TLS bufferevent.
   event_del(rev_.get());
   event_del(wev_.get());
@@ -301,7 +301,7 @@ void Connection::open_maildrop(const std::string& path) {
 }
 
 void Connection::maildrop_opened(common::Result<std::unique_ptr<Maildrop>> drop, Maildrop::OpenError why) {
-  if (dead_) return;
+  if (life_.ended()) return;
   apply(session_->maildrop_opened(std::move(drop), why));
   process_input();
   settle();
@@ -330,7 +330,7 @@ void Connection::update(std::unique_ptr<Maildrop> drop) {
 }
 
 void Connection::update_done(const common::Result<std::size_t>& removed) {
-  if (dead_) return;
+  if (life_.ended()) return;
   apply(session_->update_done(removed));
   settle();
 }
@@ -380,14 +380,14 @@ void Connection::fill_stream() {
 
 // TLS: the output drained (to kStreamLow while a message streams).
 void Connection::on_write() {
-  if (dead_) return;
+  if (life_.ended()) return;
   if (enc_) return fill_stream();
   if (after_ == AfterFlush::kClose && evbuffer_get_length(out()) == 0) return destroy();
   process_input();  // commands left waiting at the output cap
 }
 
 void Connection::on_event(short what) {
-  if (dead_) return;
+  if (life_.ended()) return;
   if (what & BEV_EVENT_CONNECTED) {
     // The TLS handshake is complete (implicit TLS or after STLS).
     if (stls_pending_) {  // not for implicit TLS, where the session began with TLS
@@ -446,8 +446,8 @@ void Connection::close(const SessionStats& stats) {
 
 // The Connection is deleted on the next loop turn, never inside its own callback.
 void Connection::destroy() {
-  if (dead_) return;
-  dead_ = true;
+  if (life_.ended()) return;
+  life_.end();
   if (bev_) bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
   if (rev_) event_del(rev_.get());
   if (wev_) event_del(wev_.get());

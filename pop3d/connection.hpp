@@ -17,6 +17,7 @@
 #include <string>
 
 #include "common/io/event.hpp"
+#include "common/io/lifetime.hpp"
 #include "common/io/unique_fd.hpp"
 #include "pop3d/session.hpp"
 
@@ -97,7 +98,7 @@ class Connection {
   AfterFlush after_ = AfterFlush::kNothing;
   bool discarding_ = false;    // inside an over-long line
   bool stls_pending_ = false;  // STLS accepted, handshake not finished
-  bool dead_ = false;
+  common::io::Lifetime life_;  // ended: released, waiting for destruction
   // RETR/TOP in progress
   common::io::UniqueFd msg_fd_;
   std::optional<WireEncoder> enc_;

@@ -99,14 +99,14 @@ void Connection::readable_cb(evutil_socket_t, short what, void* self) noexcept {
 
 void Connection::writable_cb(evutil_socket_t, short what, void* self) noexcept {
   auto* c = static_cast<Connection*>(self);
-  if (c->finished_) return;
+  if (c->life_.ended()) return;
   if (what & EV_WRITE) return c->on_writable();
   if (what & EV_TIMEOUT) c->finish("write timeout");
 }
 
 void Connection::submit_timeout_cb(evutil_socket_t, short, void* self) noexcept {
   auto* c = static_cast<Connection*>(self);
-  if (c->request_id_ == 0 || c->finished_) return;
+  if (c->request_id_ == 0 || c->life_.ended()) return;
   log::warn("%s: no answer from the queue manager in time", c->client_.literal.c_str());
   c->server_.forget_request(c->request_id_);
   if (c->waiting_etrn_)
@@ -117,7 +117,7 @@ void Connection::submit_timeout_cb(evutil_socket_t, short, void* self) noexcept 
 
 void Connection::auth_delay_cb(evutil_socket_t, short, void* self) noexcept {
   auto* c = static_cast<Connection*>(self);
-  if (c->finished_ || !c->delayed_auth_) return;
+  if (c->life_.ended() || !c->delayed_auth_) return;
   AuthOutcome o = std::move(*c->delayed_auth_);
   c->delayed_auth_.reset();
   c->apply(c->session_.auth_done(o));
@@ -127,10 +127,10 @@ void Connection::auth_delay_cb(evutil_socket_t, short, void* self) noexcept {
 // TLS: hands what the bufferevent decrypted to the session. (Plain sessions feed the
 // session as they read: on_readable.)
 void Connection::drain_input() {
-  if (finished_ || !bev_) return update_io();
+  if (life_.ended() || !bev_) return update_io();
   evbuffer* in = bufferevent_get_input(bev_.get());
   std::string& buf = server_.read_buffer();
-  while (!finished_ && session_.wants_input() && !session_.has_pending_commands() && !closing_ &&
+  while (!life_.ended() && session_.wants_input() && !session_.has_pending_commands() && !closing_ &&
          evbuffer_get_length(in) > 0) {
     int n = evbuffer_remove(in, buf.data(), buf.size());
     if (n <= 0) break;
@@ -143,7 +143,7 @@ void Connection::drain_input() {
 // the session waits it still takes input, up to kMaxHeldInput, so a client pipelining
 // QUIT behind the end of DATA costs no epoll_ctl.
 void Connection::on_readable() {
-  if (finished_) return;
+  if (life_.ended()) return;
   bool hold = !session_.wants_input();
   if (closing_ || io_ != Io::kPlain || session_.has_pending_commands() ||
       (hold && (!waiting() || held_ >= kMaxHeldInput))) {
@@ -180,7 +180,7 @@ void Connection::on_writable() {
 }
 
 void Connection::on_read_timeout() {
-  if (finished_) return;
+  if (life_.ended()) return;
   // Waiting for the queue manager or a password check is not the client's silence: the
   // submit and AUTH timers cover that.
   if (!session_.wants_input() || closing_) return;
@@ -232,7 +232,7 @@ void Connection::write_out(std::string_view bytes) {
 
 void Connection::apply(Output out) {
   for (;;) {
-    if (finished_) return;
+    if (life_.ended()) return;
     write_out(out.bytes);
     if (out.close) closing_ = true;
     if (out.start_tls) {
@@ -271,7 +271,7 @@ void Connection::apply(Output out) {
 }
 
 void Connection::submit_done(const Verdict& verdict) {
-  if (finished_) return;
+  if (life_.ended()) return;
   request_id_ = 0;
   if (submit_timer_) evtimer_del(submit_timer_.get());
   apply(session_.submit_done(verdict));
@@ -279,7 +279,7 @@ void Connection::submit_done(const Verdict& verdict) {
 }
 
 void Connection::etrn_done(std::optional<std::uint32_t> messages) {
-  if (finished_) return;
+  if (life_.ended()) return;
   request_id_ = 0;
   waiting_etrn_ = false;
   if (submit_timer_) evtimer_del(submit_timer_.get());
@@ -288,7 +288,7 @@ void Connection::etrn_done(std::optional<std::uint32_t> messages) {
 }
 
 void Connection::auth_done(const AuthOutcome& outcome, double delay) {
-  if (finished_) return;
+  if (life_.ended()) return;
   if (delay > 0) {
     delayed_auth_ = outcome;
     auth_timer_.reset(evtimer_new(server_.base(), auth_delay_cb, this));
@@ -301,7 +301,7 @@ void Connection::auth_done(const AuthOutcome& outcome, double delay) {
 }
 
 void Connection::update_io() {
-  if (finished_) return;
+  if (life_.ended()) return;
   // Commands held back at the session's output cap go on once the replies before them
   // are (mostly) written: the cap holds per command, not only between reads.
   if (!io_error_ && !closing_ && session_.has_pending_commands() && pending_output() < kMaxPendingOutput)
@@ -405,7 +405,7 @@ void Connection::begin_tls() {
 }
 
 void Connection::on_event(short what) {
-  if (finished_) return;
+  if (life_.ended()) return;
   if (what & BEV_EVENT_CONNECTED) {  // TLS handshake complete
     io_ = Io::kTls;
     std::string desc = common::tls::describe(ssl_);
@@ -441,8 +441,8 @@ void Connection::on_event(short what) {
 }
 
 void Connection::finish(const char* why) {
-  if (finished_) return;
-  finished_ = true;
+  if (life_.ended()) return;
+  life_.end();
   if (bev_) bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
   if (read_ev_) event_del(read_ev_.get());
   if (write_ev_) event_del(write_ev_.get());

@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "common/io/event.hpp"
+#include "common/io/lifetime.hpp"
 #include "common/io/unique_fd.hpp"
 #include "smtpd/session.hpp"
 
@@ -102,7 +103,7 @@ class Connection {
   SSL* ssl_ = nullptr;  // owned by bev_
   Io io_ = Io::kPlain;
   bool closing_ = false;          // close once the output is written
-  bool finished_ = false;         // released; waiting for destruction
+  common::io::Lifetime life_;     // ended: released, waiting for destruction
   std::uint64_t request_id_ = 0;  // submission or ETRN waiting for the queue manager
   bool waiting_etrn_ = false;     // which of the two
   common::io::EventPtr submit_timer_;

@@ -23,7 +23,7 @@ void Connection::start_connect_check() {
 }
 
 void Connection::start_check(ipc::Check req, common::io::UniqueFd fd) {
-  if (finished_) return;
+  if (life_.ended()) return;
   const ChecksConfig& c = server_.session_config(port_).checks;
   check_stage_ = req.stage;
   check_answer_.reset();
@@ -43,7 +43,7 @@ void Connection::start_check(ipc::Check req, common::io::UniqueFd fd) {
 }
 
 void Connection::check_answer(std::uint64_t id, common::Result<ipc::CheckDone> answer) {
-  if (finished_ || id == 0) return;
+  if (life_.ended() || id == 0) return;
   const ChecksConfig& c = server_.session_config(port_).checks;
   if (!answer) log::warn("%s: checks process: %s", client_.literal.c_str(), answer.message().c_str());
   if (id == connect_req_) {
@@ -58,7 +58,7 @@ void Connection::check_answer(std::uint64_t id, common::Result<ipc::CheckDone> a
 
 void Connection::check_timeout_cb(evutil_socket_t, short, void* self) noexcept {
   auto* c = static_cast<Connection*>(self);
-  if (c->finished_ || !c->check_stage_) return;
+  if (c->life_.ended() || !c->check_stage_) return;
   const ChecksConfig& cfg = c->server_.session_config(c->port_).checks;
   log::warn("%s: no answer from the checks process in time", c->client_.literal.c_str());
   if (c->connect_req_) {
@@ -75,7 +75,7 @@ void Connection::check_timeout_cb(evutil_socket_t, short, void* self) noexcept {
 }
 
 void Connection::try_finish_check() {
-  if (finished_ || !check_stage_ || check_req_ != 0) return;
+  if (life_.ended() || !check_stage_ || check_req_ != 0) return;
   bool mail = *check_stage_ == ipc::CheckStage::kMail;
   if (mail && connect_req_ != 0) return;  // the DNS lists still count
   ipc::CheckDone v = check_answer_ ? std::move(*check_answer_) : ipc::CheckDone();
