@@ -37,7 +37,13 @@ std::string usage() {
          "  queue flush [ID]          deliver deferred messages (or one) now\n"
          "  queue delete|hold|release ID  remove, hold or release one message\n"
          "  check-dns DOMAIN          MX, addresses, reverse DNS and SPF of a domain\n"
-         "  config-example            print a commented mailbag.conf with every key\n";
+         "  config-example            print a commented mailbag.conf with every key\n"
+         "  dkim generate DOMAIN [--selector S] [--algorithm rsa|ed25519]\n"
+         "                            make a domain's DKIM key; prints the DNS record\n"
+         "  dkim rotate DOMAIN [--selector S] [--algorithm rsa|ed25519]\n"
+         "                            a new key signs; the old one stays published\n"
+         "  dkim retire DOMAIN SELECTOR  remove a key that no longer signs\n"
+         "  dkim list                 every DKIM key and its DNS record\n";
 }
 
 common::Result<Args> parse_args(const std::vector<std::string>& argv) {
@@ -46,6 +52,7 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
   std::vector<std::string> rest;
   bool options_done = false;
   bool autoreply_opts = false;
+  bool dkim_opts = false;
   for (std::size_t i = 0; i < argv.size(); ++i) {
     const std::string& s = argv[i];
     std::optional<std::string>* opt = nullptr;
@@ -64,10 +71,15 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
       else if (s == "--interval")
         opt = &ar.interval;
     }
+    bool dkim_opt = false;
+    if (!options_done && (s == "--selector" || s == "--algorithm")) {
+      opt = s == "--selector" ? &a.selector : &a.algorithm;
+      dkim_opt = true;
+    }
     if (opt) {
       if (i + 1 >= argv.size()) return Status::error(s + " needs a value");
       *opt = argv[++i];
-      autoreply_opts = true;
+      (dkim_opt ? dkim_opts : autoreply_opts) = true;
     } else if (!options_done && rest.empty() && s == "-c") {
       if (i + 1 >= argv.size()) return Status::error("-c needs a file name");
       a.config_path = argv[++i];
@@ -198,6 +210,23 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
       return Status::error(sub.empty() ? "'queue' needs list, show, flush, delete, hold or release"
                                        : "unknown command 'queue " + sub + "'");
     }
+  } else if (c == "dkim") {
+    if (sub == "generate" || sub == "rotate") {
+      if (auto st = want(3, 3); !st) return st;
+      a.command = sub == "generate" ? Command::kDkimGenerate : Command::kDkimRotate;
+      a.target = rest[2];
+    } else if (sub == "retire") {
+      if (auto st = want(4, 4); !st) return st;
+      a.command = Command::kDkimRetire;
+      a.target = rest[2];
+      a.target2 = rest[3];
+    } else if (sub == "list") {
+      if (auto st = want(2, 2); !st) return st;
+      a.command = Command::kDkimList;
+    } else {
+      return Status::error(sub.empty() ? "'dkim' needs generate, rotate, retire or list"
+                                       : "unknown command 'dkim " + sub + "'");
+    }
   } else if (c == "etrn") {
     if (auto st = want(3, 3); !st) return st;
     a.command = Command::kEtrn;
@@ -211,6 +240,8 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
   if (autoreply_opts && a.command != Command::kUserAutoreply)
     return Status::error(
         "--subject, --text, --text-file, --start, --end and --interval go with 'user autoreply'");
+  if (dkim_opts && a.command != Command::kDkimGenerate && a.command != Command::kDkimRotate)
+    return Status::error("--selector and --algorithm go with 'dkim generate' and 'dkim rotate'");
   if (a.autoreply.text && a.autoreply.text_file) return Status::error("give --text or --text-file, not both");
   return a;
 }

@@ -49,6 +49,10 @@ enum class Command {
   kQueueRelease,
   kConfigExample,
   kCheckDns,
+  kDkimGenerate,
+  kDkimRotate,
+  kDkimRetire,
+  kDkimList,
 };
 
 // `user autoreply` options; unset ones keep what the record holds.
@@ -65,6 +69,7 @@ struct Args {
   bool force = false;               // domain del --force
   std::vector<std::string> values;  // alias targets; key=value settings of `set`
   AutoreplyArgs autoreply;
+  std::optional<std::string> selector, algorithm;  // dkim generate/rotate --selector, --algorithm
 };
 
 // Parses the arguments after the program name. A usage error carries the message to

@@ -15,6 +15,7 @@
 #include <map>
 
 #include "common/accounts/accounts.hpp"
+#include "common/dkim/store.hpp"
 #include "common/mail/address.hpp"
 #include "mailctl/args.hpp"
 #include "mailctl/dns_lookup.hpp"
@@ -46,6 +47,7 @@ class Checker {
   void host(HostCheck& h);
   void reverse(AddrCheck& a);
   void txt();
+  void auth();
 
   DnsClient& dns_;
   DomainCheck& c_;
@@ -57,6 +59,32 @@ void Checker::run() {
   if (c_.mx_status == Lookup::kTempFail) return;  // the resolver is in trouble: stop here
   for (auto& h : c_.hosts) host(h);
   txt();
+  auth();
+}
+
+// The TXT texts at `name` that start with `prefix` (any prefix if "").
+std::vector<std::string> txt_texts(const DnsAnswer& a, const std::string& prefix) {
+  std::vector<std::string> out;
+  for (const auto& rd : a.rdata) {
+    auto text = decode_txt(rd);
+    if (text && (prefix.empty() || lower(text->substr(0, prefix.size())) == prefix)) out.push_back(*text);
+  }
+  return out;
+}
+
+// Each key's record, and the DMARC record (RFC 7489 6.6.3: "v=DMARC1" first).
+void Checker::auth() {
+  for (auto& k : c_.auth.dkim) {
+    const DnsAnswer& a = ask(k.selector + "._domainkey." + c_.domain, kTypeTxt);
+    k.status = a.status;
+    k.error = a.error;
+    k.found = txt_texts(a, "");
+  }
+  const DnsAnswer& d = ask("_dmarc." + c_.domain, kTypeTxt);
+  c_.auth.dmarc_status = d.status;
+  c_.auth.dmarc_error = d.error;
+  for (auto& t : txt_texts(d, "v=dmarc1"))
+    if (t.size() == 8 || t[8] == ';' || t[8] == ' ') c_.auth.dmarc.push_back(t);
 }
 
 void Checker::mx() {
@@ -164,6 +192,30 @@ void find_role(Context& ctx, DomainCheck& c) {
     if (lower(r) == c.domain) c.role = DomainRole::kBackup;
 }
 
+// The domain's DKIM keys from the key store: `keys` and the public records, both
+// readable by anyone (the private keys are not read).
+void find_keys(Context& ctx, DomainCheck& c) {
+  std::string dir = ctx.layout().dkim_keys();
+  auto keys = common::dkim::load_keys(dir);
+  if (!keys) {
+    c.auth.dkim_note = keys.message();
+    return;
+  }
+  for (const auto& e : *keys) {
+    if (e.domain != c.domain) continue;
+    auto record = common::dkim::read_record_file(dir, e);
+    if (!record) {
+      c.auth.dkim_note = record.message();
+      continue;
+    }
+    DkimKeyCheck k;
+    k.selector = e.selector;
+    k.active = e.state == common::dkim::KeyState::kActive;
+    k.record = *record;
+    c.auth.dkim.push_back(std::move(k));
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> own_addresses(const common::config::Config& cfg) {
@@ -202,6 +254,7 @@ int cmd_check_dns(Context& ctx, const std::string& arg) {
   c.hostname = lower(ctx.cfg.hostname);
   c.our_addrs = own_addresses(ctx.cfg);
   find_role(ctx, c);
+  find_keys(ctx, c);
   auto dns = DnsClient::create(ctx.cfg.dns_resolver, kCheckDnsTimeoutSeconds);
   if (!dns) {
     complain(ctx, "check-dns: no resolver: " + dns.message());

@@ -34,6 +34,12 @@ class Builder {
   void address(const HostCheck& h, const AddrCheck& a);
   void our_role();
   void spf();
+  void auth() {
+    AuthReport a = evaluate_auth(c_.domain, c_.auth);
+    for (const auto& [k, v] : a.lines) line(k, v);
+    r_.problems.insert(r_.problems.end(), a.problems.begin(), a.problems.end());
+    r_.failures.insert(r_.failures.end(), a.failures.begin(), a.failures.end());
+  }
 
   const DomainCheck& c_;
   DnsReport r_;
@@ -79,6 +85,7 @@ DnsReport Builder::run() {
     for (const auto& h : c_.hosts) host(h);
     our_role();
     spf();
+    auth();
   }
   if (!r_.failures.empty())
     r_.exit_code = EX_TEMPFAIL;

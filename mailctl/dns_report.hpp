@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/dns/records.hpp"
+#include "mailctl/dns_auth.hpp"
 
 namespace mailctl {
 
@@ -59,6 +60,8 @@ struct DomainCheck {
   common::dns::Lookup txt_status = common::dns::Lookup::kNoData;
   std::string txt_error;
   std::vector<std::string> spf;  // TXT records starting with "v=spf1"
+
+  AuthCheck auth;  // DKIM and DMARC (dns_auth.hpp)
 };
 
 struct DnsReport {

@@ -6,6 +6,7 @@
 //                                        (0640, lock 0660; root never opens them)
 //     quota/  0750 mb-vmail:mb-acct      srs.secret 0640 root:mb-acct (made once, random)
 //   mail_directory   0770 mb-vmail:mb-mail
+//   data_directory/dkim  0711 mb-dkim (DKIM keys)   spool/signer  0710 mb-dkim:mb-remote
 #include "mailctl/init.hpp"
 
 #include <fcntl.h>
@@ -41,6 +42,8 @@ std::vector<Spec> directory_plan(const common::spool::Layout& l) {
       {l.data, 0755, "root", "root"},
       {l.quota_flags(), 0750, "mb-vmail", "mb-acct"},
       {l.mail, 0770, "mb-vmail", "mb-mail"},
+      {l.dkim_keys(), 0711, "mb-dkim", "mb-dkim"},
+      {l.signer_dir(), 0710, "mb-dkim", "mb-remote"},
   };
 }
 

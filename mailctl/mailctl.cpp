@@ -7,6 +7,7 @@
 #include "mailctl/as_owner.hpp"
 #include "mailctl/check_dns.hpp"
 #include "mailctl/commands.hpp"
+#include "mailctl/dkim.hpp"
 #include "mailctl/etrn.hpp"
 #include "mailctl/init.hpp"
 #include "mailctl/queue.hpp"
@@ -47,6 +48,11 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
     case Command::kQueueDelete: return cmd_queue_action(ctx, "delete", args->target);
     case Command::kQueueHold: return cmd_queue_action(ctx, "hold", args->target);
     case Command::kQueueRelease: return cmd_queue_action(ctx, "release", args->target);
+    case Command::kDkimGenerate:
+      return cmd_dkim_generate(ctx, args->target, {args->selector, args->algorithm});
+    case Command::kDkimRotate: return cmd_dkim_rotate(ctx, args->target, {args->selector, args->algorithm});
+    case Command::kDkimRetire: return cmd_dkim_retire(ctx, args->target, args->target2);
+    case Command::kDkimList: return cmd_dkim_list(ctx);
     case Command::kHelp:
     case Command::kCheckConfig:
     case Command::kConfigExample: return EX_USAGE;

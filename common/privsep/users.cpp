@@ -12,6 +12,8 @@ const std::vector<Identity>& identities() {
       {"pop3d", "mb-pop3d", "mb-pop3d", {"mb-mail", "mb-acct", "mb-auth", "mb-relay"}},
       // The built-in checks: no shared group at all (no queue, no mailbox, no database).
       {"checks", "mb-checks", "mb-checks", {}},
+      // The DKIM signer: the only reader of the private keys; no shared group.
+      {"dkim", "mb-dkim", "mb-dkim", {}},
       // Not a daemon: mailctl run by root edits accounts.mdb and passwd.mdb as this user.
       {"mailctl", "mb-admin", "mb-admin", {"mb-acct", "mb-auth"}},
   };

@@ -6,7 +6,8 @@
 //   mb-auth   read passwd.mdb (password hashes): smtpd for AUTH, pop3d for login
 //   mb-relay  relay.mdb (POP-before-SMTP): pop3d writes, smtpd reads
 //   mb-mail   the Maildirs
-// and the user mb-admin, which owns accounts.mdb and passwd.mdb: root's mailctl edits
+// The DKIM signer's user mb-dkim alone reads the private keys (data_directory/dkim).
+// And the user mb-admin, which owns accounts.mdb and passwd.mdb: root's mailctl edits
 // them as mb-admin, since every daemon can write their lock files.
 #pragma once
 

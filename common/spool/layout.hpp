@@ -5,7 +5,8 @@
 //   spool_directory/corrupt/   queue files that failed validation, moved aside
 //   spool_directory/state/     queue state database (LMDB)
 //   spool_directory/private/   internal sockets
-//   data_directory/accounts.mdb, passwd.mdb, relay.mdb, srs.secret, quota/
+//   spool_directory/signer/    the DKIM signer's socket (delivery/dkim/)
+//   data_directory/accounts.mdb, passwd.mdb, relay.mdb, srs.secret, quota/, dkim/
 #pragma once
 
 #include <string>
@@ -41,6 +42,12 @@ struct Layout {
   // One file per user whose mailbox is full (common/maildir/quota_flags.hpp): local
   // writes them, smtpd reads them; mb-vmail:mb-acct 0750.
   std::string quota_flags() const { return data + "/quota"; }
+  // The DKIM key store (common/dkim/store.hpp): mb-dkim 0711, keys 0600, `keys` 0644.
+  std::string dkim_keys() const { return data + "/dkim"; }
+  // The DKIM signer's socket, in a directory of its own (mb-dkim:mb-remote 0710): only
+  // the remote agent reaches it.
+  std::string signer_dir() const { return spool + "/signer"; }
+  std::string sign_socket() const { return signer_dir() + "/sign"; }
 };
 
 }  // namespace common::spool
