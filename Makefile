@@ -33,7 +33,7 @@ BUILD_PKGS := g++ make pkg-config libevent-dev liblmdb-dev libssl-dev libcap-dev
               libspf2-dev libopendkim-dev libopendmarc-dev publicsuffix
 TEST_PKGS := python3 python3-pytest python3-pytest-xdist swaks libnet-ssleay-perl msmtp fetchmail getmail6 \
              mailutils postfix dovecot-pop3d dovecot-imapd unbound lmdb-utils clang clang-format \
-             libclang-rt-14-dev libcap2-bin iproute2 procps strace python3-dkim
+             libclang-rt-14-dev libcap2-bin iproute2 procps strace python3-dkim python3-dnspython python3-nacl
 PKG_LIBS := libevent libevent_openssl libevent_pthreads openssl libcap lmdb libunbound ldns libcrypt libidn2
 
 # Peers (postfix, dovecot, unbound) must never start as system services: a temporary
@@ -84,7 +84,7 @@ COMMON_SRCS := $(filter-out %_test.cpp %_fuzz.cpp %/doctest_main.cpp %/fuzz_repl
 COMMON_LIB := $(BUILD)/lib/libcommon.a
 
 # program name -> folder
-PROGRAMS := smtpd queue-manager local remote pop3d relayctl mailctl sendmail checks
+PROGRAMS := smtpd queue-manager local remote pop3d relayctl mailctl sendmail checks dkim
 dir_smtpd := smtpd
 dir_queue-manager := queue-manager
 dir_local := delivery/local
@@ -94,8 +94,9 @@ dir_relayctl := relayctl
 dir_mailctl := mailctl
 dir_sendmail := mailctl/sendmail
 dir_checks := smtpd/checks
+dir_dkim := delivery/dkim
 # folders with a library (a program's folder, plus delivery/ shared by the agents)
-MODULES := smtpd queue-manager delivery delivery/local delivery/remote pop3d relayctl mailctl mailctl/sendmail smtpd/checks
+MODULES := smtpd queue-manager delivery delivery/local delivery/remote pop3d relayctl mailctl mailctl/sendmail smtpd/checks delivery/dkim
 libname = $(BUILD)/lib/lib$(subst /,_,$(1)).a
 obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 

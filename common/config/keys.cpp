@@ -154,7 +154,7 @@ const std::vector<KeyDef>& keys() {
       {"submissions_listen", Kind::kList, "0.0.0.0:465", 0, 0, "smtpd",
        "addresses for submission over implicit TLS (RFC 8314); empty: none", &Config::submissions_listen,
        check_listen},
-      {"relay_networks", Kind::kList, "127.0.0.0/8, ::1/128", 0, 0, "smtpd",
+      {"relay_networks", Kind::kList, "127.0.0.0/8, ::1/128", 0, 0, "smtpd dkim",
        "client networks (CIDR) that may relay without AUTH and are exempt from client limits",
        &Config::relay_networks, check_relay_networks},
       {"relay_networks_allow_public", Kind::kBool, "no", 0, 0, "smtpd",

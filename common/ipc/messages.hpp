@@ -28,6 +28,8 @@ enum class MsgType : std::uint16_t {
   kQueueCommandReply = 33,
   kCheck = 40,
   kCheckDone = 41,
+  kSign = 50,
+  kSignDone = 51,
 };
 
 // Protocol names announced in Hello, one per socket.
@@ -35,6 +37,7 @@ inline constexpr const char* kProtoSubmit = "mailbag-submit";    // private/subm
 inline constexpr const char* kProtoDeliver = "mailbag-deliver";  // private/local, private/remote
 inline constexpr const char* kProtoControl = "mailbag-control";  // private/control (mailctl)
 inline constexpr const char* kProtoChecks = "mailbag-checks";    // private/checks (smtpd)
+inline constexpr const char* kProtoSign = "mailbag-sign";        // signer/sign (the DKIM signer)
 inline constexpr std::uint32_t kProtoVersion = 2;
 
 // Both directions, first frame on every connection.
@@ -307,6 +310,40 @@ struct CheckDone {
     f(dnsbl_zone);
     f(dnsbl_code);
     f(dmarc_policy);
+// remote -> DKIM signer (signer/sign), with SCM_RIGHTS: the read-only fd of a queue file
+// the remote agent was handed. The signer reads the envelope and the message from it
+// (never trusting the remote agent's word for either) and decides.
+struct Sign {
+  static constexpr MsgType kType = MsgType::kSign;
+  std::uint64_t request_id = 0;
+  std::string queue_id;  // for the logs; the signer checks it against the envelope
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+    f(queue_id);
+  }
+};
+
+enum class SignResult : std::uint8_t {
+  kSigned = 0,    // `header` is the DKIM-Signature field to put on top of the message
+  kUnsigned = 1,  // not a message to sign (`text` says why): send it as it is
+  kTempFail = 2,  // it should be signed and cannot be now (`text`): defer it
+};
+inline bool valid_enum(SignResult r) { return static_cast<std::uint8_t>(r) <= 2; }
+
+// signer -> remote.
+struct SignDone {
+  static constexpr MsgType kType = MsgType::kSignDone;
+  std::uint64_t request_id = 0;
+  SignResult result = SignResult::kUnsigned;
+  std::string header;  // "DKIM-Signature: ...\n", LF line ends, folded
+  std::string text;
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+    f(result);
+    f(header);
+    f(text);
   }
 };
 
@@ -329,6 +366,8 @@ inline constexpr MsgName kMsgNames[] = {
     {MsgType::kQueueCommandReply, "QueueCommandReply"},
     {MsgType::kCheck, "Check"},
     {MsgType::kCheckDone, "CheckDone"},
+    {MsgType::kSign, "Sign"},
+    {MsgType::kSignDone, "SignDone"},
 };
 
 }  // namespace common::ipc

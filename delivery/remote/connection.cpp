@@ -325,7 +325,15 @@ void Connection::pump_body() {
   std::string wire;
   std::string raw;
   while (sending_body_ && evbuffer_get_length(out) < kBodyHighWater) {
-    std::uint64_t left = msg_.size - body_sent_;
+    // The prefix (a DKIM-Signature field) goes first, through the same encoder.
+    if (body_sent_ < prefix_.size()) {
+      wire.clear();
+      encoder_.encode(prefix_.substr(body_sent_), &wire);
+      body_sent_ = prefix_.size();
+      evbuffer_add(out, wire.data(), wire.size());
+      continue;
+    }
+    std::uint64_t left = prefix_.size() + msg_.size - body_sent_;
     if (left == 0) {
       wire.clear();
       encoder_.finish(&wire);
@@ -336,7 +344,8 @@ void Connection::pump_body() {
     }
     std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, kChunk));
     raw.clear();
-    auto st = common::io::pread_upto(msg_.fd, &raw, want, static_cast<off_t>(msg_.offset + body_sent_));
+    auto st = common::io::pread_upto(msg_.fd, &raw, want,
+                                     static_cast<off_t>(msg_.offset + body_sent_ - prefix_.size()));
     if (!st || raw.empty()) {
       // Cannot finish the data: the only way out of DATA is to drop the connection, so
       // that the server discards the partial message (RFC 5321 4.1.1.4).
@@ -500,8 +509,9 @@ void Connection::finish() {
   owner_.connection_closed(*this);  // may destroy us: nothing after this
 }
 
-void Connection::send(smtp::Transaction tx, MessageRef msg) {
+void Connection::send(smtp::Transaction tx, MessageRef msg, std::string_view prefix) {
   msg_ = msg;
+  prefix_ = prefix;
   apply(session_->send(std::move(tx)));
 }
 

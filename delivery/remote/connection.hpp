@@ -57,7 +57,9 @@ class Connection {
 
   void start();
   // REQUIRES: ready. `msg` must stay valid until connection_sent (the fd stays open).
-  void send(common::smtp::Transaction tx, MessageRef msg);
+  // `prefix` (whole lines, LF ends: a DKIM-Signature field) is sent before the message
+  // and must stay valid as long.
+  void send(common::smtp::Transaction tx, MessageRef msg, std::string_view prefix = {});
   void etrn(const std::string& domain);
   // Polite end: QUIT, then connection_closed().
   void quit();
@@ -123,6 +125,7 @@ class Connection {
   // Message data being sent.
   bool sending_body_ = false;
   MessageRef msg_;
+  std::string_view prefix_;
   std::uint64_t body_sent_ = 0;
   common::smtp::DataEncoder encoder_;
 

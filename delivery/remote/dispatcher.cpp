@@ -3,6 +3,7 @@
 // unlinks them and run_soon() frees them on the next loop turn.
 #include "delivery/remote/dispatcher.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 #include "common/log/log.hpp"
@@ -31,8 +32,8 @@ void destroy_later(event_base* base, std::unique_ptr<T> p) {
 }  // namespace
 
 Dispatcher::Dispatcher(event_base* base, const Settings& settings, common::dns::Resolver& resolver,
-                       TlsContexts tls, AgentLink& link)
-    : base_(base), settings_(settings), resolver_(resolver), tls_(tls), link_(link) {}
+                       TlsContexts tls, AgentLink& link, Signer* signer)
+    : base_(base), settings_(settings), resolver_(resolver), tls_(tls), link_(link), signer_(signer) {}
 
 Dispatcher::~Dispatcher() { life_.end(); }
 
@@ -60,7 +61,46 @@ void Dispatcher::deliver(common::ipc::Deliver d, common::io::UniqueFd fd, std::u
     return;
   }
   j.ref = *ref;
+  if (signer_ && signer_->wanted()) {
+    common::io::Guard alive = life_.guard();
+    signer_->sign(j.msg.queue_id, j.fd.get(), [this, alive, id](common::Result<common::ipc::SignDone> r) {
+      if (alive) signed_or_not(id, std::move(r));
+    });
+    return;
+  }
+  route_job(j);
+}
 
+// The signer's answer: the field to send on top, nothing, or a reason to wait. A message
+// that should be signed is never sent unsigned (see signing.hpp).
+void Dispatcher::signed_or_not(std::uint64_t job_id, common::Result<common::ipc::SignDone> r) {
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return;
+  Job& j = *it->second;
+  std::string qid = log::printable(j.msg.queue_id, 40);
+  std::string why;
+  if (!r)
+    why = "DKIM signer: " + r.message();
+  else if (r->result == common::ipc::SignResult::kTempFail)
+    why = "DKIM signing: " + r->text;
+  if (why.empty() && r->result == common::ipc::SignResult::kSigned) {
+    j.signature = std::move(r->header);
+    if (j.signature.empty() || j.signature.back() != '\n') why = "DKIM signer: malformed answer";
+  }
+  if (!why.empty()) {
+    log::warn("%s: deferred: %s", qid.c_str(), log::printable(why).c_str());
+    j.open_tasks = 1;
+    for (std::size_t i = 0; i < j.msg.recipients.size(); ++i)
+      record(j, i, Verdict{Outcome::kTemporary, "4.7.0", why}, "none");
+    task_done(job_id);
+    return;
+  }
+  route_job(j);
+}
+
+void Dispatcher::route_job(Job& j) {
+  std::uint64_t id = j.id;
+  std::size_t n = j.msg.recipients.size();
   // One task per destination; with a relayhost everything is one destination.
   std::map<std::string, std::vector<std::size_t>> groups;
   std::vector<std::string> order;
@@ -187,13 +227,15 @@ void Dispatcher::assign(Slot* s, Task t) {
   common::smtp::Transaction tx;
   tx.sender = j.msg.sender;
   for (auto i : t.rcpts) tx.recipients.push_back(j.msg.recipients[i]);
-  tx.size = common::smtp::wire_size(j.msg.data_size, j.msg.data_lines);
+  tx.size = common::smtp::wire_size(j.msg.data_size + j.signature.size(),
+                                    j.msg.data_lines + static_cast<std::uint64_t>(std::count(
+                                                           j.signature.begin(), j.signature.end(), '\n')));
   tx.body_8bit = j.msg.body_8bit;
   tx.smtputf8 = j.msg.smtputf8;
   s->idle_timer.reset();
   s->has_task = true;
   s->task = std::move(t);
-  s->conn->send(std::move(tx), j.ref);
+  s->conn->send(std::move(tx), j.ref, j.signature);
 }
 
 void Dispatcher::go_idle(Slot* s) {

@@ -29,13 +29,15 @@
 #include "delivery/remote/connection.hpp"
 #include "delivery/remote/route.hpp"
 #include "delivery/remote/settings.hpp"
+#include "delivery/remote/signing.hpp"
 
 namespace delivery::remote {
 
 class Dispatcher : public Connection::Owner {
  public:
+  // `signer`: the DKIM signer's client (nullptr: never sign).
   Dispatcher(event_base* base, const Settings& settings, common::dns::Resolver& resolver, TlsContexts tls,
-             AgentLink& link);
+             AgentLink& link, Signer* signer = nullptr);
   ~Dispatcher() override;
 
   // A request from the queue manager (AgentLink's handler).
@@ -59,6 +61,7 @@ class Dispatcher : public Connection::Owner {
     std::uint64_t generation = 0;
     std::vector<common::mail::Verdict> results;
     std::size_t open_tasks = 0;
+    std::string signature;  // the DKIM-Signature field sent on top of the message, if any
   };
   struct Task {
     std::uint64_t job = 0;
@@ -82,6 +85,8 @@ class Dispatcher : public Connection::Owner {
     std::vector<std::unique_ptr<Slot>> slots;
   };
 
+  void signed_or_not(std::uint64_t job_id, common::Result<common::ipc::SignDone> r);
+  void route_job(Job& j);
   Destination& destination_for(const std::string& domain);
   void kick(Destination& d);
   void open_slot(Destination& d);
@@ -101,6 +106,7 @@ class Dispatcher : public Connection::Owner {
   common::dns::Resolver& resolver_;
   TlsContexts tls_;
   AgentLink& link_;
+  Signer* signer_;
   std::uint64_t next_job_ = 1;
   std::map<std::uint64_t, std::unique_ptr<Job>> jobs_;
   std::map<std::string, std::unique_ptr<Destination>> dests_;

@@ -3,6 +3,7 @@
 // nothing else), the queue-manager link, the dispatcher and the ETRN client.
 #include "delivery/remote/server.hpp"
 
+#include "common/dkim/store.hpp"
 #include "common/dns/resolver.hpp"
 #include "common/log/log.hpp"
 #include "common/spool/fault.hpp"
@@ -36,7 +37,7 @@ PreJail pre_jail(const common::config::Config& cfg) {
   return pre;
 }
 
-int run(const common::config::Config&, PreJail pre) {
+int run(const common::config::Config& cfg, PreJail pre) {
   auto base = common::io::new_event_base();
   auto signals = common::io::install_termination_handlers(base.get());
   auto resolver = common::dns::Resolver::create(base.get(), pre.settings.dns_resolver);
@@ -48,7 +49,9 @@ int run(const common::config::Config&, PreJail pre) {
                  [&dispatcher](common::ipc::Deliver d, common::io::UniqueFd fd, std::uint64_t gen) {
                    dispatcher->deliver(std::move(d), std::move(fd), gen);
                  });
-  Dispatcher d(base.get(), pre.settings, **resolver, tls, link);
+  common::spool::Layout layout(cfg);
+  Signer signer(base.get(), layout.dkim_keys() + "/" + common::dkim::kKeysFile, layout.sign_socket());
+  Dispatcher d(base.get(), pre.settings, **resolver, tls, link, &signer);
   dispatcher = &d;
   EtrnClient etrn(base.get(), pre.settings, **resolver, tls);
 

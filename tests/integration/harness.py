@@ -438,6 +438,8 @@ class Mailbag:
             self._wait_ready(name, self._pop3_ready)
         elif name == "checks":
             self._wait_ready(name, lambda: self._socket_ready("checks"))
+        elif name == "dkim":
+            self._wait_ready(name, lambda: os.path.exists(os.path.join(self.spool, "signer", "sign")))
         return self.procs[name]
 
     def start_pop3d(self):

@@ -25,12 +25,14 @@ import pytest
 
 import harness
 
-PROGRAMS = ("smtpd", "queue-manager", "local", "remote", "pop3d", "relayctl", "mailctl", "sendmail", "checks")
+PROGRAMS = ("smtpd", "queue-manager", "local", "remote", "pop3d", "relayctl", "mailctl", "sendmail", "checks",
+            "dkim")
 UNITS = ("mailbag-smtpd.service", "mailbag-queue-manager.service", "mailbag-local.service",
-         "mailbag-remote.service", "mailbag-pop3d.service", "mailbag-checks.service", "mailbag.target")
+         "mailbag-remote.service", "mailbag-pop3d.service", "mailbag-checks.service", "mailbag.target",
+         "mailbag-dkim.service")
 MAN = ("man5/mailbag.conf.5", "man5/mailbag-queue.5", "man7/mailbag.7", "man7/mailbag-ipc.7", "man8/smtpd.8",
        "man8/queue-manager.8", "man8/local.8", "man8/remote.8", "man8/pop3d.8", "man8/mailctl.8",
-       "man8/relayctl.8", "man8/sendmail.8", "man8/checks.8")
+       "man8/relayctl.8", "man8/sendmail.8", "man8/checks.8", "man8/dkim.8")
 
 
 def make_install(destdir="", extra=()):
@@ -194,7 +196,7 @@ def modes():
     for path in ["/var/spool/mailbag", "/var/spool/mailbag/incoming", "/var/spool/mailbag/queue",
                  "/var/spool/mailbag/corrupt", "/var/spool/mailbag/state", "/var/spool/mailbag/private",
                  "/var/lib/mailbag", "/var/lib/mailbag/quota", "/var/mail/vhosts", "/usr/local/sbin/sendmail",
-                 "/etc/mailbag/mailbag.conf"]:
+                 "/etc/mailbag/mailbag.conf", "/var/lib/mailbag/dkim", "/var/spool/mailbag/signer"]:
         try:
             st = os.stat(path)
             m[path] = [oct(stat.S_IMODE(st.st_mode)), pwd.getpwuid(st.st_uid).pw_name, grp.getgrgid(st.st_gid).gr_name]
@@ -309,6 +311,7 @@ def test_real_install_creates_users_and_tree_and_an_upgrade_keeps_the_mail():
         "mb-pop3d": ["mb-pop3d", ["mb-acct", "mb-auth", "mb-mail", "mb-relay"]],
         "mb-admin": ["mb-admin", ["mb-acct", "mb-auth"]],  # owns accounts.mdb, passwd.mdb
         "mb-checks": ["mb-checks", []],  # the built-in checks: no shared group
+        "mb-dkim": ["mb-dkim", []],  # the DKIM signer, the only reader of the keys
     }
     got = {u: v[:2] for u, v in out["users"].items()}
     assert got == want, got
@@ -328,6 +331,8 @@ def test_real_install_creates_users_and_tree_and_an_upgrade_keeps_the_mail():
         "/var/mail/vhosts": ["0o770", "mb-vmail", "mb-mail"],
         "/usr/local/sbin/sendmail": ["0o2755", "root", "mb-drop"],
         "/etc/mailbag/mailbag.conf": ["0o644", "root", "root"],
+        "/var/lib/mailbag/dkim": ["0o711", "mb-dkim", "mb-dkim"],
+        "/var/spool/mailbag/signer": ["0o710", "mb-dkim", "mb-remote"],
     }
     assert m == expect, {k: (m.get(k), v) for k, v in expect.items() if m.get(k) != v}
     # systemd-analyze verify: not a word (it checks syntax, that ExecStart exists and is
