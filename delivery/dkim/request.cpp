@@ -37,7 +37,8 @@ common::Status check_fd(int fd, const Policy& p) {
   if (!S_ISREG(st.st_mode)) return common::Status::error("not a regular file");
   int fl = ::fcntl(fd, F_GETFL);
   if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY) return common::Status::error("not opened read-only");
-  if (!p.queue_gids.empty() && std::find(p.queue_gids.begin(), p.queue_gids.end(), st.st_gid) == p.queue_gids.end())
+  if (!p.queue_gids.empty() &&
+      std::find(p.queue_gids.begin(), p.queue_gids.end(), st.st_gid) == p.queue_gids.end())
     return common::Status::error("not a queue file (group " + std::to_string(st.st_gid) + ")");
   return common::Status::ok();
 }

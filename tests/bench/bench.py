@@ -50,8 +50,8 @@ def parse_args(argv):
     ap.add_argument("--pop3-per-user", type=int, help="messages per Maildir for POP3 (50)")
     ap.add_argument("--idle", type=int, help="idle SMTP sessions (default 10000)")
     ap.add_argument("--queue", type=int, help="deferred messages (default 100000)")
-    ap.add_argument("--only", default="smtp,pop3,sync,idle,queue",
-                    help="comma-separated parts to run: smtp,pop3,sync,idle,queue, and the "
+    ap.add_argument("--only", default="smtp,pop3,sync,idle,queue,dkim",
+                    help="comma-separated parts to run: smtp,pop3,sync,idle,queue,dkim, and the "
                     "optional profile and smtp-source (a cross-check of the load generator)")
     ap.add_argument("--profile", action="store_true",
                     help="also profile Mailbag over one 4 KB round with perf (part 'profile')")
@@ -84,6 +84,19 @@ def build_loadgen(build):
         subprocess.run(["g++", "-std=c++20", "-O2", "-Wall", "-Wextra", "-Werror", "-o", out] + srcs,
                        check=True)
     return out
+
+
+def dkim_signing_cost(build):
+    """DKIM signing cost per 4 KB message, RSA 2048 and Ed25519 (tests/bench/dkim_bench.cpp,
+    linked against the build's libcommon)."""
+    out = os.path.join(build, "bench", "dkim_bench")
+    src = os.path.join(HERE, "dkim_bench.cpp")
+    lib = os.path.join(build, "lib", "libcommon.a")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    subprocess.run(["g++", "-std=c++20", "-O2", "-I", os.path.dirname(os.path.dirname(HERE)), "-o", out, src, lib,
+                    "-lssl", "-lcrypto"], check=True)
+    r = subprocess.run([out, "2000", "4096"], capture_output=True, text=True, timeout=600, check=True)
+    return json.loads(r.stdout)
 
 
 def raise_fd_limit(want=65536):
@@ -544,6 +557,13 @@ class Bench:
                 self.results["alone"] = alone.run(self, ALONE_HOST, SMTP_PORT)
             except Failure as e:
                 self.fail(str(e))
+        if "dkim" in self.a.parts:
+            try:
+                self.results["dkim"] = dkim_signing_cost(self.a.build)
+                log("DKIM signing per 4 KB message: rsa-sha256 %(rsa-sha256_us_per_message).0f us, "
+                    "ed25519-sha256 %(ed25519-sha256_us_per_message).0f us" % self.results["dkim"])
+            except (subprocess.SubprocessError, OSError, ValueError) as e:
+                self.fail("dkim signing benchmark: %s" % e)
         self.results["machine"]["loadavg_end"] = report.loadavg()
         table = report.table(self.results)
         print()
