@@ -310,6 +310,9 @@ struct CheckDone {
     f(dnsbl_zone);
     f(dnsbl_code);
     f(dmarc_policy);
+  }
+};
+
 // remote -> DKIM signer (signer/sign), with SCM_RIGHTS: the read-only fd of a queue file
 // the remote agent was handed. The signer reads the envelope and the message from it
 // (never trusting the remote agent's word for either) and decides.
