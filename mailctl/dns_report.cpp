@@ -85,7 +85,8 @@ DnsReport Builder::run() {
     for (const auto& h : c_.hosts) host(h);
     our_role();
     spf();
-    auth();
+    // Signing keys and the DMARC record are this server's business only for its own domains.
+    if (c_.role == DomainRole::kLocal || c_.role == DomainRole::kAlias) auth();
   }
   if (!r_.failures.empty())
     r_.exit_code = EX_TEMPFAIL;

@@ -83,6 +83,9 @@ def test_the_seed_setup_is_ok(world):
         "  PTR        relay1.isp.test (resolves back to %s: forward-confirmed)" % isp,
         "this server  is the best MX (mx.dnscheck.test)",
         "SPF          v=spf1 mx -all",
+        "DKIM         no key: this server signs none of its mail (mailctl dkim generate dnscheck.test)",
+        "DMARC        none; to ask receivers for reports, publish: _dmarc.dnscheck.test. IN TXT "
+        "\"v=DMARC1; p=none; rua=mailto:postmaster@dnscheck.test\"",
         "OK",
     ], r.stdout
 

@@ -28,8 +28,8 @@ import harness
 PROGRAMS = ("smtpd", "queue-manager", "local", "remote", "pop3d", "relayctl", "mailctl", "sendmail", "checks",
             "dkim")
 UNITS = ("mailbag-smtpd.service", "mailbag-queue-manager.service", "mailbag-local.service",
-         "mailbag-remote.service", "mailbag-pop3d.service", "mailbag-checks.service", "mailbag.target",
-         "mailbag-dkim.service")
+         "mailbag-remote.service", "mailbag-pop3d.service", "mailbag-checks.service", "mailbag-dkim.service",
+         "mailbag.target")
 MAN = ("man5/mailbag.conf.5", "man5/mailbag-queue.5", "man7/mailbag.7", "man7/mailbag-ipc.7", "man8/smtpd.8",
        "man8/queue-manager.8", "man8/local.8", "man8/remote.8", "man8/pop3d.8", "man8/mailctl.8",
        "man8/relayctl.8", "man8/sendmail.8", "man8/checks.8", "man8/dkim.8")
