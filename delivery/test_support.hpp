@@ -42,11 +42,12 @@ struct Queued {
 };
 
 // Writes a queue file for `body` (LF line ends) into `dir` and fills a matching Deliver.
-// `protocol` and `client` go into the envelope (the agent tells its own messages by them).
+// `protocol` and `client` go into the envelope (the agent tells its own messages by them);
+// `junk` is the envelope's junk verdict, set through the writer as filters set it.
 inline Queued make_queued(const std::string& dir, const std::string& sender,
                           const std::vector<std::string>& rcpts, const std::string& body,
                           std::uint64_t delivery_id = 1, const std::string& protocol = "ESMTP",
-                          const std::string& client = "") {
+                          const std::string& client = "", bool junk = false) {
   auto dfd = common::io::open_dir(dir);
   MB_CHECK(dfd.is_ok(), "open temp dir");
   common::spool::Envelope env;
@@ -59,6 +60,7 @@ inline Queued make_queued(const std::string& dir, const std::string& sender,
   auto w = common::spool::QueueFileWriter::create(dfd->get(), env);
   MB_CHECK(w.is_ok(), "QueueFileWriter::create (needs O_TMPFILE)");
   MB_CHECK(w->append(body).is_ok(), "append");
+  if (junk) w->mark_junk();
   MB_CHECK(w->finish().is_ok(), "finish");
   auto p = common::spool::read_envelope(w->fd());
   MB_CHECK(p.is_ok(), "read_envelope of a fresh queue file");

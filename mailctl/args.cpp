@@ -20,7 +20,7 @@ std::string usage() {
          "  user list [DOMAIN]        list users, of one domain or all\n"
          "  user passwd ADDRESS       set a user's password\n"
          "  user set ADDRESS KEY=VALUE...  quota=SIZE|none forward=ADDR,...|none keep-copy=yes|no\n"
-         "                            disabled=yes|no\n"
+         "                            disabled=yes|no junk-folder=yes|no\n"
          "  user autoreply ADDRESS on|off [--subject S] [--text T | --text-file F]\n"
          "                            [--start DATE] [--end DATE] [--interval DAYS]\n"
          "  user show ADDRESS         everything about a user\n"

@@ -141,7 +141,7 @@ int cmd_domain_show(Context& ctx, const std::string& arg) {
 
 int cmd_user_set(Context& ctx, const std::string& arg, const std::vector<std::string>& args) {
   std::string address = address_arg(arg);
-  auto settings = parse_settings(args, {"quota", "forward", "keep-copy", "disabled"});
+  auto settings = parse_settings(args, {"quota", "forward", "keep-copy", "disabled", "junk-folder"});
   if (!settings) {
     complain(ctx, settings.message());
     return kExitRefused;
@@ -173,7 +173,7 @@ int cmd_user_set(Context& ctx, const std::string& arg, const std::vector<std::st
         complain(ctx, key + ": " + b.message());
         return kExitRefused;
       }
-      (key == "keep-copy" ? u.keep_copy : u.disabled) = *b;
+      (key == "keep-copy" ? u.keep_copy : key == "junk-folder" ? u.junk_folder : u.disabled) = *b;
     }
   }
   if (!u.keep_copy && !u.forward.empty()) {
@@ -186,10 +186,10 @@ int cmd_user_set(Context& ctx, const std::string& arg, const std::vector<std::st
   // A new quota is applied at the next delivery (which re-flags a full mailbox).
   if (quota_changed) (void)clear_full_flag(ctx, address);
   std::string fwd = join_list(u.forward, ", ");
-  std::fprintf(ctx.out, "user %s: quota %s, forward %s%s, %s\n", address.c_str(),
+  std::fprintf(ctx.out, "user %s: quota %s, forward %s%s, junk into %s, %s\n", address.c_str(),
                format_size(u.quota).c_str(), fwd.empty() ? "none" : fwd.c_str(),
                u.forward.empty() ? "" : (u.keep_copy ? " (keeping a copy)" : " (no copy kept)"),
-               u.disabled ? "disabled" : "active");
+               u.junk_folder ? "Junk" : "the inbox", u.disabled ? "disabled" : "active");
   return kExitOk;
 }
 

@@ -50,6 +50,7 @@ int cmd_user_show(Context& ctx, const std::string& arg) {
   } else {
     line("forward", join_list(u.forward, ", ") + (u.keep_copy ? " (a copy is kept)" : " (no copy kept)"));
   }
+  line("junk", u.junk_folder ? "into the Junk folder" : "into the inbox");
   // What leads here: aliases naming the user (or a subaddress of it), catch-alls, and
   // the same local part in alias domains.
   std::vector<std::string> via;

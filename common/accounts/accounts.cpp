@@ -20,7 +20,19 @@ Result<T> decode(std::string_view bytes, const std::string& key) {
   T v{};
   ipc::Decoder d(bytes);
   d(v);
-  if (!d.ok() || !d.at_end()) return Status::error("corrupt record for '" + key + "' in accounts database");
+  if (!d.ok() || !d.at_end()) {
+    // A user record written before junk_folder existed ends just before it: read it
+    // with the field's default (true, encoded as one byte 1).
+    if constexpr (std::is_same_v<T, User>) {
+      std::string longer(bytes);
+      longer.push_back('\x01');
+      ipc::Decoder d2(longer);
+      v = T{};
+      d2(v);
+      if (d2.ok() && d2.at_end()) return v;
+    }
+    return Status::error("corrupt record for '" + key + "' in accounts database");
+  }
   return v;
 }
 

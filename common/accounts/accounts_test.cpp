@@ -208,6 +208,38 @@ TEST_CASE("a corrupt record is an error, not a crash") {
   CHECK_FALSE((*acc)->users("").is_ok());
 }
 
+TEST_CASE("a user record written before junk_folder existed reads with the default") {
+  TempDir t;
+  auto acc = Accounts::open(t.dir + "/accounts.mdb", true);
+  REQUIRE(acc.is_ok());
+  User u = make_user("old@example.org");
+  u.junk_folder = false;
+  REQUIRE((*acc)->put_user(u).is_ok());
+  auto got = (*acc)->user("old@example.org");
+  REQUIRE(got.is_ok());
+  CHECK_FALSE((*got)->junk_folder);  // the new field round-trips
+  // The older layout: the same record without its last byte (junk_folder).
+  auto dbi = (*acc)->env().dbi("users", false);
+  REQUIRE(dbi.is_ok());
+  std::string bytes;
+  {
+    auto r = (*acc)->env().read();
+    REQUIRE(r.is_ok());
+    auto v = r->get(*dbi, "old@example.org");
+    REQUIRE((v.is_ok() && v->has_value()));
+    bytes = std::string(**v);
+  }
+  bytes.pop_back();
+  REQUIRE((*acc)
+              ->env()
+              .update([&](common::lmdb::WriteTxn& w) { return w.put(*dbi, "old@example.org", bytes); })
+              .is_ok());
+  got = (*acc)->user("old@example.org");
+  REQUIRE_MESSAGE(got.is_ok(), got.message());
+  CHECK((*got)->junk_folder);
+  CHECK((*got)->maildir == "example.org/old");
+}
+
 TEST_CASE("domain names an administrator may create") {
   for (const char* ok :
        {"example.org", "a.b.c.example", "x-y.example", "1.example", "localhost", "xn--bcher-kva.example"})

@@ -291,6 +291,7 @@ Expansion AddressBook::expand_now(const std::string& recipient, const std::set<s
   mb.path = rules_.mail_root + "/" + u.maildir;
   mb.store = keep;
   mb.quota = u.quota;
+  mb.junk_folder = u.junk_folder;
   mb.autoreply = std::move(u.autoreply);
   mb.known_as = std::move(e.visited);  // every address that led here
   mb.known_as.insert(ukey);

@@ -62,6 +62,7 @@ struct Mailbox {
   bool store = true;                  // false: the user forwards without keeping a copy
   std::int64_t quota = 0;             // bytes, 0 = none
   std::int64_t max_message_size = 0;  // the user's domain limit, 0 = none
+  bool junk_folder = true;            // junk goes into the ".Junk" folder (else the inbox)
   Autoreply autoreply;
   // Lower-case addresses that led to this user (recipient, aliases, the user): for the
   // auto-reply rule "only if one of them is in To/Cc" (RFC 3834 2).

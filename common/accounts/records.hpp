@@ -61,6 +61,10 @@ struct User {
   bool keep_copy = true;             // with forward: also deliver locally
   Autoreply autoreply;
   std::int64_t created = 0;
+  // Mail the server marked as junk goes into the Maildir++ folder ".Junk" (false: into
+  // the inbox like any other). Added after the first records were written: a record that
+  // ends before it decodes with this default (accounts.cpp).
+  bool junk_folder = true;
   template <class F>
   void fields(F& f) {
     f(version);
@@ -72,6 +76,7 @@ struct User {
     f(keep_copy);
     f(autoreply);
     f(created);
+    f(junk_folder);
   }
 };
 

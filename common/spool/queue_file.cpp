@@ -80,6 +80,8 @@ std::string format_envelope(const Envelope& e) {
   if (e.smtputf8) h += "U\n";
   h += "S <" + clean(e.sender) + ">\n";
   for (const auto& r : e.recipients) h += "R <" + clean(r) + ">\n";
+  // Always written, one fixed width, so that the writer can patch it at the end.
+  h += e.junk ? "J 1\n" : "J 0\n";
   h += "Z " + pad20(e.data_size) + " " + pad20(e.data_lines) + "\n";
   h += "E\n";
   return h;
@@ -146,6 +148,10 @@ Result<ParsedEnvelope> parse_envelope(std::string_view head) {
         sender_raw = std::string(v);
         break;
       case 'R': rcpt_raw.push_back(v); break;
+      case 'J':
+        if (v != "0" && v != "1") return Status::error("bad junk record");
+        e.junk = v == "1";
+        break;
       case 'Z': {
         if (v.size() != 2 * kDigits + 1 || v[kDigits] != ' ' ||
             !parse_u64(v.substr(0, kDigits), &e.data_size) ||
@@ -210,6 +216,7 @@ Result<QueueFileWriter> QueueFileWriter::create(int dir_fd, const Envelope& env)
   if (::fchmod(w.fd_.get(), 0660) < 0) return Status::sys("fchmod queue file");
   std::string h = format_envelope(env);
   w.z_offset_ = h.size() - (2 + 2 * kDigits + 1 + 1) - 2;  // start of "Z ...\n" before "E\n"
+  w.junk_ = env.junk;
   w.buf_ = std::move(h);
   return w;
 }
@@ -239,8 +246,9 @@ Status QueueFileWriter::flush() {
 
 Status QueueFileWriter::finish() {
   MB_TRY(flush());
-  std::string z = "Z " + pad20(size_) + " " + pad20(lines_) + "\n";
-  return io::pwrite_all(fd_.get(), z, static_cast<off_t>(z_offset_));
+  // "J x\nZ ...": the junk record sits just before Z (format_envelope).
+  std::string jz = std::string(junk_ ? "J 1\n" : "J 0\n") + "Z " + pad20(size_) + " " + pad20(lines_) + "\n";
+  return io::pwrite_all(fd_.get(), jz, static_cast<off_t>(z_offset_ - 4));
 }
 
 }  // namespace common::spool

@@ -12,6 +12,8 @@
 //   U               SMTPUTF8 was requested (optional)
 //   S <addr>        envelope sender, "<>" for the null sender
 //   R <addr>        one per recipient, at least one
+//   J 0|1           junk verdict: 1 = deliver into the Junk folder (optional on read;
+//                   always written, and patched at the end like Z)
 //   Z <size> <lines> message bytes and LF count, 20 digits each (patched at the end)
 //   E               end of envelope; the message follows
 #pragma once
@@ -40,6 +42,12 @@ struct Envelope {
   std::vector<std::string> recipients;
   std::uint64_t data_size = 0;
   std::uint64_t data_lines = 0;
+  // The server's verdict that the message is spam: the local agent then delivers it
+  // into the recipient's Maildir++ folder ".Junk" (unless the user switched that off).
+  // Set by whoever filters the message (rules, milters, built-in checks), never derived
+  // from a header the sender could write. Only ever lowers a message's standing, so any
+  // submitter may set it.
+  bool junk = false;
 };
 
 // The envelope as text, with the size/lines of `env` (the writer patches them at the
@@ -70,6 +78,10 @@ class QueueFileWriter {
 
   // Appends message bytes (LF line ends). Buffered.
   Status append(std::string_view data);
+  // THE way a filter marks the message as junk (Envelope::junk) once its content is
+  // known: any time before finish(), which writes the verdict into the J record.
+  void mark_junk(bool junk = true) { junk_ = junk; }
+  bool junk() const { return junk_; }
   // Flushes and patches the size record. The file is not fsync'd: that is the queue
   // manager's job, batched over many messages.
   Status finish();
@@ -87,7 +99,8 @@ class QueueFileWriter {
   std::uint64_t size_ = 0;
   std::uint64_t lines_ = 0;
   std::uint64_t z_offset_ = 0;  // where "Z " starts
-  std::uint64_t written_ = 0;   // bytes written to the file so far
+  bool junk_ = false;
+  std::uint64_t written_ = 0;  // bytes written to the file so far
 };
 
 }  // namespace common::spool

@@ -47,6 +47,7 @@ void check_equal(const Envelope& a, const Envelope& b) {
   CHECK(a.recipients == b.recipients);
   CHECK(a.data_size == b.data_size);
   CHECK(a.data_lines == b.data_lines);
+  CHECK(a.junk == b.junk);
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -115,6 +116,7 @@ TEST_CASE("format_envelope and parse_envelope round-trip") {
         "R <bob@example.net>\n"
         "R <\"carol smith\"@example.com>\n"
         "R <dave@[192.0.2.1]>\n"
+        "J 0\n"
         "Z 00000000000000000010 00000000000000000002\n"
         "E\n");
   auto p = parse_envelope(text + "Subject: x\n\nbody\n");
@@ -245,6 +247,10 @@ TEST_CASE("malformed records") {
       {'Z', "Z 00000000000000000010 00000000000000000002 ", "bad size record"},
       {'Z', "Z 99999999999999999999 00000000000000000002", "bad size record"},  // > 2^64
       {'Z', "Z -0000000000000000010 00000000000000000002", "bad size record"},
+      {'J', "J", "bad junk record"},
+      {'J', "J 2", "bad junk record"},
+      {'J', "J yes", "bad junk record"},
+      {'J', "J 00", "bad junk record"},
       {'E', "E x", "bad end record"},
       {'E', "E ", "bad end record"},
   };
@@ -451,5 +457,37 @@ TEST_CASE("QueueFileWriter writes an unlinked file that read_envelope accepts") 
 
   // A directory that is not there / not a directory.
   CHECK_FALSE(QueueFileWriter::create(-1, e).is_ok());
+  rmdir(dir.c_str());
+}
+
+TEST_CASE("the junk verdict: J record, optional on read, patched by the writer") {
+  Envelope e = sample();
+  e.junk = true;
+  auto p = parse_envelope(format_envelope(e));
+  REQUIRE(p.is_ok());
+  CHECK(p->env.junk);
+  // Files written before the record existed have none: not junk.
+  auto old = parse_envelope(replace_record('J', ""));
+  REQUIRE_MESSAGE(old.is_ok(), old.message());
+  CHECK_FALSE(old->env.junk);
+
+  std::string dir = temp_dir();
+  UniqueFd dfd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  REQUIRE(dfd.valid());
+  for (bool start : {false, true}) {
+    for (bool mark : {false, true}) {
+      Envelope env = sample();
+      env.junk = start;
+      auto w = QueueFileWriter::create(dfd.get(), env);
+      REQUIRE(w.is_ok());
+      REQUIRE(w->append(std::string(100000, 'x') + "\n").is_ok());  // flushed before the patch
+      if (mark) w->mark_junk();
+      REQUIRE(w->finish().is_ok());
+      auto r = read_envelope(w->fd());
+      REQUIRE_MESSAGE(r.is_ok(), r.message());
+      CHECK(r->env.junk == (start || mark));
+      CHECK(r->env.data_size == 100001);
+    }
+  }
   rmdir(dir.c_str());
 }

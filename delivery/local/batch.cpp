@@ -134,6 +134,10 @@ void Batch::write_request(std::size_t i) {
         all = permanent("5.4.6",
                         "too many hops (" + std::to_string(hops) + " Received header fields): mail loop?");
       for (auto v : info_[i].headers.all("delivered-to")) info_[i].marks.insert(lower(std::string(v)));
+      // The junk verdict is the server's, in the envelope (validated by the queue
+      // manager); it only chooses a folder. Unreadable: the inbox, like ordinary mail.
+      auto env = common::spool::read_envelope(reqs_[i].fd.get());
+      info_[i].junk = env && env->env.junk;
     }
   }
   for (std::size_t s = first; s < slots_.size(); ++s) {
@@ -181,7 +185,7 @@ void Batch::deliver_slot(std::size_t s) {
     // manager (a crash): its file in the Maildir says so. The messages it sent on were
     // queued before that file was published, so they are not sent again either.
     common::Status err;
-    Maildir* m = maildir(r.mailbox->path, &err);
+    Maildir* m = target(*r.mailbox, ri.junk, &err);
     auto found = m ? m->holds(tag) : common::Result<bool>(err);
     if (found && *found) {
       log::info("%s: %s: found in the Maildir from an earlier attempt; not delivered again",
@@ -194,7 +198,7 @@ void Batch::deliver_slot(std::size_t s) {
   if (r.mailbox && r.mailbox->store) {
     const Mailbox& mb = *r.mailbox;
     common::Status err;
-    Maildir* m = maildir(mb.path, &err);
+    Maildir* m = target(mb, ri.junk, &err);
     if (!m) {
       log::error("%s: %s", d.queue_id.c_str(), err.message().c_str());
       return fail(s, io_failure(err.err(), "cannot open mailbox: " + err.message()));
@@ -209,8 +213,9 @@ void Batch::deliver_slot(std::size_t s) {
     else
       ++open_drafts_;
     std::int64_t size = static_cast<std::int64_t>(draft->size);
-    items_.push_back(Item{s, m, std::move(*draft), lower(mb.address), mb.quota});
-    append_done(slots_[s], "delivered to maildir");
+    items_.push_back(Item{s, m, mb.path, std::move(*draft), lower(mb.address), mb.quota});
+    append_done(slots_[s],
+                m->path() == mb.path ? "delivered to maildir" : "delivered to maildir folder Junk");
     if (qs) {
       qs->usage.bytes += size;
       qs->usage.count += 1;

@@ -44,6 +44,8 @@ struct LocalPolicy {
 inline constexpr std::size_t kMaxReceived = 30;
 // Marker in a Maildir: the quota warning was sent (removed below the mark).
 inline constexpr const char* kWarnedFile = "mailbag-quota-warned";
+// The Maildir++ folder (".Junk" in the mailbox) for messages marked junk.
+inline constexpr const char* kJunkFolder = "Junk";
 
 class BatchDeliverer {
  public:

@@ -36,7 +36,8 @@ struct Slot {
 // One message file being written for a slot.
 struct Item {
   std::size_t slot = 0;
-  Maildir* md = nullptr;
+  Maildir* md = nullptr;  // the mailbox root, or its Junk folder
+  std::string root;       // the mailbox root: where its Maildir++ quota is kept
   Draft draft;
   std::string user;  // lower-case address
   std::int64_t quota = 0;
@@ -54,6 +55,7 @@ struct ReqInfo {
   std::optional<MessageRef> msg;
   Headers headers;
   std::set<std::string> marks;  // lower-cased Delivered-To values
+  bool junk = false;            // the queue file's junk verdict (Envelope::junk)
 };
 
 void append_done(Slot& s, const std::string& what);
@@ -80,7 +82,11 @@ class Batch : public std::enable_shared_from_this<Batch> {
   std::vector<common::ipc::DeliverDone> answers();
 
   // batch_store.cpp
-  Maildir* maildir(const std::string& path, common::Status* err);
+  // The Maildir at `path` (or its Maildir++ folder `folder`), opened once per batch.
+  Maildir* maildir(const std::string& path, common::Status* err, std::string_view folder = {});
+  // Where a message for `mb` goes: its root, or its ".Junk" folder when the message is
+  // junk and the user keeps junk apart (Mailbox::junk_folder).
+  Maildir* target(const Mailbox& mb, bool junk, common::Status* err);
   QuotaState* quota_state(const Mailbox& mb, std::size_t req, common::Status* err);
   void sync_files();
   void sync_filesystems(bool published, const char* fault_point);

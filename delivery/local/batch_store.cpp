@@ -20,23 +20,28 @@ namespace delivery::local {
 namespace log = common::log;
 namespace md = common::maildir;
 
-Maildir* Batch::maildir(const std::string& path, common::Status* err) {
-  auto it = maildirs_.find(path);
+Maildir* Batch::maildir(const std::string& path, common::Status* err, std::string_view folder) {
+  std::string key = folder.empty() ? path : path + "/." + std::string(folder);
+  auto it = maildirs_.find(key);
   if (it != maildirs_.end()) return it->second.get();
-  auto bad = open_errors_.find(path);
+  auto bad = open_errors_.find(key);
   if (bad != open_errors_.end()) {
     *err = bad->second;
     return nullptr;
   }
-  auto m = Maildir::open(path);
+  auto m = folder.empty() ? Maildir::open(path) : Maildir::open_folder(path, folder);
   if (!m) {
-    open_errors_.emplace(path, m.status());
+    open_errors_.emplace(key, m.status());
     *err = m.status();
     return nullptr;
   }
   auto* p = new Maildir(std::move(*m));
-  maildirs_.emplace(path, std::unique_ptr<Maildir>(p));
+  maildirs_.emplace(key, std::unique_ptr<Maildir>(p));
   return p;
+}
+
+Maildir* Batch::target(const Mailbox& mb, bool junk, common::Status* err) {
+  return maildir(mb.path, err, junk && mb.junk_folder ? kJunkFolder : std::string_view());
 }
 
 // The usage of a Maildir with a quota, loaded once per batch.
@@ -129,9 +134,10 @@ void Batch::after_delivery() {
   std::map<std::string, std::pair<std::string, std::int64_t>> touched;  // path -> user, quota
   for (auto& it : items_) {
     if (slots_[it.slot].verdict || !it.draft.in_new) continue;
-    auto a = md::append_delta(it.md->path(), static_cast<std::int64_t>(it.draft.size), 1);
+    // Maildir++ keeps one maildirsize, in the root, for every folder.
+    auto a = md::append_delta(it.root, static_cast<std::int64_t>(it.draft.size), 1);
     if (!a) log::warn("%s: %s", qid(slots_[it.slot].req).c_str(), a.message().c_str());
-    touched[it.md->path()] = {it.user, it.quota};
+    touched[it.root] = {it.user, it.quota};
   }
   for (const auto& [path, uq] : touched) {
     if (uq.second <= 0) continue;
@@ -140,7 +146,7 @@ void Batch::after_delivery() {
     // The reserved usage counted every draft; take back those that failed.
     std::int64_t used = q->second.usage.bytes;
     for (auto& it : items_)
-      if (it.md->path() == path && (slots_[it.slot].verdict || !it.draft.in_new))
+      if (it.root == path && (slots_[it.slot].verdict || !it.draft.in_new))
         used -= static_cast<std::int64_t>(it.draft.size);
     owner_.update_full_flag(uq.first, used, uq.second, now_);
     if (used * 100 < uq.second * policy_.warning_percent &&

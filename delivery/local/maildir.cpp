@@ -96,26 +96,63 @@ Result<common::io::UniqueFd> open_subdir(int dir, const char* name) {
 
 }  // namespace
 
-Result<Maildir> Maildir::open(const std::string& path) {
+namespace {
+
+// cur/ new/ tmp/ in the Maildir open as `dir`, created when missing; `path` for messages.
+Status make_subdirs(int dir, const std::string& path) {
+  for (const char* sub : {"cur", "new", "tmp"}) {
+    if (::mkdirat(dir, sub, 0770) == 0) {
+      // Whatever the umask: the group (mb-mail) reads and moves messages too.
+      ::fchmodat(dir, sub, 0770, 0);
+    } else if (errno != EEXIST) {
+      return Status::sys("mkdir " + path + "/" + sub);
+    }
+  }
+  return Status::ok();
+}
+
+// The root of a Maildir, created (with its parents) when missing.
+Result<common::io::UniqueFd> open_root(const std::string& path) {
   common::io::UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir && errno == ENOENT) {
     MB_TRY(common::io::make_dirs(path, 0770));
     dir.reset(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   }
   if (!dir) return Status::sys("open maildir " + path);
+  return dir;
+}
+
+// Adds `name` to the "subscriptions" file in the root `dir` unless it is listed.
+Status subscribe(int dir, const std::string& root, std::string_view name) {
+  common::io::UniqueFd fd(
+      ::openat(dir, "subscriptions", O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0660));
+  if (!fd) return Status::sys("open " + root + "/subscriptions");
+  ::fchmod(fd.get(), 0660);
+  std::string text;
+  MB_TRY(common::io::pread_upto(fd.get(), &text, 1 << 20, 0));
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t nl = text.find('\n', pos);
+    std::string_view line = std::string_view(text).substr(pos, nl == std::string::npos ? nl : nl - pos);
+    if (line == name) return Status::ok();
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  std::string add = (text.empty() || text.back() == '\n') ? "" : "\n";
+  add.append(name);
+  add += "\n";
+  return common::io::write_all(fd.get(), add);
+}
+
+}  // namespace
+
+Result<Maildir> Maildir::at(common::io::UniqueFd dir, const std::string& path) {
   Maildir md;
   md.path_ = path;
   auto tmp = open_subdir(dir.get(), "tmp");
   auto nw = open_subdir(dir.get(), "new");
   if (!tmp || !nw) {
-    for (const char* sub : {"cur", "new", "tmp"}) {
-      if (::mkdirat(dir.get(), sub, 0770) == 0) {
-        // Whatever the umask: the group (mb-mail) reads and moves messages too.
-        ::fchmodat(dir.get(), sub, 0770, 0);
-      } else if (errno != EEXIST) {
-        return Status::sys("mkdir " + path + "/" + sub);
-      }
-    }
+    MB_TRY(make_subdirs(dir.get(), path));
     tmp = open_subdir(dir.get(), "tmp");
     nw = open_subdir(dir.get(), "new");
     if (!tmp) return Status::error(path + ": " + tmp.message(), tmp.status().err());
@@ -127,6 +164,41 @@ Result<Maildir> Maildir::open(const std::string& path) {
   if (::fstat(md.tmp_.get(), &st) < 0) return Status::sys("stat " + path + "/tmp");
   md.dev_ = st.st_dev;
   return md;
+}
+
+Result<Maildir> Maildir::open(const std::string& path) {
+  auto dir = open_root(path);
+  if (!dir) return dir.status();
+  return at(std::move(*dir), path);
+}
+
+Result<Maildir> Maildir::open_folder(const std::string& root, std::string_view name) {
+  if (name.empty() || name.find_first_of("./") != std::string_view::npos)
+    return Status::error("bad folder name", EINVAL);
+  auto dir = open_root(root);
+  if (!dir) return dir.status();
+  std::string sub = "." + std::string(name);
+  std::string path = root + "/" + sub;
+  bool created = false;
+  if (::mkdirat(dir->get(), sub.c_str(), 0770) == 0) {
+    ::fchmodat(dir->get(), sub.c_str(), 0770, 0);
+    created = true;
+  } else if (errno != EEXIST) {
+    return Status::sys("mkdir " + path);
+  }
+  common::io::UniqueFd folder(
+      ::openat(dir->get(), sub.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (!folder) return Status::sys("open " + path);
+  if (created) {
+    // Maildir++: the marker that this directory is a folder, not a root (Courier reads it).
+    common::io::UniqueFd marker(
+        ::openat(folder.get(), "maildirfolder", O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660));
+    if (marker) ::fchmod(marker.get(), 0660);
+    MB_TRY(make_subdirs(folder.get(), path));
+    // Last: a folder that IMAP clients list must be complete.
+    MB_TRY(subscribe(dir->get(), root, name));
+  }
+  return at(std::move(folder), path);
 }
 
 Status Maildir::sync_new() const {

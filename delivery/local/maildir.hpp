@@ -57,6 +57,13 @@ class Maildir {
   // Opens <path>/tmp and <path>/new, creating <path> and cur/ new/ tmp/ (mode 0770
   // before umask) when missing.
   static common::Result<Maildir> open(const std::string& path);
+  // Opens the Maildir++ folder <root>/.<name> (a Maildir of its own, "." and "/" not
+  // allowed in `name`), creating the root as open() does and the folder when missing:
+  // mkdirat and O_NOFOLLOW below the root's fd (a link planted in the mail tree leads
+  // nowhere), mode 0770, its "maildirfolder" marker, and `name` added to the root's
+  // "subscriptions" file (Dovecot's, one name a line) so IMAP clients show it. Only a
+  // new folder is subscribed: a user who unsubscribed stays so.
+  static common::Result<Maildir> open_folder(const std::string& root, std::string_view name);
 
   const std::string& path() const { return path_; }
   int tmp_fd() const { return tmp_.get(); }
@@ -73,6 +80,7 @@ class Maildir {
   dev_t device() const { return dev_; }
 
  private:
+  static common::Result<Maildir> at(common::io::UniqueFd dir, const std::string& path);
   std::string path_;
   common::io::UniqueFd tmp_, new_;
   dev_t dev_ = 0;
