@@ -2,8 +2,7 @@
 # junk verdict (the J record of mailbag-queue(5)) is delivered into the user's Maildir++
 # folder .Junk, which a private Dovecot shows over IMAP as the subscribed folder "Junk"
 # and our pop3d does not show; a user with junk-folder=no gets it in the inbox; a junk
-# header the sender writes changes nothing. The verdict from the administrator's rules
-# through smtpd is covered in test_rules.py.
+# header the sender writes changes nothing.
 import os
 import re
 import time
