@@ -43,7 +43,12 @@ std::string usage() {
          "  dkim rotate DOMAIN [--selector S] [--algorithm rsa|ed25519]\n"
          "                            a new key signs; the old one stays published\n"
          "  dkim retire DOMAIN SELECTOR  remove a key that no longer signs\n"
-         "  dkim list                 every DKIM key and its DNS record\n";
+         "  dkim list                 every DKIM key and its DNS record\n"
+
+         "  relay-recipient add ADDRESS...  accept these addresses of a relay domain (backup MX)\n"
+         "  relay-recipient del ADDRESS|DOMAIN  remove an address, or a domain's whole list\n"
+         "  relay-recipient import DOMAIN FILE|-  make DOMAIN's list the file's addresses\n"
+         "  relay-recipient list [DOMAIN]  list relay recipients, of one domain or all\n";
 }
 
 common::Result<Args> parse_args(const std::vector<std::string>& argv) {
@@ -226,6 +231,28 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
     } else {
       return Status::error(sub.empty() ? "'dkim' needs generate, rotate, retire or list"
                                        : "unknown command 'dkim " + sub + "'");
+    }
+  } else if (c == "relay-recipient") {
+    if (sub == "add") {
+      if (rest.size() < 3) return Status::error("'relay-recipient add' needs at least one address");
+      a.command = Command::kRelayRecipientAdd;
+      a.values.assign(rest.begin() + 2, rest.end());
+    } else if (sub == "del") {
+      if (auto st = want(3, 3); !st) return st;
+      a.command = Command::kRelayRecipientDel;
+      a.target = rest[2];
+    } else if (sub == "import") {
+      if (auto st = want(4, 4); !st) return st;
+      a.command = Command::kRelayRecipientImport;
+      a.target = rest[2];
+      a.target2 = rest[3];
+    } else if (sub == "list") {
+      if (auto st = want(2, 3); !st) return st;
+      a.command = Command::kRelayRecipientList;
+      if (rest.size() == 3) a.target = rest[2];
+    } else {
+      return Status::error(sub.empty() ? "'relay-recipient' needs add, del, import or list"
+                                       : "unknown command 'relay-recipient " + sub + "'");
     }
   } else if (c == "etrn") {
     if (auto st = want(3, 3); !st) return st;

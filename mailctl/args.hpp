@@ -53,6 +53,10 @@ enum class Command {
   kDkimRotate,
   kDkimRetire,
   kDkimList,
+  kRelayRecipientAdd,
+  kRelayRecipientDel,
+  kRelayRecipientImport,
+  kRelayRecipientList,
 };
 
 // `user autoreply` options; unset ones keep what the record holds.

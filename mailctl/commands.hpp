@@ -30,6 +30,13 @@ int cmd_alias_add(Context& ctx, const std::string& address, const std::vector<st
 int cmd_alias_del(Context& ctx, const std::string& address, const std::vector<std::string>& targets);
 int cmd_alias_list(Context& ctx, const std::string& domain);
 
+// Relay recipient lists (relay_recipients.cpp). `text` of import: the file, read with
+// the administrator's rights before the command runs as the database owner.
+int cmd_relay_recipient_add(Context& ctx, const std::vector<std::string>& addresses);
+int cmd_relay_recipient_del(Context& ctx, const std::string& arg);
+int cmd_relay_recipient_import(Context& ctx, const std::string& domain, const std::string& text);
+int cmd_relay_recipient_list(Context& ctx, const std::string& domain);
+
 // Helpers shared by the alias and settings commands (aliases.cpp).
 // The path from `from` through `targets` back to `from` (empty if none): alias targets,
 // forwards of users who keep no copy, domain aliases.

@@ -16,6 +16,20 @@ namespace mailctl {
 namespace {
 // A command that reads or writes accounts.mdb or passwd.mdb (as their owner when root).
 int database_command(Context& ctx, const Args& a);
+
+constexpr std::size_t kMaxImport = 64u << 20;
+
+common::Result<std::string> read_all(std::FILE* in, std::size_t max) {
+  std::string out;
+  char buf[65536];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, in)) {
+    out.append(buf, n);
+    if (out.size() > max)
+      return common::Status::error("standard input larger than " + std::to_string(max) + " bytes");
+  }
+  if (std::ferror(in)) return common::Status::sys("read standard input");
+  return out;
+}
 }  // namespace
 
 int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::FILE* out, std::FILE* err) {
@@ -69,6 +83,15 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
     args->autoreply.text = *t;
     args->autoreply.text_file.reset();
   }
+  if (args->command == Command::kRelayRecipientImport) {
+    auto t = args->target2 == "-" ? read_all(ctx.in, kMaxImport)
+                                  : common::io::read_file(args->target2, kMaxImport);
+    if (!t) {
+      complain(ctx, "import: " + t.message());
+      return kExitRefused;
+    }
+    args->values = {std::move(*t)};
+  }
   return run_as_db_owner(ctx, [&] { return database_command(ctx, *args); });
 }
 
@@ -94,6 +117,11 @@ int database_command(Context& ctx, const Args& a) {
     case Command::kAliasDel: return cmd_alias_del(ctx, args->target, args->values);
     case Command::kAliasList: return cmd_alias_list(ctx, args->target);
     case Command::kCheckDns: return cmd_check_dns(ctx, args->target);
+    case Command::kRelayRecipientAdd: return cmd_relay_recipient_add(ctx, args->values);
+    case Command::kRelayRecipientDel: return cmd_relay_recipient_del(ctx, args->target);
+    case Command::kRelayRecipientImport:
+      return cmd_relay_recipient_import(ctx, args->target, args->values.empty() ? "" : args->values[0]);
+    case Command::kRelayRecipientList: return cmd_relay_recipient_list(ctx, args->target);
     default: break;
   }
   return EX_USAGE;

@@ -68,8 +68,14 @@ Reply check_recipient(const SessionFacts& facts, const common::mail::Address& rc
 
   common::accounts::Recipient r = dir.recipient(rcpt);
   if (!r.local) {
-    // We are a backup MX for these: any local part, from anyone; the better MX decides.
-    if (!rcpt.literal && contains(relay_domains, rcpt.domain)) return ok_rcpt();
+    // We are a backup MX for these: from anyone, the addresses on the domain's relay
+    // recipient list if it has one, else any local part (the better MX decides).
+    if (!rcpt.literal && contains(relay_domains, rcpt.domain)) {
+      if (r.why == Class::kUnknown)
+        return make_reply(550, "5.1.1", "Recipient address rejected: User unknown");
+      if (r.why == Class::kTempFail) return lookup_failed(common::Status::error(r.verdict.text));
+      return ok_rcpt();
+    }
     return relay_ok ? ok_rcpt() : relay_denied();
   }
   const auto& v = r.verdict;

@@ -83,7 +83,9 @@ Reply check_sender(const SessionFacts& facts, const MailArgs& mail, const Sender
 //    Unknown local part, invalid SRS address 550 5.1.1; disabled 550 5.2.1; an alias
 //    loop 550 5.4.6; a user whose mailbox is full 452 4.2.2 (RFC 3463 3.3; the client
 //    tries later); anything else delivery would refuse, with its status.
-//  - a domain in `relay_domains` (we are its backup MX), from anyone: any local part.
+//  - a domain in `relay_domains` (we are its backup MX), from anyone: the addresses on
+//    its relay recipient list (mailctl relay-recipient) and their subaddresses, others
+//    550 5.1.1 like unknown local users; any local part if the domain has no list.
 //  - any other domain, an address literal included: only if may_relay(), else
 //    554 5.7.1 "Relay access denied".
 //  - sender-specified routing: a local part holding '%', '!' or '@' (the percent hack,

@@ -147,6 +147,27 @@ TEST_CASE("relay_domains (backup MX): any local part from anyone, exact domain o
   CHECK(rcpt(dir, "boss@sub.backup.test").code == 554);
 }
 
+TEST_CASE("relay_domains with a relay recipient list: unknown local parts 550 5.1.1 (no backscatter)") {
+  testing::MemoryDirectory dir;
+  dir.db.relay_recipient_set = {"@backup.test", "boss@backup.test"};
+  CHECK(rcpt(dir, "boss@backup.test").code == 250);
+  CHECK(rcpt(dir, "Boss+news@BACKUP.test").code == 250);  // a subaddress of a listed address
+  Reply r = rcpt(dir, "nobody@backup.test");
+  CHECK(r.code == 550);
+  CHECK(r.status == "5.1.1");
+  // Authenticated or trusted clients get the same answer: the list is what the primary takes.
+  CHECK(rcpt(dir, "nobody@backup.test", authed("alice@example.test")).code == 550);
+  // A list for a domain that is not in relay_domains changes nothing.
+  dir.db.relay_recipient_set.insert("@elsewhere.test");
+  CHECK(rcpt(dir, "x@elsewhere.test").code == 554);
+  CHECK(rcpt(dir, "x@elsewhere.test", authed("alice@example.test")).code == 250);
+  // An empty list refuses every recipient; no list accepts any.
+  dir.db.relay_recipient_set = {"@backup.test"};
+  CHECK(rcpt(dir, "boss@backup.test").code == 550);
+  dir.db.relay_recipient_set.clear();
+  CHECK(rcpt(dir, "nobody@backup.test").code == 250);
+}
+
 TEST_CASE("RFC 5321 4.5.1 / RFC 2142: postmaster and abuse of every local domain") {
   testing::MemoryDirectory dir;
   CHECK(rcpt(dir, "postmaster@example.test").code == 250);

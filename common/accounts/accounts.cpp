@@ -128,6 +128,7 @@ Result<std::unique_ptr<Accounts>> Accounts::open(const std::string& path, bool w
   auto env = lmdb::Env::open(path, opt);
   if (!env) return env.status();
   std::unique_ptr<Accounts> a(new Accounts(std::move(*env)));
+  a->writable_ = writable;
   for (auto [name, slot] : {std::pair{"domains", &a->domains_}, std::pair{"users", &a->users_},
                             std::pair{"aliases", &a->aliases_}}) {
     auto d = a->env_->dbi(name, writable);

@@ -30,6 +30,18 @@ class Accounts : public Lookup {
   Result<std::vector<Domain>> domains() override;
   Result<std::vector<User>> users(const std::string& domain);  // "" = all
   Result<std::vector<Alias>> aliases(const std::string& domain);
+  // Relay recipient lists (relay_recipients.cpp).
+  Result<bool> relay_list(const std::string& domain) override;
+  Result<bool> relay_recipient(const std::string& key) override;
+  // The keys of one domain's list ("" = all lists), its "@domain" marker included.
+  Result<std::vector<std::string>> relay_recipients(const std::string& domain);
+  // Adds `addresses` (keys of `domain`) to its list, creating the list; with `replace`,
+  // the list becomes exactly them. One transaction.
+  Status put_relay_recipients(const std::string& domain, const std::vector<std::string>& addresses,
+                              bool replace);
+  Result<bool> delete_relay_recipient(const std::string& key);
+  // Removes the domain's whole list: any local part is accepted again.
+  Result<bool> delete_relay_list(const std::string& domain);
 
   // Writes; each is one transaction.
   Status put_domain(const Domain& d);
@@ -44,8 +56,12 @@ class Accounts : public Lookup {
 
  private:
   explicit Accounts(std::unique_ptr<lmdb::Env> env) : env_(std::move(env)) {}
+  // The relay recipient database, opened on first use: an accounts.mdb written before
+  // it existed has none until mailctl writes a list (a reader then finds no lists).
+  Result<std::optional<MDB_dbi>> relay_dbi();
   std::unique_ptr<lmdb::Env> env_;
   MDB_dbi domains_ = 0, users_ = 0, aliases_ = 0;
+  bool writable_ = false;
 };
 
 // Rules for names an administrator may create (stricter than RFC 5321, because they

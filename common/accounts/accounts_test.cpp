@@ -378,3 +378,41 @@ TEST_CASE("relative maildir paths: no traversal") {
   CHECK_FALSE(valid_relative_maildir("example.org/u ser"));
   CHECK_FALSE(valid_relative_maildir(std::string("example.org/u\0x", 15)));
 }
+
+TEST_CASE("relay recipient lists: add, replace, delete; readers of an older database see none") {
+  TempDir t;
+  {
+    auto acc = Accounts::open(t.dir + "/accounts.mdb", true);
+    REQUIRE(acc.is_ok());
+    // The database as an older mailctl wrote it: no relay recipient database in it yet.
+    Domain d;
+    d.name = "example.org";
+    REQUIRE((*acc)->put_domain(d).is_ok());
+  }
+  auto ro = Accounts::open(t.dir + "/accounts.mdb", false);
+  REQUIRE_MESSAGE(ro.is_ok(), ro.message());
+  CHECK(*(*ro)->relay_list("primary.test") == false);
+  CHECK(*(*ro)->relay_recipient("boss@primary.test") == false);
+
+  auto acc = Accounts::open(t.dir + "/accounts.mdb", true);
+  REQUIRE(acc.is_ok());
+  Accounts& a = **acc;
+  REQUIRE(a.put_relay_recipients("primary.test", {"boss@primary.test", "sales@primary.test"}, false).is_ok());
+  REQUIRE(a.put_relay_recipients("other.test", {}, false).is_ok());  // an empty list
+  // The reader opened before the list existed finds it now.
+  CHECK(*(*ro)->relay_list("primary.test"));
+  CHECK(*(*ro)->relay_recipient("boss@primary.test"));
+  CHECK_FALSE(*(*ro)->relay_recipient("nobody@primary.test"));
+  CHECK(*a.relay_list("other.test"));
+  CHECK(*a.relay_recipients("primary.test") ==
+        std::vector<std::string>{"@primary.test", "boss@primary.test", "sales@primary.test"});
+  REQUIRE(a.put_relay_recipients("primary.test", {"new@primary.test"}, true).is_ok());
+  CHECK(*a.relay_recipients("primary.test") == std::vector<std::string>{"@primary.test", "new@primary.test"});
+  CHECK(a.relay_recipients("")->size() == 3);
+  CHECK(*a.delete_relay_recipient("new@primary.test"));
+  CHECK_FALSE(*a.delete_relay_recipient("new@primary.test"));
+  CHECK(*a.relay_list("primary.test"));  // still a list, now empty
+  CHECK(*a.delete_relay_list("primary.test"));
+  CHECK_FALSE(*a.relay_list("primary.test"));
+  CHECK_FALSE(*a.delete_relay_list("primary.test"));
+}

@@ -319,7 +319,10 @@ Recipient AddressBook::rcpt(const mail::Address& a, std::int64_t now,
     out.verdict = mail::Verdict{mail::Outcome::kTemporary, "4.3.0", "accounts database error"};
     return out;
   }
-  if (*t == Transport::kRemote) return out;
+  if (*t == Transport::kRemote) {
+    if (!a.literal) relay_rcpt(a.key(), out);
+    return out;
+  }
   out.local = true;
   // The same expansion the local agent will make, so that what RCPT accepts is what
   // delivery delivers (or defers), and what delivery would refuse is refused here
@@ -335,6 +338,36 @@ Recipient AddressBook::rcpt(const mail::Address& a, std::int64_t now,
     out.verdict = mail::Verdict{mail::Outcome::kTemporary, "4.2.2", "mailbox full"};
   }
   return out;
+}
+
+// A domain we are backup MX of may have a recipient list: then only its addresses, and
+// their subaddresses (the primary's recipient_delimiter is taken to be ours), are known,
+// and RCPT refuses the rest as the primary would instead of accepting mail that could
+// only bounce, often to a forged sender (backscatter).
+void AddressBook::relay_rcpt(const std::string& key, Recipient& out) {
+  auto at = key.rfind('@');
+  if (at == std::string::npos) return;
+  std::string domain = key.substr(at + 1), local = key.substr(0, at);
+  auto temp_fail = [&](const Status& st) {
+    log::error("accounts database lookup of %s failed: %s", log::printable(key).c_str(),
+               st.message().c_str());
+    out.why = Class::kTempFail;
+    out.verdict = mail::Verdict{mail::Outcome::kTemporary, "4.3.0", "accounts database error"};
+  };
+  auto listed = db_.relay_list(domain);
+  if (!listed) return temp_fail(listed.status());
+  if (!*listed) return;
+  out.relay_list = true;
+  std::vector<std::string> keys = {key};
+  if (std::string base = subaddress_base(local, rules_.recipient_delimiter); !base.empty())
+    keys.push_back(base + "@" + domain);
+  for (const auto& k : keys) {
+    auto hit = db_.relay_recipient(k);
+    if (!hit) return temp_fail(hit.status());
+    if (*hit) return;
+  }
+  out.why = Class::kUnknown;
+  out.verdict = mail::Verdict{mail::Outcome::kPermanent, "5.1.1", "not a recipient of the backed-up domain"};
 }
 
 Result<Transport> AddressBook::transport(const std::string& address) {

@@ -85,8 +85,12 @@ struct Expansion {
 // relay rules decide. Otherwise `why` is the class of the answer expand() would give now
 // (kFull: the user it leads to has the local agent's "mailbox full" flag) and `verdict`
 // its status and text when refused.
+// For a domain of another host with a relay recipient list (we are its backup MX:
+// mailctl relay-recipient), relay_list is set and `why` says whether the address is on
+// it (kUnknown: refuse like an unknown local user); without a list the relay rules decide.
 struct Recipient {
   bool local = false;
+  bool relay_list = false;
   Class why = Class::kOk;
   mail::Verdict verdict;
 };
@@ -160,6 +164,7 @@ class AddressBook {
   std::optional<std::string> postmaster_target(const std::string& key, Walk& w);
   bool is_hostname_postmaster(const std::string& key) const;
   Result<std::optional<std::vector<std::string>>> alias_targets(const std::string& key);
+  void relay_rcpt(const std::string& key, Recipient& out);
 
   Lookup& db_;
   Rules rules_;

@@ -229,3 +229,33 @@ TEST_CASE("mailctl: targets that exist, and where an address leads") {
   CHECK(hops("alice@example.org").empty());
   CHECK(hops("x@example.net") == std::vector<std::string>{"x@example.org"});
 }
+
+TEST_CASE("rcpt: relay recipient lists of backed-up domains") {
+  Book b;
+  AddressBook book(b.db, b.rules);
+  auto rc = [&](const std::string& text) {
+    auto a = common::mail::parse_mailbox(text, true);
+    REQUIRE(a.is_ok());
+    return book.rcpt(*a, 0);
+  };
+  // No list: not local, nothing decided here (the relay rules do).
+  Recipient r = rc("anyone@backup.test");
+  CHECK_FALSE(r.local);
+  CHECK_FALSE(r.relay_list);
+  CHECK(r.why == Class::kOk);
+  b.db.relay_recipient_set = {"@backup.test", "boss@backup.test"};
+  r = rc("Boss@Backup.TEST");
+  CHECK(r.relay_list);
+  CHECK(r.why == Class::kOk);
+  CHECK(rc("boss+tag@backup.test").why == Class::kOk);
+  r = rc("nobody@backup.test");
+  CHECK_FALSE(r.local);
+  CHECK(r.relay_list);
+  CHECK(r.why == Class::kUnknown);
+  CHECK(r.verdict.status == "5.1.1");
+  CHECK(r.verdict.outcome == Outcome::kPermanent);
+  CHECK_FALSE(rc("x@[192.0.2.1]").relay_list);  // address literals have no list
+  // Local domains ignore relay lists (users and aliases decide).
+  b.db.relay_recipient_set.insert("@example.org");
+  CHECK(rc("alice@example.org").why == Class::kOk);
+}

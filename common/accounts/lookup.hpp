@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ class Lookup {
   virtual Result<std::optional<User>> user(const std::string& address) = 0;
   virtual Result<std::optional<Alias>> alias(const std::string& address) = 0;
   virtual Result<std::vector<Domain>> domains() = 0;
+  // Relay recipient lists (records.hpp RelayRecipient): does `domain` have one, and is
+  // the address `key` on it. A lookup without lists has none.
+  virtual Result<bool> relay_list(const std::string& /*domain*/) { return false; }
+  virtual Result<bool> relay_recipient(const std::string& /*key*/) { return false; }
 };
 
 // Records held in maps; `broken` makes every lookup fail (a database that cannot be read).
@@ -35,6 +40,11 @@ class MemoryLookup : public Lookup {
     for (const auto& [k, d] : domain_map) out.push_back(d);
     return out;
   }
+
+  Result<bool> relay_list(const std::string& domain) override {
+    return has(relay_recipient_set, "@" + domain);
+  }
+  Result<bool> relay_recipient(const std::string& key) override { return has(relay_recipient_set, key); }
 
   Domain& add_domain(const std::string& name, const std::string& alias_of = "",
                      const std::string& catchall = "") {
@@ -62,9 +72,14 @@ class MemoryLookup : public Lookup {
   std::map<std::string, Domain> domain_map;
   std::map<std::string, User> user_map;
   std::map<std::string, Alias> alias_map;
+  std::set<std::string> relay_recipient_set;  // "local@domain", and "@domain" for a list
   bool broken = false;
 
  private:
+  Result<bool> has(const std::set<std::string>& s, const std::string& key) {
+    if (broken) return Status::error("database unreadable");
+    return s.count(key) > 0;
+  }
   template <class T>
   Result<std::optional<T>> find(const std::map<std::string, T>& m, const std::string& key) {
     if (broken) return Status::error("database unreadable");

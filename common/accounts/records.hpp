@@ -92,4 +92,17 @@ struct Alias {
   }
 };
 
+// A relay recipient: an address of a relay_domains domain (we are its backup MX) that
+// the primary accepts. The key is "local@domain"; "@domain" marks that the domain has a
+// list (possibly empty), so that unknown local parts are refused at RCPT.
+struct RelayRecipient {
+  std::uint32_t version = kRecordVersion;
+  std::string address;
+  template <class F>
+  void fields(F& f) {
+    f(version);
+    f(address);
+  }
+};
+
 }  // namespace common::accounts

@@ -173,3 +173,73 @@ def test_two_mailbags_primary_and_backup_with_etrn(make_mailbag, peers):
     # Delivered at once, long before the backup's next retry (an hour).
     check_intact(primary.find_message("boss@primary.test", mid, timeout=30), msg)
     backup.wait_queue_empty()
+
+
+def rcpt_codes(m, rcpts):
+    """{address: (code, first reply line)} of RCPT TO for each address, in one session."""
+    c = m.raw()
+    try:
+        assert c.cmd("EHLO client.example.net")[0] == 250
+        assert c.cmd("MAIL FROM:<someone@example.net>")[0] == 250
+        out = {}
+        for r in rcpts:
+            code, lines = c.cmd("RCPT TO:<%s>" % r)
+            out[r] = (code, lines[0])
+        return out
+    finally:
+        c.close()
+
+
+def test_backup_mx_refuses_recipients_not_on_the_relay_list(make_mailbag, peers, tmp_path):
+    # Backup MX without backscatter: with a relay recipient list for a relay domain,
+    # unknown local parts get 550 5.1.1 at RCPT like local ones (the address book decides),
+    # instead of being queued and bounced later to a sender that is often forged; a domain
+    # without a list keeps accepting any local part. The lists are written by mailctl as
+    # the databases' owner and read by the running smtpd without a restart.
+    primary = primary_mailbag(make_mailbag)
+    backup = make_mailbag(start=False)
+    backup.hostname = "mx.backup.test"
+    dns = peers(zones(primary.host, backup.host).start())
+    backup.extra_conf.update({"dns_resolver": dns.address, "relay_domains": "primary.test, other.test"})
+    backup.start()
+    assert rcpt_codes(backup, ["nobody@primary.test"])["nobody@primary.test"][0] == 250  # no list yet
+
+    r = backup.mailctl("relay-recipient", "add", "boss@primary.test", "Sales@Primary.TEST")
+    assert "added relay recipient sales@primary.test" in r.stdout, r.stdout
+    got = rcpt_codes(backup, ["boss@primary.test", "BOSS+tag@primary.test", "sales@primary.test",
+                              "nobody@primary.test", "anyone@other.test"])
+    assert got["boss@primary.test"][0] == 250
+    assert got["BOSS+tag@primary.test"][0] == 250  # a subaddress of a listed address
+    assert got["sales@primary.test"][0] == 250
+    assert got["nobody@primary.test"][0] == 550 and got["nobody@primary.test"][1].startswith("5.1.1"), got
+    assert got["anyone@other.test"][0] == 250  # no list for other.test: any local part
+    assert re.search(r"reject: RCPT .*550 5\.1\.1 .*to=<nobody@primary\.test>", backup.logs("smtpd"))
+
+    # A message for a listed recipient is still taken and held for the primary.
+    mid, msg = make_message("relaylist", 1, to="boss@primary.test")
+    assert backup.send("boss@primary.test", msg, mail_from="someone@example.net").code == 250
+
+    # import replaces the list as a whole; a bad line changes nothing.
+    listing = tmp_path / "primary.txt"
+    listing.write_text("# exported from the primary\nboss\n\nnew@primary.test\n")
+    bad = tmp_path / "bad.txt"
+    bad.write_text("boss\nsomeone@elsewhere.test\n")
+    r = backup.mailctl("relay-recipient", "import", "primary.test", str(bad), check=False)
+    assert r.returncode == 2 and "line 2" in r.stderr, (r.stdout, r.stderr)
+    assert "sales@primary.test" in backup.mailctl("relay-recipient", "list", "primary.test").stdout
+    r = backup.mailctl("relay-recipient", "import", "primary.test", str(listing))
+    assert "2 address(es)" in r.stdout, r.stdout
+    assert backup.mailctl("relay-recipient", "list").stdout.split() == ["boss@primary.test", "new@primary.test"]
+    got = rcpt_codes(backup, ["new@primary.test", "sales@primary.test"])
+    assert got["new@primary.test"][0] == 250 and got["sales@primary.test"][0] == 550, got
+
+    # del of one address, then of the whole list: any local part again.
+    backup.mailctl("relay-recipient", "del", "new@primary.test")
+    assert rcpt_codes(backup, ["new@primary.test"])["new@primary.test"][0] == 550
+    r = backup.mailctl("relay-recipient", "del", "nobody@primary.test", check=False)
+    assert r.returncode == 2
+    backup.mailctl("relay-recipient", "del", "primary.test")
+    assert rcpt_codes(backup, ["nobody@primary.test"])["nobody@primary.test"][0] == 250
+    # A local domain has users, not a relay list.
+    r = backup.mailctl("relay-recipient", "add", "x@example.test", check=False)
+    assert r.returncode == 2 and "local domain" in r.stderr, r.stderr
