@@ -44,7 +44,6 @@ std::string usage() {
          "                            a new key signs; the old one stays published\n"
          "  dkim retire DOMAIN SELECTOR  remove a key that no longer signs\n"
          "  dkim list                 every DKIM key and its DNS record\n"
-
          "  relay-recipient add ADDRESS...  accept these addresses of a relay domain (backup MX)\n"
          "  relay-recipient del ADDRESS|DOMAIN  remove an address, or a domain's whole list\n"
          "  relay-recipient import DOMAIN FILE|-  make DOMAIN's list the file's addresses\n"
