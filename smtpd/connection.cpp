@@ -259,6 +259,16 @@ void Connection::apply(Output out) {
       timeval tv = seconds(server_.config().smtpd_timeout);
       if (submit_timer_) evtimer_add(submit_timer_.get(), &tv);
     }
+    if (out.milter) {
+      if (!milters_)
+        milters_ = std::make_unique<Milters>(server_.base(), server_.milter_specs(port_),
+                                             [this](MilterVerdict v) { milter_done(std::move(v)); });
+      MilterRequest req = std::move(*out.milter);
+      if (auto v = milters_->run(std::move(req))) {
+        out = session_.milter_done(std::move(*v));
+        continue;
+      }
+    }
     if (out.auth) {
       AuthRequest req = std::move(*out.auth);
       out.auth.reset();
@@ -276,6 +286,12 @@ void Connection::submit_done(const Verdict& verdict) {
   if (submit_timer_) evtimer_del(submit_timer_.get());
   apply(session_.submit_done(verdict));
   drain_input();  // bytes that arrived while we waited
+}
+
+void Connection::milter_done(MilterVerdict verdict) {
+  if (life_.ended()) return;
+  apply(session_.milter_done(std::move(verdict)));
+  drain_input();
 }
 
 void Connection::etrn_done(std::optional<std::uint32_t> messages) {
@@ -450,6 +466,7 @@ void Connection::finish(const char* why) {
   if (submit_timer_) evtimer_del(submit_timer_.get());
   if (auth_timer_) evtimer_del(auth_timer_.get());
   forget_checks();
+  if (milters_) milters_->quit();
   log::info("disconnect from %s (%s)", client_.literal.c_str(), why);
   server_.release(id_);
 }

@@ -15,6 +15,7 @@
 #include "common/io/event.hpp"
 #include "common/io/lifetime.hpp"
 #include "common/io/unique_fd.hpp"
+#include "smtpd/milters.hpp"
 #include "smtpd/session.hpp"
 
 namespace smtpd {
@@ -40,6 +41,8 @@ class Connection {
   const ClientInfo& client() const { return client_; }
   // The checks process's answer to request `id` (connection_checks.cpp).
   void check_answer(std::uint64_t id, common::Result<common::ipc::CheckDone> answer);
+  // The mail filters' verdict on the session's last MilterRequest.
+  void milter_done(MilterVerdict verdict);
 
  private:
   enum class Io {
@@ -115,6 +118,7 @@ class Connection {
   std::optional<common::ipc::CheckDone> check_answer_;
   std::optional<common::ipc::CheckStage> check_stage_;
   common::io::EventPtr check_timer_;
+  std::unique_ptr<Milters> milters_;  // created at the first stage when filters are configured
 };
 
 }  // namespace smtpd

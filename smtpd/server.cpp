@@ -160,6 +160,15 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
           cfg.smtpd_auth_block_time, static_cast<int>(cfg.client_ipv6_prefix_length), true}),
       listen_fds_(std::move(pre.listeners)) {
   directory_.set_local_rules(layout_.quota_flags(), layout_.srs_secret(), cfg);
+  // The keys were checked when the file was read.
+  auto action = common::milter::parse_default_action(cfg.milter_default_action);
+  common::milter::Timeouts timeouts{cfg.milter_connect_timeout, cfg.milter_command_timeout,
+                                    cfg.milter_content_timeout};
+  for (int i = 0; i < 2; ++i)
+    for (const auto& e : i == 0 ? cfg.milters : cfg.submission_milters)
+      if (auto spec = common::milter::parse_spec(
+              e, action ? *action : common::milter::DefaultAction::kTempfail, timeouts))
+        milter_specs_[i].push_back(std::move(*spec));
   for (Port p : {Port::kMx, Port::kSubmission, Port::kSubmissions}) {
     SessionConfig& sc = session_cfg_[static_cast<int>(p)];
     sc.hostname = cfg.hostname;
@@ -170,6 +179,7 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
     sc.sender_login_check = cfg.smtpd_sender_login_check;
     sc.pop_before_smtp = cfg.pop_before_smtp;
     for (const auto& d : cfg.relay_domains) sc.relay_domains.push_back(common::mail::lower(d));
+    sc.milters = !milter_specs(p).empty();
   }
   // The built-in checks apply to mail from other servers (port 25) only.
   ChecksConfig& ck = session_cfg_[static_cast<int>(Port::kMx)].checks;

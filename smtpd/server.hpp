@@ -21,6 +21,7 @@
 #include "common/io/client_limits.hpp"
 #include "common/io/event.hpp"
 #include "common/io/unique_fd.hpp"
+#include "common/milter/spec.hpp"
 #include "common/net/cidr.hpp"
 #include "common/relaydb/relaydb.hpp"
 #include "common/spool/layout.hpp"
@@ -81,6 +82,10 @@ class Server : public Backend {
   const common::config::Config& config() const { return cfg_; }
   const SessionConfig& session_config(Port p) const { return session_cfg_[static_cast<int>(p)]; }
   SSL_CTX* tls_ctx() const { return tls_.get(); }
+  // The mail filters of a port (milters, submission_milters).
+  const std::vector<common::milter::Spec>& milter_specs(Port p) const {
+    return milter_specs_[p == Port::kMx ? 0 : 1];
+  }
   // One read buffer for every connection (they run on this one thread): a connection
   // reads into it and hands the bytes to its session at once.
   std::string& read_buffer() { return read_buf_; }
@@ -123,6 +128,7 @@ class Server : public Backend {
   event_base* base_;
   const common::config::Config& cfg_;
   SessionConfig session_cfg_[3];
+  std::vector<common::milter::Spec> milter_specs_[2];  // port 25; submission ports
   common::spool::Layout layout_;
   common::spool::DropDir drop_;                       // spool/incoming
   common::spool::SubmitClient qmgr_;                  // private/submit: Submit and ETRN

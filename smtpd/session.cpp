@@ -62,7 +62,7 @@ Session::Session(const SessionConfig& cfg, ClientInfo client, Backend& backend)
 
 bool Session::waiting() const {
   return phase_ == Phase::kWaitSubmit || phase_ == Phase::kWaitAuth || phase_ == Phase::kWaitEtrn ||
-         phase_ == Phase::kWaitCheck;
+         phase_ == Phase::kWaitCheck || phase_ == Phase::kWaitMilter;
 }
 
 void Session::set_implicit_tls(std::string description) {
@@ -77,6 +77,10 @@ Output Session::take() {
 }
 
 Output Session::start() {
+  if (cfg_.milters) {
+    milter_connect();  // the greeting once the filters let the client in
+    return take();
+  }
   send_raw("220 " + cfg_.hostname + " ESMTP Mailbag\r\n");
   return take();
 }
@@ -220,9 +224,18 @@ void Session::reset_transaction() { tx_.reset(); }
 void Session::cmd_helo(const Command& c, bool ehlo) {
   auto p = parse_helo(c.arg);
   if (!p.ok()) return send(p.error);
+  if (cfg_.milters) {
+    pending_helo_ = *p.value;
+    pending_ehlo_ = ehlo;
+    return milter_request(MilterRequest::Stage::kHelo, {std::move(*p.value)}, {});
+  }
+  facts_.helo = std::move(*p.value);
+  finish_helo(ehlo);
+}
+
+void Session::finish_helo(bool ehlo) {
   // RFC 5321 4.1.4: a later EHLO resets the state as RSET does.
   reset_transaction();
-  facts_.helo = std::move(*p.value);
   helo_ = ehlo ? Helo::kEhlo : Helo::kHelo;
   // RFC 2034 3: no enhanced code in the replies to HELO/EHLO (4.1.1.1 grammar).
   if (!ehlo) return send_raw("250 " + cfg_.hostname + "\r\n");
@@ -260,10 +273,30 @@ void Session::cmd_mail(const Command& c) {
               log::printable(p.value->envelope_sender()).c_str(),
               facts_.auth_user.empty() ? "" : " user=", log::printable(facts_.auth_user, 64).c_str());
   if (r.is_error()) return send(r);
+  if (connect_refusal_) return send(*connect_refusal_);  // the filters refused the client
   if (checks_apply()) return begin_mail_check(std::move(*p.value), r);
+  mail_passed(std::move(*p.value), r, {});
+}
+
+// MAIL passed smtpd's rules and the built-in checks: the filters have their say (after
+// the checks, as Postfix asks its milters after its own restrictions), then the
+// transaction begins.
+void Session::mail_passed(MailArgs mail, const Reply& ok, common::ipc::CheckDone checks) {
+  if (cfg_.milters) {
+    milter_ok_ = ok;
+    pending_mail_ = std::move(mail);
+    pending_mail_checks_ = std::move(checks);
+    std::vector<std::string> args = {"<" + pending_mail_->envelope_sender() + ">"};
+    if (pending_mail_->size) args.push_back("SIZE=" + std::to_string(*pending_mail_->size));
+    if (pending_mail_->body == Body::k8BitMime) args.push_back("BODY=8BITMIME");
+    if (pending_mail_->smtputf8) args.push_back("SMTPUTF8");
+    return milter_request(MilterRequest::Stage::kMail, std::move(args),
+                          {{"{mail_addr}", pending_mail_->envelope_sender()}});
+  }
   tx_.emplace();
-  tx_->mail = std::move(*p.value);
-  send(r);
+  tx_->mail = std::move(mail);
+  tx_->mail_checks = std::move(checks);
+  send(ok);
 }
 
 void Session::cmd_rcpt(const Command& c) {
@@ -286,6 +319,11 @@ void Session::cmd_rcpt(const Command& c) {
     log::info("reject: RCPT from %s%s: %d %s %s; from=<%s> to=<%s>", log::printable(facts_.helo, 64).c_str(),
               client_.literal.c_str(), r.code, r.status.c_str(), r.text.c_str(),
               log::printable(tx_->mail.envelope_sender()).c_str(), log::printable(a.str()).c_str());
+  } else if (cfg_.milters) {
+    milter_ok_ = r;
+    std::string addr = a.str();
+    pending_rcpt_ = std::move(a);
+    return milter_request(MilterRequest::Stage::kRcpt, {"<" + addr + ">"}, {{"{rcpt_addr}", addr}});
   } else {
     tx_->rcpts.push_back(std::move(a));
   }
@@ -406,6 +444,13 @@ void Session::finish_data() {
     return send(v);
   }
   if (checks_apply()) return begin_data_check();
+  data_passed();
+}
+
+// The message passed the built-in checks (their Authentication-Results header is in the
+// queue file, so the filters see it): the filters, then the queue manager.
+void Session::data_passed() {
+  if (cfg_.milters) return milter_message();  // submit_file() once the filters agree
   submit_file();
 }
 

@@ -3,7 +3,9 @@
 // manager answer) and gets back an Output: bytes to write and what to do next (start
 // TLS, hand a queue file to the queue manager, close). The only side effects are the
 // queue file it writes through Backend and log lines. Tested without sockets in
-// session_test.cpp and by the transcripts in tests/dialogs/ (dialogs_test.cpp).
+// session_test.cpp and by the transcripts in tests/dialogs/ (dialogs_test.cpp). With
+// mail filters configured it also stops at each filter stage (Output::milter,
+// session_milter.cpp).
 //
 //   RFC 5321 (SMTP), 1869 (EHLO), 1870 (SIZE), 2920 (PIPELINING: the complete lines in
 //   the input are processed in order, the replies go out together, up to
@@ -22,6 +24,7 @@
 #include "common/ipc/messages.hpp"
 #include "common/mail/address.hpp"
 #include "common/mail/outcome.hpp"
+#include "common/milter/codec.hpp"
 #include "common/result.hpp"
 #include "common/spool/queue_file.hpp"
 #include "smtpd/check_policy.hpp"
@@ -54,6 +57,7 @@ struct SessionConfig {
   bool pop_before_smtp = false;            // consult the relay database
   std::vector<std::string> relay_domains;  // lower-case
   ChecksConfig checks;                     // the built-in checks (MX port only)
+  bool milters = false;                    // mail filters are configured for this port
 };
 
 struct ClientInfo {
@@ -112,6 +116,31 @@ struct EtrnRequest {
   bool subdomains = false;
 };
 
+// A stage for the mail filters (milters, smtpd/milters.hpp); answer with milter_done().
+struct MilterRequest {
+  enum class Stage { kConnect, kHelo, kMail, kRcpt, kMessage };
+  Stage stage = Stage::kConnect;
+  // kConnect: the client's name and address; kHelo: the name; kMail, kRcpt: "<address>"
+  // then the ESMTP parameters.
+  std::vector<std::string> args;
+  common::milter::Macros macros;      // for the stage; kMessage: for DATA
+  common::milter::Macros eom_macros;  // kMessage: for the end of the message
+  int fd = -1;                        // kMessage: the finished queue file (borrowed)
+  std::string log_id;                 // the queue id, or the client, for log lines
+};
+
+// The filters' verdict on a stage.
+struct MilterVerdict {
+  enum class Action { kContinue, kReject, kTempfail, kDiscard };
+  Action action = Action::kContinue;
+  Reply reply;  // kReject, kTempfail: the SMTP reply
+  // kMessage: the filters changed the message. The queue file is written anew from
+  // `envelope` (sender and recipients as changed) and `message`.
+  bool edited = false;
+  common::spool::Envelope envelope;
+  std::string message;
+};
+
 struct Output {
   std::string bytes;                 // replies, in order; write them before acting on the flags
   bool start_tls = false;            // then begin the TLS handshake (input so far was discarded)
@@ -122,6 +151,7 @@ struct Output {
   // then ask the checks process (at kData passing check_fd); answer with check_done()
   std::optional<common::ipc::Check> check;
   common::io::UniqueFd check_fd;
+  std::optional<MilterRequest> milter;  // then run the filters; answer with milter_done()
 };
 
 // One mail transaction (MAIL to the end of DATA), owned by the Session.
@@ -165,6 +195,8 @@ class Session {
   // The checks process's verdicts on the last Output::check (the Connection makes up
   // temperrors when it did not answer in time).
   Output check_done(const common::ipc::CheckDone& verdicts);
+  // The filters' verdict on the last MilterRequest (session_milter.cpp).
+  Output milter_done(MilterVerdict verdict);
   // No input within the time limit (RFC 5321 4.5.3.2.7).
   Output timeout();
 
@@ -180,7 +212,7 @@ class Session {
   const SessionFacts& facts() const { return facts_; }
 
  private:
-  enum class Phase { kCommand, kData, kWaitSubmit, kWaitAuth, kWaitEtrn, kWaitCheck, kTls, kClosed };
+  enum class Phase { kCommand, kData, kWaitSubmit, kWaitAuth, kWaitEtrn, kWaitCheck, kWaitMilter, kTls, kClosed };
   enum class Helo { kNone, kHelo, kEhlo };
   // Inside an AUTH exchange (RFC 4954 4): what the next client line answers.
   enum class AuthStep { kNone, kPlain, kLoginUser, kLoginPassword };
@@ -212,6 +244,8 @@ class Session {
   void finish_data();
   Reply data_verdict() const;
   std::string protocol_name() const;
+  void mail_passed(MailArgs mail, const Reply& ok, common::ipc::CheckDone checks);
+  void data_passed();
   void submit_file();
   // The built-in checks (session_checks.cpp).
   bool checks_apply() const;
@@ -221,6 +255,13 @@ class Session {
   void data_checked(const common::ipc::CheckDone& v);
   void log_verdicts(const common::ipc::CheckDone& v, const std::string& queue_id);
   bool add_authres(const common::ipc::CheckDone& data);
+  void finish_helo(bool ehlo);
+  // session_milter.cpp: a stage for the filters, and what follows their verdict.
+  void milter_request(MilterRequest::Stage stage, std::vector<std::string> args, common::milter::Macros m);
+  void milter_connect();
+  void milter_message();
+  void milter_message_done(MilterVerdict& v);
+  common::Status rewrite_queue_file(MilterVerdict& v);
 
   SessionConfig cfg_;
   std::string host_lower_;
@@ -241,8 +282,17 @@ class Session {
   AuthStep auth_step_ = AuthStep::kNone;
   std::string auth_login_;                // AUTH LOGIN: the user name, until the password comes
   std::string pending_node_;              // ETRN: the node the queue manager is asked about
-  std::optional<MailArgs> pending_mail_;  // MAIL waiting for the checks
+  std::optional<MailArgs> pending_mail_;  // MAIL waiting for the checks or the filters
+  common::ipc::CheckDone pending_mail_checks_;  // its checks' verdicts, while the filters look
   Reply pending_mail_reply_;
+  std::string auth_mech_;     // the AUTH mechanism, for the filters' {auth_type}
+  // While the filters look at a command: what it does once they let it pass.
+  MilterRequest::Stage milter_stage_ = MilterRequest::Stage::kConnect;
+  Reply milter_ok_;  // the reply to send then
+  std::string pending_helo_;
+  bool pending_ehlo_ = false;
+  std::optional<common::mail::Address> pending_rcpt_;
+  std::optional<Reply> connect_refusal_;  // the filters refused the client at connect
   Output out_;
 };
 

@@ -34,6 +34,7 @@ void Session::cmd_auth(const Command& c) {
   auto p = parse_auth(c.arg);
   if (!p.ok()) return send(p.error);
   const AuthArgs& a = *p.value;
+  auth_mech_ = a.mechanism;
   if (a.mechanism == "PLAIN") {
     if (a.initial) return auth_plain(*a.initial);
     auth_step_ = AuthStep::kPlain;

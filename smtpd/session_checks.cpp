@@ -90,10 +90,7 @@ void Session::mail_checked(const ipc::CheckDone& v) {
               log::printable(mail.envelope_sender()).c_str());
     return send(*r);
   }
-  tx_.emplace();
-  tx_->mail = std::move(mail);
-  tx_->mail_checks = v;
-  send(pending_mail_reply_);
+  mail_passed(std::move(mail), pending_mail_reply_, v);
 }
 
 void Session::data_checked(const ipc::CheckDone& v) {
@@ -111,7 +108,7 @@ void Session::data_checked(const ipc::CheckDone& v) {
   // DMARC quarantine: the Junk folder delivery is not part of this build yet; the verdict
   // is in the header and the log.
   if (junk(v, cfg_.checks)) log::info("%s: DMARC quarantine requested", t.queue_id.c_str());
-  submit_file();
+  data_passed();
 }
 
 // The queue file again, with the header on top: [envelope] Authentication-Results,

@@ -114,6 +114,13 @@ struct Config {
   std::string authserv_id;
   std::int64_t filter_timeout = 0;
   std::int64_t filter_data_timeout = 0;
+  // smtpd: mail filters (milters)
+  std::vector<std::string> milters;
+  std::vector<std::string> submission_milters;
+  std::string milter_default_action;
+  std::int64_t milter_connect_timeout = 0;
+  std::int64_t milter_command_timeout = 0;
+  std::int64_t milter_content_timeout = 0;
 };
 
 // kEnum: one word out of KeyDef::choices, stored as the enum it names (parsed once here,

@@ -5,6 +5,7 @@
 #include "common/config/config.hpp"
 #include "common/dns/records.hpp"
 #include "common/mail/address.hpp"
+#include "common/milter/spec.hpp"
 #include "common/net/cidr.hpp"
 #include "common/smtp/next_hop.hpp"
 
@@ -110,6 +111,20 @@ constexpr Choice kTlsPolicies[] = {{"may", static_cast<int>(smtp::TlsPolicy::kMa
                                    {"verify", static_cast<int>(smtp::TlsPolicy::kVerify)}};
 constexpr Choice kTempErrorActions[] = {{"accept", static_cast<int>(TempErrorAction::kAccept)},
                                         {"defer", static_cast<int>(TempErrorAction::kDefer)}};
+
+// Each entry of milters/submission_milters: unix:/path or inet:addr:port, options after ';'.
+Status check_milters(std::string_view v) {
+  for (const auto& e : split_list(v)) {
+    auto s = milter::parse_spec(e, milter::DefaultAction::kTempfail, {});
+    if (!s) return s.status();
+  }
+  return Status::ok();
+}
+
+Status check_milter_action(std::string_view v) {
+  auto a = milter::parse_default_action(v);
+  return a ? Status::ok() : a.status();
+}
 
 }  // namespace
 
@@ -320,6 +335,22 @@ const std::vector<KeyDef>& keys() {
        "how long smtpd waits for the checks process at connect and MAIL", &Config::filter_timeout, nullptr},
       {"filter_data_timeout", Kind::kDuration, "30s", 1, 600, "smtpd",
        "how long smtpd waits for the checks process after DATA", &Config::filter_data_timeout, nullptr},
+      {"milters", Kind::kList, "", 0, 0, "smtpd",
+       "mail filters (Sendmail milter protocol) for port 25: unix:/path or inet:addr:port[;option=value...]",
+       &Config::milters, check_milters},
+      {"submission_milters", Kind::kList, "", 0, 0, "smtpd",
+       "mail filters for the submission ports (587, 465), written as for milters",
+       &Config::submission_milters, check_milters},
+      {"milter_default_action", Kind::kString, "tempfail", 0, 0, "smtpd",
+       "when a filter is down, too slow or breaks the protocol: tempfail (451) or accept (go on without it)",
+       &Config::milter_default_action, check_milter_action},
+      {"milter_connect_timeout", Kind::kDuration, "30s", 1, 3600, "smtpd",
+       "time allowed to connect to a filter", &Config::milter_connect_timeout, nullptr},
+      {"milter_command_timeout", Kind::kDuration, "30s", 1, 3600, "smtpd",
+       "time allowed for a filter's reply to one command", &Config::milter_command_timeout, nullptr},
+      {"milter_content_timeout", Kind::kDuration, "5m", 1, 3600, "smtpd",
+       "time allowed for a filter's whole work on one message (headers, body, end of message)",
+       &Config::milter_content_timeout, nullptr},
   };
   return table;
 }

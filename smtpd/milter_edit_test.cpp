@@ -1,0 +1,90 @@
+// Unit tests for the filters' changes to a message (milter_edit.hpp): each kind, the
+// header index rules Postfix follows (a change of a missing header adds it), and the
+// refusals that keep a filter from breaking the message (bare CR or LF in a header).
+#include "smtpd/milter_edit.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace smtpd;
+using common::milter::Reply;
+using K = Reply::Kind;
+
+namespace {
+
+Reply mod(K kind, std::string name, std::string value = "", std::uint32_t index = 0) {
+  Reply r;
+  r.kind = kind;
+  r.name = std::move(name);
+  r.value = std::move(value);
+  r.index = index;
+  return r;
+}
+
+common::spool::Envelope env() {
+  common::spool::Envelope e;
+  e.sender = "a@example.net";
+  e.recipients = {"b@example.test", "c@example.test"};
+  return e;
+}
+
+const std::string kMsg = "Received: x\n\tfolded\nSubject: one\nX-A: 1\nX-A: 2\n\nbody\n";
+
+}  // namespace
+
+TEST_CASE("split_message: fields with their folding, then the body") {
+  SplitMessage m = split_message(kMsg);
+  REQUIRE(m.headers.size() == 4);
+  CHECK(m.headers[0].name == "Received");
+  CHECK(m.headers[0].value == " x\n\tfolded");
+  CHECK(m.headers[1].value == " one");
+  CHECK(m.body == "body\n");
+  CHECK(split_message("no header line\nbody\n").headers.empty());
+  CHECK(split_message("A: b\n").body.empty());
+}
+
+TEST_CASE("header changes") {
+  std::string m = kMsg;
+  auto e = env();
+  REQUIRE(apply_edits({mod(K::kAddHeader, "X-Spam", "Yes"), mod(K::kInsHeader, "X-Top", "t", 0),
+                       mod(K::kChgHeader, "x-a", "two", 2), mod(K::kChgHeader, "X-A", "", 1),
+                       mod(K::kChgHeader, "X-Missing", " added", 1), mod(K::kChgHeader, "X-Gone", "", 1),
+                       mod(K::kAddHeader, "X-Fold", "a\r\n\tb")},
+                      &m, &e)
+              .is_ok());
+  CHECK(m ==
+        "X-Top: t\nReceived: x\n\tfolded\nSubject: one\nx-a: two\nX-Spam: Yes\nX-Missing: added\n"
+        "X-Fold: a\n\tb\n\nbody\n");
+}
+
+TEST_CASE("envelope changes and a new body") {
+  std::string m = kMsg;
+  auto e = env();
+  REQUIRE(apply_edits({mod(K::kChgFrom, "<new@example.net>"), mod(K::kAddRcpt, "<d@example.test>"),
+                       mod(K::kAddRcpt, "<B@Example.test>"), mod(K::kDelRcpt, "<c@example.test>"),
+                       mod(K::kReplBody, "", "new\r\nbo"), mod(K::kReplBody, "", "dy\r"),
+                       mod(K::kReplBody, "", "\nend")},
+                      &m, &e)
+              .is_ok());
+  CHECK(e.sender == "new@example.net");
+  CHECK(e.recipients == std::vector<std::string>{"b@example.test", "d@example.test"});
+  CHECK(m == "Received: x\n\tfolded\nSubject: one\nX-A: 1\nX-A: 2\n\nnew\nbody\nend\n");
+  std::string n = kMsg;
+  REQUIRE(apply_edits({mod(K::kChgFrom, "<>")}, &n, &e).is_ok());
+  CHECK(e.sender.empty());
+}
+
+TEST_CASE("refused: header injection, bad names, bad addresses, bare CR in a body") {
+  for (const auto& r : std::vector<Reply>{
+           mod(K::kAddHeader, "X-Bad", "a\r\nX-Injected: yes"),
+           mod(K::kAddHeader, "X-Bad", "a\nX-Injected: yes"), mod(K::kAddHeader, "X-Bad", "a\rb"),
+           mod(K::kAddHeader, "X-Bad", "a\n"), mod(K::kChgHeader, "X-A", "x\r\n\r\nbody", 1),
+           mod(K::kInsHeader, "X Bad", "v"), mod(K::kAddHeader, "X:Bad", "v"), mod(K::kAddHeader, "", "v"),
+           mod(K::kChgFrom, "<not an address>"), mod(K::kAddRcpt, "<>"), mod(K::kReplBody, "", "a\rb\r\n")}) {
+    std::string m = kMsg;
+    auto e = env();
+    INFO("name=", r.name, " value=", r.value);
+    CHECK_FALSE(apply_edits({mod(K::kAddHeader, "X-Before", "ok"), r}, &m, &e).is_ok());
+    CHECK(m == kMsg);  // nothing half-applied
+    CHECK(e.sender == "a@example.net");
+  }
+}
