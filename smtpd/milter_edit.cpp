@@ -76,6 +76,16 @@ std::string key_of(const std::string& addr) {
   return p ? p->key() : common::mail::lower(addr);
 }
 
+// A filter's spam verdict, written as a header: rspamd's "X-Spam: Yes" (its "add
+// header" action) and SpamAssassin's "X-Spam-Flag: YES" (spamass-milter). Only headers a
+// filter writes are read here, never the sender's own.
+bool spam_flag(std::string_view name, std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  return (common::mail::iequals(name, "X-Spam") || common::mail::iequals(name, "X-Spam-Flag")) &&
+         common::mail::iequals(value, "yes");
+}
+
 }  // namespace
 
 SplitMessage split_message(std::string_view message) {
@@ -126,6 +136,7 @@ Status apply_edits(const std::vector<Reply>& mods, std::string* message, common:
   std::size_t body_at = pos;
   std::string sender = env->sender;
   std::vector<std::string> rcpts = env->recipients;
+  bool junk = env->junk;
   bool new_body = false;
   std::string body;
 
@@ -146,6 +157,7 @@ Status apply_edits(const std::vector<Reply>& mods, std::string* message, common:
         std::size_t at =
             r.kind == K::kAddHeader ? fields.size() : std::min<std::size_t>(r.index, fields.size());
         fields.insert(fields.begin() + static_cast<std::ptrdiff_t>(at), Field{r.name, std::move(*f)});
+        junk = junk || spam_flag(r.name, r.value);
         break;
       }
       case K::kChgHeader: {
@@ -162,6 +174,7 @@ Status apply_edits(const std::vector<Reply>& mods, std::string* message, common:
           fields[static_cast<std::size_t>(i)].text = std::move(*f);
         else
           fields.push_back(Field{r.name, std::move(*f)});
+        junk = junk || spam_flag(r.name, r.value);
         break;
       }
       case K::kChgFrom: {
@@ -221,6 +234,7 @@ Status apply_edits(const std::vector<Reply>& mods, std::string* message, common:
   *message = std::move(out);
   env->sender = std::move(sender);
   env->recipients = std::move(rcpts);
+  env->junk = junk;
   return Status::ok();
 }
 

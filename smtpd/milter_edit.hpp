@@ -22,7 +22,9 @@ struct SplitMessage {
 };
 SplitMessage split_message(std::string_view message);
 
-// Applies `mods` in order to `message` and to the sender and recipients of `env`.
+// Applies `mods` in order to `message` and to the sender and recipients of `env`. A
+// spam flag a filter writes ("X-Spam: Yes", "X-Spam-Flag: YES") sets env->junk, the
+// server's junk verdict that local delivers into the Junk folder.
 // UNTRUSTED: the modifications come from a filter. A header whose name is not a field
 // name (RFC 5322 2.2) or whose value holds a bare CR or LF (anything but folding, RFC
 // 5322 2.2.3), an address that does not parse, or a body with a bare CR is refused

@@ -56,6 +56,25 @@ TEST_CASE("header changes") {
         "X-Fold: a\n\tb\n\nbody\n");
 }
 
+TEST_CASE("a spam flag a filter writes is the junk verdict; the sender's own is not") {
+  auto e = env();
+  std::string m = "X-Spam: Yes\nSubject: s\n\nbody\n";  // the sender's: ignored
+  REQUIRE(apply_edits({mod(K::kAddHeader, "X-Other", "Yes")}, &m, &e).is_ok());
+  CHECK_FALSE(e.junk);
+  REQUIRE(apply_edits({mod(K::kChgHeader, "X-Spam", " No", 1)}, &m, &e).is_ok());
+  CHECK_FALSE(e.junk);
+  // rspamd's "add header" action: a change at index 1 of a header that may be missing.
+  REQUIRE(apply_edits({mod(K::kChgHeader, "X-Spam", " Yes", 1)}, &m, &e).is_ok());
+  CHECK(e.junk);
+  auto e2 = env();
+  REQUIRE(apply_edits({mod(K::kInsHeader, "X-Spam-Flag", "YES", 0)}, &m, &e2).is_ok());
+  CHECK(e2.junk);
+  auto e3 = env();
+  e3.junk = true;  // an earlier verdict (DMARC quarantine) stays
+  REQUIRE(apply_edits({mod(K::kAddHeader, "X-Spam", "No")}, &m, &e3).is_ok());
+  CHECK(e3.junk);
+}
+
 TEST_CASE("envelope changes and a new body") {
   std::string m = kMsg;
   auto e = env();

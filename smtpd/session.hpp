@@ -212,7 +212,17 @@ class Session {
   const SessionFacts& facts() const { return facts_; }
 
  private:
-  enum class Phase { kCommand, kData, kWaitSubmit, kWaitAuth, kWaitEtrn, kWaitCheck, kWaitMilter, kTls, kClosed };
+  enum class Phase {
+    kCommand,
+    kData,
+    kWaitSubmit,
+    kWaitAuth,
+    kWaitEtrn,
+    kWaitCheck,
+    kWaitMilter,
+    kTls,
+    kClosed
+  };
   enum class Helo { kNone, kHelo, kEhlo };
   // Inside an AUTH exchange (RFC 4954 4): what the next client line answers.
   enum class AuthStep { kNone, kPlain, kLoginUser, kLoginPassword };
@@ -280,12 +290,12 @@ class Session {
   std::string chunk_;        // scratch for data output
   int errors_ = 0;
   AuthStep auth_step_ = AuthStep::kNone;
-  std::string auth_login_;                // AUTH LOGIN: the user name, until the password comes
-  std::string pending_node_;              // ETRN: the node the queue manager is asked about
-  std::optional<MailArgs> pending_mail_;  // MAIL waiting for the checks or the filters
+  std::string auth_login_;                      // AUTH LOGIN: the user name, until the password comes
+  std::string pending_node_;                    // ETRN: the node the queue manager is asked about
+  std::optional<MailArgs> pending_mail_;        // MAIL waiting for the checks or the filters
   common::ipc::CheckDone pending_mail_checks_;  // its checks' verdicts, while the filters look
   Reply pending_mail_reply_;
-  std::string auth_mech_;     // the AUTH mechanism, for the filters' {auth_type}
+  std::string auth_mech_;  // the AUTH mechanism, for the filters' {auth_type}
   // While the filters look at a command: what it does once they let it pass.
   MilterRequest::Stage milter_stage_ = MilterRequest::Stage::kConnect;
   Reply milter_ok_;  // the reply to send then

@@ -105,9 +105,7 @@ void Session::data_checked(const ipc::CheckDone& v) {
     reset_transaction();
     return;
   }
-  // DMARC quarantine: the Junk folder delivery is not part of this build yet; the verdict
-  // is in the header and the log.
-  if (junk(v, cfg_.checks)) log::info("%s: DMARC quarantine requested", t.queue_id.c_str());
+  if (t.writer->junk()) log::info("%s: DMARC quarantine: into the Junk folder", t.queue_id.c_str());
   data_passed();
 }
 
@@ -149,6 +147,9 @@ bool Session::add_authres(const ipc::CheckDone& data) {
     left -= static_cast<std::uint64_t>(n);
   }
   strip.finish(&out);
+  // DMARC quarantine (RFC 7489 6.3 p=quarantine): the server's junk verdict, which local
+  // delivers into the user's Junk folder.
+  if (junk(data, cfg_.checks)) w->mark_junk();
   if (ok) ok = static_cast<bool>(w->append(out)) && static_cast<bool>(w->finish());
   if (!ok) {
     log::error("%s: writing the queue file again failed", t.queue_id.c_str());

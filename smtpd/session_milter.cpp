@@ -139,6 +139,8 @@ void Session::milter_message_done(MilterVerdict& v) {
     return send(v.reply);
   }
   if (v.edited) {
+    if (v.envelope.junk && !t.writer->junk())
+      log::info("%s: junk: a mail filter's spam verdict: into the Junk folder", t.queue_id.c_str());
     common::Status st = rewrite_queue_file(v);
     if (!st) {
       log::error("%s: rewriting queue file after the mail filters: %s", t.queue_id.c_str(),

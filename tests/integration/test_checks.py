@@ -168,12 +168,17 @@ def deliver(mb, world, msg, mail_from, helo="client.pass.test", ip=None):
             s.close()
 
 
-def stored(mb, sent, check_alive=True):
+def stored(mb, sent, check_alive=True, folder=""):
+    """The delivered message, from the inbox or from a Maildir++ folder (".Junk")."""
     assert sent.code == 250, sent
     for _ in harness.deadline_loop(30, "message %s delivered" % sent.queue_id):
-        for m in mb.read_messages(USER).values():
-            if sent.queue_id.encode() in m:
-                return m
+        for sub in ("new", "cur"):
+            d = os.path.join(mb.maildir(USER), folder, sub)
+            for name in os.listdir(d) if os.path.isdir(d) else []:
+                with open(os.path.join(d, name), "rb") as f:
+                    data = f.read()
+                if sent.queue_id.encode() in data:
+                    return data
         if check_alive:
             mb.check_alive()
 
@@ -255,9 +260,11 @@ def test_dmarc_pass_reject_quarantine(mb, world):
     sent = deliver(mb, world, message("x@reject.test"), "x@reject.test")
     assert sent.code == 550 and "DMARC" in str(sent.text), sent
     sent = deliver(mb, world, message("x@quar.test"), "x@quar.test")
-    ar = " ".join(authres(stored(mb, sent)))
+    # RFC 7489 6.3 p=quarantine: into the recipient's Junk folder, not the inbox.
+    ar = " ".join(authres(stored(mb, sent, folder=".Junk")))
     assert "dmarc=fail (p=quarantine dis=quarantine) header.from=quar.test" in ar
-    assert "DMARC quarantine requested" in mb.logs("smtpd")
+    assert "%s: DMARC quarantine: into the Junk folder" % sent.queue_id in mb.logs("smtpd")
+    assert not any(sent.queue_id.encode() in m for m in mb.read_messages(USER).values())
 
 
 def test_forged_authentication_results_removed(mb, world):
