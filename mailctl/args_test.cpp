@@ -4,8 +4,11 @@
 
 #include <doctest/doctest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "mailctl/check_config.hpp"
 #include "mailctl/init.hpp"
@@ -123,7 +126,7 @@ TEST_CASE("the tree plan has the documented owners and modes") {
   auto dbs = database_plan(l);
   REQUIRE(dbs.size() == 3);
   CHECK(dbs[0].data.group == "mb-acct");
-  CHECK(dbs[1].data.group == "mb-auth");
+  CHECK(dbs[1].data.group == "mb-authd");  // the authentication daemon's group only
   CHECK(dbs[2].data.user == "mb-pop3d");
   CHECK(dbs[2].data.group == "mb-relay");
   for (const auto& d : dbs) {
@@ -136,7 +139,7 @@ TEST_CASE("the tree plan has the documented owners and modes") {
 TEST_CASE("system account commands are argv vectors with the documented options") {
   auto groups = required_groups();
   for (const char* g : {"mb-drop", "mb-acct", "mb-auth", "mb-relay", "mb-mail", "mb-smtpd", "mb-queue",
-                        "mb-remote", "mb-pop3d"})
+                        "mb-remote", "mb-pop3d", "mb-authd"})
     CHECK(std::find(groups.begin(), groups.end(), g) != groups.end());
   CHECK(std::find(groups.begin(), groups.end(), "mb-vmail") == groups.end());  // its group is mb-mail
   auto ga = groupadd_argv("mb-drop");
@@ -195,6 +198,22 @@ TEST_CASE("check-config notes: no TLS, POP3 passwords in clear") {
   CHECK(n[0].starts_with("f:3: note: pop3_plaintext_auth = yes: "));
   CHECK(config_notes("tls_cert_file = /c.pem\ntls_key_file = /k.pem\n", "f").empty());
   CHECK(config_notes("no_such_key = 1\n", "f").empty());  // problems come first, not notes
+}
+
+TEST_CASE("check-config warns about a TLS key the world can read") {
+  char dir[] = "/tmp/mailctl-key-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  std::string key = std::string(dir) + "/key.pem";
+  std::ofstream(key) << "not really a key\n";
+  std::string conf = "tls_cert_file = /c.pem\ntls_key_file = " + key + "\n";
+  REQUIRE(::chmod(key.c_str(), 0644) == 0);
+  auto n = config_notes(conf, "f");
+  REQUIRE(n.size() == 1);
+  CHECK(n[0].starts_with("f:2: warning: tls_key_file "));
+  REQUIRE(::chmod(key.c_str(), 0640) == 0);
+  CHECK(config_notes(conf, "f").empty());
+  ::unlink(key.c_str());
+  ::rmdir(dir);
 }
 
 TEST_CASE("check-config cross-key checks") {

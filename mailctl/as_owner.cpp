@@ -194,7 +194,7 @@ int run_as_db_owner(Context& ctx, const std::function<int()>& command) {
   }
   if (pid == 0) {
     parent_end.reset();
-    Status st = common::privsep::become({kDbOwner, kDbOwner, {"mb-acct", "mb-auth"}});
+    Status st = common::privsep::become({kDbOwner, kDbOwner, {"mb-acct", "mb-authd"}});
     int rc = EX_NOPERM;
     if (st) {
       g_parent = child_end.get();

@@ -1,7 +1,7 @@
 // mailctl run by root never opens accounts.mdb or passwd.mdb itself: the daemons can
 // write their lock files, and LMDB trusts whoever writes those. A command that touches
 // the databases runs in a child with their owner's credentials (kDbOwner, groups mb-acct
-// and mb-auth), for good. The few things such a command must do in the mail tree
+// and mb-authd), for good. The few things such a command must do in the mail tree
 // (make a Maildir, clear a "mailbox full" flag, reset a vacation record, count a
 // Maildir's usage) go back over a socket to the parent, still root, which does exactly
 // that in another child as the Maildirs' owner (mb-vmail) and answers; it acts on
@@ -18,7 +18,8 @@
 
 namespace mailctl {
 
-// Owns accounts.mdb and passwd.mdb (their groups mb-acct and mb-auth let the daemons read).
+// Owns accounts.mdb and passwd.mdb (group mb-acct lets the daemons read the first, group
+// mb-authd only the authentication daemon the second).
 inline constexpr std::string_view kDbOwner = "mb-admin";
 
 // As root: runs `command` in the database owner's child and returns its exit code. As

@@ -1,6 +1,7 @@
 // Implementation of the configuration checker (see check_config.hpp).
 #include "mailctl/check_config.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -112,6 +113,13 @@ std::vector<std::string> config_notes(std::string_view text, const std::string& 
     notes.push_back(where(lines, path, "pop3_plaintext_auth") +
                     "note: pop3_plaintext_auth = yes: POP3 passwords may cross the network in clear "
                     "(USER/PASS before STLS)");
+  // smtpd and pop3d read the key as root before they drop privileges, so nobody else
+  // needs to: a key the world can read is a key anyone on the host can impersonate the
+  // server with.
+  struct stat st;
+  if (!cfg->tls_key_file.empty() && ::stat(cfg->tls_key_file.c_str(), &st) == 0 && (st.st_mode & S_IROTH))
+    notes.push_back(where(lines, path, "tls_key_file") + "warning: tls_key_file " + cfg->tls_key_file +
+                    " is readable by every user; the daemons read it as root: chmod o-r (0600 or 0640)");
   return notes;
 }
 

@@ -2,9 +2,9 @@
 //   spool_directory  0755 root           incoming  3730 mb-queue:mb-drop
 //   queue, corrupt, state  0700 mb-queue private   0755 mb-queue
 //   data_directory   0755 root           accounts.mdb mb-admin:mb-acct, passwd.mdb
-//                                        mb-admin:mb-auth, relay.mdb mb-pop3d:mb-relay
+//                                        mb-admin:mb-authd, relay.mdb mb-pop3d:mb-relay
 //                                        (0640, lock 0660; root never opens them)
-//     quota/  0750 mb-vmail:mb-acct      srs.secret 0640 root:mb-acct (made once, random)
+//     quota/  0750 mb-vmail:mb-acct      srs.secret 0600 root:root (made once, random)
 //   mail_directory   0770 mb-vmail:mb-mail
 //   data_directory/dkim  0711 mb-dkim (DKIM keys)   spool/signer  0710 mb-dkim:mb-remote
 #include "mailctl/init.hpp"
@@ -53,7 +53,7 @@ std::vector<DbSpec> database_plan(const common::spool::Layout& l) {
   };
   return {
       db(DbKind::kAccounts, l.accounts_db(), "mb-admin", "mb-acct"),
-      db(DbKind::kPasswd, l.passwd_db(), "mb-admin", "mb-auth"),
+      db(DbKind::kPasswd, l.passwd_db(), "mb-admin", "mb-authd"),
       db(DbKind::kRelay, l.relay_db(), "mb-pop3d", "mb-relay"),
   };
 }
@@ -96,7 +96,9 @@ Status precreate(const Spec& s) {
 // The SRS key (common/mail/srs.hpp): made once, never replaced, since every SRS address
 // handed out so far depends on it.
 Status make_srs_secret(const common::spool::Layout& l, bool as_root, std::vector<std::string>* report) {
-  Spec spec{l.srs_secret(), 0640, "root", "mb-acct"};
+  // Root's alone: local and smtpd read it before they drop privileges, and no daemon
+  // user can read it afterwards.
+  Spec spec{l.srs_secret(), 0600, "root", "root"};
   struct stat st;
   if (::lstat(spec.path.c_str(), &st) != 0) {
     auto secret = common::mail::srs::new_secret();
@@ -116,8 +118,8 @@ Status make_srs_secret(const common::spool::Layout& l, bool as_root, std::vector
     if (linked != 0) return Status::error("link " + spec.path + ": " + std::strerror(link_errno), link_errno);
     std::vector<std::string> ignored;
     MB_TRY(ensure_file(spec, as_root, &ignored));
-    report->push_back("created " + spec.path + " (mode 0640, " +
-                      (as_root ? std::string("root:mb-acct") : std::string("owned by the caller")) + ")");
+    report->push_back("created " + spec.path + " (mode 0600, " +
+                      (as_root ? std::string("root:root") : std::string("owned by the caller")) + ")");
     return Status::ok();
   }
   return ensure_file(spec, as_root, report);

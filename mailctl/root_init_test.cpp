@@ -119,11 +119,11 @@ int child(const std::string& root) {
   expect(owned(root + "/spool/private", "mb-queue", "mb-queue"), "private owner");
   expect(owned(root + "/data/accounts.mdb", "mb-admin", "mb-acct"), "accounts.mdb owner");
   expect(owned(root + "/data/accounts.mdb-lock", "mb-admin", "mb-acct"), "accounts.mdb-lock owner");
-  expect(owned(root + "/data/passwd.mdb", "mb-admin", "mb-auth"), "passwd.mdb owner");
+  expect(owned(root + "/data/passwd.mdb", "mb-admin", "mb-authd"), "passwd.mdb owner");
   expect(owned(root + "/data/relay.mdb", "mb-pop3d", "mb-relay"), "relay.mdb owner");
   expect(owned(root + "/mail", "mb-vmail", "mb-mail"), "mail owner");
   expect(owned(root + "/data/quota", "mb-vmail", "mb-acct"), "quota flag directory owner");
-  expect(owned(root + "/data/srs.secret", "root", "mb-acct"), "srs.secret owner");
+  expect(owned(root + "/data/srs.secret", "root", "root"), "srs.secret owner");
 
   out = run_capture({"-c", conf, "init"}, "", &rc);
   expect(rc == 0 && out == "nothing to do: the tree is complete\n", "second init is a no-op: " + out);

@@ -46,7 +46,7 @@ Server::Server(const common::config::Config& cfg, PreJail& pre, event_base* base
       base_(base),
       tls_(std::move(pre.tls)),
       relay_(std::move(pre.relay)),
-      verifier_(std::move(pre.accounts), std::move(pre.passwords), cfg.mail_directory),
+      auth_(base, common::spool::Layout(cfg).auth_socket(), "pop3", "pop3d"),
       disk_(kDiskThreads, io::WorkQueue::kUnbounded),
       limits_(io::ClientLimits::Settings{cfg.pop3d_max_sessions_per_client, 0, cfg.pop3d_auth_failure_limit,
                                          cfg.pop3d_auth_block_time,
@@ -62,8 +62,8 @@ void Server::accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, v
 }
 
 Status Server::start(std::vector<Listener>& ls) {
-  MB_TRY(verifier_.start(base_));
   MB_TRY(disk_.start(base_));
+  auth_.start();
   prune_.reset(event_new(base_, -1, EV_PERSIST, prune_cb, this));
   if (!prune_) return Status::error("event_new (prune)");
   timeval minute{60, 0};
@@ -150,17 +150,29 @@ void Server::authenticate(std::uint64_t conn_id, const std::string& user, const 
       log::warn("login refused: too many failures from %s", ip.c_str());
     return answer(conn_id, AuthResult::Outcome::kThrottled);
   }
-  bool queued = verifier_.submit(user, password, [this, conn_id, ip](const AuthResult& r) {
-    bool failed = r.outcome == AuthResult::Outcome::kBadCredentials;
+  // The authentication daemon answers ok, bad credentials, or a temporary failure (its
+  // queue is full, a database is unreadable, it is not running or died mid-check).
+  std::uint64_t asked = auth_.check(ip, user, password, [this, conn_id, ip](const common::auth::Verdict& v) {
+    AuthResult r;
+    bool failed = v.result == common::ipc::AuthResult::kBadCredentials;
+    if (v.result == common::ipc::AuthResult::kOk) {
+      r.outcome = AuthResult::Outcome::kOk;
+      r.address = v.account;
+      r.maildir = v.maildir;
+    } else {
+      r.outcome = failed ? AuthResult::Outcome::kBadCredentials : AuthResult::Outcome::kTempFail;
+    }
+    if (r.outcome == AuthResult::Outcome::kTempFail && warn_limit_.allow("auth temp"))
+      log::warn("login from %s failed temporarily%s%s", ip.c_str(), v.why.empty() ? "" : ": ", v.why.c_str());
     auto f = limits_.auth_finished(ip, monotonic(), false, !failed);
     if (failed && warn_limit_.allow("authfail " + ip))
       log::warn("authentication failed from %s%s", ip.c_str(), f.blocked ? ": address blocked" : "");
     if (Connection* conn = find(conn_id)) conn->auth_done(r, failed ? std::max(f.delay, 1.0) : 0);
   });
-  if (!queued) {
+  if (asked == 0) {
     limits_.auth_finished(ip, monotonic(), false, true);  // not the client's failure
-    if (warn_limit_.allow("auth queue"))
-      log::warn("login refused: %zu password checks already waiting", Verifier::kMaxWaiting);
+    if (warn_limit_.allow("auth down"))
+      log::warn("login refused: the authentication daemon is not reachable");
     answer(conn_id, AuthResult::Outcome::kTempFail);
   }
 }
@@ -203,12 +215,6 @@ PreJail pre_jail(const common::config::Config& cfg) {
 
 void open_databases(const common::config::Config& cfg, PreJail* pre) {
   common::spool::Layout layout(cfg);
-  auto accounts = common::accounts::Accounts::open(layout.accounts_db(), false);
-  if (!accounts) die(EX_UNAVAILABLE, "accounts database: " + accounts.message());
-  pre->accounts = std::move(*accounts);
-  auto passwords = common::accounts::Passwords::open(layout.passwd_db(), false);
-  if (!passwords) die(EX_UNAVAILABLE, "password database: " + passwords.message());
-  pre->passwords = std::move(*passwords);
   if (cfg.pop_before_smtp) {
     auto relay = common::relaydb::RelayDb::open(layout.relay_db(), common::relaydb::RelayDb::Mode::kWrite);
     if (!relay) die(EX_UNAVAILABLE, "relay database: " + relay.message());

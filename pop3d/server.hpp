@@ -2,7 +2,8 @@
 // and POP3S ports, loads the TLS key and opens the databases while still privileged;
 // run() serves every session from one libevent loop until SIGTERM. The Server owns the
 // listeners, accept with the per-client limits (common/io/client_limits.hpp), the
-// Connections (connection.hpp), the password checks (auth.hpp) and the disk workers.
+// Connections (connection.hpp), the disk workers, and the connection to the
+// authentication daemon (common/auth/client.hpp), which alone reads the password hashes.
 #pragma once
 
 #include <event2/listener.h>
@@ -14,8 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "common/accounts/accounts.hpp"
-#include "common/accounts/passwd.hpp"
+#include "common/auth/client.hpp"
 #include "common/config/config.hpp"
 #include "common/io/client_limits.hpp"
 #include "common/io/event.hpp"
@@ -24,7 +24,7 @@
 #include "common/log/log.hpp"
 #include "common/relaydb/relaydb.hpp"
 #include "common/tls/tls.hpp"
-#include "pop3d/auth.hpp"
+#include "pop3d/session.hpp"
 
 namespace pop3d {
 
@@ -36,18 +36,16 @@ struct Listener {
 
 struct PreJail {
   std::vector<Listener> listeners;
-  common::tls::SslCtxPtr tls;  // null: no certificate configured, no STLS or POP3S
-  std::unique_ptr<common::accounts::Accounts> accounts;
-  std::unique_ptr<common::accounts::Passwords> passwords;
+  common::tls::SslCtxPtr tls;                       // null: no certificate configured, no STLS or POP3S
   std::unique_ptr<common::relaydb::RelayDb> relay;  // null unless pop_before_smtp
 };
 
 // As root: the TLS key and the listeners. Exits with a message (EX_CONFIG, EX_OSERR) if
 // something is missing.
 PreJail pre_jail(const common::config::Config& cfg);
-// After the privilege drop, as mb-pop3d: accounts.mdb, passwd.mdb and (pop_before_smtp)
-// relay.mdb, whose lock files the daemons can write, so root never opens them. Exits
-// with EX_UNAVAILABLE if one cannot be opened.
+// After the privilege drop, as mb-pop3d: (pop_before_smtp) relay.mdb, whose lock file
+// the daemons can write, so root never opens it. Exits with EX_UNAVAILABLE if it cannot
+// be opened.
 void open_databases(const common::config::Config& cfg, PreJail* pre);
 // Returns a sysexits-style exit code (0 after SIGTERM/SIGINT).
 int run(const common::config::Config& cfg, PreJail pre);
@@ -101,7 +99,7 @@ class Server {
   event_base* base_;
   common::tls::SslCtxPtr tls_;
   std::unique_ptr<common::relaydb::RelayDb> relay_;
-  Verifier verifier_;
+  common::auth::Client auth_;
   common::io::WorkQueue disk_;
   common::io::ClientLimits limits_;
   common::log::RateLimiter warn_limit_{std::chrono::seconds(60)};

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <ctime>
 
-#include "common/mail/srs.hpp"
 #include "common/maildir/quota_flags.hpp"
 
 namespace smtpd {
@@ -57,10 +56,10 @@ common::Result<std::optional<std::string>> LookupDirectory::login_account(const 
   return std::optional<std::string>((*login)->address);
 }
 
-void AccountsDirectory::set_local_rules(std::string quota_flags_dir, std::string srs_secret_path,
+void AccountsDirectory::set_local_rules(std::string quota_flags_dir, std::string srs_secret,
                                         const common::config::Config& cfg) {
   quota_flags_ = std::move(quota_flags_dir);
-  srs_path_ = std::move(srs_secret_path);
+  srs_secret_ = std::move(srs_secret);
   rules.hostname = cfg.hostname;
   rules.postmaster_address = cfg.postmaster_address;
   rules.recipient_delimiter = cfg.recipient_delimiter;
@@ -85,17 +84,6 @@ bool AccountsDirectory::mailbox_full(const std::string& user) {
   return !quota_flags_.empty() && common::maildir::has_full_flag(quota_flags_, user);
 }
 
-std::string AccountsDirectory::srs_secret() {
-  if (srs_secret_.empty() && !srs_path_.empty()) {
-    auto now = std::chrono::steady_clock::now();
-    if (srs_last_try_ == std::chrono::steady_clock::time_point{} ||
-        now - srs_last_try_ >= std::chrono::minutes(1)) {
-      srs_last_try_ = now;
-      auto s = common::mail::srs::load_secret(srs_path_);
-      if (s) srs_secret_ = std::move(*s);
-    }
-  }
-  return srs_secret_;
-}
+std::string AccountsDirectory::srs_secret() { return srs_secret_; }
 
 }  // namespace smtpd

@@ -46,9 +46,9 @@ class AccountsDirectory : public LookupDirectory {
       : path_(std::move(path)), db_(std::move(db)) {}
 
   // What the local agent shares with smtpd beyond accounts.mdb: the "mailbox full" flags
-  // (data_directory/quota), the SRS secret (read when first needed, retried each minute
-  // while missing) and the address rules of the configuration.
-  void set_local_rules(std::string quota_flags_dir, std::string srs_secret_path,
+  // (data_directory/quota), the SRS secret (read by pre_jail as root: srs.secret is
+  // root's alone; "" if it was missing) and the address rules of the configuration.
+  void set_local_rules(std::string quota_flags_dir, std::string srs_secret,
                        const common::config::Config& cfg);
 
  protected:
@@ -61,9 +61,8 @@ class AccountsDirectory : public LookupDirectory {
   std::unique_ptr<common::accounts::Accounts> db_;
   std::chrono::steady_clock::time_point last_try_{};
   common::Status last_error_;
-  std::string quota_flags_, srs_path_;
+  std::string quota_flags_;
   std::string srs_secret_;
-  std::chrono::steady_clock::time_point srs_last_try_{};
 };
 
 }  // namespace smtpd

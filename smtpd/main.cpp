@@ -1,8 +1,9 @@
 // smtpd: the ESMTP server. Runs as mb-smtpd (groups mb-drop, mb-acct, mb-auth, mb-relay).
 // As root it only binds the smtp_listen, submission_listen and submissions_listen ports,
 // opens spool/incoming and the TLS key, then drops privileges for good and opens
-// accounts.mdb, passwd.mdb and relay.mdb as mb-smtpd. Talks to clients on the network (untrusted) and to the
-// queue manager over spool/private/submit (trusted to answer). See smtpd(8).
+// accounts.mdb and relay.mdb as mb-smtpd. AUTH asks the authentication daemon over
+// spool/private/auth (group mb-auth): smtpd cannot read the password hashes. Talks to clients on the network
+// (untrusted) and to the queue manager over spool/private/submit (trusted to answer). See smtpd(8).
 #include "common/config/config.hpp"
 #include "common/log/log.hpp"
 #include "common/privsep/drop.hpp"

@@ -4,6 +4,8 @@
 #include <algorithm>
 
 #include "common/log/log.hpp"
+#include "common/mail/ascii.hpp"
+#include "common/mail/srs.hpp"
 
 namespace smtpd {
 namespace {
@@ -155,6 +157,13 @@ std::optional<Reply> check_etrn(const SessionFacts& facts, const EtrnArgs& etrn,
   if (!contains(relay_domains, etrn.node))
     return make_reply(459, "4.7.1", "Node " + node + " not allowed: not a relay domain");
   return std::nullopt;
+}
+
+std::optional<Reply> check_srs_return(const SessionFacts& facts, const common::mail::Address& rcpt,
+                                      const common::mail::Address& sender) {
+  if (sender.null() || may_relay(facts) || !common::mail::srs::is_srs(rcpt.local)) return std::nullopt;
+  return make_reply(550, "5.7.1",
+                    "Recipient address rejected: SRS addresses take only bounces (MAIL FROM:<>)");
 }
 
 }  // namespace smtpd

@@ -114,4 +114,12 @@ std::optional<Reply> check_domain_limits(const SessionFacts& facts, const common
 std::optional<Reply> check_etrn(const SessionFacts& facts, const EtrnArgs& etrn,
                                 const std::vector<std::string>& relay_domains);
 
+// An SRS address of ours (common/mail/srs.hpp) exists to carry bounces back to the
+// original sender: only the null sender (RFC 5321 4.5.5: bounces, and RFC 3834
+// auto-replies) may use it, unless the client may relay anyway. Anything else would let
+// whoever saw the address once send mail to the original sender through us for its
+// lifetime: 550 5.7.1. nullopt: allowed. Call it for a recipient check_recipient accepted.
+std::optional<Reply> check_srs_return(const SessionFacts& facts, const common::mail::Address& rcpt,
+                                      const common::mail::Address& sender);
+
 }  // namespace smtpd

@@ -68,6 +68,27 @@ TEST_CASE("SRS recipients: ours accepted, forged or expired refused 550 5.1.1") 
   CHECK(unsure.status == "4.3.0");
 }
 
+TEST_CASE("SRS addresses take only bounces: mail with a sender is refused 550 5.7.1") {
+  SrsDirectory dir;
+  auto ours =
+      common::mail::srs::forward(kSecret, "someone", "origin.example", "example.test", ::time(nullptr));
+  REQUIRE(ours.is_ok());
+  common::mail::Address null_sender;
+  // A bounce to the rewritten sender goes back to the original one.
+  CHECK(check_recipient(stranger(), addr(*ours), dir, {}).code == 250);
+  CHECK_FALSE(check_srs_return(stranger(), addr(*ours), null_sender));
+  // Anyone who saw the address must not use it to send to the original sender.
+  auto r = check_srs_return(stranger(), addr(*ours), addr("spammer@elsewhere.example"));
+  REQUIRE(r);
+  CHECK(r->code == 550);
+  CHECK(r->status == "5.7.1");
+  // A client that may relay anyway gains nothing from it; ordinary recipients are untouched.
+  SessionFacts net;
+  net.relay_network = true;
+  CHECK_FALSE(check_srs_return(net, addr(*ours), addr("user@example.test")));
+  CHECK_FALSE(check_srs_return(stranger(), addr("bob@example.test"), addr("spammer@elsewhere.example")));
+}
+
 TEST_CASE("per-domain limits: recipients per domain, declared size, an authenticated sender's own domain") {
   MemoryDirectory dir;
   dir.db.domain_map["example.test"].max_recipients = 2;
@@ -119,12 +140,11 @@ TEST_CASE("AccountsDirectory: full flags, subaddresses, SRS secret, domain limit
   }
   std::string flags = tmp.path() + "/quota";
   REQUIRE(common::io::make_dirs(flags, 0750).is_ok());
-  std::ofstream(tmp.path() + "/srs.secret") << kSecret << "\n";
   AccountsDirectory dir(db, nullptr);
   auto cfg = common::config::defaults();
   cfg.hostname = "mx.example.test";
   cfg.recipient_delimiter = "+";
-  dir.set_local_rules(flags, tmp.path() + "/srs.secret", cfg);
+  dir.set_local_rules(flags, kSecret, cfg);
   auto rcpt = [&](const std::string& a) { return check_recipient(stranger(), addr(a), dir, {}); };
   CHECK(rcpt("alice@example.test").code == 250);
   REQUIRE(common::maildir::set_full_flag(flags, "alice@example.test", 10, 10, 0).is_ok());

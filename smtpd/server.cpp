@@ -21,6 +21,7 @@
 #include "common/ipc/messages.hpp"
 #include "common/log/log.hpp"
 #include "common/mail/ascii.hpp"
+#include "common/mail/srs.hpp"
 #include "common/spool/queue_id.hpp"
 #include "smtpd/connection.hpp"
 #include "smtpd/sasl.hpp"
@@ -33,11 +34,6 @@ namespace ipc = common::ipc;
 using common::Result;
 using common::Status;
 using common::io::UniqueFd;
-
-// Password checks at once: two threads (yescrypt is CPU-bound; a small machine), and a
-// bounded queue behind them, so a flood of AUTH attempts gets 454 instead of memory.
-constexpr std::size_t kAuthThreads = 2;
-constexpr std::size_t kAuthQueue = 256;
 
 [[noreturn]] void die(int code, const std::string& msg) {
   log::error("%s", msg.c_str());
@@ -110,6 +106,14 @@ PreJail pre_jail(const common::config::Config& cfg) {
   auto dir = common::io::open_dir(layout.incoming());
   if (!dir) die(EX_CANTCREAT, "drop directory: " + dir.message());
   pre.incoming = std::move(*dir);
+  // The SRS key, to refuse forged SRS recipients at RCPT. Only root can read the file
+  // (mailctl init); like the local agent, smtpd reads it now and keeps it in memory.
+  auto secret = common::mail::srs::load_secret(layout.srs_secret());
+  if (secret)
+    pre.srs_secret = std::move(*secret);
+  else
+    log::warn("SRS secret: %s (SRS recipients are deferred; run mailctl init, then restart smtpd)",
+              secret.message().c_str());
   return pre;
 }
 
@@ -122,14 +126,6 @@ void open_databases(const common::config::Config& cfg, PreJail* pre) {
     // Not fatal: recipients get 451 until the database can be opened.
     log::warn("accounts database %s: %s (recipients are deferred until it opens)",
               layout.accounts_db().c_str(), acc.message().c_str());
-  }
-  if (pre->tls) {
-    auto pw = common::accounts::Passwords::open(layout.passwd_db(), false);
-    if (pw)
-      pre->passwords = std::move(*pw);
-    else  // Not fatal: AUTH answers 454 until the database can be opened.
-      log::warn("password database %s: %s (AUTH fails temporarily until it opens)",
-                layout.passwd_db().c_str(), pw.message().c_str());
   }
   if (cfg.pop_before_smtp && ::access(layout.relay_db().c_str(), F_OK) == 0) {
     auto r = common::relaydb::RelayDb::open(layout.relay_db(), common::relaydb::RelayDb::Mode::kRead);
@@ -149,9 +145,7 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
       qmgr_(base, layout_.submit_socket(), "smtpd", 0),
       tls_(std::move(pre.tls)),
       directory_(layout_.accounts_db(), std::move(pre.accounts)),
-      passwords_(layout_.passwd_db(), std::move(pre.passwords)),
-      pool_(base, kAuthThreads, kAuthQueue,
-            [this](std::uint64_t job, bool ok) { on_password_checked(job, ok); }),
+      auth_(base, layout_.auth_socket(), "smtp", "smtpd"),
       relay_(std::move(pre.relay)),
       relay_networks_(*common::net::NetworkList::parse(cfg.relay_networks)),
       etrn_networks_(*common::net::NetworkList::parse(cfg.etrn_networks)),
@@ -159,7 +153,7 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
           cfg.smtpd_max_sessions_per_client, cfg.smtpd_max_connect_rate, cfg.smtpd_auth_failure_limit,
           cfg.smtpd_auth_block_time, static_cast<int>(cfg.client_ipv6_prefix_length), true}),
       listen_fds_(std::move(pre.listeners)) {
-  directory_.set_local_rules(layout_.quota_flags(), layout_.srs_secret(), cfg);
+  directory_.set_local_rules(layout_.quota_flags(), std::move(pre.srs_secret), cfg);
   // The keys were checked when the file was read.
   auto action = common::milter::parse_default_action(cfg.milter_default_action);
   common::milter::Timeouts timeouts{cfg.milter_connect_timeout, cfg.milter_command_timeout,
@@ -225,10 +219,7 @@ void Server::start() {
   MB_CHECK(resume_accept_ && prune_, "evtimer_new");
   timeval minute{60, 0};
   evtimer_add(prune_.get(), &minute);
-  if (tls_) {
-    Status st = pool_.start();
-    if (!st) log::fatal("AUTH worker threads: %s", st.message().c_str());
-  }
+  if (tls_) auth_.start();  // AUTH is offered only over TLS
   qmgr_.client().keep_connected(1);
   std::size_t n[3] = {0, 0, 0};
   for (const auto& l : listeners_) ++n[static_cast<int>(l->port)];
@@ -359,10 +350,9 @@ bool Server::relay_db_allows(const std::string& ip) {
   return *ok;
 }
 
-// AUTH: the name and hash are looked up here on the loop thread (LMDB reads take
-// microseconds); the yescrypt check runs on the pool, unless the same password matched
-// the same hash less than AuthCache::kTtl ago (submission clients log in for every
-// message they send).
+// AUTH: the authentication daemon resolves the login name, checks the password (or its
+// cache of recent successes) and answers; smtpd keeps the per-client failure limit,
+// which also decides at accept whether a blocked client may connect at all.
 void Server::authenticate(std::uint64_t conn_id, AuthRequest req) {
   auto c = conns_.find(conn_id);
   if (c == conns_.end()) return;
@@ -383,54 +373,36 @@ void Server::authenticate(std::uint64_t conn_id, AuthRequest req) {
     });
     return;
   }
-  auto temp = [&](const std::string& why) {
-    limits_.auth_finished(job.ip, monotonic(), job.exempt, true);  // not the client's failure
-    static log::RateLimiter limit(std::chrono::seconds(60), 4);
-    if (limit.allow("auth-temp")) log::warn("AUTH unavailable: %s", why.c_str());
+  std::uint64_t asked =
+      auth_.check(job.ip, req.login, std::move(req.password),
+                  [this, job](const common::auth::Verdict& v) { on_password_checked(job, v); });
+  sasl::wipe(&req.password);
+  if (asked == 0) {
     // On the next loop turn: the connection is still inside its own apply().
-    common::io::run_soon(base_, [this, conn_id] {
-      auth_answer(conn_id, AuthOutcome{AuthOutcome::Kind::kTempFail, ""}, 0);
+    common::io::run_soon(base_, [this, job] {
+      common::auth::Verdict v;
+      v.why = "the authentication daemon is not reachable";
+      on_password_checked(job, v);
     });
-  };
-  auto account = directory_.login_account(req.login);
-  if (!account) return temp(account.message());
-  std::string hash = passwords_.dummy_hash();
-  if (*account) {
-    auto h = passwords_.hash(**account);
-    if (!h) return temp(h.message());
-    if (*h) {
-      job.user = **account;
-      hash = **h;
-    }
   }
-  if (!job.user.empty()) {
-    job.ticket = auth_cache_.ticket(job.user, hash, req.password);
-    if (auth_cache_.check(*job.ticket)) {
-      sasl::wipe(&req.password);
-      std::uint64_t id = next_auth_job_++;
-      auth_jobs_[id] = std::move(job);
-      // On the next loop turn, as from the pool: the connection is inside its apply().
-      common::io::run_soon(base_, [this, id] { on_password_checked(id, true); });
-      return;
-    }
-  }
-  std::uint64_t id = next_auth_job_++;
-  if (!pool_.submit(id, std::move(hash), std::move(req.password)))
-    return temp("too many password checks waiting");
-  auth_jobs_[id] = std::move(job);
 }
 
-void Server::on_password_checked(std::uint64_t id, bool ok) {
-  auto it = auth_jobs_.find(id);
-  if (it == auth_jobs_.end()) return;
-  AuthJob job = std::move(it->second);
-  auth_jobs_.erase(it);
-  bool good = ok && !job.user.empty();
+void Server::on_password_checked(const AuthJob& job, const common::auth::Verdict& v) {
+  using common::ipc::AuthResult;
+  if (v.result == AuthResult::kTempFail) {
+    limits_.auth_finished(job.ip, monotonic(), job.exempt, true);  // not the client's failure
+    static log::RateLimiter limit(std::chrono::seconds(60), 4);
+    if (limit.allow("auth-temp"))
+      log::warn("AUTH unavailable for [%s]: %s", job.ip.c_str(),
+                v.why.empty() ? "temporary failure in the authentication daemon" : v.why.c_str());
+    auth_answer(job.conn_id, AuthOutcome{AuthOutcome::Kind::kTempFail, ""}, 0);
+    return;
+  }
+  bool good = v.result == AuthResult::kOk;
   auto f = limits_.auth_finished(job.ip, monotonic(), job.exempt, good);
   if (good) {
-    if (job.ticket) auth_cache_.remember(*job.ticket);
-    log::info("[%s]: authenticated as %s", job.ip.c_str(), job.user.c_str());
-    auth_answer(job.conn_id, AuthOutcome{AuthOutcome::Kind::kOk, job.user}, 0);
+    log::info("[%s]: authenticated as %s", job.ip.c_str(), v.account.c_str());
+    auth_answer(job.conn_id, AuthOutcome{AuthOutcome::Kind::kOk, v.account}, 0);
     return;
   }
   static log::RateLimiter limit(std::chrono::seconds(60));

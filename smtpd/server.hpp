@@ -1,7 +1,8 @@
 // The smtpd process around its sessions: what is opened before the privilege drop
 // (pre_jail), the listeners of each kind (MX, submission, implicit-TLS submission) and
 // accept with the per-client limits (common/io/client_limits.hpp), ownership of the Connections, the
-// password checks of AUTH (auth.hpp), the POP-before-SMTP relay database, and the one
+// password checks of AUTH (asked of the authentication daemon, common/auth/client.hpp: smtpd
+// never sees a password hash), the POP-before-SMTP relay database, and the one
 // channel to the queue manager (private/submit) that carries every submission and
 // ETRN, reconnected every second while the queue manager is down.
 #pragma once
@@ -15,8 +16,7 @@
 #include <vector>
 
 #include "common/accounts/accounts.hpp"
-#include "common/accounts/auth_cache.hpp"
-#include "common/accounts/passwd.hpp"
+#include "common/auth/client.hpp"
 #include "common/config/config.hpp"
 #include "common/io/client_limits.hpp"
 #include "common/io/event.hpp"
@@ -28,7 +28,6 @@
 #include "common/spool/submit.hpp"
 #include "common/tls/tls.hpp"
 #include "smtpd/accounts_directory.hpp"
-#include "smtpd/auth.hpp"
 #include "smtpd/session.hpp"
 
 namespace smtpd {
@@ -41,17 +40,17 @@ struct Listener {
 // Everything smtpd needs that its unprivileged user could not open itself.
 struct PreJail {
   std::vector<Listener> listeners;
-  common::io::UniqueFd incoming;                           // O_RDONLY|O_DIRECTORY of spool/incoming
-  common::tls::SslCtxPtr tls;                              // null when no certificate is configured
-  std::unique_ptr<common::accounts::Accounts> accounts;    // null if it could not be opened
-  std::unique_ptr<common::accounts::Passwords> passwords;  // null if it could not be opened
-  std::unique_ptr<common::relaydb::RelayDb> relay;         // pop_before_smtp, if it exists
+  common::io::UniqueFd incoming;                         // O_RDONLY|O_DIRECTORY of spool/incoming
+  common::tls::SslCtxPtr tls;                            // null when no certificate is configured
+  std::unique_ptr<common::accounts::Accounts> accounts;  // null if it could not be opened
+  std::unique_ptr<common::relaydb::RelayDb> relay;       // pop_before_smtp, if it exists
+  std::string srs_secret;  // data_directory/srs.secret (root's alone), "" when missing
 };
 
-// As root: binds the listeners, opens the drop directory and the TLS key; exits with a
-// sysexits code when something required fails.
+// As root: binds the listeners, opens the drop directory, the TLS key and the SRS key;
+// exits with a sysexits code when something required fails.
 PreJail pre_jail(const common::config::Config& cfg);
-// After the privilege drop: accounts.mdb, passwd.mdb and relay.mdb. Their lock files are
+// After the privilege drop: accounts.mdb and relay.mdb. Their lock files are
 // writable by the daemons, so root never opens them; a database that cannot be opened
 // yet is logged and retried when needed.
 void open_databases(const common::config::Config& cfg, PreJail* pre);
@@ -108,11 +107,9 @@ class Server : public Backend {
  private:
   struct AuthJob {
     std::uint64_t conn_id = 0;
-    std::string user;   // the account, "" if the login name matched none
     std::string login;  // as sent, for the log
     std::string ip;
     bool exempt = false;
-    std::optional<common::accounts::AuthCache::Ticket> ticket;  // remembered if it matches
   };
 
   static void accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len, void* self) noexcept;
@@ -121,7 +118,7 @@ class Server : public Backend {
   static void prune_cb(evutil_socket_t, short, void* self) noexcept;
   void on_accept(int fd, const sockaddr* sa, Port port);
   bool admit(int fd, const ClientInfo& client, Port port);
-  void on_password_checked(std::uint64_t job, bool ok);
+  void on_password_checked(const AuthJob& job, const common::auth::Verdict& v);
   void auth_answer(std::uint64_t conn_id, const AuthOutcome& o, double delay);
   double monotonic() const;
 
@@ -135,11 +132,7 @@ class Server : public Backend {
   std::unique_ptr<common::ipc::AsyncClient> checks_;  // private/checks, when a check is configured
   common::tls::SslCtxPtr tls_;
   AccountsDirectory directory_;
-  PasswordStore passwords_;
-  PasswordPool pool_;
-  common::accounts::AuthCache auth_cache_;  // recent successes: no yescrypt for them
-  std::unordered_map<std::uint64_t, AuthJob> auth_jobs_;
-  std::uint64_t next_auth_job_ = 1;
+  common::auth::Client auth_;  // private/auth: the password checks
   std::unique_ptr<common::relaydb::RelayDb> relay_;
   std::chrono::steady_clock::time_point relay_last_try_{};
   common::net::NetworkList relay_networks_;

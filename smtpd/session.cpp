@@ -315,6 +315,8 @@ void Session::cmd_rcpt(const Command& c) {
   Reply r = check_recipient(facts_, a, backend_.directory(), cfg_.relay_domains);
   if (!r.is_error())  // per-domain limits (mailctl domain set)
     if (auto lim = check_domain_limits(facts_, a, tx_->rcpts, tx_->mail.size, backend_.directory())) r = *lim;
+  if (!r.is_error())  // SRS addresses carry bounces only
+    if (auto srs = check_srs_return(facts_, a, tx_->mail.sender)) r = *srs;
   if (r.is_error()) {
     log::info("reject: RCPT from %s%s: %d %s %s; from=<%s> to=<%s>", log::printable(facts_.helo, 64).c_str(),
               client_.literal.c_str(), r.code, r.status.c_str(), r.text.c_str(),

@@ -1,7 +1,7 @@
-// Successful password checks, remembered for a while (like Dovecot's auth_cache), for
-// the daemons that check passwords: pop3d (POP3 clients log in every few minutes with the
-// same password) and smtpd's AUTH (submission clients reconnect for every message). A hit
-// costs one HMAC-SHA256 instead of a yescrypt check (~16 ms of CPU).
+// Successful password checks, remembered for a while (like Dovecot's auth_cache), in the
+// authentication daemon (common/authd), the one process that holds the hashes: pop3d's
+// clients log in every few minutes with the same password and smtpd's submission clients
+// for every message. A hit costs one HMAC-SHA256 instead of a yescrypt check (~16 ms).
 //
 // An entry is keyed by the account and holds an HMAC-SHA256, under a random key made at
 // start, of the stored hash and the password: a changed password, or a new hash for the

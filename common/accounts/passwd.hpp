@@ -1,5 +1,6 @@
 // Password hashes (passwd.mdb, LMDB), apart from the rest of the accounts so that only
-// the programs that authenticate users (smtpd for AUTH, pop3d) can read them. Hashes are
+// the authentication daemon (common/authd, mailbag-auth) can read them; smtpd and pop3d
+// ask it. Hashes are
 // yescrypt ("$y$...") made and checked by libcrypt (libxcrypt); never our own crypto.
 #pragma once
 

@@ -121,6 +121,9 @@ struct Config {
   std::int64_t milter_connect_timeout = 0;
   std::int64_t milter_command_timeout = 0;
   std::int64_t milter_content_timeout = 0;
+  // mailbag-auth
+  std::int64_t auth_max_checks = 0;
+  std::int64_t auth_max_waiting = 0;
 };
 
 // kEnum: one word out of KeyDef::choices, stored as the enum it names (parsed once here,

@@ -351,6 +351,13 @@ const std::vector<KeyDef>& keys() {
       {"milter_content_timeout", Kind::kDuration, "5m", 1, 3600, "smtpd",
        "time allowed for a filter's whole work on one message (headers, body, end of message)",
        &Config::milter_content_timeout, nullptr},
+
+      // mailbag-auth: the password checks of smtpd's AUTH and pop3d's logins
+      {"auth_max_checks", Kind::kInt, "2", 1, 64, "mailbag-auth",
+       "password checks at once (yescrypt: CPU-bound, ~16 MB each)", &Config::auth_max_checks, nullptr},
+      {"auth_max_waiting", Kind::kInt, "256", 1, 100000, "mailbag-auth",
+       "password checks that may wait for a free one; more fail temporarily at once",
+       &Config::auth_max_waiting, nullptr},
   };
   return table;
 }

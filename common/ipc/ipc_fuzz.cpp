@@ -61,5 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try_decode<ipc::QueueCommandReply>(in, fv);
   try_decode<ipc::Check>(in, fv);
   try_decode<ipc::CheckDone>(in, fv);
+  try_decode<ipc::AuthCheck>(in, fv);
+  try_decode<ipc::AuthReply>(in, fv);
   return 0;
 }

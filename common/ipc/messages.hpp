@@ -30,6 +30,8 @@ enum class MsgType : std::uint16_t {
   kCheckDone = 41,
   kSign = 50,
   kSignDone = 51,
+  kAuthCheck = 60,
+  kAuthReply = 61,
 };
 
 // Protocol names announced in Hello, one per socket.
@@ -38,6 +40,7 @@ inline constexpr const char* kProtoDeliver = "mailbag-deliver";  // private/loca
 inline constexpr const char* kProtoControl = "mailbag-control";  // private/control (mailctl)
 inline constexpr const char* kProtoChecks = "mailbag-checks";    // private/checks (smtpd)
 inline constexpr const char* kProtoSign = "mailbag-sign";        // signer/sign (the DKIM signer)
+inline constexpr const char* kProtoAuth = "mailbag-auth";        // private/auth (mailbag-auth)
 inline constexpr std::uint32_t kProtoVersion = 2;
 
 // Both directions, first frame on every connection.
@@ -350,6 +353,50 @@ struct SignDone {
   }
 };
 
+// smtpd/pop3d -> mailbag-auth (private/auth): check a login name and password that a
+// client sent. `service` ("smtp", "pop3") and `client` (its IP address) are for the log.
+// The authentication daemon alone reads the password hashes.
+struct AuthCheck {
+  static constexpr MsgType kType = MsgType::kAuthCheck;
+  std::uint64_t request_id = 0;
+  std::string service;
+  std::string client;
+  std::string login;
+  std::string password;
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+    f(service);
+    f(client);
+    f(login);
+    f(password);
+  }
+};
+
+enum class AuthResult : std::uint8_t {
+  kOk = 0,
+  kBadCredentials = 1,  // no such account, a disabled one, or a wrong password
+  kTempFail = 2,        // database unreadable, too many checks waiting: try again later
+};
+inline bool valid_enum(AuthResult r) { return static_cast<std::uint8_t>(r) <= 2; }
+
+// mailbag-auth -> smtpd/pop3d: the verdict; with kOk the canonical account address and
+// (for service "pop3") its absolute Maildir path.
+struct AuthReply {
+  static constexpr MsgType kType = MsgType::kAuthReply;
+  std::uint64_t request_id = 0;
+  AuthResult result = AuthResult::kTempFail;
+  std::string account;
+  std::string maildir;
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+    f(result);
+    f(account);
+    f(maildir);
+  }
+};
+
 // For the documentation test: every type's name as written in mailbag-ipc.7.
 struct MsgName {
   MsgType type;
@@ -371,6 +418,8 @@ inline constexpr MsgName kMsgNames[] = {
     {MsgType::kCheckDone, "CheckDone"},
     {MsgType::kSign, "Sign"},
     {MsgType::kSignDone, "SignDone"},
+    {MsgType::kAuthCheck, "AuthCheck"},
+    {MsgType::kAuthReply, "AuthReply"},
 };
 
 }  // namespace common::ipc

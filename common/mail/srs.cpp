@@ -46,6 +46,17 @@ int base32_value(char c) {
   return -1;
 }
 
+// Days since the timestamp TT (two base32 characters), on the 1024-day wheel; -1 if TT
+// is not a timestamp.
+std::int64_t age_days(std::string_view tt, std::int64_t now) {
+  if (tt.size() != 2) return -1;
+  int hi = base32_value(tt[0]), lo = base32_value(tt[1]);
+  if (hi < 0 || lo < 0) return -1;
+  std::int64_t then = hi * 32 + lo;
+  std::int64_t today = (now / 86400) % 1024;
+  return (today - then + 1024) % 1024;
+}
+
 // Splits off the text up to the next '='.
 bool take_field(std::string_view* s, std::string_view* field) {
   std::size_t eq = s->find('=');
@@ -108,17 +119,23 @@ Result<std::string> reverse(std::string_view secret, std::string_view local, std
     if (!take_field(&s, &host) || host.empty() || s.size() < 2 || !is_sep(s[0]))
       return Status::error("SRS: malformed SRS1 address");
     if (!iequals(h, hash(secret, {host, s}))) return Status::error("SRS: hash mismatch");
+    // The tail is the first forwarder's SRS0 (=HHH=TT=domain=local): its TT is when the
+    // original message was first forwarded, and an SRS1 address expires with it, as
+    // SRS0 does (otherwise one SRS1 address seen once would be good forever).
+    std::string_view tail = s.substr(1), h0, tt;
+    if (!take_field(&tail, &h0) || !take_field(&tail, &tt))
+      return Status::error("SRS: malformed SRS1 address");
+    std::int64_t age = age_days(tt, now);
+    if (age < 0) return Status::error("SRS: bad timestamp");
+    if (age > kMaxAgeDays) return Status::error("SRS: address expired");
     result = "SRS0" + std::string(s) + "@" + std::string(host);
   } else {
     std::string_view tt, domain;
     if (!take_field(&s, &tt) || !take_field(&s, &domain) || tt.size() != 2 || domain.empty() || s.empty())
       return Status::error("SRS: malformed SRS0 address");
     if (!iequals(h, hash(secret, {tt, domain, s}))) return Status::error("SRS: hash mismatch");
-    int hi = base32_value(tt[0]), lo = base32_value(tt[1]);
-    if (hi < 0 || lo < 0) return Status::error("SRS: bad timestamp");
-    std::int64_t then = hi * 32 + lo;
-    std::int64_t today = (now / 86400) % 1024;
-    std::int64_t age = (today - then + 1024) % 1024;
+    std::int64_t age = age_days(tt, now);
+    if (age < 0) return Status::error("SRS: bad timestamp");
     if (age > kMaxAgeDays) return Status::error("SRS: address expired");
     // The original local part may need quoting again ("a b"@x, .dot@x).
     Address orig;

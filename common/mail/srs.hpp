@@ -7,8 +7,11 @@
 // TT is the day number mod 1024 in two base32 characters; HHHHHH is 30 bits of an
 // HMAC-SHA1 over the other fields (lower-cased, '\0'-separated) keyed with the site
 // secret (data_directory/srs.secret), in base32, so that the address survives MTAs
-// that change the case of local parts. A reverse checks the hash and, for SRS0, that
-// TT is at most kMaxAgeDays old; SRS1 is reversed to the previous hop's SRS0 address.
+// that change the case of local parts. A reverse checks the hash and that TT is at most
+// kMaxAgeDays old (for SRS1, the first forwarder's TT inside it); SRS1 is reversed to the
+// previous hop's SRS0 address. Only bounces (the null sender) may use an SRS address:
+// smtpd refuses other mail to one (smtpd/policy.hpp, check_srs_return), so an address
+// seen once does not let anyone send to the original sender through us.
 // Used by local (forward and reverse) and smtpd (which accepts only valid SRS
 // recipients). Pure apart from load_secret/new_secret.
 #pragma once
@@ -39,7 +42,7 @@ Result<std::string> forward(std::string_view secret, std::string_view local, std
 
 // The address one hop back for an SRS local part received at one of our domains:
 // "local@domain" for SRS0, the previous forwarder's "SRS0...@host" for SRS1. UNTRUSTED
-// input: fails on bad syntax, a wrong hash or (SRS0) an expired timestamp.
+// input: fails on bad syntax, a wrong hash or an expired timestamp.
 Result<std::string> reverse(std::string_view secret, std::string_view local, std::int64_t now);
 
 // A fresh secret: 32 random bytes as 64 hex digits (OpenSSL RAND_bytes).

@@ -69,9 +69,15 @@ TEST_CASE("an SRS0 sender becomes SRS1, which reverses to the first forwarder's 
   REQUIRE(hop2.is_ok());
   CHECK(hop2->starts_with("SRS1="));
   CHECK(hop2->find("=first.example==") != std::string::npos);
-  auto back = srs::reverse(kSecret, local_of(*hop2), kNow + 100 * kDay);  // SRS1 carries no time
+  auto back = srs::reverse(kSecret, local_of(*hop2), kNow + 20 * kDay);
   REQUIRE(back.is_ok());
   CHECK(*back == hop1);
+  // SRS1 expires with the first forwarder's timestamp inside it, as SRS0 does.
+  CHECK(srs::reverse(kSecret, local_of(*hop2), kNow + srs::kMaxAgeDays * kDay).is_ok());
+  auto old = srs::reverse(kSecret, local_of(*hop2), kNow + (srs::kMaxAgeDays + 1) * kDay);
+  REQUIRE_FALSE(old.is_ok());
+  CHECK(old.message().find("expired") != std::string::npos);
+  CHECK_FALSE(srs::reverse(kSecret, local_of(*hop2), kNow + 100 * kDay).is_ok());
   // A third hop re-signs the SRS1 and keeps the first host.
   auto hop3 = srs::forward(kSecret, local_of(*hop2), "second.example", "third.example", kNow);
   REQUIRE(hop3.is_ok());

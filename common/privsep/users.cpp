@@ -15,7 +15,9 @@ const std::vector<Identity>& identities() {
       // The DKIM signer: the only reader of the private keys; no shared group.
       {"dkim", "mb-dkim", "mb-dkim", {}},
       // Not a daemon: mailctl run by root edits accounts.mdb and passwd.mdb as this user.
-      {"mailctl", "mb-admin", "mb-admin", {"mb-acct", "mb-auth"}},
+      {"mailctl", "mb-admin", "mb-admin", {"mb-acct", "mb-authd"}},
+      // The authentication daemon: the only reader of passwd.mdb (its group); no network.
+      {"mailbag-auth", "mb-authd", "mb-authd", {"mb-acct"}},
   };
   return t;
 }

@@ -3,12 +3,14 @@
 //   mb-drop   create files in spool/incoming, connect to private/submit (smtpd, sendmail,
 //             local for forwards and auto-replies)
 //   mb-acct   read accounts.mdb (domains, users, aliases; no password hashes)
-//   mb-auth   read passwd.mdb (password hashes): smtpd for AUTH, pop3d for login
+//   mb-auth   connect to the authentication daemon (private/auth): smtpd for AUTH,
+//             pop3d for login. Only the daemon's own user mb-authd (primary group
+//             mb-authd) reads passwd.mdb (password hashes).
 //   mb-relay  relay.mdb (POP-before-SMTP): pop3d writes, smtpd reads
 //   mb-mail   the Maildirs
 // The DKIM signer's user mb-dkim alone reads the private keys (data_directory/dkim).
 // And the user mb-admin, which owns accounts.mdb and passwd.mdb: root's mailctl edits
-// them as mb-admin, since every daemon can write their lock files.
+// them as mb-admin, since the daemons can write their lock files.
 #pragma once
 
 #include <string_view>

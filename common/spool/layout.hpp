@@ -32,12 +32,15 @@ struct Layout {
   std::string local_socket() const { return private_dir() + "/local"; }
   std::string remote_socket() const { return private_dir() + "/remote"; }
   std::string control_socket() const { return private_dir() + "/control"; }
+  // The authentication daemon's (common/authd), made by it as root, mode 0660 group mb-auth.
+  std::string auth_socket() const { return private_dir() + "/auth"; }
   std::string queue_file(const std::string& id) const { return queue() + "/" + id; }
 
   std::string accounts_db() const { return data + "/accounts.mdb"; }
   std::string passwd_db() const { return data + "/passwd.mdb"; }
   std::string relay_db() const { return data + "/relay.mdb"; }
-  // SRS key (common/mail/srs.hpp), root:mb-acct 0640, made by mailctl init.
+  // SRS key (common/mail/srs.hpp), root:root 0600, made by mailctl init; read as root by
+  // the two daemons that use it (local, smtpd) before they drop privileges.
   std::string srs_secret() const { return data + "/srs.secret"; }
   // One file per user whose mailbox is full (common/maildir/quota_flags.hpp): local
   // writes them, smtpd reads them; mb-vmail:mb-acct 0750.

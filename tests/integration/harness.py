@@ -1,5 +1,5 @@
 # Cross-process test harness: a complete private Mailbag (config, spool, accounts, the
-# queue-manager, local and smtpd daemons) in a fresh temporary directory, driven the way
+# mailbag-auth, queue-manager, local and smtpd daemons) in a fresh temporary directory, driven the way
 # clients drive a real server (SMTP over TCP). Used by tests/integration and tests/crash
 # through the fixtures in conftest.py. Nothing here is mocked: the real binaries from
 # $MAILBAG_BUILD/bin run, as the mb-* users when the tests run as root.
@@ -21,7 +21,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # Every live instance, so conftest can show logs of failed tests and stop leftovers.
 REGISTRY = []
 
-DAEMONS = ("queue-manager", "local", "smtpd")  # start order; stopped in reverse
+# start order; stopped in reverse. mailbag-auth answers smtpd's AUTH and pop3d's logins.
+DAEMONS = ("mailbag-auth", "queue-manager", "local", "smtpd")
 QUEUE_ID_RE = re.compile(rb"\b[0-9A-F]{16}\b")
 
 
@@ -432,6 +433,8 @@ class Mailbag:
         log.close()
         if name == "queue-manager":
             self._wait_ready(name, self._submit_socket_ready)
+        elif name == "mailbag-auth":
+            self._wait_ready(name, self._auth_socket_ready)
         elif name == "smtpd":
             self._wait_ready(name, self._smtp_ready)
         elif name == "pop3d":
@@ -499,6 +502,9 @@ class Mailbag:
             return False
         finally:
             s.close()
+
+    def _auth_socket_ready(self):
+        return self._submit_socket_ready("auth")
 
     def _smtp_ready(self):
         try:

@@ -1,14 +1,16 @@
 # Privilege separation, verified as the kernel enforces it (root only, as in CI).
-# All five daemons run; for each, the test reads its real credentials from
+# All six daemons run; for each, the test reads its real credentials from
 # /proc/PID/status (uid, gid, supplementary groups, capabilities, no_new_privs) and then
 # runs probes with exactly those credentials (setpriv) against the live spool, databases
 # and Maildirs, to show what the daemon can and cannot do:
 #   smtpd   can create files in spool/incoming but not list it, cannot read the queue,
 #           the queue state or the Maildirs, cannot reach the agents' or the control
-#           socket, cannot read the TLS key once running; reads accounts.mdb, and
-#           passwd.mdb because it checks AUTH passwords itself (README, "Privilege
-#           separation"), but can write neither;
-#   pop3d   cannot touch the queue or the drop directory, nor submit mail;
+#           socket, cannot read the TLS key once running; reads accounts.mdb but cannot
+#           write it, and cannot open passwd.mdb: AUTH asks the authentication daemon;
+#   pop3d   cannot touch the queue or the drop directory, nor submit mail, nor open
+#           passwd.mdb;
+#   mailbag-auth reads passwd.mdb and accounts.mdb (writes neither), and touches no
+#           queue, drop directory, Maildir or TLS key;
 #   remote  cannot read any database, Maildir or queue file (it gets message fds);
 #   local   cannot read the queue or the password hashes;
 #   queue-manager cannot read the Maildirs or the password hashes.
@@ -85,6 +87,7 @@ IDENTITIES = {  # common/privsep/users.cpp
     "local": ("mb-vmail", "mb-mail", {"mb-acct", "mb-drop"}),
     "remote": ("mb-remote", "mb-remote", set()),
     "pop3d": ("mb-pop3d", "mb-pop3d", {"mb-mail", "mb-acct", "mb-auth", "mb-relay"}),
+    "mailbag-auth": ("mb-authd", "mb-authd", {"mb-acct"}),
 }
 
 
@@ -147,8 +150,10 @@ def paths(m):
         "local_sock": os.path.join(m.spool, "private", "local"),
         "remote_sock": os.path.join(m.spool, "private", "remote"),
         "control": os.path.join(m.spool, "private", "control"),
+        "auth_sock": os.path.join(m.spool, "private", "auth"),
         "accounts": os.path.join(m.data, "accounts.mdb"),
         "passwd": os.path.join(m.data, "passwd.mdb"),
+        "srs": os.path.join(m.data, "srs.secret"),
         "maildir": m.maildir(USER),
         "maildir_new": os.path.join(m.maildir(USER), "new"),
         "message": msg,
@@ -199,8 +204,9 @@ def test_smtpd_can_drop_mail_but_not_read_the_queue(server):
         ("connect", "control"): "EACCES",
         ("read", "accounts"): "ok",          # recipient checks
         ("write", "accounts"): "EACCES",
-        ("read", "passwd"): "ok",            # AUTH: by design, see README
+        ("read", "passwd"): "EACCES",        # AUTH asks the authentication daemon
         ("write", "passwd"): "EACCES",
+        ("connect", "auth_sock"): "ok",
         ("list", "maildir"): "EACCES",
         ("read", "message"): "EACCES",
         ("read", "key"): "EACCES",           # loaded as root before the drop
@@ -218,7 +224,9 @@ def test_pop3d_cannot_write_the_queue_or_submit(server):
         ("connect", "submit"): "EACCES",
         ("read", "state"): "EACCES",
         ("write", "accounts"): "EACCES",
+        ("read", "passwd"): "EACCES",        # logins ask the authentication daemon
         ("write", "passwd"): "EACCES",
+        ("connect", "auth_sock"): "ok",
         ("read", "message"): "ok",           # it serves the Maildirs
         ("read", "key"): "EACCES",
         # private/local belongs to group mb-mail, which pop3d needs for the Maildirs, so
@@ -239,6 +247,7 @@ def test_remote_reads_nothing_but_the_descriptors_it_is_given(server):
         ("connect", "submit"): "EACCES",
         ("connect", "remote_sock"): "ok",
         ("connect", "local_sock"): "EACCES",
+        ("connect", "auth_sock"): "EACCES",
     })
 
 
@@ -255,6 +264,21 @@ def test_local_cannot_read_the_queue_or_passwords(server):
     })
 
 
+def test_the_auth_daemon_reads_the_hashes_and_nothing_of_the_mail(server):
+    expect(server, "mailbag-auth", {
+        ("read", "passwd"): "ok",            # the only daemon that can
+        ("write", "passwd"): "EACCES",
+        ("read", "accounts"): "ok",          # which account a login name means
+        ("write", "accounts"): "EACCES",
+        ("list", "maildir"): "EACCES",
+        ("read", "message"): "EACCES",
+        ("list", "queue"): "EACCES",
+        ("tmpfile", "incoming"): "EACCES",
+        ("connect", "submit"): "EACCES",
+        ("read", "key"): "EACCES",
+    })
+
+
 def test_queue_manager_cannot_read_mailboxes_or_passwords(server):
     expect(server, "queue-manager", {
         ("list", "maildir"): "EACCES",
@@ -264,6 +288,12 @@ def test_queue_manager_cannot_read_mailboxes_or_passwords(server):
         ("read", "accounts"): "ok",
         ("read", "key"): "EACCES",
     })
+
+
+@pytest.mark.parametrize("program", sorted(IDENTITIES))
+def test_no_daemon_user_can_read_the_srs_key(server, program):
+    # local and smtpd read it as root before they drop privileges; the file is root's.
+    expect(server, program, {("read", "srs"): "EACCES"})
 
 
 def test_no_daemon_keeps_a_descriptor_it_should_not_have(server):
@@ -289,6 +319,7 @@ UNIT_SOURCES = {  # program -> its systemd unit template (installed by make inst
     "local": "delivery/local/mailbag-local.service.in",
     "remote": "delivery/remote/mailbag-remote.service.in",
     "pop3d": "pop3d/mailbag-pop3d.service.in",
+    "mailbag-auth": "common/authd/mailbag-auth.service.in",
 }
 
 

@@ -1,19 +1,30 @@
-// Tests of login resolution against real accounts and password databases in a temporary
-// directory, of the verifier thread, and of the failure throttle.
-#include "pop3d/auth.hpp"
+// The authentication daemon's decisions without sockets: login resolution against real
+// accounts and password databases in a temporary directory, the verifier's threads and
+// queue bound, and its cache of recent successes.
+#include "common/authd/verifier.hpp"
 
 #include <doctest/doctest.h>
-#include <poll.h>
+#include <stdlib.h>
 
+#include <cstdlib>
 #include <map>
 
-#include "pop3d/test_support.hpp"
+#include "common/io/event.hpp"
 
-using namespace pop3d;
-using namespace pop3d::testing;
+using namespace authd;
 namespace acc = common::accounts;
+using common::ipc::AuthResult;
 
 namespace {
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/authd-test-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+};
 
 struct Accounts {
   TempDir t;
@@ -74,15 +85,15 @@ TEST_CASE("Verifier: right and wrong passwords, unknown users; results on the lo
   a.add_domain("example.test");
   a.add_user("bob@example.test", "right pw");
   Verifier v(std::move(a.accounts), std::move(a.passwords), "/mail");
-  CHECK(v.check("bob@example.test", "right pw").outcome == AuthResult::Outcome::kOk);
+  CHECK(v.check("bob@example.test", "right pw").result == AuthResult::kOk);
   CHECK(v.check("bob@example.test", "right pw").maildir == "/mail/example.test/bob");
-  CHECK(v.check("bob@example.test", "wrong").outcome == AuthResult::Outcome::kBadCredentials);
-  CHECK(v.check("nobody@example.test", "right pw").outcome == AuthResult::Outcome::kBadCredentials);
+  CHECK(v.check("bob@example.test", "wrong").result == AuthResult::kBadCredentials);
+  CHECK(v.check("nobody@example.test", "right pw").result == AuthResult::kBadCredentials);
   auto base = common::io::new_event_base();
   REQUIRE(v.start(base.get()).is_ok());
-  std::map<int, AuthResult> all;  // the worker threads answer in any order
+  std::map<int, Outcome> all;  // the worker threads answer in any order
   auto ask = [&](int id, const char* user, const char* pw) {
-    REQUIRE(v.submit(user, pw, [&, id](const AuthResult& r) {
+    REQUIRE(v.submit(user, pw, [&, id](const Outcome& r) {
       all[id] = r;
       if (all.size() == 3) event_base_loopbreak(base.get());
     }));
@@ -94,10 +105,10 @@ TEST_CASE("Verifier: right and wrong passwords, unknown users; results on the lo
   event_base_loopexit(base.get(), &limit);
   event_base_dispatch(base.get());
   REQUIRE(all.size() == 3);
-  CHECK(all[7].outcome == AuthResult::Outcome::kOk);
-  CHECK(all[7].address == "bob@example.test");
-  CHECK(all[8].outcome == AuthResult::Outcome::kBadCredentials);
-  CHECK(all[9].outcome == AuthResult::Outcome::kBadCredentials);
+  CHECK(all[7].result == AuthResult::kOk);
+  CHECK(all[7].account == "bob@example.test");
+  CHECK(all[8].result == AuthResult::kBadCredentials);
+  CHECK(all[9].result == AuthResult::kBadCredentials);
 }
 
 TEST_CASE("Verifier: a recent success is remembered; a new password or a disabled user is not") {
@@ -107,19 +118,19 @@ TEST_CASE("Verifier: a recent success is remembered; a new password or a disable
   auto* accounts = a.accounts.get();
   auto* passwords = a.passwords.get();
   Verifier v(std::move(a.accounts), std::move(a.passwords), "/mail");
-  CHECK(v.check("bob@example.test", "right pw").outcome == AuthResult::Outcome::kOk);
+  CHECK(v.check("bob@example.test", "right pw").result == AuthResult::kOk);
   CHECK(v.full_checks() == 1);
-  CHECK(v.check("Bob@Example.test", "right pw").outcome == AuthResult::Outcome::kOk);
+  CHECK(v.check("Bob@Example.test", "right pw").result == AuthResult::kOk);
   CHECK(v.cached_checks() == 1);  // no yescrypt this time
-  CHECK(v.check("bob@example.test", "wrong").outcome == AuthResult::Outcome::kBadCredentials);
+  CHECK(v.check("bob@example.test", "wrong").result == AuthResult::kBadCredentials);
   CHECK(v.full_checks() == 2);  // failures always pay in full
-  CHECK(v.check("bob@example.test", "right pw").outcome == AuthResult::Outcome::kOk);
+  CHECK(v.check("bob@example.test", "right pw").result == AuthResult::kOk);
   CHECK(v.cached_checks() == 2);
   // mailctl user passwd: the old password stops working at once.
   REQUIRE(passwords->set("bob@example.test", *acc::hash_password("new pw")).is_ok());
-  CHECK(v.check("bob@example.test", "right pw").outcome == AuthResult::Outcome::kBadCredentials);
-  CHECK(v.check("bob@example.test", "new pw").outcome == AuthResult::Outcome::kOk);
-  CHECK(v.check("bob@example.test", "new pw").outcome == AuthResult::Outcome::kOk);
+  CHECK(v.check("bob@example.test", "right pw").result == AuthResult::kBadCredentials);
+  CHECK(v.check("bob@example.test", "new pw").result == AuthResult::kOk);
+  CHECK(v.check("bob@example.test", "new pw").result == AuthResult::kOk);
   CHECK(v.cached_checks() == 3);
   // A disabled account is refused even with a remembered password.
   auto u = accounts->user("bob@example.test");
@@ -127,16 +138,16 @@ TEST_CASE("Verifier: a recent success is remembered; a new password or a disable
   acc::User disabled = **u;
   disabled.disabled = true;
   REQUIRE(accounts->put_user(disabled).is_ok());
-  CHECK(v.check("bob@example.test", "new pw").outcome == AuthResult::Outcome::kBadCredentials);
+  CHECK(v.check("bob@example.test", "new pw").result == AuthResult::kBadCredentials);
 }
 
-TEST_CASE("Verifier: a full queue refuses the check (the session answers [SYS/TEMP])") {
+TEST_CASE("Verifier: a full queue refuses the check (the daemon answers a temporary failure)") {
   Accounts a;
   a.add_domain("example.test");
   a.add_user("bob@example.test", "right pw");
-  Verifier v(std::move(a.accounts), std::move(a.passwords), "/mail", 1);
+  Verifier v(std::move(a.accounts), std::move(a.passwords), "/mail", 1, 1);
   auto base = common::io::new_event_base();
   // Not started: nothing is taken off the queue, so the second check finds it full.
-  CHECK(v.submit("bob@example.test", "x", [](const AuthResult&) {}));
-  CHECK_FALSE(v.submit("bob@example.test", "y", [](const AuthResult&) {}));
+  CHECK(v.submit("bob@example.test", "x", [](const Outcome&) {}));
+  CHECK_FALSE(v.submit("bob@example.test", "y", [](const Outcome&) {}));
 }

@@ -1,17 +1,16 @@
-// Login resolution and the password checks (see auth.hpp).
-#include "pop3d/auth.hpp"
+// Login resolution and the password checks (see verifier.hpp).
+#include "common/authd/verifier.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "common/accounts/address_book.hpp"
 #include "common/check.hpp"
 #include "common/log/log.hpp"
 
-namespace pop3d {
+namespace authd {
 
 using common::Result;
-using common::Status;
+using common::ipc::AuthResult;
 
 Result<std::optional<LoginTarget>> resolve_login(common::accounts::Accounts& accounts,
                                                  const std::string& mail_directory, std::string_view name) {
@@ -25,11 +24,11 @@ Result<std::optional<LoginTarget>> resolve_login(common::accounts::Accounts& acc
 
 Verifier::Verifier(std::unique_ptr<common::accounts::Accounts> accounts,
                    std::unique_ptr<common::accounts::Passwords> passwords, std::string mail_directory,
-                   std::size_t max_waiting)
+                   std::size_t threads, std::size_t max_waiting)
     : accounts_(std::move(accounts)),
       passwords_(std::move(passwords)),
       mail_directory_(std::move(mail_directory)),
-      queue_(kThreads, max_waiting) {
+      queue_(threads, max_waiting) {
   unsigned char rnd[24];
   MB_CHECK(RAND_bytes(rnd, sizeof rnd) == 1, "RAND_bytes");
   std::string pw;
@@ -44,39 +43,38 @@ namespace {
 // One check on a worker; the password is wiped however the task ends.
 class CheckTask final : public common::io::Task {
  public:
-  CheckTask(Verifier& v, std::string user, std::string password, Verifier::Done done)
-      : v_(v), user_(user), password_(std::move(password)), done_(std::move(done)) {}
+  CheckTask(Verifier& v, std::string login, std::string password, Verifier::Done done)
+      : v_(v), login_(std::move(login)), password_(std::move(password)), done_(std::move(done)) {}
   ~CheckTask() override { OPENSSL_cleanse(password_.data(), password_.size()); }
   void run() override {
-    result_ = v_.check(user_, password_);
+    result_ = v_.check(login_, password_);
     OPENSSL_cleanse(password_.data(), password_.size());
   }
   void done() override { done_(result_); }
 
  private:
   Verifier& v_;
-  std::string user_;
+  std::string login_;
   std::string password_;
   Verifier::Done done_;
-  AuthResult result_;
+  Outcome result_;
 };
 
 }  // namespace
 
-bool Verifier::submit(const std::string& user, std::string password, Done done) {
-  return queue_.submit(std::make_unique<CheckTask>(*this, user, std::move(password), std::move(done)));
+bool Verifier::submit(const std::string& login, std::string password, Done done) {
+  return queue_.submit(std::make_unique<CheckTask>(*this, login, std::move(password), std::move(done)));
 }
 
-AuthResult Verifier::check(const std::string& user, const std::string& password) {
-  AuthResult r;
+Outcome Verifier::check(const std::string& login, const std::string& password) {
+  Outcome r;
   std::optional<LoginTarget> target;
   std::optional<std::string> hash;
   {
     std::lock_guard<std::mutex> lock(db_mu_);
-    auto t = resolve_login(*accounts_, mail_directory_, user);
+    auto t = resolve_login(*accounts_, mail_directory_, login);
     if (!t) {
       common::log::error("accounts database: %s", t.message().c_str());
-      r.outcome = AuthResult::Outcome::kTempFail;
       return r;
     }
     target = std::move(*t);
@@ -84,7 +82,6 @@ AuthResult Verifier::check(const std::string& user, const std::string& password)
       auto h = passwords_->hash(target->address);
       if (!h) {
         common::log::error("password database: %s", h.message().c_str());
-        r.outcome = AuthResult::Outcome::kTempFail;
         return r;
       }
       hash = std::move(*h);
@@ -101,6 +98,7 @@ AuthResult Verifier::check(const std::string& user, const std::string& password)
       ok = common::accounts::check_password(password, *hash);
       if (ok) cache_.remember(ticket);
     }
+    OPENSSL_cleanse(hash->data(), hash->size());
   } else {
     // An unknown user costs the same yescrypt work as a wrong password.
     ++full_checks_;
@@ -108,13 +106,13 @@ AuthResult Verifier::check(const std::string& user, const std::string& password)
     ok = false;
   }
   if (!ok) {
-    r.outcome = AuthResult::Outcome::kBadCredentials;
+    r.result = AuthResult::kBadCredentials;
     return r;
   }
-  r.outcome = AuthResult::Outcome::kOk;
-  r.address = target->address;
+  r.result = AuthResult::kOk;
+  r.account = target->address;
   r.maildir = target->maildir;
   return r;
 }
 
-}  // namespace pop3d
+}  // namespace authd

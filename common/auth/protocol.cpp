@@ -1,0 +1,35 @@
+// Request checks and peer policy of the authentication protocol (see protocol.hpp).
+#include "common/auth/protocol.hpp"
+
+#include <algorithm>
+
+namespace common::auth {
+namespace {
+
+bool has_control(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
+}  // namespace
+
+Result<ipc::AuthCheck> check_request(const ipc::FrameView& frame) {
+  auto c = ipc::decode<ipc::AuthCheck>(frame);
+  if (!c) return c.status();
+  if (c->service != kServiceSmtp && c->service != kServicePop3) return Status::error("unknown service");
+  if (c->client.size() > kMaxClient || has_control(c->client)) return Status::error("bad client address");
+  if (c->login.empty() || c->login.size() > kMaxLogin || has_control(c->login))
+    return Status::error("bad login name");
+  if (c->password.empty() || c->password.size() > kMaxPassword || c->password.find('\0') != std::string::npos)
+    return Status::error("bad password field");
+  return c;
+}
+
+bool peer_allowed(const PeerPolicy& policy, uid_t uid) {
+  if (!policy.enforce) return true;
+  return std::find(policy.uids.begin(), policy.uids.end(), uid) != policy.uids.end();
+}
+
+}  // namespace common::auth

@@ -1,0 +1,44 @@
+// The rules of the authentication protocol (private/auth, frames AuthCheck/AuthReply in
+// common/ipc/messages.hpp, described in mailbag-ipc(7)) that both sides share: what a
+// well-formed AuthCheck is, and which peers the authentication daemon serves. Pure, so
+// that the daemon's decisions are tested without sockets.
+// UNTRUSTED: check_request() reads frames from the network daemons, which a remote client
+// may have taken over.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+#include "common/ipc/codec.hpp"
+#include "common/ipc/messages.hpp"
+#include "common/result.hpp"
+
+namespace common::auth {
+
+// A login name is what smtpd's SASL code and pop3d's USER accept: 1 to 255 octets
+// without controls; a password 1 to 1024 octets (pop3d's longest line) without NUL.
+inline constexpr std::size_t kMaxLogin = 255;
+inline constexpr std::size_t kMaxPassword = 1024;
+inline constexpr std::size_t kMaxClient = 64;  // an IPv6 literal with a zone fits
+
+inline constexpr std::string_view kServiceSmtp = "smtp";
+inline constexpr std::string_view kServicePop3 = "pop3";
+
+// Decodes an AuthCheck frame and checks its fields. An error: the peer speaks nonsense
+// and its connection is closed.
+Result<ipc::AuthCheck> check_request(const ipc::FrameView& frame);
+
+// Who may ask. When the daemon started as root, `uids` are the users of smtpd and pop3d
+// plus root; a peer with any other uid is refused. Started by an ordinary user (tests,
+// a private instance), every program runs as that user and there is no boundary to keep:
+// `enforce` is false and anyone who can open the socket is served.
+struct PeerPolicy {
+  bool enforce = true;
+  std::vector<uid_t> uids;
+};
+bool peer_allowed(const PeerPolicy& policy, uid_t uid);
+
+}  // namespace common::auth

@@ -1,0 +1,92 @@
+// mailbag-auth: the authentication daemon. It lives under common/ because it is a
+// service of the common layer rather than a mail protocol of its own: smtpd (AUTH) and
+// pop3d (USER/PASS) ask it today, and an IMAP server's password database (Dovecot's
+// passdb, a checkpassword-style client) can ask it the same way later.
+// Runs as mb-authd (primary group mb-authd, which alone can read passwd.mdb; mb-acct for
+// accounts.mdb). As root it only creates private/auth (0660, group mb-auth: smtpd and
+// pop3d), then drops privileges for good and opens the databases. It has no network
+// socket; the frames of private/auth are the only input it parses. See mailbag-auth(8).
+#include <sysexits.h>
+
+#include <cstdlib>
+
+#include "common/accounts/accounts.hpp"
+#include "common/accounts/passwd.hpp"
+#include "common/auth/protocol.hpp"
+#include "common/authd/server.hpp"
+#include "common/authd/verifier.hpp"
+#include "common/config/config.hpp"
+#include "common/io/event.hpp"
+#include "common/ipc/socket.hpp"
+#include "common/log/log.hpp"
+#include "common/privsep/drop.hpp"
+#include "common/privsep/users.hpp"
+#include "common/spool/layout.hpp"
+
+namespace {
+
+namespace log = common::log;
+
+// The socket, and who may use it, while still root.
+common::io::UniqueFd listen_auth(const common::spool::Layout& layout, common::auth::PeerPolicy* policy) {
+  gid_t gid = static_cast<gid_t>(-1);
+  policy->enforce = common::privsep::running_as_root();
+  if (policy->enforce) {
+    auto g = common::privsep::group_id("mb-auth");
+    if (!g) log::fatal("%s (run mailctl init)", g.message().c_str());
+    gid = *g;
+    policy->uids.push_back(0);
+    for (const char* program : {"smtpd", "pop3d"}) {
+      const auto* id = common::privsep::identity_for(program);
+      auto uid =
+          id ? common::privsep::user_id(id->user) : common::Result<uid_t>(common::Status::error(program));
+      if (!uid) log::fatal("%s (run mailctl init)", uid.message().c_str());
+      policy->uids.push_back(*uid);
+    }
+  }
+  auto s = common::ipc::listen_unix(layout.auth_socket(), 0660, gid);
+  if (!s) log::fatal("%s", s.message().c_str());
+  return std::move(*s);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto cfg = common::config::load_or_exit("mailbag-auth", argc, argv);
+  log::init("mailbag-auth", cfg.log_target);
+  common::spool::Layout layout(cfg);
+  common::auth::PeerPolicy policy;
+  auto listener = listen_auth(layout, &policy);
+  common::privsep::drop("mailbag-auth");
+
+  // As mb-authd: root never opens a database whose lock file a daemon can write.
+  auto accounts = common::accounts::Accounts::open(layout.accounts_db(), false);
+  if (!accounts) {
+    log::error("accounts database: %s", accounts.message().c_str());
+    return EX_UNAVAILABLE;
+  }
+  auto passwords = common::accounts::Passwords::open(layout.passwd_db(), false);
+  if (!passwords) {
+    log::error("password database: %s", passwords.message().c_str());
+    return EX_UNAVAILABLE;
+  }
+  auto verifier = std::make_unique<authd::Verifier>(
+      std::move(*accounts), std::move(*passwords), cfg.mail_directory,
+      static_cast<std::size_t>(cfg.auth_max_checks), static_cast<std::size_t>(cfg.auth_max_waiting));
+
+  auto base = common::io::new_event_base();
+  auto signals = common::io::install_termination_handlers(base.get());
+  int rc = 0;
+  {
+    authd::Server server(base.get(), std::move(listener), std::move(policy), std::move(verifier));
+    if (auto st = server.start(); !st) {
+      log::error("%s", st.message().c_str());
+      return EX_OSERR;
+    }
+    log::info("started (%lld checks at once, %lld may wait)", static_cast<long long>(cfg.auth_max_checks),
+              static_cast<long long>(cfg.auth_max_waiting));
+    if (event_base_dispatch(base.get()) < 0) rc = EX_OSERR;
+  }
+  log::info("stopped");
+  return rc;
+}
