@@ -66,6 +66,17 @@ bool take_field(std::string_view* s, std::string_view* field) {
   return true;
 }
 
+// Is `tail` (an SRS0 address's fields after "SRS0": separator, hash, TT, ...) within its
+// lifetime? An SRS1 address made from it expires with it.
+bool fresh_tail(std::string_view tail, std::int64_t now) {
+  if (tail.size() < 2 || !is_sep(tail[0])) return false;
+  tail.remove_prefix(1);
+  std::string_view h0, tt;
+  if (!take_field(&tail, &h0) || !take_field(&tail, &tt)) return false;
+  std::int64_t age = age_days(tt, now);
+  return age >= 0 && age <= kMaxAgeDays;
+}
+
 }  // namespace
 
 bool is_srs(std::string_view local) {
@@ -85,9 +96,12 @@ Result<std::string> forward(std::string_view secret, std::string_view local, std
   std::string_view h1, host1;
   bool srs1 = iequals(local.substr(0, 4), "srs1") && local.size() > 5 && is_sep(local[4]) &&
               take_field(&s1, &h1) && take_field(&s1, &host1) && !host1.empty() && s1.size() > 1 &&
-              is_sep(s1[0]) &&
+              is_sep(s1[0]) && fresh_tail(s1, now) &&
               parse_mailbox("SRS0" + std::string(s1) + "@" + std::string(host1), true).is_ok();
-  if (iequals(local.substr(0, 4), "srs0") && local.size() > 5 && is_sep(local[4])) {
+  // An SRS0 or SRS1 sender whose timestamp cannot be read or has run out is wrapped like
+  // an ordinary local part: an SRS1 made from it could never be reversed.
+  if (iequals(local.substr(0, 4), "srs0") && local.size() > 5 && is_sep(local[4]) &&
+      fresh_tail(local.substr(4), now)) {
     // Another forwarder's SRS0: keep its host as the first hop, the rest verbatim.
     std::string_view rest = local.substr(4);
     out = "SRS1=" + hash(secret, {domain, rest}) + "=" + std::string(domain) + "=" + std::string(rest);

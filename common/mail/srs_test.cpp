@@ -85,6 +85,17 @@ TEST_CASE("an SRS0 sender becomes SRS1, which reverses to the first forwarder's 
   CHECK(*srs::reverse(kSecret, local_of(*hop3), kNow) == hop1);
 }
 
+TEST_CASE("an expired SRS0 sender is wrapped, not turned into an SRS1 that never reverses") {
+  std::string hop1 = *srs::forward("first-forwarder-secret-123456", "al", "o.example", "f.example", kNow);
+  std::int64_t later = kNow + (srs::kMaxAgeDays + 5) * kDay;
+  auto hop2 = srs::forward(kSecret, local_of(hop1), "f.example", "s.example", later);
+  REQUIRE(hop2.is_ok());
+  CHECK(hop2->starts_with("SRS0="));
+  auto back = srs::reverse(kSecret, local_of(*hop2), later);
+  REQUIRE(back.is_ok());
+  CHECK(*back == hop1);
+}
+
 TEST_CASE("addresses that would not fit 64 octets are refused") {
   std::string long_local(40, 'x');
   CHECK_FALSE(srs::forward(kSecret, long_local, "a-rather-long-domain.example", "f.example", kNow).is_ok());
