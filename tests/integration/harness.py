@@ -504,7 +504,7 @@ class Mailbag:
             s.close()
 
     def _auth_socket_ready(self):
-        return self._submit_socket_ready("auth")
+        return self._socket_ready("auth")
 
     def _smtp_ready(self):
         try:

@@ -28,7 +28,7 @@ from test_submission import tls_context
 
 USER = "demo@example.test"
 PASSWORD = "demo-secret"
-AUTH_CHECK, AUTH_REPLY = 50, 51
+AUTH_CHECK, AUTH_REPLY = 60, 61
 OK, BAD, TEMP = 0, 1, 2
 
 
