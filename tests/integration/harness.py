@@ -16,6 +16,11 @@ import tempfile
 import threading
 import time
 
+# Re-exported: tests use them as harness.make_cert, harness.header_values, ...
+from certs import make_ca, make_cert, make_signed_cert  # noqa: E402,F401
+from rawsmtp import RawSMTP  # noqa: E402,F401
+from stored import ADDED_HEADERS, added_prefix, header_values, message_id, split_message  # noqa: E402,F401
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Every live instance, so conftest can show logs of failed tests and stop leftovers.
@@ -118,172 +123,6 @@ def free_port(ip):
     return port
 
 
-def make_cert(directory, cn="mail.example.test"):
-    """A self-signed certificate and key (cert.pem, key.pem) in `directory`."""
-    cert = os.path.join(directory, "cert.pem")
-    key = os.path.join(directory, "key.pem")
-    if not (os.path.exists(cert) and os.path.exists(key)):
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + cn,
-             "-days", "30", "-keyout", key, "-out", cert],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        os.chmod(key, 0o600)
-    return cert, key
-
-
-def make_ca(directory, name="Mailbag Test CA"):
-    """A private CA certificate and key (ca.pem, ca-key.pem) in `directory`."""
-    cert = os.path.join(directory, "ca.pem")
-    key = os.path.join(directory, "ca-key.pem")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name,
-         "-days", "30", "-keyout", key, "-out", cert,
-         "-addext", "basicConstraints=critical,CA:TRUE",
-         "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    os.chmod(key, 0o600)
-    return cert, key
-
-
-def make_signed_cert(directory, ca, cn, stem="leaf"):
-    """A server certificate for `cn` (CN and DNS subjectAltName) signed by `ca` (the pair
-    make_ca returned), and its key: STEM.pem, STEM-key.pem in `directory`."""
-    ca_cert, ca_key = ca
-    cert = os.path.join(directory, stem + ".pem")
-    key = os.path.join(directory, stem + "-key.pem")
-    csr = os.path.join(directory, stem + ".csr")
-    ext = os.path.join(directory, stem + ".ext")
-    with open(ext, "w") as f:
-        f.write("subjectAltName=DNS:%s\nbasicConstraints=CA:FALSE\n"
-                "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n" % cn)
-    subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + cn,
-                    "-keyout", key, "-out", csr],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key,
-                    "-CAcreateserial", "-days", "30", "-extfile", ext, "-out", cert],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    os.chmod(key, 0o600)
-    return cert, key
-
-
-# ---------------------------------------------------------------------------------------
-# Raw SMTP, for what smtplib hides (pipelining, bare LF, exact replies).
-
-class RawSMTP:
-    def __init__(self, host, port, timeout=30):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def _line(self):
-        while b"\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("connection closed by server; partial: %r" % self.buf)
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.rstrip(b"\r")
-
-    def reply(self):
-        """One complete (possibly multi-line) reply: (code, [text lines])."""
-        lines = []
-        while True:
-            line = self._line()
-            if len(line) < 3 or not line[:3].isdigit():
-                raise ValueError("malformed reply line %r" % line)
-            lines.append(line[4:].decode("utf-8", "replace"))
-            if len(line) == 3 or line[3:4] == b" ":
-                return int(line[:3]), lines
-
-    def cmd(self, line):
-        self.send(line.encode() + b"\r\n" if isinstance(line, str) else line + b"\r\n")
-        return self.reply()
-
-    def replies_until_close(self):
-        """Every reply until the server closes the connection (after QUIT)."""
-        out = []
-        while True:
-            try:
-                out.append(self.reply())
-            except ConnectionError:
-                if self.buf.strip():
-                    raise
-                return out
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
-# ---------------------------------------------------------------------------------------
-# Maildir messages.
-
-def split_message(data):
-    """(header block, body) of a stored message (LF line ends)."""
-    i = data.find(b"\n\n")
-    if i < 0:
-        return data, b""
-    return data[: i + 1], data[i + 2:]
-
-
-def header_values(data, name):
-    """All values of header `name` (unfolded) in the header block of `data`."""
-    head, _ = split_message(data)
-    out = []
-    cur = None
-    for line in head.split(b"\n"):
-        if line[:1] in (b" ", b"\t") and cur is not None:
-            cur[1] += b" " + line.strip()
-            continue
-        if cur is not None and cur[0].lower() == name.lower().encode():
-            out.append(cur[1].decode("utf-8", "replace"))
-        cur = None
-        if b":" in line:
-            k, v = line.split(b":", 1)
-            cur = [k.strip(), v.strip()]
-    if cur is not None and cur[0].lower() == name.lower().encode():
-        out.append(cur[1].decode("utf-8", "replace"))
-    return out
-
-
-def message_id(data):
-    ids = header_values(data, "Message-ID")
-    return ids[0] if ids else None
-
-
-ADDED_HEADERS = (b"return-path:", b"delivered-to:", b"received:")
-
-
-def added_prefix(stored, sent):
-    """Checks that `stored` (a Maildir file) is `sent` (CRLF wire form) with LF line ends,
-    preceded only by the trace headers Mailbag adds (Return-Path, Delivered-To, Received).
-    Returns the prefix; raises AssertionError describing the first difference."""
-    want = sent.replace(b"\r\n", b"\n")
-    if not stored.endswith(want):
-        # Find where they diverge, for a useful message.
-        tail = stored[-len(want):] if len(stored) >= len(want) else stored
-        for i, (a, b) in enumerate(zip(tail, want)):
-            if a != b:
-                raise AssertionError(
-                    "stored message differs from the sent one at byte %d of the original:"
-                    " stored %r, sent %r" % (i, tail[max(0, i - 40): i + 40], want[max(0, i - 40): i + 40]))
-        raise AssertionError("stored message (%d bytes) shorter than sent (%d bytes)"
-                             % (len(stored), len(want)))
-    prefix = stored[: len(stored) - len(want)]
-    if prefix and not prefix.endswith(b"\n"):
-        raise AssertionError("added header block does not end a line: %r" % prefix[-80:])
-    for line in prefix.split(b"\n")[:-1]:
-        if line[:1] in (b" ", b"\t"):
-            continue
-        if not line.lower().startswith(ADDED_HEADERS):
-            raise AssertionError("unexpected line before the original message: %r" % line)
-    return prefix
-
-
 def _rset(s):
     """RSET after a refusal; a server that has closed the connection (421) is noticed by
     the caller's next command, so the refusal itself is still reported."""
@@ -307,6 +146,7 @@ class Sent:
 
 
 # ---------------------------------------------------------------------------------------
+# One private Mailbag.
 
 class Mailbag:
     """One private Mailbag server. Typical use (see conftest.py's `mb` fixture):
