@@ -27,6 +27,7 @@ import peers  # noqa: E402
 import procstat  # noqa: E402
 import report  # noqa: E402
 import servers  # noqa: E402
+from helpers import build_loadgen, dkim_signing_cost  # noqa: E402
 
 DOMAIN = "bench.test"
 NUSERS = 100
@@ -73,30 +74,6 @@ def parse_args(argv):
 
 log = report.log
 Failure = report.Failure
-
-
-def build_loadgen(build):
-    out = os.path.join(build, "bench", "loadgen")
-    srcs = [os.path.join(HERE, f) for f in ("loadgen.cpp", "loadgen_smtp.cpp", "loadgen_pop3.cpp")]
-    newest = max(os.path.getmtime(f) for f in srcs + [os.path.join(HERE, "loadgen.hpp")])
-    if not os.path.exists(out) or os.path.getmtime(out) < newest:
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        subprocess.run(["g++", "-std=c++20", "-O2", "-Wall", "-Wextra", "-Werror", "-o", out] + srcs,
-                       check=True)
-    return out
-
-
-def dkim_signing_cost(build):
-    """DKIM signing cost per 4 KB message, RSA 2048 and Ed25519 (tests/bench/dkim_bench.cpp,
-    linked against the build's libcommon)."""
-    out = os.path.join(build, "bench", "dkim_bench")
-    src = os.path.join(HERE, "dkim_bench.cpp")
-    lib = os.path.join(build, "lib", "libcommon.a")
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    subprocess.run(["g++", "-std=c++20", "-O2", "-I", os.path.dirname(os.path.dirname(HERE)), "-o", out, src, lib,
-                    "-lssl", "-lcrypto"], check=True)
-    r = subprocess.run([out, "2000", "4096"], capture_output=True, text=True, timeout=600, check=True)
-    return json.loads(r.stdout)
 
 
 def raise_fd_limit(want=65536):
