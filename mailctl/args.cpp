@@ -47,7 +47,14 @@ std::string usage() {
          "  relay-recipient add ADDRESS...  accept these addresses of a relay domain (backup MX)\n"
          "  relay-recipient del ADDRESS|DOMAIN  remove an address, or a domain's whole list\n"
          "  relay-recipient import DOMAIN FILE|-  make DOMAIN's list the file's addresses\n"
-         "  relay-recipient list [DOMAIN]  list relay recipients, of one domain or all\n";
+         "  relay-recipient list [DOMAIN]  list relay recipients, of one domain or all\n"
+
+         "  rule add sender PATTERN reject|allow [DOMAIN]  refuse or allow senders (smtpd, port 25)\n"
+         "  rule add client CIDR reject  refuse a client network\n"
+         "  rule add word PHRASE reject|junk  refuse or file as junk mail with the phrase\n"
+         "  rule add attachment-size BYTES  refuse mail with a larger attachment\n"
+         "  rule del KIND PATTERN [ACTION] [DOMAIN]  remove a rule\n"
+         "  rule list                 every filtering rule\n";
 }
 
 common::Result<Args> parse_args(const std::vector<std::string>& argv) {
@@ -252,6 +259,18 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
     } else {
       return Status::error(sub.empty() ? "'relay-recipient' needs add, del, import or list"
                                        : "unknown command 'relay-recipient " + sub + "'");
+    }
+  } else if (c == "rule") {
+    if (sub == "add" || sub == "del") {
+      if (rest.size() < 3) return Status::error("'rule " + sub + "' needs a kind and a pattern");
+      a.command = sub == "add" ? Command::kRuleAdd : Command::kRuleDel;
+      a.values.assign(rest.begin() + 2, rest.end());
+    } else if (sub == "list") {
+      if (auto st = want(2, 2); !st) return st;
+      a.command = Command::kRuleList;
+    } else {
+      return Status::error(sub.empty() ? "'rule' needs add, del or list"
+                                       : "unknown command 'rule " + sub + "'");
     }
   } else if (c == "etrn") {
     if (auto st = want(3, 3); !st) return st;

@@ -57,6 +57,9 @@ enum class Command {
   kRelayRecipientDel,
   kRelayRecipientImport,
   kRelayRecipientList,
+  kRuleAdd,
+  kRuleDel,
+  kRuleList,
 };
 
 // `user autoreply` options; unset ones keep what the record holds.

@@ -37,6 +37,11 @@ int cmd_relay_recipient_del(Context& ctx, const std::string& arg);
 int cmd_relay_recipient_import(Context& ctx, const std::string& domain, const std::string& text);
 int cmd_relay_recipient_list(Context& ctx, const std::string& domain);
 
+// Filtering rules (rules.cpp): `words` after "rule add" / "rule del".
+int cmd_rule_add(Context& ctx, const std::vector<std::string>& words);
+int cmd_rule_del(Context& ctx, const std::vector<std::string>& words);
+int cmd_rule_list(Context& ctx);
+
 // Helpers shared by the alias and settings commands (aliases.cpp).
 // The path from `from` through `targets` back to `from` (empty if none): alias targets,
 // forwards of users who keep no copy, domain aliases.

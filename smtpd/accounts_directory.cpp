@@ -47,6 +47,12 @@ common::accounts::Recipient LookupDirectory::recipient(const common::mail::Addre
   return book.rcpt(rcpt, now(), [this](const std::string& user) { return mailbox_full(user); });
 }
 
+common::Result<std::vector<common::accounts::FilterRule>> LookupDirectory::filter_rules() {
+  auto db = lookup();
+  if (!db) return db.status();
+  return (*db)->filter_rules();
+}
+
 common::Result<std::optional<std::string>> LookupDirectory::login_account(const std::string& name) {
   auto db = lookup();
   if (!db) return db.status();

@@ -57,6 +57,11 @@ class Directory {
   // answer the local agent's expansion would give, so RCPT accepts only what delivery
   // delivers.
   virtual common::accounts::Recipient recipient(const common::mail::Address& rcpt) = 0;
+  // The administrator's filtering rules (mailctl rule), read anew for each transaction
+  // so that a change needs no restart. None unless the directory has a database.
+  virtual common::Result<std::vector<common::accounts::FilterRule>> filter_rules() {
+    return std::vector<common::accounts::FilterRule>();
+  }
 };
 
 struct SenderRules {

@@ -274,6 +274,7 @@ void Session::cmd_mail(const Command& c) {
               facts_.auth_user.empty() ? "" : " user=", log::printable(facts_.auth_user, 64).c_str());
   if (r.is_error()) return send(r);
   if (connect_refusal_) return send(*connect_refusal_);  // the filters refused the client
+  if (auto refused = mail_rules(*p.value)) return send(*refused);
   if (checks_apply()) return begin_mail_check(std::move(*p.value), r);
   mail_passed(std::move(*p.value), r, {});
 }
@@ -317,6 +318,8 @@ void Session::cmd_rcpt(const Command& c) {
     if (auto lim = check_domain_limits(facts_, a, tx_->rcpts, tx_->mail.size, backend_.directory())) r = *lim;
   if (!r.is_error())  // SRS addresses carry bounces only
     if (auto srs = check_srs_return(facts_, a, tx_->mail.sender)) r = *srs;
+  if (!r.is_error())  // sender rules limited to a recipient domain
+    if (auto ruled = rcpt_rules(a)) r = *ruled;
   if (r.is_error()) {
     log::info("reject: RCPT from %s%s: %d %s %s; from=<%s> to=<%s>", log::printable(facts_.helo, 64).c_str(),
               client_.literal.c_str(), r.code, r.status.c_str(), r.text.c_str(),

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/checks/rules.hpp"
 #include "common/io/unique_fd.hpp"
 #include "common/ipc/messages.hpp"
 #include "common/mail/address.hpp"
@@ -266,6 +267,12 @@ class Session {
   void log_verdicts(const common::ipc::CheckDone& v, const std::string& queue_id);
   bool add_authres(const common::ipc::CheckDone& data);
   void finish_helo(bool ehlo);
+  // The administrator's filtering rules (session_rules.cpp): a refusal, or nothing.
+  bool rules_apply() const;
+  std::optional<Reply> mail_rules(const MailArgs& mail);
+  std::optional<Reply> rcpt_rules(const common::mail::Address& rcpt);
+  void log_rule(const std::string& queue_id, std::string_view sender, const char* rule,
+                const std::string& extra);
   // session_milter.cpp: a stage for the filters, and what follows their verdict.
   void milter_request(MilterRequest::Stage stage, std::vector<std::string> args, common::milter::Macros m);
   void milter_connect();
@@ -303,6 +310,9 @@ class Session {
   bool pending_ehlo_ = false;
   std::optional<common::mail::Address> pending_rcpt_;
   std::optional<Reply> connect_refusal_;  // the filters refused the client at connect
+  // The filtering rules read at the last MAIL (none: no rules, or they do not apply).
+  std::optional<common::checks::RuleSet> rules_;
+  bool rules_unreadable_ = false;  // the last MAIL could not read them: RCPT says 451
   Output out_;
 };
 

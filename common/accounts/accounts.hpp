@@ -42,6 +42,11 @@ class Accounts : public Lookup {
   Result<bool> delete_relay_recipient(const std::string& key);
   // Removes the domain's whole list: any local part is accepted again.
   Result<bool> delete_relay_list(const std::string& domain);
+  // Filtering rules (filter_rules.cpp, mailctl rule): all of them, in key order.
+  Result<std::vector<FilterRule>> filter_rules() override;
+  // Adds or replaces the rule with the same key; true if it replaced one.
+  Result<bool> put_filter_rule(const FilterRule& r);
+  Result<bool> delete_filter_rule(const FilterRule& r);
 
   // Writes; each is one transaction.
   Status put_domain(const Domain& d);
@@ -59,6 +64,7 @@ class Accounts : public Lookup {
   // The relay recipient database, opened on first use: an accounts.mdb written before
   // it existed has none until mailctl writes a list (a reader then finds no lists).
   Result<std::optional<MDB_dbi>> relay_dbi();
+  Result<std::optional<MDB_dbi>> rules_dbi();  // the same for the filtering rules
   std::unique_ptr<lmdb::Env> env_;
   MDB_dbi domains_ = 0, users_ = 0, aliases_ = 0;
   bool writable_ = false;
@@ -75,5 +81,10 @@ Result<std::pair<std::string, std::string>> split_user_address(const std::string
 // leading or trailing '/', printable ASCII only, at most 1024 octets. A record that breaks
 // this was not written by mailctl, and no program follows it out of mail_directory.
 bool valid_relative_maildir(std::string_view rel);
+
+// The key of a filtering rule: kind, scope and pattern (the attachment size limit is one
+// setting). LMDB keys are at most 511 octets.
+std::string filter_rule_key(const FilterRule& r);
+inline constexpr std::size_t kMaxFilterRuleKey = 500;
 
 }  // namespace common::accounts

@@ -416,3 +416,38 @@ TEST_CASE("relay recipient lists: add, replace, delete; readers of an older data
   CHECK_FALSE(*a.relay_list("primary.test"));
   CHECK_FALSE(*a.delete_relay_list("primary.test"));
 }
+
+TEST_CASE("filter rules: put replaces by key, delete, readers of an older database see none") {
+  TempDir t;
+  {
+    auto acc = Accounts::open(t.dir + "/accounts.mdb", true);
+    REQUIRE(acc.is_ok());
+  }
+  auto ro = Accounts::open(t.dir + "/accounts.mdb", false);
+  REQUIRE(ro.is_ok());
+  CHECK((*ro)->filter_rules()->empty());
+  auto acc = Accounts::open(t.dir + "/accounts.mdb", true);
+  REQUIRE(acc.is_ok());
+  Accounts& a = **acc;
+  FilterRule r{kRecordVersion, "sender", "*@spam.example", "reject", ""};
+  CHECK_FALSE(*a.put_filter_rule(r));
+  r.action = "allow";
+  CHECK(*a.put_filter_rule(r));  // same kind, scope and pattern: replaced
+  FilterRule scoped{kRecordVersion, "sender", "*@spam.example", "reject", "example.org"};
+  CHECK_FALSE(*a.put_filter_rule(scoped));
+  FilterRule size{kRecordVersion, "attachment-size", "1000", "reject", ""};
+  CHECK_FALSE(*a.put_filter_rule(size));
+  size.pattern = "2000";
+  CHECK(*a.put_filter_rule(size));  // one limit
+  auto all = (*ro)->filter_rules();
+  REQUIRE(all.is_ok());
+  REQUIRE(all->size() == 3);
+  CHECK((*all)[0].kind == "attachment-size");
+  CHECK((*all)[0].pattern == "2000");
+  CHECK((*all)[1].action == "allow");
+  CHECK(*a.delete_filter_rule(scoped));
+  CHECK_FALSE(*a.delete_filter_rule(scoped));
+  CHECK(a.filter_rules()->size() == 2);
+  FilterRule huge{kRecordVersion, "word", std::string(600, 'x'), "reject", ""};
+  CHECK_FALSE(a.put_filter_rule(huge).is_ok());
+}

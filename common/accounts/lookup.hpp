@@ -26,6 +26,8 @@ class Lookup {
   // the address `key` on it. A lookup without lists has none.
   virtual Result<bool> relay_list(const std::string& /*domain*/) { return false; }
   virtual Result<bool> relay_recipient(const std::string& /*key*/) { return false; }
+  // The administrator's filtering rules (records.hpp FilterRule). None by default.
+  virtual Result<std::vector<FilterRule>> filter_rules() { return std::vector<FilterRule>(); }
 };
 
 // Records held in maps; `broken` makes every lookup fail (a database that cannot be read).
@@ -45,6 +47,10 @@ class MemoryLookup : public Lookup {
     return has(relay_recipient_set, "@" + domain);
   }
   Result<bool> relay_recipient(const std::string& key) override { return has(relay_recipient_set, key); }
+  Result<std::vector<FilterRule>> filter_rules() override {
+    if (broken) return Status::error("database unreadable");
+    return filter_rule_list;
+  }
 
   Domain& add_domain(const std::string& name, const std::string& alias_of = "",
                      const std::string& catchall = "") {
@@ -73,6 +79,7 @@ class MemoryLookup : public Lookup {
   std::map<std::string, User> user_map;
   std::map<std::string, Alias> alias_map;
   std::set<std::string> relay_recipient_set;  // "local@domain", and "@domain" for a list
+  std::vector<FilterRule> filter_rule_list;
   bool broken = false;
 
  private:

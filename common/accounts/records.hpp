@@ -105,4 +105,24 @@ struct RelayRecipient {
   }
 };
 
+// An administrator's filtering rule (mailctl rule; common/checks/rules.hpp parses and
+// applies them). kind: "sender", "client", "word" or "attachment-size"; action:
+// "reject", "allow" (sender) or "junk" (word); scope: for a sender rule, the recipient
+// domain it is limited to ("" = all). The key is filter_rule_key() (accounts.hpp).
+struct FilterRule {
+  std::uint32_t version = kRecordVersion;
+  std::string kind;
+  std::string pattern;  // normalised: lower case, A-labels, canonical network, decimal size
+  std::string action;
+  std::string scope;
+  template <class F>
+  void fields(F& f) {
+    f(version);
+    f(kind);
+    f(pattern);
+    f(action);
+    f(scope);
+  }
+};
+
 }  // namespace common::accounts
