@@ -2,9 +2,8 @@
 // read here come from the network and go only to Session::on_line.
 #include "pop3d/connection.hpp"
 
-#include <event2/bufferevent_ssl.h>
+#include <event2/buffer.h>
 #include <openssl/crypto.h>
-#include <openssl/err.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -30,33 +29,19 @@ constexpr std::size_t kMaxPendingOutput = 256 * 1024;
 }  // namespace
 
 Connection::Connection(Server& srv, std::uint64_t id, io::UniqueFd fd, std::string addr, bool implicit_tls)
-    : srv_(srv), id_(id), fd_(std::move(fd)), addr_(std::move(addr)), tls_(implicit_tls) {}
+    : srv_(srv),
+      id_(id),
+      addr_(std::move(addr)),
+      tls_(implicit_tls),
+      stream_(srv.base(), std::move(fd), *this) {}
 
 Connection::~Connection() = default;
 
-void Connection::setup_bev() {
-  bufferevent_setcb(bev_.get(), read_cb, write_cb, event_cb, this);
-  bufferevent_setwatermark(bev_.get(), EV_READ, 0, kReadHigh);
-  timeval tv = io::to_timeval(static_cast<double>(srv_.cfg().pop3d_timeout));
-  bufferevent_set_timeouts(bev_.get(), &tv, &tv);
-  bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
-}
-
 bool Connection::start() {
-  if (tls_) {
-    SSL* ssl = SSL_new(srv_.tls());
-    if (!ssl) return false;
-    bev_.reset(bufferevent_openssl_socket_new(srv_.base(), fd_.release(), ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                              BEV_OPT_CLOSE_ON_FREE));
-    if (!bev_) return false;
-    setup_bev();
-  } else {
-    rev_.reset(event_new(srv_.base(), fd_.get(), EV_READ | EV_PERSIST, readable_cb, this));
-    wev_.reset(event_new(srv_.base(), fd_.get(), EV_WRITE | EV_PERSIST, writable_cb, this));
-    in_.reset(evbuffer_new());
-    out_.reset(evbuffer_new());
-    if (!rev_ || !wev_ || !in_ || !out_) return false;
-  }
+  stream_.set_read_limit(kReadHigh);
+  stream_.set_timeouts(srv_.cfg().pop3d_timeout, srv_.cfg().pop3d_timeout);
+  // pop3s: the greeting waits in the output until the handshake is done.
+  if (!stream_.start(tls_ ? srv_.tls() : nullptr)) return false;
   SessionOptions opt;
   opt.hostname = srv_.cfg().hostname;
   opt.tls_available = srv_.tls() != nullptr;
@@ -84,112 +69,56 @@ void Connection::apply(Output o) {
   if (o.close) close(*o.close);
 }
 
-void Connection::on_read() {
-  if (!life_.ended()) process_input();
-}
-
-void Connection::readable_cb(evutil_socket_t, short what, void* arg) noexcept {
-  auto* c = static_cast<Connection*>(arg);
-  if (what & EV_READ)
-    c->on_readable();
-  else if (what & EV_TIMEOUT)
-    c->on_timeout();
-}
-
-void Connection::writable_cb(evutil_socket_t, short what, void* arg) noexcept {
-  auto* c = static_cast<Connection*>(arg);
-  if (c->life_.ended()) return;
-  if (what & EV_WRITE) return c->settle();
-  // RFC 1939 3: the autologout timer, for a client that stopped taking our replies.
-  log::info("timeout (not reading): client=%s user=%s", c->addr_.c_str(),
-            c->session_->user().empty() ? "-" : c->session_->user().c_str());
-  c->destroy();
-}
-
-// Plain: one read per readable event (level-triggered: more fires again).
-void Connection::on_readable() {
+void Connection::on_stream_read() {
   if (life_.ended()) return;
-  if (after_ != AfterFlush::kNothing || stls_pending_ || evbuffer_get_length(in_.get()) >= kReadHigh ||
-      pending_output() >= kMaxPendingOutput)
-    return settle();  // not reading now: settle() removes the read event
-  std::string& buf = srv_.read_buffer();
-  ssize_t n = ::read(fd_.get(), buf.data(), buf.size());
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-    return lost();
-  }
-  if (n == 0) return lost();
-  evbuffer_add(in_.get(), buf.data(), static_cast<std::size_t>(n));  // UNTRUSTED
   process_input();
   settle();
 }
 
-// Plain: no command for pop3d_timeout.
-void Connection::on_timeout() {
-  if (life_.ended() || enc_ || write_armed_) return;  // a long RETR: the client is busy reading
+// The output fell to kStreamLow while a message streams, or was written.
+void Connection::on_stream_drained() {
+  if (!life_.ended()) settle();
+}
+
+void Connection::on_stream_timeout(bool writing) {
+  if (life_.ended()) return;
   // RFC 1939 3: the autologout timer; no UPDATE state, so nothing is deleted.
+  if (writing) {
+    log::info("timeout (not reading): client=%s user=%s", addr_.c_str(),
+              session_->user().empty() ? "-" : session_->user().c_str());
+    return destroy();
+  }
+  if (enc_ || pending_output() > 0) return settle();  // a long RETR: the client is busy reading
   log::info("timeout: client=%s user=%s", addr_.c_str(),
             session_->user().empty() ? "-" : session_->user().c_str());
   destroy();
 }
 
-// Plain: writes what this turn produced, keeps a RETR going while the socket takes it,
-// acts on a close or STLS once everything is out, and arms the read and write events
-// for what is left (no system call when nothing changes, the usual case).
+// Writes what this turn produced, keeps a RETR going while the socket takes it, and turns
+// reading on or off for what is left (no system call when nothing changes, the usual case).
+// A close or STLS goes on in the stream once everything is out.
 void Connection::settle() {
-  if (life_.ended() || bev_ || switching_) return;
-  evbuffer* out = out_.get();
+  if (life_.ended()) return;
   for (;;) {
-    while (evbuffer_get_length(out) > 0) {
-      int n = evbuffer_write(out, fd_.get());
-      if (n > 0) continue;
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      return lost();
-    }
-    std::size_t pending = evbuffer_get_length(out);
+    if (!stream_.flush()) return lost();
+    std::size_t pending = pending_output();
     if (enc_) {
       if (pending >= kStreamLow) break;
       fill_stream();  // may also finish the message and answer pipelined commands
       if (life_.ended()) return;
-      if (evbuffer_get_length(out) == pending) break;
+      if (pending_output() == pending) break;
       continue;
     }
     // Commands left waiting at the output cap, now that the replies before them are out.
-    std::size_t buffered = evbuffer_get_length(in_.get());
-    if (buffered == 0 || pending >= kMaxPendingOutput || after_ != AfterFlush::kNothing) break;
+    std::size_t buffered = evbuffer_get_length(in());
+    if (buffered == 0 || pending >= kMaxPendingOutput || after_ != AfterFlush::kNothing || stls_pending_)
+      break;
     process_input();
     if (life_.ended()) return;
-    if (evbuffer_get_length(in_.get()) == buffered) break;  // no complete line, or busy
+    if (evbuffer_get_length(in()) == buffered) break;  // no complete line, or busy
   }
-  std::size_t pending = evbuffer_get_length(out);
-  timeval tv = io::to_timeval(static_cast<double>(srv_.cfg().pop3d_timeout));
-  if ((pending > 0) != write_armed_) {
-    write_armed_ = pending > 0;
-    if (write_armed_)
-      event_add(wev_.get(), &tv);
-    else
-      event_del(wev_.get());
-  }
-  if (pending == 0 && after_ == AfterFlush::kClose) return destroy();
-  if (pending == 0 && after_ == AfterFlush::kStartTls) {
-    after_ = AfterFlush::kNothing;
-    switching_ = true;
-    std::uint64_t id = id_;
-    Server* srv = &srv_;
-    io::run_soon(srv_.base(), [srv, id] {
-      if (Connection* c = srv->find(id)) c->switch_to_tls();
-    });
-  }
-  bool want_read = after_ == AfterFlush::kNothing && !stls_pending_ &&
-                   evbuffer_get_length(in_.get()) < kReadHigh && pending < kMaxPendingOutput;
-  if (want_read != reading_) {
-    reading_ = want_read;
-    if (reading_)
-      event_add(rev_.get(), &tv);
-    else
-      event_del(rev_.get());
-  }
+  stream_.set_reading(after_ == AfterFlush::kNothing && !stls_pending_ &&
+                      pending_output() < kMaxPendingOutput);
 }
 
 // Hands complete lines to the session while it is not busy and the unsent replies stay
@@ -256,30 +185,12 @@ void Connection::logged_in(const std::string& address) {
   srv_.stamp_relay(addr_);
 }
 
-// Only on a plain connection (the session refuses STLS under TLS). The switch happens
-// once "+OK Begin TLS" is out (settle).
+// Only on a plain connection (the session refuses STLS under TLS). RFC 2595 4: nothing the
+// client sent before the handshake may count after it; the stream drops it and switches
+// once "+OK Begin TLS" is out (settle writes it).
 void Connection::start_tls() {
-  // RFC 2595 4: nothing the client sent before the handshake may count after it.
-  evbuffer_drain(in(), evbuffer_get_length(in()));
-  after_ = AfterFlush::kStartTls;
   stls_pending_ = true;
-}
-
-void Connection::switch_to_tls() {
-  switching_ = false;
-  if (life_.ended()) return;
-  // The plain events stop (freed with the Connection); the socket goes to the TLS bufferevent.
-  event_del(rev_.get());
-  event_del(wev_.get());
-  reading_ = write_armed_ = false;
-  evbuffer_drain(in_.get(), evbuffer_get_length(in_.get()));
-  SSL* ssl = SSL_new(srv_.tls());
-  if (!ssl) return destroy();
-  bev_.reset(bufferevent_openssl_socket_new(srv_.base(), fd_.release(), ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                            BEV_OPT_CLOSE_ON_FREE));
-  if (!bev_) return destroy();
-  tls_ = true;
-  setup_bev();
+  stream_.start_tls(srv_.tls());
 }
 
 // Maildrop::open on a disk worker; the result goes to the session if it is still there
@@ -339,7 +250,7 @@ void Connection::stream(io::UniqueFd fd, WireEncoder enc) {
   msg_fd_ = std::move(fd);
   enc_.emplace(std::move(enc));
   stream_eof_ = false;
-  if (bev_) bufferevent_setwatermark(bev_.get(), EV_WRITE, kStreamLow, 0);
+  stream_.set_write_low(kStreamLow);
   fill_stream();
 }
 
@@ -356,7 +267,7 @@ void Connection::fill_stream() {
         Status st = Status::sys("read message");
         enc_.reset();
         msg_fd_.reset();
-        if (bev_) bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+        stream_.set_write_low(0);
         apply(session_->stream_done(st));
         return;
       }
@@ -371,54 +282,28 @@ void Connection::fill_stream() {
     evbuffer_add(out, wire.data(), wire.size());
     enc_.reset();
     msg_fd_.reset();
-    if (bev_) bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+    stream_.set_write_low(0);
     apply(session_->stream_done(Status::ok()));
     process_input();
     return;
   }
 }
 
-// TLS: the output drained (to kStreamLow while a message streams).
-void Connection::on_write() {
-  if (life_.ended()) return;
-  if (enc_) return fill_stream();
-  if (after_ == AfterFlush::kClose && evbuffer_get_length(out()) == 0) return destroy();
-  process_input();  // commands left waiting at the output cap
+// The TLS handshake is complete: after STLS the session hears of it; with implicit TLS it
+// began under TLS.
+void Connection::on_stream_tls(const std::string&) {
+  if (life_.ended() || !stls_pending_) return;
+  stls_pending_ = false;
+  apply(session_->tls_started());
+  process_input();
+  settle();
 }
 
-void Connection::on_event(short what) {
+void Connection::on_stream_error(const std::string& tls_error) {
   if (life_.ended()) return;
-  if (what & BEV_EVENT_CONNECTED) {
-    // The TLS handshake is complete (implicit TLS or after STLS).
-    if (stls_pending_) {  // not for implicit TLS, where the session began with TLS
-      stls_pending_ = false;
-      apply(session_->tls_started());
-      bufferevent_enable(bev_.get(), EV_READ);
-      process_input();
-    }
-    return;
-  }
-  if (what & BEV_EVENT_TIMEOUT) {
-    if (enc_ && (what & BEV_EVENT_READING)) {  // a long RETR: the client is silent because it is reading
-      bufferevent_enable(bev_.get(), EV_READ);
-      return;
-    }
-    // RFC 1939 3: the autologout timer; no UPDATE state, so nothing is deleted.
-    log::info("timeout: client=%s user=%s", addr_.c_str(),
-              session_->user().empty() ? "-" : session_->user().c_str());
-    return destroy();
-  }
-  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-    if (what & BEV_EVENT_ERROR && tls_) {
-      unsigned long e = bufferevent_get_openssl_error(bev_.get());
-      if (e && srv_.warn_limit().allow("tls " + addr_)) {
-        char buf[256];
-        ERR_error_string_n(e, buf, sizeof buf);
-        log::warn("TLS error from %s: %s", addr_.c_str(), buf);
-      }
-    }
-    return lost();
-  }
+  if (!tls_error.empty() && stream_.tls() && srv_.warn_limit().allow("tls " + addr_))
+    log::warn("TLS error from %s: %s", addr_.c_str(), tls_error.c_str());
+  lost();
 }
 
 // The client closed the connection or it broke.
@@ -433,24 +318,14 @@ void Connection::close(const SessionStats& stats) {
     log::info("logout: user=%s client=%s retrieved=%zu bytes=%llu deleted=%zu", session_->user().c_str(),
               addr_.c_str(), stats.retrieved, static_cast<unsigned long long>(stats.bytes), stats.deleted);
   after_ = AfterFlush::kClose;
-  if (!bev_) return;  // plain: settle() closes once the output is out
-  bufferevent_disable(bev_.get(), EV_READ);
-  if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0) {
-    std::uint64_t id = id_;
-    Server* srv = &srv_;
-    io::run_soon(srv_.base(), [srv, id] {
-      if (Connection* c = srv->find(id)) c->destroy();
-    });
-  }
+  stream_.close_after_flush();  // on_stream_closed() once the output is out
 }
 
 // The Connection is deleted on the next loop turn, never inside its own callback.
 void Connection::destroy() {
   if (life_.ended()) return;
   life_.end();
-  if (bev_) bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
-  if (rev_) event_del(rev_.get());
-  if (wev_) event_del(wev_.get());
+  stream_.stop();
   delay_ev_.reset();
   srv_.release(id_);
 }

@@ -1,19 +1,16 @@
-// One client connection: the glue between a socket and its pure Session. Plain sessions
-// use the socket directly: one persistent read event that stays armed, one read(2) per
-// readable event, and replies written at once with one send(2) (queued behind a write
-// event only when the socket would block), so a reply costs one system call and no
-// epoll_ctl. TLS sessions (after STARTTLS, or from the start on an implicit-TLS port) go
-// through a bufferevent_openssl. Owned by the Server, which destroys it on a later loop
-// turn (Server::release), never inside its own callback.
+// One client connection: the glue between a socket and its pure Session. The bytes go
+// through a common::io::Stream (plain, or TLS after STARTTLS or from the start on an
+// implicit-TLS port), which reads into its input buffer and writes each reply at once.
+// Owned by the Server, which destroys it on a later loop turn (Server::release), never
+// inside its own callback.
 #pragma once
 
-#include <event2/bufferevent.h>
-#include <openssl/ssl.h>
-
 #include <cstdint>
+#include <memory>
 
 #include "common/io/event.hpp"
 #include "common/io/lifetime.hpp"
+#include "common/io/stream.hpp"
 #include "common/io/unique_fd.hpp"
 #include "smtpd/milters.hpp"
 #include "smtpd/session.hpp"
@@ -22,7 +19,7 @@ namespace smtpd {
 
 class Server;
 
-class Connection {
+class Connection : private common::io::Stream::Handler {
  public:
   Connection(Server& server, std::uint64_t id, common::io::UniqueFd fd, ClientInfo client, Port port);
   ~Connection();
@@ -45,37 +42,24 @@ class Connection {
   void milter_done(MilterVerdict verdict);
 
  private:
-  enum class Io {
-    kPlain,
-    kTlsWait,    // STARTTLS accepted: flushing the 220 before the handshake
-    kHandshake,  // TLS handshake running
-    kTls,
-  };
-
-  // TLS: the bufferevent's callbacks.
-  static void read_cb(bufferevent* bev, void* self) noexcept;
-  static void write_cb(bufferevent* bev, void* self) noexcept;
-  static void event_cb(bufferevent* bev, short what, void* self) noexcept;
-  // Plain: the socket's own events.
-  static void readable_cb(evutil_socket_t, short what, void* self) noexcept;
-  static void writable_cb(evutil_socket_t, short what, void* self) noexcept;
+  // The stream's events (common::io::Stream::Handler).
+  void on_stream_read() override { drain_input(); }
+  void on_stream_drained() override { update_io(); }
+  void on_stream_tls(const std::string& description) override;
+  void on_stream_eof() override;
+  void on_stream_error(const std::string& tls_error) override;
+  void on_stream_timeout(bool writing) override;
+  void on_stream_closed() override { finish("closed"); }
   static void submit_timeout_cb(evutil_socket_t, short, void* self) noexcept;
   static void auth_delay_cb(evutil_socket_t, short, void* self) noexcept;
 
-  void on_event(short what);
-  void on_readable();
-  void on_writable();
   void on_read_timeout();
   void on_eof();
   void drain_input();
   void apply(Output out);
   void update_io();
-  void update_plain_io();
   void write_out(std::string_view bytes);
-  std::size_t pending_output() const;
   bool waiting() const;
-  void begin_tls();
-  void install(bufferevent* bev);
   void finish(const char* why);
   // The built-in checks (connection_checks.cpp): DNS lists asked at connect, their answer
   // kept for every MAIL; the MAIL or data stage the session waits for.
@@ -87,24 +71,12 @@ class Connection {
 
   Server& server_;
   std::uint64_t id_;
-  common::io::UniqueFd fd_;  // released to the TLS bufferevent once TLS starts
   ClientInfo client_;
   Port port_;
   Session session_;
   bool greeted_ = false;
-  // Plain: read and write events on fd_ (persistent), and the replies the socket has not
-  // taken yet. read_timeout_ is what read_ev_ was added with (-1: not added).
-  common::io::EventPtr read_ev_, write_ev_;
-  std::string out_;
-  std::size_t out_off_ = 0;
-  std::int64_t read_timeout_ = -1;
-  bool write_armed_ = false;
-  bool io_error_ = false;  // a read or write failed: finish at the next update_io()
-  std::size_t held_ = 0;   // bytes fed to the session while it waited (bounded)
-  // TLS
-  common::io::BufferEventPtr bev_;
-  SSL* ssl_ = nullptr;  // owned by bev_
-  Io io_ = Io::kPlain;
+  common::io::Stream stream_;
+  bool io_error_ = false;         // a write failed: finish at the next update_io()
   bool closing_ = false;          // close once the output is written
   common::io::Lifetime life_;     // ended: released, waiting for destruction
   std::uint64_t request_id_ = 0;  // submission or ETRN waiting for the queue manager
