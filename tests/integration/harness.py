@@ -116,6 +116,13 @@ def rss_kb(pid):
     return 0
 
 
+def sanitizer_build():
+    """True when the daemons are built with AddressSanitizer (make test-sanitize): memory
+    figures then include its shadow memory, and set-group-ID programs cannot run."""
+    r = subprocess.run(["ldd", bin_path("smtpd")], capture_output=True, text=True)
+    return "libasan" in r.stdout
+
+
 def free_port(ip):
     port = _can_bind(ip, 0)
     if port is None:

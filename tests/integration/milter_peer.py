@@ -66,6 +66,7 @@ class TestMilter:
         self.steps = steps
         self.actions = actions
         self.commands = []  # (code, payload) in order, over all connections
+        self.per_connection = {}  # connection number -> its command codes, in order
         self.macros = {}    # every macro seen: name -> last value
         self.connections = 0
         self.stopping = threading.Event()
@@ -102,7 +103,8 @@ class TestMilter:
                 return
             self.conns.append(c)
             self.connections += 1
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+            self.per_connection[self.connections] = b""
+            threading.Thread(target=self._serve, args=(c, self.connections), daemon=True).start()
 
     def _read(self, c, n):
         buf = b""
@@ -113,13 +115,14 @@ class TestMilter:
             buf += d
         return buf
 
-    def _serve(self, c):
+    def _serve(self, c, number):
         try:
             while True:
                 (length,) = struct.unpack(">I", self._read(c, 4))
                 data = self._read(c, length)
                 code, payload = data[:1], data[1:]
                 self.commands.append((code, payload))
+                self.per_connection[number] += code
                 if code == b"O":
                     c.sendall(packet(b"O", struct.pack(">III", 6, self.actions, self.steps)))
                     continue

@@ -136,10 +136,6 @@ def have_namespaces():
     return r.returncode == 0
 
 
-def sanitizer_build():
-    r = subprocess.run(["ldd", harness.bin_path("smtpd")], capture_output=True, text=True)
-    return "libasan" in r.stdout
-
 
 # Runs inside `unshare -m`: argv[1] is the integration test folder, argv[2] a scratch
 # directory for the overlays' upper layers. Prints one JSON line with what it saw.
@@ -288,7 +284,7 @@ print(json.dumps(out))
 
 
 @pytest.mark.skipif(not have_namespaces(), reason="needs root, mount namespaces and systemd-analyze")
-@pytest.mark.skipif(sanitizer_build(), reason="LeakSanitizer cannot run in the setgid sendmail make install checks")
+@pytest.mark.skipif(harness.sanitizer_build(), reason="LeakSanitizer cannot run in the setgid sendmail make install checks")
 def test_real_install_creates_users_and_tree_and_an_upgrade_keeps_the_mail():
     scratch = tempfile.mkdtemp(prefix="mailbag-install-", dir="/tmp")
     try:

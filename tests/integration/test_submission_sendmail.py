@@ -173,13 +173,9 @@ print(json.dumps(out))
 """
 
 
-def sanitizer_build():
-    r = subprocess.run(["ldd", harness.bin_path("sendmail")], capture_output=True, text=True)
-    return "libasan" in r.stdout
-
 
 @pytest.mark.skipif(not have_overlay(), reason="needs root and mount namespaces")
-@pytest.mark.skipif(sanitizer_build(), reason="LeakSanitizer cannot run in a set-group-ID process")
+@pytest.mark.skipif(harness.sanitizer_build(), reason="LeakSanitizer cannot run in a set-group-ID process")
 def test_installed_setgid_sendmail_run_by_an_ordinary_user():
     env = dict(os.environ)
     env["MAILBAG_BUILD"] = harness.build_dir()
