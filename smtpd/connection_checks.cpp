@@ -27,7 +27,9 @@ void Connection::start_check(ipc::Check req, common::io::UniqueFd fd) {
   const ChecksConfig& c = server_.session_config(port_).checks;
   check_stage_ = req.stage;
   check_answer_.reset();
-  bool ask = req.stage == ipc::CheckStage::kData ? c.data : c.spf;
+  // At the data stage also for the administrator's content rules alone.
+  bool content = !req.reject_words.empty() || !req.junk_words.empty() || req.attachment_max != 0;
+  bool ask = req.stage == ipc::CheckStage::kData ? c.data || content : c.spf;
   if (ask) {
     check_req_ = server_.check(id_, std::move(req), std::move(fd));
     if (check_req_ == 0) check_answer_ = unanswered(*check_stage_, c);

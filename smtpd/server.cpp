@@ -185,14 +185,15 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
   ck.dmarc_quarantine = cfg.dmarc_quarantine;
   ck.temperror_defer = cfg.checks_temperror == common::config::TempErrorAction::kDefer;
   ck.authserv_id = cfg.authserv_id.empty() ? cfg.hostname : cfg.authserv_id;
-  if (ck.any()) {  // otherwise smtpd never talks to the checks process
-    checks_ = std::make_unique<common::ipc::AsyncClient>(
-        base,
-        common::ipc::Peer{layout_.private_dir() + "/checks", common::ipc::kProtoChecks, "smtpd",
-                          "the checks process"},
-        0);
-    checks_->keep_connected(1);
-  }
+  // The checks process also applies the administrator's content rules, which live in
+  // the accounts database and may appear at any time: without a built-in check smtpd
+  // connects to it only on demand, when a message meets such rules.
+  checks_ = std::make_unique<common::ipc::AsyncClient>(
+      base,
+      common::ipc::Peer{layout_.private_dir() + "/checks", common::ipc::kProtoChecks, "smtpd",
+                        "the checks process"},
+      0);
+  if (ck.any()) checks_->keep_connected(1);
 }
 
 Server::~Server() {

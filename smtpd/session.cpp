@@ -448,7 +448,7 @@ void Session::finish_data() {
     reset_transaction();  // drops the unlinked file
     return send(v);
   }
-  if (checks_apply()) return begin_data_check();
+  if (checks_apply() || content_rules_apply()) return begin_data_check();
   data_passed();
 }
 

@@ -271,6 +271,9 @@ class Session {
   bool rules_apply() const;
   std::optional<Reply> mail_rules(const MailArgs& mail);
   std::optional<Reply> rcpt_rules(const common::mail::Address& rcpt);
+  bool content_rules_apply() const;
+  void add_content_rules(common::ipc::Check& c) const;
+  std::optional<Reply> content_reply(const common::ipc::CheckDone& v);
   void log_rule(const std::string& queue_id, std::string_view sender, const char* rule,
                 const std::string& extra);
   // session_milter.cpp: a stage for the filters, and what follows their verdict.

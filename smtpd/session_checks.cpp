@@ -33,7 +33,8 @@ void Session::begin_mail_check(MailArgs mail, const Reply& ok) {
 
 void Session::begin_data_check() {
   Transaction& t = *tx_;
-  if (!cfg_.checks.data) return data_checked(ipc::CheckDone());
+  bool content = content_rules_apply();
+  if (!cfg_.checks.data && !content) return data_checked(ipc::CheckDone());
   auto pe = common::spool::read_envelope(t.writer->fd());
   // A read-only descriptor of the same file for the checks process (the writer's own
   // is read-write).
@@ -52,6 +53,7 @@ void Session::begin_data_check() {
   c.data_offset = pe->data_offset;
   c.data_size = pe->env.data_size;
   c.earlier = t.mail_checks.results;
+  if (content) add_content_rules(c);
   out_.check = std::move(c);
   out_.check_fd = common::io::UniqueFd(ro);
   phase_ = Phase::kWaitCheck;
@@ -96,8 +98,13 @@ void Session::mail_checked(const ipc::CheckDone& v) {
 void Session::data_checked(const ipc::CheckDone& v) {
   Transaction& t = *tx_;
   log_verdicts(v, t.queue_id);
-  std::optional<Reply> r = data_check_reply(v, cfg_.checks);
-  if (!r && !add_authres(v)) r = make_reply(451, "4.3.0", "Error: queue file write error");
+  std::optional<Reply> r = content_reply(v);  // the administrator's rules (session_rules.cpp)
+  if (!r) r = data_check_reply(v, cfg_.checks);
+  if (!r && checks_apply() && !add_authres(v)) r = make_reply(451, "4.3.0", "Error: queue file write error");
+  // Without the built-in checks the queue file stays; a junk verdict of the rules is
+  // written into its J record in place (QueueFileWriter::finish may run again).
+  if (!r && !checks_apply() && t.writer->junk() && !t.writer->finish())
+    r = make_reply(451, "4.3.0", "Error: queue file write error");
   if (r) {
     log::info("%s: reject: DATA from %s: %d %s %s", t.queue_id.c_str(), log::printable(t.client).c_str(),
               r->code, r->status.c_str(), r->text.c_str());
@@ -105,7 +112,7 @@ void Session::data_checked(const ipc::CheckDone& v) {
     reset_transaction();
     return;
   }
-  if (t.writer->junk()) log::info("%s: DMARC quarantine: into the Junk folder", t.queue_id.c_str());
+  if (junk(v, cfg_.checks)) log::info("%s: DMARC quarantine: into the Junk folder", t.queue_id.c_str());
   data_passed();
 }
 
@@ -149,7 +156,8 @@ bool Session::add_authres(const ipc::CheckDone& data) {
   strip.finish(&out);
   // DMARC quarantine (RFC 7489 6.3 p=quarantine): the server's junk verdict, which local
   // delivers into the user's Junk folder.
-  if (junk(data, cfg_.checks)) w->mark_junk();
+  // A junk word of the administrator's rules marked the first file already.
+  if (junk(data, cfg_.checks) || t.writer->junk()) w->mark_junk();
   if (ok) ok = static_cast<bool>(w->append(out)) && static_cast<bool>(w->finish());
   if (!ok) {
     log::error("%s: writing the queue file again failed", t.queue_id.c_str());

@@ -7,6 +7,7 @@
 #include "common/log/log.hpp"
 #include "common/mail/ascii.hpp"
 #include "common/mail/idna.hpp"
+#include "common/mail/mime_scan.hpp"
 #include "smtpd/session.hpp"
 
 namespace smtpd {
@@ -64,6 +65,43 @@ std::optional<Reply> Session::rcpt_rules(const common::mail::Address& rcpt) {
   if (!common::checks::sender_verdict(*rules_, sender, domain).rejected) return std::nullopt;
   log_rule("", sender, "sender-block", " rcpt=<" + log::printable(rcpt.str()) + ">");
   return make_reply(550, "5.7.1", "Sender address rejected for this recipient: blocked by a sender rule");
+}
+
+bool Session::content_rules_apply() const {
+  return rules_ && (!rules_->words.empty() || rules_->attachment_max != 0);
+}
+
+void Session::add_content_rules(common::ipc::Check& c) const {
+  for (const auto& w : rules_->words) (w.junk ? c.junk_words : c.reject_words).push_back(w.phrase);
+  c.attachment_max = rules_->attachment_max;
+}
+
+// The checks process's verdict on the content rules (common/mail/mime_scan.hpp).
+std::optional<Reply> Session::content_reply(const common::ipc::CheckDone& v) {
+  if (!content_rules_apply() || v.content == 0) return std::nullopt;
+  Transaction& t = *tx_;
+  std::string sender = t.mail.envelope_sender();
+  std::string where = " (" + log::printable(v.content_detail, 120) + ")";
+  switch (static_cast<common::mail::ContentVerdict>(v.content)) {
+    case common::mail::ContentVerdict::kRejectWord:
+      log_rule(t.queue_id, sender, "word-reject", where);
+      return make_reply(550, "5.7.1", "Message content rejected: it matches a word rule");
+    case common::mail::ContentVerdict::kJunkWord:
+      log_rule(t.queue_id, sender, "word-junk", where);
+      t.writer->mark_junk();  // local delivers it into the Junk folder
+      return std::nullopt;
+    case common::mail::ContentVerdict::kAttachmentSize:
+      log_rule(t.queue_id, sender, "attachment-size", where);
+      // RFC 3463 3.4: 5.3.4, message too big for the system (a limit of this system).
+      return make_reply(552, "5.3.4",
+                        "Message refused: an attachment is larger than " +
+                            std::to_string(rules_->attachment_max) + " bytes");
+    case common::mail::ContentVerdict::kUnreadable:
+      log_rule(t.queue_id, sender, "content-unreadable", where);
+      return make_reply(554, "5.6.0", "Message refused: its MIME structure is too complex to check");
+    default: break;
+  }
+  return std::nullopt;
 }
 
 }  // namespace smtpd

@@ -78,3 +78,46 @@ TEST_CASE("rules: a change is seen at the next MAIL; an unreadable database defe
   // The address book answers first when it cannot read the database either.
   CHECK(h.send("RCPT TO:<alice@example.test>\r\n").rfind("451 4.3.0 ", 0) == 0);
 }
+
+TEST_CASE("content rules: sent with the data check, verdicts at the end of DATA") {
+  for (int verdict : {0, 1, 2, 3, 4}) {
+    RulesHarness h;
+    h.backend.dir.db.filter_rule_list.push_back(rule({"word", "Cheap Pills", "reject"}));
+    h.backend.dir.db.filter_rule_list.push_back(rule({"word", "lottery", "junk"}));
+    h.backend.dir.db.filter_rule_list.push_back(rule({"attachment-size", "1000"}));
+    h.send("MAIL FROM:<a@b.example>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n");
+    Output o = h.s->feed("Subject: x\r\n\r\nhello\r\n.\r\n");
+    CAPTURE(verdict);
+    REQUIRE(o.check.has_value());  // no built-in check configured: asked for the rules alone
+    CHECK(o.check->stage == common::ipc::CheckStage::kData);
+    CHECK(o.check->reject_words == std::vector<std::string>{"cheap pills"});
+    CHECK(o.check->junk_words == std::vector<std::string>{"lottery"});
+    CHECK(o.check->attachment_max == 1000);
+    CHECK(o.check_fd.get() >= 0);
+    common::ipc::CheckDone v;
+    v.content = static_cast<std::uint8_t>(verdict);
+    v.content_detail = "part 1";
+    Output done = h.s->check_done(v);
+    switch (verdict) {
+      case 0:
+      case 2: {
+        REQUIRE(done.submit.has_value());
+        std::string file = testing::read_all(done.submit->fd.get());
+        CHECK((file.find("\nJ 1\n") != std::string::npos) == (verdict == 2));
+        CHECK(file.find("Authentication-Results") == std::string::npos);  // no checks, no header
+        break;
+      }
+      case 1: CHECK(done.bytes.rfind("550 5.7.1 ", 0) == 0); break;
+      case 3: CHECK(done.bytes.rfind("552 5.3.4 ", 0) == 0); break;
+      case 4: CHECK(done.bytes.rfind("554 5.6.0 ", 0) == 0); break;
+    }
+  }
+}
+
+TEST_CASE("content rules: without them, and without checks, no data check") {
+  RulesHarness h;  // sender and client rules only
+  h.send("MAIL FROM:<a@b.example>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n");
+  Output o = h.s->feed("Subject: x\r\n\r\nhello\r\n.\r\n");
+  CHECK_FALSE(o.check.has_value());
+  CHECK(o.submit.has_value());
+}

@@ -280,6 +280,12 @@ struct Check {
   std::uint64_t data_offset = 0;
   std::uint64_t data_size = 0;
   std::vector<checks::ResInfo> earlier;  // kData: the SPF results of kMail, for DMARC
+  // kData: the administrator's content rules (mailctl rule add word / attachment-size),
+  // applied by the checks process, which reads the message (common/mail/mime_scan.hpp).
+  // Fields added at the end; decode() wants the whole frame, so both peers must know them.
+  std::vector<std::string> reject_words;  // lower case
+  std::vector<std::string> junk_words;
+  std::uint64_t attachment_max = 0;  // 0: no limit
   template <class F>
   void fields(F& f) {
     f(request_id);
@@ -291,6 +297,9 @@ struct Check {
     f(data_offset);
     f(data_size);
     f(earlier);
+    f(reject_words);
+    f(junk_words);
+    f(attachment_max);
   }
 };
 
@@ -305,6 +314,10 @@ struct CheckDone {
   std::string dnsbl_zone;  // listed: the blocklist named in the reply
   std::string dnsbl_code;
   std::string dmarc_policy;  // kData with dmarc=fail: "none", "quarantine" or "reject"
+  // kData with content rules: common::mail::ContentVerdict (0 pass, 1 reject word, 2 junk
+  // word, 3 attachment too large, 4 unreadable) and where it was found.
+  std::uint8_t content = 0;
+  std::string content_detail;
   template <class F>
   void fields(F& f) {
     f(request_id);
@@ -313,6 +326,8 @@ struct CheckDone {
     f(dnsbl_zone);
     f(dnsbl_code);
     f(dmarc_policy);
+    f(content);
+    f(content_detail);
   }
 };
 

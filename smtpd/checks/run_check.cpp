@@ -1,6 +1,7 @@
 // The checks of one request (see run_check.hpp).
 #include "smtpd/checks/run_check.hpp"
 
+#include "common/mail/mime_scan.hpp"
 #include "smtpd/checks/from_domain.hpp"
 #include "smtpd/checks/message_checks.hpp"
 #include "smtpd/checks/spf.hpp"
@@ -14,6 +15,8 @@ using common::ipc::CheckDone;
 constexpr auto kCacheTime = std::chrono::minutes(5);
 constexpr std::size_t kCacheMax = 10000;
 constexpr std::size_t kHeaderLimit = 256 * 1024;  // From must be within the first 256 KB
+// The content rules read the whole message into memory: at most this much of it.
+constexpr std::uint64_t kContentLimit = 64u << 20;
 
 void dns_lists(Context& ctx, const std::string& ip, CheckDone* out) {
   if (ctx.settings.lists.empty()) return;
@@ -52,8 +55,29 @@ void spf(Context& ctx, const common::ipc::Check& req, CheckDone* out) {
   out->results.push_back({"spf", h.result, h.comment, {{"smtp", "helo", req.helo}}});
 }
 
+// The administrator's content rules (mailctl rule add word / attachment-size): the
+// message walked as MIME (common/mail/mime_scan.hpp), here where untrusted content is
+// read by a process that holds nothing.
+void content(const common::ipc::Check& req, int fd, CheckDone* out) {
+  common::mail::ContentRules rules;
+  rules.reject_words = req.reject_words;
+  rules.junk_words = req.junk_words;
+  rules.attachment_max = req.attachment_max;
+  if (rules.empty()) return;
+  if (req.data_size > kContentLimit) {
+    out->content = static_cast<std::uint8_t>(common::mail::ContentVerdict::kUnreadable);
+    out->content_detail = "message larger than " + std::to_string(kContentLimit) + " bytes";
+    return;
+  }
+  std::string msg = read_head(fd, req.data_offset, req.data_size, static_cast<std::size_t>(req.data_size));
+  auto r = common::mail::scan_content(msg, rules);
+  out->content = static_cast<std::uint8_t>(r.verdict);
+  out->content_detail = r.detail;
+}
+
 void message(Context& ctx, const common::ipc::Check& req, int fd, CheckDone* out) {
   if (fd < 0) return;
+  content(req, fd, out);
   std::vector<DkimSig> sigs;
   if (ctx.settings.dkim || ctx.settings.dmarc) {
     std::string error;

@@ -1,8 +1,14 @@
 # The administrator's filtering rules (mailctl(8) "rule", smtpd(8) "Filtering rules"):
 # each kind refused with its reply and one log line, an allow rule wins over a reject
 # rule, a rule limited to a recipient domain refuses at RCPT, relay_networks clients are
-# exempt, and `mailctl rule del` takes effect at once, without restarting smtpd.
+# exempt, and `mailctl rule del` takes effect at once, without restarting smtpd. The
+# content rules (checks(8) "Content rules"): a phrase in a base64 body (RFC 2045 6.8) and
+# in a Q-encoded Subject (RFC 2047), an attachment at the size limit and one octet over,
+# a junk phrase in a quoted-printable body (RFC 2045 6.7) delivered into .Junk.
+import base64
+import os
 import re
+import time
 
 import harness
 from messages import make_message
@@ -79,3 +85,81 @@ def test_rules_spare_relay_networks(make_mailbag):
     m.mailctl("rule", "add", "sender", "@spam.example", "reject")
     _, msg = make_message("rules", 2)
     assert m.send(DEMO, msg, mail_from="someone@spam.example").code == 250
+
+
+def mime_message(tag, subject, parts):
+    """A multipart/mixed message; parts: (headers, body) with CRLF line ends."""
+    mid = "<%s.%d@test.example.net>" % (tag, int(time.time() * 1000))
+    out = ("From: <sender@example.net>\r\nTo: <%s>\r\nSubject: %s\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/mixed; boundary=\"=-b\"\r\n\r\nThis is MIME.\r\n" % (DEMO, subject, mid))
+    for headers, body in parts:
+        out += "--=-b\r\n" + headers + "\r\n\r\n" + body + "\r\n"
+    return mid, (out + "--=-b--\r\n").encode()
+
+
+def b64(data):
+    return base64.encodebytes(data).decode().replace("\n", "\r\n").rstrip("\r\n")
+
+
+TEXT = "Content-Type: text/plain; charset=utf-8"
+
+
+def attachment(n):
+    return ("Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"a.bin\"\r\n"
+            "Content-Transfer-Encoding: base64", b64(os.urandom(n)))
+
+
+def test_content_rules(make_mailbag):
+    m = strangers(make_mailbag)
+    m.start_daemon("checks")  # started with mailbag.target; the harness only for checks
+    m.mailctl("rule", "add", "word", "Cheap Pills", "reject")
+    m.mailctl("rule", "add", "word", "lottery win", "junk")
+    out = m.mailctl("rule", "add", "attachment-size", "1000").stdout
+    assert "added rule: attachment-size 1000" in out, out
+    assert "word 'cheap pills' reject" in m.mailctl("rule", "list").stdout
+
+    # RFC 2045 6.8: the phrase in a base64 body, across a line break.
+    _, msg = mime_message("b64", "hello", [(TEXT + "\r\nContent-Transfer-Encoding: base64",
+                                            b64(b"Buy CHEAP\r\npills today"))])
+    r = m.send(DEMO, msg)
+    assert r.code == 550 and r.text.startswith(b"5.7.1") and b"word rule" in r.text, r
+    assert b"pills" not in r.text.lower()
+    m.wait_for_log("smtpd", r"[0-9A-Za-z]+: rule: client=\S+ sender=<sender@example.net> rule=word-reject \(part 2\)")
+
+    # RFC 2047: the phrase in a quoted-printable encoded word of the Subject.
+    _, msg = mime_message("qp", "=?utf-8?Q?Now:_cheap_?=\r\n =?utf-8?Q?pills?=", [(TEXT, "nothing to see")])
+    r = m.send(DEMO, msg)
+    assert r.code == 550 and r.text.startswith(b"5.7.1"), r
+    m.wait_for_log("smtpd", r"rule=word-reject \(subject\)")
+
+    # An attachment of exactly the limit passes; one octet more is refused.
+    at_limit, msg = mime_message("att", "files", [(TEXT, "see attached"), attachment(1000)])
+    r = m.send(DEMO, msg)
+    assert r.code == 250, r
+    _, msg = mime_message("att", "files", [(TEXT, "see attached"), attachment(1001)])
+    r = m.send(DEMO, msg)
+    assert r.code == 552 and r.text.startswith(b"5.3.4"), r
+    m.wait_for_log("smtpd", r"rule=attachment-size \(part 3: 1001 bytes\)")
+    m.find_message(DEMO, at_limit)
+
+    # A junk phrase (quoted-printable, RFC 2045 6.7): accepted, delivered into .Junk.
+    junk, msg = mime_message("junk", "news", [(TEXT + "\r\nContent-Transfer-Encoding: quoted-printable",
+                                               "You are a lottery=\r\n win=3D ner")])
+    r = m.send(DEMO, msg)
+    assert r.code == 250, r
+    m.wait_for_log("smtpd", r"rule=word-junk")
+    jdir = os.path.join(m.maildir(DEMO), ".Junk")
+    for _ in range(300):
+        found = [p for sub in ("new", "cur") if os.path.isdir(os.path.join(jdir, sub))
+                 for p in os.listdir(os.path.join(jdir, sub))
+                 if junk.encode() in open(os.path.join(jdir, sub, p), "rb").read()]
+        if found:
+            break
+        time.sleep(0.1)
+    assert found, "junk message not in .Junk"
+
+    # Removing the rule takes effect at once.
+    m.mailctl("rule", "del", "attachment-size")
+    _, msg = mime_message("att", "files", [(TEXT, "see attached"), attachment(1001)])
+    assert m.send(DEMO, msg).code == 250
+    m.check_alive()
