@@ -23,7 +23,7 @@ namespace pop3d {
 
 class Server;
 
-class Connection : private common::io::Stream::Handler {
+class Connection : private common::io::Stream::Backend {
  public:
   Connection(Server& srv, std::uint64_t id, common::io::UniqueFd fd, std::string addr, bool implicit_tls);
   ~Connection();
@@ -42,7 +42,7 @@ class Connection : private common::io::Stream::Handler {
 
  private:
   enum class AfterFlush { kNothing, kClose };
-  // The stream's events (common::io::Stream::Handler).
+  // The stream's events (common::io::Stream::Backend).
   void on_stream_read() override;
   void on_stream_drained() override;
   void on_stream_tls(const std::string& description) override;

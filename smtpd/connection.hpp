@@ -19,7 +19,7 @@ namespace smtpd {
 
 class Server;
 
-class Connection : private common::io::Stream::Handler {
+class Connection : private common::io::Stream::Backend {
  public:
   Connection(Server& server, std::uint64_t id, common::io::UniqueFd fd, ClientInfo client, Port port);
   ~Connection();
@@ -42,7 +42,7 @@ class Connection : private common::io::Stream::Handler {
   void milter_done(MilterVerdict verdict);
 
  private:
-  // The stream's events (common::io::Stream::Handler).
+  // The stream's events (common::io::Stream::Backend).
   void on_stream_read() override { drain_input(); }
   void on_stream_drained() override { update_io(); }
   void on_stream_tls(const std::string& description) override;

@@ -20,8 +20,8 @@ timeval seconds(std::int64_t s) { return timeval{static_cast<time_t>(s), 0}; }
 
 }  // namespace
 
-Stream::Stream(event_base* base, UniqueFd fd, Handler& handler)
-    : base_(base), fd_(std::move(fd)), handler_(handler) {}
+Stream::Stream(event_base* base, UniqueFd fd, Backend& backend)
+    : base_(base), fd_(std::move(fd)), backend_(backend) {}
 
 Stream::~Stream() = default;
 
@@ -179,7 +179,7 @@ void Stream::after_output() {
   run_soon(base_, life_.bind([this] {
     scheduled_ = false;
     if (pending_output() > 0) return;  // the write event (or write callback) comes back here
-    if (closing_) return handler_.on_stream_closed();
+    if (closing_) return backend_.on_stream_closed();
     if (tls_wait_) switch_to_tls();
   }));
 }
@@ -193,14 +193,14 @@ void Stream::switch_to_tls() {
   write_armed_ = false;
   evbuffer_drain(in_.get(), evbuffer_get_length(in_.get()));
   Status st = begin_tls(tls_ctx_);
-  if (!st) handler_.on_stream_error(st.message());
+  if (!st) backend_.on_stream_error(st.message());
 }
 
 void Stream::readable_cb(evutil_socket_t, short what, void* self) noexcept {
   auto* s = static_cast<Stream*>(self);
   if (s->life_.ended()) return;
   if (what & EV_READ) return s->on_readable();
-  if (what & EV_TIMEOUT) s->handler_.on_stream_timeout(false);
+  if (what & EV_TIMEOUT) s->backend_.on_stream_timeout(false);
 }
 
 // Plain: one read(2) per readable event (level-triggered: what is left fires again).
@@ -210,28 +210,28 @@ void Stream::on_readable() {
   std::size_t room = std::min(kReadChunk, read_limit_ - have);
   evbuffer_iovec vec;
   if (evbuffer_reserve_space(in_.get(), static_cast<ev_ssize_t>(room), &vec, 1) != 1)
-    return handler_.on_stream_error("out of memory");
+    return backend_.on_stream_error("out of memory");
   ssize_t n = ::read(fd_.get(), vec.iov_base, std::min(room, vec.iov_len));  // UNTRUSTED
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-    return handler_.on_stream_error("");
+    return backend_.on_stream_error("");
   }
   if (n == 0) {
     eof_ = true;
     update_plain();
-    return handler_.on_stream_eof();
+    return backend_.on_stream_eof();
   }
   vec.iov_len = static_cast<std::size_t>(n);
   evbuffer_commit_space(in_.get(), &vec, 1);
   if (have + vec.iov_len >= read_limit_) update_plain();
-  handler_.on_stream_read();
+  backend_.on_stream_read();
 }
 
 void Stream::writable_cb(evutil_socket_t, short what, void* self) noexcept {
   auto* s = static_cast<Stream*>(self);
   if (s->life_.ended()) return;
   if (what & EV_WRITE) return s->on_writable();
-  if (what & EV_TIMEOUT) s->handler_.on_stream_timeout(true);
+  if (what & EV_TIMEOUT) s->backend_.on_stream_timeout(true);
 }
 
 // Plain: the socket takes more of the queued output.
@@ -242,28 +242,28 @@ void Stream::on_writable() {
     if (n > 0) continue;
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    return handler_.on_stream_error("");
+    return backend_.on_stream_error("");
   }
   update_plain();
   std::size_t pending = evbuffer_get_length(out);
-  if (pending == 0 && closing_) return handler_.on_stream_closed();
+  if (pending == 0 && closing_) return backend_.on_stream_closed();
   if (pending == 0 && tls_wait_) return switch_to_tls();
-  if (pending <= write_low_) handler_.on_stream_drained();
+  if (pending <= write_low_) backend_.on_stream_drained();
 }
 
 void Stream::bev_read_cb(bufferevent*, void* self) noexcept {
   auto* s = static_cast<Stream*>(self);
-  if (!s->life_.ended()) s->handler_.on_stream_read();
+  if (!s->life_.ended()) s->backend_.on_stream_read();
 }
 
 void Stream::bev_write_cb(bufferevent*, void* self) noexcept {
   auto* s = static_cast<Stream*>(self);
   if (s->life_.ended()) return;
   if (s->closing_) {
-    if (s->pending_output() == 0) s->handler_.on_stream_closed();
+    if (s->pending_output() == 0) s->backend_.on_stream_closed();
     return;
   }
-  s->handler_.on_stream_drained();
+  s->backend_.on_stream_drained();
 }
 
 void Stream::bev_event_cb(bufferevent*, short what, void* self) noexcept {
@@ -276,21 +276,21 @@ void Stream::on_bev_event(short what) {
     handshaking_ = false;
     tls_desc_ = tls::describe(ssl_);
     update_tls();
-    return handler_.on_stream_tls(tls_desc_);
+    return backend_.on_stream_tls(tls_desc_);
   }
   if (what & BEV_EVENT_TIMEOUT) {
     // The bufferevent turned that direction off; update_tls() turns reading on again if wanted.
-    return handler_.on_stream_timeout((what & BEV_EVENT_WRITING) != 0);
+    return backend_.on_stream_timeout((what & BEV_EVENT_WRITING) != 0);
   }
   if (what & BEV_EVENT_ERROR) {
     unsigned long e = bufferevent_get_openssl_error(bev_.get());
     char buf[256] = "";
     if (e) ERR_error_string_n(e, buf, sizeof buf);
-    return handler_.on_stream_error(buf);
+    return backend_.on_stream_error(buf);
   }
   if (what & BEV_EVENT_EOF) {
     eof_ = true;
-    handler_.on_stream_eof();
+    backend_.on_stream_eof();
   }
 }
 

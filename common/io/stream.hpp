@@ -2,7 +2,7 @@
 // socket's own events (a persistent read event, one read(2) per readable event, writes sent at
 // flush() with one writev and a write event only while the socket is full). TLS (from the start for
 // implicit TLS, or after start_tls() for STARTTLS/STLS): a bufferevent_openssl. The owner sees two
-// evbuffers and a Handler; callbacks stop once stop() ends the Stream's Lifetime.
+// evbuffers and calls its Backend; callbacks stop once stop() ends the Stream's Lifetime.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -23,7 +23,7 @@ class Stream {
  public:
   // What the owner hears. Never called from inside one of the owner's calls into the Stream:
   // only from the loop (or a later loop turn), so the owner may stop() or release itself here.
-  class Handler {
+  class Backend {
    public:
     virtual void on_stream_read() = 0;                               // input() has new bytes
     virtual void on_stream_drained() = 0;                            // the output fell to the low-water mark
@@ -33,10 +33,10 @@ class Stream {
     virtual void on_stream_error(const std::string& tls_error) = 0;
     virtual void on_stream_timeout(bool writing) = 0;  // no progress for the set timeout
     virtual void on_stream_closed() = 0;               // close_after_flush(): all written
-    virtual ~Handler() = default;
+    virtual ~Backend() = default;
   };
 
-  Stream(event_base* base, UniqueFd fd, Handler& handler);
+  Stream(event_base* base, UniqueFd fd, Backend& backend);
   ~Stream();
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
@@ -96,7 +96,7 @@ class Stream {
 
   event_base* base_;
   UniqueFd fd_;  // given to the TLS bufferevent once TLS starts
-  Handler& handler_;
+  Backend& backend_;
   // Plain
   EventPtr rev_, wev_;
   EvBufferPtr in_, out_;

@@ -21,7 +21,7 @@ using namespace common::io;
 
 namespace {
 
-struct Recorder : Stream::Handler {
+struct Recorder : Stream::Backend {
   int reads = 0, drained = 0, eofs = 0, errors = 0, timeouts = 0, closed = 0;
   std::string tls;
   void on_stream_read() override { ++reads; }

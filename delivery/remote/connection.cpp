@@ -78,10 +78,10 @@ bool is_ip(const std::string& s) {
 
 }  // namespace
 
-Connection::Connection(event_base* base, Owner& owner, int timeout_base, int connect_timeout, TlsContexts tls,
-                       std::vector<Endpoint> endpoints, smtp::SessionOptions options)
+Connection::Connection(event_base* base, Backend& backend, int timeout_base, int connect_timeout,
+                       TlsContexts tls, std::vector<Endpoint> endpoints, smtp::SessionOptions options)
     : base_(base),
-      owner_(owner),
+      backend_(backend),
       timeout_(timeout_base),
       connect_timeout_(connect_timeout),
       tls_ctx_(tls),
@@ -105,7 +105,7 @@ void Connection::try_endpoint() {
     io_ = Io::kDone;
     Verdict why =
         last_failure_ ? *last_failure_ : Verdict{Outcome::kTemporary, "4.4.1", "no server to connect to"};
-    owner_.connection_failed(*this, why);  // may destroy us: nothing after this
+    backend_.connection_failed(*this, why);  // may destroy us: nothing after this
     return;
   }
   const Endpoint& ep = endpoints_[index_];
@@ -253,10 +253,10 @@ void Connection::apply(smtp::Output out) {
     std::vector<Verdict> v;
     v.reserve(out.results.size());
     for (const auto& r : out.results) v.push_back(verdict_for(r, peer_));
-    owner_.connection_sent(*this, std::move(v));
+    backend_.connection_sent(*this, std::move(v));
     if (!alive) return;
   }
-  if (out.etrn) owner_.connection_etrn(*this, *out.etrn);
+  if (out.etrn) backend_.connection_etrn(*this, *out.etrn);
   if (out.error) {
     // The session ended outside a transaction: before ready, the endpoint failed.
     Verdict why = verdict_for(*out.error, peer_);
@@ -293,14 +293,14 @@ void Connection::apply(smtp::Output out) {
   }
 }
 
-// Tells the owner on the next loop turn, so that a chain of immediate answers (a queue
+// Tells the backend on the next loop turn, so that a chain of immediate answers (a queue
 // of messages too large for the server) cannot recurse.
 void Connection::notify_ready() {
   common::io::Guard alive = life_.guard();
   common::io::run_soon(base_, [this, alive] {
     if (!alive) return;
     if (reported_ || !ready()) return;
-    owner_.connection_ready(*this);
+    backend_.connection_ready(*this);
   });
 }
 
@@ -506,7 +506,7 @@ void Connection::finish() {
   evtimer_del(deadline_.get());
   retire(base_, std::move(bev_), std::move(fd_));
   ssl_ = nullptr;
-  owner_.connection_closed(*this);  // may destroy us: nothing after this
+  backend_.connection_closed(*this);  // may destroy us: nothing after this
 }
 
 void Connection::send(smtp::Transaction tx, MessageRef msg, std::string_view prefix) {

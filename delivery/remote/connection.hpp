@@ -37,9 +37,9 @@ class Connection {
   // Callbacks; after connection_failed() or connection_closed() the connection is dead
   // and calls nothing more; its owner destroys it (not from inside the callback: use
   // run_soon). Work (send, etrn, quit) is given only from connection_ready().
-  class Owner {
+  class Backend {
    public:
-    virtual ~Owner() = default;
+    virtual ~Backend() = default;
     virtual void connection_ready(Connection& c) = 0;
     // A transaction ended: one verdict per recipient, in order.
     virtual void connection_sent(Connection& c, std::vector<common::mail::Verdict> verdicts) = 0;
@@ -49,7 +49,7 @@ class Connection {
     virtual void connection_closed(Connection& c) = 0;
   };
 
-  Connection(event_base* base, Owner& owner, int timeout_base, int connect_timeout, TlsContexts tls,
+  Connection(event_base* base, Backend& backend, int timeout_base, int connect_timeout, TlsContexts tls,
              std::vector<Endpoint> endpoints, common::smtp::SessionOptions options);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -94,7 +94,7 @@ class Connection {
   void on_deadline();
 
   event_base* base_;
-  Owner& owner_;
+  Backend& backend_;
   int timeout_;
   int connect_timeout_;
   TlsContexts tls_ctx_;

@@ -121,7 +121,7 @@ class ScriptServer {
 };
 
 // Records what the connection reports; sends one message when ready, then quits.
-struct Recorder : Connection::Owner {
+struct Recorder : Connection::Backend {
   event_base* base = nullptr;
   std::function<void(Connection&)> on_ready;
   int ready = 0;

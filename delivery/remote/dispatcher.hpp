@@ -33,7 +33,7 @@
 
 namespace delivery::remote {
 
-class Dispatcher : public Connection::Owner {
+class Dispatcher : public Connection::Backend {
  public:
   // `signer`: the DKIM signer's client (nullptr: never sign).
   Dispatcher(event_base* base, const Settings& settings, common::dns::Resolver& resolver, TlsContexts tls,
@@ -45,7 +45,7 @@ class Dispatcher : public Connection::Owner {
 
   std::size_t jobs() const { return jobs_.size(); }
 
-  // Connection::Owner
+  // Connection::Backend
   void connection_ready(Connection& c) override;
   void connection_sent(Connection& c, std::vector<common::mail::Verdict> verdicts) override;
   void connection_etrn(Connection& c, const common::smtp::Reply& reply) override;

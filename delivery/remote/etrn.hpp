@@ -22,7 +22,7 @@
 
 namespace delivery::remote {
 
-class EtrnClient : public Connection::Owner {
+class EtrnClient : public Connection::Backend {
  public:
   // Seconds after start before the first round (smtpd may be starting at the same time).
   static constexpr int kStartDelay = 1;
