@@ -2,21 +2,16 @@
 #include "common/dkim/keys.hpp"
 
 #include <openssl/bio.h>
-#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+
+#include "common/tls/tls.hpp"
 
 namespace common::dkim {
 
 namespace {
 
-Status ssl_error(const std::string& what) {
-  unsigned long e = ERR_get_error();
-  char buf[256] = "unknown error";
-  if (e) ERR_error_string_n(e, buf, sizeof buf);
-  ERR_clear_error();
-  return Status::error(what + ": " + buf);
-}
+Status ssl_error(const std::string& what) { return Status::error(what + ": " + common::tls::last_error()); }
 
 struct BioFree {
   void operator()(BIO* b) const { BIO_free(b); }

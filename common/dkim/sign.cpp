@@ -1,21 +1,14 @@
 // Implementation of DKIM signing (see sign.hpp).
 #include "common/dkim/sign.hpp"
 
-#include <openssl/err.h>
-
 #include "common/mail/ascii.hpp"
+#include "common/tls/tls.hpp"
 
 namespace common::dkim {
 
 namespace {
 
-Status ssl_error(const std::string& what) {
-  unsigned long e = ERR_get_error();
-  char buf[256] = "unknown error";
-  if (e) ERR_error_string_n(e, buf, sizeof buf);
-  ERR_clear_error();
-  return Status::error(what + ": " + buf);
-}
+Status ssl_error(const std::string& what) { return Status::error(what + ": " + common::tls::last_error()); }
 
 struct MdFree {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
