@@ -11,7 +11,6 @@
 import base64
 import json
 import os
-import poplib
 import signal
 import smtplib
 import socket
@@ -23,7 +22,7 @@ import pytest
 
 import harness
 from ipc_wire import HELLO, frame, hello, s, u64
-from test_pop3 import pop
+from test_auth_cache import pop_login
 from test_submission import tls_context
 
 USER = "demo@example.test"
@@ -54,18 +53,6 @@ def smtp_auth(m, password, mech="PLAIN", timeout=60):
         return s_.docmd(base64.b64encode(password.encode()).decode())
     finally:
         s_.close()
-
-
-def pop_login(m, password):
-    c = pop(m)
-    try:
-        c.user(USER)
-        c.pass_(password)
-    except poplib.error_proto as e:
-        c.close()
-        return e.args[0]
-    c.quit()
-    return b"+OK"
 
 
 def auth_socket(m):
