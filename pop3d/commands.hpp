@@ -53,16 +53,4 @@ std::optional<std::size_t> parse_msg_number(std::string_view arg, std::size_t ma
 // TOP's line count: decimal digits, >= 0 (capped at SIZE_MAX).
 std::optional<std::uint64_t> parse_line_count(std::string_view arg);
 
-// Base64 (RFC 4648 4) as used by SASL: nullopt on any invalid character or padding.
-std::optional<std::string> base64_decode(std::string_view in);
-std::string base64_encode(std::string_view in);
-
-// RFC 4616 2: message = [authzid] NUL authcid NUL passwd. We accept an authzid only if
-// it equals the authcid (no proxy logins).
-struct PlainCredentials {
-  std::string user;
-  std::string password;
-};
-common::Result<PlainCredentials> parse_sasl_plain(std::string_view decoded);
-
 }  // namespace pop3d

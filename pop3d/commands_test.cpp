@@ -52,34 +52,3 @@ TEST_CASE("message numbers and line counts") {
   CHECK_FALSE(parse_line_count("-1"));
   CHECK_FALSE(parse_line_count(""));
 }
-
-TEST_CASE("base64 (RFC 4648 4)") {
-  CHECK(base64_encode("") == "");
-  CHECK(base64_encode("f") == "Zg==");
-  CHECK(base64_encode("fo") == "Zm8=");
-  CHECK(base64_encode("foobar") == "Zm9vYmFy");
-  CHECK(*base64_decode("Zm9vYmE=") == "fooba");
-  CHECK(*base64_decode("Zg==") == "f");
-  CHECK(*base64_decode("") == "");
-  CHECK_FALSE(base64_decode("Zg="));
-  CHECK_FALSE(base64_decode("Z==="));
-  CHECK_FALSE(base64_decode("Zg==Zg=="));
-  CHECK_FALSE(base64_decode("Zm9v!mFy"));
-  CHECK_FALSE(base64_decode("Zh=="));  // non-zero bits under the padding (RFC 4648 3.5)
-  CHECK_FALSE(base64_decode("Zm9="));
-  std::string bin("\0\1\2\xff", 4);
-  CHECK(*base64_decode(base64_encode(bin)) == bin);
-}
-
-TEST_CASE("SASL PLAIN message (RFC 4616 2)") {
-  auto p = parse_sasl_plain(std::string("\0bob@example.org\0pw d", 21));
-  REQUIRE(p.is_ok());
-  CHECK(p->user == "bob@example.org");
-  CHECK(p->password == "pw d");
-  CHECK(parse_sasl_plain(std::string("bob\0bob\0x", 9)).is_ok());
-  CHECK_FALSE(parse_sasl_plain(std::string("admin\0bob\0x", 11)).is_ok());  // no proxy logins
-  CHECK_FALSE(parse_sasl_plain(std::string("\0bob\0", 5)).is_ok());
-  CHECK_FALSE(parse_sasl_plain(std::string("\0\0x", 3)).is_ok());
-  CHECK_FALSE(parse_sasl_plain("bob").is_ok());
-  CHECK_FALSE(parse_sasl_plain(std::string("\0bob\0x\0y", 8)).is_ok());
-}

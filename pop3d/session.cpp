@@ -2,15 +2,16 @@
 // response codes ([IN-USE], [AUTH], [SYS/TEMP]) that clients act on.
 #include "pop3d/session.hpp"
 
-#include <openssl/crypto.h>
-
 #include <utility>
 
+#include "common/auth/sasl.hpp"
 #include "common/log/log.hpp"
 #include "common/mail/ascii.hpp"
 
 namespace pop3d {
 namespace {
+
+namespace sasl = common::auth::sasl;
 
 constexpr int kMaxErrors = 10;
 
@@ -166,14 +167,15 @@ void Session::sasl_response(std::string_view line) {
 }
 
 void Session::plain_credentials(std::string_view b64) {
-  auto decoded = base64_decode(b64);
+  auto decoded = sasl::decode_base64(b64);
   if (!decoded) return error("Invalid base64 in authentication data");
-  auto creds = parse_sasl_plain(*decoded);
-  OPENSSL_cleanse(decoded->data(), decoded->size());
+  auto creds = sasl::parse_plain(*decoded);
+  sasl::wipe(&*decoded);
   if (!creds) return error(std::string("[AUTH] ") + creds.message());
+  if (!sasl::authzid_allowed(creds->authzid, creds->authcid))
+    return error("[AUTH] proxy authorization not supported");
   wait_ = Wait::kAuth;
-  out_.verify = Output::Credentials{creds->user, creds->password};
-  OPENSSL_cleanse(creds->password.data(), creds->password.size());
+  out_.verify = Output::Credentials{creds->authcid, creds->password};
 }
 
 Output Session::auth_result(const AuthResult& r) {

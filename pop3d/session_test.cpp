@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include "common/auth/sasl.hpp"
+#include "common/auth/sasl.hpp"
 #include "pop3d/test_support.hpp"
 
 using namespace pop3d;
@@ -178,7 +180,7 @@ TEST_CASE("AUTH PLAIN with an initial response, with a continuation, cancelled (
   CHECK(f.cmd("AUTH") == "+OK\r\nPLAIN\r\n.\r\n");
   CHECK(f.cmd("AUTH CRAM-MD5") == "-ERR Unsupported authentication mechanism\r\n");
   // "\0bob@example.test\0secret"
-  const std::string b64 = base64_encode(std::string("\0bob@example.test\0secret", 24));
+  const std::string b64 = common::auth::sasl::encode_base64(std::string("\0bob@example.test\0secret", 24));
   CHECK(f.cmd("AUTH plain " + b64) == "");
   REQUIRE(f.host.verified.size() == 1);
   CHECK(f.host.verified[0].first == "bob@example.test");
@@ -190,8 +192,11 @@ TEST_CASE("AUTH PLAIN with an initial response, with a continuation, cancelled (
   CHECK(f.cmd("AUTH PLAIN") == "+ \r\n");
   CHECK(f.cmd("!!!!") == "-ERR Invalid base64 in authentication data\r\n");
   CHECK(f.cmd("AUTH PLAIN") == "+ \r\n");
-  CHECK(f.cmd(base64_encode("no nuls")) == "-ERR [AUTH] malformed PLAIN message\r\n");
+  CHECK(f.cmd(common::auth::sasl::encode_base64("no nuls")) == "-ERR [AUTH] malformed PLAIN message\r\n");
   CHECK(f.cmd("AUTH PLAIN =") == "-ERR [AUTH] malformed PLAIN message\r\n");
+  // RFC 4616 2 and RFC 5034: an authorization identity other than the login is refused.
+  CHECK(f.cmd("AUTH PLAIN " + common::auth::sasl::encode_base64(std::string("admin\0bob\0x", 11))) ==
+        "-ERR [AUTH] proxy authorization not supported\r\n");
   CHECK(f.cmd("AUTH PLAIN") == "+ \r\n");
   CHECK(f.cmd(b64) == "");
   CHECK(f.host.verified.size() == 2);

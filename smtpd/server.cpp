@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "common/auth/sasl.hpp"
 #include "common/io/fdio.hpp"
 #include "common/io/listener.hpp"
 #include "common/ipc/messages.hpp"
@@ -24,12 +25,12 @@
 #include "common/mail/srs.hpp"
 #include "common/spool/queue_id.hpp"
 #include "smtpd/connection.hpp"
-#include "smtpd/sasl.hpp"
 
 namespace smtpd {
 namespace {
 
 namespace log = common::log;
+namespace sasl = common::auth::sasl;
 namespace ipc = common::ipc;
 using common::Result;
 using common::Status;

@@ -3,14 +3,15 @@
 // password check on a worker thread, the queue manager's flush), so both park the
 // session in a waiting phase exactly like the end of DATA does.
 // UNTRUSTED: the SASL responses and the ETRN argument come from the network.
+#include "common/auth/sasl.hpp"
 #include "common/log/log.hpp"
-#include "smtpd/sasl.hpp"
 #include "smtpd/session.hpp"
 
 namespace smtpd {
 namespace {
 
 namespace log = common::log;
+namespace sasl = common::auth::sasl;
 
 // RFC 4954 4: the server challenges are base64 text; LOGIN's are the customary
 // "Username:" and "Password:".

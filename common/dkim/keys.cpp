@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "common/mail/base64.hpp"
 #include "common/tls/tls.hpp"
 
 namespace common::dkim {
@@ -73,14 +74,14 @@ Result<std::string> public_key_value(EVP_PKEY* key, Algorithm a) {
     unsigned char raw[64];
     std::size_t n = sizeof raw;
     if (EVP_PKEY_get_raw_public_key(key, raw, &n) != 1) return ssl_error("public key");
-    return base64(std::string_view(reinterpret_cast<const char*>(raw), n));
+    return common::mail::encode_base64(std::string_view(reinterpret_cast<const char*>(raw), n));
   }
   int n = i2d_PUBKEY(key, nullptr);
   if (n <= 0) return ssl_error("public key");
   std::string der(static_cast<std::size_t>(n), '\0');
   auto* p = reinterpret_cast<unsigned char*>(der.data());
   if (i2d_PUBKEY(key, &p) != n) return ssl_error("public key");
-  return base64(der);
+  return common::mail::encode_base64(der);
 }
 
 std::string key_record_text(Algorithm a, std::string_view p) {
@@ -103,15 +104,6 @@ std::string txt_record_line(std::string_view domain, std::string_view selector, 
   // written as it is.
   for (const auto& s : split_txt(text)) line += " \"" + s + "\"";
   return line;
-}
-
-std::string base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
 }
 
 bool valid_selector(std::string_view s) {

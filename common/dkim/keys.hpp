@@ -47,8 +47,6 @@ std::string key_record_text(Algorithm a, std::string_view p);
 std::string txt_record_line(std::string_view domain, std::string_view selector, std::string_view text);
 std::vector<std::string> split_txt(std::string_view text, std::size_t max = 255);
 
-std::string base64(std::string_view bytes);
-
 // A selector: one or more labels of letters, digits and hyphens (RFC 6376 3.1), at most
 // 63 bytes each. Refuses anything that could leave the key store's file names.
 bool valid_selector(std::string_view s);

@@ -2,6 +2,7 @@
 #include "common/dkim/sign.hpp"
 
 #include "common/mail/ascii.hpp"
+#include "common/mail/base64.hpp"
 #include "common/tls/tls.hpp"
 
 namespace common::dkim {
@@ -129,7 +130,7 @@ void MessageSigner::finish() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   MB_CHECK(EVP_DigestFinal_ex(body_hash_, md, &n) == 1, "sha256 final");
-  body_hash_b64_ = base64(std::string_view(reinterpret_cast<char*>(md), n));
+  body_hash_b64_ = common::mail::encode_base64(std::string_view(reinterpret_cast<char*>(md), n));
 }
 
 Result<std::string> MessageSigner::sign(const Key& k, std::int64_t now) {
@@ -181,7 +182,7 @@ Result<std::string> MessageSigner::sign(const Key& k, std::int64_t now) {
       return ssl_error("signing");
   }
   sig.resize(len);
-  tag(base64(sig), true);
+  tag(common::mail::encode_base64(sig), true);
 
   // Queue convention: LF line ends (the remote agent sends CRLF).
   std::string out;

@@ -9,6 +9,8 @@
 
 #include <map>
 
+#include "common/mail/base64.hpp"
+
 using namespace common::dkim;
 
 namespace {
@@ -45,14 +47,9 @@ std::map<std::string, std::string> tags_of(const std::string& field) {
 }
 
 std::string unbase64(const std::string& b) {
-  std::string out(b.size(), '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(b.data()), static_cast<int>(b.size()));
-  REQUIRE(n >= 0);
-  std::size_t pad = 0;
-  for (auto it = b.rbegin(); it != b.rend() && *it == '='; ++it) ++pad;
-  out.resize(static_cast<std::size_t>(n) - pad);
-  return out;
+  auto d = common::mail::decode_base64(b);
+  REQUIRE(d.has_value());
+  return *d;
 }
 
 // Verifies `field` over `message` as a verifier would: the selected fields, then the
@@ -103,7 +100,7 @@ bool verifies(const std::string& field, const std::string& message, EVP_PKEY* ke
   unsigned int n = 0;
   std::string canon = relaxed_body(body);
   EVP_Digest(canon.data(), canon.size(), md, &n, EVP_sha256(), nullptr);
-  return ok && tags["bh"] == base64(std::string_view(reinterpret_cast<char*>(md), n));
+  return ok && tags["bh"] == common::mail::encode_base64(std::string_view(reinterpret_cast<char*>(md), n));
 }
 
 std::string sign_with(const std::string& message, EVP_PKEY* key, Algorithm a) {

@@ -3,23 +3,14 @@
 // text for reports.
 #include "common/smtp/client.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 
 #include "common/check.hpp"
+#include "common/mail/base64.hpp"
 #include "common/mail/idna.hpp"
 
 namespace common::smtp {
 namespace {
-
-std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 // A queued address must never carry a line end into a command (command injection).
 bool safe_in_command(std::string_view s) {
@@ -161,13 +152,13 @@ Output ClientSession::on_reply(const Reply& r) {
       if (r.code != 334)
         return fail(std::move(out), Stage::kAuth, &r, "4.7.0", "authentication failed", true);
       state_ = State::kAuthUser;
-      out.write = base64(opt_.auth_user) + "\r\n";
+      out.write = common::mail::encode_base64(opt_.auth_user) + "\r\n";
       return out;
     case State::kAuthUser:
       if (r.code != 334)
         return fail(std::move(out), Stage::kAuth, &r, "4.7.0", "authentication failed", true);
       state_ = State::kAuthPass;
-      out.write = base64(opt_.auth_password) + "\r\n";
+      out.write = common::mail::encode_base64(opt_.auth_password) + "\r\n";
       return out;
     case State::kTransaction:
     case State::kDot:
@@ -236,7 +227,7 @@ Output ClientSession::auth(Output out) {
     msg.push_back('\0');
     msg += opt_.auth_password;
     state_ = State::kAuthPlain;
-    out.write = "AUTH PLAIN " + base64(msg) + "\r\n";
+    out.write = "AUTH PLAIN " + common::mail::encode_base64(msg) + "\r\n";
     return out;
   }
   if (caps_.has_auth("LOGIN")) {

@@ -1,10 +1,9 @@
 // Messages the local agent composes (see notices.hpp).
 #include "delivery/local/notices.hpp"
 
-#include <openssl/evp.h>
-
 #include <cstdio>
 
+#include "common/mail/base64.hpp"
 #include "common/mail/date.hpp"
 
 namespace delivery::local {
@@ -20,14 +19,6 @@ bool has_8bit(std::string_view s) {
   for (unsigned char c : s)
     if (c >= 0x80) return true;
   return false;
-}
-
-std::string base64(std::string_view s) {
-  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
 }
 
 // Length of the UTF-8 sequence starting with `c` (1 for anything unexpected).
@@ -75,7 +66,7 @@ std::string header_text(std::string_view text) {
     }
     if (j == i) j = std::min(t.size(), i + 1);
     if (!out.empty()) out += "\n ";
-    out += "=?UTF-8?B?" + base64(std::string_view(t).substr(i, j - i)) + "?=";
+    out += "=?UTF-8?B?" + common::mail::encode_base64(std::string_view(t).substr(i, j - i)) + "?=";
     i = j;
   }
   return out;

@@ -2,9 +2,8 @@
 // calling user; every loop is bounded by the input, nothing indexes past it.
 #include "mailctl/sendmail/message.hpp"
 
-#include <openssl/evp.h>
-
 #include "common/mail/ascii.hpp"
+#include "common/mail/base64.hpp"
 #include "common/mail/date.hpp"
 
 namespace sendmail {
@@ -108,10 +107,7 @@ std::string encode_word(std::string_view utf8) {
     std::size_t n = std::min<std::size_t>(45, utf8.size() - i);
     while (i + n < utf8.size() && n > 0 && (static_cast<unsigned char>(utf8[i + n]) & 0xc0) == 0x80) --n;
     if (n == 0) n = std::min<std::size_t>(45, utf8.size() - i);
-    std::string b64(((n + 2) / 3) * 4 + 1, '\0');
-    int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
-                              reinterpret_cast<const unsigned char*>(utf8.data() + i), static_cast<int>(n));
-    b64.resize(len > 0 ? static_cast<std::size_t>(len) : 0);
+    std::string b64 = common::mail::encode_base64(utf8.substr(i, n));
     if (!out.empty()) out += " ";
     out += "=?UTF-8?B?" + b64 + "?=";
     i += n;

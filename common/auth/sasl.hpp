@@ -1,6 +1,7 @@
-// The pure parts of SMTP AUTH (RFC 4954): base64 through OpenSSL (never our own
-// decoder), the PLAIN message (RFC 4616 2) and the checks on what it carries. The session
-// (session_auth.cpp) drives the exchange; the password check itself runs in auth.cpp.
+// The pure parts of SASL that smtpd's AUTH (RFC 4954) and pop3d's AUTH (RFC 5034) share:
+// base64 through OpenSSL (never our own decoder), the PLAIN message (RFC 4616 2) and the
+// checks on what it carries. Each session drives its own exchange; the password check
+// runs in the authentication daemon (common/authd) behind client.hpp.
 // UNTRUSTED: every input here comes from the network. Fuzzed by sasl_fuzz.cpp.
 #pragma once
 
@@ -8,14 +9,15 @@
 #include <string>
 #include <string_view>
 
+#include "common/mail/base64.hpp"
 #include "common/result.hpp"
 
-namespace smtpd::sasl {
+namespace common::auth::sasl {
 
-// RFC 4648 4 base64, strictly: length a multiple of 4, only the alphabet, "=" padding
-// only at the end (at most two). No white space. nullopt when the text is not that.
-std::optional<std::string> decode_base64(std::string_view in);
-std::string encode_base64(std::string_view in);
+// RFC 4648 4 base64 as SASL carries it (RFC 4954 4, RFC 5034 4): strictly, see
+// common/mail/base64.hpp.
+using common::mail::decode_base64;
+using common::mail::encode_base64;
 
 // RFC 4616 2: message = [authzid] UTF8NUL authcid UTF8NUL passwd. authcid and passwd
 // must not be empty and none of the three may hold NUL; each at most 255 octets
@@ -44,4 +46,4 @@ bool authzid_allowed(std::string_view authzid, std::string_view authcid);
 // Overwrites a string's bytes (OPENSSL_cleanse) and empties it.
 void wipe(std::string* s);
 
-}  // namespace smtpd::sasl
+}  // namespace common::auth::sasl

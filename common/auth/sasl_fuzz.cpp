@@ -5,24 +5,24 @@
 #include <string>
 #include <string_view>
 
+#include "common/auth/sasl.hpp"
 #include "common/check.hpp"
-#include "smtpd/sasl.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
-  auto d = smtpd::sasl::decode_base64(in);
+  auto d = common::auth::sasl::decode_base64(in);
   if (d) {
-    MB_CHECK(smtpd::sasl::encode_base64(*d) == in, "base64 round trip");
+    MB_CHECK(common::auth::sasl::encode_base64(*d) == in, "base64 round trip");
     MB_CHECK(d->size() <= in.size(), "decoded larger than encoded");
-    auto c = smtpd::sasl::parse_plain(*d);
+    auto c = common::auth::sasl::parse_plain(*d);
     if (c) MB_CHECK(!c->authcid.empty() && !c->password.empty(), "empty PLAIN field accepted");
   }
-  auto c = smtpd::sasl::parse_plain(in);
+  auto c = common::auth::sasl::parse_plain(in);
   if (c) {
     MB_CHECK(c->authcid.find('\0') == std::string::npos, "NUL in authcid");
     MB_CHECK(c->password.find('\0') == std::string::npos, "NUL in password");
-    (void)smtpd::sasl::authzid_allowed(c->authzid, c->authcid);
+    (void)common::auth::sasl::authzid_allowed(c->authzid, c->authcid);
   }
-  (void)smtpd::sasl::valid_login_name(in);
+  (void)common::auth::sasl::valid_login_name(in);
   return 0;
 }
