@@ -148,7 +148,7 @@ void Server::authenticate(std::uint64_t conn_id, const std::string& user, const 
   if (limits_.auth_started(ip, monotonic(), false) != io::ClientLimits::Verdict::kOk) {
     if (warn_limit_.allow("throttle " + limits_.key(ip)))
       log::warn("login refused: too many failures from %s", ip.c_str());
-    return answer(conn_id, AuthResult::Outcome::kThrottled);
+    return answer(conn_id, AuthResult::Kind::kBlocked);
   }
   // The authentication daemon answers ok, bad credentials, or a temporary failure (its
   // queue is full, a database is unreadable, it is not running or died mid-check).
@@ -156,13 +156,13 @@ void Server::authenticate(std::uint64_t conn_id, const std::string& user, const 
     AuthResult r;
     bool failed = v.result == common::ipc::AuthResult::kBadCredentials;
     if (v.result == common::ipc::AuthResult::kOk) {
-      r.outcome = AuthResult::Outcome::kOk;
-      r.address = v.account;
+      r.kind = AuthResult::Kind::kOk;
+      r.account = v.account;
       r.maildir = v.maildir;
     } else {
-      r.outcome = failed ? AuthResult::Outcome::kBadCredentials : AuthResult::Outcome::kTempFail;
+      r.kind = failed ? AuthResult::Kind::kFailed : AuthResult::Kind::kTempFail;
     }
-    if (r.outcome == AuthResult::Outcome::kTempFail && warn_limit_.allow("auth temp"))
+    if (r.kind == AuthResult::Kind::kTempFail && warn_limit_.allow("auth temp"))
       log::warn("login from %s failed temporarily%s%s", ip.c_str(), v.why.empty() ? "" : ": ", v.why.c_str());
     auto f = limits_.auth_finished(ip, monotonic(), false, !failed);
     if (failed && warn_limit_.allow("authfail " + ip))
@@ -173,14 +173,14 @@ void Server::authenticate(std::uint64_t conn_id, const std::string& user, const 
     limits_.auth_finished(ip, monotonic(), false, true);  // not the client's failure
     if (warn_limit_.allow("auth down"))
       log::warn("login refused: the authentication daemon is not reachable");
-    answer(conn_id, AuthResult::Outcome::kTempFail);
+    answer(conn_id, AuthResult::Kind::kTempFail);
   }
 }
 
 // On the next loop turn: the connection is inside its own session's call.
-void Server::answer(std::uint64_t conn_id, AuthResult::Outcome outcome) {
+void Server::answer(std::uint64_t conn_id, AuthResult::Kind outcome) {
   AuthResult r;
-  r.outcome = outcome;
+  r.kind = outcome;
   io::run_soon(base_, [this, conn_id, r] {
     if (Connection* c = find(conn_id)) c->auth_done(r, 0);
   });

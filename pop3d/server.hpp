@@ -92,7 +92,7 @@ class Server {
   static void accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, void* arg) noexcept;
   static void prune_cb(evutil_socket_t, short, void* arg) noexcept;
   void accept(common::io::UniqueFd fd, const sockaddr* sa, bool implicit_tls);
-  void answer(std::uint64_t conn_id, AuthResult::Outcome outcome);
+  void answer(std::uint64_t conn_id, AuthResult::Kind outcome);
   double monotonic() const;
 
   const common::config::Config& cfg_;

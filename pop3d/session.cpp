@@ -186,14 +186,14 @@ Output Session::auth_result(const AuthResult& r) {
 void Session::do_auth_result(const AuthResult& r) {
   wait_ = Wait::kNone;
   if (state_ == State::kClosed) return;
-  using O = AuthResult::Outcome;
-  switch (r.outcome) {
-    case O::kBadCredentials: return error("[AUTH] Authentication failed");
-    case O::kThrottled: return error("[SYS/TEMP] Too many failed logins from your address, try again later");
+  using O = AuthResult::Kind;
+  switch (r.kind) {
+    case O::kFailed: return error("[AUTH] Authentication failed");
+    case O::kBlocked: return error("[SYS/TEMP] Too many failed logins from your address, try again later");
     case O::kTempFail: return reply_err("[SYS/TEMP] Temporary authentication failure, try again later");
     case O::kOk: break;
   }
-  login_ = r.address;
+  login_ = r.account;
   wait_ = Wait::kOpen;
   out_.open_maildrop = r.maildir;
 }

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <utility>
 
+#include "common/auth/outcome.hpp"
 #include "common/io/unique_fd.hpp"
 #include "common/result.hpp"
 #include "pop3d/commands.hpp"
@@ -32,12 +33,7 @@ struct SessionOptions {
 };
 
 // What the host learned about a login attempt.
-struct AuthResult {
-  enum class Outcome { kOk, kBadCredentials, kThrottled, kTempFail };
-  Outcome outcome = Outcome::kBadCredentials;
-  std::string address;  // canonical "local@domain" (kOk)
-  std::string maildir;  // absolute Maildir path (kOk)
-};
+using AuthResult = common::auth::Outcome;
 
 struct SessionStats {
   std::size_t retrieved = 0;

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "common/auth/sasl.hpp"
-#include "common/auth/sasl.hpp"
 #include "pop3d/test_support.hpp"
 
 using namespace pop3d;
@@ -45,8 +44,8 @@ struct Fixture {
     CHECK(cmd("PASS secret") == "");
     CHECK(s->busy());
     AuthResult r;
-    r.outcome = AuthResult::Outcome::kOk;
-    r.address = "bob@example.test";
+    r.kind = AuthResult::Kind::kOk;
+    r.account = "bob@example.test";
     r.maildir = md;
     host.apply(s->auth_result(r));
     CHECK(host.take() == "+OK Logged in, 2 messages (54 octets)\r\n");
@@ -135,16 +134,16 @@ TEST_CASE("USER/PASS: the host verifies; failures carry [AUTH], [SYS/TEMP]") {
   CHECK(f.cmd("PASS two words") == "");
   REQUIRE(f.host.verified.size() == 1);
   CHECK(f.host.verified[0] == std::pair<std::string, std::string>{"bob@example.test", "two words"});
-  f.host.apply(f.s->auth_result(AuthResult{AuthResult::Outcome::kBadCredentials, "", ""}));
+  f.host.apply(f.s->auth_result(AuthResult{AuthResult::Kind::kFailed, "", ""}));
   CHECK(f.host.take() == "-ERR [AUTH] Authentication failed\r\n");
   CHECK(f.cmd("PASS again") == "-ERR USER first\r\n");  // USER is needed again
   f.cmd("USER bob@example.test");
   f.cmd("PASS x");
-  f.host.apply(f.s->auth_result(AuthResult{AuthResult::Outcome::kThrottled, "", ""}));
+  f.host.apply(f.s->auth_result(AuthResult{AuthResult::Kind::kBlocked, "", ""}));
   CHECK(f.host.take().rfind("-ERR [SYS/TEMP] Too many failed logins", 0) == 0);
   f.cmd("USER bob@example.test");
   f.cmd("PASS x");
-  f.host.apply(f.s->auth_result(AuthResult{AuthResult::Outcome::kTempFail, "", ""}));
+  f.host.apply(f.s->auth_result(AuthResult{AuthResult::Kind::kTempFail, "", ""}));
   CHECK(f.host.take().rfind("-ERR [SYS/TEMP] Temporary authentication failure", 0) == 0);
   CHECK(f.s->state() == Session::State::kAuthorization);
   CHECK(f.host.logins.empty());
@@ -185,7 +184,7 @@ TEST_CASE("AUTH PLAIN with an initial response, with a continuation, cancelled (
   REQUIRE(f.host.verified.size() == 1);
   CHECK(f.host.verified[0].first == "bob@example.test");
   CHECK(f.host.verified[0].second == "secret");
-  f.host.apply(f.s->auth_result(AuthResult{AuthResult::Outcome::kBadCredentials, "", ""}));
+  f.host.apply(f.s->auth_result(AuthResult{AuthResult::Kind::kFailed, "", ""}));
   f.host.take();
   CHECK(f.cmd("AUTH PLAIN") == "+ \r\n");
   CHECK(f.cmd("*") == "-ERR Authentication cancelled\r\n");
@@ -256,7 +255,7 @@ TEST_CASE("opening the maildrop and UPDATE run outside the session; +OK after th
   f.host.deferred = true;  // as the server's worker threads do
   f.cmd("USER bob@example.test");
   f.cmd("PASS secret");
-  f.host.apply(f.s->auth_result(AuthResult{AuthResult::Outcome::kOk, "bob@example.test", f.md}));
+  f.host.apply(f.s->auth_result(AuthResult{AuthResult::Kind::kOk, "bob@example.test", f.md}));
   CHECK(f.s->busy());  // pipelined commands wait for the maildrop
   CHECK(f.host.take() == "");
   CHECK(f.s->state() == Session::State::kAuthorization);
@@ -303,14 +302,14 @@ TEST_CASE("a second session for the same maildrop gets [IN-USE] (RFC 2449 8.1.1)
   h2.session = &s2;
   h2.apply(s2.on_line("USER bob@example.test"));
   h2.apply(s2.on_line("PASS secret"));
-  h2.apply(s2.auth_result(AuthResult{AuthResult::Outcome::kOk, "bob@example.test", f.md}));
+  h2.apply(s2.auth_result(AuthResult{AuthResult::Kind::kOk, "bob@example.test", f.md}));
   CHECK(h2.out.find("-ERR [IN-USE] ") != std::string::npos);
   CHECK(s2.state() == Session::State::kAuthorization);
   CHECK(f.cmd("QUIT").rfind("+OK", 0) == 0);
   h2.out.clear();
   h2.apply(s2.on_line("USER bob@example.test"));
   h2.apply(s2.on_line("PASS secret"));
-  h2.apply(s2.auth_result(AuthResult{AuthResult::Outcome::kOk, "bob@example.test", f.md}));
+  h2.apply(s2.auth_result(AuthResult{AuthResult::Kind::kOk, "bob@example.test", f.md}));
   CHECK(h2.out.find("+OK Logged in") != std::string::npos);
 }
 
@@ -319,8 +318,7 @@ TEST_CASE("a missing Maildir after a good password: [SYS/TEMP]") {
   f.host.take();
   f.cmd("USER bob@example.test");
   f.cmd("PASS secret");
-  f.host.apply(
-      f.s->auth_result(AuthResult{AuthResult::Outcome::kOk, "bob@example.test", f.t.path + "/none"}));
+  f.host.apply(f.s->auth_result(AuthResult{AuthResult::Kind::kOk, "bob@example.test", f.t.path + "/none"}));
   CHECK(f.host.take() == "-ERR [SYS/TEMP] Cannot open your mailbox, try again later\r\n");
   CHECK(f.s->state() == Session::State::kAuthorization);
 }
@@ -345,7 +343,7 @@ TEST_CASE("the session returns what to write and what to do next (Output), like 
   CHECK(o.verify->user == "bob@example.test");
   CHECK(o.verify->password == "secret");
   CHECK(s.busy());
-  o = s.auth_result(AuthResult{AuthResult::Outcome::kOk, "bob@example.test", "/nonexistent"});
+  o = s.auth_result(AuthResult{AuthResult::Kind::kOk, "bob@example.test", "/nonexistent"});
   REQUIRE(o.open_maildrop);
   CHECK(*o.open_maildrop == "/nonexistent");
   o = s.maildrop_opened(common::Status::error("gone"), Maildrop::OpenError::kFailed);

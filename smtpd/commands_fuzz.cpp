@@ -84,7 +84,7 @@ void session(std::string_view in) {
       else if (o.auth)
         o = s.auth_done(smtpd::AuthOutcome{
             o.auth->password == "secret" ? smtpd::AuthOutcome::Kind::kOk : smtpd::AuthOutcome::Kind::kFailed,
-            "alice@example.test"});
+            "alice@example.test", ""});
       else if (o.etrn)
         o = s.etrn_done(o.etrn->subdomains ? std::nullopt : std::optional<std::uint32_t>(2));
       else

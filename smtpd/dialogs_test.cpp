@@ -215,11 +215,11 @@ class Runner {
   // The fake password check: alice@example.test (any case) with "secret" is alice; the
   // mode can force an outcome.
   AuthOutcome auth_outcome(const AuthRequest& r) const {
-    if (auth_mode_ == "tempfail") return AuthOutcome{AuthOutcome::Kind::kTempFail, ""};
+    if (auth_mode_ == "tempfail") return AuthOutcome{AuthOutcome::Kind::kTempFail, "", ""};
     bool good = r.password == "secret" &&
                 (r.login == "alice@example.test" || r.login == "ALICE@EXAMPLE.TEST" || r.login == "alice");
-    if (good && auth_mode_ != "blocked") return AuthOutcome{AuthOutcome::Kind::kOk, "alice@example.test"};
-    return AuthOutcome{auth_mode_ == "blocked" ? AuthOutcome::Kind::kBlocked : AuthOutcome::Kind::kFailed,
+    if (good && auth_mode_ != "blocked") return AuthOutcome{AuthOutcome::Kind::kOk, "alice@example.test", ""};
+    return AuthOutcome{auth_mode_ == "blocked" ? AuthOutcome::Kind::kBlocked : AuthOutcome::Kind::kFailed, "",
                        ""};
   }
 

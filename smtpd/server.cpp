@@ -371,7 +371,7 @@ void Server::authenticate(std::uint64_t conn_id, AuthRequest req) {
     if (limit.allow("auth-blocked " + job.ip))
       log::warn("AUTH refused: [%s] is blocked after too many failed authentications", job.ip.c_str());
     common::io::run_soon(base_, [this, conn_id] {
-      auth_answer(conn_id, AuthOutcome{AuthOutcome::Kind::kBlocked, ""}, 0);
+      auth_answer(conn_id, AuthOutcome{AuthOutcome::Kind::kBlocked, "", ""}, 0);
     });
     return;
   }
@@ -397,14 +397,14 @@ void Server::on_password_checked(const AuthJob& job, const common::auth::Verdict
     if (limit.allow("auth-temp"))
       log::warn("AUTH unavailable for [%s]: %s", job.ip.c_str(),
                 v.why.empty() ? "temporary failure in the authentication daemon" : v.why.c_str());
-    auth_answer(job.conn_id, AuthOutcome{AuthOutcome::Kind::kTempFail, ""}, 0);
+    auth_answer(job.conn_id, AuthOutcome{AuthOutcome::Kind::kTempFail, "", ""}, 0);
     return;
   }
   bool good = v.result == AuthResult::kOk;
   auto f = limits_.auth_finished(job.ip, monotonic(), job.exempt, good);
   if (good) {
     log::info("[%s]: authenticated as %s", job.ip.c_str(), v.account.c_str());
-    auth_answer(job.conn_id, AuthOutcome{AuthOutcome::Kind::kOk, v.account}, 0);
+    auth_answer(job.conn_id, AuthOutcome{AuthOutcome::Kind::kOk, v.account, ""}, 0);
     return;
   }
   static log::RateLimiter limit(std::chrono::seconds(60));
@@ -417,7 +417,8 @@ void Server::on_password_checked(const AuthJob& job, const common::auth::Verdict
   else if (f.blocked)
     log::warn("[%s] blocked after too many failed authentications", job.ip.c_str());
   auth_answer(job.conn_id,
-              AuthOutcome{f.blocked ? AuthOutcome::Kind::kBlocked : AuthOutcome::Kind::kFailed, ""}, f.delay);
+              AuthOutcome{f.blocked ? AuthOutcome::Kind::kBlocked : AuthOutcome::Kind::kFailed, "", ""},
+              f.delay);
 }
 
 void Server::auth_answer(std::uint64_t conn_id, const AuthOutcome& o, double delay) {

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/auth/outcome.hpp"
 #include "common/checks/rules.hpp"
 #include "common/io/unique_fd.hpp"
 #include "common/ipc/messages.hpp"
@@ -100,16 +101,9 @@ struct AuthRequest {
   ~AuthRequest();
 };
 
-struct AuthOutcome {
-  enum class Kind {
-    kOk,        // `user` is the account's address
-    kFailed,    // wrong name or password: 535 5.7.8
-    kBlocked,   // failed, and the client's address is now blocked: 421 4.7.0, close
-    kTempFail,  // the password database cannot be read: 454 4.7.0
-  };
-  Kind kind = Kind::kFailed;
-  std::string user;
-};
+// A login's result (kFailed: 535 5.7.8; kBlocked: 421 4.7.0 and close; kTempFail:
+// 454 4.7.0; RFC 4954 6).
+using AuthOutcome = common::auth::Outcome;
 
 // An allowed ETRN for the queue manager (ipc::Etrn); answer with etrn_done().
 struct EtrnRequest {

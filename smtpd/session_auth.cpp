@@ -108,7 +108,7 @@ Output Session::auth_done(const AuthOutcome& o) {
   phase_ = Phase::kCommand;
   switch (o.kind) {
     case AuthOutcome::Kind::kOk:
-      facts_.auth_user = o.user;
+      facts_.auth_user = o.account;
       send(make_reply(235, "2.7.0", "Authentication successful"));  // RFC 4954 6
       break;
     case AuthOutcome::Kind::kFailed:

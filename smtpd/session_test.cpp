@@ -368,11 +368,11 @@ TEST_CASE(
   CHECK(o.bytes.empty());
   CHECK_FALSE(s.wants_input());
   CHECK(s.feed("RCPT TO:<x@far.example>\r\n").bytes.empty());
-  Output d = s.auth_done(AuthOutcome{AuthOutcome::Kind::kOk, "alice@example.test"});
+  Output d = s.auth_done(AuthOutcome{AuthOutcome::Kind::kOk, "alice@example.test", ""});
   CHECK(d.bytes == "235 2.7.0 Authentication successful\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
   CHECK(s.facts().auth_user == "alice@example.test");
   // A stale answer changes nothing.
-  CHECK(s.auth_done(AuthOutcome{AuthOutcome::Kind::kFailed, ""}).bytes.empty());
+  CHECK(s.auth_done(AuthOutcome{AuthOutcome::Kind::kFailed, "", ""}).bytes.empty());
 }
 
 TEST_CASE("RFC 6531 3.7.3 / RFC 3848: UTF8SMTPSA after TLS and AUTH") {
@@ -385,7 +385,7 @@ TEST_CASE("RFC 6531 3.7.3 / RFC 3848: UTF8SMTPSA after TLS and AUTH") {
   s.start();
   s.feed("EHLO c.test\r\n");
   s.feed("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=\r\n");
-  s.auth_done(AuthOutcome{AuthOutcome::Kind::kOk, "alice@example.test"});
+  s.auth_done(AuthOutcome{AuthOutcome::Kind::kOk, "alice@example.test", ""});
   s.feed("MAIL FROM:<alice@example.test> SMTPUTF8\r\nRCPT TO:<j\xc3\xb6rg@far.example>\r\nDATA\r\n");
   Output o = s.feed("x\r\n.\r\n");
   REQUIRE(o.submit.has_value());
