@@ -34,10 +34,36 @@ std::uint64_t Client::check(const std::string& client_ip, const std::string& log
         if (v.result == ipc::AuthResult::kOk) {
           v.account = std::move(r->account);
           v.maildir = std::move(r->maildir);
+          v.token = std::move(r->token);
           // An ok without an account is no answer we can act on.
           if (v.account.empty()) {
             v.result = ipc::AuthResult::kTempFail;
             v.why = "the authentication daemon answered ok without an account";
+          }
+        }
+        done(v);
+      });
+}
+
+std::uint64_t Client::redeem(const std::string& account, std::string token, Done done) {
+  ipc::AuthRedeem req;
+  req.account = account;
+  req.token = std::move(token);
+  return client_.call<ipc::AuthRedeemReply>(
+      std::move(req), io::UniqueFd(), [done = std::move(done), account](Result<ipc::AuthRedeemReply> r) {
+        Verdict v;
+        if (!r) {
+          v.why = r.message();
+          done(v);
+          return;
+        }
+        v.result = r->result;
+        if (v.result == ipc::AuthResult::kOk) {
+          v.account = account;
+          v.maildir = std::move(r->maildir);
+          if (v.maildir.empty() || v.maildir[0] != '/') {
+            v.result = ipc::AuthResult::kTempFail;
+            v.why = "the authentication daemon redeemed a token without a Maildir";
           }
         }
         done(v);

@@ -22,6 +22,7 @@ struct Verdict {
   ipc::AuthResult result = ipc::AuthResult::kTempFail;
   std::string account;  // with kOk
   std::string maildir;  // with kOk, service pop3
+  std::string token;    // with kOk, service pop3: the one-time login token
   std::string why;      // with a failed conversation, for the log
 };
 
@@ -43,6 +44,11 @@ class Client {
   // later turn of the loop. The password is wiped from `password`.
   std::uint64_t check(const std::string& client_ip, const std::string& login, std::string password,
                       Done done);
+  // The POP3 mailbox process: redeems the login token that came with `account`. `done`
+  // gets kOk with the Maildir in `maildir`, kBadCredentials for a token that is unknown,
+  // spent, expired or another account's, kTempFail when the conversation failed. The
+  // same contract as check() (0: not reachable now, `done` never called).
+  std::uint64_t redeem(const std::string& account, std::string token, Done done);
   void cancel(std::uint64_t id) { client_.cancel(id); }
   bool connected() const { return client_.connected(); }
 

@@ -27,9 +27,24 @@ Result<ipc::AuthCheck> check_request(const ipc::FrameView& frame) {
   return c;
 }
 
+Result<ipc::AuthRedeem> check_redeem(const ipc::FrameView& frame) {
+  auto r = ipc::decode<ipc::AuthRedeem>(frame);
+  if (!r) return r.status();
+  if (r->account.empty() || r->account.size() > kMaxLogin || has_control(r->account))
+    return Status::error("bad account name");
+  if (r->token.size() != kTokenSize || r->token.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return Status::error("bad token");
+  return r;
+}
+
 bool peer_allowed(const PeerPolicy& policy, uid_t uid) {
   if (!policy.enforce) return true;
   return std::find(policy.uids.begin(), policy.uids.end(), uid) != policy.uids.end();
+}
+
+bool redeem_allowed(const PeerPolicy& policy, uid_t uid) {
+  if (!policy.enforce) return true;
+  return std::find(policy.redeem_uids.begin(), policy.redeem_uids.end(), uid) != policy.redeem_uids.end();
 }
 
 }  // namespace common::auth

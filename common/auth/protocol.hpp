@@ -23,6 +23,8 @@ namespace common::auth {
 inline constexpr std::size_t kMaxLogin = 255;
 inline constexpr std::size_t kMaxPassword = 1024;
 inline constexpr std::size_t kMaxClient = 64;  // an IPv6 literal with a zone fits
+// A login token (common/authd/tokens.hpp): 64 lower-case hex digits.
+inline constexpr std::size_t kTokenSize = 64;
 
 inline constexpr std::string_view kServiceSmtp = "smtp";
 inline constexpr std::string_view kServicePop3 = "pop3";
@@ -31,14 +33,23 @@ inline constexpr std::string_view kServicePop3 = "pop3";
 // and its connection is closed.
 Result<ipc::AuthCheck> check_request(const ipc::FrameView& frame);
 
+// Decodes an AuthRedeem frame: an account (as AuthCheck's login) and a token of
+// kTokenSize hex digits. An error closes the peer's connection.
+Result<ipc::AuthRedeem> check_redeem(const ipc::FrameView& frame);
+
 // Who may ask. When the daemon started as root, `uids` are the users of smtpd and pop3d
-// plus root; a peer with any other uid is refused. Started by an ordinary user (tests,
-// a private instance), every program runs as that user and there is no boundary to keep:
-// `enforce` is false and anyone who can open the socket is served.
+// plus root, who may check passwords (AuthCheck), and `redeem_uids` the POP3 mailbox
+// process's user plus root, who may redeem login tokens (AuthRedeem); a peer in neither
+// list is refused at accept, and a request its list does not allow closes its connection.
+// Started by an ordinary user (tests, a private instance), every program runs as that
+// user and there is no boundary to keep: `enforce` is false and anyone who can open the
+// socket is served.
 struct PeerPolicy {
   bool enforce = true;
   std::vector<uid_t> uids;
+  std::vector<uid_t> redeem_uids;
 };
 bool peer_allowed(const PeerPolicy& policy, uid_t uid);
+bool redeem_allowed(const PeerPolicy& policy, uid_t uid);
 
 }  // namespace common::auth

@@ -111,6 +111,60 @@ TEST_CASE("peer_allowed: only the listed users when enforcing; anyone otherwise"
   CHECK(common::auth::peer_allowed(p, 0));
   CHECK(common::auth::peer_allowed(p, 102));
   CHECK_FALSE(common::auth::peer_allowed(p, 103));
-  CHECK_FALSE(common::auth::peer_allowed(common::auth::PeerPolicy{true, {}}, 0));
-  CHECK(common::auth::peer_allowed(common::auth::PeerPolicy{false, {}}, 12345));
+  CHECK_FALSE(common::auth::peer_allowed(common::auth::PeerPolicy{true, {}, {}}, 0));
+  CHECK(common::auth::peer_allowed(common::auth::PeerPolicy{false, {}, {}}, 12345));
+}
+
+TEST_CASE("check_redeem: an account and a 64-digit hex token, nothing else") {
+  ipc::AuthRedeem r;
+  r.request_id = 9;
+  r.account = "bob@example.test";
+  r.token = std::string(common::auth::kTokenSize, 'a');
+  auto check = [](const ipc::AuthRedeem& m) {
+    std::string frame = ipc::encode_frame(m);
+    auto f = ipc::parse_frame(frame);
+    REQUIRE(f.is_ok());
+    return common::auth::check_redeem(*f);
+  };
+  auto ok = check(r);
+  REQUIRE(ok.is_ok());
+  CHECK(ok->request_id == 9);
+  CHECK(ok->token == r.token);
+  auto bad = r;
+  bad.token.pop_back();
+  CHECK_FALSE(check(bad).is_ok());
+  bad = r;
+  bad.token[3] = 'A';
+  CHECK_FALSE(check(bad).is_ok());
+  bad = r;
+  bad.token += "a";
+  CHECK_FALSE(check(bad).is_ok());
+  bad = r;
+  bad.account = "";
+  CHECK_FALSE(check(bad).is_ok());
+  bad = r;
+  bad.account = "bob\n@example.test";
+  CHECK_FALSE(check(bad).is_ok());
+  bad = r;
+  bad.account = std::string(common::auth::kMaxLogin + 1, 'b');
+  CHECK_FALSE(check(bad).is_ok());
+  // An AuthCheck is not a redeem, nor the other way round.
+  std::string frame = ipc::encode_frame(r);
+  auto f = ipc::parse_frame(frame);
+  REQUIRE(f.is_ok());
+  CHECK_FALSE(check_request(*f).is_ok());
+  std::string cf = ipc::encode_frame(good());
+  auto g = ipc::parse_frame(cf);
+  REQUIRE(g.is_ok());
+  CHECK_FALSE(common::auth::check_redeem(*g).is_ok());
+}
+
+TEST_CASE("redeem_allowed: only the mailbox process's users when enforcing") {
+  common::auth::PeerPolicy p;
+  p.uids = {0, 101};
+  p.redeem_uids = {0, 105};
+  CHECK(common::auth::redeem_allowed(p, 105));
+  CHECK_FALSE(common::auth::redeem_allowed(p, 101));  // the login process cannot redeem
+  CHECK_FALSE(common::auth::peer_allowed(p, 105));    // nor the mailbox process check passwords
+  CHECK(common::auth::redeem_allowed(common::auth::PeerPolicy{false, {}, {}}, 4242));
 }

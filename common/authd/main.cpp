@@ -3,8 +3,8 @@
 // pop3d (USER/PASS) ask it today, and an IMAP server's password database (Dovecot's
 // passdb, a checkpassword-style client) can ask it the same way later.
 // Runs as mb-authd (primary group mb-authd, which alone can read passwd.mdb; mb-acct for
-// accounts.mdb). As root it only creates private/auth (0660, group mb-auth: smtpd and
-// pop3d), then drops privileges for good and opens the databases. It has no network
+// accounts.mdb). As root it only creates private/auth (0660, group mb-auth: smtpd, pop3d
+// and the POP3 mailbox process), then drops privileges for good and opens the databases. It has no network
 // socket; the frames of private/auth are the only input it parses. See mailbag-auth(8).
 #include <sysexits.h>
 
@@ -42,6 +42,13 @@ common::io::UniqueFd listen_auth(const common::spool::Layout& layout, common::au
           id ? common::privsep::user_id(id->user) : common::Result<uid_t>(common::Status::error(program));
       if (!uid) log::fatal("%s (run mailctl init)", uid.message().c_str());
       policy->uids.push_back(*uid);
+    }
+    // Login tokens are redeemed by the POP3 mailbox process alone (and root's tools).
+    policy->redeem_uids.push_back(0);
+    if (const auto* id = common::privsep::identity_for("pop3-mailbox")) {
+      auto uid = common::privsep::user_id(id->user);
+      if (!uid) log::fatal("%s (run mailctl init)", uid.message().c_str());
+      policy->redeem_uids.push_back(*uid);
     }
   }
   auto s = common::ipc::listen_unix(layout.auth_socket(), 0660, gid);

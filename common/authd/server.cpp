@@ -1,11 +1,13 @@
 // The authentication daemon's loop (see server.hpp). UNTRUSTED: frames from smtpd and
-// pop3d, which parse the network and may be under a remote attacker's control; each one
-// goes through common::auth::check_request before anything else sees it.
+// pop3d, which parse the network and may be under a remote attacker's control, and from
+// the POP3 mailbox process; each one goes through common::auth::check_request or
+// check_redeem before anything else sees it.
 #include "common/authd/server.hpp"
 
 #include <openssl/crypto.h>
 
 #include <cerrno>
+#include <chrono>
 
 #include "common/io/fdio.hpp"
 #include "common/ipc/socket.hpp"
@@ -15,6 +17,14 @@ namespace authd {
 namespace ipc = common::ipc;
 namespace log = common::log;
 using common::Status;
+
+namespace {
+
+double monotonic() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
 
 Server::Server(event_base* base, common::io::UniqueFd listener, common::auth::PeerPolicy policy,
                std::unique_ptr<Verifier> verifier)
@@ -49,9 +59,9 @@ void Server::on_accept(common::io::UniqueFd fd) {
     return;
   }
   std::string who = "uid " + std::to_string(cred->uid) + " pid " + std::to_string(cred->pid);
-  if (!common::auth::peer_allowed(policy_, cred->uid)) {
+  if (!common::auth::peer_allowed(policy_, cred->uid) && !common::auth::redeem_allowed(policy_, cred->uid)) {
     if (warn_.allow("refused " + std::to_string(cred->uid)))
-      log::warn("private/auth: refusing %s: not smtpd, pop3d or root", who.c_str());
+      log::warn("private/auth: refusing %s: not smtpd, pop3d, the POP3 mailbox process or root", who.c_str());
     return;
   }
   if (peers_.size() >= kMaxPeers) {
@@ -62,6 +72,7 @@ void Server::on_accept(common::io::UniqueFd fd) {
   std::uint64_t id = next_peer_++;
   Peer& p = peers_[id];
   p.who = who;
+  p.uid = cred->uid;
   p.ch = std::make_unique<ipc::Channel>(
       base_, std::move(fd), ipc::kProtoAuth, "mailbag-auth",
       [this, id](const ipc::FrameView& f, common::io::UniqueFd passed) {
@@ -87,7 +98,22 @@ void Server::drop_peer(std::uint64_t peer, const std::string& why) {
   it->second.ch->close(Status::error(why, EPROTO));
 }
 
+// Each request type only from the users the policy lists for it: the login processes
+// check passwords, the mailbox process redeems tokens, neither does the other's job.
 void Server::on_frame(std::uint64_t peer, const ipc::FrameView& f) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  if (f.type == static_cast<std::uint16_t>(ipc::MsgType::kAuthRedeem)) {
+    if (!common::auth::redeem_allowed(policy_, it->second.uid))
+      return drop_peer(peer, "AuthRedeem from a user that may not redeem login tokens");
+    return on_redeem(peer, f);
+  }
+  if (!common::auth::peer_allowed(policy_, it->second.uid))
+    return drop_peer(peer, "a request other than AuthRedeem from the POP3 mailbox process's user");
+  on_check(peer, f);
+}
+
+void Server::on_check(std::uint64_t peer, const ipc::FrameView& f) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
   auto req = common::auth::check_request(f);
@@ -101,7 +127,10 @@ void Server::on_frame(std::uint64_t peer, const ipc::FrameView& f) {
       [this, peer, request_id, pop3, login, client, service, g = life_.guard()](const Outcome& o) {
         if (!g) return;
         Outcome out = o;
+        std::string token;
         if (!pop3) out.maildir.clear();  // smtpd has no use for it
+        if (pop3 && o.result == ipc::AuthResult::kOk)
+          token = tokens_.issue(o.account, o.maildir, monotonic());
         if (o.result == ipc::AuthResult::kBadCredentials) {
           std::size_t dropped = 0;
           if (warn_.allow("fail " + service + " " + client, &dropped))
@@ -109,17 +138,40 @@ void Server::on_frame(std::uint64_t peer, const ipc::FrameView& f) {
                       client.c_str(),
                       dropped ? (" (" + std::to_string(dropped) + " more not logged)").c_str() : "");
         }
-        reply(peer, request_id, out);
+        reply(peer, request_id, out, token);
       });
   OPENSSL_cleanse(req->password.data(), req->password.size());
   if (!queued) {
     if (warn_.allow("queue full"))
       log::warn("%zu password checks already waiting: answering a temporary failure", verifier_->waiting());
-    reply(peer, request_id, Outcome{});
+    reply(peer, request_id, Outcome{}, "");
   }
 }
 
-void Server::reply(std::uint64_t peer, std::uint64_t request_id, const Outcome& o) {
+// Answered at once, on the loop thread (no database, no yescrypt): the token alone says
+// whether the password was checked for this account moments ago.
+void Server::on_redeem(std::uint64_t peer, const ipc::FrameView& f) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  auto req = common::auth::check_redeem(f);
+  if (!req) return drop_peer(peer, "bad redeem request: " + req.message());
+  if (it->second.ch->queued() >= kMaxUnread) return drop_peer(peer, "too many replies left unread");
+  auto r = tokens_.redeem(req->token, req->account, monotonic());
+  OPENSSL_cleanse(req->token.data(), req->token.size());
+  ipc::AuthRedeemReply rep;
+  rep.request_id = req->request_id;
+  rep.result = ipc::AuthResult::kBadCredentials;
+  if (r.verdict == LoginTokens::Verdict::kOk) {
+    rep.result = ipc::AuthResult::kOk;
+    rep.maildir = std::move(r.maildir);
+  } else if (warn_.allow("redeem " + it->second.who)) {
+    log::warn("private/auth: %s: login token refused for %s: %s", it->second.who.c_str(),
+              log::printable(req->account, 80).c_str(), to_string(r.verdict));
+  }
+  it->second.ch->send(rep);
+}
+
+void Server::reply(std::uint64_t peer, std::uint64_t request_id, const Outcome& o, const std::string& token) {
   auto it = peers_.find(peer);
   if (it == peers_.end() || !it->second.ch->open()) return;  // the asker is gone
   ipc::AuthReply r;
@@ -128,6 +180,7 @@ void Server::reply(std::uint64_t peer, std::uint64_t request_id, const Outcome& 
   if (o.result == ipc::AuthResult::kOk) {
     r.account = o.account;
     r.maildir = o.maildir;
+    r.token = token;
   }
   it->second.ch->send(r);
 }

@@ -63,5 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try_decode<ipc::CheckDone>(in, fv);
   try_decode<ipc::AuthCheck>(in, fv);
   try_decode<ipc::AuthReply>(in, fv);
+  try_decode<ipc::AuthRedeem>(in, fv);
+  try_decode<ipc::AuthRedeemReply>(in, fv);
   return 0;
 }

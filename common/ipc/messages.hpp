@@ -32,6 +32,8 @@ enum class MsgType : std::uint16_t {
   kSignDone = 51,
   kAuthCheck = 60,
   kAuthReply = 61,
+  kAuthRedeem = 62,
+  kAuthRedeemReply = 63,
 };
 
 // Protocol names announced in Hello, one per socket.
@@ -395,19 +397,54 @@ enum class AuthResult : std::uint8_t {
 };
 inline bool valid_enum(AuthResult r) { return static_cast<std::uint8_t>(r) <= 2; }
 
-// mailbag-auth -> smtpd/pop3d: the verdict; with kOk the canonical account address and
-// (for service "pop3") its absolute Maildir path.
+// mailbag-auth -> smtpd/pop3d: the verdict; with kOk the canonical account address and,
+// for service "pop3", its absolute Maildir path and a one-time login token
+// (common/authd/tokens.hpp) that the POP3 mailbox process redeems (AuthRedeem) before it
+// opens that Maildir.
 struct AuthReply {
   static constexpr MsgType kType = MsgType::kAuthReply;
   std::uint64_t request_id = 0;
   AuthResult result = AuthResult::kTempFail;
   std::string account;
   std::string maildir;
+  std::string token;  // added at the end: both peers are built from the same tree
   template <class F>
   void fields(F& f) {
     f(request_id);
     f(result);
     f(account);
+    f(maildir);
+    f(token);
+  }
+};
+
+// POP3 mailbox process -> mailbag-auth (private/auth): redeem the login token that came
+// with a handed-over client. Only the mailbox process's user may send it.
+struct AuthRedeem {
+  static constexpr MsgType kType = MsgType::kAuthRedeem;
+  std::uint64_t request_id = 0;
+  std::string account;
+  std::string token;
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+    f(account);
+    f(token);
+  }
+};
+
+// mailbag-auth -> POP3 mailbox process: kOk with the account's Maildir when the token was
+// issued for `account`, is unused and unexpired (and is then spent); kBadCredentials
+// otherwise (the token is spent all the same).
+struct AuthRedeemReply {
+  static constexpr MsgType kType = MsgType::kAuthRedeemReply;
+  std::uint64_t request_id = 0;
+  AuthResult result = AuthResult::kTempFail;
+  std::string maildir;
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+    f(result);
     f(maildir);
   }
 };
@@ -435,6 +472,8 @@ inline constexpr MsgName kMsgNames[] = {
     {MsgType::kSignDone, "SignDone"},
     {MsgType::kAuthCheck, "AuthCheck"},
     {MsgType::kAuthReply, "AuthReply"},
+    {MsgType::kAuthRedeem, "AuthRedeem"},
+    {MsgType::kAuthRedeemReply, "AuthRedeemReply"},
 };
 
 }  // namespace common::ipc

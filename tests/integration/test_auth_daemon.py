@@ -301,3 +301,89 @@ def test_garbage_on_the_socket_drops_the_peer_never_the_daemon(m):
     assert m.alive("mailbag-auth")
     assert smtp_auth(m, PASSWORD)[0] == 235
     assert pop_login(m, PASSWORD) == b"+OK"
+
+
+AUTH_REDEEM, AUTH_REDEEM_REPLY = 62, 63
+
+
+def pop3_check(p, rid):
+    """An AuthCheck for service pop3: (result, account, maildir, token)."""
+    p.check(rid, USER, PASSWORD, service="pop3")
+    t, pl = p.recv()
+    assert t == AUTH_REPLY
+    got_rid, result = struct.unpack(">QB", pl[:9])
+    assert got_rid == rid
+    fields, pos = [], 9
+    for _ in range(3):
+        (n,) = struct.unpack(">I", pl[pos:pos + 4])
+        fields.append(pl[pos + 4:pos + 4 + n].decode())
+        pos += 4 + n
+    assert pos == len(pl)
+    return (result, *fields)
+
+
+def redeem(p, rid, account, token):
+    p.sock.send(frame(AUTH_REDEEM, u64(rid) + s(account) + s(token)))
+    t, pl = p.recv()
+    assert t == AUTH_REDEEM_REPLY
+    got_rid, result = struct.unpack(">QB", pl[:9])
+    (n,) = struct.unpack(">I", pl[9:13])
+    assert got_rid == rid
+    return result, pl[13:13 + n].decode()
+
+
+def test_a_pop3_login_token_opens_its_account_once(m):
+    p = Peer(m)
+    result, account, maildir, token = pop3_check(p, 1)
+    assert (result, account) == (OK, USER)
+    assert len(token) == 64 and maildir.startswith(m.mail)
+    # Another account cannot use it, and the try spends it.
+    assert redeem(p, 2, "other@example.test", token) == (BAD, "")
+    assert redeem(p, 3, USER, token) == (BAD, "")
+    # A fresh one opens the account once.
+    _, _, _, token = pop3_check(p, 4)
+    assert redeem(p, 5, USER, token) == (OK, maildir)
+    assert redeem(p, 6, USER, token) == (BAD, "")
+    # smtpd's logins get no token.
+    p.check(7, USER, PASSWORD)
+    t, pl = p.recv()
+    assert t == AUTH_REPLY and pl.endswith(s("") + s(""))
+    # A malformed redeem (a token that is not 64 hex digits) drops the peer.
+    p.sock.send(frame(AUTH_REDEEM, u64(8) + s(USER) + s("x" * 64)))
+    assert p.closed()
+    p.close()
+    assert m.alive("mailbag-auth")
+
+
+@pytest.mark.skipif(not harness.is_root(), reason="needs root (daemons drop to mb-* users)")
+def test_the_login_process_cannot_redeem_tokens(m):
+    # pop3d's user may check passwords but not redeem: the daemon hangs up on it.
+    p = Peer(m)
+    _, _, _, token = pop3_check(p, 1)
+    p.close()
+    code = ("import socket,struct,sys\n"
+            "def s(v):\n"
+            "    b=v.encode(); return struct.pack('>I',len(b))+b\n"
+            "def fr(t,p):\n"
+            "    return struct.pack('>IH',6+len(p),t)+p\n"
+            "c=socket.socket(socket.AF_UNIX,socket.SOCK_SEQPACKET)\n"
+            "c.settimeout(10)\n"
+            "c.connect(sys.argv[1])\n"
+            "c.send(fr(1,s('mailbag-auth')+struct.pack('>I',2)+s('pop3d')))\n"
+            "c.recv(1000)\n"
+            "c.send(fr(62,struct.pack('>Q',1)+s(sys.argv[2])+s(sys.argv[3])))\n"
+            "try:\n"
+            "    d=c.recv(1000)\n"
+            "except ConnectionResetError:\n"
+            "    d=b''\n"
+            "print('closed' if not d else 'served')\n")
+    uid = str(harness.uid_of("mb-pop3d"))
+    r = subprocess.run(["setpriv", "--reuid=" + uid, "--regid=mb-pop3d", "--groups=mb-auth", "--",
+                        "/usr/bin/python3", "-c", code, auth_socket(m), USER, token],
+                       capture_output=True, text=True, timeout=30)
+    assert r.stdout.strip() == "closed", r.stdout + r.stderr
+    m.wait_for_log("mailbag-auth", "may not redeem login tokens")
+    # The token was not spent by the refused try.
+    p = Peer(m)
+    assert redeem(p, 2, USER, token)[0] == OK
+    p.close()
