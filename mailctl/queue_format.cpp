@@ -202,7 +202,11 @@ std::string format_show(const ShowInput& in) {
     const auto& e = *in.state;
     bool active = false;
     for (const auto& r : e.rcpts) active = active || r.state == kInFlight;
-    std::string state = e.hold                ? "on hold (not delivered until released)"
+    std::string held = env.hold_reason.empty()
+                           ? "on hold (not delivered until released)"
+                           : "on hold: quarantined by a mail filter: " + terminal_safe(env.hold_reason) +
+                                 " (not delivered until released)";
+    std::string state = e.hold                ? held
                         : active              ? "being delivered"
                         : e.next_try > in.now ? "deferred, next attempt " + format_time(e.next_try) +
                                                     " (in " + format_span(e.next_try - in.now) + ")"

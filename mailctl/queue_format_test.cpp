@@ -186,6 +186,10 @@ TEST_CASE("queue show: envelope, delivery state, header") {
 
   in.state->hold = true;
   CHECK(format_show(in).find("state        on hold") != std::string::npos);
+  in.env.hold_reason = "virus found";
+  CHECK(format_show(in).find("state        on hold: quarantined by a mail filter: virus found (not delivered") !=
+        std::string::npos);
+  in.env.hold_reason.clear();
   in.state->hold = false;
   in.state->rcpts[0].state = 1;
   CHECK(format_show(in).find("state        being delivered\n") != std::string::npos);

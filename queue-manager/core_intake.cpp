@@ -99,7 +99,11 @@ void Core::synced(int err) {
     common::maillog::queued(m->id, m->sender, m->data_size, m->rcpts.size(), *role);
     if (p.conn_id != kInternal)
       host_.answer_submit(p.conn_id, p.request_id, Verdict{Outcome::kOk, "2.0.0", "queued"}, m->id);
-    queue_.make_ready(m);
+    if (m->hold)
+      log::info("%s: on hold: quarantined by a mail filter: %s (mailctl queue release %s)", m->id.c_str(),
+                log::printable(m->hold_reason, 200).c_str(), m->id.c_str());
+    else
+      queue_.make_ready(m);
   }
   host_.request_dispatch();
   // What arrived while this sync ran is the next batch.

@@ -512,6 +512,25 @@ TEST_CASE("hold, release and delete") {
   CHECK(w.core.command({"hold", "../x"}, kT0).text.starts_with("not a queue id"));
 }
 
+TEST_CASE(
+    "quarantine: a message a mail filter quarantined is taken in on hold, released by the administrator") {
+  World w;
+  auto m = message(1, {"bob@example.test"});
+  m->hold = true;  // from_envelope: the file's H record
+  m->hold_reason = "virus found";
+  w.submit(std::move(m));
+  REQUIRE(w.host.answers.size() == 1);
+  CHECK(w.host.answers[0].v.outcome == Outcome::kOk);  // accepted: the client's 250
+  w.core.wake(kT0 + 10000);
+  w.core.dispatch(kT0 + 10000);
+  CHECK(w.host.sent.empty());
+  CHECK(w.core.command({"flush", ""}, kT0).count == 0);  // a flush does not release it
+  CHECK(w.core.command({"release", qid(1)}, kT0 + 10000).ok);
+  w.core.dispatch(kT0 + 10000);
+  REQUIRE(w.host.sent.size() == 1);
+  CHECK(w.core.find(qid(1))->has_record);  // released for good: the record wins over the file
+}
+
 TEST_CASE("agents: a protocol violation is refused; recipients wait for a missing agent") {
   FakeHost host;
   Core core(host, settings());

@@ -18,6 +18,10 @@ std::unique_ptr<Message> from_envelope(const common::spool::ParsedEnvelope& pe) 
   m->data_lines = env.data_lines;
   m->body_8bit = env.body_8bit;
   m->smtputf8 = env.smtputf8;
+  // Quarantined by a mail filter: on hold from the start, until the administrator
+  // releases it (which writes a state record; a record wins over the file's H).
+  m->hold = !env.hold_reason.empty();
+  m->hold_reason = env.hold_reason;
   for (const auto& r : env.recipients) m->rcpts.push_back(Rcpt{r, RcptState::kPending, 0, "", ""});
   return m;
 }

@@ -57,6 +57,7 @@ struct Message {
   bool hold = false;           // administratively held: never scheduled
   bool warned = false;         // a delay warning went to the sender
   // Not persisted:
+  std::string hold_reason;        // a mail filter's quarantine reason (the file's H record)
   int in_flight = 0;              // deliveries outstanding for this message
   int agent_crashes = 0;          // agent died while delivering it (poison-message guard)
   bool has_record = false;        // a state record exists in queue.mdb

@@ -137,6 +137,7 @@ Status apply_edits(const std::vector<Reply>& mods, std::string* message, common:
   std::string sender = env->sender;
   std::vector<std::string> rcpts = env->recipients;
   bool junk = env->junk;
+  std::string hold = env->hold_reason;
   bool new_body = false;
   std::string body;
 
@@ -215,6 +216,15 @@ Status apply_edits(const std::vector<Reply>& mods, std::string* message, common:
           body.push_back(c);
         }
         break;
+      case K::kQuarantine: {
+        // SMFIR_QUARANTINE: accepted, then held in the queue until the administrator
+        // releases or deletes it. The reason is the filter's text, kept printable.
+        std::string why;
+        for (char c : r.name.substr(0, common::spool::kMaxHoldReason))
+          why.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
+        hold = why.empty() ? "quarantined by a mail filter" : why;
+        break;
+      }
       default: return Status::error("filter modification not supported here");
     }
   }
@@ -235,6 +245,7 @@ Status apply_edits(const std::vector<Reply>& mods, std::string* message, common:
   env->sender = std::move(sender);
   env->recipients = std::move(rcpts);
   env->junk = junk;
+  env->hold_reason = std::move(hold);
   return Status::ok();
 }
 

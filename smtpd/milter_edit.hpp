@@ -1,6 +1,8 @@
 // The changes mail filters ask for at the end of a message (common/milter/client.hpp),
 // applied to the message and its envelope before the message is queued: add, insert,
-// change and delete header, change sender, add and delete recipient, replace body.
+// change and delete header, change sender, add and delete recipient, replace body,
+// quarantine (the envelope's hold reason: the queue manager takes the message in on
+// hold).
 // Pure: text in, text out. The session (session_milter.cpp) reads the spooled message
 // and writes the edited one as a new queue file.
 #pragma once

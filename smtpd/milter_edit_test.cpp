@@ -75,6 +75,23 @@ TEST_CASE("a spam flag a filter writes is the junk verdict; the sender's own is 
   CHECK(e3.junk);
 }
 
+TEST_CASE("quarantine: the filter's reason becomes the envelope's hold reason, one printable line") {
+  auto e = env();
+  std::string m = kMsg;
+  REQUIRE(apply_edits({mod(K::kQuarantine, "virus: Eicar-Test-Signature")}, &m, &e).is_ok());
+  CHECK(e.hold_reason == "virus: Eicar-Test-Signature");
+  CHECK(m == kMsg);  // the message itself is unchanged
+  auto e2 = env();
+  REQUIRE(apply_edits({mod(K::kQuarantine, "two\r\nlines")}, &m, &e2).is_ok());
+  CHECK(e2.hold_reason == "two??lines");
+  auto e3 = env();
+  REQUIRE(apply_edits({mod(K::kQuarantine, "")}, &m, &e3).is_ok());
+  CHECK(e3.hold_reason == "quarantined by a mail filter");
+  auto e4 = env();
+  REQUIRE(apply_edits({mod(K::kQuarantine, std::string(1000, 'r'))}, &m, &e4).is_ok());
+  CHECK(e4.hold_reason.size() == common::spool::kMaxHoldReason);
+}
+
 TEST_CASE("envelope changes and a new body") {
   std::string m = kMsg;
   auto e = env();

@@ -61,9 +61,7 @@ Milters::Milters(event_base* base, const std::vector<milter::Spec>& specs, Done 
     auto f = std::make_unique<Filter>();
     f->owner = this;
     f->spec = s;
-    // Quarantine needs a held state in the queue, which it does not have: not offered,
-    // so filters do not ask for it.
-    f->client = milter::Client(milter::kAllActions & ~milter::act::kQuarantine);
+    f->client = milter::Client(milter::kAllActions);
     filters_.push_back(std::move(f));
   }
 }

@@ -141,6 +141,9 @@ void Session::milter_message_done(MilterVerdict& v) {
   if (v.edited) {
     if (v.envelope.junk && !t.writer->junk())
       log::info("%s: junk: a mail filter's spam verdict: into the Junk folder", t.queue_id.c_str());
+    if (!v.envelope.hold_reason.empty())
+      log::info("%s: quarantine: a mail filter holds it in the queue: %s", t.queue_id.c_str(),
+                log::printable(v.envelope.hold_reason, 200).c_str());
     common::Status st = rewrite_queue_file(v);
     if (!st) {
       log::error("%s: rewriting queue file after the mail filters: %s", t.queue_id.c_str(),

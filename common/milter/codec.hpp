@@ -99,9 +99,10 @@ struct Reply {
   Kind kind = Kind::kContinue;
   ReplyCode reply;          // kReplyCode
   std::uint32_t index = 0;  // kInsHeader, kChgHeader (1-based among same-named headers)
-  std::string name;         // header name; the address for the recipient/sender kinds
+  std::string name;         // header name; the address for the recipient/sender kinds;
+                            // the reason for kQuarantine
   std::string value;        // header value; the ESMTP parameters for kAddRcptPar/kChgFrom;
-                            // the body chunk for kReplBody; the reason for kQuarantine
+                            // the body chunk for kReplBody
 };
 // UNTRUSTED. Any reply code but OPTNEG (decode_optneg) and SETSYMLIST (inside OPTNEG).
 Result<Reply> decode_reply(const Packet& p);

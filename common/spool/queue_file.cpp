@@ -80,6 +80,7 @@ std::string format_envelope(const Envelope& e) {
   if (e.smtputf8) h += "U\n";
   h += "S <" + clean(e.sender) + ">\n";
   for (const auto& r : e.recipients) h += "R <" + clean(r) + ">\n";
+  if (!e.hold_reason.empty()) h += "H " + clean(e.hold_reason.substr(0, kMaxHoldReason)) + "\n";
   // Always written, one fixed width, so that the writer can patch it at the end.
   h += e.junk ? "J 1\n" : "J 0\n";
   h += "Z " + pad20(e.data_size) + " " + pad20(e.data_lines) + "\n";
@@ -148,6 +149,10 @@ Result<ParsedEnvelope> parse_envelope(std::string_view head) {
         sender_raw = std::string(v);
         break;
       case 'R': rcpt_raw.push_back(v); break;
+      case 'H':
+        if (v.empty() || v.size() > kMaxHoldReason) return Status::error("bad hold record");
+        e.hold_reason = std::string(v);
+        break;
       case 'J':
         if (v != "0" && v != "1") return Status::error("bad junk record");
         e.junk = v == "1";

@@ -12,6 +12,8 @@
 //   U               SMTPUTF8 was requested (optional)
 //   S <addr>        envelope sender, "<>" for the null sender
 //   R <addr>        one per recipient, at least one
+//   H <reason>      quarantined by a mail filter: queued on hold until the administrator
+//                   releases it (optional; at most kMaxHoldReason bytes)
 //   J 0|1           junk verdict: 1 = deliver into the Junk folder (optional on read;
 //                   always written, and patched at the end like Z)
 //   Z <size> <lines> message bytes and LF count, 20 digits each (patched at the end)
@@ -48,7 +50,13 @@ struct Envelope {
   // from a header the sender could write. Only ever lowers a message's standing, so any
   // submitter may set it.
   bool junk = false;
+  // Quarantine (a mail filter's SMFIR_QUARANTINE): when not empty the queue manager
+  // takes the message in on hold, and it waits until `mailctl queue release`. Like
+  // `junk` it only lowers a message's standing, so any submitter may set it.
+  std::string hold_reason;
 };
+
+inline constexpr std::size_t kMaxHoldReason = 200;
 
 // The envelope as text, with the size/lines of `env` (the writer patches them at the
 // end). Control characters in a value are written as '?', so no value can end its

@@ -48,6 +48,7 @@ void check_equal(const Envelope& a, const Envelope& b) {
   CHECK(a.data_size == b.data_size);
   CHECK(a.data_lines == b.data_lines);
   CHECK(a.junk == b.junk);
+  CHECK(a.hold_reason == b.hold_reason);
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -458,6 +459,36 @@ TEST_CASE("QueueFileWriter writes an unlinked file that read_envelope accepts") 
   // A directory that is not there / not a directory.
   CHECK_FALSE(QueueFileWriter::create(-1, e).is_ok());
   rmdir(dir.c_str());
+}
+
+TEST_CASE("quarantine: H record, optional, bounded, one line") {
+  Envelope e = sample();
+  CHECK(format_envelope(e).find("\nH ") == std::string::npos);  // not written when empty
+  e.hold_reason = "virus found: Eicar-Test-Signature";
+  auto p = parse_envelope(format_envelope(e));
+  REQUIRE_MESSAGE(p.is_ok(), p.message());
+  check_equal(p->env, e);
+  // A reason with a line end cannot add a record; a long one is cut on write.
+  e.hold_reason = "x\nR <mallory@example.org>";
+  p = parse_envelope(format_envelope(e));
+  REQUIRE(p.is_ok());
+  CHECK(p->env.hold_reason == "x?R <mallory@example.org>");
+  CHECK(p->env.recipients.size() == 3);
+  e.hold_reason = std::string(kMaxHoldReason + 50, 'r');
+  p = parse_envelope(format_envelope(e));
+  REQUIRE(p.is_ok());
+  CHECK(p->env.hold_reason.size() == kMaxHoldReason);
+  // On read: empty, too long, duplicated.
+  std::string text = format_envelope(sample());
+  auto with = [&](const std::string& records) {
+    std::string t = text;
+    t.insert(t.find("J "), records);
+    return parse_envelope(t);
+  };
+  CHECK(with("H \n").message() == "bad hold record");
+  CHECK(with("H " + std::string(kMaxHoldReason + 1, 'r') + "\n").message() == "bad hold record");
+  CHECK(with("H a\nH b\n").message() == "duplicate record H");
+  CHECK(with("H spam\n")->env.hold_reason == "spam");
 }
 
 TEST_CASE("the junk verdict: J record, optional on read, patched by the writer") {
