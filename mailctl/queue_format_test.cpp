@@ -187,7 +187,8 @@ TEST_CASE("queue show: envelope, delivery state, header") {
   in.state->hold = true;
   CHECK(format_show(in).find("state        on hold") != std::string::npos);
   in.env.hold_reason = "virus found";
-  CHECK(format_show(in).find("state        on hold: quarantined by a mail filter: virus found (not delivered") !=
+  CHECK(format_show(in).find(
+            "state        on hold: quarantined by a mail filter: virus found (not delivered") !=
         std::string::npos);
   in.env.hold_reason.clear();
   in.state->hold = false;
