@@ -14,6 +14,7 @@ import signal
 import socket
 import time
 
+import fsimage
 import procstat
 import servers
 from report import Failure, log
@@ -257,8 +258,9 @@ def run(bench, host, port):
         "queue_retry_min": "1h",
         "queue_retry_max": "4h",
     }
-    log("starting a fresh Mailbag for the tests of Mailbag alone on %s" % host)
-    m = servers.BenchMailbag(a.bin, users, "bench.test", host, port, 1111, conf)
+    log("starting a fresh Mailbag for the tests of Mailbag alone on %s, on a fresh ext4 image" % host)
+    fs = fsimage.Ext4Image("alone")
+    m = servers.BenchMailbag(a.bin, users, "bench.test", host, port, 1111, conf, base_dir=fs.mountpoint)
     out = {}
     try:
         m.start()
@@ -277,7 +279,8 @@ def run(bench, host, port):
     finally:
         if a.keep:
             m.stop()
-            log("kept " + m.dir)
+            log("kept " + m.dir + " (its file system stays mounted)")
         else:
             m.cleanup()
+            fs.close()
     return out

@@ -23,6 +23,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import alone  # noqa: E402
+import crosscheck  # noqa: E402
+import fsimage  # noqa: E402
 import peers  # noqa: E402
 import procstat  # noqa: E402
 import report  # noqa: E402
@@ -93,6 +95,7 @@ class Bench:
         self.loadgen = build_loadgen(a.build)
         self.results = {"rounds": [], "failures": []}
         self.mb = self.pf = self.dc = None
+        self.images = []
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -119,16 +122,19 @@ class Bench:
                            (MB_HOST, POP3_PORT), (ALONE_HOST, SMTP_PORT)):
             if not peers.port_free(host, port):
                 raise Failure("%s:%d is in use (another bench running?)" % (host, port))
-        log("starting Mailbag (%d users) on %s" % (NUSERS, MB_HOST))
+        log("starting Mailbag (%d users) on %s, on a fresh ext4 image" % (NUSERS, MB_HOST))
         users = [("%s@%s" % (u, DOMAIN), PASSWORD % u) for u in USERS]
-        self.mb = servers.BenchMailbag(self.a.bin, users, DOMAIN, MB_HOST, SMTP_PORT, POP3_PORT)
+        fs = self.image("mailbag")
+        self.mb = servers.BenchMailbag(self.a.bin, users, DOMAIN, MB_HOST, SMTP_PORT, POP3_PORT,
+                                       base_dir=fs.mountpoint)
         self.mb.start()
         self.vmail_uid = pwd.getpwnam("mb-vmail").pw_uid
         self.mail_gid = grp.getgrnam("mb-mail").gr_gid
         self.mb_maildirs = [self.mb.maildir_path(u) for u in USERS]
         if self.a.parts & {"smtp", "sync", "profile", "smtp-source"}:
-            log("starting Postfix on %s:%d" % (PF_HOST, SMTP_PORT))
-            self.pf = peers.Postfix(USERS, DOMAIN, PF_HOST, SMTP_PORT, self.vmail_uid, self.mail_gid)
+            log("starting Postfix on %s:%d, on a fresh ext4 image" % (PF_HOST, SMTP_PORT))
+            self.pf = peers.Postfix(USERS, DOMAIN, PF_HOST, SMTP_PORT, self.vmail_uid, self.mail_gid,
+                                    base_dir=self.image("postfix").mountpoint)
             self.pf.setup()
             self.pf.start()
             self.pf_maildirs = [self.pf.maildir(u) for u in USERS]
@@ -141,6 +147,14 @@ class Bench:
             self.dc.setup()
             self.dc.start()
 
+    def image(self, tag):
+        """A fresh ext4 file system for one server (fsimage.py), its description kept
+        for the report."""
+        fs = fsimage.Ext4Image(tag)
+        self.images.append(fs)
+        self.results["machine"].setdefault("server_filesystems", {})[tag] = fs.describe()
+        return fs
+
     def teardown(self):
         for s in (self.dc, self.pf):
             if s is not None:
@@ -150,7 +164,10 @@ class Bench:
         if self.a.keep:
             for s in (self.mb, self.pf, self.dc):
                 if s is not None:
-                    log("kept " + s.dir)
+                    log("kept " + s.dir + " (its file system stays mounted)")
+        else:
+            for fs in self.images:
+                fs.close()
 
     def servers_smtp(self):
         return [
@@ -265,40 +282,6 @@ class Bench:
                 for srv in self.servers_smtp():
                     self.smtp_round(*srv, size=size, n=n, rnd=rnd)
             servers.empty_maildirs(self.mb_maildirs + self.pf_maildirs)
-
-    # -- smtp-source cross-check ---------------------------------------------------------
-
-    def smtp_source_phase(self, n=2000):
-        """Postfix's own load generator, as a cross-check of ours: smtp-source -s 20,
-        one message of ~4 KB per connection, all to u000 (it cannot spread messages over
-        a set of recipients); accepted msg/s from its wall time, and end to end."""
-        for name, host, roots, alive, maildirs, logtail in self.servers_smtp():
-            servers.empty_maildirs(maildirs)
-            os.sync()
-            time.sleep(1.0)
-            t0 = time.monotonic()
-            r = subprocess.run(["smtp-source", "-s", str(self.a.sessions), "-m", str(n),
-                                "-l", "3900", "-f", "sender@example.net",
-                                "-t", "u000@" + DOMAIN, "%s:%d" % (host, SMTP_PORT)],
-                               capture_output=True, text=True, timeout=900)
-            t1 = time.monotonic()
-            try:
-                if r.returncode != 0:
-                    raise Failure("smtp-source exited %d: %s" % (r.returncode, r.stderr[-500:]))
-                end = time.monotonic() + max(60, n / 20)
-                while servers.count_messages(maildirs[:1]) < n:
-                    if time.monotonic() > end or not alive():
-                        raise Failure("%d of %d delivered" % (servers.count_messages(maildirs[:1]), n))
-                    time.sleep(0.02)
-                t2 = time.monotonic()
-            except Failure as e:
-                self.fail("%s smtp-source cross-check: %s" % (name, e))
-                continue
-            self.results.setdefault("smtp_source", {})[name] = {
-                "messages": n, "accepted_per_s": n / (t1 - t0), "e2e_per_s": n / (t2 - t0)}
-            log("  %-8s smtp-source -s %d -m %d: accepted %.0f/s, end to end %.0f/s"
-                % (name, self.a.sessions, n, n / (t1 - t0), n / (t2 - t0)))
-            servers.empty_maildirs(maildirs)
 
     # -- sync calls ---------------------------------------------------------------------
 
@@ -520,7 +503,7 @@ class Bench:
             if "pop3" in self.a.parts:
                 self.pop3_phase()
             if "smtp-source" in self.a.parts:
-                self.smtp_source_phase()
+                crosscheck.smtp_source(self, SMTP_PORT, DOMAIN)
             if "sync" in self.a.parts:
                 self.sync_phase()
             if "profile" in self.a.parts:

@@ -75,8 +75,8 @@ def _run_tty(argv):
 
 class Postfix:
     def __init__(self, users, domain, host="127.0.0.30", port=2525, mail_uid=None,
-                 mail_gid=None):
-        self.dir = tempfile.mkdtemp(prefix="bench-postfix-", dir="/tmp")
+                 mail_gid=None, base_dir="/tmp"):
+        self.dir = tempfile.mkdtemp(prefix="bench-postfix-", dir=base_dir)
         os.chmod(self.dir, 0o755)
         self.users = list(users)  # local parts
         self.domain = domain

@@ -227,6 +227,9 @@ def table(res):
                  "start, %s at end" % (m["cpus"], m["cpu_model"], m["memory_gb"], m["kernel"], m["os"],
                                        m["tmp_filesystem"], m["loadavg_start"],
                                        m.get("loadavg_end", "?")))
+    if m.get("server_filesystems"):
+        lines.append("each server on a fresh ext4 image of its own (journal, loop-mounted): %s" % "; ".join(
+            "%s %s" % kv for kv in sorted(m["server_filesystems"].items())))
     lines.append("command: %s" % res["command"])
     if res["failures"]:
         lines.append("")

@@ -18,7 +18,7 @@ class BenchMailbag(harness.Mailbag):
     """`users` = [(address, password)]. Every *_listen key gets a port from 2600 up on
     `host` (the SMTP one `port`, POP3 `pop3_port`), so nothing binds a well-known port."""
 
-    def __init__(self, bin_dir, users, domain, host, port, pop3_port, conf=None):
+    def __init__(self, bin_dir, users, domain, host, port, pop3_port, conf=None, base_dir="/tmp"):
         os.environ["MAILBAG_BUILD"] = os.path.dirname(bin_dir)  # harness.bin_path reads it
         self.bin_dir = bin_dir
         conf = dict(conf or {})
@@ -26,7 +26,7 @@ class BenchMailbag(harness.Mailbag):
         if self.has_pop3d:
             conf.setdefault("pop3_listen", "%s:%d" % (host, pop3_port))
             conf.setdefault("pop3_plaintext_auth", "yes")
-        super().__init__(users=users, domains=(domain,), conf=conf)
+        super().__init__(users=users, domains=(domain,), conf=conf, base_dir=base_dir)
         self.host, self.port = host, port
         self.ports = {"smtp_listen": port}
         self.pop3_port = pop3_port

@@ -162,8 +162,8 @@ class Mailbag:
     """
 
     def __init__(self, users=(("demo@example.test", "demo-secret"),), domains=("example.test",),
-                 conf=None, env=None):
-        self.dir = tempfile.mkdtemp(prefix="mailbag-", dir="/tmp")
+                 conf=None, env=None, base_dir="/tmp"):
+        self.dir = tempfile.mkdtemp(prefix="mailbag-", dir=base_dir)
         # Daemons run as mb-* users when we are root: they must traverse this directory.
         os.chmod(self.dir, 0o755)
         self.users = list(users)
