@@ -24,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import alone  # noqa: E402
 import crosscheck  # noqa: E402
+import filtered  # noqa: E402
 import fsimage  # noqa: E402
 import peers  # noqa: E402
 import procstat  # noqa: E402
@@ -53,9 +54,10 @@ def parse_args(argv):
     ap.add_argument("--pop3-per-user", type=int, help="messages per Maildir for POP3 (50)")
     ap.add_argument("--idle", type=int, help="idle SMTP sessions (default 10000)")
     ap.add_argument("--queue", type=int, help="deferred messages (default 100000)")
-    ap.add_argument("--only", default="smtp,pop3,sync,idle,queue,dkim",
-                    help="comma-separated parts to run: smtp,pop3,sync,idle,queue,dkim, and the "
-                    "optional profile and smtp-source (a cross-check of the load generator)")
+    ap.add_argument("--filtered", type=int, help="4 KB messages per filtered round (default 1000)")
+    ap.add_argument("--only", default="smtp,pop3,sync,idle,queue,dkim,filtered",
+                    help="comma-separated parts to run: smtp,pop3,sync,idle,queue,dkim,filtered, and "
+                    "the optional profile and smtp-source (a cross-check of the load generator)")
     ap.add_argument("--profile", action="store_true",
                     help="also profile Mailbag over one 4 KB round with perf (part 'profile')")
     ap.add_argument("--json", help="where to write the results (default BUILD/bench/results.json)")
@@ -65,6 +67,7 @@ def parse_args(argv):
     a.rounds = a.rounds or (1 if q else 5)
     a.small = a.small or (1000 if q else 4000)
     a.large = a.large or (300 if q else 1000)
+    a.filtered = a.filtered or (300 if q else 1000)
     a.pop3_per_user = a.pop3_per_user or (10 if q else 50)
     a.idle = a.idle if a.idle is not None else (2000 if q else 10000)
     a.queue = a.queue if a.queue is not None else (10000 if q else 100000)
@@ -194,15 +197,16 @@ class Bench:
                 raise Failure("a server process died")
             time.sleep(0.02)
 
-    def smtp_round(self, name, host, roots, alive, maildirs, logtail, size, n, rnd):
+    def smtp_round(self, name, host, roots, alive, maildirs, logtail, size, n, rnd, phase="smtp",
+                   cpu_by_daemon=True):
         servers.empty_maildirs(maildirs)
         os.sync()
         time.sleep(1.0)
         samp = procstat.Sampler(roots)
         samp.start()
-        by0 = self.cpu_by_daemon(name)
+        by0 = self.cpu_by_daemon(name) if cpu_by_daemon else {}
         cpu0 = procstat.cpu_seconds(procstat.descendants(roots()))
-        rec = {"phase": "smtp", "server": name, "size": size, "messages": n, "round": rnd}
+        rec = {"phase": phase, "server": name, "size": size, "messages": n, "round": rnd}
         try:
             lg = self.run_loadgen("smtp", host, SMTP_PORT, [
                 "--messages", str(n), "--size", str(size), "--per-conn", str(self.a.per_conn),
@@ -214,7 +218,7 @@ class Bench:
                               % (name, n - lg["ok"], n, lg["errors"][:3]))
             t_done = self.wait_delivered(maildirs, n, alive, time.monotonic() + max(60, n / 20))
             cpu1 = procstat.cpu_seconds(procstat.descendants(roots()))
-            by1 = self.cpu_by_daemon(name)
+            by1 = self.cpu_by_daemon(name) if cpu_by_daemon else {}
         except Failure as e:
             samp.stop()
             self.fail("%s %d-byte round %d: %s\n%s" % (name, size, rnd, e, logtail()))
@@ -512,6 +516,11 @@ class Bench:
             self.fail(str(e))
         finally:
             self.teardown()
+        if "filtered" in self.a.parts:
+            try:
+                filtered.run(self, SMTP_PORT, POP3_PORT + 2, DOMAIN, USERS, self.a.filtered)
+            except (Failure, RuntimeError, OSError) as e:
+                self.fail("filtered phase: %s" % e)
         if "idle" in self.a.parts or "queue" in self.a.parts:
             try:
                 self.results["alone"] = alone.run(self, ALONE_HOST, SMTP_PORT)

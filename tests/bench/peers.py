@@ -75,7 +75,7 @@ def _run_tty(argv):
 
 class Postfix:
     def __init__(self, users, domain, host="127.0.0.30", port=2525, mail_uid=None,
-                 mail_gid=None, base_dir="/tmp"):
+                 mail_gid=None, base_dir="/tmp", extra_main=None):
         self.dir = tempfile.mkdtemp(prefix="bench-postfix-", dir=base_dir)
         os.chmod(self.dir, 0o755)
         self.users = list(users)  # local parts
@@ -89,6 +89,7 @@ class Postfix:
         nobody = pwd.getpwnam("nobody")
         self.uid = nobody.pw_uid if mail_uid is None else mail_uid
         self.gid = nobody.pw_gid if mail_gid is None else mail_gid
+        self.extra_main = dict(extra_main or {})
         self.running = False
 
     def maildir(self, local):
@@ -136,6 +137,7 @@ class Postfix:
             # Mailbag does no reverse lookup either; and no DNS packet may leave the host.
             "smtpd_peername_lookup": "no",
         }
+        main.update(self.extra_main)
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
             f.write("# written by tests/bench/peers.py; default durability (fsync) kept\n")
             for k, v in main.items():

@@ -160,6 +160,24 @@ def table(res):
             t.row("  server processes", m("processes"), p("processes"))
             t.row("  load generator CPU ms per message", m("client_cpu_ms_per_msg"),
                   p("client_cpu_ms_per_msg"), 3, ratio=False)
+    filt = [r for r in rounds if r["phase"] == "filtered"]
+    if filt:
+        mb = [r for r in filt if r["server"] == "mailbag"]
+        pf = [r for r in filt if r["server"] == "postfix"]
+        failed = any("failed" in r for r in mb + pf)
+        t.section("Filtered, 4 KB messages (%d per round) from strangers: Mailbag's SPF, DKIM, DMARC"
+                  % (mb or pf)[0]["messages"])
+        t.section("  and rspamd as milter vs Postfix with the same rspamd as milter:")
+        m = lambda k: _median(mb, k)  # noqa: E731
+        p = lambda k: _median(pf, k)  # noqa: E731
+        t.row("  accepted msg/s (250 received)", m("accepted_per_s"), p("accepted_per_s"),
+              target=("ratio", 1), fail=failed)
+        t.row("  end-to-end msg/s (all in Maildirs)", m("e2e_per_s"), p("e2e_per_s"),
+              target=("ratio", 1), fail=failed)
+        t.row("  end of DATA -> 250, p50 ms", m("lat_p50_ms"), p("lat_p50_ms"), 1)
+        t.row("  server CPU ms per message (rspamd apart)", m("cpu_ms_per_msg"), p("cpu_ms_per_msg"), 3,
+              target=("ratio", 1), better="lower")
+        t.row("  rspamd CPU ms per message", m("rspamd_cpu_ms_per_msg"), p("rspamd_cpu_ms_per_msg"), 3)
     ss = res.get("smtp_source")
     if ss:
         t.section("Cross-check with Postfix's smtp-source (one recipient, ~4 KB, one run):")
