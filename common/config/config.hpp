@@ -93,6 +93,8 @@ struct Config {
   std::string relayhost_auth_file;
   smtp::TlsPolicy smtp_tls_policy = smtp::TlsPolicy::kMay;
   std::string smtp_tls_ca_file;
+  std::string dns_trust_anchor;
+  bool smtp_dane = true;
   std::int64_t remote_destination_concurrency = 0;
   std::int64_t remote_timeout = 0;
   std::vector<std::string> etrn_hosts;

@@ -34,6 +34,20 @@ const char* lookup_name(Lookup s) {
   return "?";
 }
 
+const char* security_name(Security s) {
+  switch (s) {
+    case Security::kInsecure: return "insecure";
+    case Security::kSecure: return "secure";
+    case Security::kBogus: return "bogus";
+  }
+  return "?";
+}
+
+Security security_of(bool secure, bool bogus) {
+  if (bogus) return Security::kBogus;
+  return secure ? Security::kSecure : Security::kInsecure;
+}
+
 Result<MxHost> decode_mx(const std::uint8_t* rdata, std::size_t len) {
   if (len < 3) return common::Status::error("MX record too short");
   MxHost mx;

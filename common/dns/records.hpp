@@ -26,6 +26,13 @@ enum class Lookup : std::uint8_t {
 };
 const char* lookup_name(Lookup s);
 
+// What DNSSEC validation (libunbound with a trust anchor) said about an answer
+// (RFC 4035 4.3). Without a trust anchor everything is kInsecure. A bogus answer is
+// never used as data: its lookup counts as a temporary failure (kTempFail).
+enum class Security : std::uint8_t { kInsecure, kSecure, kBogus };
+const char* security_name(Security s);
+Security security_of(bool secure, bool bogus);
+
 struct MxHost {
   std::uint16_t preference = 0;
   std::string host;  // lower case, no trailing dot
@@ -36,12 +43,14 @@ struct MxAnswer {
   bool null_mx = false;       // RFC 7505
   std::vector<MxHost> hosts;  // sorted; usable host names only
   std::string error;          // what went wrong (kTempFail), for logs
+  Security security = Security::kInsecure;
 };
 
 struct AddrAnswer {
   Lookup status = Lookup::kOk;
   std::vector<std::string> addrs;  // textual IPv4 or IPv6 addresses
   std::string error;
+  Security security = Security::kInsecure;
 };
 
 // Decodes one MX RDATA (RFC 1035 3.3.9: PREFERENCE, EXCHANGE as an uncompressed

@@ -16,6 +16,7 @@ namespace {
 constexpr int kTypeA = 1;
 constexpr int kTypeMx = 15;
 constexpr int kTypeAaaa = 28;
+constexpr int kTypeTlsa = 52;
 constexpr int kClassIn = 1;
 constexpr int kErrTimeout = -10000;  // our own "error code" for a lookup that took too long
 
@@ -41,9 +42,29 @@ bool is_loopback(const std::string& spec) { return spec.rfind("127.", 0) == 0 ||
 
 }  // namespace
 
+namespace {
+// The security of a finished lookup; a bogus one becomes a temporary failure (RFC 4035
+// 5.5: bogus data is not to be used), with libunbound's reason.
+Security apply_security(const ub_result* r, Lookup* status, std::string* error, const std::string& what) {
+  Security s = security_of(r->secure != 0, r->bogus != 0);
+  if (s == Security::kBogus) {
+    *status = Lookup::kTempFail;
+    *error = "DNSSEC validation failed (bogus) for " + what +
+             (r->why_bogus ? std::string(": ") + r->why_bogus : "");
+  }
+  return s;
+}
+}  // namespace
+
 // Applies the resolver choice to a fresh context.
-Status configure_context(ub_ctx* ctx, const std::string& forwarder, bool async) {
+Status configure_context(ub_ctx* ctx, const std::string& forwarder, bool async,
+                         const std::string& trust_anchor) {
   int err;
+  if (!trust_anchor.empty()) {
+    // RFC 4035 5: validation starts from this key (the root's, or a test zone's).
+    err = ub_ctx_add_ta_file(ctx, trust_anchor.c_str());
+    if (err != 0) return Status::error("dns_trust_anchor " + trust_anchor + ": " + ub_strerror(err));
+  }
   if (forwarder.empty()) {
     err = ub_ctx_resolvconf(ctx, nullptr);
     if (err != 0) return Status::error(std::string("reading /etc/resolv.conf: ") + ub_strerror(err));
@@ -86,17 +107,19 @@ std::set<void*>& live_queries() {
 }
 }  // namespace
 
-Resolver::Resolver(event_base* base, ub_ctx* ctx) : base_(base), ctx_(ctx), rng_(std::random_device{}()) {}
+Resolver::Resolver(event_base* base, ub_ctx* ctx, bool validating)
+    : base_(base), ctx_(ctx), validating_(validating), rng_(std::random_device{}()) {}
 
-Result<std::unique_ptr<Resolver>> Resolver::create(event_base* base, const std::string& forwarder) {
+Result<std::unique_ptr<Resolver>> Resolver::create(event_base* base, const std::string& forwarder,
+                                                   const std::string& trust_anchor) {
   ub_ctx* ctx = ub_ctx_create();
   if (!ctx) return Status::error("ub_ctx_create failed");
-  Status st = configure_context(ctx, forwarder, true);
+  Status st = configure_context(ctx, forwarder, true, trust_anchor);
   if (!st) {
     ub_ctx_delete(ctx);
     return st;
   }
-  std::unique_ptr<Resolver> r(new Resolver(base, ctx));
+  std::unique_ptr<Resolver> r(new Resolver(base, ctx, !trust_anchor.empty()));
   r->fd_event_.reset(event_new(base, ub_fd(ctx), EV_READ | EV_PERSIST, on_fd_cb, r.get()));
   if (!r->fd_event_ || event_add(r->fd_event_.get(), nullptr) != 0)
     return Status::error("cannot watch the resolver's descriptor");
@@ -176,11 +199,13 @@ void Resolver::lookup_mx(const std::string& domain, MxCallback cb) {
       a.error = err_text(err);
     } else {
       a.status = classify(r->rcode, r->havedata != 0, r->nxdomain != 0);
+      Security sec = apply_security(r, &a.status, &a.error, domain + " MX");
       if (a.status == Lookup::kOk) {
         a = make_mx_answer(rdatas(r), rng_);
-      } else if (a.status == Lookup::kTempFail) {
+      } else if (a.status == Lookup::kTempFail && a.error.empty()) {
         a.error = "DNS server failure (rcode " + std::to_string(r->rcode) + ") for " + domain + " MX";
       }
+      a.security = sec;
     }
     cb(std::move(a));
   });
@@ -194,12 +219,32 @@ void Resolver::lookup_addr(const std::string& host, bool v6, AddrCallback cb) {
       a.error = err_text(err);
     } else {
       a.status = classify(r->rcode, r->havedata != 0, r->nxdomain != 0);
+      a.security = apply_security(r, &a.status, &a.error, host + (v6 ? " AAAA" : " A"));
       if (a.status == Lookup::kOk) {
         a.addrs = decode_addresses(rdatas(r), v6);
         if (a.addrs.empty()) a.status = Lookup::kNoData;
-      } else if (a.status == Lookup::kTempFail) {
+      } else if (a.status == Lookup::kTempFail && a.error.empty()) {
         a.error =
             "DNS server failure (rcode " + std::to_string(r->rcode) + ") for " + host + (v6 ? " AAAA" : " A");
+      }
+    }
+    cb(std::move(a));
+  });
+}
+
+void Resolver::lookup_tlsa(const std::string& owner, TlsaCallback cb) {
+  start(owner, kTypeTlsa, [owner, cb = std::move(cb)](int err, ub_result* r) {
+    TlsaAnswer a;
+    if (err != 0 || !r) {
+      a.status = Lookup::kTempFail;
+      a.error = err_text(err);
+    } else {
+      a.status = classify(r->rcode, r->havedata != 0, r->nxdomain != 0);
+      a.security = apply_security(r, &a.status, &a.error, owner + " TLSA");
+      if (a.status == Lookup::kOk) {
+        add_tlsa_rdatas(&a, rdatas(r));
+      } else if (a.status == Lookup::kTempFail && a.error.empty()) {
+        a.error = "DNS server failure (rcode " + std::to_string(r->rcode) + ") for " + owner + " TLSA";
       }
     }
     cb(std::move(a));
