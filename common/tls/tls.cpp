@@ -64,6 +64,17 @@ Result<SslCtxPtr> client_context(bool verify, const std::string& ca_file) {
   return c;
 }
 
+Result<SslCtxPtr> dane_client_context() {
+  SslCtxPtr c(SSL_CTX_new(TLS_client_method()));
+  if (!c) return Status::error("SSL_CTX_new: " + last_error());
+  harden(c.get());
+  // No CA store: RFC 7672 3.1.3 leaves only DANE-TA(2) and DANE-EE(3), whose trust comes
+  // from the TLSA records each SSL gets (connection.cpp), never from PKIX.
+  if (SSL_CTX_dane_enable(c.get()) <= 0) return Status::error("SSL_CTX_dane_enable: " + last_error());
+  SSL_CTX_set_verify(c.get(), SSL_VERIFY_PEER, nullptr);
+  return c;
+}
+
 std::string describe(const SSL* ssl) {
   const SSL_CIPHER* ci = SSL_get_current_cipher(ssl);
   int alg = 0;

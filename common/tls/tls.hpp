@@ -35,6 +35,9 @@ Result<SslCtxPtr> server_context(const std::string& cert_file, const std::string
 // Client context; `verify` turns on certificate verification against the system store,
 // or against the PEM CA certificates in `ca_file` instead when it is not empty.
 Result<SslCtxPtr> client_context(bool verify, const std::string& ca_file = "");
+// Client context for DANE (RFC 7672): OpenSSL's DANE verifier on, no CA store; each
+// connection adds its TLSA records (SSL_dane_enable, SSL_dane_tlsa_add).
+Result<SslCtxPtr> dane_client_context();
 
 // The last OpenSSL error as text (and clears the queue).
 std::string last_error();

@@ -86,8 +86,8 @@ Connection::Connection(event_base* base, Backend& backend, int timeout_base, int
       connect_timeout_(connect_timeout),
       tls_ctx_(tls),
       endpoints_(std::move(endpoints)),
-      options_(std::move(options)),
-      policy_(options_.tls) {
+      options_(std::move(options)) {
+  policy_ = endpoint_policy();
   deadline_.reset(evtimer_new(base_, on_deadline_cb, this));
   MB_CHECK(deadline_ != nullptr, "evtimer_new");
 }
@@ -112,6 +112,17 @@ void Connection::try_endpoint() {
   peer_ = ep.str();
   session_.reset();
   parser_ = smtp::ReplyParser();
+  if (!ep.dane.why.empty() && policy_ != smtp::TlsPolicy::kNone)
+    log::info("dane: %s: %s", peer_.c_str(), ep.dane.why.c_str());
+  if (ep.dane.mode == DaneMode::kSkip) {
+    // RFC 7672 2.2: neither TLS nor clear text to a host whose TLSA records are unknown.
+    Verdict why{Outcome::kTemporary, "4.7.5", "DANE: " + ep.dane.why + " (host " + peer_ + ")"};
+    common::io::Guard alive = life_.guard();
+    common::io::run_soon(base_, [this, alive, why] {
+      if (alive) endpoint_failed(why);
+    });
+    return;
+  }
   sockaddr_storage ss;
   socklen_t len = 0;
   if (!make_sockaddr(ep.ip, ep.port, &ss, &len))
@@ -190,9 +201,43 @@ void Connection::endpoint_failed(const Verdict& why) {
     try_endpoint();
     return;
   }
-  policy_ = options_.tls;
   ++index_;
+  policy_ = endpoint_policy();
   try_endpoint();
+}
+
+smtp::TlsPolicy Connection::endpoint_policy() const {
+  if (index_ >= endpoints_.size()) return options_.tls;
+  switch (endpoints_[index_].dane.mode) {
+    case DaneMode::kAuthenticate:
+      // Checked against the TLSA records in begin_tls (not against the CA store).
+      return smtp::TlsPolicy::kVerify;
+    case DaneMode::kEncrypt:
+      return options_.tls == smtp::TlsPolicy::kVerify ? smtp::TlsPolicy::kVerify : smtp::TlsPolicy::kEncrypt;
+    case DaneMode::kNone:
+    case DaneMode::kSkip: break;
+  }
+  return options_.tls;
+}
+
+std::string Connection::setup_dane(SSL* ssl, const Endpoint& ep) {
+  // RFC 7672 3.2.2: DANE-TA(2) certificates must name the MX host (the TLSA base
+  // domain); SSL_dane_enable makes it the reference identifier and the SNI name.
+  if (SSL_dane_enable(ssl, ep.host.c_str()) <= 0) return "SSL_dane_enable: " + common::tls::last_error();
+  // RFC 7672 3.1.1: DANE-EE(3) binds the key itself: no name check (nor, in OpenSSL,
+  // any expiry check) for a leaf that matches one.
+  SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+  SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  int added = 0;
+  for (const auto& r : ep.dane.records) {
+    int rc = SSL_dane_tlsa_add(ssl, r.usage, r.selector, r.mtype,
+                               reinterpret_cast<const unsigned char*>(r.data.data()), r.data.size());
+    if (rc > 0) ++added;
+    if (rc < 0) return "SSL_dane_tlsa_add: " + common::tls::last_error();
+  }
+  if (added == 0) return "no TLSA record OpenSSL can use";
+  SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
+  return "";
 }
 
 void Connection::begin_tls() {
@@ -202,16 +247,25 @@ void Connection::begin_tls() {
     apply(session_->on_protocol_error("data after the STARTTLS reply"));
     return;
   }
-  bool verify = policy_ == smtp::TlsPolicy::kVerify;
-  SSL_CTX* ctx = verify ? tls_ctx_.verify : tls_ctx_.opportunistic;
+  const Endpoint& ep = endpoints_[index_];
+  bool dane = ep.dane.mode == DaneMode::kAuthenticate;
+  bool verify = !dane && policy_ == smtp::TlsPolicy::kVerify;
+  SSL_CTX* ctx = dane ? tls_ctx_.dane : verify ? tls_ctx_.verify : tls_ctx_.opportunistic;
   SSL* ssl = ctx ? SSL_new(ctx) : nullptr;
   if (!ssl) {
     apply(session_->on_tls_failed("no TLS context: " + common::tls::last_error()));
     return;
   }
-  const std::string& host = endpoints_[index_].host;
+  const std::string& host = ep.host;
   if (!host.empty() && !is_ip(host)) SSL_set_tlsext_host_name(ssl, host.c_str());  // SNI
-  if (verify) {
+  if (dane) {
+    std::string err = setup_dane(ssl, ep);
+    if (!err.empty()) {
+      SSL_free(ssl);
+      apply(session_->on_tls_failed("DANE: " + err));
+      return;
+    }
+  } else if (verify) {
     // The certificate must name the MX (or relay) host we looked up, or the name the
     // options pin (a relayhost with credentials: its configured name, never DNS's).
     const std::string& name = options_.tls_name.empty() ? host : options_.tls_name;
@@ -426,6 +480,12 @@ void Connection::on_event(short what) {
   if (what & BEV_EVENT_CONNECTED) {  // TLS handshake complete
     io_ = Io::kTls;
     log::info("%s: TLS established: %s", peer_.c_str(), common::tls::describe(ssl_).c_str());
+    if (endpoints_[index_].dane.mode == DaneMode::kAuthenticate) {
+      std::uint8_t usage = 0;
+      int depth = SSL_get0_dane_tlsa(ssl_, &usage, nullptr, nullptr, nullptr, nullptr);
+      log::info("dane: %s: verified (%s, matched at depth %d)", peer_.c_str(),
+                common::dns::usage_name(usage).c_str(), depth);
+    }
     apply(session_->on_tls_established());
     return;
   }
@@ -443,6 +503,11 @@ void Connection::on_event(short what) {
       why = buf;
       long v = ssl_ ? SSL_get_verify_result(ssl_) : X509_V_OK;
       if (v != X509_V_OK) why += std::string(" (") + X509_verify_cert_error_string(v) + ")";
+    }
+    if (endpoints_[index_].dane.mode == DaneMode::kAuthenticate) {
+      // RFC 7672 2.2: no fallback to clear text or another kind of TLS for this host.
+      why = "DANE: TLSA records not matched, host not used: " + why;
+      log::info("dane: %s: %s", peer_.c_str(), why.c_str());
     }
     apply(session_->on_tls_failed(why));
     return;

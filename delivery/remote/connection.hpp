@@ -1,8 +1,9 @@
 // One outgoing SMTP connection: the socket, TLS and timer side of the pure client
 // session (common/smtp/client.hpp). It walks a route's endpoints in order until one
 // greets and gets through EHLO (next MX on connection failure, 4xx/5xx greeting, refused
-// EHLO or missing required TLS), then carries transactions and ETRN commands for its
-// owner until it is told to quit or the server goes away. Message data is read from the
+// EHLO, missing required TLS, or DANE: a host whose TLSA lookup failed is skipped, and
+// one with usable TLSA records is used only over TLS that matches them), then carries transactions and ETRN
+// commands for its owner until it is told to quit or the server goes away. Message data is read from the
 // queue file's fd in bounded chunks and sent dot-stuffed with CRLF line ends.
 // UNTRUSTED: everything read from the socket goes through the reply parser.
 #pragma once
@@ -30,6 +31,7 @@ namespace delivery::remote {
 struct TlsContexts {
   SSL_CTX* opportunistic = nullptr;  // no certificate check (may, encrypt)
   SSL_CTX* verify = nullptr;         // system CA store (verify)
+  SSL_CTX* dane = nullptr;           // DANE verifier, no CA store (RFC 7672)
 };
 
 class Connection {
@@ -77,6 +79,10 @@ class Connection {
   void connected();
   void install(bufferevent* b);
   void begin_tls();
+  // The TLS policy for endpoint index_: the configured one, raised by its DANE decision.
+  common::smtp::TlsPolicy endpoint_policy() const;
+  // Sets up DANE verification on `ssl` (RFC 7672 3); "" or why it cannot be done.
+  std::string setup_dane(SSL* ssl, const Endpoint& ep);
   void apply(common::smtp::Output out);
   void drain_input();
   void pump_body();

@@ -134,6 +134,10 @@ Dispatcher::Destination& Dispatcher::destination_for(const std::string& domain) 
     slot = std::make_unique<Destination>();
     slot->key = key;
     slot->target = settings_.relayhost ? target_for_hop(*settings_.relayhost) : target_for_domain(domain);
+    // RFC 7672 applies to every next hop found by name; a relayhost given our password
+    // keeps its certificate check against the configured name instead (policy_for_relay).
+    slot->target.dane = settings_.dane && resolver_.validating() && !slot->target.is_ip &&
+                        !(slot->target.relay && settings_.relay_auth);
   }
   return *slot;
 }

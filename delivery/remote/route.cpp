@@ -126,10 +126,12 @@ Route route_from_hosts(const Target& t, const std::vector<HostAddresses>& hosts,
       temp = true;
       lookup_error = !h.v4.error.empty() ? h.v4.error : h.v6.error;
     }
+    DaneState dane =
+        decide_dane(t.dane, h.mx_security, address_security(h.v4, h.v6), h.tlsa ? &*h.tlsa : nullptr);
     for (const auto* list : {&h.v4.addrs, &h.v6.addrs})
       for (const auto& ip : *list) {
         if (r.endpoints.size() >= kMaxEndpoints || !seen.insert(ip).second) continue;
-        r.endpoints.push_back(Endpoint{h.mx.host, ip, t.port});
+        r.endpoints.push_back(Endpoint{h.mx.host, ip, t.port, dane});
       }
   }
   if (!r.endpoints.empty()) return r;
@@ -193,6 +195,7 @@ void RouteLookup::start() {
 }
 
 void RouteLookup::on_mx(const common::dns::MxAnswer& a) {
+  mx_security_ = a.security;
   MxPlan p = plan_from_mx(target_, a);
   if (!p.ok()) {
     fail(p.failure);
@@ -206,6 +209,7 @@ void RouteLookup::resolve_hosts(std::vector<common::dns::MxHost> hosts) {
   for (auto& m : hosts) {
     HostAddresses h;
     h.mx = std::move(m);
+    h.mx_security = mx_security_;
     hosts_.push_back(std::move(h));
   }
   outstanding_ = hosts_.size() * 2;
@@ -222,6 +226,35 @@ void RouteLookup::resolve_hosts(std::vector<common::dns::MxHost> hosts) {
 }
 
 void RouteLookup::host_done() {
+  if (--outstanding_ > 0) return;
+  lookup_tlsa();
+}
+
+// RFC 7672 2.2.2: TLSA records at _port._tcp.<host> for every host whose MX and address
+// answers are secure; the rest need no lookup.
+void RouteLookup::lookup_tlsa() {
+  std::vector<std::size_t> want;
+  for (std::size_t i = 0; i < hosts_.size(); ++i)
+    if (!hosts_[i].mx.host.empty() &&
+        wants_tlsa(target_.dane, hosts_[i].mx_security, address_security(hosts_[i].v4, hosts_[i].v6)))
+      want.push_back(i);
+  if (want.empty()) {
+    finish(route_from_hosts(target_, hosts_, self_));
+    return;
+  }
+  outstanding_ = want.size();
+  common::io::Guard alive = life_.guard();
+  for (std::size_t i : want) {
+    resolver_.lookup_tlsa(common::dns::tlsa_owner(hosts_[i].mx.host, target_.port),
+                          [this, alive, i](common::dns::TlsaAnswer a) {
+                            if (!alive) return;
+                            hosts_[i].tlsa = std::move(a);
+                            tlsa_done();
+                          });
+  }
+}
+
+void RouteLookup::tlsa_done() {
   if (--outstanding_ > 0) return;
   finish(route_from_hosts(target_, hosts_, self_));
 }

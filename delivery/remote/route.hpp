@@ -5,11 +5,14 @@
 //   a server that finds itself among the MX hosts uses only those with a better (lower)
 //   preference, and must not send to itself.
 //   RFC 7505: a null MX means the domain accepts no mail: bounce at once.
+//   RFC 7672 2.2: with DANE on, each host with secure addresses (of a secure MX RRset)
+//   also gets a TLSA lookup, and each endpoint carries its DANE decision (dane.hpp).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +20,7 @@
 #include "common/io/lifetime.hpp"
 #include "common/mail/outcome.hpp"
 #include "common/smtp/next_hop.hpp"
+#include "delivery/remote/dane.hpp"
 #include "delivery/remote/settings.hpp"
 
 namespace common::dns {
@@ -29,6 +33,7 @@ struct Endpoint {
   std::string host;  // the MX (or relay) host name; "" for an address literal
   std::string ip;
   std::uint16_t port = 25;
+  DaneState dane = {};  // what DANE says for this host (kNone when it does not apply)
   // "host[ip]:port" for logs and verdicts.
   std::string str() const;
 };
@@ -46,6 +51,7 @@ struct Target {
   bool mx_lookup = true;
   bool is_ip = false;  // name is an address: no lookup at all
   bool relay = false;  // the relayhost (for messages)
+  bool dane = false;   // DANE applies (smtp_dane, a validating resolver, a host name)
 };
 // The recipient domain's target (an address literal "[192.0.2.1]" or "[IPv6:...]" goes
 // to that address), or the relayhost's.
@@ -57,6 +63,10 @@ struct HostAddresses {
   common::dns::MxHost mx;
   common::dns::AddrAnswer v4;
   common::dns::AddrAnswer v6;
+  // The MX answer's security (kSecure when there was no MX lookup), and the TLSA answer
+  // for the host when one was looked up (RFC 7672 2.2).
+  common::dns::Security mx_security = common::dns::Security::kSecure;
+  std::optional<common::dns::TlsaAnswer> tlsa;
 };
 
 inline constexpr std::size_t kMaxMxHosts = 10;
@@ -73,7 +83,8 @@ struct MxPlan {
 MxPlan plan_from_mx(const Target& t, const common::dns::MxAnswer& mx);
 
 // The endpoints from resolved hosts (in preference order): IPv4 before IPv6, duplicates
-// dropped, and ourselves (plus every host of equal or worse preference) cut off.
+// dropped, and ourselves (plus every host of equal or worse preference) cut off. With
+// t.dane, each endpoint gets its host's DANE decision.
 Route route_from_hosts(const Target& t, const std::vector<HostAddresses>& hosts, const Self& self);
 
 // Resolves a Target into a Route with the asynchronous resolver. Lives until it calls
@@ -89,6 +100,8 @@ class RouteLookup {
   void on_mx(const common::dns::MxAnswer& a);
   void resolve_hosts(std::vector<common::dns::MxHost> hosts);
   void host_done();
+  void lookup_tlsa();
+  void tlsa_done();
   // Both answer the callback exactly once; it may destroy us, so nothing may follow.
   void fail(common::mail::Verdict v);
   void finish(Route r);
@@ -99,6 +112,7 @@ class RouteLookup {
   Callback cb_;
   std::vector<HostAddresses> hosts_;
   std::size_t outstanding_ = 0;
+  common::dns::Security mx_security_ = common::dns::Security::kSecure;
   common::io::Lifetime life_;
 };
 

@@ -34,15 +34,21 @@ PreJail pre_jail(const common::config::Config& cfg) {
   } else if (pre.settings.relay_auth) {
     log::fatal("relayhost_auth_file needs a verified TLS connection: %s", verify.message().c_str());
   }
+  if (pre.settings.dane) {
+    auto dane = common::tls::dane_client_context();
+    if (!dane) log::fatal("smtp_dane: %s", dane.message().c_str());
+    pre.tls_dane = std::move(*dane);
+  }
   return pre;
 }
 
 int run(const common::config::Config& cfg, PreJail pre) {
   auto base = common::io::new_event_base();
   auto signals = common::io::install_termination_handlers(base.get());
-  auto resolver = common::dns::Resolver::create(base.get(), pre.settings.dns_resolver);
+  auto resolver =
+      common::dns::Resolver::create(base.get(), pre.settings.dns_resolver, pre.settings.trust_anchor);
   if (!resolver) log::fatal("DNS resolver: %s", resolver.message().c_str());
-  TlsContexts tls{pre.tls_opportunistic.get(), pre.tls_verify.get()};
+  TlsContexts tls{pre.tls_opportunistic.get(), pre.tls_verify.get(), pre.tls_dane.get()};
 
   Dispatcher* dispatcher = nullptr;
   AgentLink link(base.get(), pre.remote_socket, "remote",
@@ -60,6 +66,7 @@ int run(const common::config::Config& cfg, PreJail pre) {
               pre.settings.relay_auth ? " with AUTH" : "");
   else
     log::info("started");
+  if (pre.settings.dane) log::info("DANE on: DNSSEC validated from %s", pre.settings.trust_anchor.c_str());
   link.start();
   etrn.start();
   event_base_dispatch(base.get());

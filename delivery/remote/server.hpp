@@ -16,6 +16,7 @@ struct PreJail {
   Settings settings;
   common::tls::SslCtxPtr tls_opportunistic;
   common::tls::SslCtxPtr tls_verify;
+  common::tls::SslCtxPtr tls_dane;  // smtp_dane: DANE verification (no CA store)
 };
 
 PreJail pre_jail(const common::config::Config& cfg);

@@ -103,6 +103,9 @@ Result<Settings> make_settings(const common::config::Config& cfg, const std::vec
   s.concurrency = static_cast<int>(cfg.remote_destination_concurrency);
   s.timeout = static_cast<int>(cfg.remote_timeout);
   s.dns_resolver = cfg.dns_resolver;
+  s.trust_anchor = cfg.dns_trust_anchor;
+  // RFC 7672 2.1: DANE rests on validated answers; without an anchor nothing validates.
+  s.dane = cfg.smtp_dane && !s.trust_anchor.empty();
   for (const auto& e : cfg.etrn_hosts) {
     auto h = common::smtp::parse_next_hop(e);
     if (!h) return Status::error("etrn_hosts: " + e + ": " + h.message());

@@ -37,6 +37,8 @@ struct Settings {
   int concurrency = 20;
   int timeout = 300;  // remote_timeout, seconds
   std::string dns_resolver;
+  std::string trust_anchor;  // dns_trust_anchor: "" means no DNSSEC validation
+  bool dane = false;         // smtp_dane, and a trust anchor to make it possible
   std::vector<common::smtp::NextHop> etrn_hosts;
   std::vector<std::string> etrn_domains;
   int wakeup_every = 0;

@@ -1,6 +1,7 @@
 # Peers for the remote-delivery tests (test_remote*.py, test_etrn*.py), all real Debian
 # programs run from private configuration in a temporary directory and stopped by pid:
-#   Unbound  - serves test zones (MX, A, null MX) on a 127.x address, port 53
+#   Unbound  - serves test zones (MX, A, null MX) on a 127.x address, port 53, and
+#              zone files as they are (a DNSSEC-signed zone, with its signatures)
 #   Postfix  - a receiving SMTP peer on 127.x:25 (virtual mailboxes in Maildirs, a
 #              rejecting recipient table, optional SASL AUTH and TLS, ETRN), never
 #              touching /etc/postfix's configuration
@@ -37,14 +38,16 @@ def have(path):
 class Unbound:
     """A private unbound answering for `zones` from local data. `records` are lines in
     zone-file syntax ("peer.test. MX 10 mx.peer.test."); every domain named as a zone
-    is a static local zone (other names in it are NXDOMAIN)."""
+    is a static local zone (other names in it are NXDOMAIN). `auth_zones` maps zone
+    names to zone files served as they are (auth-zone: signatures included)."""
 
-    def __init__(self, zones, records):
+    def __init__(self, zones, records, auth_zones=None):
         self.dir = tempfile.mkdtemp(prefix="mb-unbound-", dir="/tmp")
         self.ip = harness.unique_loopback()
         self.port = 53 if harness.is_root() else harness.free_port(self.ip)
         self.zones = list(zones)
         self.records = list(records)
+        self.auth_zones = dict(auth_zones or {})
         self.proc = None
 
     @property
@@ -74,7 +77,13 @@ class Unbound:
             # A record with quotes in it (TXT "...") goes in single quotes.
             q = "'" if '"' in r else '"'
             lines.append("  local-data: %s%s%s" % (q, r, q))
+        if self.auth_zones:
+            # unbound's built-in (RFC 6761) local zone for test. would hide the auth zones.
+            lines.append('  local-zone: "test." nodefault')
         lines += ["remote-control:", "  control-enable: no"]
+        for name, path in self.auth_zones.items():
+            lines += ["auth-zone:", '  name: "%s."' % name.rstrip("."), '  zonefile: "%s"' % path,
+                      "  for-downstream: yes", "  for-upstream: yes"]
         path = os.path.join(self.dir, "unbound.conf")
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")
