@@ -104,6 +104,7 @@ class Walker {
     p.type = type;
     p.encoding = lower(trim(h.encoding));
     if (p.encoding.empty()) p.encoding = "7bit";
+    p.charset = mime_parameter(ct, "charset");
     std::string_view disp = trim(h.disposition);
     bool has_filename = false, has_name = false;
     mime_parameter(disp, "filename", &has_filename);

@@ -33,6 +33,7 @@ const char* mime_status_name(MimeStatus s);
 struct MimePart {
   std::string type = "text/plain";  // lower case; RFC 2045 5.2 default
   std::string encoding = "7bit";    // Content-Transfer-Encoding, lower case
+  std::string charset;              // Content-Type's charset parameter, as written ("" if none)
   bool attachment = false;          // disposition "attachment", or a file name given
   std::string_view body;            // as in the message, still encoded
   std::size_t depth = 0;

@@ -2,6 +2,7 @@
 #include "common/mail/mime_decode.hpp"
 
 #include "common/mail/ascii.hpp"
+#include "common/mail/charset.hpp"
 
 namespace common::mail {
 namespace {
@@ -41,8 +42,8 @@ std::string decode_q(std::string_view in) {
 }
 
 // One encoded word at the start of `in` (RFC 2047 2: "=?" charset "?" encoding "?"
-// encoded-text "?="); its length and decoded octets, or 0.
-std::size_t encoded_word(std::string_view in, std::string* out) {
+// encoded-text "?="); its length and decoded octets (in UTF-8 with `utf8`), or 0.
+std::size_t encoded_word(std::string_view in, std::string* out, bool utf8) {
   if (in.size() < 8 || in[0] != '=' || in[1] != '?') return 0;
   std::size_t q1 = in.find('?', 2);
   if (q1 == std::string_view::npos || q1 == 2 || q1 + 2 >= in.size() || in[q1 + 2] != '?') return 0;
@@ -54,6 +55,11 @@ std::size_t encoded_word(std::string_view in, std::string* out) {
   for (char c : text)
     if (c == ' ' || c == '\t' || c == '\r' || c == '\n') return 0;  // RFC 2047 5: no white space inside
   *out = enc == 'b' ? decode_base64_lenient(text) : decode_q(text);
+  if (utf8) {
+    std::string_view charset = in.substr(2, q1 - 2);
+    charset = charset.substr(0, charset.find('*'));  // RFC 2231 5: charset*language
+    *out = to_utf8(*out, charset);
+  }
   return end + 2;
 }
 
@@ -121,14 +127,14 @@ std::string decode_base64_lenient(std::string_view in) {
   return out;
 }
 
-std::string decode_encoded_words(std::string_view in) {
+std::string decode_encoded_words(std::string_view in, bool utf8) {
   std::string out;
   std::size_t i = 0;
   bool last_was_word = false;
   std::size_t pending_ws = 0;  // start of white space after an encoded word
   while (i < in.size()) {
     std::string word;
-    std::size_t n = in[i] == '=' ? encoded_word(in.substr(i), &word) : 0;
+    std::size_t n = in[i] == '=' ? encoded_word(in.substr(i), &word, utf8) : 0;
     if (n > 0) {
       // RFC 2047 6.2: white space between two encoded words is not displayed.
       if (last_was_word && pending_ws != std::string::npos) out.resize(pending_ws);
@@ -158,9 +164,9 @@ std::string fold_for_matching(std::string_view in) {
     }
     if (space && !out.empty()) out += ' ';
     space = false;
-    out += lower(c);
+    out += c;
   }
-  return out;
+  return lower_utf8(out);
 }
 
 }  // namespace common::mail

@@ -20,13 +20,17 @@ std::string decode_quoted_printable(std::string_view in);
 std::string decode_base64_lenient(std::string_view in);
 
 // RFC 2047: every encoded word "=?charset?B|Q?text?=" of an unstructured field is
-// replaced by its octets (no charset conversion: UTF-8 stays UTF-8), and linear white
-// space between two adjacent encoded words is dropped (RFC 2047 6.2). An encoded word
-// that does not parse stays as it is. In "Q" (RFC 2047 4.2) "_" is a space.
-std::string decode_encoded_words(std::string_view in);
+// replaced by its octets, and linear white space between two adjacent encoded words is
+// dropped (RFC 2047 6.2). An encoded word that does not parse stays as it is. In "Q"
+// (RFC 2047 4.2) "_" is a space. With `utf8`, each word's octets are converted from its
+// charset to UTF-8 (charset.hpp; RFC 2231 5's "*language" suffix ignored): then the
+// output may be up to kMaxGrowth times the input.
+std::string decode_encoded_words(std::string_view in, bool utf8 = false);
 
-// The value for matching phrases: ASCII lower case, every run of white space (space,
-// tab, CR, LF) one space, so that a phrase folded or wrapped across lines still matches.
+// The value for matching phrases: lower case (ASCII, and every script through
+// lower_utf8), every run of white space (space, tab, CR, LF) one space, so that a phrase
+// folded or wrapped across lines, or written in other capitals, still matches. Never
+// longer than the input.
 std::string fold_for_matching(std::string_view in);
 
 }  // namespace common::mail

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "common/check.hpp"
+#include "common/mail/charset.hpp"
 #include "common/mail/mime.hpp"
 #include "common/mail/mime_decode.hpp"
 #include "common/mail/mime_scan.hpp"
@@ -16,6 +17,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   MB_CHECK(common::mail::decode_quoted_printable(in).size() <= in.size(), "QP output grew");
   MB_CHECK(common::mail::decode_base64_lenient(in).size() <= in.size(), "base64 output grew");
   MB_CHECK(common::mail::decode_encoded_words(in).size() <= in.size(), "encoded words grew");
+  MB_CHECK(common::mail::decode_encoded_words(in, true).size() <= in.size() * common::mail::kMaxGrowth + 16,
+           "converted encoded words grew past the bound");
+  MB_CHECK(common::mail::fold_for_matching(in).size() <= in.size(), "folding grew");
+  MB_CHECK(common::mail::to_utf8(in, "iso-2022-jp").size() <= in.size() * common::mail::kMaxGrowth + 16,
+           "conversion grew past the bound");
   common::mail::MimeLimits lim;
   lim.max_parts = 200;
   lim.max_depth = 8;

@@ -1,6 +1,7 @@
 // The content rules over the MIME walk (see mime_scan.hpp).
 #include "common/mail/mime_scan.hpp"
 
+#include "common/mail/charset.hpp"
 #include "common/mail/mime_decode.hpp"
 
 namespace common::mail {
@@ -53,13 +54,15 @@ ContentResult scan_content(std::string_view message, const ContentRules& rules, 
       res.detail = where + ": " + std::to_string(body.size()) + " bytes";
       return false;
     }
-    if (text && words) return look(fold_for_matching(body), where);
+    // RFC 2046 4.1.2: the text is in its charset (US-ASCII when none is named); the
+    // phrases are UTF-8.
+    if (text && words) return look(fold_for_matching(to_utf8(body, p.charset)), where);
     return true;
   });
   // The Subject, also when the walk stopped at a limit (the header is read first).
   if (words && res.verdict != ContentVerdict::kRejectWord && res.verdict != ContentVerdict::kAttachmentSize) {
     // RFC 2047 6.1: encoded words in an unstructured field are decoded for display.
-    look(fold_for_matching(decode_encoded_words(w.subject)), "subject");
+    look(fold_for_matching(decode_encoded_words(w.subject, true)), "subject");
   }
   if (res.verdict == ContentVerdict::kRejectWord || res.verdict == ContentVerdict::kAttachmentSize)
     return res;

@@ -96,6 +96,27 @@ TEST_CASE("words in a base64 body, a quoted-printable body, an encoded Subject")
   CHECK(scan_content(img, words({"cheap pills"})).verdict == ContentVerdict::kPass);
 }
 
+TEST_CASE("words in the part's charset and in any capitals (RFC 2046 4.1.2, RFC 2047)") {
+  // "PRÄMIE" in ISO-8859-1, quoted-printable; the rule is written in UTF-8, lower case.
+  std::string latin1 =
+      "Subject: hi\r\nContent-Type: text/plain; charset=\"ISO-8859-1\"\r\n"
+      "Content-Transfer-Encoding: quoted-printable\r\n\r\nIhre PR=C4MIE wartet\r\n";
+  CHECK(scan_content(latin1, words({"pr\xc3\xa4mie"})).verdict == ContentVerdict::kRejectWord);
+  // The same octets read as UTF-8 would not match (0xC4 alone is not UTF-8).
+  std::string no_charset = "Subject: hi\r\n\r\nIhre PR\xc4MIE wartet\r\n";
+  CHECK(scan_content(no_charset, words({"pr\xc3\xa4mie"})).verdict == ContentVerdict::kPass);
+  // KOI8-R body, base64; the rule in capitals ("ПРИЗ").
+  std::string koi = "Content-Type: text/plain; charset=koi8-r\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+                    b64("\xd7\xc1\xdb \xf0\xd2\xc9\xda") + "\r\n";  // "ваш Приз"
+  CHECK(scan_content(koi, words({"\xd0\x9f\xd0\xa0\xd0\x98\xd0\x97"})).verdict ==
+        ContentVerdict::kRejectWord);
+  // An ISO-8859-1 encoded word in the Subject.
+  std::string subj = "Subject: =?ISO-8859-1?Q?Ihre_Pr=E4mie?=\r\n\r\nnothing\r\n";
+  auto r = scan_content(subj, words({}, {"PR\xc3\x84MIE"}));
+  CHECK(r.verdict == ContentVerdict::kJunkWord);
+  CHECK(r.detail == "subject");
+}
+
 TEST_CASE("junk words: noted, a later reject still refuses") {
   std::string m =
       "Subject: offer\r\nContent-Type: multipart/alternative; boundary=q\r\n\r\n--q\r\n\r\nlottery win\r\n"

@@ -132,6 +132,19 @@ def test_content_rules(make_mailbag):
     assert r.code == 550 and r.text.startswith(b"5.7.1"), r
     m.wait_for_log("smtpd", r"rule=word-reject \(subject\)")
 
+    # RFC 2046 4.1.2: a rule written in UTF-8 capitals matches a windows-1252 part
+    # (quoted-printable "Pr=E4mie") and a KOI8-R encoded word, after conversion.
+    m.mailctl("rule", "add", "word", "GRATIS PR\u00c4MIE", "reject")
+    _, msg = mime_message("latin1", "hello", [("Content-Type: text/plain; charset=windows-1252\r\n"
+                                               "Content-Transfer-Encoding: quoted-printable",
+                                               "Ihre gratis Pr=E4mie wartet")])
+    r = m.send(DEMO, msg)
+    assert r.code == 550 and r.text.startswith(b"5.7.1"), r
+    m.mailctl("rule", "add", "word", "\u0412\u0410\u0428 \u041f\u0420\u0418\u0417", "reject")  # "ВАШ ПРИЗ"
+    _, msg = mime_message("koi8", "=?KOI8-R?B?18HbIPDSydo=?=", [(TEXT, "nothing to see")])  # "ваш Приз"
+    r = m.send(DEMO, msg)
+    assert r.code == 550 and r.text.startswith(b"5.7.1"), r
+
     # An attachment of exactly the limit passes; one octet more is refused.
     at_limit, msg = mime_message("att", "files", [(TEXT, "see attached"), attachment(1000)])
     r = m.send(DEMO, msg)
