@@ -54,7 +54,8 @@ std::string usage() {
          "  rule add word PHRASE reject|junk  refuse or file as junk mail with the phrase\n"
          "  rule add attachment-size BYTES  refuse mail with a larger attachment\n"
          "  rule del KIND PATTERN [ACTION] [DOMAIN]  remove a rule\n"
-         "  rule list                 every filtering rule\n";
+         "  rule list                 every filtering rule\n"
+         "  tls tlsa [HOST]           the DANE TLSA record (3 1 1) for tls_cert_file at HOST\n";
 }
 
 common::Result<Args> parse_args(const std::vector<std::string>& argv) {
@@ -238,6 +239,12 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
       return Status::error(sub.empty() ? "'dkim' needs generate, rotate, retire or list"
                                        : "unknown command 'dkim " + sub + "'");
     }
+  } else if (c == "tls") {
+    if (sub != "tlsa")
+      return Status::error(sub.empty() ? "'tls' needs tlsa" : "unknown command 'tls " + sub + "'");
+    if (auto st = want(2, 3); !st) return st;
+    a.command = Command::kTlsTlsa;
+    if (rest.size() == 3) a.target = rest[2];
   } else if (c == "relay-recipient") {
     if (sub == "add") {
       if (rest.size() < 3) return Status::error("'relay-recipient add' needs at least one address");

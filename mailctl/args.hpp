@@ -60,6 +60,7 @@ enum class Command {
   kRuleAdd,
   kRuleDel,
   kRuleList,
+  kTlsTlsa,
 };
 
 // `user autoreply` options; unset ones keep what the record holds.

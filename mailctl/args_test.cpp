@@ -67,7 +67,7 @@ TEST_CASE("usage errors") {
   CHECK(P({"domain"}).message().find("add, del, list") != std::string::npos);
 }
 
-TEST_CASE("queue, check-dns and config-example commands") {
+TEST_CASE("queue, check-dns, tls tlsa and config-example commands") {
   auto a = P({"queue", "list"});
   REQUIRE(a.is_ok());
   CHECK(a->command == Command::kQueueList);
@@ -98,6 +98,14 @@ TEST_CASE("queue, check-dns and config-example commands") {
   CHECK_FALSE(P({"queue", "purge"}).is_ok());
   CHECK_FALSE(P({"check-dns"}).is_ok());
   CHECK_FALSE(P({"check-dns", "a.org", "b.org"}).is_ok());
+  a = P({"tls", "tlsa"});
+  REQUIRE(a.is_ok());
+  CHECK(a->command == Command::kTlsTlsa);
+  CHECK(a->target.empty());
+  CHECK(P({"tls", "tlsa", "mx.example.org"})->target == "mx.example.org");
+  CHECK_FALSE(P({"tls"}).is_ok());
+  CHECK_FALSE(P({"tls", "cert"}).is_ok());
+  CHECK_FALSE(P({"tls", "tlsa", "a", "b"}).is_ok());
   CHECK_FALSE(P({"config-example", "x"}).is_ok());
   CHECK(P({"queue"}).message().find("list, show, flush") != std::string::npos);
 }

@@ -20,6 +20,7 @@
 #include "mailctl/args.hpp"
 #include "mailctl/dns_lookup.hpp"
 #include "mailctl/dns_report.hpp"
+#include "mailctl/tlsa.hpp"
 
 namespace mailctl {
 
@@ -48,6 +49,7 @@ class Checker {
   void reverse(AddrCheck& a);
   void txt();
   void auth();
+  void tlsa();
 
   DnsClient& dns_;
   DomainCheck& c_;
@@ -58,8 +60,28 @@ void Checker::run() {
   mx();
   if (c_.mx_status == Lookup::kTempFail) return;  // the resolver is in trouble: stop here
   for (auto& h : c_.hosts) host(h);
+  tlsa();
   txt();
   auth();
+}
+
+// RFC 7672 2.2: TLSA records at _25._tcp.HOST of every usable MX host.
+void Checker::tlsa() {
+  for (const auto& h : c_.hosts) {
+    if (!h.usable) continue;
+    TlsaHostCheck t;
+    t.host = h.name;
+    t.ours = h.ours();
+    const DnsAnswer& a = ask(common::dns::tlsa_owner(h.name, 25), kTypeTlsa);
+    t.answer.status = a.status;
+    t.answer.security = a.security;
+    t.answer.error = a.error;
+    if (a.status == Lookup::kOk) {
+      std::vector<std::string_view> raw(a.rdata.begin(), a.rdata.end());
+      common::dns::add_tlsa_rdatas(&t.answer, raw);
+    }
+    c_.tlsa.hosts.push_back(std::move(t));
+  }
 }
 
 // The TXT texts at `name` that start with `prefix` (any prefix if "").
@@ -255,7 +277,15 @@ int cmd_check_dns(Context& ctx, const std::string& arg) {
   c.our_addrs = own_addresses(ctx.cfg);
   find_role(ctx, c);
   find_keys(ctx, c);
-  auto dns = DnsClient::create(ctx.cfg.dns_resolver, kCheckDnsTimeoutSeconds);
+  c.tlsa.validating = !ctx.cfg.dns_trust_anchor.empty();
+  if (ctx.cfg.tls_cert_file.empty()) {
+    c.tlsa.own_note = "tls_cert_file is not set";
+  } else if (auto d = cert_spki_sha256(ctx.cfg.tls_cert_file); d) {
+    c.tlsa.own_spki_sha256 = *d;
+  } else {
+    c.tlsa.own_note = d.message();
+  }
+  auto dns = DnsClient::create(ctx.cfg.dns_resolver, kCheckDnsTimeoutSeconds, ctx.cfg.dns_trust_anchor);
   if (!dns) {
     complain(ctx, "check-dns: no resolver: " + dns.message());
     return EX_UNAVAILABLE;

@@ -44,11 +44,12 @@ std::string lower_no_dot(std::string s) {
 
 }  // namespace
 
-Result<std::unique_ptr<DnsClient>> DnsClient::create(const std::string& forwarder, int timeout_seconds) {
+Result<std::unique_ptr<DnsClient>> DnsClient::create(const std::string& forwarder, int timeout_seconds,
+                                                     const std::string& trust_anchor) {
   ub_ctx* ctx = ub_ctx_create();
   if (!ctx) return Status::error("ub_ctx_create failed");
   std::unique_ptr<DnsClient> c(new DnsClient(ctx, timeout_seconds));
-  MB_TRY(common::dns::configure_context(ctx, forwarder, true));
+  MB_TRY(common::dns::configure_context(ctx, forwarder, true, trust_anchor));
   // libunbound answers reverse lookups of 127/8 itself (RFC 6303); a configured
   // resolver is asked about them too, as about everything else (test zones live there).
   if (!forwarder.empty()) ub_ctx_zone_remove(ctx, "127.in-addr.arpa.");
@@ -94,6 +95,14 @@ DnsAnswer DnsClient::query(const std::string& name, int type) {
   }
   a.status = common::dns::classify(r->rcode, r->havedata != 0, r->nxdomain != 0);
   if (a.status == Lookup::kTempFail) a.error = "server failure (rcode " + std::to_string(r->rcode) + ")";
+  a.security = common::dns::security_of(r->secure != 0, r->bogus != 0);
+  if (a.security == common::dns::Security::kBogus) {
+    // As in the daemons' resolver: data that fails validation is not data.
+    a.status = Lookup::kTempFail;
+    a.error = std::string("DNSSEC validation failed (bogus)") +
+              (r->why_bogus ? ": " + std::string(r->why_bogus) : "");
+    return a;
+  }
   if (r->canonname && lower_no_dot(r->canonname) != lower_no_dot(name))
     a.canonname = lower_no_dot(r->canonname);
   for (int i = 0; r->havedata && r->data && r->data[i] && i < 1000; ++i)

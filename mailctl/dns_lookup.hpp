@@ -24,18 +24,22 @@ inline constexpr int kTypePtr = 12;
 inline constexpr int kTypeMx = 15;
 inline constexpr int kTypeTxt = 16;
 inline constexpr int kTypeAaaa = 28;
+inline constexpr int kTypeTlsa = 52;  // RFC 6698 7.1
 
 struct DnsAnswer {
   common::dns::Lookup status = common::dns::Lookup::kOk;
   std::vector<std::string> rdata;  // raw RDATA of each record
   std::string canonname;           // set when the name is an alias (CNAME): its target
   std::string error;               // kTempFail: why
+  common::dns::Security security = common::dns::Security::kInsecure;  // bogus: kTempFail
 };
 
 class DnsClient {
  public:
-  // `forwarder`: the dns_resolver value ("" for /etc/resolv.conf).
-  static common::Result<std::unique_ptr<DnsClient>> create(const std::string& forwarder, int timeout_seconds);
+  // `forwarder`: the dns_resolver value ("" for /etc/resolv.conf); `trust_anchor`: the
+  // dns_trust_anchor value ("" for no DNSSEC validation).
+  static common::Result<std::unique_ptr<DnsClient>> create(const std::string& forwarder, int timeout_seconds,
+                                                           const std::string& trust_anchor = "");
   ~DnsClient();
   DnsClient(const DnsClient&) = delete;
   DnsClient& operator=(const DnsClient&) = delete;

@@ -40,6 +40,12 @@ class Builder {
     r_.problems.insert(r_.problems.end(), a.problems.begin(), a.problems.end());
     r_.failures.insert(r_.failures.end(), a.failures.begin(), a.failures.end());
   }
+  void tlsa() {
+    TlsaReport t = evaluate_tlsa(c_.tlsa, c_.role == DomainRole::kLocal || c_.role == DomainRole::kAlias);
+    for (const auto& [k, v] : t.lines) line(k, v);
+    r_.problems.insert(r_.problems.end(), t.problems.begin(), t.problems.end());
+    r_.failures.insert(r_.failures.end(), t.failures.begin(), t.failures.end());
+  }
 
   const DomainCheck& c_;
   DnsReport r_;
@@ -84,6 +90,7 @@ DnsReport Builder::run() {
     mx_records();
     for (const auto& h : c_.hosts) host(h);
     our_role();
+    tlsa();
     spf();
     // Signing keys and the DMARC record are this server's business only for its own domains.
     if (c_.role == DomainRole::kLocal || c_.role == DomainRole::kAlias) auth();

@@ -11,6 +11,7 @@
 #include "mailctl/etrn.hpp"
 #include "mailctl/init.hpp"
 #include "mailctl/queue.hpp"
+#include "mailctl/tlsa.hpp"
 
 namespace mailctl {
 namespace {
@@ -67,6 +68,7 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
     case Command::kDkimRotate: return cmd_dkim_rotate(ctx, args->target, {args->selector, args->algorithm});
     case Command::kDkimRetire: return cmd_dkim_retire(ctx, args->target, args->target2);
     case Command::kDkimList: return cmd_dkim_list(ctx);
+    case Command::kTlsTlsa: return cmd_tls_tlsa(ctx, args->target);
     case Command::kHelp:
     case Command::kCheckConfig:
     case Command::kConfigExample: return EX_USAGE;

@@ -1,6 +1,7 @@
 # Test certificates made with the openssl command: a self-signed pair, a private CA and
 # server certificates it signs. Used through harness (harness.make_cert, ...) by the TLS,
 # smarthost and peer tests.
+import hashlib
 import os
 import subprocess
 
@@ -51,3 +52,13 @@ def make_signed_cert(directory, ca, cn, stem="leaf"):
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     os.chmod(key, 0o600)
     return cert, key
+
+
+def spki_sha256(cert):
+    """The SHA2-256 (hex) of a PEM certificate's SubjectPublicKeyInfo: the data of a
+    DANE "3 1 1" TLSA record (RFC 6698 2.1.2, 2.1.3)."""
+    pub = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-pubkey"], check=True,
+                         capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub, check=True,
+                         capture_output=True).stdout
+    return hashlib.sha256(der).hexdigest()

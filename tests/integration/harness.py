@@ -17,7 +17,7 @@ import threading
 import time
 
 # Re-exported: tests use them as harness.make_cert, harness.header_values, ...
-from certs import make_ca, make_cert, make_signed_cert  # noqa: E402,F401
+from certs import make_ca, make_cert, make_signed_cert, spki_sha256  # noqa: E402,F401
 from rawsmtp import RawSMTP  # noqa: E402,F401
 from stored import ADDED_HEADERS, added_prefix, header_values, message_id, split_message  # noqa: E402,F401
 

@@ -2,7 +2,8 @@
 # for 127.x addresses included: the nslookup checks of a mail domain's setup - MX
 # records, the MX hosts' addresses, their PTR records and whether those resolve back,
 # whether this server is the MX - compared with the configuration (hostname,
-# smtp_listen, the domains in accounts.mdb, relay_domains), and the SPF record.
+# smtp_listen, the domains in accounts.mdb, relay_domains), the SPF record, and the DANE
+# record this server's MX name should publish.
 # Exit codes: 0 OK, 1 problems, 64 not a domain, 75 the resolver does not answer.
 import re
 import subprocess
@@ -82,6 +83,8 @@ def test_the_seed_setup_is_ok(world):
         "  address    %s" % isp,
         "  PTR        relay1.isp.test (resolves back to %s: forward-confirmed)" % isp,
         "this server  is the best MX (mx.dnscheck.test)",
+        "TLSA         _25._tcp.mx.dnscheck.test: none; to use DANE, sign the zone (DNSSEC) and publish: "
+        "_25._tcp.mx.dnscheck.test. IN TLSA 3 1 1 %s" % harness.spki_sha256(m.conf["tls_cert_file"]),
         "SPF          v=spf1 mx -all",
         "DKIM         no key: this server signs none of its mail (mailctl dkim generate dnscheck.test)",
         "DMARC        none; to ask receivers for reports, publish: _dmarc.dnscheck.test. IN TXT "
