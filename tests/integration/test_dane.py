@@ -4,8 +4,10 @@
 # with STARTTLS on 127.x:25 as the receiving MX. Covers: a matching DANE-EE(3) record
 # (delivered, logged as verified), a wrong one (deferred with the reason, still queued), a
 # bogus signature on the TLSA records (host skipped, deferred), an unsigned zone
-# (opportunistic TLS as usual) and a DANE-TA(2) record for a private CA.
-import hashlib
+# (opportunistic TLS as usual), a malformed record (TLS still required) and a DANE-TA(2)
+# record for a private CA. And the tools:
+# `mailctl tls tlsa` prints the record of tls_cert_file, `mailctl check-dns` finds a
+# published record that does not match it and says what to publish.
 import os
 import re
 import shutil
@@ -33,13 +35,7 @@ ZONE = "dane.test"
 MX = "mx.dane.test"
 
 
-def spki_sha256(cert):
-    """The SHA2-256 of a certificate's SubjectPublicKeyInfo (TLSA selector 1, type 1)."""
-    pub = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-pubkey"], check=True,
-                         capture_output=True).stdout
-    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub, check=True,
-                         capture_output=True).stdout
-    return hashlib.sha256(der).hexdigest()
+spki_sha256 = harness.spki_sha256
 
 
 class SignedZone:
@@ -172,6 +168,19 @@ def test_unsigned_zone_falls_back_to_opportunistic_tls(make_mailbag, peers):
     remote_log_line(m, r"%s: to=<alice@plain.test>, relay=mx\.plain\.test\[.*status=sent" % qid)
 
 
+def test_malformed_tlsa_record_means_tls_without_authentication(make_mailbag, peers):
+    # A SHA2-256 "digest" of two bytes can never match: RFC 7672 2.2 treats the RRset as
+    # present but unusable, so TLS is still required (without authentication).
+    pf, m = dane_setup(make_mailbag, peers, lambda cert, _: "3 1 1 abcd")
+    _, msg = make_message("dane-malformed", 1, to="alice@dane.test")
+    qid = inject(m, "demo@example.test", ["alice@dane.test"], msg, body_8bit=True)
+    stored = pf.wait_for_messages("alice", 1, timeout=60, check=m.check_alive)[0]
+    assert b"with ESMTPS" in stored, stored[:800]
+    remote_log_line(m, r"dane: mx\.dane\.test\[%s\]:25: TLSA records present but none usable \(0 unusable, 1 "
+                       r"malformed\), TLS required without authentication" % re.escape(pf.ip))
+    remote_log_line(m, r"%s: to=<alice@dane.test>, relay=mx\.dane\.test\[.*status=sent" % qid)
+
+
 def _ca_signed(directory):
     ca = harness.make_ca(directory)
     cert, key = harness.make_signed_cert(directory, ca, MX)
@@ -190,3 +199,30 @@ def test_dane_ta_record_for_a_private_ca(make_mailbag, peers):
     check_intact(pf.wait_for_messages("alice", 1, timeout=60, check=m.check_alive)[0], msg)
     remote_log_line(m, r"dane: mx\.dane\.test\[%s\]:25: verified \(DANE-TA, matched at depth 1\)" % re.escape(pf.ip))
     remote_log_line(m, r"%s: to=<alice@dane.test>, relay=mx\.dane\.test\[.*status=sent" % qid)
+
+
+def test_mailctl_tls_tlsa_prints_the_record_of_the_certificate(make_mailbag):
+    m = make_mailbag()
+    digest = spki_sha256(m.conf["tls_cert_file"])
+    r = m.mailctl("tls", "tlsa", "MX.Dane.Test.")
+    assert r.stdout == "_25._tcp.mx.dane.test. IN TLSA 3 1 1 %s\n" % digest, r.stdout + r.stderr
+    assert m.mailctl("tls", "tlsa").stdout == "_25._tcp.%s. IN TLSA 3 1 1 %s\n" % (m.hostname, digest)
+    r = m.mailctl("tls", "tlsa", "not a host", check=False)
+    assert r.returncode == 2 and "not a host name" in r.stderr, r.stderr
+
+
+def test_check_dns_says_what_to_publish_for_a_wrong_tlsa_record(make_mailbag, peers):
+    m = make_mailbag(start=False, domains=("example.test", ZONE))
+    m.hostname = MX
+    cert, _ = harness.make_cert(m.dir)  # the one the harness configures as tls_cert_file
+    digest = spki_sha256(cert)
+    zone = peers(SignedZone(m.host, "3 1 1 " + "cd" * 32))
+    dns = peers(Unbound([], [], auth_zones={ZONE: zone.path}).start())
+    m.extra_conf.update({"dns_resolver": dns.address, "dns_trust_anchor": zone.anchor})
+    m.start()
+    r = m.mailctl("check-dns", ZONE, check=False)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "TLSA         _25._tcp.mx.dane.test: 3 1 1 %s (DNSSEC-signed)\n" % ("cd" * 32) in r.stdout, r.stdout
+    assert ("no TLSA record at _25._tcp.mx.dane.test matches this server's certificate (tls_cert_file): DANE "
+            "senders will not deliver here; publish: _25._tcp.mx.dane.test. IN TLSA 3 1 1 %s" % digest) in \
+        " ".join(r.stdout.split()), r.stdout
