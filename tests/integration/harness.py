@@ -56,6 +56,20 @@ def config_keys(program):
     return _keys_cache[program]
 
 
+def stop_group(proc, timeout=15):
+    """Stops a peer started with start_new_session=True (rspamd, clamd, opendkim...):
+    SIGTERM to its process group, SIGKILL if it is not gone within `timeout` seconds."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(5)
+
+
 def deadline_loop(timeout, what, interval=0.02, max_interval=0.25):
     """Yields until the caller breaks out; raises TimeoutError after `timeout` seconds.
     The poll interval grows from `interval` to `max_interval`, so short waits stay fast

@@ -5,11 +5,12 @@
 # `make bench`'s filtered phase; stop() kills its whole process group.
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
+
+import harness
 
 # Modules whose only work is asking the network (DNS lists, hash lookups) or redis.
 NETWORK_MODULES = ("rbl", "surbl", "phishing", "fuzzy_check", "dkim_signing", "arc", "spf", "dkim", "dmarc",
@@ -91,15 +92,7 @@ class Rspamd:
 
     def stop(self):
         if self.proc is not None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.proc.wait(5)
+            harness.stop_group(self.proc)
             self.proc = None
         if self.out is not None:
             self.out.close()

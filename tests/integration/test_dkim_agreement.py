@@ -11,11 +11,9 @@
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
-import time
 
 import pytest
 
@@ -89,15 +87,7 @@ def opendkim(world):
                 pass
         yield "inet:%s:%d" % (host, port)
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(5)
+        harness.stop_group(proc)
         log.close()
         shutil.rmtree(d, ignore_errors=True)
 

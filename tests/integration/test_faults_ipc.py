@@ -186,6 +186,32 @@ print(json.dumps(out))
 """
 
 
+AGENT_MODES = ("unknown id", "wrong number of verdicts", "bad outcome", "garbage", "oversized")
+
+
+def fake_agents(m, transport, argv_as_agent, queue_id):
+    """Runs one fake `transport` agent per misbehaviour (AGENT, as the agent's user): each
+    must get the Deliver of `queue_id` and be dropped for what it answers, with the
+    queue manager's log saying why."""
+    sock_path = os.path.join(m.spool, "private", transport)
+    script = AGENT.replace('w.hello("mailbag-deliver", "local")', 'w.hello("mailbag-deliver", "%s")' % transport)
+    results = {}
+    for mode in AGENT_MODES:
+        p = subprocess.run(argv_as_agent(m, ["/usr/bin/python3", "-c", script, HERE, sock_path, mode]),
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, (mode, p.stdout, p.stderr)
+        out = json.loads(p.stdout.strip().splitlines()[-1])
+        assert out.get("deliver", {}).get("queue_id") == queue_id, (mode, out, m.logs("queue-manager")[-2000:])
+        results[mode] = out
+    assert all(o["closed"] for o in results.values()), results
+    for pattern in ("%s agent protocol error: unknown delivery id",
+                    "%s agent protocol error: wrong number of verdicts",
+                    "%s agent protocol error: malformed message: bad enum value",
+                    "%s delivery agent disconnected: frame length does not match datagram",
+                    "%s delivery agent disconnected: frame larger than the limit"):
+        m.wait_for_log("queue-manager", re.escape(pattern % transport), timeout=10)
+
+
 def as_local_agent(m, args):
     """argv to run as the local agent's user and groups (when root; as is otherwise)."""
     if not harness.is_root():
@@ -200,21 +226,7 @@ def test_hostile_delivery_agent_is_dropped_and_the_message_is_not_lost(mb):
     r = mb.send(USER, msg)
     assert r.code == 250, r
     sock_path = os.path.join(mb.spool, "private", "local")
-    results = {}
-    for mode in ("unknown id", "wrong number of verdicts", "bad outcome", "garbage", "oversized"):
-        p = subprocess.run(as_local_agent(mb, ["/usr/bin/python3", "-c", AGENT, HERE, sock_path, mode]),
-                           capture_output=True, text=True, timeout=60)
-        assert p.returncode == 0, (mode, p.stdout, p.stderr)
-        out = json.loads(p.stdout.strip().splitlines()[-1])
-        assert out.get("deliver", {}).get("queue_id") == r.queue_id, (mode, out, mb.logs("queue-manager")[-2000:])
-        results[mode] = out
-    assert all(o["closed"] for o in results.values()), results
-    for pattern in ("local agent protocol error: unknown delivery id",
-                    "local agent protocol error: wrong number of verdicts",
-                    "local agent protocol error: malformed message: bad enum value",
-                    "local delivery agent disconnected: frame length does not match datagram",
-                    "local delivery agent disconnected: frame larger than the limit"):
-        mb.wait_for_log("queue-manager", re.escape(pattern), timeout=10)
+    fake_agents(mb, "local", as_local_agent, r.queue_id)
 
     if harness.is_root():
         # The socket's mode lets root in, but only the agent's uid may speak there.

@@ -9,7 +9,6 @@
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -22,18 +21,6 @@ from messages import make_message, msgid
 
 USER = "demo@example.test"
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-
-
-def _stop(proc):
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(15)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(5)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +71,7 @@ def clamav():
         yield "inet:%s:%d" % (host, port)
     finally:
         for p in reversed(procs):
-            _stop(p)
+            harness.stop_group(p)
         out.close()
         shutil.rmtree(d, ignore_errors=True)
 
