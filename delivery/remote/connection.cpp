@@ -112,8 +112,7 @@ void Connection::try_endpoint() {
   peer_ = ep.str();
   session_.reset();
   parser_ = smtp::ReplyParser();
-  if (!ep.dane.why.empty() && policy_ != smtp::TlsPolicy::kNone)
-    log::info("dane: %s: %s", peer_.c_str(), ep.dane.why.c_str());
+  if (!ep.dane.why.empty() && policy_ != smtp::TlsPolicy::kNone) log_dane(ep.dane.why);
   if (ep.dane.mode == DaneMode::kSkip) {
     // RFC 7672 2.2: neither TLS nor clear text to a host whose TLSA records are unknown.
     Verdict why{Outcome::kTemporary, "4.7.5", "DANE: " + ep.dane.why + " (host " + peer_ + ")"};
@@ -204,40 +203,6 @@ void Connection::endpoint_failed(const Verdict& why) {
   ++index_;
   policy_ = endpoint_policy();
   try_endpoint();
-}
-
-smtp::TlsPolicy Connection::endpoint_policy() const {
-  if (index_ >= endpoints_.size()) return options_.tls;
-  switch (endpoints_[index_].dane.mode) {
-    case DaneMode::kAuthenticate:
-      // Checked against the TLSA records in begin_tls (not against the CA store).
-      return smtp::TlsPolicy::kVerify;
-    case DaneMode::kEncrypt:
-      return options_.tls == smtp::TlsPolicy::kVerify ? smtp::TlsPolicy::kVerify : smtp::TlsPolicy::kEncrypt;
-    case DaneMode::kNone:
-    case DaneMode::kSkip: break;
-  }
-  return options_.tls;
-}
-
-std::string Connection::setup_dane(SSL* ssl, const Endpoint& ep) {
-  // RFC 7672 3.2.2: DANE-TA(2) certificates must name the MX host (the TLSA base
-  // domain); SSL_dane_enable makes it the reference identifier and the SNI name.
-  if (SSL_dane_enable(ssl, ep.host.c_str()) <= 0) return "SSL_dane_enable: " + common::tls::last_error();
-  // RFC 7672 3.1.1: DANE-EE(3) binds the key itself: no name check (nor, in OpenSSL,
-  // any expiry check) for a leaf that matches one.
-  SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
-  SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-  int added = 0;
-  for (const auto& r : ep.dane.records) {
-    int rc = SSL_dane_tlsa_add(ssl, r.usage, r.selector, r.mtype,
-                               reinterpret_cast<const unsigned char*>(r.data.data()), r.data.size());
-    if (rc > 0) ++added;
-    if (rc < 0) return "SSL_dane_tlsa_add: " + common::tls::last_error();
-  }
-  if (added == 0) return "no TLSA record OpenSSL can use";
-  SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
-  return "";
 }
 
 void Connection::begin_tls() {
@@ -483,8 +448,8 @@ void Connection::on_event(short what) {
     if (endpoints_[index_].dane.mode == DaneMode::kAuthenticate) {
       std::uint8_t usage = 0;
       int depth = SSL_get0_dane_tlsa(ssl_, &usage, nullptr, nullptr, nullptr, nullptr);
-      log::info("dane: %s: verified (%s, matched at depth %d)", peer_.c_str(),
-                common::dns::usage_name(usage).c_str(), depth);
+      log_dane("verified (" + common::dns::usage_name(usage) + ", matched at depth " + std::to_string(depth) +
+               ")");
     }
     apply(session_->on_tls_established());
     return;
@@ -507,7 +472,7 @@ void Connection::on_event(short what) {
     if (endpoints_[index_].dane.mode == DaneMode::kAuthenticate) {
       // RFC 7672 2.2: no fallback to clear text or another kind of TLS for this host.
       why = "DANE: TLSA records not matched, host not used: " + why;
-      log::info("dane: %s: %s", peer_.c_str(), why.c_str());
+      log_dane(why);
     }
     apply(session_->on_tls_failed(why));
     return;

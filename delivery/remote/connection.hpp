@@ -57,6 +57,8 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // A queue id for the "dane:" log lines (the message this connection was opened for).
+  void set_log_tag(std::string tag) { log_tag_ = std::move(tag); }
   void start();
   // REQUIRES: ready. `msg` must stay valid until connection_sent (the fd stays open).
   // `prefix` (whole lines, LF ends: a DKIM-Signature field) is sent before the message
@@ -83,6 +85,7 @@ class Connection {
   common::smtp::TlsPolicy endpoint_policy() const;
   // Sets up DANE verification on `ssl` (RFC 7672 3); "" or why it cannot be done.
   std::string setup_dane(SSL* ssl, const Endpoint& ep);
+  void log_dane(const std::string& what) const;
   void apply(common::smtp::Output out);
   void drain_input();
   void pump_body();
@@ -109,6 +112,7 @@ class Connection {
   common::smtp::SessionOptions options_;
   common::smtp::TlsPolicy policy_;  // for the current endpoint (may drop to kNone)
   std::string peer_;
+  std::string log_tag_;
 
   Io io_ = Io::kIdle;
   common::io::UniqueFd fd_;

@@ -210,6 +210,9 @@ void Dispatcher::on_route(Slot* s, Route r) {
   s->conn = std::make_unique<Connection>(base_, *this, settings_.timeout, settings_.connect_timeout(), tls_,
                                          std::move(r.endpoints), options_for(d));
   slot_of_[s->conn.get()] = s;
+  if (!d.queue.empty())
+    if (auto it = jobs_.find(d.queue.front().job); it != jobs_.end())
+      s->conn->set_log_tag(log::printable(it->second->msg.queue_id, 40));
   s->conn->start();
 }
 

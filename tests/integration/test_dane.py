@@ -121,7 +121,9 @@ def test_matching_dane_ee_record_gives_verified_delivery(make_mailbag, peers):
     assert b"with ESMTPS" in stored, stored[:800]
     remote_log_line(m, r"dane: mx\.dane\.test\[%s\]:25: 1 usable TLSA record, TLS must match them" % re.escape(pf.ip),
                     timeout=60)
-    remote_log_line(m, r"dane: mx\.dane\.test\[%s\]:25: verified \(DANE-EE, matched at depth 0\)" % re.escape(pf.ip))
+    # One line per decision, with the queue id of the message the connection was made for.
+    remote_log_line(m, r"%s: dane: mx\.dane\.test\[%s\]:25: verified \(DANE-EE, matched at depth 0\)"
+                    % (qid, re.escape(pf.ip)))
     remote_log_line(m, r"%s: to=<alice@dane.test>, relay=mx\.dane\.test\[.*status=sent" % qid)
 
 
@@ -141,7 +143,8 @@ def test_bogus_tlsa_signature_skips_the_host(make_mailbag, peers):
     pf, m = dane_setup(make_mailbag, peers, lambda cert, _: "3 1 1 " + spki_sha256(cert), tamper=True)
     _, msg = make_message("dane-bogus", 1, to="alice@dane.test")
     qid = inject(m, "demo@example.test", ["alice@dane.test"], msg, body_8bit=True)
-    remote_log_line(m, r"dane: mx\.dane\.test\[%s\]:25: TLSA bogus, host skipped" % re.escape(pf.ip), timeout=60)
+    remote_log_line(m, r"%s: dane: mx\.dane\.test\[%s\]:25: TLSA bogus, host skipped" % (qid, re.escape(pf.ip)),
+                    timeout=60)
     remote_log_line(m, r"%s: to=<alice@dane.test>, relay=none, .*status=deferred \(DANE: TLSA bogus, host skipped"
                     % qid)
     assert pf.maildir_messages("alice") == []
