@@ -81,12 +81,13 @@ DEPS_STAMP := $(BUILD)/.deps-build
 # ---------------------------------------------------------------------------------------
 # Modules: a folder whose *.cpp (minus main.cpp, *_test.cpp, *_fuzz.cpp) make one library.
 lib_srcs = $(filter-out %/main.cpp %_test.cpp %_fuzz.cpp,$(wildcard $(1)/*.cpp))
-# common/authd is a program (the authentication daemon), not part of the library.
-COMMON_SRCS := $(filter-out %_test.cpp %_fuzz.cpp %/doctest_main.cpp %/fuzz_replay_main.cpp common/authd/%,$(wildcard common/*.cpp common/*/*.cpp))
+# common/authd and common/tlskey are programs (the authentication and TLS key daemons),
+# not part of the library.
+COMMON_SRCS := $(filter-out %_test.cpp %_fuzz.cpp %/doctest_main.cpp %/fuzz_replay_main.cpp common/authd/% common/tlskey/%,$(wildcard common/*.cpp common/*/*.cpp))
 COMMON_LIB := $(BUILD)/lib/libcommon.a
 
 # program name -> folder
-PROGRAMS := smtpd queue-manager local remote pop3d relayctl mailctl sendmail checks dkim mailbag-auth
+PROGRAMS := smtpd queue-manager local remote pop3d relayctl mailctl sendmail checks dkim mailbag-auth mailbag-tlskey
 dir_smtpd := smtpd
 dir_queue-manager := queue-manager
 dir_local := delivery/local
@@ -98,9 +99,10 @@ dir_sendmail := mailctl/sendmail
 dir_checks := smtpd/checks
 dir_dkim := delivery/dkim
 dir_mailbag-auth := common/authd
+dir_mailbag-tlskey := common/tlskey
 # folders with a library (a program's folder, plus delivery/ shared by the agents)
 MODULES := smtpd queue-manager delivery delivery/local delivery/remote pop3d relayctl mailctl mailctl/sendmail smtpd/checks delivery/dkim \
-           common/authd
+           common/authd common/tlskey
 libname = $(BUILD)/lib/lib$(subst /,_,$(1)).a
 obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 
@@ -147,8 +149,9 @@ $(foreach p,$(BUILT_PROGRAMS),$(eval $(call program,$(p))))
 # Unit tests: one doctest binary per folder that has *_test.cpp files.
 TEST_DIRS := $(sort $(patsubst %/,%,$(dir $(wildcard common/*_test.cpp common/*/*_test.cpp $(addsuffix /*_test.cpp,$(MODULES))))))
 test_bin = $(BUILD)/tests/$(subst /,_,$(1))_test
-# common/* subfolders test against libcommon only (common/authd, a program, also its own)
-test_libs = $(if $(filter common%,$(1)),$(if $(filter common/authd,$(1)),$(call libname,$(1))),$(call libname,$(1)) $(if $(filter delivery/%,$(1)),$(call libname,delivery)))
+# common/* subfolders test against libcommon only (common/authd and common/tlskey,
+# programs, also their own)
+test_libs = $(if $(filter common%,$(1)),$(if $(filter common/authd common/tlskey,$(1)),$(call libname,$(1))),$(call libname,$(1)) $(if $(filter delivery/%,$(1)),$(call libname,delivery)))
 define test_program
 $(call test_bin,$(1)): $(call obj,$(wildcard $(1)/*_test.cpp) common/testing/doctest_main.cpp) $(call test_libs,$(1)) $(COMMON_LIB)
 	@mkdir -p $$(@D)

@@ -195,9 +195,9 @@ void Server::stamp_relay(const std::string& addr) {
 PreJail pre_jail(const common::config::Config& cfg) {
   PreJail pre;
   if (!cfg.tls_cert_file.empty()) {
-    auto ctx = common::tls::server_context(cfg.tls_cert_file, cfg.tls_key_file);
-    if (!ctx) die(EX_CONFIG, "TLS: " + ctx.message());
-    pre.tls = std::move(*ctx);
+    auto tls = common::tls::ServerTls::open(cfg, "pop3d");
+    if (!tls) die(EX_CONFIG, "TLS: " + tls.message());
+    pre.tls = std::move(*tls);
   }
   for (const auto& spec : cfg.pop3_listen) {
     bind_listen(spec, false, &pre.listeners);
@@ -226,6 +226,7 @@ void open_databases(const common::config::Config& cfg, PreJail* pre) {
 int run(const common::config::Config& cfg, PreJail pre) {
   auto base = io::new_event_base();
   auto signals = io::install_termination_handlers(base.get());
+  if (pre.tls) pre.tls->watch_reload(base.get());  // SIGHUP: re-read the certificate
   Server srv(cfg, pre, base.get());
   if (auto st = srv.start(pre.listeners); !st) {
     log::error("%s", st.message().c_str());

@@ -23,7 +23,7 @@
 #include "common/io/work_queue.hpp"
 #include "common/log/log.hpp"
 #include "common/relaydb/relaydb.hpp"
-#include "common/tls/tls.hpp"
+#include "common/tls/server_tls.hpp"
 #include "pop3d/session.hpp"
 
 namespace pop3d {
@@ -36,7 +36,7 @@ struct Listener {
 
 struct PreJail {
   std::vector<Listener> listeners;
-  common::tls::SslCtxPtr tls;                       // null: no certificate configured, no STLS or POP3S
+  std::unique_ptr<common::tls::ServerTls> tls;      // null: no certificate configured, no STLS or POP3S
   std::unique_ptr<common::relaydb::RelayDb> relay;  // null unless pop_before_smtp
 };
 
@@ -68,7 +68,7 @@ class Server {
   // For connections.
   const common::config::Config& cfg() const { return cfg_; }
   event_base* base() const { return base_; }
-  SSL_CTX* tls() const { return tls_.get(); }
+  SSL_CTX* tls() const { return tls_ ? tls_->ctx() : nullptr; }
   Connection* find(std::uint64_t id);
   // Destroys the connection on the next loop turn.
   void release(std::uint64_t id);
@@ -97,7 +97,7 @@ class Server {
 
   const common::config::Config& cfg_;
   event_base* base_;
-  common::tls::SslCtxPtr tls_;
+  std::unique_ptr<common::tls::ServerTls> tls_;
   std::unique_ptr<common::relaydb::RelayDb> relay_;
   common::auth::Client auth_;
   common::io::WorkQueue disk_;

@@ -78,9 +78,9 @@ PreJail pre_jail(const common::config::Config& cfg) {
   if (!cfg.tls_cert_file.empty() || !cfg.tls_key_file.empty()) {
     if (cfg.tls_cert_file.empty() || cfg.tls_key_file.empty())
       die(EX_CONFIG, "tls_cert_file and tls_key_file must be set together");
-    auto ctx = common::tls::server_context(cfg.tls_cert_file, cfg.tls_key_file);
-    if (!ctx) die(EX_CONFIG, "TLS: " + ctx.message());
-    pre.tls = std::move(*ctx);
+    auto tls = common::tls::ServerTls::open(cfg, "smtpd");
+    if (!tls) die(EX_CONFIG, "TLS: " + tls.message());
+    pre.tls = std::move(*tls);
   }
   for (const auto& spec : cfg.smtp_listen) {
     Status st = bind_listen(spec, Port::kMx, &pre.listeners);
@@ -479,6 +479,7 @@ int run(const common::config::Config& cfg, PreJail pre) {
   auto base = common::io::new_event_base();
   auto signals = common::io::install_termination_handlers(base.get());
   int rc = 0;
+  if (pre.tls) pre.tls->watch_reload(base.get());  // SIGHUP: re-read the certificate
   {
     Server server(base.get(), cfg, std::move(pre));
     server.start();

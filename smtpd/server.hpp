@@ -26,7 +26,7 @@
 #include "common/relaydb/relaydb.hpp"
 #include "common/spool/layout.hpp"
 #include "common/spool/submit.hpp"
-#include "common/tls/tls.hpp"
+#include "common/tls/server_tls.hpp"
 #include "smtpd/accounts_directory.hpp"
 #include "smtpd/session.hpp"
 
@@ -41,7 +41,7 @@ struct Listener {
 struct PreJail {
   std::vector<Listener> listeners;
   common::io::UniqueFd incoming;                         // O_RDONLY|O_DIRECTORY of spool/incoming
-  common::tls::SslCtxPtr tls;                            // null when no certificate is configured
+  std::unique_ptr<common::tls::ServerTls> tls;           // null when no certificate is configured
   std::unique_ptr<common::accounts::Accounts> accounts;  // null if it could not be opened
   std::unique_ptr<common::relaydb::RelayDb> relay;       // pop_before_smtp, if it exists
   std::string srs_secret;  // data_directory/srs.secret (root's alone), "" when missing
@@ -80,7 +80,7 @@ class Server : public Backend {
   event_base* base() const { return base_; }
   const common::config::Config& config() const { return cfg_; }
   const SessionConfig& session_config(Port p) const { return session_cfg_[static_cast<int>(p)]; }
-  SSL_CTX* tls_ctx() const { return tls_.get(); }
+  SSL_CTX* tls_ctx() const { return tls_ ? tls_->ctx() : nullptr; }
   // The mail filters of a port (milters, submission_milters).
   const std::vector<common::milter::Spec>& milter_specs(Port p) const {
     return milter_specs_[p == Port::kMx ? 0 : 1];
@@ -130,7 +130,7 @@ class Server : public Backend {
   common::spool::DropDir drop_;                       // spool/incoming
   common::spool::SubmitClient qmgr_;                  // private/submit: Submit and ETRN
   std::unique_ptr<common::ipc::AsyncClient> checks_;  // private/checks, when a check is configured
-  common::tls::SslCtxPtr tls_;
+  std::unique_ptr<common::tls::ServerTls> tls_;
   AccountsDirectory directory_;
   common::auth::Client auth_;  // private/auth: the password checks
   std::unique_ptr<common::relaydb::RelayDb> relay_;

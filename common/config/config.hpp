@@ -126,6 +126,8 @@ struct Config {
   // mailbag-auth
   std::int64_t auth_max_checks = 0;
   std::int64_t auth_max_waiting = 0;
+  // mailbag-tlskey
+  bool tls_key_daemon = false;
 };
 
 // kEnum: one word out of KeyDef::choices, stored as the enum it names (parsed once here,

@@ -145,8 +145,8 @@ const std::vector<KeyDef>& keys() {
       {"tls_cert_file", Kind::kString, "", 0, 0, "smtpd pop3d",
        "PEM certificate chain for STARTTLS and implicit TLS (empty: no TLS)", &Config::tls_cert_file,
        nullptr},
-      {"tls_key_file", Kind::kString, "", 0, 0, "smtpd pop3d", "PEM private key matching tls_cert_file",
-       &Config::tls_key_file, nullptr},
+      {"tls_key_file", Kind::kString, "", 0, 0, "smtpd pop3d mailbag-tlskey",
+       "PEM private key matching tls_cert_file", &Config::tls_key_file, nullptr},
 
       // smtpd
       {"smtp_listen", Kind::kList, "0.0.0.0:25", 0, 0, "smtpd remote",
@@ -364,6 +364,11 @@ const std::vector<KeyDef>& keys() {
       {"auth_max_waiting", Kind::kInt, "256", 1, 100000, "mailbag-auth",
        "password checks that may wait for a free one; more fail temporarily at once",
        &Config::auth_max_waiting, nullptr},
+
+      // mailbag-tlskey: the process that holds the TLS private key
+      {"tls_key_daemon", Kind::kBool, "yes", 0, 0, "smtpd pop3d mailbag-tlskey",
+       "yes: only mailbag-tlskey reads tls_key_file and signs for smtpd and pop3d; no: they read it at start",
+       &Config::tls_key_daemon, nullptr},
   };
   return table;
 }

@@ -60,7 +60,8 @@ Status Stream::begin_tls(SSL_CTX* ctx) {
 
 void Stream::start_tls(SSL_CTX* ctx) {
   if (tls() || tls_wait_) return;
-  tls_ctx_ = ctx;
+  SSL_CTX_up_ref(ctx);
+  tls_ctx_.reset(ctx);
   tls_wait_ = true;
   evbuffer_drain(in(), evbuffer_get_length(in()));
   update();
@@ -192,7 +193,8 @@ void Stream::switch_to_tls() {
   armed_read_timeout_ = -1;
   write_armed_ = false;
   evbuffer_drain(in_.get(), evbuffer_get_length(in_.get()));
-  Status st = begin_tls(tls_ctx_);
+  Status st = begin_tls(tls_ctx_.get());
+  tls_ctx_.reset();  // the SSL holds its own reference
   if (!st) backend_.on_stream_error(st.message());
 }
 

@@ -16,6 +16,7 @@
 #include "common/io/lifetime.hpp"
 #include "common/io/unique_fd.hpp"
 #include "common/result.hpp"
+#include "common/tls/tls.hpp"
 
 namespace common::io {
 
@@ -105,7 +106,8 @@ class Stream {
   // TLS
   BufferEventPtr bev_;
   SSL* ssl_ = nullptr;  // owned by bev_
-  SSL_CTX* tls_ctx_ = nullptr;
+  // Held between start_tls() and the handshake: a reload may replace the server's context.
+  common::tls::SslCtxPtr tls_ctx_;
   std::string tls_desc_;
   // State
   bool want_read_ = false;

@@ -463,3 +463,36 @@ TEST_CASE("message catalogue") {
                     QueueCommand::kType, QueueCommandReply::kType})
     CHECK(types.count(static_cast<int>(t)) == 1);
 }
+
+TEST_CASE("TLS key daemon frames round-trip and refuse bad enums") {
+  KeyOp op;
+  op.request_id = 9;
+  op.op = KeyOpKind::kEcdsa;
+  op.key_id = std::string(32, '\x5a');
+  op.data = std::string("\x00\x01\xff", 3);
+  KeyOp o2 = round_trip(op);
+  CHECK(o2.op == KeyOpKind::kEcdsa);
+  CHECK(o2.key_id == op.key_id);
+  CHECK(o2.data == op.data);
+  KeyOpDone done;
+  done.request_id = 9;
+  done.result = KeyOpResult::kKeyMismatch;
+  done.key_id = std::string(32, '\x01');
+  done.text = "another key";
+  KeyOpDone d2 = round_trip(done);
+  CHECK(d2.result == KeyOpResult::kKeyMismatch);
+  CHECK(d2.text == "another key");
+  round_trip(KeyOp{});
+  round_trip(KeyOpDone{});
+  // The op byte follows the u64 request id; the result byte likewise.
+  for (unsigned char b : {0, 3, 4, 0xff}) {
+    std::string p = payload_of(op);
+    p[8] = static_cast<char>(b);
+    CHECK(decode<KeyOp>(view<KeyOp>(70, p)).is_ok() == (b <= 3));
+    std::string q = payload_of(done);
+    q[8] = static_cast<char>(b);
+    CHECK(decode<KeyOpDone>(view<KeyOpDone>(71, q)).is_ok() == (b <= 3));
+  }
+  CHECK(static_cast<int>(KeyOp::kType) == 70);
+  CHECK(static_cast<int>(KeyOpDone::kType) == 71);
+}

@@ -65,5 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try_decode<ipc::AuthReply>(in, fv);
   try_decode<ipc::AuthRedeem>(in, fv);
   try_decode<ipc::AuthRedeemReply>(in, fv);
+  try_decode<ipc::KeyOp>(in, fv);
+  try_decode<ipc::KeyOpDone>(in, fv);
   return 0;
 }

@@ -34,6 +34,8 @@ enum class MsgType : std::uint16_t {
   kAuthReply = 61,
   kAuthRedeem = 62,
   kAuthRedeemReply = 63,
+  kKeyOp = 70,
+  kKeyOpDone = 71,
 };
 
 // Protocol names announced in Hello, one per socket.
@@ -43,6 +45,7 @@ inline constexpr const char* kProtoControl = "mailbag-control";  // private/cont
 inline constexpr const char* kProtoChecks = "mailbag-checks";    // private/checks (smtpd)
 inline constexpr const char* kProtoSign = "mailbag-sign";        // signer/sign (the DKIM signer)
 inline constexpr const char* kProtoAuth = "mailbag-auth";        // private/auth (mailbag-auth)
+inline constexpr const char* kProtoTlsKey = "mailbag-tlskey";    // private/tlskey (mailbag-tlskey)
 inline constexpr std::uint32_t kProtoVersion = 2;
 
 // Both directions, first frame on every connection.
@@ -449,6 +452,63 @@ struct AuthRedeemReply {
   }
 };
 
+// The TLS key daemon's operations. The RSA ones are the raw private-key operation on a
+// block the caller prepared, with the padding OpenSSL asked for: kRsaPkcs1 adds PKCS #1
+// v1.5 type 1 padding to a DigestInfo (RFC 8017 9.2), kRsaNone takes a block already
+// padded (RSA-PSS, RFC 8017 9.1, padded by the caller) of exactly the modulus' size.
+enum class KeyOpKind : std::uint8_t {
+  kKeyId = 0,     // no signature: answer the fingerprint of the key the daemon holds
+  kRsaPkcs1 = 1,  // RSA private encrypt with PKCS #1 v1.5 type 1 padding
+  kRsaNone = 2,   // RSA private encrypt without padding (the caller padded: RSA-PSS)
+  kEcdsa = 3,     // ECDSA signature of a digest, DER-encoded (RFC 3279 2.2.3)
+};
+inline bool valid_enum(KeyOpKind k) { return static_cast<std::uint8_t>(k) <= 3; }
+
+// smtpd/pop3d -> mailbag-tlskey (private/tlskey): one private-key operation during a TLS
+// handshake. `key_id` is the SHA-256 of the DER SubjectPublicKeyInfo of the certificate
+// the caller serves: the daemon refuses when its key is another one, so that a caller
+// with a stale certificate gets a clear refusal rather than a signature no client accepts.
+struct KeyOp {
+  static constexpr MsgType kType = MsgType::kKeyOp;
+  std::uint64_t request_id = 0;
+  KeyOpKind op = KeyOpKind::kKeyId;
+  std::string key_id;  // 32 bytes
+  std::string data;    // the block or digest; empty for kKeyId
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+    f(op);
+    f(key_id);
+    f(data);
+  }
+};
+
+enum class KeyOpResult : std::uint8_t {
+  kOk = 0,
+  kKeyMismatch = 1,  // the daemon's key is not the one `key_id` names (reply's key_id is)
+  kRefused = 2,      // not an operation this key does (RSA on an EC key, bad sizes)
+  kFailed = 3,       // the operation failed (`text` says why) or no key is loaded
+};
+inline bool valid_enum(KeyOpResult r) { return static_cast<std::uint8_t>(r) <= 3; }
+
+// mailbag-tlskey -> smtpd/pop3d: the answer to one KeyOp, in order.
+struct KeyOpDone {
+  static constexpr MsgType kType = MsgType::kKeyOpDone;
+  std::uint64_t request_id = 0;
+  KeyOpResult result = KeyOpResult::kFailed;
+  std::string key_id;  // the fingerprint of the key the daemon holds (empty: none)
+  std::string signature;
+  std::string text;
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+    f(result);
+    f(key_id);
+    f(signature);
+    f(text);
+  }
+};
+
 // For the documentation test: every type's name as written in mailbag-ipc.7.
 struct MsgName {
   MsgType type;
@@ -474,6 +534,8 @@ inline constexpr MsgName kMsgNames[] = {
     {MsgType::kAuthReply, "AuthReply"},
     {MsgType::kAuthRedeem, "AuthRedeem"},
     {MsgType::kAuthRedeemReply, "AuthRedeemReply"},
+    {MsgType::kKeyOp, "KeyOp"},
+    {MsgType::kKeyOpDone, "KeyOpDone"},
 };
 
 }  // namespace common::ipc

@@ -18,6 +18,9 @@ const std::vector<Identity>& identities() {
       {"mailctl", "mb-admin", "mb-admin", {"mb-acct", "mb-authd"}},
       // The authentication daemon: the only reader of passwd.mdb (its group); no network.
       {"mailbag-auth", "mb-authd", "mb-authd", {"mb-acct"}},
+      // The TLS key daemon: the only process that reads the TLS private key; no network,
+      // no shared group (its group, mb-tlskey, may be given read access to the key file).
+      {"mailbag-tlskey", "mb-tlskey", "mb-tlskey", {}},
   };
   return t;
 }

@@ -8,7 +8,8 @@
 //             mb-authd) reads passwd.mdb (password hashes).
 //   mb-relay  relay.mdb (POP-before-SMTP): pop3d writes, smtpd reads
 //   mb-mail   the Maildirs
-// The DKIM signer's user mb-dkim alone reads the private keys (data_directory/dkim).
+// The DKIM signer's user mb-dkim alone reads the private keys (data_directory/dkim); the
+// TLS key daemon's user mb-tlskey alone holds the TLS private key.
 // And the user mb-admin, which owns accounts.mdb and passwd.mdb: root's mailctl edits
 // them as mb-admin, since the daemons can write their lock files.
 #pragma once

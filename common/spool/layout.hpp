@@ -34,6 +34,9 @@ struct Layout {
   std::string control_socket() const { return private_dir() + "/control"; }
   // The authentication daemon's (common/authd), made by it as root, mode 0660 group mb-auth.
   std::string auth_socket() const { return private_dir() + "/auth"; }
+  // The TLS key daemon's (common/tlskey), made by it as root, mode 0660 group mb-auth
+  // (the group of smtpd and pop3d); it also checks each peer's uid.
+  std::string tlskey_socket() const { return private_dir() + "/tlskey"; }
   std::string queue_file(const std::string& id) const { return queue() + "/" + id; }
 
   std::string accounts_db() const { return data + "/accounts.mdb"; }

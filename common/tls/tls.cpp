@@ -33,15 +33,21 @@ std::string last_error() {
   return buf;
 }
 
-Result<SslCtxPtr> server_context(const std::string& cert_file, const std::string& key_file) {
+Result<SslCtxPtr> server_context_chain(const std::string& cert_file) {
   SslCtxPtr c(SSL_CTX_new(TLS_server_method()));
   if (!c) return Status::error("SSL_CTX_new: " + last_error());
   harden(c.get());
   if (SSL_CTX_use_certificate_chain_file(c.get(), cert_file.c_str()) != 1)
     return Status::error(cert_file + ": " + last_error());
-  if (SSL_CTX_use_PrivateKey_file(c.get(), key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+  return c;
+}
+
+Result<SslCtxPtr> server_context(const std::string& cert_file, const std::string& key_file) {
+  auto c = server_context_chain(cert_file);
+  if (!c) return c;
+  if (SSL_CTX_use_PrivateKey_file(c->get(), key_file.c_str(), SSL_FILETYPE_PEM) != 1)
     return Status::error(key_file + ": " + last_error());
-  if (SSL_CTX_check_private_key(c.get()) != 1)
+  if (SSL_CTX_check_private_key(c->get()) != 1)
     return Status::error(key_file + ": key does not match certificate " + cert_file);
   return c;
 }

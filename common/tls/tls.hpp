@@ -1,6 +1,6 @@
 // OpenSSL in one place: deleters for its objects and the server/client context setup
 // every TLS user shares (TLS 1.2 and later, forward-secret AEAD ciphers only, no
-// compression, no renegotiation). The key is read while still root, before the drop.
+// compression, no renegotiation). smtpd and pop3d build theirs through server_tls.hpp.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -32,6 +32,8 @@ using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
 // Server context from a PEM chain and key; checks that they match.
 Result<SslCtxPtr> server_context(const std::string& cert_file, const std::string& key_file);
+// Server context with only the PEM chain: the caller installs the key (server_tls.hpp).
+Result<SslCtxPtr> server_context_chain(const std::string& cert_file);
 // Client context; `verify` turns on certificate verification against the system store,
 // or against the PEM CA certificates in `ca_file` instead when it is not empty.
 Result<SslCtxPtr> client_context(bool verify, const std::string& ca_file = "");

@@ -26,8 +26,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # Every live instance, so conftest can show logs of failed tests and stop leftovers.
 REGISTRY = []
 
-# start order; stopped in reverse. mailbag-auth answers smtpd's AUTH and pop3d's logins.
-DAEMONS = ("mailbag-auth", "queue-manager", "local", "smtpd")
+# start order; stopped in reverse. mailbag-tlskey holds the TLS private key for smtpd and
+# pop3d; mailbag-auth answers smtpd's AUTH and pop3d's logins.
+DAEMONS = ("mailbag-tlskey", "mailbag-auth", "queue-manager", "local", "smtpd")
 QUEUE_ID_RE = re.compile(rb"\b[0-9A-F]{16}\b")
 
 
@@ -267,6 +268,8 @@ class Mailbag:
         for user, password in self.users:
             self.mailctl("user", "add", user, input=password + "\n")
         for name in DAEMONS:
+            if name == "mailbag-tlskey" and not self.wants_key_daemon():
+                continue  # it would exit at once: nothing to hold
             if name == "smtpd" and self.wants_checks():
                 self.start_daemon("checks")  # smtpd asks it from its first session on
             self.start_daemon(name)
@@ -278,6 +281,12 @@ class Mailbag:
         """True when the config turns on a built-in check: the checks process
         (smtpd/checks/) is started before smtpd, as its systemd unit is."""
         return any(str(self.extra_conf.get(k, "")).strip() not in ("", "no") for k in self.CHECK_KEYS)
+
+    def wants_key_daemon(self):
+        """True unless the config keeps the key in smtpd and pop3d (tls_key_daemon = no)
+        or has no TLS at all."""
+        return (str(self.conf.get("tls_key_daemon", "yes")).strip() != "no"
+                and str(self.conf.get("tls_key_file", "")).strip() != "")
 
     def start_daemon(self, name):
         """Starts one daemon (stderr appended to its log) and waits until it is ready:
@@ -296,6 +305,8 @@ class Mailbag:
             self._wait_ready(name, self._submit_socket_ready)
         elif name == "mailbag-auth":
             self._wait_ready(name, self._auth_socket_ready)
+        elif name == "mailbag-tlskey":
+            self._wait_ready(name, lambda: self._socket_ready("tlskey"))
         elif name == "smtpd":
             self._wait_ready(name, self._smtp_ready)
         elif name == "pop3d":

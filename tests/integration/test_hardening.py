@@ -11,6 +11,9 @@
 #           passwd.mdb;
 #   mailbag-auth reads passwd.mdb and accounts.mdb (writes neither), and touches no
 #           queue, drop directory, Maildir or TLS key;
+#   mailbag-tlskey holds the TLS private key (read as root before the drop) and touches
+#           nothing else; smtpd and pop3d reach its socket, and the key is nowhere in
+#           their memory (the test searches it for the private exponent);
 #   remote  cannot read any database, Maildir or queue file (it gets message fds);
 #   local   cannot read the queue or the password hashes;
 #   queue-manager cannot read the Maildirs or the password hashes.
@@ -20,6 +23,8 @@ import grp
 import json
 import os
 import shutil
+import socket
+import ssl
 import subprocess
 
 import pytest
@@ -88,6 +93,7 @@ IDENTITIES = {  # common/privsep/users.cpp
     "remote": ("mb-remote", "mb-remote", set()),
     "pop3d": ("mb-pop3d", "mb-pop3d", {"mb-mail", "mb-acct", "mb-auth", "mb-relay"}),
     "mailbag-auth": ("mb-authd", "mb-authd", {"mb-acct"}),
+    "mailbag-tlskey": ("mb-tlskey", "mb-tlskey", set()),
 }
 
 
@@ -151,6 +157,7 @@ def paths(m):
         "remote_sock": os.path.join(m.spool, "private", "remote"),
         "control": os.path.join(m.spool, "private", "control"),
         "auth_sock": os.path.join(m.spool, "private", "auth"),
+        "tlskey_sock": os.path.join(m.spool, "private", "tlskey"),
         "accounts": os.path.join(m.data, "accounts.mdb"),
         "passwd": os.path.join(m.data, "passwd.mdb"),
         "srs": os.path.join(m.data, "srs.secret"),
@@ -207,9 +214,10 @@ def test_smtpd_can_drop_mail_but_not_read_the_queue(server):
         ("read", "passwd"): "EACCES",        # AUTH asks the authentication daemon
         ("write", "passwd"): "EACCES",
         ("connect", "auth_sock"): "ok",
+        ("connect", "tlskey_sock"): "ok",    # handshakes ask the TLS key daemon
         ("list", "maildir"): "EACCES",
         ("read", "message"): "EACCES",
-        ("read", "key"): "EACCES",           # loaded as root before the drop
+        ("read", "key"): "EACCES",           # never read: the key daemon holds it
     })
     r = probe(m.pid("smtpd"), [["read", q]])
     assert r["read " + q] == "EACCES", r
@@ -227,6 +235,7 @@ def test_pop3d_cannot_write_the_queue_or_submit(server):
         ("read", "passwd"): "EACCES",        # logins ask the authentication daemon
         ("write", "passwd"): "EACCES",
         ("connect", "auth_sock"): "ok",
+        ("connect", "tlskey_sock"): "ok",
         ("read", "message"): "ok",           # it serves the Maildirs
         ("read", "key"): "EACCES",
         # private/local belongs to group mb-mail, which pop3d needs for the Maildirs, so
@@ -248,6 +257,7 @@ def test_remote_reads_nothing_but_the_descriptors_it_is_given(server):
         ("connect", "remote_sock"): "ok",
         ("connect", "local_sock"): "EACCES",
         ("connect", "auth_sock"): "EACCES",
+        ("connect", "tlskey_sock"): "EACCES",
     })
 
 
@@ -290,6 +300,74 @@ def test_queue_manager_cannot_read_mailboxes_or_passwords(server):
     })
 
 
+def test_the_tls_key_daemon_holds_the_key_and_nothing_else(server):
+    expect(server, "mailbag-tlskey", {
+        ("read", "key"): "EACCES",           # read as root before the drop (0600 root here)
+        ("read", "passwd"): "EACCES",
+        ("read", "accounts"): "EACCES",
+        ("list", "maildir"): "EACCES",
+        ("list", "queue"): "EACCES",
+        ("tmpfile", "incoming"): "EACCES",
+        ("connect", "submit"): "EACCES",
+        ("connect", "auth_sock"): "EACCES",
+    })
+
+
+def private_exponent_slices(key_file):
+    """32 bytes from the middle of the RSA private exponent of `key_file`, big-endian (as
+    in the file) and little-endian (as in an x86-64 BIGNUM's words)."""
+    out = subprocess.run(["openssl", "pkey", "-in", key_file, "-text", "-noout"], capture_output=True,
+                         text=True, check=True).stdout
+    hexdigits, on = "", False
+    for line in out.splitlines():
+        if line.startswith("privateExponent"):
+            on = True
+            continue
+        if on and not line.startswith(" "):
+            break
+        if on:
+            hexdigits += line.strip().replace(":", "")
+    d = bytes.fromhex(hexdigits).lstrip(b"\0")
+    assert len(d) > 200, "not an RSA-2048 key?"
+    return d[100:132], d[::-1][100:132]
+
+
+def memory_contains(pid, needles):
+    """Whether any readable mapping of process `pid` contains one of `needles`."""
+    with open("/proc/%d/maps" % pid) as maps, open("/proc/%d/mem" % pid, "rb", 0) as mem:
+        for line in maps:
+            fields = line.split()
+            if "r" not in fields[1] or (len(fields) > 5 and fields[5] in ("[vvar]", "[vsyscall]")):
+                continue
+            lo, hi = (int(x, 16) for x in fields[0].split("-"))
+            try:
+                mem.seek(lo)
+                chunk = mem.read(hi - lo)
+                if any(n in chunk for n in needles):
+                    return True
+            except (OSError, ValueError, OverflowError):
+                continue
+    return False
+
+
+def test_the_tls_key_is_not_in_smtpd_or_pop3d(server):
+    m = server
+    key = os.path.join(m.dir, "key.pem")
+    d = private_exponent_slices(key)
+    # A handshake on each, so that any key they held would have been used.
+    ctx = ssl._create_unverified_context()
+    for port in (m.ports["submissions_listen"], m.ports["pop3s_listen"]):
+        with socket.create_connection((m.host, port), timeout=10) as raw, ctx.wrap_socket(raw):
+            pass
+    # The probe works: the key daemon's memory has the exponent.
+    assert memory_contains(m.pid("mailbag-tlskey"), d)
+    for program in ("smtpd", "pop3d"):
+        pid = m.pid(program)
+        assert not memory_contains(pid, d), program
+        with open("/proc/%d/maps" % pid) as f:
+            assert os.path.realpath(key) not in f.read(), program
+
+
 @pytest.mark.parametrize("program", sorted(IDENTITIES))
 def test_no_daemon_user_can_read_the_srs_key(server, program):
     # local and smtpd read it as root before they drop privileges; the file is root's.
@@ -320,6 +398,7 @@ UNIT_SOURCES = {  # program -> its systemd unit template (installed by make inst
     "remote": "delivery/remote/mailbag-remote.service.in",
     "pop3d": "pop3d/mailbag-pop3d.service.in",
     "mailbag-auth": "common/authd/mailbag-auth.service.in",
+    "mailbag-tlskey": "common/tlskey/mailbag-tlskey.service.in",
 }
 
 

@@ -19,6 +19,7 @@ IDENTITIES = {
     "queue-manager": ("mb-queue", "mb-queue", {"mb-drop", "mb-acct"}),
     "local": ("mb-vmail", "mb-mail", {"mb-acct", "mb-drop"}),
     "mailbag-auth": ("mb-authd", "mb-authd", {"mb-acct"}),
+    "mailbag-tlskey": ("mb-tlskey", "mb-tlskey", set()),
 }
 
 

@@ -18,7 +18,7 @@ conf=$run/mailbag.conf
 say() { printf '%s\n' "$*"; }
 die() { printf 'run-demo: %s\n' "$*" >&2; exit 1; }
 
-for p in mailctl mailbag-auth queue-manager local remote smtpd pop3d; do
+for p in mailctl mailbag-tlskey mailbag-auth queue-manager local remote smtpd pop3d; do
   [ -x "$bin/$p" ] || die "missing $bin/$p (build it first: make)"
 done
 command -v openssl >/dev/null || die "openssl is needed for the demo certificate (apt-get install openssl)"
@@ -161,6 +161,9 @@ unix_socket_up() {
 }
 tcp_up() { (exec 3<>"/dev/tcp/$addr/$port"); }
 
+# The TLS key daemon holds the private key; smtpd and pop3d ask it for each handshake.
+start mailbag-tlskey
+wait_for "the TLS key daemon's socket" unix_socket_up "$run/spool/private/tlskey"
 start mailbag-auth
 wait_for "the authentication daemon's socket" unix_socket_up "$run/spool/private/auth"
 start queue-manager
@@ -180,7 +183,7 @@ wait_for "pop3d on $addr:$pop3_port" pop3_up
 cat <<EOF
 
 Mailbag demo server is running on $addr:$port
-  (${names[*]}: pids ${pids[*]}$( [ "$(id -u)" = 0 ] && echo "; started as root, running as mb-authd, mb-queue, mb-vmail, mb-remote, mb-checks, mb-smtpd, mb-pop3d"))
+  (${names[*]}: pids ${pids[*]}$( [ "$(id -u)" = 0 ] && echo "; started as root, running as mb-tlskey, mb-authd, mb-queue, mb-vmail, mb-remote, mb-checks, mb-smtpd, mb-pop3d"))
 
   Send a message:
     swaks --server $addr:$port --to $user --from you@example.net

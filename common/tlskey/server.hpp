@@ -1,0 +1,69 @@
+// The TLS key daemon's loop: the listener on private/tlskey (made before the privilege
+// drop), one Channel per peer (smtpd, pop3d), and the Signer. A peer whose uid the
+// PeerPolicy does not allow is closed at accept; a frame that is not a well-formed KeyOp
+// closes its peer's connection (logged, never an abort); a peer that leaves too many
+// answers unread, or one past the peer limit, is dropped. Each operation takes about a
+// millisecond (an RSA-2048 signature), so it is done at once, in order.
+#pragma once
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/auth/protocol.hpp"
+#include "common/io/event.hpp"
+#include "common/io/lifetime.hpp"
+#include "common/io/unique_fd.hpp"
+#include "common/ipc/channel.hpp"
+#include "common/log/log.hpp"
+#include "common/tlskey/signer.hpp"
+
+namespace tlskey {
+
+class Server {
+ public:
+  // Peers at once: smtpd and pop3d keep one connection each; restarts a few more.
+  static constexpr std::size_t kMaxPeers = 32;
+  // Answers a peer may leave unread before it is dropped (it asks without reading).
+  static constexpr std::size_t kMaxUnread = 64;
+
+  Server(event_base* base, common::io::UniqueFd listener, common::auth::PeerPolicy policy,
+         std::string key_file, Signer signer);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  common::Status start();
+  // Re-reads the key file (SIGHUP); on failure the key held so far stays.
+  void reload();
+
+ private:
+  static void accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* self) noexcept;
+  static void sighup_cb(evutil_socket_t, short, void* self) noexcept;
+  void on_accept(common::io::UniqueFd fd);
+  void on_frame(std::uint64_t peer, const common::ipc::FrameView& f, bool passed_fd);
+  void drop_peer(std::uint64_t peer, const std::string& why);
+
+  struct Peer {
+    std::unique_ptr<common::ipc::Channel> ch;
+    std::string who;  // "uid N pid M", for the log
+  };
+
+  event_base* base_;
+  common::io::UniqueFd listen_fd_;
+  common::auth::PeerPolicy policy_;
+  std::string key_file_;
+  Signer signer_;
+  common::io::ListenerPtr listener_;
+  common::io::EventPtr hup_;
+  std::map<std::uint64_t, Peer> peers_;
+  std::uint64_t next_peer_ = 1;
+  common::log::RateLimiter warn_{std::chrono::seconds(60)};
+  common::io::Lifetime life_;
+};
+
+}  // namespace tlskey
