@@ -26,13 +26,14 @@ import pytest
 import harness
 
 PROGRAMS = ("smtpd", "queue-manager", "local", "remote", "pop3d", "relayctl", "mailctl", "sendmail", "checks",
-            "dkim", "mailbag-auth")
+            "dkim", "mailbag-auth", "mailbag-tlskey")
 UNITS = ("mailbag-smtpd.service", "mailbag-queue-manager.service", "mailbag-local.service",
          "mailbag-remote.service", "mailbag-pop3d.service", "mailbag-checks.service", "mailbag-dkim.service",
-         "mailbag-auth.service", "mailbag.target")
+         "mailbag-auth.service", "mailbag-tlskey.service", "mailbag.target")
 MAN = ("man5/mailbag.conf.5", "man5/mailbag-queue.5", "man7/mailbag.7", "man7/mailbag-ipc.7", "man8/smtpd.8",
        "man8/queue-manager.8", "man8/local.8", "man8/remote.8", "man8/pop3d.8", "man8/mailctl.8",
-       "man8/relayctl.8", "man8/sendmail.8", "man8/checks.8", "man8/dkim.8", "man8/mailbag-auth.8")
+       "man8/relayctl.8", "man8/sendmail.8", "man8/checks.8", "man8/dkim.8", "man8/mailbag-auth.8",
+       "man8/mailbag-tlskey.8")
 
 
 def make_install(destdir="", extra=()):
@@ -87,13 +88,13 @@ def test_staged_install_is_complete_and_idempotent(tmp_path):
         assert "@" not in text.replace("@system-service", ""), (u, "unsubstituted placeholder")
         if u.endswith(".service"):
             prog = u[len("mailbag-"):-len(".service")]
-            prog = "mailbag-auth" if prog == "auth" else prog
+            prog = {"auth": "mailbag-auth", "tlskey": "mailbag-tlskey"}.get(prog, prog)
             assert "ExecStart=/usr/local/sbin/%s -c /etc/mailbag/mailbag.conf\n" % prog in text, u
             for key in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "CapabilityBoundingSet=",
                         "RestrictAddressFamilies=", "PartOf=mailbag.target", "WantedBy=mailbag.target"):
                 assert key in text, (u, key)
     for u in ("mailbag-smtpd.service", "mailbag-queue-manager.service", "mailbag-remote.service",
-              "mailbag-pop3d.service", "mailbag-auth.service"):
+              "mailbag-pop3d.service", "mailbag-auth.service", "mailbag-tlskey.service"):
         text = open(os.path.join(units, u)).read()
         assert "SystemCallFilter=@system-service\n" in text and "UMask=0007\n" in text, u
     if shutil.which("systemd-analyze"):
@@ -310,6 +311,7 @@ def test_real_install_creates_users_and_tree_and_an_upgrade_keeps_the_mail():
         "mb-authd": ["mb-authd", ["mb-acct"]],  # the only reader of passwd.mdb
         "mb-checks": ["mb-checks", []],  # the built-in checks: no shared group
         "mb-dkim": ["mb-dkim", []],  # the DKIM signer, the only reader of the keys
+        "mb-tlskey": ["mb-tlskey", []],  # the TLS key daemon, the only holder of the TLS key
     }
     got = {u: v[:2] for u, v in out["users"].items()}
     assert got == want, got
