@@ -31,6 +31,7 @@ import pytest
 
 import harness
 from messages import make_message
+from procmem import memory_contains, private_exponent_slices
 from remote_peers import start_remote
 
 pytestmark = [
@@ -311,43 +312,6 @@ def test_the_tls_key_daemon_holds_the_key_and_nothing_else(server):
         ("connect", "submit"): "EACCES",
         ("connect", "auth_sock"): "EACCES",
     })
-
-
-def private_exponent_slices(key_file):
-    """32 bytes from the middle of the RSA private exponent of `key_file`, big-endian (as
-    in the file) and little-endian (as in an x86-64 BIGNUM's words)."""
-    out = subprocess.run(["openssl", "pkey", "-in", key_file, "-text", "-noout"], capture_output=True,
-                         text=True, check=True).stdout
-    hexdigits, on = "", False
-    for line in out.splitlines():
-        if line.startswith("privateExponent"):
-            on = True
-            continue
-        if on and not line.startswith(" "):
-            break
-        if on:
-            hexdigits += line.strip().replace(":", "")
-    d = bytes.fromhex(hexdigits).lstrip(b"\0")
-    assert len(d) > 200, "not an RSA-2048 key?"
-    return d[100:132], d[::-1][100:132]
-
-
-def memory_contains(pid, needles):
-    """Whether any readable mapping of process `pid` contains one of `needles`."""
-    with open("/proc/%d/maps" % pid) as maps, open("/proc/%d/mem" % pid, "rb", 0) as mem:
-        for line in maps:
-            fields = line.split()
-            if "r" not in fields[1] or (len(fields) > 5 and fields[5] in ("[vvar]", "[vsyscall]")):
-                continue
-            lo, hi = (int(x, 16) for x in fields[0].split("-"))
-            try:
-                mem.seek(lo)
-                chunk = mem.read(hi - lo)
-                if any(n in chunk for n in needles):
-                    return True
-            except (OSError, ValueError, OverflowError):
-                continue
-    return False
 
 
 def test_the_tls_key_is_not_in_smtpd_or_pop3d(server):
