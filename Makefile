@@ -87,7 +87,7 @@ COMMON_SRCS := $(filter-out %_test.cpp %_fuzz.cpp %/doctest_main.cpp %/fuzz_repl
 COMMON_LIB := $(BUILD)/lib/libcommon.a
 
 # program name -> folder
-PROGRAMS := smtpd queue-manager local remote pop3d relayctl mailctl sendmail checks dkim mailbag-auth mailbag-tlskey
+PROGRAMS := smtpd queue-manager local remote pop3d relayctl mailctl sendmail checks dkim mailbag-auth mailbag-tlskey pop3-mailbox
 dir_smtpd := smtpd
 dir_queue-manager := queue-manager
 dir_local := delivery/local
@@ -100,9 +100,10 @@ dir_checks := smtpd/checks
 dir_dkim := delivery/dkim
 dir_mailbag-auth := common/authd
 dir_mailbag-tlskey := common/tlskey
+dir_pop3-mailbox := pop3d/mailbox
 # folders with a library (a program's folder, plus delivery/ shared by the agents)
 MODULES := smtpd queue-manager delivery delivery/local delivery/remote pop3d relayctl mailctl mailctl/sendmail smtpd/checks delivery/dkim \
-           common/authd common/tlskey
+           common/authd common/tlskey pop3d/mailbox
 libname = $(BUILD)/lib/lib$(subst /,_,$(1)).a
 obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 
@@ -112,6 +113,7 @@ BIN := $(addprefix $(BUILD)/bin/,$(BUILT_PROGRAMS))
 # extra libraries a program links (delivery agents share delivery/)
 extra_libs_local := $(call libname,delivery)
 extra_libs_remote := $(call libname,delivery)
+extra_libs_pop3-mailbox := $(call libname,pop3d)
 # libraries only the checks process links (libspf2 and libopendmarc have no .pc file)
 ldlibs_smtpd/checks = -lspf2 $(shell pkg-config --libs opendkim) -lopendmarc
 

@@ -95,7 +95,7 @@ int child(const std::string& root) {
   expect(rc == 0, "init exit code");
   expect(out.find("created group mb-drop\n") != std::string::npos, "group created: " + out);
   expect(out.find("created user mb-smtpd\n") != std::string::npos, "user created: " + out);
-  expect(out.find("added user mb-pop3d to groups mb-mail,mb-acct,mb-auth,mb-relay") != std::string::npos,
+  expect(out.find("added user mb-pop3d to groups mb-auth,mb-relay") != std::string::npos,
          "supplementary groups added to an existing user: " + out);
   for (const auto& id : common::privsep::identities()) {
     struct passwd* pw = ::getpwnam(std::string(id.user).c_str());

@@ -10,7 +10,6 @@
 
 #include "common/check.hpp"
 #include "common/log/log.hpp"
-#include "pop3d/server.hpp"
 
 namespace pop3d {
 namespace {
@@ -28,7 +27,7 @@ constexpr std::size_t kMaxPendingOutput = 256 * 1024;
 
 }  // namespace
 
-Connection::Connection(Server& srv, std::uint64_t id, io::UniqueFd fd, std::string addr, bool implicit_tls)
+Connection::Connection(Host& srv, std::uint64_t id, io::UniqueFd fd, std::string addr, bool implicit_tls)
     : srv_(srv),
       id_(id),
       addr_(std::move(addr)),
@@ -53,6 +52,23 @@ bool Connection::start() {
   return true;
 }
 
+bool Connection::resume(const std::string& account, std::unique_ptr<Maildrop> drop, const std::string& input,
+                        bool tls) {
+  stream_.set_read_limit(kReadHigh);
+  stream_.set_timeouts(srv_.cfg().pop3d_timeout, srv_.cfg().pop3d_timeout);
+  if (!stream_.start(nullptr)) return false;  // plain here: pop3d relays a TLS session
+  SessionOptions opt;
+  opt.hostname = srv_.cfg().hostname;
+  opt.tls_active = tls;
+  opt.plaintext_auth = srv_.cfg().pop3_plaintext_auth;
+  session_ = std::make_unique<Session>(opt);
+  apply(session_->resume(account, std::move(drop)));
+  evbuffer_add(in(), input.data(), input.size());
+  process_input();
+  settle();
+  return true;
+}
+
 // What the session asked for, in its order. The replies are written at the end of the
 // turn (plain: settle) with whatever else the turn produced.
 void Connection::apply(Output o) {
@@ -71,17 +87,27 @@ void Connection::apply(Output o) {
 
 void Connection::on_stream_read() {
   if (life_.ended()) return;
+  if (proxy_) return proxy_from_client();
+  if (handing_) return;  // reading is off; what came stays for the handover
   process_input();
   settle();
 }
 
 // The output fell to kStreamLow while a message streams, or was written.
 void Connection::on_stream_drained() {
-  if (!life_.ended()) settle();
+  if (life_.ended()) return;
+  if (proxy_) return proxy_flow();
+  settle();
 }
 
 void Connection::on_stream_timeout(bool writing) {
   if (life_.ended()) return;
+  if (proxy_ && !writing &&
+      (pending_output() > 0 || evbuffer_get_length(bufferevent_get_input(proxy_.get())) > 0)) {
+    // The mailbox process keeps the autologout timer; the client is busy reading.
+    stream_.set_reading(false);
+    return proxy_flow();
+  }
   // RFC 1939 3: the autologout timer; no UPDATE state, so nothing is deleted.
   if (writing) {
     log::info("timeout (not reading): client=%s user=%s", addr_.c_str(),
@@ -99,8 +125,15 @@ void Connection::on_stream_timeout(bool writing) {
 // A close or STLS goes on in the stream once everything is out.
 void Connection::settle() {
   if (life_.ended()) return;
+  if (proxy_) return proxy_flow();
   for (;;) {
     if (!stream_.flush()) return lost();
+    if (handing_) {
+      // The replies before the login go out first: a plain socket changes hands empty.
+      if (!handover_sent_ && pending_output() == 0) send_handover();
+      stream_.set_reading(false);
+      return;
+    }
     std::size_t pending = pending_output();
     if (enc_) {
       if (pending >= kStreamLow) break;
@@ -155,8 +188,12 @@ void Connection::verify(const std::string& user, const std::string& password) {
   srv_.authenticate(id_, user, password);
 }
 
-void Connection::auth_done(const AuthResult& r, double delay) {
+void Connection::auth_done(const AuthResult& r, double delay, const std::string& token) {
   if (life_.ended()) return;
+  if (r.kind == AuthResult::Kind::kOk) {
+    account_ = r.account;
+    token_ = token;
+  }
   if (delay > 0) {
     // RFC 1939 13 suggests a pause after a failed PASS, against guessing.
     delayed_ = r;
@@ -179,10 +216,10 @@ void Connection::on_delay() {
   settle();
 }
 
+// Mailbox process: the session of a client handed over to it begins.
 void Connection::logged_in(const std::string& address) {
   log::info("login: user=%s client=%s tls=%s", address.c_str(), addr_.c_str(),
             session_->tls_active() ? "yes" : "no");
-  srv_.stamp_relay(addr_);
 }
 
 // Only on a plain connection (the session refuses STLS under TLS). RFC 2595 4: nothing the
@@ -193,30 +230,9 @@ void Connection::start_tls() {
   stream_.start_tls(srv_.tls());
 }
 
-// Maildrop::open on a disk worker; the result goes to the session if it is still there
-// (if not, the maildrop and its lock go with the task).
-void Connection::open_maildrop(const std::string& path) {
-  struct Opened {
-    std::optional<common::Result<std::unique_ptr<Maildrop>>> drop;
-    Maildrop::OpenError why = Maildrop::OpenError::kFailed;
-  };
-  auto r = std::make_shared<Opened>();
-  Server* srv = &srv_;
-  std::uint64_t id = id_;
-  bool queued = srv_.disk().submit([r, path] { r->drop.emplace(Maildrop::open(path, &r->why)); },
-                                   [r, srv, id] {
-                                     if (Connection* c = srv->find(id))
-                                       c->maildrop_opened(std::move(*r->drop), r->why);
-                                   });
-  MB_CHECK(queued, "the disk queue is unbounded");
-}
-
-void Connection::maildrop_opened(common::Result<std::unique_ptr<Maildrop>> drop, Maildrop::OpenError why) {
-  if (life_.ended()) return;
-  apply(session_->maildrop_opened(std::move(drop), why));
-  process_input();
-  settle();
-}
+// Login process: the password was good; the mailbox process opens the maildrop
+// (connection_handover.cpp).
+void Connection::open_maildrop(const std::string&) { begin_handover(); }
 
 // RFC 1939 6: the deletions run on a disk worker, and complete even if the client has
 // gone meanwhile; the session answers QUIT once they are done.
@@ -227,7 +243,7 @@ void Connection::update(std::unique_ptr<Maildrop> drop) {
   };
   auto u = std::make_shared<Update>();
   u->drop = std::move(drop);
-  Server* srv = &srv_;
+  Host* srv = &srv_;
   std::uint64_t id = id_;
   bool queued = srv_.disk().submit(
       [u] {
@@ -327,6 +343,8 @@ void Connection::destroy() {
   life_.end();
   stream_.stop();
   delay_ev_.reset();
+  proxy_.reset();  // the mailbox process sees the end of its socketpair
+  proxy_end_.reset();
   srv_.release(id_);
 }
 

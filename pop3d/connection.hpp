@@ -4,8 +4,13 @@
 // are written at its end (settle). RETR/TOP stream as the socket drains (the output never
 // holds more than about kStreamHigh bytes of a message), and commands are taken only while
 // the unsent replies stay under kMaxPendingOutput, so a client that pipelines without
-// reading cannot make the process grow. Owned by the Server, which destroys it on a
-// later loop turn (Server::release), never inside its own callback.
+// reading cannot make the process grow. Owned by its Host (host.hpp), which destroys it
+// on a later loop turn (Host::release), never inside its own callback.
+// In pop3d (the login process) a good login hands the client over to the mailbox process
+// (connection_handover.cpp): a copy of a plain socket goes across, and the Connection
+// ends; under TLS it stays as the relay between the TLS session and a socketpair whose
+// other end went across. In the mailbox process a Connection starts with resume(), in
+// the TRANSACTION state.
 #pragma once
 
 #include <cstdint>
@@ -17,27 +22,37 @@
 #include "common/io/lifetime.hpp"
 #include "common/io/stream.hpp"
 #include "common/io/unique_fd.hpp"
+#include "common/ipc/messages.hpp"
+#include "pop3d/host.hpp"
 #include "pop3d/session.hpp"
 
 namespace pop3d {
 
-class Server;
-
 class Connection : private common::io::Stream::Backend {
  public:
-  Connection(Server& srv, std::uint64_t id, common::io::UniqueFd fd, std::string addr, bool implicit_tls);
+  Connection(Host& srv, std::uint64_t id, common::io::UniqueFd fd, std::string addr, bool implicit_tls);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   bool start();
+  // Mailbox process: a client handed over after its login, with its maildrop open;
+  // `input` is what it sent after the login command.
+  bool resume(const std::string& account, std::unique_ptr<Maildrop> drop, const std::string& input, bool tls);
   const std::string& client() const { return addr_; }
   // The verdict on the credentials, given to the session after `delay` seconds (the
-  // growing delay after failures; commands sent meanwhile wait for it).
-  void auth_done(const AuthResult& r, double delay);
+  // growing delay after failures; commands sent meanwhile wait for it). With kOk,
+  // `token` is the authentication daemon's login token for the handover.
+  void auth_done(const AuthResult& r, double delay, const std::string& token = "");
 
+  // Login process: the mailbox process's answer to the handover. kOk on a plain
+  // connection ends this Connection without a word (the mailbox process has the client);
+  // under TLS it relays from now on. `link_failed`: the mailbox process did not answer
+  // (gone, or too slow): the client is told and disconnected, since the other side may
+  // hold it.
+  void handover_done(common::ipc::HandoverResult r, bool link_failed);
+  bool relaying() const { return proxy_ != nullptr; }
   // From the disk workers.
-  void maildrop_opened(common::Result<std::unique_ptr<Maildrop>> drop, Maildrop::OpenError why);
   void update_done(const common::Result<std::size_t>& removed);
 
  private:
@@ -66,13 +81,23 @@ class Connection : private common::io::Stream::Backend {
   evbuffer* out() { return stream_.output(); }
   std::size_t pending_output() { return stream_.pending_output(); }
   void on_delay();
+  // connection_handover.cpp
+  void begin_handover();
+  void send_handover();
+  void proxy_start();
+  void proxy_from_client();
+  void proxy_to_client();
+  void proxy_flow();
+  static void proxy_read_cb(bufferevent*, void* self) noexcept;
+  static void proxy_write_cb(bufferevent*, void* self) noexcept;
+  static void proxy_event_cb(bufferevent*, short what, void* self) noexcept;
   void lost();
   void settle();
   void process_input();
   void fill_stream();
   void destroy();
 
-  Server& srv_;
+  Host& srv_;
   std::uint64_t id_;
   std::string addr_;
   bool tls_ = false;  // implicit TLS (pop3s)
@@ -89,6 +114,13 @@ class Connection : private common::io::Stream::Backend {
   // failed login reply held back by the delay
   common::io::EventPtr delay_ev_;
   std::optional<AuthResult> delayed_;
+  // the handover (login process)
+  std::string account_, token_;  // from the authentication daemon's ok
+  bool handing_ = false;         // waiting for the output to drain, then for the answer
+  bool handover_sent_ = false;
+  common::io::UniqueFd proxy_end_;    // TLS: our end of the socketpair until the answer
+  common::io::BufferEventPtr proxy_;  // TLS after kOk: the relay to the mailbox process
+  bool proxy_eof_ = false;            // the mailbox process closed its end
 };
 
 }  // namespace pop3d

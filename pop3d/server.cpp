@@ -47,6 +47,9 @@ Server::Server(const common::config::Config& cfg, PreJail& pre, event_base* base
       tls_(std::move(pre.tls)),
       relay_(std::move(pre.relay)),
       auth_(base, common::spool::Layout(cfg).auth_socket(), "pop3", "pop3d"),
+      link_(
+          base, common::spool::Layout(cfg).pop3_mailbox_socket(),
+          [this](std::uint64_t id) { session_ended(id); }, [this] { link_lost(); }),
       disk_(kDiskThreads, io::WorkQueue::kUnbounded),
       limits_(io::ClientLimits::Settings{cfg.pop3d_max_sessions_per_client, 0, cfg.pop3d_auth_failure_limit,
                                          cfg.pop3d_auth_block_time,
@@ -64,6 +67,7 @@ void Server::accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, v
 Status Server::start(std::vector<Listener>& ls) {
   MB_TRY(disk_.start(base_));
   auth_.start();
+  link_.start();
   prune_.reset(event_new(base_, -1, EV_PERSIST, prune_cb, this));
   if (!prune_) return Status::error("event_new (prune)");
   timeval minute{60, 0};
@@ -81,9 +85,11 @@ Status Server::start(std::vector<Listener>& ls) {
 
 void Server::accept(io::UniqueFd fd, const sockaddr* sa, bool implicit_tls) {
   std::string addr = common::relaydb::from_sockaddr(sa);
-  if (conns_.size() >= static_cast<std::size_t>(cfg_.pop3d_max_sessions)) {
+  // Clients handed to the mailbox process count until it says their session ended.
+  std::size_t sessions = conns_.size() + handed_.size();
+  if (sessions >= static_cast<std::size_t>(cfg_.pop3d_max_sessions)) {
     if (warn_limit_.allow("max_sessions"))
-      log::warn("too many sessions (%zu), refusing %s", conns_.size(), addr.c_str());
+      log::warn("too many sessions (%zu), refusing %s", sessions, addr.c_str());
     if (!implicit_tls) {
       static const char kBusy[] = "-ERR [SYS/TEMP] Too many sessions, try again later\r\n";
       (void)!::send(fd.get(), kBusy, sizeof kBusy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -158,7 +164,10 @@ void Server::authenticate(std::uint64_t conn_id, const std::string& user, const 
     if (v.result == common::ipc::AuthResult::kOk) {
       r.kind = AuthResult::Kind::kOk;
       r.account = v.account;
-      r.maildir = v.maildir;
+      if (v.token.empty()) {  // no handover without it
+        r.kind = AuthResult::Kind::kTempFail;
+        log::error("the authentication daemon accepted %s without a login token", v.account.c_str());
+      }
     } else {
       r.kind = failed ? AuthResult::Kind::kFailed : AuthResult::Kind::kTempFail;
     }
@@ -167,7 +176,7 @@ void Server::authenticate(std::uint64_t conn_id, const std::string& user, const 
     auto f = limits_.auth_finished(ip, monotonic(), false, !failed);
     if (failed && warn_limit_.allow("authfail " + ip))
       log::warn("authentication failed from %s%s", ip.c_str(), f.blocked ? ": address blocked" : "");
-    if (Connection* conn = find(conn_id)) conn->auth_done(r, failed ? std::max(f.delay, 1.0) : 0);
+    if (Connection* conn = find(conn_id)) conn->auth_done(r, failed ? std::max(f.delay, 1.0) : 0, v.token);
   });
   if (asked == 0) {
     limits_.auth_finished(ip, monotonic(), false, true);  // not the client's failure
@@ -184,6 +193,70 @@ void Server::answer(std::uint64_t conn_id, AuthResult::Kind outcome) {
   io::run_soon(base_, [this, conn_id, r] {
     if (Connection* c = find(conn_id)) c->auth_done(r, 0);
   });
+}
+
+// The mailbox process redeems the token and opens the Maildir; this process never can.
+// POP-before-SMTP is recorded once it said yes (kOk).
+void Server::hand_over(std::uint64_t conn_id, HandoverRequest req) {
+  Connection* c = find(conn_id);
+  if (!c) return;
+  std::string ip = c->client();
+  std::string account = req.account;
+  bool tls = req.tls;
+  common::ipc::Pop3Handover h;
+  h.account = std::move(req.account);
+  h.token = std::move(req.token);
+  h.client = ip;
+  h.tls = req.tls;
+  h.input = std::move(req.input);
+  auto rid = std::make_shared<std::uint64_t>(0);
+  std::uint64_t asked = link_.hand_over(
+      std::move(h), std::move(req.fd),
+      [this, conn_id, ip, account, tls, rid](common::ipc::HandoverResult r, bool link_failed) {
+        Connection* conn = find(conn_id);
+        if (!link_failed && r == common::ipc::HandoverResult::kOk) {
+          log::info("login: user=%s client=%s tls=%s (handed to the mailbox process)", account.c_str(),
+                    ip.c_str(), tls ? "yes" : "no");
+          stamp_relay(ip);
+        }
+        if (!conn) return;  // gone meanwhile; the mailbox process ends its side
+        conn->handover_done(r, link_failed);
+        if (!link_failed && r == common::ipc::HandoverResult::kOk && !tls) forget(conn_id, *rid);
+      });
+  *rid = asked;
+  if (asked == 0) {
+    if (warn_limit_.allow("mailbox down"))
+      log::warn("login of %s refused: the POP3 mailbox process is not reachable", account.c_str());
+    io::run_soon(base_, [this, conn_id] {
+      if (Connection* conn = find(conn_id))
+        conn->handover_done(common::ipc::HandoverResult::kTempFail, false);
+    });
+  }
+}
+
+// A plain client now served by the mailbox process: its Connection goes, but the client
+// still counts against the session limits until the mailbox process says it ended.
+void Server::forget(std::uint64_t conn_id, std::uint64_t handover_id) {
+  auto it = conns_.find(conn_id);
+  if (it == conns_.end()) return;
+  handed_.emplace(handover_id, it->second->client());
+  std::shared_ptr<Connection> dead(std::move(it->second));
+  conns_.erase(it);
+  io::run_soon(base_, [dead] {});
+}
+
+void Server::session_ended(std::uint64_t handover_id) {
+  auto it = handed_.find(handover_id);
+  if (it == handed_.end()) return;
+  limits_.closed(it->second);
+  handed_.erase(it);
+}
+
+// The mailbox process is gone (its sessions with it) or dropped us: none of the clients
+// handed to it counts any more.
+void Server::link_lost() {
+  for (const auto& [id, addr] : handed_) limits_.closed(addr);
+  handed_.clear();
 }
 
 void Server::stamp_relay(const std::string& addr) {

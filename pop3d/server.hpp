@@ -1,9 +1,11 @@
-// pop3d's process: the pieces main() calls in its four steps. pre_jail() binds the POP3
-// and POP3S ports, loads the TLS key and opens the databases while still privileged;
+// pop3d's process, the POP3 login process: the pieces main() calls in its four steps.
+// pre_jail() binds the POP3 and POP3S ports and loads the TLS key while still privileged;
 // run() serves every session from one libevent loop until SIGTERM. The Server owns the
 // listeners, accept with the per-client limits (common/io/client_limits.hpp), the
-// Connections (connection.hpp), the disk workers, and the connection to the
-// authentication daemon (common/auth/client.hpp), which alone reads the password hashes.
+// Connections (connection.hpp) in the AUTHORIZATION state, the connection to the
+// authentication daemon (common/auth/client.hpp), which alone reads the password hashes,
+// and the link to the POP3 mailbox process (mailbox_link.hpp), which alone opens
+// Maildirs: a good login hands the client over to it with the daemon's login token.
 #pragma once
 
 #include <event2/listener.h>
@@ -24,6 +26,8 @@
 #include "common/log/log.hpp"
 #include "common/relaydb/relaydb.hpp"
 #include "common/tls/server_tls.hpp"
+#include "pop3d/host.hpp"
+#include "pop3d/mailbox_link.hpp"
 #include "pop3d/session.hpp"
 
 namespace pop3d {
@@ -52,11 +56,10 @@ int run(const common::config::Config& cfg, PreJail pre);
 
 class Connection;
 
-class Server {
+class Server final : public Host {
  public:
-  // Maildrop openings and UPDATEs at once: they mostly wait for the disk (renames,
-  // unlinks, fsync), so more of them than cores.
-  static constexpr std::size_t kDiskThreads = 8;
+  // No maildrop here: the queue a Connection may ask for is never used.
+  static constexpr std::size_t kDiskThreads = 1;
 
   Server(const common::config::Config& cfg, PreJail& pre, event_base* base);
   ~Server();
@@ -65,24 +68,23 @@ class Server {
 
   common::Status start(std::vector<Listener>& ls);
 
-  // For connections.
-  const common::config::Config& cfg() const { return cfg_; }
-  event_base* base() const { return base_; }
-  SSL_CTX* tls() const { return tls_ ? tls_->ctx() : nullptr; }
-  Connection* find(std::uint64_t id);
+  // For connections (host.hpp).
+  const common::config::Config& cfg() const override { return cfg_; }
+  event_base* base() const override { return base_; }
+  SSL_CTX* tls() const override { return tls_ ? tls_->ctx() : nullptr; }
+  Connection* find(std::uint64_t id) override;
   // Destroys the connection on the next loop turn.
-  void release(std::uint64_t id);
-  // Maildrop openings and UPDATEs (unbounded: one at a time per session).
-  common::io::WorkQueue& disk() { return disk_; }
+  void release(std::uint64_t id) override;
+  // Unused here (no maildrop in this process), but part of what a Connection may ask.
+  common::io::WorkQueue& disk() override { return disk_; }
   // Checks credentials under the per-client failure limit; the verdict comes back
   // through Connection::auth_done (never inside this call).
-  void authenticate(std::uint64_t conn_id, const std::string& user, const std::string& password);
-  void stamp_relay(const std::string& addr);
-  common::log::RateLimiter& warn_limit() { return warn_limit_; }
-  // Buffers every connection shares (they all run on this thread): socket reads, and a
-  // message's file reads and their wire form.
-  std::string& read_buffer() { return read_buf_; }
-  std::string& wire_buffer() { return wire_buf_; }
+  void authenticate(std::uint64_t conn_id, const std::string& user, const std::string& password) override;
+  void hand_over(std::uint64_t conn_id, HandoverRequest req) override;
+  common::log::RateLimiter& warn_limit() override { return warn_limit_; }
+  // Buffers every connection shares (they all run on this thread).
+  std::string& read_buffer() override { return read_buf_; }
+  std::string& wire_buffer() override { return wire_buf_; }
 
  private:
   struct ListenerCtx {
@@ -93,6 +95,10 @@ class Server {
   static void prune_cb(evutil_socket_t, short, void* arg) noexcept;
   void accept(common::io::UniqueFd fd, const sockaddr* sa, bool implicit_tls);
   void answer(std::uint64_t conn_id, AuthResult::Kind outcome);
+  void stamp_relay(const std::string& addr);
+  void forget(std::uint64_t conn_id, std::uint64_t handover_id);
+  void session_ended(std::uint64_t handover_id);
+  void link_lost();
   double monotonic() const;
 
   const common::config::Config& cfg_;
@@ -100,6 +106,7 @@ class Server {
   std::unique_ptr<common::tls::ServerTls> tls_;
   std::unique_ptr<common::relaydb::RelayDb> relay_;
   common::auth::Client auth_;
+  MailboxLink link_;
   common::io::WorkQueue disk_;
   common::io::ClientLimits limits_;
   common::log::RateLimiter warn_limit_{std::chrono::seconds(60)};
@@ -107,6 +114,9 @@ class Server {
   std::vector<common::io::ListenerPtr> listeners_;
   common::io::EventPtr prune_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> conns_;
+  // Plain clients handed to the mailbox process, by handover id: their addresses, for
+  // the per-client limit.
+  std::unordered_map<std::uint64_t, std::string> handed_;
   std::uint64_t next_id_ = 1;
   std::string read_buf_;
   std::string wire_buf_;

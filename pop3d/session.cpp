@@ -221,6 +221,12 @@ void Session::do_maildrop_opened(common::Result<std::unique_ptr<Maildrop>> drop,
            std::to_string(drop_->live_size()) + " octets)");
 }
 
+Output Session::resume(const std::string& account, std::unique_ptr<Maildrop> drop) {
+  login_ = account;
+  do_maildrop_opened(std::move(drop), Maildrop::OpenError::kNone);
+  return take();
+}
+
 Output Session::tls_started() {
   do_tls_started();
   return take();

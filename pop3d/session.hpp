@@ -58,8 +58,10 @@ struct Output {
   // After the bytes ("+OK Begin TLS"): discard any input read after the STLS line
   // (RFC 2595 4, against command injection), handshake, then tls_started().
   bool start_tls = false;
-  // After a good password: open the maildrop at this path (Maildrop::open: lock,
-  // new/ -> cur/, list) without holding up other sessions; then maildrop_opened().
+  // After a good password: the maildrop of the account (at this path when the host knows
+  // it) must be opened (Maildrop::open: lock, new/ -> cur/, list) without holding up
+  // other sessions; then maildrop_opened(). pop3d hands the client to the POP3 mailbox
+  // process for that, which continues with resume(); only a failure comes back here.
   std::optional<std::string> open_maildrop;
   // Send the file through the encoder as the socket drains; then stream_done().
   struct Stream {
@@ -92,6 +94,9 @@ class Session {
   // `why` says whether a failure was the lock ([IN-USE]).
   [[nodiscard]] Output maildrop_opened(common::Result<std::unique_ptr<Maildrop>> drop,
                                        Maildrop::OpenError why);
+  // The POP3 mailbox process: a session whose login happened in pop3d, with its maildrop
+  // open; the same reply as maildrop_opened() (+OK Logged in), in the TRANSACTION state.
+  [[nodiscard]] Output resume(const std::string& account, std::unique_ptr<Maildrop> drop);
   [[nodiscard]] Output tls_started();
   [[nodiscard]] Output stream_done(const common::Status& st);
   // How many messages UPDATE removed, or why it could not remove them all.

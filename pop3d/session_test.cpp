@@ -353,3 +353,31 @@ TEST_CASE("the session returns what to write and what to do next (Output), like 
   REQUIRE(o.close);
   CHECK_FALSE(o.update);  // no UPDATE state outside TRANSACTION
 }
+
+TEST_CASE("resume: the mailbox process's session starts in TRANSACTION with the +OK of the login") {
+  TempDir t;
+  std::string md = make_maildir(t.path + "/md");
+  put_file(md + "/new/1700000001.A.h,S=30,W=32", "Subject: one\n\nfirst\n.dotted\n");
+  Maildrop::OpenError why;
+  auto drop = Maildrop::open(md, &why);
+  REQUIRE(drop.is_ok());
+  SessionOptions opt;
+  opt.hostname = "pop.example.test";
+  opt.tls_active = true;
+  Session s(opt);
+  RecordingHost host;
+  host.session = &s;
+  host.apply(s.resume("bob@example.test", std::move(*drop)));
+  CHECK(host.take() == "+OK Logged in, 1 messages (32 octets)\r\n");
+  CHECK(s.state() == Session::State::kTransaction);
+  CHECK(host.logins == std::vector<std::string>{"bob@example.test"});
+  host.apply(s.on_line("USER x"));
+  CHECK(host.take() == "-ERR Already logged in\r\n");
+  host.apply(s.on_line("STLS"));
+  CHECK(host.take() == "-ERR Already logged in\r\n");
+  host.apply(s.on_line("RETR 1"));
+  CHECK(host.take().rfind("+OK 32 octets\r\n", 0) == 0);
+  host.apply(s.on_line("QUIT"));
+  CHECK(host.take() == "+OK Logging out, 0 messages deleted\r\n");
+  CHECK(host.closed);
+}

@@ -33,7 +33,6 @@ std::uint64_t Client::check(const std::string& client_ip, const std::string& log
         v.result = r->result;
         if (v.result == ipc::AuthResult::kOk) {
           v.account = std::move(r->account);
-          v.maildir = std::move(r->maildir);
           v.token = std::move(r->token);
           // An ok without an account is no answer we can act on.
           if (v.account.empty()) {

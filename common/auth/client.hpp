@@ -1,8 +1,9 @@
 // The network daemons' side of the authentication protocol: smtpd (AUTH) and pop3d
 // (USER/PASS) hand each login and password to the authentication daemon (common/authd,
 // program mailbag-auth) over private/auth and get ok, bad credentials or a temporary
-// failure back, with the canonical account (and, for pop3d, its Maildir). They never see
-// a password hash. One connection, kept open and re-made every second while the daemon
+// failure back, with the canonical account (and, for pop3d, a one-time login token that
+// the POP3 mailbox process redeems for the account's Maildir). They never see a password
+// hash. One connection, kept open and re-made every second while the daemon
 // is down; every failure of the conversation (not running, gone mid-check, no answer in
 // time) is a temporary failure for the client, never a hang.
 #pragma once
@@ -21,8 +22,8 @@ namespace common::auth {
 struct Verdict {
   ipc::AuthResult result = ipc::AuthResult::kTempFail;
   std::string account;  // with kOk
-  std::string maildir;  // with kOk, service pop3
-  std::string token;    // with kOk, service pop3: the one-time login token
+  std::string maildir;  // with kOk from redeem()
+  std::string token;    // with kOk from check(), service pop3: the one-time login token
   std::string why;      // with a failed conversation, for the log
 };
 

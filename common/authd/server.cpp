@@ -128,7 +128,6 @@ void Server::on_check(std::uint64_t peer, const ipc::FrameView& f) {
         if (!g) return;
         Outcome out = o;
         std::string token;
-        if (!pop3) out.maildir.clear();  // smtpd has no use for it
         if (pop3 && o.result == ipc::AuthResult::kOk)
           token = tokens_.issue(o.account, o.maildir, monotonic());
         if (o.result == ipc::AuthResult::kBadCredentials) {
@@ -179,7 +178,6 @@ void Server::reply(std::uint64_t peer, std::uint64_t request_id, const Outcome& 
   r.result = o.result;
   if (o.result == ipc::AuthResult::kOk) {
     r.account = o.account;
-    r.maildir = o.maildir;
     r.token = token;
   }
   it->second.ch->send(r);

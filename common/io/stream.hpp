@@ -71,6 +71,9 @@ class Stream {
   void set_timeouts(std::int64_t read_seconds, std::int64_t write_seconds);
 
   bool tls() const { return bev_ != nullptr; }
+  // The socket (pop3d passes a copy of a plain one to its mailbox process, and shuts a
+  // handed-over one down when that process does not answer).
+  int fd() const { return bev_ ? static_cast<int>(bufferevent_getfd(bev_.get())) : fd_.get(); }
   bool handshaking() const { return handshaking_; }
   bool tls_pending() const { return tls_wait_; }  // start_tls() called, handshake not begun
   // "TLSv1.3 with cipher ..." once the handshake is done (logs, Received header).

@@ -67,5 +67,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try_decode<ipc::AuthRedeemReply>(in, fv);
   try_decode<ipc::KeyOp>(in, fv);
   try_decode<ipc::KeyOpDone>(in, fv);
+  try_decode<ipc::Pop3Handover>(in, fv);
+  try_decode<ipc::Pop3HandoverDone>(in, fv);
+  try_decode<ipc::Pop3SessionEnded>(in, fv);
   return 0;
 }

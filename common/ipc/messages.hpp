@@ -36,6 +36,9 @@ enum class MsgType : std::uint16_t {
   kAuthRedeemReply = 63,
   kKeyOp = 70,
   kKeyOpDone = 71,
+  kPop3Handover = 80,
+  kPop3HandoverDone = 81,
+  kPop3SessionEnded = 82,
 };
 
 // Protocol names announced in Hello, one per socket.
@@ -46,6 +49,8 @@ inline constexpr const char* kProtoChecks = "mailbag-checks";    // private/chec
 inline constexpr const char* kProtoSign = "mailbag-sign";        // signer/sign (the DKIM signer)
 inline constexpr const char* kProtoAuth = "mailbag-auth";        // private/auth (mailbag-auth)
 inline constexpr const char* kProtoTlsKey = "mailbag-tlskey";    // private/tlskey (mailbag-tlskey)
+// private/pop3-mailbox (the POP3 mailbox process; only pop3d's user)
+inline constexpr const char* kProtoPop3Mailbox = "mailbag-pop3-mailbox";
 inline constexpr std::uint32_t kProtoVersion = 2;
 
 // Both directions, first frame on every connection.
@@ -401,22 +406,20 @@ enum class AuthResult : std::uint8_t {
 inline bool valid_enum(AuthResult r) { return static_cast<std::uint8_t>(r) <= 2; }
 
 // mailbag-auth -> smtpd/pop3d: the verdict; with kOk the canonical account address and,
-// for service "pop3", its absolute Maildir path and a one-time login token
-// (common/authd/tokens.hpp) that the POP3 mailbox process redeems (AuthRedeem) before it
-// opens that Maildir.
+// for service "pop3", a one-time login token (common/authd/tokens.hpp) that the POP3
+// mailbox process redeems (AuthRedeem) for the account's Maildir. pop3d never learns
+// the Maildir: it cannot open one.
 struct AuthReply {
   static constexpr MsgType kType = MsgType::kAuthReply;
   std::uint64_t request_id = 0;
   AuthResult result = AuthResult::kTempFail;
   std::string account;
-  std::string maildir;
-  std::string token;  // added at the end: both peers are built from the same tree
+  std::string token;
   template <class F>
   void fields(F& f) {
     f(request_id);
     f(result);
     f(account);
-    f(maildir);
     f(token);
   }
 };
@@ -509,6 +512,63 @@ struct KeyOpDone {
   }
 };
 
+// pop3d -> POP3 mailbox process (private/pop3-mailbox), with SCM_RIGHTS: a client that
+// logged in. The descriptor is the client's TCP connection (plain POP3), or one end of a
+// socketpair whose other end pop3d relays to and from the client's TLS session. The
+// mailbox process redeems `token` for `account` (AuthRedeem) before it opens that
+// account's Maildir; `input` is what the client sent after its login command (pipelined
+// commands), to be read before the descriptor.
+struct Pop3Handover {
+  static constexpr MsgType kType = MsgType::kPop3Handover;
+  std::uint64_t request_id = 0;
+  std::string account;
+  std::string token;
+  std::string client;  // the client's IP address, for the log
+  bool tls = false;    // the session is under TLS (pop3d relays it)
+  std::string input;
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+    f(account);
+    f(token);
+    f(client);
+    f(tls);
+    f(input);
+  }
+};
+
+enum class HandoverResult : std::uint8_t {
+  kOk = 0,        // the mailbox process serves the client now (and sent "+OK Logged in")
+  kRefused = 1,   // the token was not good for the account
+  kInUse = 2,     // another POP3 session holds the maildrop (RFC 2449 8.1.1 [IN-USE])
+  kTempFail = 3,  // the Maildir or the authentication daemon failed, or too many sessions
+};
+inline bool valid_enum(HandoverResult r) { return static_cast<std::uint8_t>(r) <= 3; }
+
+// POP3 mailbox process -> pop3d. With anything but kOk the mailbox process has closed its
+// copy of the descriptor and written nothing to it: pop3d answers the client itself.
+struct Pop3HandoverDone {
+  static constexpr MsgType kType = MsgType::kPop3HandoverDone;
+  std::uint64_t request_id = 0;
+  HandoverResult result = HandoverResult::kTempFail;
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+    f(result);
+  }
+};
+
+// POP3 mailbox process -> pop3d: the session handed over with `request_id` has ended
+// (pop3d keeps counting it against its session limits until then).
+struct Pop3SessionEnded {
+  static constexpr MsgType kType = MsgType::kPop3SessionEnded;
+  std::uint64_t request_id = 0;
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+  }
+};
+
 // For the documentation test: every type's name as written in mailbag-ipc.7.
 struct MsgName {
   MsgType type;
@@ -536,6 +596,9 @@ inline constexpr MsgName kMsgNames[] = {
     {MsgType::kAuthRedeemReply, "AuthRedeemReply"},
     {MsgType::kKeyOp, "KeyOp"},
     {MsgType::kKeyOpDone, "KeyOpDone"},
+    {MsgType::kPop3Handover, "Pop3Handover"},
+    {MsgType::kPop3HandoverDone, "Pop3HandoverDone"},
+    {MsgType::kPop3SessionEnded, "Pop3SessionEnded"},
 };
 
 }  // namespace common::ipc

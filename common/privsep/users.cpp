@@ -9,7 +9,8 @@ const std::vector<Identity>& identities() {
       {"queue-manager", "mb-queue", "mb-queue", {"mb-drop", "mb-acct"}},
       {"local", "mb-vmail", "mb-mail", {"mb-acct", "mb-drop"}},
       {"remote", "mb-remote", "mb-remote", {}},
-      {"pop3d", "mb-pop3d", "mb-pop3d", {"mb-mail", "mb-acct", "mb-auth", "mb-relay"}},
+      // The POP3 login process: the network and the passwords in transit, no Maildir.
+      {"pop3d", "mb-pop3d", "mb-pop3d", {"mb-auth", "mb-relay"}},
       // The built-in checks: no shared group at all (no queue, no mailbox, no database).
       {"checks", "mb-checks", "mb-checks", {}},
       // The DKIM signer: the only reader of the private keys; no shared group.
@@ -21,6 +22,9 @@ const std::vector<Identity>& identities() {
       // The TLS key daemon: the only process that reads the TLS private key; no network,
       // no shared group (its group, mb-tlskey, may be given read access to the key file).
       {"mailbag-tlskey", "mb-tlskey", "mb-tlskey", {}},
+      // The POP3 mailbox process: the Maildirs (of logins the authentication daemon
+      // vouched for with a token); no network, no password.
+      {"pop3-mailbox", "mb-pop3mbox", "mb-pop3mbox", {"mb-mail", "mb-auth"}},
   };
   return t;
 }

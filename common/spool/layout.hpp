@@ -37,6 +37,9 @@ struct Layout {
   // The TLS key daemon's (common/tlskey), made by it as root, mode 0660 group mb-auth
   // (the group of smtpd and pop3d); it also checks each peer's uid.
   std::string tlskey_socket() const { return private_dir() + "/tlskey"; }
+  // The POP3 mailbox process's (pop3d/mailbox), made by it as root, mode 0660 group
+  // mb-pop3d: only pop3d hands clients over there.
+  std::string pop3_mailbox_socket() const { return private_dir() + "/pop3-mailbox"; }
   std::string queue_file(const std::string& id) const { return queue() + "/" + id; }
 
   std::string accounts_db() const { return data + "/accounts.mdb"; }

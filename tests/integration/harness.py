@@ -311,6 +311,8 @@ class Mailbag:
             self._wait_ready(name, self._smtp_ready)
         elif name == "pop3d":
             self._wait_ready(name, self._pop3_ready)
+        elif name == "pop3-mailbox":
+            self._wait_ready(name, lambda: self._socket_ready("pop3-mailbox"))
         elif name == "checks":
             self._wait_ready(name, lambda: self._socket_ready("checks"))
         elif name == "dkim":
@@ -318,7 +320,8 @@ class Mailbag:
         return self.procs[name]
 
     def start_pop3d(self):
-        """Starts pop3d (not one of DAEMONS: tests that fetch mail ask for it) on this
+        """Starts pop3d and its mailbox process pop3-mailbox (not in DAEMONS: tests that
+        fetch mail ask for them) on this
         instance's address: pop3_listen and pop3s_listen get ports here and are added to
         the config (the daemons already running have read theirs). Waits for the
         greeting. self.ports["pop3_listen"] / ["pop3s_listen"] are the ports."""
@@ -330,6 +333,10 @@ class Mailbag:
             if key not in self.extra_conf:
                 listen[key] = "%s:%d" % (self.host, self.ports[key])
         self._write_conf(listen)
+        # The mailbox process first, as its systemd unit orders it: pop3d hands every
+        # login to it.
+        if not self.alive("pop3-mailbox"):
+            self.start_daemon("pop3-mailbox")
         return self.start_daemon("pop3d")
 
     def _pop3_ready(self):
