@@ -131,7 +131,7 @@ Status check_milter_action(std::string_view v) {
 const std::vector<KeyDef>& keys() {
   static const std::vector<KeyDef> table = {
       // General
-      {"hostname", Kind::kString, "", 0, 0, "smtpd queue-manager local remote pop3d sendmail",
+      {"hostname", Kind::kString, "", 0, 0, "smtpd queue-manager local remote pop3d sendmail pop3-mailbox",
        "fully qualified name of this host, used in greetings and headers (default: the system's name)",
        &Config::hostname, nullptr},
       {"log_target", Kind::kEnum, "syslog", 0, 0, "*", "where log lines go: syslog (facility mail) or stderr",
@@ -242,7 +242,7 @@ const std::vector<KeyDef>& keys() {
        check_listen},
       {"pop3s_listen", Kind::kList, "0.0.0.0:995", 0, 0, "pop3d",
        "addresses for POP3 over implicit TLS (RFC 8314); empty: none", &Config::pop3s_listen, check_listen},
-      {"pop3_plaintext_auth", Kind::kBool, "no", 0, 0, "pop3d",
+      {"pop3_plaintext_auth", Kind::kBool, "no", 0, 0, "pop3d pop3-mailbox",
        "allow USER/PASS and AUTH without TLS (legacy clients only)", &Config::pop3_plaintext_auth, nullptr},
       {"pop3d_max_sessions", Kind::kInt, "1000", 1, 1000000, "pop3d pop3-mailbox",
        "concurrent POP3 sessions; more get -ERR [SYS/TEMP]", &Config::pop3d_max_sessions, nullptr},

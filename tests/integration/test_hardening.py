@@ -92,9 +92,10 @@ IDENTITIES = {  # common/privsep/users.cpp
     "queue-manager": ("mb-queue", "mb-queue", {"mb-drop", "mb-acct"}),
     "local": ("mb-vmail", "mb-mail", {"mb-acct", "mb-drop"}),
     "remote": ("mb-remote", "mb-remote", set()),
-    "pop3d": ("mb-pop3d", "mb-pop3d", {"mb-mail", "mb-acct", "mb-auth", "mb-relay"}),
+    "pop3d": ("mb-pop3d", "mb-pop3d", {"mb-auth", "mb-relay"}),
     "mailbag-auth": ("mb-authd", "mb-authd", {"mb-acct"}),
     "mailbag-tlskey": ("mb-tlskey", "mb-tlskey", set()),
+    "pop3-mailbox": ("mb-pop3mbox", "mb-pop3mbox", {"mb-mail", "mb-auth"}),
 }
 
 
@@ -237,10 +238,25 @@ def test_pop3d_cannot_write_the_queue_or_submit(server):
         ("write", "passwd"): "EACCES",
         ("connect", "auth_sock"): "ok",
         ("connect", "tlskey_sock"): "ok",
-        ("read", "message"): "ok",           # it serves the Maildirs
+        ("list", "maildir"): "EACCES",       # the mailbox process serves the Maildirs
+        ("read", "message"): "EACCES",
         ("read", "key"): "EACCES",
-        # private/local belongs to group mb-mail, which pop3d needs for the Maildirs, so
-        # the kernel lets it connect; the queue manager checks the peer's uid and hangs up.
+        ("connect", "local_sock"): "EACCES",
+    })
+
+
+def test_the_pop3_mailbox_process_reads_maildirs_and_nothing_else(server):
+    expect(server, "pop3-mailbox", {
+        ("read", "message"): "ok",           # it serves the Maildirs
+        ("list", "queue"): "EACCES",
+        ("tmpfile", "incoming"): "EACCES",
+        ("connect", "submit"): "EACCES",
+        ("read", "accounts"): "EACCES",      # the authentication daemon names the Maildir
+        ("read", "passwd"): "EACCES",
+        ("read", "key"): "EACCES",           # pop3d keeps TLS and relays it
+        ("connect", "auth_sock"): "ok",      # to redeem login tokens
+        # private/local belongs to group mb-mail, which it needs for the Maildirs, so the
+        # kernel lets it connect; the queue manager checks the peer's uid and hangs up.
         ("speak", "local_sock"): "ECONNRESET",
     })
 
@@ -351,7 +367,7 @@ def test_no_daemon_keeps_a_descriptor_it_should_not_have(server):
             except OSError:
                 pass
         assert key not in targets, (program, targets)
-        if program in ("smtpd", "pop3d", "remote", "local"):
+        if program in ("smtpd", "pop3d", "remote", "local", "pop3-mailbox"):
             assert not [t for t in targets if t == queue or t.startswith(queue + "/")], (program, targets)
 
 
@@ -363,6 +379,7 @@ UNIT_SOURCES = {  # program -> its systemd unit template (installed by make inst
     "pop3d": "pop3d/mailbag-pop3d.service.in",
     "mailbag-auth": "common/authd/mailbag-auth.service.in",
     "mailbag-tlskey": "common/tlskey/mailbag-tlskey.service.in",
+    "pop3-mailbox": "pop3d/mailbox/mailbag-pop3-mailbox.service.in",
 }
 
 

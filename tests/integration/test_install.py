@@ -26,14 +26,15 @@ import pytest
 import harness
 
 PROGRAMS = ("smtpd", "queue-manager", "local", "remote", "pop3d", "relayctl", "mailctl", "sendmail", "checks",
-            "dkim", "mailbag-auth", "mailbag-tlskey")
+            "dkim", "mailbag-auth", "mailbag-tlskey", "pop3-mailbox")
 UNITS = ("mailbag-smtpd.service", "mailbag-queue-manager.service", "mailbag-local.service",
          "mailbag-remote.service", "mailbag-pop3d.service", "mailbag-checks.service", "mailbag-dkim.service",
-         "mailbag-auth.service", "mailbag-tlskey.service", "mailbag.target")
+         "mailbag-auth.service", "mailbag-tlskey.service", "mailbag-pop3-mailbox.service",
+         "mailbag.target")
 MAN = ("man5/mailbag.conf.5", "man5/mailbag-queue.5", "man7/mailbag.7", "man7/mailbag-ipc.7", "man8/smtpd.8",
        "man8/queue-manager.8", "man8/local.8", "man8/remote.8", "man8/pop3d.8", "man8/mailctl.8",
        "man8/relayctl.8", "man8/sendmail.8", "man8/checks.8", "man8/dkim.8", "man8/mailbag-auth.8",
-       "man8/mailbag-tlskey.8")
+       "man8/mailbag-tlskey.8", "man8/pop3-mailbox.8")
 
 
 def make_install(destdir="", extra=()):
@@ -94,7 +95,8 @@ def test_staged_install_is_complete_and_idempotent(tmp_path):
                         "RestrictAddressFamilies=", "PartOf=mailbag.target", "WantedBy=mailbag.target"):
                 assert key in text, (u, key)
     for u in ("mailbag-smtpd.service", "mailbag-queue-manager.service", "mailbag-remote.service",
-              "mailbag-pop3d.service", "mailbag-auth.service", "mailbag-tlskey.service"):
+              "mailbag-pop3d.service", "mailbag-auth.service", "mailbag-tlskey.service",
+              "mailbag-pop3-mailbox.service"):
         text = open(os.path.join(units, u)).read()
         assert "SystemCallFilter=@system-service\n" in text and "UMask=0007\n" in text, u
     if shutil.which("systemd-analyze"):
@@ -306,7 +308,8 @@ def test_real_install_creates_users_and_tree_and_an_upgrade_keeps_the_mail():
         "mb-queue": ["mb-queue", ["mb-acct", "mb-drop"]],
         "mb-vmail": ["mb-mail", ["mb-acct", "mb-drop"]],
         "mb-remote": ["mb-remote", []],
-        "mb-pop3d": ["mb-pop3d", ["mb-acct", "mb-auth", "mb-mail", "mb-relay"]],
+        "mb-pop3d": ["mb-pop3d", ["mb-auth", "mb-relay"]],  # the POP3 login process: no Maildir
+        "mb-pop3mbox": ["mb-pop3mbox", ["mb-auth", "mb-mail"]],  # the POP3 mailbox process
         "mb-admin": ["mb-admin", ["mb-acct", "mb-authd"]],  # owns accounts.mdb, passwd.mdb
         "mb-authd": ["mb-authd", ["mb-acct"]],  # the only reader of passwd.mdb
         "mb-checks": ["mb-checks", []],  # the built-in checks: no shared group
