@@ -1,6 +1,7 @@
-// The Maildir maildrop (see maildrop.hpp). Runs as mb-pop3d with group mb-mail; the
-// Maildirs are mb-vmail:mb-mail 0770 with files 0660, so we can rename and unlink, and
-// append the removals to the Maildir++ quota file maildirsize (0660, common/maildir).
+// The Maildir maildrop (see maildrop.hpp). Runs in the POP3 mailbox process
+// (pop3d/mailbox) as mb-pop3mbox with group mb-mail; the Maildirs are mb-vmail:mb-mail
+// 0770 with files 0660, so we can rename and unlink, and append the removals to the
+// Maildir++ quota file maildirsize (0660, common/maildir).
 #include "pop3d/maildrop.hpp"
 
 #include <dirent.h>

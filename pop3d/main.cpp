@@ -1,8 +1,10 @@
-// pop3d: the POP3 server (RFC 1939, CAPA, STLS, AUTH PLAIN) on pop3_listen and, with
-// implicit TLS, pop3s_listen. Runs as mb-pop3d with groups mb-mail (the Maildirs),
-// mb-auth (to ask the authentication daemon, mailbag-auth, which alone reads the password
-// hashes) and mb-relay (relay.mdb, written at each login when pop_before_smtp is on). Trusts nothing from the
-// network; a session may read and delete only the Maildir of the account whose password it gave.
+// pop3d: the POP3 login process (RFC 1939 AUTHORIZATION, CAPA, STLS, AUTH PLAIN) on
+// pop3_listen and, with implicit TLS, pop3s_listen. Runs as mb-pop3d with groups mb-auth
+// (to ask the authentication daemon, mailbag-auth, which alone reads the password hashes)
+// and mb-relay (relay.mdb, written at each login when pop_before_smtp is on); no access
+// to any Maildir. Trusts nothing from the network; a good login is handed with the
+// daemon's one-time token to the mailbox process (pop3d/mailbox), which opens only the
+// Maildir of that account.
 #include "common/config/config.hpp"
 #include "common/log/log.hpp"
 #include "common/privsep/drop.hpp"
