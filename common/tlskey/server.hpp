@@ -7,18 +7,13 @@
 #pragma once
 
 #include <event2/event.h>
-#include <event2/listener.h>
 
-#include <cstdint>
-#include <map>
-#include <memory>
 #include <string>
 
 #include "common/auth/protocol.hpp"
 #include "common/io/event.hpp"
-#include "common/io/lifetime.hpp"
 #include "common/io/unique_fd.hpp"
-#include "common/ipc/channel.hpp"
+#include "common/ipc/peer_server.hpp"
 #include "common/log/log.hpp"
 #include "common/tlskey/signer.hpp"
 
@@ -33,7 +28,6 @@ class Server {
 
   Server(event_base* base, common::io::UniqueFd listener, common::auth::PeerPolicy policy,
          std::string key_file, Signer signer);
-  ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
@@ -42,28 +36,15 @@ class Server {
   void reload();
 
  private:
-  static void accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* self) noexcept;
   static void sighup_cb(evutil_socket_t, short, void* self) noexcept;
-  void on_accept(common::io::UniqueFd fd);
   void on_frame(std::uint64_t peer, const common::ipc::FrameView& f, bool passed_fd);
-  void drop_peer(std::uint64_t peer, const std::string& why);
-
-  struct Peer {
-    std::unique_ptr<common::ipc::Channel> ch;
-    std::string who;  // "uid N pid M", for the log
-  };
 
   event_base* base_;
-  common::io::UniqueFd listen_fd_;
-  common::auth::PeerPolicy policy_;
   std::string key_file_;
   Signer signer_;
-  common::io::ListenerPtr listener_;
+  common::ipc::PeerServer peers_;
   common::io::EventPtr hup_;
-  std::map<std::uint64_t, Peer> peers_;
-  std::uint64_t next_peer_ = 1;
   common::log::RateLimiter warn_{std::chrono::seconds(60)};
-  common::io::Lifetime life_;
 };
 
 }  // namespace tlskey
