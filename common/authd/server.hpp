@@ -8,7 +8,6 @@
 #pragma once
 
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include <cstdint>
 #include <map>
@@ -21,7 +20,7 @@
 #include "common/io/event.hpp"
 #include "common/io/lifetime.hpp"
 #include "common/io/unique_fd.hpp"
-#include "common/ipc/channel.hpp"
+#include "common/ipc/peer_server.hpp"
 #include "common/log/log.hpp"
 
 namespace authd {
@@ -42,28 +41,16 @@ class Server {
   common::Status start();
 
  private:
-  static void accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* self) noexcept;
-  void on_accept(common::io::UniqueFd fd);
   void on_frame(std::uint64_t peer, const common::ipc::FrameView& f);
   void on_check(std::uint64_t peer, const common::ipc::FrameView& f);
   void on_redeem(std::uint64_t peer, const common::ipc::FrameView& f);
   void reply(std::uint64_t peer, std::uint64_t request_id, const Outcome& o, const std::string& token);
-  void drop_peer(std::uint64_t peer, const std::string& why);
-
-  struct Peer {
-    std::unique_ptr<common::ipc::Channel> ch;
-    std::string who;  // "uid N pid M", for the log
-    uid_t uid = 0;
-  };
 
   event_base* base_;
-  common::io::UniqueFd listen_fd_;
   common::auth::PeerPolicy policy_;
   std::unique_ptr<Verifier> verifier_;
   LoginTokens tokens_;
-  common::io::ListenerPtr listener_;
-  std::map<std::uint64_t, Peer> peers_;
-  std::uint64_t next_peer_ = 1;
+  common::ipc::PeerServer peers_;
   common::log::RateLimiter warn_{std::chrono::seconds(60)};
   common::io::Lifetime life_;  // guards the verifier's callbacks
 };
