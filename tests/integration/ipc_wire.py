@@ -141,3 +141,41 @@ def closed_by_peer(sock, timeout=5):
         return False
     except ConnectionResetError:
         return True
+
+
+class RawPeer:
+    """A raw client of one of the daemons' private sockets (private/auth, private/tlskey,
+    private/pop3-mailbox), playing a peer that tests can make misbehave: sends the
+    Hello of `protocol` unless told not to, reads whole frames, notices a hang-up."""
+
+    def __init__(self, path, protocol, hello_first=True):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.sock.settimeout(20)
+        self.sock.connect(path)
+        if hello_first:
+            self.sock.send(hello(protocol, "test"))
+            assert self.recv()[0] == HELLO
+
+    def recv(self):
+        """(type, payload) of the next frame; raises if the daemon hung up."""
+        data = self.sock.recv(300000)
+        if not data:
+            raise ConnectionResetError("closed")
+        length, t = struct.unpack(">IH", data[:6])
+        assert length == len(data)
+        return t, data[6:]
+
+    def closed(self, timeout=10):
+        """True once the daemon has hung up on us."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                if not self.sock.recv(300000):
+                    return True
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.sock.close()

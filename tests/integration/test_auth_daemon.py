@@ -21,7 +21,7 @@ import time
 import pytest
 
 import harness
-from ipc_wire import HELLO, frame, hello, s, u64
+from ipc_wire import RawPeer, frame, s, u64
 from test_auth_cache import pop_login
 from test_submission import tls_context
 
@@ -59,25 +59,11 @@ def auth_socket(m):
     return os.path.join(m.spool, "private", "auth")
 
 
-class Peer:
+class Peer(RawPeer):
     """A raw client of private/auth speaking the frames of mailbag-ipc(7)."""
 
     def __init__(self, m, hello_first=True):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.sock.settimeout(20)
-        self.sock.connect(auth_socket(m))
-        if hello_first:
-            self.sock.send(hello("mailbag-auth", "test"))
-            t, _ = self.recv()
-            assert t == HELLO
-
-    def recv(self):
-        data = self.sock.recv(200000)
-        if not data:
-            raise ConnectionResetError("closed")
-        length, t = struct.unpack(">IH", data[:6])
-        assert length == len(data)
-        return t, data[6:]
+        super().__init__(auth_socket(m), "mailbag-auth", hello_first)
 
     def check(self, rid, login, password, service="smtp"):
         self.sock.send(frame(AUTH_CHECK, u64(rid) + s(service) + s("192.0.2.7") + s(login) + s(password)))
@@ -88,21 +74,6 @@ class Peer:
         rid, result = struct.unpack(">QB", p[:9])
         (n,) = struct.unpack(">I", p[9:13])
         return rid, result, p[13:13 + n].decode()
-
-    def closed(self, timeout=10):
-        """True once the daemon has hung up on us."""
-        self.sock.settimeout(timeout)
-        try:
-            while True:
-                if not self.sock.recv(200000):
-                    return True
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except socket.timeout:
-            return False
-
-    def close(self):
-        self.sock.close()
 
 
 def test_smtpd_and_pop3d_log_in_through_the_daemon(m):

@@ -23,7 +23,7 @@ import time
 import pytest
 
 import harness
-from ipc_wire import HELLO, frame, hello, s, u64
+from ipc_wire import RawPeer, frame, s, u64
 from test_auth_daemon import OK, Peer, open_as, pop3_check, proc_creds, redeem
 from test_pop3 import PASSWORD, USER, deliver, err, login, pop, tls_context
 
@@ -42,25 +42,11 @@ def mailbox_socket(m):
     return os.path.join(m.spool, "private", "pop3-mailbox")
 
 
-class Handover:
+class Handover(RawPeer):
     """A raw client of private/pop3-mailbox (what pop3d sends, forged by the test)."""
 
     def __init__(self, m, hello_first=True):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.sock.settimeout(20)
-        self.sock.connect(mailbox_socket(m))
-        if hello_first:
-            self.sock.send(hello("mailbag-pop3-mailbox", "test"))
-            t, _ = self.recv()
-            assert t == HELLO
-
-    def recv(self):
-        data = self.sock.recv(200000)
-        if not data:
-            raise ConnectionResetError("closed")
-        length, t = struct.unpack(">IH", data[:6])
-        assert length == len(data)
-        return t, data[6:]
+        super().__init__(mailbox_socket(m), "mailbag-pop3-mailbox", hello_first)
 
     def send(self, rid, account, token, fd=None, tls=False, data=b""):
         f = frame(HANDOVER, u64(rid) + s(account) + s(token) + s("192.0.2.9") + bytes([int(tls)]) + s(data))
@@ -73,20 +59,6 @@ class Handover:
         t, p = self.recv()
         assert t == HANDOVER_DONE, t
         return struct.unpack(">QB", p)
-
-    def closed(self, timeout=10):
-        self.sock.settimeout(timeout)
-        try:
-            while True:
-                if not self.sock.recv(200000):
-                    return True
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except socket.timeout:
-            return False
-
-    def close(self):
-        self.sock.close()
 
 
 def fresh_token(m):

@@ -20,7 +20,7 @@ import time
 import pytest
 
 import harness
-from ipc_wire import HELLO, frame, hello, s, u64, u8
+from ipc_wire import RawPeer, frame, s, u64, u8
 from procmem import memory_contains, private_exponent_slices
 
 KEY_OP, KEY_OP_DONE = 70, 71
@@ -242,24 +242,11 @@ def test_tls_key_daemon_no_keeps_the_key_in_smtpd_and_pop3d():
         m.cleanup()
 
 
-class KeyPeer:
+class KeyPeer(RawPeer):
     """A raw client of private/tlskey."""
 
     def __init__(self, m, hello_first=True):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.sock.settimeout(20)
-        self.sock.connect(os.path.join(m.spool, "private", "tlskey"))
-        if hello_first:
-            self.sock.send(hello("mailbag-tlskey", "test"))
-            assert self.recv()[0] == HELLO
-
-    def recv(self):
-        data = self.sock.recv(300000)
-        if not data:
-            raise ConnectionResetError("closed")
-        length, t = struct.unpack(">IH", data[:6])
-        assert length == len(data)
-        return t, data[6:]
+        super().__init__(os.path.join(m.spool, "private", "tlskey"), "mailbag-tlskey", hello_first)
 
     def op(self, rid, kind, key_id, data):
         self.sock.send(frame(KEY_OP, u64(rid) + u8(kind) + s(key_id) + s(data)))
@@ -268,20 +255,6 @@ class KeyPeer:
         r_id, result = struct.unpack(">QB", p[:9])
         (n,) = struct.unpack(">I", p[9:13])
         return r_id, result, p[13:13 + n]
-
-    def closed(self, timeout=10):
-        self.sock.settimeout(timeout)
-        try:
-            while True:
-                if not self.sock.recv(300000):
-                    return True
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except socket.timeout:
-            return False
-
-    def close(self):
-        self.sock.close()
 
 
 def test_the_key_socket_refuses_garbage_huge_frames_and_stale_key_ids(server):
