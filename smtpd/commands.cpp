@@ -164,7 +164,7 @@ Command split_command(std::string_view line) {
       {"HELO", Verb::kHelo}, {"EHLO", Verb::kEhlo}, {"MAIL", Verb::kMail}, {"RCPT", Verb::kRcpt},
       {"DATA", Verb::kData}, {"RSET", Verb::kRset}, {"NOOP", Verb::kNoop}, {"QUIT", Verb::kQuit},
       {"HELP", Verb::kHelp}, {"VRFY", Verb::kVrfy}, {"EXPN", Verb::kExpn}, {"STARTTLS", Verb::kStartTls},
-      {"AUTH", Verb::kAuth}, {"ETRN", Verb::kEtrn},
+      {"AUTH", Verb::kAuth}, {"ETRN", Verb::kEtrn}, {"BDAT", Verb::kBdat},
   };
   Command c;
   std::size_t end = 0;
@@ -334,6 +334,29 @@ Parsed<EtrnArgs> parse_etrn(std::string_view arg) {
   }
   Parsed<EtrnArgs> out;
   out.value = std::move(e);
+  return out;
+}
+
+Parsed<BdatArgs> parse_bdat(std::string_view arg) {
+  auto bad = [] { return fail<BdatArgs>(syntax("Syntax: BDAT chunk-size [LAST]")); };
+  std::size_t end = 0;
+  while (end < arg.size() && !is_space(arg[end])) ++end;
+  std::string_view digits = arg.substr(0, end);
+  std::string_view rest = skip_spaces(arg.substr(end));
+  if (digits.empty() || digits.size() > 20) return bad();
+  BdatArgs b;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return bad();
+    unsigned d = static_cast<unsigned>(c - '0');
+    if (b.size > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return bad();
+    b.size = b.size * 10 + d;
+  }
+  if (!rest.empty()) {
+    if (!iequals(rest, "LAST")) return bad();
+    b.last = true;
+  }
+  Parsed<BdatArgs> out;
+  out.value = b;
   return out;
 }
 

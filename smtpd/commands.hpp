@@ -38,6 +38,7 @@ enum class Verb {
   kStartTls,
   kAuth,  // RFC 4954
   kEtrn,  // RFC 1985
+  kBdat,  // RFC 3030
 };
 
 struct Command {
@@ -99,6 +100,16 @@ struct EtrnArgs {
   bool queue_name = false;
 };
 Parsed<EtrnArgs> parse_etrn(std::string_view arg);
+
+// BDAT: "chunk-size [LAST]" (RFC 3030 2: bdat-cmd = "BDAT" SP chunk-size [SP end-marker],
+// chunk-size = 1*DIGIT, end-marker = "LAST", case-insensitive like every keyword). A
+// size that does not fit 64 bits is a syntax error. Whoever gets an error here has lost
+// the framing: the size of the chunk that follows is unknown.
+struct BdatArgs {
+  std::uint64_t size = 0;
+  bool last = false;
+};
+Parsed<BdatArgs> parse_bdat(std::string_view arg);
 
 // HELO/EHLO: the client's name (RFC 5321 4.1.1.1). Lenient like most servers: any word
 // of printable characters is taken (real clients send bare host names); words after

@@ -52,6 +52,13 @@ void parsers(std::string_view in) {
   if (a.ok()) MB_CHECK(!a.value->mechanism.empty() && a.value->mechanism.size() <= 20, "AUTH mechanism");
   auto e = smtpd::parse_etrn(c.arg);
   if (e.ok()) MB_CHECK(!e.value->node.empty(), "ETRN node");
+  auto b = smtpd::parse_bdat(c.arg);
+  if (b.ok()) {  // round trip through the canonical form
+    auto b2 = smtpd::parse_bdat(std::to_string(b.value->size) + (b.value->last ? " LAST" : ""));
+    MB_CHECK(b2.ok() && b2.value->size == b.value->size && b2.value->last == b.value->last, "BDAT round trip");
+  } else {
+    MB_CHECK(b.error.code == 501, "BDAT error code");
+  }
   for (bool utf8 : {false, true}) {
     auto r = smtpd::parse_rcpt(c.arg, utf8);
     if (!r.ok() || r.value->rcpt.domain.empty()) continue;

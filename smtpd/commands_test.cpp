@@ -16,7 +16,7 @@ TEST_CASE("RFC 5321 2.4: verbs are case-insensitive; argument after spaces") {
   CHECK(split_command("NOOP   hello  ").arg == "hello");
   CHECK(split_command("").verb == Verb::kUnknown);
   CHECK(split_command("MAILFROM:<a@b>").verb == Verb::kUnknown);
-  CHECK(split_command("BDAT 10").verb == Verb::kUnknown);
+  CHECK(split_command("BDATX 10").verb == Verb::kUnknown);
 }
 
 TEST_CASE("RFC 5321 4.1.1.2: MAIL FROM with a path, null path allowed") {
@@ -263,6 +263,28 @@ TEST_CASE("RFC 1985 5: ETRN [@]domain and #queue") {
        {"", "@", "#", "a b.test", "@@x.test", "x..test", "-x.test", "[192.0.2.1]", "x.test.", "#a\x01"}) {
     CAPTURE(bad);
     auto p = parse_etrn(bad);
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.error.code == 501);
+  }
+}
+
+TEST_CASE("RFC 3030 2: BDAT chunk-size [LAST]") {
+  CHECK(split_command("bdat 10 last").verb == Verb::kBdat);
+  auto a = parse_bdat("1234");
+  REQUIRE(a.ok());
+  CHECK(a.value->size == 1234);
+  CHECK_FALSE(a.value->last);
+  auto b = parse_bdat("0 last");  // a zero-length LAST chunk ends the message
+  REQUIRE(b.ok());
+  CHECK(b.value->size == 0);
+  CHECK(b.value->last);
+  auto c = parse_bdat("18446744073709551615 LAST");  // the largest size that fits
+  REQUIRE(c.ok());
+  CHECK(c.value->size == 18446744073709551615ull);
+  for (const char* bad : {"", "LAST", "-1", "+1", "1x", "1 LAST x", "1 FIRST", "0x10", "18446744073709551616",
+                          "000000000000000000001", "1\tLASTX"}) {
+    CAPTURE(bad);
+    auto p = parse_bdat(bad);
     REQUIRE_FALSE(p.ok());
     CHECK(p.error.code == 501);
   }

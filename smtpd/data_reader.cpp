@@ -120,7 +120,7 @@ std::size_t DataReader::feed(std::string_view in, std::string* out) {
     unsigned char c = static_cast<unsigned char>(in[i]);
     switch (state_) {
       case State::kLineStart:
-        if (c == '.') {
+        if (c == '.' && !chunked_) {
           ++i;
           state_ = State::kDot;
         } else if (c != '\r' && c != '\n' && c != 0) {
@@ -193,6 +193,22 @@ std::size_t DataReader::feed(std::string_view in, std::string* out) {
     }
   }
   return i;
+}
+
+void DataReader::end_chunks(std::string* out) {
+  if (state_ == State::kDone) return;
+  if (state_ == State::kCr) {
+    bare_cr_ = true;
+    out->push_back('\r');
+    add_content(1);
+    state_ = State::kText;
+  }
+  if (state_ == State::kText) {
+    out->push_back('\n');
+    size_ += 2;
+    line_len_ = 0;
+  }
+  state_ = State::kDone;
 }
 
 }  // namespace smtpd

@@ -14,6 +14,9 @@
 //     the leading dot duplicated for transparency"; longer lines set long_line.
 //   RFC 2045 2.7/2.8: neither 7bit nor 8bit data may contain NUL; only BINARYMIME
 //     (RFC 3030), which we do not offer, allows it. A NUL sets nul.
+//   RFC 3030 2: BDAT chunks are counted, not dot-stuffed and not ended by a "." line
+//     (set_chunked()); the CRLF rules above still hold, across chunk boundaries too,
+//     since BDAT without BINARYMIME carries the same 7bit/8bit text as DATA.
 #pragma once
 
 #include <cstddef>
@@ -32,6 +35,14 @@ class DataReader {
   // consumed: in.size() unless the end was reached inside `in`; what follows the end
   // (pipelined commands) is left to the caller. Does nothing once done().
   std::size_t feed(std::string_view in, std::string* out);
+
+  // BDAT: from now on feed() consumes everything it is given and "." is an ordinary
+  // byte; end_chunks() ends the message (after the LAST chunk).
+  void set_chunked() { chunked_ = true; }
+  // Ends a chunked message: a CR left at the very end is a bare CR, and a last line
+  // without its CRLF gets one (every stored message ends with a line end, as after
+  // DATA; Postfix does the same).
+  void end_chunks(std::string* out);
 
   bool done() const { return state_ == State::kDone; }
   bool bare_lf() const { return bare_lf_; }
@@ -63,6 +74,7 @@ class DataReader {
   bool nul_ = false;
   bool long_line_ = false;
   bool eight_bit_ = false;
+  bool chunked_ = false;
 };
 
 }  // namespace smtpd

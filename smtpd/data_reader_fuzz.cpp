@@ -2,8 +2,11 @@
 // input is fed whole, byte by byte and split at a point chosen by its first byte; all
 // three must agree, and agree with a slow reference: the data ends exactly after the
 // first CRLF "." CRLF (counting the CRLF that ended the DATA command), and without bare
-// CR/LF the output is the unstuffed lines joined by LF.
+// CR/LF the output is the unstuffed lines joined by LF. In BDAT's chunked mode the whole
+// input is the text, cut into two chunks: without bare CR/LF the output is the input
+// with CRLF turned into LF and a missing last line end added.
 // Seed corpus: tests/fuzz/corpus/data_reader_fuzz/.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -85,6 +88,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       bol = body[i] == '\n';
     }
     MB_CHECK(whole.size == body.size() - dots, "size is not the unstuffed CRLF size");
+  }
+  {
+    smtpd::DataReader r;
+    r.set_chunked();
+    std::string out;
+    MB_CHECK(r.feed(in.substr(0, cut), &out) == std::min(cut, in.size()), "chunk not consumed");
+    MB_CHECK(r.feed(in.substr(std::min(cut, in.size())), &out) == in.size() - std::min(cut, in.size()),
+             "chunk not consumed");
+    r.end_chunks(&out);
+    MB_CHECK(r.done(), "chunked message not ended");
+    if (!r.bare_lf() && !r.bare_cr()) {
+      std::string expect;
+      for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '\r') continue;  // only in CRLF pairs here
+        expect.push_back(in[i]);
+      }
+      if (!expect.empty() && expect.back() != '\n') expect.push_back('\n');
+      MB_CHECK(out == expect, "chunked text differs from the reference");
+    }
   }
   return 0;
 }

@@ -197,3 +197,65 @@ TEST_CASE("nothing is consumed once done") {
   CHECK(r.feed("more\r\n", &out) == 0);
   CHECK(out.empty());
 }
+
+namespace {
+
+// BDAT: the text cut into chunks at the given offsets, then ended.
+Run chunked(std::string_view in, std::initializer_list<std::size_t> cuts) {
+  DataReader r;
+  r.set_chunked();
+  std::string out;
+  std::size_t used = 0, at = 0;
+  for (std::size_t c : cuts) {
+    used += r.feed(in.substr(at, c - at), &out);
+    at = c;
+  }
+  used += r.feed(in.substr(at), &out);
+  r.end_chunks(&out);
+  return finish(r, out, used);
+}
+
+}  // namespace
+
+TEST_CASE("RFC 3030 2: BDAT chunks are not dot-stuffed and a \".\" line ends nothing") {
+  std::string in = ".hidden\r\n.\r\n..two\r\nlast\r\n";
+  Run r = chunked(in, {});
+  CHECK(r.consumed == in.size());
+  CHECK(r.done);
+  CHECK(r.out == ".hidden\n.\n..two\nlast\n");
+  CHECK(r.size == in.size());
+  CHECK_FALSE(r.bare_cr);
+  CHECK_FALSE(r.bare_lf);
+}
+
+TEST_CASE("RFC 3030 2 with RFC 5321 2.3.8: a CRLF split across chunks is one line end") {
+  std::string in = "a\r\nb\r\n";
+  for (std::size_t cut = 0; cut <= in.size(); ++cut) {
+    Run r = chunked(in, {cut});
+    CHECK(r.out == "a\nb\n");
+    CHECK_FALSE(r.bare_cr);
+    CHECK(r.size == in.size());
+  }
+  // Every byte its own chunk, empty chunks between.
+  Run r = chunked(in, {0, 0, 1, 2, 2, 3, 4, 5});
+  CHECK(r.out == "a\nb\n");
+}
+
+TEST_CASE("BDAT: a CR at the very end is bare; a last line without CRLF gets one") {
+  Run cr = chunked("text\r", {});
+  CHECK(cr.bare_cr);
+  Run open = chunked("no line end", {3});
+  CHECK_FALSE(open.bare_cr);
+  CHECK(open.out == "no line end\n");
+  CHECK(open.size == 13);
+  Run empty = chunked("", {});  // BDAT 0 LAST: an empty message stays empty
+  CHECK(empty.out.empty());
+  CHECK(empty.done);
+}
+
+TEST_CASE("BDAT: bare LF, NUL and long lines are recorded as after DATA") {
+  CHECK(chunked("a\nb\r\n", {}).bare_lf);
+  CHECK(chunked(std::string("a\0b\r\n", 5), {2}).nul);
+  CHECK(chunked(std::string(999, 'x') + "\r\n", {500}).long_line);
+  CHECK_FALSE(chunked(std::string(998, 'x') + "\r\n", {500}).long_line);
+}

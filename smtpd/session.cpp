@@ -109,6 +109,11 @@ void Session::process() {
       if (phase_ == Phase::kData) break;  // needs more input
       continue;
     }
+    if (phase_ == Phase::kBdat) {
+      feed_chunk();
+      if (phase_ == Phase::kBdat) break;  // needs more input
+      continue;
+    }
     if (phase_ != Phase::kCommand) break;
     if (out_.bytes.size() >= kMaxOutputPerTurn) {
       held_back_ = true;
@@ -183,6 +188,7 @@ void Session::handle_command(const Command& c) {
     case Verb::kStartTls: return cmd_starttls(c);
     case Verb::kAuth: return cmd_auth(c);
     case Verb::kEtrn: return cmd_etrn(c);
+    case Verb::kBdat: return cmd_bdat(c);
     case Verb::kRset:
       if (!c.arg.empty()) return send(make_reply(501, "5.5.4", "Syntax: RSET"));
       reset_transaction();
@@ -192,7 +198,7 @@ void Session::handle_command(const Command& c) {
     case Verb::kQuit: return close_with(make_reply(221, "2.0.0", "Bye"));
     case Verb::kHelp:
       return send(make_reply(
-          214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY STARTTLS AUTH ETRN"));
+          214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY STARTTLS AUTH ETRN BDAT"));
     case Verb::kVrfy:  // RFC 5321 3.5.3: 252 when we will not verify; discloses nothing
       if (c.arg.empty()) return send(make_reply(501, "5.5.4", "Syntax: VRFY address"));
       return send(make_reply(252, "2.1.5", "Cannot VRFY user, but will accept message and attempt delivery"));
@@ -247,6 +253,7 @@ void Session::finish_helo(bool ehlo) {
       "ENHANCEDSTATUSCODES",                              // RFC 2034
       "ETRN",                                             // RFC 1985
       "SMTPUTF8",                                         // RFC 6531
+      "CHUNKING",                                         // RFC 3030
   };
   if (cfg_.tls_available && !facts_.tls) lines.push_back("STARTTLS");  // RFC 3207
   // RFC 4954 4: mechanisms that send the password in clear only under TLS (RFC 4954 14).
@@ -348,8 +355,18 @@ std::string Session::protocol_name() const {
 void Session::cmd_data(const Command& c) {
   if (!c.arg.empty()) return send(make_reply(501, "5.5.4", "Syntax: DATA"));
   if (!tx_) return send(make_reply(503, "5.5.1", "Error: need MAIL command"));
+  // RFC 3030 2: "If a DATA statement is issued after a BDAT for the current
+  // transaction, a 503 "Bad sequence of commands" MUST be issued."
+  if (tx_->bdat) return send(make_reply(503, "5.5.1", "Error: DATA after BDAT"));
   if (tx_->rcpts.empty()) return send(make_reply(503, "5.5.1", "Error: need RCPT command"));
+  if (auto refused = begin_message()) return send(*refused);
+  send_raw("354 End data with <CR><LF>.<CR><LF>\r\n");  // RFC 2034: no code on 3xx
+  phase_ = Phase::kData;
+}
 
+// The queue file and its Received header, at DATA or the first BDAT; the reply to give
+// when the file could not be made.
+std::optional<Reply> Session::begin_message() {
   common::spool::Envelope env;
   env.queue_id = backend_.new_queue_id();
   env.arrival = backend_.now();
@@ -364,8 +381,8 @@ void Session::cmd_data(const Command& c) {
   auto w = backend_.create_queue_file(env);
   if (!w) {
     log::error("cannot create queue file: %s", w.message().c_str());
-    if (storage_full(w.status().err())) return send(storage_full_reply());
-    return send(make_reply(451, "4.3.0", "Error: cannot create queue file, try again later"));
+    if (storage_full(w.status().err())) return storage_full_reply();
+    return make_reply(451, "4.3.0", "Error: cannot create queue file, try again later");
   }
   tx_->writer.emplace(std::move(*w));
   tx_->queue_id = env.queue_id;
@@ -386,9 +403,7 @@ void Session::cmd_data(const Command& c) {
   ri.time = env.arrival;
   common::Status st = tx_->writer->append(received_header(ri));
   if (!st) tx_->write_error = st.err() ? st.err() : -1;
-
-  send_raw("354 End data with <CR><LF>.<CR><LF>\r\n");  // RFC 2034: no code on 3xx
-  phase_ = Phase::kData;
+  return std::nullopt;
 }
 
 void Session::feed_data() {
@@ -397,18 +412,23 @@ void Session::feed_data() {
   if (rest.empty()) return;
   chunk_.clear();
   in_pos_ += t.reader.feed(rest, &chunk_);
-  // Once the message is certain to be refused nothing more is written, but the data is
-  // still read to its real end (see data_reader.hpp).
+  store_text();
+  if (t.reader.done()) finish_data();
+}
+
+// Appends the text the reader produced (chunk_) to the queue file. Once the message is
+// certain to be refused nothing more is written, but the data is still read to its real
+// end (see data_reader.hpp).
+void Session::store_text() {
+  Transaction& t = *tx_;
   bool refused = t.reader.bare_lf() || t.reader.bare_cr() || t.reader.nul() || t.reader.long_line() ||
                  t.reader.size() > cfg_.message_size_limit || t.write_error != 0;
-  if (!refused && !chunk_.empty()) {
-    common::Status st = t.writer->append(chunk_);
-    if (!st) {
-      t.write_error = st.err() ? st.err() : -1;
-      log::error("%s: writing queue file: %s", t.queue_id.c_str(), st.message().c_str());
-    }
+  if (refused || chunk_.empty()) return;
+  common::Status st = t.writer->append(chunk_);
+  if (!st) {
+    t.write_error = st.err() ? st.err() : -1;
+    log::error("%s: writing queue file: %s", t.queue_id.c_str(), st.message().c_str());
   }
-  if (t.reader.done()) finish_data();
 }
 
 Reply Session::data_verdict() const {
@@ -443,8 +463,8 @@ void Session::finish_data() {
     }
   }
   if (v.is_error()) {
-    log::info("%s: reject: DATA from %s: %d %s %s", t.queue_id.c_str(), log::printable(t.client).c_str(),
-              v.code, v.status.c_str(), v.text.c_str());
+    log::info("%s: reject: %s from %s: %d %s %s", t.queue_id.c_str(), t.bdat ? "BDAT" : "DATA",
+              log::printable(t.client).c_str(), v.code, v.status.c_str(), v.text.c_str());
     reset_transaction();  // drops the unlinked file
     return send(v);
   }

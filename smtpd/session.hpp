@@ -11,7 +11,8 @@
 //   the input are processed in order, the replies go out together, up to
 //   kMaxOutputPerTurn per turn), 3207 (STARTTLS),
 //   6152 (8BITMIME), 6531 (SMTPUTF8), 2034/3463 (enhanced status codes), 4954 (AUTH,
-//   in session_auth.cpp with ETRN), 1985 (ETRN), 6409 (submission), 8314 (implicit TLS).
+//   in session_auth.cpp with ETRN), 1985 (ETRN), 6409 (submission), 8314 (implicit TLS),
+//   3030 (CHUNKING: BDAT, in session_bdat.cpp).
 #pragma once
 
 #include <cstdint>
@@ -153,8 +154,9 @@ struct Output {
 struct Transaction {
   MailArgs mail;
   std::vector<common::mail::Address> rcpts;
-  // DATA
+  // DATA or BDAT
   DataReader reader;
+  bool bdat = false;  // the text comes in BDAT chunks (RFC 3030 2: no DATA then)
   std::optional<common::spool::QueueFileWriter> writer;
   std::string queue_id;
   std::string client;        // "helo [ip]" as in the envelope
@@ -195,11 +197,14 @@ class Session {
   // No input within the time limit (RFC 5321 4.5.3.2.7).
   Output timeout();
 
-  // Which time limit applies: smtpd_data_timeout inside DATA (RFC 5321 4.5.3.2.5).
-  bool in_data() const { return phase_ == Phase::kData; }
+  // Which time limit applies: smtpd_data_timeout inside DATA or a BDAT chunk (RFC
+  // 5321 4.5.3.2.5).
+  bool in_data() const { return phase_ == Phase::kData || phase_ == Phase::kBdat; }
   // False while waiting for the queue manager, the password check or the TLS
   // handshake, and once closed: the I/O layer stops reading then.
-  bool wants_input() const { return phase_ == Phase::kCommand || phase_ == Phase::kData; }
+  bool wants_input() const {
+    return phase_ == Phase::kCommand || phase_ == Phase::kData || phase_ == Phase::kBdat;
+  }
   bool closed() const { return phase_ == Phase::kClosed; }
   // Commands wait in the input for resume() (the last turn reached kMaxOutputPerTurn).
   bool has_pending_commands() const { return held_back_ && wants_input(); }
@@ -210,6 +215,7 @@ class Session {
   enum class Phase {
     kCommand,
     kData,
+    kBdat,  // reading the octets of a BDAT chunk
     kWaitSubmit,
     kWaitAuth,
     kWaitEtrn,
@@ -239,13 +245,19 @@ class Session {
   void cmd_starttls(const Command& c);
   void cmd_auth(const Command& c);
   void cmd_etrn(const Command& c);
+  // BDAT (session_bdat.cpp).
+  void cmd_bdat(const Command& c);
+  void feed_chunk();
+  void chunk_read();
   void auth_response(std::string_view line);
   void auth_plain(std::string_view b64);
   void auth_login_user(std::string_view b64);
   void auth_login_password(std::string_view b64);
   void auth_abort(const Reply& r);
   bool waiting() const;
+  std::optional<Reply> begin_message();
   void feed_data();
+  void store_text();
   void finish_data();
   Reply data_verdict() const;
   std::string protocol_name() const;
@@ -292,6 +304,12 @@ class Session {
   bool discarding_ = false;  // inside an over-long command line, dropping to its LF
   bool held_back_ = false;   // process() stopped at kMaxOutputPerTurn
   std::string chunk_;        // scratch for data output
+  // The BDAT chunk being read: octets still to come, whether it is the LAST one, and
+  // the reply to give once it is read when it is discarded (no transaction).
+  std::uint64_t chunk_left_ = 0;
+  std::uint64_t chunk_size_ = 0;
+  bool chunk_last_ = false;
+  std::optional<Reply> chunk_discard_;
   int errors_ = 0;
   AuthStep auth_step_ = AuthStep::kNone;
   std::string auth_login_;                      // AUTH LOGIN: the user name, until the password comes

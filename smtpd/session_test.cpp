@@ -17,39 +17,7 @@ using common::mail::Verdict;
 
 namespace {
 
-struct Harness {
-  explicit Harness(SessionConfig c = testing::test_config())
-      : cfg(c), s(cfg, testing::test_client(), backend) {
-    take(s.start());
-  }
-  // Feeds bytes, returns the replies written.
-  std::string send(std::string_view bytes) { return take(s.feed(bytes)); }
-  std::string take(Output o) {
-    if (o.close) closed = true;
-    if (o.start_tls) start_tls = true;
-    if (o.submit) {
-      file = testing::read_all(o.submit->fd.get());
-      auto env = common::spool::read_envelope(o.submit->fd.get());
-      REQUIRE_MESSAGE(env.is_ok(), env.message());
-      envelope = env->env;
-      message = file.substr(env->data_offset);
-      submitted_id = o.submit->queue_id;
-      ++submissions;
-    }
-    return o.bytes;
-  }
-  std::string answer(Outcome outcome, std::string status = "", std::string text = "") {
-    return take(s.submit_done(Verdict{outcome, std::move(status), std::move(text)}));
-  }
-
-  testing::TestBackend backend;
-  SessionConfig cfg;
-  Session s;
-  bool closed = false, start_tls = false;
-  int submissions = 0;
-  std::string file, message, submitted_id;
-  common::spool::Envelope envelope;
-};
+using Harness = testing::SessionHarness;
 
 bool starts(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
@@ -66,7 +34,7 @@ TEST_CASE("EHLO lists the extensions; HELO answers one line") {
   std::string r = h.send("EHLO client.test\r\n");
   CHECK(r ==
         "250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
-        "250-ENHANCEDSTATUSCODES\r\n250-ETRN\r\n250 SMTPUTF8\r\n");
+        "250-ENHANCEDSTATUSCODES\r\n250-ETRN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n");
   CHECK(h.send("HELO client.test\r\n") == "250 mx.example.test\r\n");
   CHECK(starts(h.send("EHLO\r\n"), "501 5.5.4"));
 }

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "common/io/fdio.hpp"
+#include "common/spool/queue_file.hpp"
 #include "common/spool/queue_id.hpp"
 #include "smtpd/accounts_directory.hpp"
 #include "smtpd/session.hpp"
@@ -126,5 +127,40 @@ inline SessionConfig test_config() {
 }
 
 inline ClientInfo test_client() { return ClientInfo{"192.0.2.7", "[192.0.2.7]"}; }
+
+// A Session with a TestBackend that records what it writes and submits: the replies of
+// each send(), the queue file, its envelope and message of the last submission.
+struct SessionHarness {
+  explicit SessionHarness(SessionConfig c = test_config()) : cfg(c), s(cfg, test_client(), backend) {
+    take(s.start());
+  }
+  // Feeds bytes, returns the replies written.
+  std::string send(std::string_view bytes) { return take(s.feed(bytes)); }
+  std::string take(Output o) {
+    if (o.close) closed = true;
+    if (o.start_tls) start_tls = true;
+    if (o.submit) {
+      file = read_all(o.submit->fd.get());
+      auto env = common::spool::read_envelope(o.submit->fd.get());
+      MB_CHECK(env.is_ok(), "the session wrote an unreadable queue file");
+      envelope = env->env;
+      message = file.substr(env->data_offset);
+      submitted_id = o.submit->queue_id;
+      ++submissions;
+    }
+    return o.bytes;
+  }
+  std::string answer(common::mail::Outcome outcome, std::string status = "", std::string text = "") {
+    return take(s.submit_done(common::mail::Verdict{outcome, std::move(status), std::move(text)}));
+  }
+
+  TestBackend backend;
+  SessionConfig cfg;
+  Session s;
+  bool closed = false, start_tls = false;
+  int submissions = 0;
+  std::string file, message, submitted_id;
+  common::spool::Envelope envelope;
+};
 
 }  // namespace smtpd::testing
