@@ -55,7 +55,8 @@ void parsers(std::string_view in) {
   auto b = smtpd::parse_bdat(c.arg);
   if (b.ok()) {  // round trip through the canonical form
     auto b2 = smtpd::parse_bdat(std::to_string(b.value->size) + (b.value->last ? " LAST" : ""));
-    MB_CHECK(b2.ok() && b2.value->size == b.value->size && b2.value->last == b.value->last, "BDAT round trip");
+    MB_CHECK(b2.ok() && b2.value->size == b.value->size && b2.value->last == b.value->last,
+             "BDAT round trip");
   } else {
     MB_CHECK(b.error.code == 501, "BDAT error code");
   }

@@ -197,8 +197,9 @@ void Session::handle_command(const Command& c) {
       return send(make_reply(250, "2.0.0", "Ok"));
     case Verb::kQuit: return close_with(make_reply(221, "2.0.0", "Bye"));
     case Verb::kHelp:
-      return send(make_reply(
-          214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY STARTTLS AUTH ETRN BDAT"));
+      return send(
+          make_reply(214, "2.0.0",
+                     "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY STARTTLS AUTH ETRN BDAT"));
     case Verb::kVrfy:  // RFC 5321 3.5.3: 252 when we will not verify; discloses nothing
       if (c.arg.empty()) return send(make_reply(501, "5.5.4", "Syntax: VRFY address"));
       return send(make_reply(252, "2.1.5", "Cannot VRFY user, but will accept message and attempt delivery"));

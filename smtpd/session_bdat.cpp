@@ -18,8 +18,8 @@ namespace log = common::log;
 void Session::cmd_bdat(const Command& c) {
   auto p = parse_bdat(c.arg);
   if (!p.ok()) {
-    log::info("reject: BDAT from %s%s: unreadable chunk size, closing", log::printable(facts_.helo, 64).c_str(),
-              client_.literal.c_str());
+    log::info("reject: BDAT from %s%s: unreadable chunk size, closing",
+              log::printable(facts_.helo, 64).c_str(), client_.literal.c_str());
     return close_with(make_reply(501, "5.5.4", "Syntax: BDAT chunk-size [LAST], closing connection"));
   }
   chunk_left_ = chunk_size_ = p.value->size;
@@ -78,8 +78,8 @@ void Session::chunk_read() {
   // 503 since the transaction is gone (RFC 3030 4.2).
   Reply v = data_verdict();
   if (v.is_error()) {
-    log::info("%s: reject: BDAT from %s: %d %s %s", t.queue_id.c_str(), log::printable(t.client).c_str(), v.code,
-              v.status.c_str(), v.text.c_str());
+    log::info("%s: reject: BDAT from %s: %d %s %s", t.queue_id.c_str(), log::printable(t.client).c_str(),
+              v.code, v.status.c_str(), v.text.c_str());
     reset_transaction();
     return send(v);
   }

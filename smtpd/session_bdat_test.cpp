@@ -87,7 +87,8 @@ TEST_CASE("RFC 3030 2: DATA after BDAT in the same transaction is 503") {
 }
 
 TEST_CASE("RFC 3030 2: a chunk size that cannot be read closes the connection") {
-  for (const char* cmd : {"BDAT\r\n", "BDAT x LAST\r\n", "BDAT 99999999999999999999999\r\n", "BDAT 1 FIRST\r\n"}) {
+  for (const char* cmd :
+       {"BDAT\r\n", "BDAT x LAST\r\n", "BDAT 99999999999999999999999\r\n", "BDAT 1 FIRST\r\n"}) {
     CAPTURE(cmd);
     Harness h;
     h.send(kEnvelope);
