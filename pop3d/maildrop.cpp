@@ -71,7 +71,8 @@ Result<std::uint64_t> size_by_reading(int dirfd, const std::string& name) {
 
 // Arrival order (RFC 1939 has none; users expect oldest first). A Maildir name is
 // "SECONDS.MIDDLE.HOST...": the middle part is a run of letter-number fields, of which
-// "M<usec>" is the microsecond of delivery (our local agent and Dovecot write it). Neither
+// "M<usec>" is the microsecond of delivery (our local agent, Dovecot, Courier and
+// Postfix write it). Neither
 // number has a fixed width, so both are compared as numbers: as strings "M10" would sort
 // before "M9" and two messages of one second could be listed out of order.
 namespace {
@@ -98,18 +99,17 @@ ArrivalKey arrival_key(std::string_view name) {
   k.seconds = read_number(name, &pos);
   std::size_t rest_from = pos;
   if (pos < name.size() && name[pos] == '.') {
-    // Walk the middle part's fields up to the next '.', looking for M<digits>.
-    std::size_t i = pos + 1;
-    while (i < name.size() && name[i] != '.') {
-      char tag = name[i++];
-      std::size_t digits_from = i;
-      std::uint64_t v = read_number(name, &i);
-      if (tag == 'M' && i > digits_from) {
-        k.usec = v;
-        rest_from = i;
-        break;
-      }
-      if (i == digits_from) break;  // not a letter-number field: stop looking
+    // The first "M<digits>" of the middle part, wherever it stands: Dovecot and Courier
+    // write it first ("M<usec>P<pid>"), Postfix after its hexadecimal device and inode
+    // fields ("V<hex>I<hex>M<usec>", lower-case hex, so an 'M' there is always the tag).
+    std::size_t end = name.find('.', pos + 1);
+    if (end == std::string_view::npos) end = name.size();
+    for (std::size_t i = pos + 1; i + 1 < end; ++i) {
+      if (name[i] != 'M' || name[i + 1] < '0' || name[i + 1] > '9') continue;
+      std::size_t j = i + 1;
+      k.usec = read_number(name, &j);
+      rest_from = j;
+      break;
     }
   }
   k.rest = name.substr(rest_from);

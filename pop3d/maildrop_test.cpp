@@ -6,6 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "common/io/fdio.hpp"
 #include "pop3d/test_support.hpp"
 
@@ -86,6 +90,29 @@ TEST_CASE("arrival_less: seconds, then usec, then the rest; other name forms") {
   std::string huge(200, '9');
   CHECK_FALSE(arrival_less(huge, huge));
   CHECK(arrival_less("5.M" + huge + ".a", "5.M" + huge + ".b"));
+}
+
+TEST_CASE("arrival_less: names other delivery agents write, within one second") {
+  // Postfix local(8): "SECONDS.V<dev hex>I<inode hex>M<usec>.host"; the inode says
+  // nothing about time, the M field does.
+  CHECK(arrival_less("1700000005.V801I4b2aM9.host", "1700000005.V801I12M10.host"));
+  CHECK(arrival_less("1700000005.VfdIffM999999.host", "1700000006.V801I1M0.host"));
+  // Dovecot: "M<usec>P<pid>", optionally with Q<n> and V/I fields after it.
+  CHECK(arrival_less("1700000005.M9P1234.host,S=5", "1700000005.M10P99.host,S=5"));
+  CHECK(arrival_less("1700000005.M9P1V0000000000000801I0000000000004b2a_0.h",
+                     "1700000005.M10P1V0000000000000801I0000000000000001_0.h"));
+  // Courier maildrop: "M<usec>P<pid>_<n>".
+  CHECK(arrival_less("1700000005.M99P7_3.host", "1700000005.M100P7_1.host"));
+  // Our own and Postfix's names of one second interleave by the microsecond.
+  CHECK(arrival_less("1700000005.V801I4b2aM9.host", "1700000005.M10P1Q2.host"));
+  CHECK(arrival_less("1700000005.M10P1Q2.host", "1700000005.V801I4b2aM11.host"));
+  // An 'M' that is not followed by digits is no tag, and one in the host part neither.
+  CHECK(arrival_less("1700000005.MxP1.hostM1", "1700000005.M0P1.host"));
+  std::vector<std::string> names = {"1700000005.V801I2M300.h", "1700000005.M20P1.h", "1700000004.9.h",
+                                    "1700000005.M1000P1.h", "1700000005.M5P9_0.h"};
+  std::sort(names.begin(), names.end(), arrival_less);
+  CHECK(names == std::vector<std::string>{"1700000004.9.h", "1700000005.M5P9_0.h", "1700000005.M20P1.h",
+                                          "1700000005.V801I2M300.h", "1700000005.M1000P1.h"});
 }
 
 TEST_CASE("one session per maildrop; the lock goes with the session") {
