@@ -128,6 +128,8 @@ struct Config {
   std::int64_t auth_max_waiting = 0;
   // mailbag-tlskey
   bool tls_key_daemon = false;
+  // remote: fallback relays
+  std::vector<std::string> fallback_relay;
 };
 
 // kEnum: one word out of KeyDef::choices, stored as the enum it names (parsed once here,

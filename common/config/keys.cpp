@@ -369,6 +369,12 @@ const std::vector<KeyDef>& keys() {
       {"tls_key_daemon", Kind::kBool, "yes", 0, 0, "smtpd pop3d mailbag-tlskey",
        "yes: only mailbag-tlskey reads tls_key_file and signs for smtpd and pop3d; no: they read it at start",
        &Config::tls_key_daemon, nullptr},
+
+      // remote: where mail goes when its own servers cannot take it now
+      {"fallback_relay", Kind::kList, "", 0, 0, "remote",
+       "servers, tried in order, for mail that cannot be delivered directly for a temporary reason: "
+       "host[:port] (MX lookup) or [host][:port], comma separated",
+       &Config::fallback_relay, check_next_hops},
   };
   return table;
 }

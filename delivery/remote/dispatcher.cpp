@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <ctime>
+#include <optional>
 
 #include "common/log/log.hpp"
 #include "common/log/maillog.hpp"
 #include "common/mail/ascii.hpp"
 #include "common/smtp/data_encoder.hpp"
 #include "common/spool/fault.hpp"
+#include "delivery/remote/fallback.hpp"
 
 namespace delivery::remote {
 
@@ -121,7 +123,7 @@ void Dispatcher::route_job(Job& j) {
     record(j, i, Verdict{Outcome::kPermanent, "5.1.3", "recipient address without a domain"}, "none");
   for (const auto& key : order) {
     Destination& dest = destination_for(key);
-    dest.queue.push_back(Task{id, groups[key]});
+    dest.queue.push_back(Task{id, groups[key], -1, {}});
     kick(dest);
   }
   task_done(id);
@@ -140,6 +142,40 @@ Dispatcher::Destination& Dispatcher::destination_for(const std::string& domain) 
                         !(slot->target.relay && settings_.relay_auth);
   }
   return *slot;
+}
+
+Dispatcher::Destination& Dispatcher::fallback_destination(int index) {
+  const auto& hop = settings_.fallback_relays[static_cast<std::size_t>(index)];
+  std::string key = "fallback " + hop.str();
+  auto& slot = dests_[key];
+  if (!slot) {
+    slot = std::make_unique<Destination>();
+    slot->key = key;
+    slot->fallback = index;
+    slot->target = target_for_hop(hop);
+    // Not the relayhost: its credentials and its TLS rule stay with it.
+    slot->target.relay = false;
+    slot->target.dane = settings_.dane && resolver_.validating() && !slot->target.is_ip;
+  }
+  return *slot;
+}
+
+bool Dispatcher::hand_on(const Destination& from, const Task& t, const std::vector<std::size_t>& rcpts,
+                         const Verdict& why) {
+  auto next = next_fallback(settings_.fallback_relays, t.fallback, from.self_mx, why);
+  auto it = jobs_.find(t.job);
+  if (!next || rcpts.empty() || it == jobs_.end()) return false;
+  Job& j = *it->second;
+  Task moved{t.job, rcpts, *next, t.first_failure.empty() ? why.text : t.first_failure};
+  const std::string hop = settings_.fallback_relays[static_cast<std::size_t>(*next)].str();
+  for (auto i : rcpts)
+    log::info("%s: to=<%s>, handed to fallback relay %s: %s", log::printable(j.msg.queue_id, 40).c_str(),
+              log::printable(j.msg.recipients[i]).c_str(), hop.c_str(), log::printable(why.text).c_str());
+  ++j.open_tasks;
+  Destination& dest = fallback_destination(*next);
+  dest.queue.push_back(std::move(moved));
+  kick(dest);
+  return true;
 }
 
 common::smtp::SessionOptions Dispatcher::options_for(const Destination& d) const {
@@ -197,12 +233,13 @@ void Dispatcher::on_route(Slot* s, Route r) {
   destroy_later(base_, std::move(s->lookup));  // we are inside its callback
   if (s->dead) return;
   Destination& d = *s->dest;
+  d.self_mx = r.self_mx;
   if (!r.ok()) {
     log::info("%s: %s", d.key.c_str(), r.failure.text.c_str());
     while (!d.queue.empty()) {
       Task t = std::move(d.queue.front());
       d.queue.pop_front();
-      fail_task(t, r.failure, "none");
+      fail_task(d, t, r.failure, "none");
     }
     remove_slot(s);
     return;
@@ -292,8 +329,20 @@ void Dispatcher::connection_sent(Connection& c, std::vector<Verdict> verdicts) {
   auto it = jobs_.find(t.job);
   if (it == jobs_.end()) return;
   Job& j = *it->second;
-  for (std::size_t k = 0; k < t.rcpts.size() && k < verdicts.size(); ++k)
-    record(j, t.rcpts[k], verdicts[k], c.peer());
+  // Recipients refused for now go on to a fallback relay together (one transaction).
+  std::vector<std::size_t> later;
+  std::optional<Verdict> why;
+  for (std::size_t k = 0; k < t.rcpts.size() && k < verdicts.size(); ++k) {
+    if (verdicts[k].outcome == Outcome::kTemporary &&
+        next_fallback(settings_.fallback_relays, t.fallback, s->dest->self_mx, verdicts[k])) {
+      later.push_back(t.rcpts[k]);
+      if (!why) why = verdicts[k];
+      continue;
+    }
+    record(j, t.rcpts[k], t.fallback >= 0 ? after_fallbacks(t.first_failure, verdicts[k]) : verdicts[k],
+           c.peer());
+  }
+  if (why) hand_on(*s->dest, t, later, Verdict{why->outcome, why->status, c.peer() + " said: " + why->text});
   task_done(t.job);
 }
 
@@ -311,11 +360,11 @@ void Dispatcher::connection_failed(Connection& c, const Verdict& why) {
   while (!working && !d.queue.empty()) {
     Task t = std::move(d.queue.front());
     d.queue.pop_front();
-    fail_task(t, why, "none");
+    fail_task(d, t, why, "none");
   }
   if (s->has_task) {
     s->has_task = false;
-    fail_task(s->task, why, "none");
+    fail_task(d, s->task, why, "none");
   }
   remove_slot(s);
 }
@@ -323,11 +372,12 @@ void Dispatcher::connection_failed(Connection& c, const Verdict& why) {
 void Dispatcher::connection_closed(Connection& c) {
   Slot* s = slot_of(c);
   if (!s) return;
+  Destination& d = *s->dest;
   if (s->has_task) {
     s->has_task = false;
-    fail_task(s->task, Verdict{Outcome::kTemporary, "4.4.2", "lost connection with " + c.peer()}, c.peer());
+    fail_task(d, s->task, Verdict{Outcome::kTemporary, "4.4.2", "lost connection with " + c.peer()},
+              c.peer());
   }
-  Destination& d = *s->dest;
   remove_slot(s);
   kick(d);
 }
@@ -356,10 +406,13 @@ void Dispatcher::remove_slot(Slot* s) {
   });
 }
 
-void Dispatcher::fail_task(const Task& t, const Verdict& v, const std::string& relay) {
+void Dispatcher::fail_task(const Destination& from, const Task& t, const Verdict& v,
+                           const std::string& relay) {
   auto it = jobs_.find(t.job);
   if (it == jobs_.end()) return;
-  for (auto i : t.rcpts) record(*it->second, i, v, relay);
+  if (!hand_on(from, t, t.rcpts, v))
+    for (auto i : t.rcpts)
+      record(*it->second, i, t.fallback >= 0 ? after_fallbacks(t.first_failure, v) : v, relay);
   task_done(t.job);
 }
 

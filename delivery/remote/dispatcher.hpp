@@ -7,7 +7,8 @@
 // When every server of a destination fails before a transaction, the requests waiting
 // for that destination are deferred at once with the same reason (Postfix's "dead
 // destination"), instead of each trying again; unless another connection to the same
-// destination is working, which then takes them.
+// destination is working, which then takes them. Recipients that fail temporarily go
+// on to the fallback_relay servers, if any (fallback.hpp).
 #pragma once
 
 #include <event2/event.h>
@@ -66,6 +67,8 @@ class Dispatcher : public Connection::Backend {
   struct Task {
     std::uint64_t job = 0;
     std::vector<std::size_t> rcpts;  // indexes into the job's recipients
+    int fallback = -1;               // the fallback_relay carrying it (-1: direct)
+    std::string first_failure;       // why the direct attempt failed, for a fallback
   };
   struct Destination;
   struct Slot {
@@ -83,11 +86,18 @@ class Dispatcher : public Connection::Backend {
     Target target;
     std::deque<Task> queue;
     std::vector<std::unique_ptr<Slot>> slots;
+    int fallback = -1;     // index into Settings::fallback_relays, or -1
+    bool self_mx = false;  // the last route lookup found us among its MX hosts
   };
 
   void signed_or_not(std::uint64_t job_id, common::Result<common::ipc::SignDone> r);
   void route_job(Job& j);
   Destination& destination_for(const std::string& domain);
+  Destination& fallback_destination(int index);
+  // Hands the temporarily failed recipients `rcpts` of `t` to the next fallback relay;
+  // false when there is none for them (see fallback.hpp).
+  bool hand_on(const Destination& from, const Task& t, const std::vector<std::size_t>& rcpts,
+               const common::mail::Verdict& why);
   void kick(Destination& d);
   void open_slot(Destination& d);
   void on_route(Slot* s, Route r);
@@ -95,7 +105,8 @@ class Dispatcher : public Connection::Backend {
   void go_idle(Slot* s);
   static void on_idle_cb(evutil_socket_t, short, void* slot) noexcept;
   void remove_slot(Slot* s);
-  void fail_task(const Task& t, const common::mail::Verdict& v, const std::string& relay);
+  void fail_task(const Destination& from, const Task& t, const common::mail::Verdict& v,
+                 const std::string& relay);
   void record(Job& j, std::size_t rcpt, const common::mail::Verdict& v, const std::string& relay);
   void task_done(std::uint64_t job_id);
   Slot* slot_of(Connection& c);

@@ -117,6 +117,7 @@ Route route_from_hosts(const Target& t, const std::vector<HostAddresses>& hosts,
       self_pref = h.mx.preference;
     }
   }
+  r.self_mx = found_self;
   bool temp = false;
   std::string lookup_error;
   std::set<std::string> seen;

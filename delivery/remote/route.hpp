@@ -41,6 +41,7 @@ struct Endpoint {
 struct Route {
   common::mail::Verdict failure;  // outcome kOk when endpoints is usable
   std::vector<Endpoint> endpoints;
+  bool self_mx = false;  // we are one of the destination's MX hosts (no fallback relay then)
   bool ok() const { return failure.outcome == common::mail::Outcome::kOk; }
 };
 

@@ -120,6 +120,12 @@ Result<Settings> make_settings(const common::config::Config& cfg, const std::vec
   if (s.etrn_hosts.empty() && (!s.etrn_domains.empty() || !s.wakeup_email.empty() || s.wakeup_every > 0))
     return Status::error("etrn_domains, wakeup_email and wakeup_every need etrn_hosts");
 
+  for (const auto& e : cfg.fallback_relay) {
+    auto h = common::smtp::parse_next_hop(e);
+    if (!h) return Status::error("fallback_relay: " + e + ": " + h.message());
+    s.fallback_relays.push_back(*h);
+  }
+
   s.self.names.push_back(lower(cfg.hostname));
   for (const auto& item : cfg.smtp_listen) {
     auto hp = common::config::parse_host_port(item);

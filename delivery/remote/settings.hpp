@@ -43,6 +43,7 @@ struct Settings {
   std::vector<std::string> etrn_domains;
   int wakeup_every = 0;
   std::string wakeup_email;
+  std::vector<common::smtp::NextHop> fallback_relays;  // fallback_relay, in order
   Self self;
 
   // Connection limits (Postfix-like; not configurable).
