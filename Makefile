@@ -257,6 +257,9 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= /etc/systemd/system
 CONFDIR ?= /etc/mailbag
+# the link-up hook (mailctl/mailbag-linkup.in) for ifupdown and NetworkManager
+IFUPDIR ?= /etc/network/if-up.d
+NMDISPATCHDIR ?= /etc/NetworkManager/dispatcher.d
 UNIT_SRCS := $(wildcard */*.service.in */*/*.service.in)
 install: all
 	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
@@ -274,6 +277,10 @@ install: all
 	  sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFIG@|$(CONFDIR)/mailbag.conf|g' $$u > $(DESTDIR)$(UNITDIR)/$$n; \
 	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$n; echo "install $(DESTDIR)$(UNITDIR)/$$n"; done
 	install -m 0644 mailctl/mailbag.target $(DESTDIR)$(UNITDIR)/mailbag.target
+	install -d -m 0755 $(DESTDIR)$(IFUPDIR) $(DESTDIR)$(NMDISPATCHDIR)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFIG@|$(CONFDIR)/mailbag.conf|g' mailctl/mailbag-linkup.in \
+	  > $(DESTDIR)$(IFUPDIR)/mailbag && chmod 0755 $(DESTDIR)$(IFUPDIR)/mailbag
+	install -m 0755 $(DESTDIR)$(IFUPDIR)/mailbag $(DESTDIR)$(NMDISPATCHDIR)/50-mailbag
 	@if [ -e $(DESTDIR)$(CONFDIR)/mailbag.conf ]; then echo "keeping existing $(DESTDIR)$(CONFDIR)/mailbag.conf"; \
 	else $(BUILD)/bin/mailctl config-example > $(DESTDIR)$(CONFDIR)/mailbag.conf && \
 	  chmod 0644 $(DESTDIR)$(CONFDIR)/mailbag.conf && echo "install $(DESTDIR)$(CONFDIR)/mailbag.conf (example: edit hostname)"; fi

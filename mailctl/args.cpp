@@ -55,7 +55,9 @@ std::string usage() {
          "  rule add attachment-size BYTES  refuse mail with a larger attachment\n"
          "  rule del KIND PATTERN [ACTION] [DOMAIN]  remove a rule\n"
          "  rule list                 every filtering rule\n"
-         "  tls tlsa [HOST]           the DANE TLSA record (3 1 1) for tls_cert_file at HOST\n";
+         "  tls tlsa [HOST]           the DANE TLSA record (3 1 1) for tls_cert_file at HOST\n"
+         "  flush                     deliver all deferred mail now (as queue flush)\n"
+         "  wakeup                    ask every etrn_hosts now for etrn_domains (ETRN)\n";
 }
 
 common::Result<Args> parse_args(const std::vector<std::string>& argv) {
@@ -279,6 +281,12 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
       return Status::error(sub.empty() ? "'rule' needs add, del or list"
                                        : "unknown command 'rule " + sub + "'");
     }
+  } else if (c == "flush") {
+    if (auto st = want(1, 1); !st) return st;
+    a.command = Command::kQueueFlush;
+  } else if (c == "wakeup") {
+    if (auto st = want(1, 1); !st) return st;
+    a.command = Command::kWakeup;
   } else if (c == "etrn") {
     if (auto st = want(3, 3); !st) return st;
     a.command = Command::kEtrn;

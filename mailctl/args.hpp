@@ -61,6 +61,7 @@ enum class Command {
   kRuleDel,
   kRuleList,
   kTlsTlsa,
+  kWakeup,
 };
 
 // `user autoreply` options; unset ones keep what the record holds.

@@ -67,6 +67,16 @@ TEST_CASE("usage errors") {
   CHECK(P({"domain"}).message().find("add, del, list") != std::string::npos);
 }
 
+TEST_CASE("flush and wakeup: the link-up hook's commands, without arguments") {
+  auto a = P({"flush"});
+  REQUIRE(a.is_ok());
+  CHECK(a->command == Command::kQueueFlush);  // all deferred mail, like queue flush
+  CHECK(a->target.empty());
+  CHECK(P({"wakeup"})->command == Command::kWakeup);
+  CHECK_FALSE(P({"flush", "0123456789ABCDEF"}).is_ok());  // one message: queue flush ID
+  CHECK_FALSE(P({"wakeup", "example.org"}).is_ok());
+}
+
 TEST_CASE("queue, check-dns, tls tlsa and config-example commands") {
   auto a = P({"queue", "list"});
   REQUIRE(a.is_ok());

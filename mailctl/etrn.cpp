@@ -143,6 +143,40 @@ Result<smtp::Reply> converse(int fd, const std::string& helo, const std::string&
 
 }  // namespace
 
+namespace {
+
+// One ETRN for `domain` (already checked) at `hop`, trying each address of the host.
+// `prefix` goes before each printed reply line. Exit code as cmd_etrn's.
+int etrn_at(Context& ctx, const smtp::NextHop& hop, const std::string& domain, const std::string& prefix) {
+  auto addrs = common::dns::resolve_host_blocking(ctx.cfg.dns_resolver, hop.host);
+  if (!addrs) {
+    complain(ctx, "etrn: " + prefix + addrs.message());
+    return 1;
+  }
+  std::string last;
+  for (const auto& ip : *addrs) {
+    std::string peer = (hop.is_ip ? "" : hop.host) + "[" + ip + "]:" + std::to_string(hop.port);
+    auto fd = connect_to(ip, hop.port);
+    if (!fd) {
+      last = peer + ": " + fd.message();
+      continue;
+    }
+    auto reply = converse(fd->get(), ctx.cfg.hostname, domain, static_cast<int>(ctx.cfg.remote_timeout));
+    if (!reply) {
+      last = peer + ": " + reply.message();
+      continue;
+    }
+    for (const auto& line : reply->lines)
+      std::fprintf(ctx.out, "%s%d %s\n", prefix.c_str(), reply->code,
+                   common::log::printable(line, 512).c_str());
+    return reply->code >= 250 && reply->code <= 253 ? 0 : 1;
+  }
+  complain(ctx, "etrn: " + prefix + last);
+  return 1;
+}
+
+}  // namespace
+
 int cmd_etrn(Context& ctx, const std::string& host_arg, const std::string& domain_arg) {
   auto hop = smtp::parse_next_hop(host_arg);
   if (!hop) {
@@ -156,30 +190,33 @@ int cmd_etrn(Context& ctx, const std::string& host_arg, const std::string& domai
     complain(ctx, "etrn: not a domain name: " + domain_arg);
     return EX_USAGE;
   }
-  auto addrs = common::dns::resolve_host_blocking(ctx.cfg.dns_resolver, hop->host);
-  if (!addrs) {
-    complain(ctx, "etrn: " + addrs.message());
+  return etrn_at(ctx, *hop, domain, "");
+}
+
+int cmd_wakeup(Context& ctx) {
+  if (ctx.cfg.etrn_hosts.empty()) {
+    std::fprintf(ctx.out, "nothing to wake up: etrn_hosts is empty\n");
+    return 0;
+  }
+  if (ctx.cfg.etrn_domains.empty()) {
+    // The older method: remote(8) sends the wake-up message (wakeup_email) itself.
+    complain(ctx,
+             "wakeup: no etrn_domains; the wake-up message (wakeup_email) is sent by remote(8) when it "
+             "starts and every wakeup_every");
     return 1;
   }
-  std::string last;
-  for (const auto& ip : *addrs) {
-    std::string peer = (hop->is_ip ? "" : hop->host) + "[" + ip + "]:" + std::to_string(hop->port);
-    auto fd = connect_to(ip, hop->port);
-    if (!fd) {
-      last = peer + ": " + fd.message();
+  int rc = 0;
+  for (const auto& h : ctx.cfg.etrn_hosts) {
+    auto hop = smtp::parse_next_hop(h);  // checked when the configuration was read
+    if (!hop) {
+      complain(ctx, "wakeup: etrn_hosts: " + h + ": " + hop.message());
+      rc = 1;
       continue;
     }
-    auto reply = converse(fd->get(), ctx.cfg.hostname, domain, static_cast<int>(ctx.cfg.remote_timeout));
-    if (!reply) {
-      last = peer + ": " + reply.message();
-      continue;
-    }
-    for (const auto& line : reply->lines)
-      std::fprintf(ctx.out, "%d %s\n", reply->code, common::log::printable(line, 512).c_str());
-    return reply->code >= 250 && reply->code <= 253 ? 0 : 1;
+    for (const auto& d : ctx.cfg.etrn_domains)
+      if (etrn_at(ctx, *hop, lower(d), h + " " + lower(d) + ": ") != 0) rc = 1;
   }
-  complain(ctx, "etrn: " + last);
-  return 1;
+  return rc;
 }
 
 }  // namespace mailctl

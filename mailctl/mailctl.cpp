@@ -69,6 +69,7 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
     case Command::kDkimRetire: return cmd_dkim_retire(ctx, args->target, args->target2);
     case Command::kDkimList: return cmd_dkim_list(ctx);
     case Command::kTlsTlsa: return cmd_tls_tlsa(ctx, args->target);
+    case Command::kWakeup: return cmd_wakeup(ctx);
     case Command::kHelp:
     case Command::kCheckConfig:
     case Command::kConfigExample: return EX_USAGE;

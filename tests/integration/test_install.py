@@ -108,6 +108,13 @@ def test_staged_install_is_complete_and_idempotent(tmp_path):
             assert line, r.stdout + r.stderr
             score = float(line[0].split(":")[1].split()[0])
             assert score < 5.0, (u, line[0])
+    # The link-up hook for ifupdown and NetworkManager: executable, paths filled in.
+    for hook in ("etc/network/if-up.d/mailbag", "etc/NetworkManager/dispatcher.d/50-mailbag"):
+        path = os.path.join(dest, hook)
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o755, hook
+        text = open(path).read()
+        assert "@" not in text, (hook, "unsubstituted placeholder")
+        assert "/usr/local/sbin/mailctl" in text and "/etc/mailbag/mailbag.conf" in text, hook
     target = open(os.path.join(units, "mailbag.target")).read()
     for u in UNITS[:-1]:
         assert u in target, u
