@@ -7,6 +7,7 @@
 //     quota/  0750 mb-vmail:mb-acct      srs.secret 0600 root:root (made once, random)
 //   mail_directory   0770 mb-vmail:mb-mail
 //   data_directory/dkim  0711 mb-dkim (DKIM keys)   spool/signer  0710 mb-dkim:mb-remote
+//   spool/mta-sts  0700 mb-remote (cached MTA-STS policies)
 #include "mailctl/init.hpp"
 
 #include <fcntl.h>
@@ -44,6 +45,7 @@ std::vector<Spec> directory_plan(const common::spool::Layout& l) {
       {l.mail, 0770, "mb-vmail", "mb-mail"},
       {l.dkim_keys(), 0711, "mb-dkim", "mb-dkim"},
       {l.signer_dir(), 0710, "mb-dkim", "mb-remote"},
+      {l.mta_sts_cache(), 0700, "mb-remote", "mb-remote"},
   };
 }
 

@@ -95,6 +95,7 @@ struct Config {
   std::string smtp_tls_ca_file;
   std::string dns_trust_anchor;
   bool smtp_dane = true;
+  bool smtp_mta_sts = true;
   std::int64_t remote_destination_concurrency = 0;
   std::int64_t remote_timeout = 0;
   std::vector<std::string> etrn_hosts;

@@ -170,4 +170,26 @@ Result<std::string> forwarder_spec(std::string_view v) {
   return host;
 }
 
+std::vector<std::string> decode_txts(const std::vector<std::string_view>& rdatas) {
+  std::vector<std::string> out;
+  for (auto rd : rdatas) {
+    // One or more <character-string>s, each a length octet and that many octets.
+    if (rd.empty()) continue;
+    std::string text;
+    std::size_t pos = 0;
+    bool ok = true;
+    while (pos < rd.size()) {
+      std::size_t n = static_cast<unsigned char>(rd[pos++]);
+      if (n > rd.size() - pos) {
+        ok = false;
+        break;
+      }
+      text.append(rd.substr(pos, n));
+      pos += n;
+    }
+    if (ok) out.push_back(std::move(text));
+  }
+  return out;
+}
+
 }  // namespace common::dns

@@ -53,6 +53,16 @@ struct AddrAnswer {
   Security security = Security::kInsecure;
 };
 
+// TXT records (RFC 1035 3.3.14), each one's <character-string>s joined (RFC 7208 3.3);
+// undecodable records are dropped. For the `_mta-sts` and `_smtp._tls` records.
+struct TxtAnswer {
+  Lookup status = Lookup::kOk;
+  std::vector<std::string> texts;
+  std::string error;
+  Security security = Security::kInsecure;
+};
+std::vector<std::string> decode_txts(const std::vector<std::string_view>& rdatas);
+
 // Decodes one MX RDATA (RFC 1035 3.3.9: PREFERENCE, EXCHANGE as an uncompressed
 // wire-format name, which is how libunbound hands RDATA over). Fails on malformed data.
 // The exchange "." comes back as the empty string.

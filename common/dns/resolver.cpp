@@ -17,6 +17,7 @@ constexpr int kTypeA = 1;
 constexpr int kTypeMx = 15;
 constexpr int kTypeAaaa = 28;
 constexpr int kTypeTlsa = 52;
+constexpr int kTypeTxt = 16;
 constexpr int kClassIn = 1;
 constexpr int kErrTimeout = -10000;  // our own "error code" for a lookup that took too long
 
@@ -245,6 +246,25 @@ void Resolver::lookup_tlsa(const std::string& owner, TlsaCallback cb) {
         add_tlsa_rdatas(&a, rdatas(r));
       } else if (a.status == Lookup::kTempFail && a.error.empty()) {
         a.error = "DNS server failure (rcode " + std::to_string(r->rcode) + ") for " + owner + " TLSA";
+      }
+    }
+    cb(std::move(a));
+  });
+}
+
+void Resolver::lookup_txt(const std::string& name, TxtCallback cb) {
+  start(name, kTypeTxt, [name, cb = std::move(cb)](int err, ub_result* r) {
+    TxtAnswer a;
+    if (err != 0 || !r) {
+      a.status = Lookup::kTempFail;
+      a.error = err_text(err);
+    } else {
+      a.status = classify(r->rcode, r->havedata != 0, r->nxdomain != 0);
+      a.security = apply_security(r, &a.status, &a.error, name + " TXT");
+      if (a.status == Lookup::kOk) {
+        a.texts = decode_txts(rdatas(r));
+      } else if (a.status == Lookup::kTempFail && a.error.empty()) {
+        a.error = "DNS server failure (rcode " + std::to_string(r->rcode) + ") for " + name + " TXT";
       }
     }
     cb(std::move(a));

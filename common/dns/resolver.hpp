@@ -34,6 +34,7 @@ class Resolver {
   using MxCallback = std::function<void(MxAnswer)>;
   using AddrCallback = std::function<void(AddrAnswer)>;
   using TlsaCallback = std::function<void(TlsaAnswer)>;
+  using TxtCallback = std::function<void(TxtAnswer)>;
 
   // `forwarder`: "" for /etc/resolv.conf, else the dns_resolver value (ip[:port]).
   // `trust_anchor`: "" (no validation) or a file of DS/DNSKEY records in zone-file form.
@@ -53,6 +54,8 @@ class Resolver {
   void lookup_addr(const std::string& host, bool v6, AddrCallback cb);
   // TLSA records at `owner` (e.g. "_25._tcp.mx.example.com", RFC 6698 3).
   void lookup_tlsa(const std::string& owner, TlsaCallback cb);
+  // TXT records at `name` (e.g. "_mta-sts.example.com", RFC 8461 3.1).
+  void lookup_txt(const std::string& name, TxtCallback cb);
   bool validating() const { return validating_; }
 
   std::size_t pending() const { return pending_; }

@@ -6,6 +6,7 @@
 //   spool_directory/state/     queue state database (LMDB)
 //   spool_directory/private/   internal sockets
 //   spool_directory/signer/    the DKIM signer's socket (delivery/dkim/)
+//   spool_directory/mta-sts/   cached MTA-STS policies (delivery/remote/mta_sts.hpp)
 //   data_directory/accounts.mdb, passwd.mdb, relay.mdb, srs.secret, quota/, dkim/
 #pragma once
 
@@ -57,6 +58,9 @@ struct Layout {
   // the remote agent reaches it.
   std::string signer_dir() const { return spool + "/signer"; }
   std::string sign_socket() const { return signer_dir() + "/sign"; }
+  // Cached MTA-STS policies (RFC 8461), one file per domain: mb-remote 0700, written by
+  // the remote agent only.
+  std::string mta_sts_cache() const { return spool + "/mta-sts"; }
 };
 
 }  // namespace common::spool

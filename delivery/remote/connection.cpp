@@ -192,6 +192,8 @@ void Connection::endpoint_failed(const Verdict& why) {
     return;
   }
   log::info("%s", why.text.c_str());  // the text names the server
+  if (index_ < endpoints_.size() && endpoints_[index_].sts == StsMode::kEnforce)
+    log_sts("host not used under the enforce policy: " + why.text);
   last_failure_ = why;
   // Opportunistic TLS (RFC 7435): a failed handshake means one more try without it, as
   // Postfix does at security level "may" (never on the same connection).
@@ -215,7 +217,9 @@ void Connection::begin_tls() {
   const Endpoint& ep = endpoints_[index_];
   bool dane = ep.dane.mode == DaneMode::kAuthenticate;
   bool verify = !dane && policy_ == smtp::TlsPolicy::kVerify;
-  SSL_CTX* ctx = dane ? tls_ctx_.dane : verify ? tls_ctx_.verify : tls_ctx_.opportunistic;
+  // MTA-STS testing mode checks the certificate against the CA store without requiring it.
+  bool sts_testing = !dane && !verify && ep.sts == StsMode::kTesting && tls_ctx_.verify;
+  SSL_CTX* ctx = dane ? tls_ctx_.dane : (verify || sts_testing) ? tls_ctx_.verify : tls_ctx_.opportunistic;
   SSL* ssl = ctx ? SSL_new(ctx) : nullptr;
   if (!ssl) {
     apply(session_->on_tls_failed("no TLS context: " + common::tls::last_error()));
@@ -230,6 +234,8 @@ void Connection::begin_tls() {
       apply(session_->on_tls_failed("DANE: " + err));
       return;
     }
+  } else if (sts_testing) {
+    setup_sts_testing(ssl, ep);
   } else if (verify) {
     // The certificate must name the MX (or relay) host we looked up, or the name the
     // options pin (a relayhost with credentials: its configured name, never DNS's).
@@ -307,6 +313,8 @@ void Connection::apply(smtp::Output out) {
   }
   update_timeouts();
   if (out.ready) {
+    if (!ever_ready_ && !session_->tls_active() && endpoints_[index_].sts == StsMode::kTesting)
+      log_sts("testing: no TLS (STARTTLS not offered or failed); delivering, since the mode is testing");
     ever_ready_ = true;
     notify_ready();
   }
@@ -451,6 +459,7 @@ void Connection::on_event(short what) {
       log_dane("verified (" + common::dns::usage_name(usage) + ", matched at depth " + std::to_string(depth) +
                ")");
     }
+    sts_tls_done();
     apply(session_->on_tls_established());
     return;
   }
@@ -473,6 +482,8 @@ void Connection::on_event(short what) {
       // RFC 7672 2.2: no fallback to clear text or another kind of TLS for this host.
       why = "DANE: TLSA records not matched, host not used: " + why;
       log_dane(why);
+    } else if (endpoints_[index_].sts == StsMode::kEnforce) {
+      why = "MTA-STS: certificate not verified, host not used: " + why;  // RFC 8461 5
     }
     apply(session_->on_tls_failed(why));
     return;

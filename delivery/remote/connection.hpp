@@ -86,6 +86,11 @@ class Connection {
   // Sets up DANE verification on `ssl` (RFC 7672 3); "" or why it cannot be done.
   std::string setup_dane(SSL* ssl, const Endpoint& ep);
   void log_dane(const std::string& what) const;
+  // MTA-STS (RFC 8461): testing mode's certificate check that only reports, and the
+  // report after the handshake.
+  void setup_sts_testing(SSL* ssl, const Endpoint& ep);
+  void sts_tls_done();
+  void log_sts(const std::string& what) const;
   void apply(common::smtp::Output out);
   void drain_input();
   void pump_body();

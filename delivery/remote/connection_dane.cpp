@@ -1,6 +1,7 @@
-// The DANE side of the outgoing connection (see connection.hpp): the TLS policy an
-// endpoint's DANE decision imposes, OpenSSL's DANE verifier set up with its TLSA records
-// (RFC 7672 3), and the "dane:" log lines.
+// The DANE and MTA-STS side of the outgoing connection (see connection.hpp): the TLS
+// policy an endpoint's DANE decision or MTA-STS mode imposes, OpenSSL's DANE verifier set
+// up with its TLSA records (RFC 7672 3), the certificate check that MTA-STS testing mode
+// only reports (RFC 8461 5), and the "dane:" and "mta-sts:" log lines.
 #include <openssl/x509v3.h>
 
 #include "common/log/log.hpp"
@@ -22,7 +23,39 @@ smtp::TlsPolicy Connection::endpoint_policy() const {
     case DaneMode::kNone:
     case DaneMode::kSkip: break;
   }
+  // RFC 8461 4.2: under mode enforce, TLS with a certificate that verifies (WebPKI) and
+  // names the MX host, or the host is not used.
+  if (endpoints_[index_].sts == StsMode::kEnforce) return smtp::TlsPolicy::kVerify;
   return options_.tls;
+}
+
+void Connection::setup_sts_testing(SSL* ssl, const Endpoint& ep) {
+  // The chain and the MX host's name are checked, but a failure does not stop the
+  // handshake (SSL_VERIFY_NONE still records the result): testing mode reports only.
+  SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  if (SSL_set1_host(ssl, ep.host.c_str()) != 1) log_sts("testing: cannot check the certificate's name");
+  SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+}
+
+void Connection::sts_tls_done() {
+  const Endpoint& ep = endpoints_[index_];
+  if (ep.sts == StsMode::kEnforce) {
+    log_sts("certificate verified for " + ep.host + " (policy mode enforce)");
+    return;
+  }
+  if (ep.sts != StsMode::kTesting || !ssl_) return;
+  long v = SSL_get_verify_result(ssl_);
+  if (v == X509_V_OK && ep.sts_listed) {
+    log_sts("certificate verified for " + ep.host + " (policy mode testing)");
+  } else if (v != X509_V_OK) {
+    log_sts(std::string("testing: certificate would not be accepted under enforce: ") +
+            X509_verify_cert_error_string(v) + "; delivering, since the mode is testing");
+  }
+}
+
+void Connection::log_sts(const std::string& what) const {
+  common::log::info("%s%smta-sts: %s: %s", log_tag_.c_str(), log_tag_.empty() ? "" : ": ", peer_.c_str(),
+                    what.c_str());
 }
 
 std::string Connection::setup_dane(SSL* ssl, const Endpoint& ep) {

@@ -7,12 +7,15 @@
 #include <ctime>
 #include <optional>
 
+#include "common/dns/records.hpp"
 #include "common/log/log.hpp"
 #include "common/log/maillog.hpp"
 #include "common/mail/ascii.hpp"
+#include "common/mail/idna.hpp"
 #include "common/smtp/data_encoder.hpp"
 #include "common/spool/fault.hpp"
 #include "delivery/remote/fallback.hpp"
+#include "delivery/remote/route_sts.hpp"
 
 namespace delivery::remote {
 
@@ -34,8 +37,14 @@ void destroy_later(event_base* base, std::unique_ptr<T> p) {
 }  // namespace
 
 Dispatcher::Dispatcher(event_base* base, const Settings& settings, common::dns::Resolver& resolver,
-                       TlsContexts tls, AgentLink& link, Signer* signer)
-    : base_(base), settings_(settings), resolver_(resolver), tls_(tls), link_(link), signer_(signer) {}
+                       TlsContexts tls, AgentLink& link, Signer* signer, StsResolver* sts)
+    : base_(base),
+      settings_(settings),
+      resolver_(resolver),
+      tls_(tls),
+      link_(link),
+      signer_(signer),
+      sts_(sts) {}
 
 Dispatcher::~Dispatcher() { life_.end(); }
 
@@ -221,6 +230,26 @@ void Dispatcher::open_slot(Destination& d) {
   Slot* s = slot.get();
   s->dest = &d;
   d.slots.push_back(std::move(slot));
+  // RFC 8461: the recipient domain's MTA-STS policy first (mail to the relayhost or to an
+  // address literal has none); the policy lookup never fails, at worst there is none.
+  const Target& t = d.target;
+  if (sts_ && !t.relay && !t.is_ip && t.mx_lookup) {
+    auto ascii = common::mail::domain_to_ascii(t.name);
+    if (ascii && common::dns::is_host_name(*ascii)) {
+      common::io::Guard alive = s->life.guard();
+      sts_->lookup(lower(*ascii), [this, alive, s](const StsResult& r) {
+        if (!alive || s->dead) return;
+        s->sts = r.policy;
+        lookup_route(s);
+      });
+      return;
+    }
+  }
+  lookup_route(s);
+}
+
+void Dispatcher::lookup_route(Slot* s) {
+  Destination& d = *s->dest;
   common::io::Guard alive = life_.guard();
   s->lookup = std::make_unique<RouteLookup>(resolver_, settings_.self, d.target, [this, s, alive](Route r) {
     if (!alive) return;
@@ -234,6 +263,14 @@ void Dispatcher::on_route(Slot* s, Route r) {
   if (s->dead) return;
   Destination& d = *s->dest;
   d.self_mx = r.self_mx;
+  std::string qid;
+  if (!d.queue.empty())
+    if (auto it = jobs_.find(d.queue.front().job); it != jobs_.end())
+      qid = log::printable(it->second->msg.queue_id, 40);
+  if (r.ok() && s->sts) {
+    for (const auto& note : apply_sts(d.key, *s->sts, &r))
+      log::info("%s%smta-sts: %s: %s", qid.c_str(), qid.empty() ? "" : ": ", d.key.c_str(), note.c_str());
+  }
   if (!r.ok()) {
     log::info("%s: %s", d.key.c_str(), r.failure.text.c_str());
     while (!d.queue.empty()) {
@@ -247,9 +284,7 @@ void Dispatcher::on_route(Slot* s, Route r) {
   s->conn = std::make_unique<Connection>(base_, *this, settings_.timeout, settings_.connect_timeout(), tls_,
                                          std::move(r.endpoints), options_for(d));
   slot_of_[s->conn.get()] = s;
-  if (!d.queue.empty())
-    if (auto it = jobs_.find(d.queue.front().job); it != jobs_.end())
-      s->conn->set_log_tag(log::printable(it->second->msg.queue_id, 40));
+  s->conn->set_log_tag(qid);
   s->conn->start();
 }
 

@@ -17,6 +17,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@
 #include "delivery/agent.hpp"
 #include "delivery/message.hpp"
 #include "delivery/remote/connection.hpp"
+#include "delivery/remote/mta_sts.hpp"
 #include "delivery/remote/route.hpp"
 #include "delivery/remote/settings.hpp"
 #include "delivery/remote/signing.hpp"
@@ -36,9 +38,10 @@ namespace delivery::remote {
 
 class Dispatcher : public Connection::Backend {
  public:
-  // `signer`: the DKIM signer's client (nullptr: never sign).
+  // `signer`: the DKIM signer's client (nullptr: never sign); `sts`: the MTA-STS policy
+  // lookup (nullptr: no MTA-STS).
   Dispatcher(event_base* base, const Settings& settings, common::dns::Resolver& resolver, TlsContexts tls,
-             AgentLink& link, Signer* signer = nullptr);
+             AgentLink& link, Signer* signer = nullptr, StsResolver* sts = nullptr);
   ~Dispatcher() override;
 
   // A request from the queue manager (AgentLink's handler).
@@ -78,8 +81,10 @@ class Dispatcher : public Connection::Backend {
     bool has_task = false;
     Task task;
     common::io::EventPtr idle_timer;
-    bool opening = true;  // no transaction carried yet
-    bool dead = false;    // removed; waits for deferred destruction
+    bool opening = true;           // no transaction carried yet
+    bool dead = false;             // removed; waits for deferred destruction
+    std::optional<StsPolicy> sts;  // the destination's MTA-STS policy (testing, enforce)
+    common::io::Lifetime life;     // for the MTA-STS lookup's callback
   };
   struct Destination {
     std::string key;
@@ -100,6 +105,7 @@ class Dispatcher : public Connection::Backend {
                const common::mail::Verdict& why);
   void kick(Destination& d);
   void open_slot(Destination& d);
+  void lookup_route(Slot* s);
   void on_route(Slot* s, Route r);
   void assign(Slot* s, Task t);
   void go_idle(Slot* s);
@@ -118,6 +124,7 @@ class Dispatcher : public Connection::Backend {
   TlsContexts tls_;
   AgentLink& link_;
   Signer* signer_;
+  StsResolver* sts_;
   std::uint64_t next_job_ = 1;
   std::map<std::uint64_t, std::unique_ptr<Job>> jobs_;
   std::map<std::string, std::unique_ptr<Destination>> dests_;

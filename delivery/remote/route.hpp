@@ -21,6 +21,7 @@
 #include "common/mail/outcome.hpp"
 #include "common/smtp/next_hop.hpp"
 #include "delivery/remote/dane.hpp"
+#include "delivery/remote/mta_sts_policy.hpp"
 #include "delivery/remote/settings.hpp"
 
 namespace common::dns {
@@ -34,6 +35,10 @@ struct Endpoint {
   std::string ip;
   std::uint16_t port = 25;
   DaneState dane = {};  // what DANE says for this host (kNone when it does not apply)
+  // The recipient domain's MTA-STS mode for this host (route_sts.hpp); kTesting with
+  // sts_listed false: the policy does not name it (used anyway, and reported).
+  StsMode sts = StsMode::kNone;
+  bool sts_listed = true;
   // "host[ip]:port" for logs and verdicts.
   std::string str() const;
 };

@@ -57,7 +57,11 @@ int run(const common::config::Config& cfg, PreJail pre) {
                  });
   common::spool::Layout layout(cfg);
   Signer signer(base.get(), layout.dkim_keys() + "/" + common::dkim::kKeysFile, layout.sign_socket());
-  Dispatcher d(base.get(), pre.settings, **resolver, tls, link, &signer);
+  std::unique_ptr<StsResolver> sts;
+  if (pre.settings.mta_sts)
+    sts = std::make_unique<StsResolver>(base.get(), **resolver, tls.verify, pre.settings.sts_cache,
+                                        pre.settings.sts_fetch_timeout());
+  Dispatcher d(base.get(), pre.settings, **resolver, tls, link, &signer, sts.get());
   dispatcher = &d;
   EtrnClient etrn(base.get(), pre.settings, **resolver, tls);
 
@@ -67,6 +71,8 @@ int run(const common::config::Config& cfg, PreJail pre) {
   else
     log::info("started");
   if (pre.settings.dane) log::info("DANE on: DNSSEC validated from %s", pre.settings.trust_anchor.c_str());
+  if (sts && !tls.verify)
+    log::warn("MTA-STS: no CA store to verify certificates with: every policy fetch fails");
   link.start();
   etrn.start();
   event_base_dispatch(base.get());

@@ -106,6 +106,8 @@ Result<Settings> make_settings(const common::config::Config& cfg, const std::vec
   s.trust_anchor = cfg.dns_trust_anchor;
   // RFC 7672 2.1: DANE rests on validated answers; without an anchor nothing validates.
   s.dane = cfg.smtp_dane && !s.trust_anchor.empty();
+  s.mta_sts = cfg.smtp_mta_sts;
+  s.sts_cache = cfg.spool_directory + "/mta-sts";
   for (const auto& e : cfg.etrn_hosts) {
     auto h = common::smtp::parse_next_hop(e);
     if (!h) return Status::error("etrn_hosts: " + e + ": " + h.message());

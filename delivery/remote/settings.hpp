@@ -39,6 +39,8 @@ struct Settings {
   std::string dns_resolver;
   std::string trust_anchor;  // dns_trust_anchor: "" means no DNSSEC validation
   bool dane = false;         // smtp_dane, and a trust anchor to make it possible
+  bool mta_sts = true;       // smtp_mta_sts
+  std::string sts_cache;     // spool/mta-sts: the cached MTA-STS policies
   std::vector<common::smtp::NextHop> etrn_hosts;
   std::vector<std::string> etrn_domains;
   int wakeup_every = 0;
@@ -50,6 +52,10 @@ struct Settings {
   static constexpr int kIdleSeconds = 5;  // keep an idle connection this long
   static constexpr int kMaxMessagesPerConnection = 100;
   static constexpr int kConnectTimeout = 30;
+  // The whole MTA-STS policy fetch (RFC 8461 3.3 leaves it to the sender): bounded by
+  // remote_timeout, at most a minute.
+  static constexpr int kStsFetchTimeout = 60;
+  int sts_fetch_timeout() const { return timeout < kStsFetchTimeout ? timeout : kStsFetchTimeout; }
   int connect_timeout() const { return timeout < kConnectTimeout ? timeout : kConnectTimeout; }
   // TLS policy for one destination: the relayhost with credentials always verifies its
   // certificate (chain and the relayhost's configured name), whatever smtp_tls_policy
