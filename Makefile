@@ -7,7 +7,8 @@
 #   make test-sanitize   the whole test suite under ASan and UBSan
 #   make test-faults     only the fault-injection, crash and privilege tests (also in make test)
 #   make test-tls   testssl.sh against ports 465 and 995 of a private server (minutes)
-#   make install    install binaries, man pages, config, users and directories (DESTDIR-aware)
+#   make install    install binaries, man pages, config, users and directories (DESTDIR-aware);
+#                   IMAP=dovecot also writes Dovecot's IMAP configuration (mailctl dovecot config)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
@@ -87,7 +88,8 @@ COMMON_SRCS := $(filter-out %_test.cpp %_fuzz.cpp %/doctest_main.cpp %/fuzz_repl
 COMMON_LIB := $(BUILD)/lib/libcommon.a
 
 # program name -> folder
-PROGRAMS := smtpd queue-manager local remote pop3d relayctl mailctl sendmail checks dkim mailbag-auth mailbag-tlskey pop3-mailbox
+PROGRAMS := smtpd queue-manager local remote pop3d relayctl mailctl sendmail checks dkim mailbag-auth mailbag-tlskey pop3-mailbox \
+            mailbag-checkpassword
 dir_smtpd := smtpd
 dir_queue-manager := queue-manager
 dir_local := delivery/local
@@ -101,9 +103,10 @@ dir_dkim := delivery/dkim
 dir_mailbag-auth := common/authd
 dir_mailbag-tlskey := common/tlskey
 dir_pop3-mailbox := pop3d/mailbox
+dir_mailbag-checkpassword := imap
 # folders with a library (a program's folder, plus delivery/ shared by the agents)
 MODULES := smtpd queue-manager delivery delivery/local delivery/remote pop3d relayctl mailctl mailctl/sendmail smtpd/checks delivery/dkim \
-           common/authd common/tlskey pop3d/mailbox
+           common/authd common/tlskey pop3d/mailbox imap
 libname = $(BUILD)/lib/lib$(subst /,_,$(1)).a
 obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 
@@ -290,6 +293,14 @@ install: all
 	  echo "Installed. Next: edit $(CONFDIR)/mailbag.conf, add a domain and a user with mailctl, then"; \
 	  echo "  systemctl daemon-reload && systemctl enable --now mailbag.target"; \
 	else echo "Staged into '$(DESTDIR)'; run 'mailctl init' as root on the target machine."; fi
+	@if [ "$(IMAP)" = dovecot ]; then \
+	  if [ ! -x /usr/sbin/dovecot ]; then \
+	    echo "IMAP=dovecot: Dovecot is not installed (apt-get install dovecot-imapd); no IMAP configuration written"; exit 1; fi; \
+	  if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+	    $(SBINDIR)/mailctl -c $(CONFDIR)/mailbag.conf dovecot config $(CONFDIR)/dovecot && \
+	    echo "IMAP: start Dovecot with: dovecot -c $(CONFDIR)/dovecot/dovecot.conf"; \
+	  else echo "IMAP=dovecot: run 'mailctl dovecot config' as root on the target machine."; fi; \
+	elif [ -n "$(IMAP)" ]; then echo "IMAP=$(IMAP): only IMAP=dovecot is known"; exit 1; fi
 
 clean:
 	rm -rf $(BUILD) build-san

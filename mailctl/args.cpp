@@ -57,7 +57,9 @@ std::string usage() {
          "  rule list                 every filtering rule\n"
          "  tls tlsa [HOST]           the DANE TLSA record (3 1 1) for tls_cert_file at HOST\n"
          "  flush                     deliver all deferred mail now (as queue flush)\n"
-         "  wakeup                    ask every etrn_hosts now for etrn_domains (ETRN)\n";
+         "  wakeup                    ask every etrn_hosts now for etrn_domains (ETRN)\n"
+         "  dovecot config [DIR]      write Dovecot's IMAP configuration (default DIR: next to\n"
+         "                            mailbag.conf, in dovecot/); never over files it did not write\n";
 }
 
 common::Result<Args> parse_args(const std::vector<std::string>& argv) {
@@ -246,6 +248,12 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
       return Status::error(sub.empty() ? "'tls' needs tlsa" : "unknown command 'tls " + sub + "'");
     if (auto st = want(2, 3); !st) return st;
     a.command = Command::kTlsTlsa;
+    if (rest.size() == 3) a.target = rest[2];
+  } else if (c == "dovecot") {
+    if (sub != "config")
+      return Status::error(sub.empty() ? "'dovecot' needs config" : "unknown command 'dovecot " + sub + "'");
+    if (auto st = want(2, 3); !st) return st;
+    a.command = Command::kDovecotConfig;
     if (rest.size() == 3) a.target = rest[2];
   } else if (c == "relay-recipient") {
     if (sub == "add") {

@@ -62,6 +62,7 @@ enum class Command {
   kRuleList,
   kTlsTlsa,
   kWakeup,
+  kDovecotConfig,
 };
 
 // `user autoreply` options; unset ones keep what the record holds.

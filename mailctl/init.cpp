@@ -2,8 +2,8 @@
 //   spool_directory  0755 root           incoming  3730 mb-queue:mb-drop
 //   queue, corrupt, state  0700 mb-queue private   0755 mb-queue
 //   data_directory   0755 root           accounts.mdb mb-admin:mb-acct, passwd.mdb
-//                                        mb-admin:mb-authd, relay.mdb mb-pop3d:mb-relay
-//                                        (0640, lock 0660; root never opens them)
+//                                        mb-admin:mb-authd (0640), relay.mdb mb-pop3d:mb-relay
+//                                        (0660: two writers); locks 0660; root never opens them
 //     quota/  0750 mb-vmail:mb-acct      srs.secret 0600 root:root (made once, random)
 //   mail_directory   0770 mb-vmail:mb-mail
 //   data_directory/dkim  0711 mb-dkim (DKIM keys)   spool/signer  0710 mb-dkim:mb-remote
@@ -50,13 +50,14 @@ std::vector<Spec> directory_plan(const common::spool::Layout& l) {
 }
 
 std::vector<DbSpec> database_plan(const common::spool::Layout& l) {
-  auto db = [](DbKind k, const std::string& path, const char* user, const char* group) {
-    return DbSpec{k, Spec{path, 0640, user, group}, Spec{path + "-lock", 0660, user, group}};
+  auto db = [](DbKind k, const std::string& path, const char* user, const char* group, mode_t mode = 0640) {
+    return DbSpec{k, Spec{path, mode, user, group}, Spec{path + "-lock", 0660, user, group}};
   };
   return {
       db(DbKind::kAccounts, l.accounts_db(), "mb-admin", "mb-acct"),
       db(DbKind::kPasswd, l.passwd_db(), "mb-admin", "mb-authd"),
-      db(DbKind::kRelay, l.relay_db(), "mb-pop3d", "mb-relay"),
+      db(DbKind::kRelay, l.relay_db(), common::relaydb::kOwner, common::relaydb::kGroup,
+         common::relaydb::kDataMode),
   };
 }
 

@@ -8,6 +8,7 @@
 #include "mailctl/check_dns.hpp"
 #include "mailctl/commands.hpp"
 #include "mailctl/dkim.hpp"
+#include "mailctl/dovecot.hpp"
 #include "mailctl/etrn.hpp"
 #include "mailctl/init.hpp"
 #include "mailctl/queue.hpp"
@@ -70,6 +71,7 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
     case Command::kDkimList: return cmd_dkim_list(ctx);
     case Command::kTlsTlsa: return cmd_tls_tlsa(ctx, args->target);
     case Command::kWakeup: return cmd_wakeup(ctx);
+    case Command::kDovecotConfig: return cmd_dovecot_config(ctx, args->target, args->config_path);
     case Command::kHelp:
     case Command::kCheckConfig:
     case Command::kConfigExample: return EX_USAGE;

@@ -18,7 +18,8 @@ bool has_control(std::string_view s) {
 Result<ipc::AuthCheck> check_request(const ipc::FrameView& frame) {
   auto c = ipc::decode<ipc::AuthCheck>(frame);
   if (!c) return c.status();
-  if (c->service != kServiceSmtp && c->service != kServicePop3) return Status::error("unknown service");
+  if (c->service != kServiceSmtp && c->service != kServicePop3 && c->service != kServiceImap)
+    return Status::error("unknown service");
   if (c->client.size() > kMaxClient || has_control(c->client)) return Status::error("bad client address");
   if (c->login.empty() || c->login.size() > kMaxLogin || has_control(c->login))
     return Status::error("bad login name");
@@ -40,6 +41,22 @@ Result<ipc::AuthRedeem> check_redeem(const ipc::FrameView& frame) {
 bool peer_allowed(const PeerPolicy& policy, uid_t uid) {
   if (!policy.enforce) return true;
   return std::find(policy.uids.begin(), policy.uids.end(), uid) != policy.uids.end();
+}
+
+namespace {
+bool listed(const std::vector<uid_t>& uids, uid_t uid) {
+  return std::find(uids.begin(), uids.end(), uid) != uids.end();
+}
+}  // namespace
+
+bool connect_allowed(const PeerPolicy& policy, uid_t uid) {
+  if (!policy.enforce) return true;
+  return listed(policy.uids, uid) || listed(policy.redeem_uids, uid) || listed(policy.imap_uids, uid);
+}
+
+bool check_allowed(const PeerPolicy& policy, uid_t uid, std::string_view service) {
+  if (!policy.enforce) return true;
+  return listed(service == kServiceImap ? policy.imap_uids : policy.uids, uid);
 }
 
 bool redeem_allowed(const PeerPolicy& policy, uid_t uid) {

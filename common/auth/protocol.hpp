@@ -28,6 +28,8 @@ inline constexpr std::size_t kTokenSize = 64;
 
 inline constexpr std::string_view kServiceSmtp = "smtp";
 inline constexpr std::string_view kServicePop3 = "pop3";
+// Dovecot's IMAP logins, asked by its passdb program mailbag-checkpassword (imap/).
+inline constexpr std::string_view kServiceImap = "imap";
 
 // Decodes an AuthCheck frame and checks its fields. An error: the peer speaks nonsense
 // and its connection is closed.
@@ -38,9 +40,13 @@ Result<ipc::AuthCheck> check_request(const ipc::FrameView& frame);
 Result<ipc::AuthRedeem> check_redeem(const ipc::FrameView& frame);
 
 // Who may ask. When the daemon started as root, `uids` are the users of smtpd and pop3d
-// plus root, who may check passwords (AuthCheck), and `redeem_uids` the POP3 mailbox
-// process's user plus root, who may redeem login tokens (AuthRedeem); a peer in neither
-// list is refused at accept, and a request its list does not allow closes its connection.
+// plus root, who may check passwords for SMTP and POP3 (AuthCheck), `imap_uids` the user
+// of Dovecot's passdb program plus root, who may check passwords for IMAP only, and
+// `redeem_uids` the POP3 mailbox process's user plus root, who may redeem login tokens
+// (AuthRedeem); a peer in no list is refused at accept, and a request its list does not
+// allow closes its connection. The IMAP checker is kept apart because it runs under
+// Dovecot, outside Mailbag's own processes: it can ask about IMAP logins (which the
+// daemon limits per client itself), never obtain a POP3 login token.
 // Started by an ordinary user (tests, a private instance), every program runs as that
 // user and there is no boundary to keep: `enforce` is false and anyone who can open the
 // socket is served.
@@ -48,7 +54,12 @@ struct PeerPolicy {
   bool enforce = true;
   std::vector<uid_t> uids;
   std::vector<uid_t> redeem_uids;
+  std::vector<uid_t> imap_uids;
 };
+// May connect at all (any list).
+bool connect_allowed(const PeerPolicy& policy, uid_t uid);
+// May send AuthCheck for `service` (smtp and pop3: `uids`; imap: `imap_uids`).
+bool check_allowed(const PeerPolicy& policy, uid_t uid, std::string_view service);
 bool peer_allowed(const PeerPolicy& policy, uid_t uid);
 bool redeem_allowed(const PeerPolicy& policy, uid_t uid);
 

@@ -46,6 +46,8 @@ TEST_CASE("check_request: a well-formed check passes unchanged") {
 TEST_CASE("check_request: field limits") {
   auto c = good();
   c.service = "imap";
+  CHECK(roundtrip(c).is_ok());
+  c.service = "ftp";
   CHECK_FALSE(roundtrip(c).is_ok());
   c = good();
   c.login = "";
@@ -111,8 +113,8 @@ TEST_CASE("peer_allowed: only the listed users when enforcing; anyone otherwise"
   CHECK(common::auth::peer_allowed(p, 0));
   CHECK(common::auth::peer_allowed(p, 102));
   CHECK_FALSE(common::auth::peer_allowed(p, 103));
-  CHECK_FALSE(common::auth::peer_allowed(common::auth::PeerPolicy{true, {}, {}}, 0));
-  CHECK(common::auth::peer_allowed(common::auth::PeerPolicy{false, {}, {}}, 12345));
+  CHECK_FALSE(common::auth::peer_allowed(common::auth::PeerPolicy{true, {}, {}, {}}, 0));
+  CHECK(common::auth::peer_allowed(common::auth::PeerPolicy{false, {}, {}, {}}, 12345));
 }
 
 TEST_CASE("check_redeem: an account and a 64-digit hex token, nothing else") {
@@ -166,5 +168,27 @@ TEST_CASE("redeem_allowed: only the mailbox process's users when enforcing") {
   CHECK(common::auth::redeem_allowed(p, 105));
   CHECK_FALSE(common::auth::redeem_allowed(p, 101));  // the login process cannot redeem
   CHECK_FALSE(common::auth::peer_allowed(p, 105));    // nor the mailbox process check passwords
-  CHECK(common::auth::redeem_allowed(common::auth::PeerPolicy{false, {}, {}}, 4242));
+  CHECK(common::auth::redeem_allowed(common::auth::PeerPolicy{false, {}, {}, {}}, 4242));
+}
+
+TEST_CASE("check_allowed: the IMAP checker asks about IMAP only, the others never about IMAP") {
+  common::auth::PeerPolicy p;
+  p.uids = {0, 101, 102};
+  p.redeem_uids = {0, 105};
+  p.imap_uids = {0, 107};
+  using common::auth::check_allowed;
+  CHECK(check_allowed(p, 107, "imap"));
+  CHECK_FALSE(check_allowed(p, 107, "pop3"));  // no POP3 login token for Dovecot's side
+  CHECK_FALSE(check_allowed(p, 107, "smtp"));
+  CHECK_FALSE(check_allowed(p, 101, "imap"));  // smtpd and pop3d keep to their services
+  CHECK(check_allowed(p, 101, "smtp"));
+  CHECK_FALSE(check_allowed(p, 105, "imap"));
+  CHECK(check_allowed(p, 0, "imap"));
+  CHECK(common::auth::connect_allowed(p, 107));
+  CHECK(common::auth::connect_allowed(p, 105));
+  CHECK_FALSE(common::auth::connect_allowed(p, 108));
+  CHECK_FALSE(common::auth::redeem_allowed(p, 107));
+  common::auth::PeerPolicy open;
+  open.enforce = false;
+  CHECK(check_allowed(open, 4242, "imap"));
 }

@@ -1,11 +1,12 @@
 // mailbag-auth: the authentication daemon. It lives under common/ because it is a
-// service of the common layer rather than a mail protocol of its own: smtpd (AUTH) and
-// pop3d (USER/PASS) ask it today, and an IMAP server's password database (Dovecot's
-// passdb, a checkpassword-style client) can ask it the same way later.
+// service of the common layer rather than a mail protocol of its own: smtpd (AUTH),
+// pop3d (USER/PASS) and Dovecot's IMAP logins (its passdb program mailbag-checkpassword,
+// imap/) ask it.
 // Runs as mb-authd (primary group mb-authd, which alone can read passwd.mdb; mb-acct for
-// accounts.mdb). As root it only creates private/auth (0660, group mb-auth: smtpd, pop3d
-// and the POP3 mailbox process), then drops privileges for good and opens the databases. It has no network
-// socket; the frames of private/auth are the only input it parses. See mailbag-auth(8).
+// accounts.mdb; mb-relay to stamp relay.mdb for IMAP logins). As root it only creates private/auth (0660,
+// group mb-auth: smtpd, pop3d and the POP3 mailbox process), then drops privileges for good and opens the
+// databases. It has no network socket; the frames of private/auth are the only input it parses. See
+// mailbag-auth(8).
 #include <sysexits.h>
 
 #include <cstdlib>
@@ -50,6 +51,15 @@ common::io::UniqueFd listen_auth(const common::spool::Layout& layout, common::au
       if (!uid) log::fatal("%s (run mailctl init)", uid.message().c_str());
       policy->redeem_uids.push_back(*uid);
     }
+    // IMAP logins are asked by Dovecot's passdb program alone (and root's tools). Its
+    // user exists once mailctl init ran in this version; until then, no IMAP checker.
+    policy->imap_uids.push_back(0);
+    if (const auto* id = common::privsep::identity_for("mailbag-checkpassword")) {
+      if (auto uid = common::privsep::user_id(id->user))
+        policy->imap_uids.push_back(*uid);
+      else
+        log::warn("%s: IMAP logins refused (run mailctl init)", uid.message().c_str());
+    }
   }
   auto s = common::ipc::listen_unix(layout.auth_socket(), 0660, gid);
   if (!s) log::fatal("%s", s.message().c_str());
@@ -85,7 +95,17 @@ int main(int argc, char** argv) {
   auto signals = common::io::install_termination_handlers(base.get());
   int rc = 0;
   {
-    authd::Server server(base.get(), std::move(listener), std::move(policy), std::move(verifier));
+    authd::ImapGate::Settings imap;
+    imap.limits = common::io::ClientLimits::Settings{0,
+                                                     0,
+                                                     cfg.pop3d_auth_failure_limit,
+                                                     cfg.pop3d_auth_block_time,
+                                                     static_cast<int>(cfg.client_ipv6_prefix_length),
+                                                     false};
+    imap.pop_before_smtp = cfg.pop_before_smtp;
+    imap.relay_db = layout.relay_db();
+    authd::Server server(base.get(), std::move(listener), std::move(policy), std::move(verifier),
+                         std::move(imap));
     if (auto st = server.start(); !st) {
       log::error("%s", st.message().c_str());
       return EX_OSERR;

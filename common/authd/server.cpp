@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <ctime>
 
 #include "common/io/fdio.hpp"
 #include "common/ipc/socket.hpp"
@@ -27,16 +28,15 @@ double monotonic() {
 }  // namespace
 
 Server::Server(event_base* base, common::io::UniqueFd listener, common::auth::PeerPolicy policy,
-               std::unique_ptr<Verifier> verifier)
+               std::unique_ptr<Verifier> verifier, ImapGate::Settings imap)
     : base_(base),
       policy_(std::move(policy)),
       verifier_(std::move(verifier)),
+      imap_(std::move(imap)),
       peers_(base, std::move(listener),
              {"private/auth", ipc::kProtoAuth, "mailbag-auth", kMaxPeers,
-              [this](uid_t uid) {
-                return common::auth::peer_allowed(policy_, uid) || common::auth::redeem_allowed(policy_, uid);
-              },
-              "not smtpd, pop3d, the POP3 mailbox process or root"},
+              [this](uid_t uid) { return common::auth::connect_allowed(policy_, uid); },
+              "not smtpd, pop3d, the POP3 mailbox process, the IMAP passdb program or root"},
              [this](std::uint64_t peer, const ipc::FrameView& f, common::io::UniqueFd passed) {
                (void)passed;  // nothing is passed on this socket; a stray descriptor is closed
                on_frame(peer, f);
@@ -46,7 +46,15 @@ Server::~Server() { life_.end(); }
 
 Status Server::start() {
   MB_TRY(verifier_->start(base_));
+  prune_.reset(event_new(base_, -1, EV_PERSIST, prune_cb, this));
+  if (!prune_) return Status::error("event_new (prune)");
+  timeval minute{60, 0};
+  evtimer_add(prune_.get(), &minute);
   return peers_.start();
+}
+
+void Server::prune_cb(evutil_socket_t, short, void* arg) noexcept {
+  static_cast<Server*>(arg)->imap_.prune(monotonic());
 }
 
 // Each request type only from the users the policy lists for it: the login processes
@@ -59,8 +67,6 @@ void Server::on_frame(std::uint64_t peer, const ipc::FrameView& f) {
       return peers_.drop(peer, "AuthRedeem from a user that may not redeem login tokens");
     return on_redeem(peer, f);
   }
-  if (!common::auth::peer_allowed(policy_, p->uid))
-    return peers_.drop(peer, "a request other than AuthRedeem from the POP3 mailbox process's user");
   on_check(peer, f);
 }
 
@@ -69,29 +75,51 @@ void Server::on_check(std::uint64_t peer, const ipc::FrameView& f) {
   if (!p) return;
   auto req = common::auth::check_request(f);
   if (!req) return peers_.drop(peer, "bad request: " + req.message());
+  // Each service only from the users the policy lists for it (common/auth/protocol.hpp).
+  if (!common::auth::check_allowed(policy_, p->uid, req->service))
+    return peers_.drop(peer, "an AuthCheck for " + req->service + " from a user that may not ask for it");
   if (p->ch->queued() >= kMaxUnread) return peers_.drop(peer, "too many replies left unread");
   std::uint64_t request_id = req->request_id;
   bool pop3 = req->service == common::auth::kServicePop3;
+  bool imap = req->service == common::auth::kServiceImap;
   std::string login = req->login, client = req->client, service = req->service;
+  // IMAP: the client's failure limit is kept here (imap_gate.hpp); a blocked client is
+  // refused without a check.
+  if (imap && !imap_.start(client, monotonic())) {
+    OPENSSL_cleanse(req->password.data(), req->password.size());
+    if (warn_.allow("blocked imap " + client))
+      log::warn("imap login refused: too many failures from %s", client.c_str());
+    Outcome refused;
+    refused.result = ipc::AuthResult::kBadCredentials;
+    return reply(peer, request_id, refused, "");
+  }
   bool queued = verifier_->submit(
       req->login, std::move(req->password),
-      [this, peer, request_id, pop3, login, client, service, g = life_.guard()](const Outcome& o) {
+      [this, peer, request_id, pop3, imap, login, client, service, g = life_.guard()](const Outcome& o) {
         if (!g) return;
         Outcome out = o;
         std::string token;
         if (pop3 && o.result == ipc::AuthResult::kOk)
           token = tokens_.issue(o.account, o.maildir, monotonic());
-        if (o.result == ipc::AuthResult::kBadCredentials) {
+        bool failed = o.result == ipc::AuthResult::kBadCredentials;
+        if (failed) {
           std::size_t dropped = 0;
           if (warn_.allow("fail " + service + " " + client, &dropped))
             log::info("%s login failed for %s from %s%s", service.c_str(), log::printable(login, 80).c_str(),
                       client.c_str(),
                       dropped ? (" (" + std::to_string(dropped) + " more not logged)").c_str() : "");
         }
-        reply(peer, request_id, out, token);
+        if (!imap) return reply(peer, request_id, out, token);
+        double hold = imap_.finish(client, monotonic(), failed);
+        if (o.result == ipc::AuthResult::kOk) imap_.granted(client, std::time(nullptr));
+        if (hold <= 0) return reply(peer, request_id, out, token);
+        common::io::run_after(base_, hold, [this, peer, request_id, out, g2 = life_.guard()] {
+          if (g2) reply(peer, request_id, out, "");
+        });
       });
   OPENSSL_cleanse(req->password.data(), req->password.size());
   if (!queued) {
+    if (imap) (void)imap_.finish(client, monotonic(), false);  // not the client's failure
     if (warn_.allow("queue full"))
       log::warn("%zu password checks already waiting: answering a temporary failure", verifier_->waiting());
     reply(peer, request_id, Outcome{}, "");

@@ -1,5 +1,6 @@
 // The authentication daemon's loop: the listener on private/auth (made before the
-// privilege drop), one Channel per peer (smtpd, pop3d, the POP3 mailbox process), the
+// privilege drop), one Channel per peer (smtpd, pop3d, the POP3 mailbox process, Dovecot's
+// passdb program for IMAP logins, with their limits and relay stamp in imap_gate.hpp), the
 // Verifier's bounded work queue, and the one-time login tokens (tokens.hpp) issued with
 // each good POP3 login and redeemed by the mailbox process. A peer whose uid the
 // PeerPolicy does not allow is closed at accept; a frame that is not a well-formed
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "common/auth/protocol.hpp"
+#include "common/authd/imap_gate.hpp"
 #include "common/authd/tokens.hpp"
 #include "common/authd/verifier.hpp"
 #include "common/io/event.hpp"
@@ -33,7 +35,7 @@ class Server {
   static constexpr std::size_t kMaxUnread = 1024;
 
   Server(event_base* base, common::io::UniqueFd listener, common::auth::PeerPolicy policy,
-         std::unique_ptr<Verifier> verifier);
+         std::unique_ptr<Verifier> verifier, ImapGate::Settings imap);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -45,11 +47,14 @@ class Server {
   void on_check(std::uint64_t peer, const common::ipc::FrameView& f);
   void on_redeem(std::uint64_t peer, const common::ipc::FrameView& f);
   void reply(std::uint64_t peer, std::uint64_t request_id, const Outcome& o, const std::string& token);
+  static void prune_cb(evutil_socket_t, short, void* arg) noexcept;
 
   event_base* base_;
   common::auth::PeerPolicy policy_;
   std::unique_ptr<Verifier> verifier_;
   LoginTokens tokens_;
+  ImapGate imap_;
+  common::io::EventPtr prune_;
   common::ipc::PeerServer peers_;
   common::log::RateLimiter warn_{std::chrono::seconds(60)};
   common::io::Lifetime life_;  // guards the verifier's callbacks

@@ -31,10 +31,12 @@ EventBasePtr new_event_base() {
   return b;
 }
 
-void run_soon(event_base* base, std::function<void()> fn) {
+void run_soon(event_base* base, std::function<void()> fn) { run_after(base, 0, std::move(fn)); }
+
+void run_after(event_base* base, double seconds, std::function<void()> fn) {
   auto* s = new Soon{std::move(fn)};
-  timeval zero{0, 0};
-  if (event_base_once(base, -1, EV_TIMEOUT, soon_cb, s, &zero) != 0) {
+  timeval when = to_timeval(seconds);
+  if (event_base_once(base, -1, EV_TIMEOUT, soon_cb, s, &when) != 0) {
     delete s;
     MB_CHECK(false, "event_base_once failed");
   }

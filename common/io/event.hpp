@@ -39,6 +39,9 @@ EventBasePtr new_event_base();
 
 // Runs `fn` on the next turn of the loop (muduo's deferred-close pattern).
 void run_soon(event_base* base, std::function<void()> fn);
+// Runs `fn` once, `seconds` from now (a held reply). Like run_soon, the callback must
+// check that what it touches still exists.
+void run_after(event_base* base, double seconds, std::function<void()> fn);
 
 // Installs SIGTERM/SIGINT handlers that leave the loop (event_base_loopexit) and ignores
 // SIGPIPE. The returned events must live as long as the loop.

@@ -18,13 +18,18 @@ const std::vector<Identity>& identities() {
       // Not a daemon: mailctl run by root edits accounts.mdb and passwd.mdb as this user.
       {"mailctl", "mb-admin", "mb-admin", {"mb-acct", "mb-authd"}},
       // The authentication daemon: the only reader of passwd.mdb (its group); no network.
-      {"mailbag-auth", "mb-authd", "mb-authd", {"mb-acct"}},
+      // mb-relay: it stamps relay.mdb for good IMAP logins (pop_before_smtp).
+      {"mailbag-auth", "mb-authd", "mb-authd", {"mb-acct", "mb-relay"}},
       // The TLS key daemon: the only process that reads the TLS private key; no network,
       // no shared group (its group, mb-tlskey, may be given read access to the key file).
       {"mailbag-tlskey", "mb-tlskey", "mb-tlskey", {}},
       // The POP3 mailbox process: the Maildirs (of logins the authentication daemon
       // vouched for with a token); no network, no password.
       {"pop3-mailbox", "mb-pop3mbox", "mb-pop3mbox", {"mb-mail", "mb-auth"}},
+      // Dovecot's passdb program (imap/): run by Dovecot's auth process, which the
+      // configuration of `mailctl dovecot config` runs as this user. It may only ask the
+      // authentication daemon about IMAP logins; no database, no Maildir, no spool.
+      {"mailbag-checkpassword", "mb-imapauth", "mb-imapauth", {"mb-auth"}},
   };
   return t;
 }

@@ -4,10 +4,12 @@
 //             local for forwards and auto-replies)
 //   mb-acct   read accounts.mdb (domains, users, aliases; no password hashes)
 //   mb-auth   connect to the authentication daemon (private/auth): smtpd for AUTH,
-//             pop3d for login, pop3-mailbox to redeem login tokens. Only the daemon's
+//             pop3d for login, pop3-mailbox to redeem login tokens, mailbag-checkpassword
+//             (user mb-imapauth, under Dovecot) for IMAP logins. Only the daemon's
 //             own user mb-authd (primary group mb-authd) reads passwd.mdb (password
 //             hashes).
-//   mb-relay  relay.mdb (POP-before-SMTP): pop3d writes, smtpd reads
+//   mb-relay  relay.mdb (POP- and IMAP-before-SMTP): pop3d and mailbag-auth write,
+//             smtpd reads
 //   mb-mail   the Maildirs (local delivers, pop3-mailbox serves POP3; not pop3d)
 // The DKIM signer's user mb-dkim alone reads the private keys (data_directory/dkim); the
 // TLS key daemon's user mb-tlskey alone holds the TLS private key.

@@ -108,7 +108,7 @@ Result<std::unique_ptr<RelayDb>> RelayDb::open(const std::string& path, Mode mod
   opt.map_size = 1u << 20;
   opt.max_map_size = 4ull << 30;
   opt.max_dbs = 2;
-  opt.mode = 0640;
+  opt.mode = kDataMode;
   if (opt.read_only && ::access(path.c_str(), F_OK) != 0) return Status::sys("relay database " + path);
   auto env = lmdb::Env::open(path, opt);
   if (!env) return env.status();
@@ -250,7 +250,7 @@ Status fix_ownership(const std::string& path) {
   if (::geteuid() == 0) return Status::ok();
   auto gid = privsep::group_id(kGroup);
   const std::string lock = path + "-lock";
-  for (const auto& [p, mode] : {std::pair<std::string, mode_t>{path, 0640}, {lock, 0660}}) {
+  for (const auto& [p, mode] : {std::pair<std::string, mode_t>{path, kDataMode}, {lock, 0660}}) {
     io::UniqueFd fd(::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     struct stat st;
     if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid()) continue;
@@ -268,7 +268,7 @@ Status precreate(const std::string& path) {
   if (!uid) return uid.status();
   auto gid = privsep::group_id(kGroup);
   if (!gid) return gid.status();
-  for (const auto& [p, mode] : {std::pair<std::string, mode_t>{path, 0640}, {path + "-lock", 0660}}) {
+  for (const auto& [p, mode] : {std::pair<std::string, mode_t>{path, kDataMode}, {path + "-lock", 0660}}) {
     io::UniqueFd fd(::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd) {
       if (errno == EEXIST) continue;

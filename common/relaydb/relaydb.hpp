@@ -107,8 +107,9 @@ class RelayChecker {
 };
 
 // As the files' owner (pop3d, or relayctl acting as mb-pop3d): gives relay.mdb group
-// mb-relay mode 0640 and its lock file group mb-relay mode 0660 (pop3d writes, smtpd
-// shares the lock table as a reader), for files LMDB may just have created. Never as
+// mb-relay mode kDataMode and its lock file group mb-relay mode 0660 (pop3d writes, and
+// the authentication daemon for IMAP logins through the group; smtpd shares the lock
+// table as a reader), for files LMDB may just have created. Never as
 // root, never on a file someone else owns, never through a symlink: a no-op then.
 Status fix_ownership(const std::string& path);
 // As root: creates a missing relay.mdb and lock file empty (O_EXCL, never through a
@@ -118,6 +119,11 @@ Status precreate(const std::string& path);
 // The user and group relay.mdb belongs to, whom root's tools become before opening it.
 inline constexpr const char* kOwner = "mb-pop3d";
 inline constexpr const char* kGroup = "mb-relay";
+// relay.mdb's mode: group-writable, since two writers stamp it (pop3d, its owner, for
+// POP3 logins; the authentication daemon, through mb-relay, for IMAP logins). smtpd,
+// also in mb-relay, opens it read-only; write access would give it nothing it does
+// not have, since it is smtpd that decides whether a client may relay.
+inline constexpr mode_t kDataMode = 0660;
 
 // The `relayctl dump` / `load` text: one "address<TAB>ticks" line per entry.
 std::string format_entry(const Entry& e);

@@ -244,7 +244,7 @@ def test_garbage_on_the_socket_drops_the_peer_never_the_daemon(m):
         frame(AUTH_CHECK, b"\x00" * 7),                                 # truncated request id
         frame(AUTH_CHECK, u64(1) + b"\xff\xff\xff\xff"),                # string length past the end
         frame(AUTH_CHECK, u64(1) + s("smtp") + s("1.2.3.4") + s(USER) + s("pw") + b"x"),  # trailing
-        frame(AUTH_CHECK, u64(1) + s("imap") + s("1.2.3.4") + s(USER) + s("pw")),  # unknown service
+        frame(AUTH_CHECK, u64(1) + s("ftp") + s("1.2.3.4") + s(USER) + s("pw")),   # unknown service
         frame(AUTH_CHECK, u64(1) + s("smtp") + s("1.2.3.4") + s("") + s("pw")),     # empty login
         frame(AUTH_REPLY, u64(1) + b"\x00" + s("") + s("")),           # a reply sent to the server
         struct.pack(">IH", 100, AUTH_CHECK) + b"short",                 # length lies

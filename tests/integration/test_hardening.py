@@ -9,7 +9,8 @@
 #           write it, and cannot open passwd.mdb: AUTH asks the authentication daemon;
 #   pop3d   cannot touch the queue or the drop directory, nor submit mail, nor open
 #           passwd.mdb;
-#   mailbag-auth reads passwd.mdb and accounts.mdb (writes neither), and touches no
+#   mailbag-auth reads passwd.mdb and accounts.mdb (writes neither; it stamps relay.mdb
+#           for IMAP logins), and touches no
 #           queue, drop directory, Maildir or TLS key;
 #   mailbag-tlskey holds the TLS private key (read as root before the drop) and touches
 #           nothing else; smtpd and pop3d reach its socket, and the key is nowhere in
@@ -93,7 +94,7 @@ IDENTITIES = {  # common/privsep/users.cpp
     "local": ("mb-vmail", "mb-mail", {"mb-acct", "mb-drop"}),
     "remote": ("mb-remote", "mb-remote", set()),
     "pop3d": ("mb-pop3d", "mb-pop3d", {"mb-auth", "mb-relay"}),
-    "mailbag-auth": ("mb-authd", "mb-authd", {"mb-acct"}),
+    "mailbag-auth": ("mb-authd", "mb-authd", {"mb-acct", "mb-relay"}),
     "mailbag-tlskey": ("mb-tlskey", "mb-tlskey", set()),
     "pop3-mailbox": ("mb-pop3mbox", "mb-pop3mbox", {"mb-mail", "mb-auth"}),
 }

@@ -18,7 +18,7 @@ IDENTITIES = {
     "smtpd": ("mb-smtpd", "mb-smtpd", {"mb-drop", "mb-acct", "mb-auth", "mb-relay"}),
     "queue-manager": ("mb-queue", "mb-queue", {"mb-drop", "mb-acct"}),
     "local": ("mb-vmail", "mb-mail", {"mb-acct", "mb-drop"}),
-    "mailbag-auth": ("mb-authd", "mb-authd", {"mb-acct"}),
+    "mailbag-auth": ("mb-authd", "mb-authd", {"mb-acct", "mb-relay"}),
     "mailbag-tlskey": ("mb-tlskey", "mb-tlskey", set()),
 }
 
