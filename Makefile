@@ -88,8 +88,7 @@ COMMON_SRCS := $(filter-out %_test.cpp %_fuzz.cpp %/doctest_main.cpp %/fuzz_repl
 COMMON_LIB := $(BUILD)/lib/libcommon.a
 
 # program name -> folder
-PROGRAMS := smtpd queue-manager local remote pop3d relayctl mailctl sendmail checks dkim mailbag-auth mailbag-tlskey pop3-mailbox \
-            mailbag-checkpassword
+PROGRAMS := smtpd queue-manager local remote pop3d relayctl mailctl sendmail checks dkim mailbag-auth mailbag-tlskey pop3-mailbox mailbag-checkpassword
 dir_smtpd := smtpd
 dir_queue-manager := queue-manager
 dir_local := delivery/local

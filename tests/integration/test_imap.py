@@ -290,3 +290,28 @@ def test_only_the_imap_checker_asks_about_imap(imap):
     assert ask("mb-remote", "mb-remote", "imap") == "closed"      # nor for anyone else
     m.wait_for_log("mailbag-auth", "an AuthCheck for pop3 from a user that may not ask for it")
     assert m.alive("mailbag-auth")
+
+
+def test_dovecot_config_never_replaces_a_file_it_did_not_write(make_mailbag, tmp_path):
+    m = make_mailbag()
+    target = tmp_path / "dovecot"
+    r = m.mailctl("dovecot", "config", str(target))
+    assert "wrote %s/dovecot.conf" % target in r.stdout
+    conf = (target / "dovecot.conf").read_text()
+    assert conf.startswith("# Written by mailctl dovecot config (Mailbag).\n")
+    assert "args = %s/checkpassword" % target in conf and "home=%s/%%d/%%n" % m.mail in conf
+    wrapper = (target / "checkpassword").read_text()
+    assert os.stat(target / "checkpassword").st_mode & 0o777 == 0o755
+    assert "-c '%s'" % m.conf_path in wrapper and "mailbag-checkpassword" in wrapper
+    # Run again: its own files are replaced; the administrator's local.conf is not.
+    (target / "local.conf").write_text("listen = 192.0.2.1\n")
+    m.mailctl("dovecot", "config", str(target))
+    assert (target / "local.conf").read_text() == "listen = 192.0.2.1\n"
+    # A Dovecot configuration it did not write: refused, nothing written.
+    other = tmp_path / "etc-dovecot"
+    other.mkdir()
+    (other / "dovecot.conf").write_text("## Dovecot configuration file\nprotocols = imap pop3\n")
+    r = m.mailctl("dovecot", "config", str(other), check=False)
+    assert r.returncode == 2 and "was not written by mailctl" in r.stderr, r
+    assert (other / "dovecot.conf").read_text() == "## Dovecot configuration file\nprotocols = imap pop3\n"
+    assert not (other / "checkpassword").exists()

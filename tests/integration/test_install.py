@@ -318,7 +318,8 @@ def test_real_install_creates_users_and_tree_and_an_upgrade_keeps_the_mail():
         "mb-pop3d": ["mb-pop3d", ["mb-auth", "mb-relay"]],  # the POP3 login process: no Maildir
         "mb-pop3mbox": ["mb-pop3mbox", ["mb-auth", "mb-mail"]],  # the POP3 mailbox process
         "mb-admin": ["mb-admin", ["mb-acct", "mb-authd"]],  # owns accounts.mdb, passwd.mdb
-        "mb-authd": ["mb-authd", ["mb-acct"]],  # the only reader of passwd.mdb
+        "mb-authd": ["mb-authd", ["mb-acct", "mb-relay"]],  # the only reader of passwd.mdb
+        "mb-imapauth": ["mb-imapauth", ["mb-auth"]],  # Dovecot's auth process: IMAP checks only
         "mb-checks": ["mb-checks", []],  # the built-in checks: no shared group
         "mb-dkim": ["mb-dkim", []],  # the DKIM signer, the only reader of the keys
         "mb-tlskey": ["mb-tlskey", []],  # the TLS key daemon, the only holder of the TLS key
