@@ -1,6 +1,6 @@
 # Mailbag build. Plain GNU make + pkg-config; C++20; objects under $(BUILD)/.
 #   make            build everything (installs missing Debian build packages when root)
-#   make run        start a private demo server in ./run (see README.md)
+#   make run        start a private demo server in ./run (see README.md); IMAP=1 adds Dovecot
 #   make test       format check, unit tests, fuzz-corpus replays, integration tests
 #   make bench      benchmark against Postfix and Dovecot (not part of test; BENCH_ARGS=--quick)
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
@@ -245,7 +245,7 @@ fuzz: test-deps
 	done
 
 run: all
-	@tests/tools/run-demo.sh $(CURDIR)/$(BUILD)/bin $(CURDIR)/run
+	@MAILBAG_DEMO_IMAP=$(IMAP) tests/tools/run-demo.sh $(CURDIR)/$(BUILD)/bin $(CURDIR)/run
 
 bench: all
 	$(call ensure_pkgs,$(BUILD_PKGS) $(TEST_PKGS) linux-perf)

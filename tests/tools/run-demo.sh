@@ -5,6 +5,8 @@
 # existing state and password. Ctrl-C stops every process this script started.
 #   usage: run-demo.sh BIN_DIR RUN_DIR      (absolute paths; see the Makefile's run target)
 #   MAILBAG_DEMO_PORT=N moves SMTP to another port (default 2525), e.g. when 2525 is taken.
+#   MAILBAG_DEMO_IMAP=1 (make run IMAP=1) also starts Dovecot for IMAP, configured by
+#   `mailctl dovecot config` (root only: Dovecot switches to mb-vmail and mb-imapauth).
 set -euo pipefail
 
 bin=${1:?usage: run-demo.sh BIN_DIR RUN_DIR}
@@ -22,6 +24,12 @@ for p in mailctl mailbag-tlskey mailbag-auth queue-manager local remote smtpd po
   [ -x "$bin/$p" ] || die "missing $bin/$p (build it first: make)"
 done
 command -v openssl >/dev/null || die "openssl is needed for the demo certificate (apt-get install openssl)"
+imap=${MAILBAG_DEMO_IMAP:-}
+if [ -n "$imap" ]; then
+  [ -x /usr/sbin/dovecot ] || die "IMAP=1: Dovecot is not installed (apt-get install dovecot-imapd)"
+  [ "$(id -u)" = 0 ] || die "IMAP=1: needs root (Dovecot runs the mail processes as mb-vmail)"
+  [ -x "$bin/mailbag-checkpassword" ] || die "missing $bin/mailbag-checkpassword (build it first: make)"
+fi
 
 mkdir -p "$run/log" "$run/tls"
 chmod 0755 "$run" "$run/log" "$run/tls"
@@ -180,6 +188,28 @@ pop3_up() { (exec 3<>"/dev/tcp/$addr/$pop3_port"); }
 sub_port=$(sed -n 's/^submission_listen *= *[^:]*:\([0-9]*\).*/\1/p' "$conf")
 wait_for "pop3d on $addr:$pop3_port" pop3_up
 
+imap_text=
+if [ -n "$imap" ]; then
+  # mailctl writes dovecot.conf (it replaces only its own files); local.conf, the
+  # administrator's file, moves Dovecot onto the demo's address and ports.
+  imap_port=$((port + 18)) imaps_port=$((port + 19))
+  "$bin/mailctl" -c "$conf" dovecot config "$run/dovecot" >/dev/null
+  mkdir -p "$run/dovecot/run" "$run/dovecot/state"
+  printf '%s\n' "# make run's changes to the Dovecot configuration mailctl wrote." \
+    "base_dir = $run/dovecot/run" "state_dir = $run/dovecot/state" "log_path = $run/log/dovecot.log" \
+    "listen = $addr" "service imap-login {" "  inet_listener imap {" "    port = $imap_port" "  }" \
+    "  inet_listener imaps {" "    port = $imaps_port" "  }" "}" >"$run/dovecot/local.conf"
+  setsid /usr/sbin/dovecot -F -c "$run/dovecot/dovecot.conf" </dev/null >>"$run/log/dovecot.log" 2>&1 &
+  names+=(dovecot)
+  pids+=($!)
+  imap_up() { (exec 3<>"/dev/tcp/$addr/$imap_port"); }
+  wait_for "Dovecot's IMAP on $addr:$imap_port" imap_up
+  imap_text="
+  Read it over IMAP (Dovecot: port $imap_port with STARTTLS, $imaps_port with TLS; the same password):
+    /usr/bin/python3 -c 'import imaplib,ssl; c=imaplib.IMAP4(\"$addr\", $imap_port); c.starttls(ssl._create_unverified_context()); c.login(\"$user\", open(\"$pwfile\").read().strip()); n=int(c.select()[1][0]); print(c.fetch(str(n), \"(BODY[])\")[1][0][1].decode() if n else \"no mail yet\"); c.logout()'
+"
+fi
+
 cat <<EOF
 
 Mailbag demo server is running on $addr:$port
@@ -195,6 +225,7 @@ Mailbag demo server is running on $addr:$port
     ls $run/mail/$domain/demo/new/
   Fetch it over POP3 (port $pop3_port; STLS is offered too):
     /usr/bin/python3 -c 'import poplib; p=poplib.POP3("$addr", $pop3_port); p.user("$user"); p.pass_(open("$pwfile").read().strip()); n=p.stat()[0]; print(b"\n".join(p.retr(n)[1]).decode()) if n else print("no mail yet"); p.quit()'
+$imap_text
 
   Watch the logs (every line about a message starts with its queue id):
     tail -f $run/log/*.log
