@@ -27,6 +27,7 @@ std::string diagnostic(const std::string& text) {
 }
 
 std::string status_of(const Rcpt& r, NoticeKind kind) {
+  if (kind == NoticeKind::kDelivered) return "2.0.0";
   std::string s = r.status;
   bool ok = s.size() >= 5 && (s[0] == '4' || s[0] == '5') && s[1] == '.';
   if (!ok) s = kind == NoticeKind::kDelayed ? "4.0.0" : "5.0.0";
@@ -57,13 +58,16 @@ std::string header_block(const std::string& message, std::size_t max) {
 std::string compose_notice(const NoticeInput& in) {
   const Message& m = *in.msg;
   bool failed = in.kind == NoticeKind::kFailed;
+  bool delivered = in.kind == NoticeKind::kDelivered;
+  auto relayed = [&](std::size_t i) { return i < in.relayed.size() && in.relayed[i]; };
   std::string boundary = in.new_id + "/" + in.hostname;
   std::string out;
   out += "Date: " + rfc5322_date(in.now) + "\n";
   out += "From: Mail Delivery System <MAILER-DAEMON@" + in.hostname + ">\n";
   out += "To: <" + in.to + ">\n";
-  out += failed ? "Subject: Undelivered Mail Returned to Sender\n"
-                : "Subject: Delayed Mail (still being retried)\n";
+  out += failed      ? "Subject: Undelivered Mail Returned to Sender\n"
+         : delivered ? "Subject: Successful Mail Delivery Report\n"
+                     : "Subject: Delayed Mail (still being retried)\n";
   out += "Message-ID: <" + in.new_id + ".notice@" + in.hostname + ">\n";
   out += "Auto-Submitted: auto-replied\n";
   out += "MIME-Version: 1.0\n";
@@ -79,37 +83,70 @@ std::string compose_notice(const NoticeInput& in) {
         "I'm sorry to have to inform you that your message could not\n"
         "be delivered to one or more recipients. It's attached below.\n\n"
         "For further assistance, please send mail to postmaster.\n\n";
+  } else if (delivered) {
+    out +=
+        "Your message was successfully delivered to the destination(s)\n"
+        "listed below, as you asked. If it was relayed to a system that does\n"
+        "not send such reports, this is the last you will hear of it.\n\n";
   } else {
     out +=
         "Your message could not be delivered yet to one or more recipients.\n"
         "It will be retried until " +
         rfc5322_date(in.expires) + "; you do not need to resend it.\n\n";
   }
-  for (const Rcpt* r : in.rcpts) out += "<" + r->address + ">: " + one_line(r->text) + "\n";
+  for (std::size_t i = 0; i < in.rcpts.size(); ++i) {
+    const Rcpt* r = in.rcpts[i];
+    if (delivered)
+      out += "<" + r->address + ">: " + (relayed(i) ? "relayed onwards" : "delivered to mailbox") + "\n";
+    else
+      out += "<" + r->address + ">: " + one_line(r->text) + "\n";
+  }
   out += "\n";
 
   out += "--" + boundary + "\n";
   out += "Content-Description: Delivery report\n";
   out += "Content-Type: message/delivery-status\n\n";
+  // RFC 3464 2.2.1: the sender's ENVID (RFC 3461 4.4), as given.
+  if (!in.envid.empty()) out += "Original-Envelope-Id: " + one_line(in.envid) + "\n";
   out += "Reporting-MTA: dns; " + in.hostname + "\n";
   out += "X-Mailbag-Queue-ID: " + m.id + "\n";
   if (!m.sender.empty()) out += "X-Mailbag-Sender: rfc822; " + m.sender + "\n";
   out += "Arrival-Date: " + rfc5322_date(m.arrival) + "\n";
-  for (const Rcpt* r : in.rcpts) {
+  for (std::size_t i = 0; i < in.rcpts.size(); ++i) {
+    const Rcpt* r = in.rcpts[i];
     out += "\n";
+    // RFC 3464 2.3.1: the ORCPT (RFC 3461 4.2) as "type; address".
+    if (i < in.orcpts.size() && !in.orcpts[i].empty()) {
+      const std::string& o = in.orcpts[i];
+      auto semi = o.find(';');
+      out +=
+          "Original-Recipient: " + one_line(o.substr(0, semi)) + "; " + one_line(o.substr(semi + 1)) + "\n";
+    }
     out += "Final-Recipient: rfc822; " + r->address + "\n";
-    out += failed ? "Action: failed\n" : "Action: delayed\n";
+    out += failed      ? "Action: failed\n"
+           : delivered ? (relayed(i) ? "Action: relayed\n" : "Action: delivered\n")
+                       : "Action: delayed\n";
     out += "Status: " + status_of(*r, in.kind) + "\n";
-    out += "Diagnostic-Code: " + diagnostic(r->text) + "\n";
-    if (!failed) out += "Will-Retry-Until: " + rfc5322_date(in.expires) + "\n";
+    if (!delivered) out += "Diagnostic-Code: " + diagnostic(r->text) + "\n";
+    if (!failed && !delivered) out += "Will-Retry-Until: " + rfc5322_date(in.expires) + "\n";
   }
   out += "\n";
 
   out += "--" + boundary + "\n";
-  out += "Content-Description: Undelivered Message Headers\n";
-  out += "Content-Type: text/rfc822-headers\n\n";
-  out += in.original_headers;
-  if (!in.original_headers.empty() && in.original_headers.back() != '\n') out += "\n";
+  // RFC 3461 4.3: RET=FULL returns the whole message, RET=HDRS (and, here, no RET)
+  // its headers.
+  const std::string& returned = in.full ? in.original : in.original_headers;
+  if (in.full) {
+    out +=
+        delivered ? "Content-Description: Delivered Message\n" : "Content-Description: Undelivered Message\n";
+    out += "Content-Type: message/rfc822\n\n";
+  } else {
+    out += delivered ? "Content-Description: Delivered Message Headers\n"
+                     : "Content-Description: Undelivered Message Headers\n";
+    out += "Content-Type: text/rfc822-headers\n\n";
+  }
+  out += returned;
+  if (!returned.empty() && returned.back() != '\n') out += "\n";
   out += "\n--" + boundary + "--\n";
   return out;
 }

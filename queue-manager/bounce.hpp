@@ -12,7 +12,8 @@
 
 namespace qmgr {
 
-enum class NoticeKind { kFailed, kDelayed };
+// kDelivered: the success notice a recipient's NOTIFY=SUCCESS asks for (RFC 3461 4.1).
+enum class NoticeKind { kFailed, kDelayed, kDelivered };
 
 struct NoticeInput {
   NoticeKind kind = NoticeKind::kFailed;
@@ -24,6 +25,15 @@ struct NoticeInput {
   std::string original_headers;    // header block of the original message (LF ends)
   std::int64_t now = 0;
   std::int64_t expires = 0;  // end of the message's queue lifetime
+  // RFC 3461 requests: the ENVID, each recipient's ORCPT ("type;address", or empty) and,
+  // for kDelivered, whether it was relayed onwards rather than delivered here (both
+  // parallel to `rcpts`, or empty). With `full` (RET=FULL), `original` is the whole
+  // message and goes back as message/rfc822 instead of its headers.
+  std::string envid;
+  std::vector<std::string> orcpts;
+  std::vector<bool> relayed;
+  bool full = false;
+  std::string original;
 };
 
 // The notice as a complete RFC 5322 message: multipart/report; report-type=

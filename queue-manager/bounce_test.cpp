@@ -100,3 +100,36 @@ TEST_CASE("header_block stops at the empty line and at a line boundary") {
   CHECK(header_block("A: 1\nB: 22222\n\nbody", 8) == "A: 1\n");
   CHECK(rfc5322_date(0) == "Thu, 01 Jan 1970 00:00:00 +0000");
 }
+
+TEST_CASE("RFC 3461 with RFC 3464 2.2.1, 2.3.1: ENVID, ORCPT, success, RET=FULL") {
+  Message m = original();
+  NoticeInput in;
+  in.kind = NoticeKind::kDelivered;
+  in.msg = &m;
+  in.rcpts = {&m.rcpts[1], &m.rcpts[0]};
+  in.hostname = "mail.example.test";
+  in.to = m.sender;
+  in.new_id = "0000000000002DEF";
+  in.original_headers = "Subject: hello\n";
+  in.envid = "QQ314159";
+  in.orcpts = {"rfc822;Carol@Example.test", ""};
+  in.relayed = {false, true};
+  in.now = 1700003600;
+  std::string n = compose_notice(in);
+  CHECK(n.find("Subject: Successful Mail Delivery Report\n") != std::string::npos);
+  CHECK(n.find("Original-Envelope-Id: QQ314159\nReporting-MTA: dns; mail.example.test\n") !=
+        std::string::npos);
+  CHECK(n.find("Original-Recipient: rfc822; Carol@Example.test\nFinal-Recipient: rfc822; carol@example.test\n"
+               "Action: delivered\nStatus: 2.0.0\n") != std::string::npos);
+  CHECK(n.find("Final-Recipient: rfc822; bob@example.test\nAction: relayed\nStatus: 2.0.0\n") !=
+        std::string::npos);
+  CHECK(n.find("Diagnostic-Code") == std::string::npos);
+  CHECK(n.find("Content-Type: text/rfc822-headers\n\nSubject: hello\n") != std::string::npos);
+
+  in.kind = NoticeKind::kFailed;
+  in.full = true;
+  in.original = "Subject: hello\n\nthe body\n";
+  n = compose_notice(in);
+  CHECK(n.find("Content-Type: message/rfc822\n\nSubject: hello\n\nthe body\n") != std::string::npos);
+  CHECK(n.find("text/rfc822-headers") == std::string::npos);
+}

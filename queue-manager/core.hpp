@@ -61,6 +61,9 @@ class Host {
                                                 const std::vector<const Rcpt*>& rcpts, const std::string& to,
                                                 const std::string& protocol, std::int64_t now,
                                                 std::int64_t expires) = 0;
+  // The NOTIFY bits of each recipient of `m` (RFC 3461 4.1; 0: not given), read from its
+  // queue file; empty when the file asks for nothing or cannot be read.
+  virtual std::vector<std::uint8_t> dsn_notify(const Message& m) = 0;
   // Staged state records (queue.mdb), written by the next commit.
   virtual void state_put(const Message& m) = 0;
   virtual void state_erase(const std::string& id) = 0;
@@ -160,6 +163,8 @@ class Core {
   void end_round(Message* m, std::int64_t now);
   void complete(Message* m, std::int64_t now);
   void notify_failures(Message* m, std::int64_t now);
+  void notify_success(Message* m, std::int64_t now);
+  std::vector<std::uint8_t> notify_bits(Message* m);
   void maybe_warn_delay(Message* m, std::int64_t now);
   void notice(const Message& m, NoticeKind kind, const std::vector<const Rcpt*>& rcpts, const std::string& to,
               const std::string& protocol, std::int64_t now);

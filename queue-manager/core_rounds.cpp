@@ -4,8 +4,12 @@
 // own bounce failing, which goes to postmaster once (as a double bounce, itself with the
 // null sender and protocol "double-bounce") and then is dropped. "Our own" is the
 // origin intake vouches for (common/spool/origin.hpp), which no submitter can forge.
+// RFC 3461 4.1: a recipient's NOTIFY decides which notices it gets: none with NEVER,
+// failures only with FAILURE, delays only with DELAY, and a success notice with SUCCESS;
+// without NOTIFY, failures and (when configured) delays.
 #include "common/log/log.hpp"
 #include "common/log/maillog.hpp"
+#include "common/mail/dsn.hpp"
 #include "queue-manager/core.hpp"
 
 namespace qmgr {
@@ -61,6 +65,7 @@ void Core::end_round(Message* m, std::int64_t now) {
 void Core::complete(Message* m, std::int64_t now) {
   // The notice is linked before the original goes; one sync covers both.
   notify_failures(m, now);
+  notify_success(m, now);
   if (m->has_record) {
     // The record goes after the file: a crash in between leaves a record without a file,
     // which recovery discards; the other order could re-deliver to everyone.
@@ -76,10 +81,37 @@ void Core::complete(Message* m, std::int64_t now) {
   host_.request_commit();
 }
 
+// The NOTIFY bits of m's recipients (read from its file only when it asked for some).
+std::vector<std::uint8_t> Core::notify_bits(Message* m) {
+  if (m->dsn == Message::Dsn::kNone) return {};
+  auto bits = host_.dsn_notify(*m);
+  if (bits.size() != m->rcpts.size()) bits.clear();
+  return bits;
+}
+
+namespace {
+// Whether recipient i wants a notice of kind `bit`; `dflt` without NOTIFY.
+bool wants(const std::vector<std::uint8_t>& bits, std::size_t i, std::uint8_t bit, bool dflt) {
+  if (i >= bits.size() || bits[i] == 0) return dflt;
+  return (bits[i] & bit) != 0;
+}
+}  // namespace
+
 void Core::notify_failures(Message* m, std::int64_t now) {
   std::vector<const Rcpt*> failed;
-  for (const auto& r : m->rcpts)
-    if (r.state == RcptState::kFailed) failed.push_back(&r);
+  std::vector<std::uint8_t> bits;
+  bool read = false, skipped = false;
+  for (std::size_t i = 0; i < m->rcpts.size(); ++i) {
+    const auto& r = m->rcpts[i];
+    if (r.state != RcptState::kFailed) continue;
+    if (!read) bits = notify_bits(m), read = true;
+    if (wants(bits, i, common::mail::kNotifyFailure, true))
+      failed.push_back(&r);
+    else
+      skipped = true;
+  }
+  if (skipped)
+    log::info("%s: no non-delivery notice for recipients whose NOTIFY excludes FAILURE", m->id.c_str());
   if (failed.empty()) return;
   if (!m->sender.empty())
     return notice(*m, NoticeKind::kFailed, failed, m->sender, common::spool::kProtocolBounce, now);
@@ -95,11 +127,25 @@ void Core::maybe_warn_delay(Message* m, std::int64_t now) {
   if (s_.delay_warning_time <= 0 || m->warned || m->sender.empty()) return;
   if (now - m->arrival < s_.delay_warning_time) return;
   std::vector<const Rcpt*> pending;
-  for (const auto& r : m->rcpts)
-    if (r.state == RcptState::kPending) pending.push_back(&r);
+  std::vector<std::uint8_t> bits = notify_bits(m);
+  for (std::size_t i = 0; i < m->rcpts.size(); ++i)
+    if (m->rcpts[i].state == RcptState::kPending && wants(bits, i, common::mail::kNotifyDelay, true))
+      pending.push_back(&m->rcpts[i]);
+  m->warned = true;  // decided once, whether or not anyone wanted it
   if (pending.empty()) return;
-  m->warned = true;
   notice(*m, NoticeKind::kDelayed, pending, m->sender, common::spool::kProtocolBounce, now);
+}
+
+// RFC 3461 4.1: NOTIFY=SUCCESS asks for a notice once the recipient is delivered here,
+// or relayed onwards (we do not pass DSN requests on, so every relay is final for them).
+void Core::notify_success(Message* m, std::int64_t now) {
+  if (m->sender.empty() || m->dsn == Message::Dsn::kNone) return;
+  std::vector<const Rcpt*> done;
+  std::vector<std::uint8_t> bits = notify_bits(m);
+  for (std::size_t i = 0; i < m->rcpts.size(); ++i)
+    if (m->rcpts[i].state == RcptState::kDone && wants(bits, i, common::mail::kNotifySuccess, false))
+      done.push_back(&m->rcpts[i]);
+  if (!done.empty()) notice(*m, NoticeKind::kDelivered, done, m->sender, common::spool::kProtocolBounce, now);
 }
 
 void Core::notice(const Message& m, NoticeKind kind, const std::vector<const Rcpt*>& rcpts,

@@ -62,6 +62,7 @@ class Manager final : public Host {
   void move_aside(const std::string& id, const std::string& why) override;
   std::optional<std::uint64_t> file_size(const std::string& name) override;
   common::Result<std::unique_ptr<Message>> read_queue_file(const std::string& name) override;
+  std::vector<std::uint8_t> dsn_notify(const Message& m) override;
   std::unique_ptr<Message> write_notice(const Message& m, NoticeKind kind,
                                         const std::vector<const Rcpt*>& rcpts, const std::string& to,
                                         const std::string& protocol, std::int64_t now,

@@ -23,6 +23,9 @@ std::unique_ptr<Message> from_envelope(const common::spool::ParsedEnvelope& pe) 
   m->hold = !env.hold_reason.empty();
   m->hold_reason = env.hold_reason;
   for (const auto& r : env.recipients) m->rcpts.push_back(Rcpt{r, RcptState::kPending, 0, "", ""});
+  bool asked =
+      env.dsn_ret != common::mail::DsnRet::kUnspecified || !env.dsn_envid.empty() || !env.dsn.empty();
+  m->dsn = asked ? Message::Dsn::kAsked : Message::Dsn::kNone;
   return m;
 }
 

@@ -65,6 +65,11 @@ struct Message {
   bool doomed = false;            // deleted by the administrator while in flight
   std::uint8_t waiting_mask = 0;  // transports that had no agent with room this round
   bool round_deferred = false;    // a temporary failure came back this round
+  // Whether the queue file carries DSN requests (RFC 3461 NOTIFY, RET, ENVID, ORCPT):
+  // known at intake; a message rebuilt from its state record does not know, and the
+  // queue manager reads its file when a notice may be due.
+  enum class Dsn : std::uint8_t { kNone, kAsked, kUnknown };
+  Dsn dsn = Dsn::kUnknown;
 
   // Persisted fields (the record); in-memory bookkeeping stays out.
   template <class F>

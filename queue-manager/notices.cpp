@@ -22,6 +22,19 @@ namespace log = common::log;
 
 namespace {
 constexpr std::size_t kMaxHeaders = 64 * 1024;
+// RET=FULL returns messages up to this size whole; larger ones get their headers (RFC
+// 3461 4.3 leaves the MTA free to return less than the whole message).
+constexpr std::uint64_t kMaxReturnedMessage = 2 << 20;
+}  // namespace
+
+std::vector<std::uint8_t> Manager::dsn_notify(const Message& m) {
+  common::io::UniqueFd fd(::openat(pre_.queue_dir.get(), m.id.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return {};
+  auto pe = common::spool::read_envelope(fd.get());
+  if (!pe || pe->env.dsn.empty()) return {};
+  std::vector<std::uint8_t> bits;
+  for (const auto& d : pe->env.dsn) bits.push_back(d.notify);
+  return bits;
 }
 
 std::unique_ptr<Message> Manager::write_notice(const Message& m, NoticeKind kind,
@@ -37,15 +50,34 @@ std::unique_ptr<Message> Manager::write_notice(const Message& m, NoticeKind kind
   // The original headers, read through the queue file (still there: the caller removes
   // it after this returns).
   std::string headers;
+  NoticeInput in;
   common::io::UniqueFd fd(::openat(pre_.queue_dir.get(), m.id.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd) {
     std::string head;
     std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(m.data_size, kMaxHeaders));
     if (common::io::pread_upto(fd.get(), &head, want, static_cast<off_t>(m.data_offset)))
       headers = header_block(head, kMaxHeaders);
+    // The DSN requests (RFC 3461): ENVID, ORCPT, RET=FULL.
+    if (m.dsn != Message::Dsn::kNone)
+      if (auto pe = common::spool::read_envelope(fd.get())) {
+        in.envid = pe->env.dsn_envid;
+        for (const Rcpt* r : rcpts) {
+          auto i = static_cast<std::size_t>(r - m.rcpts.data());
+          in.orcpts.push_back(pe->env.dsn_of(i).orcpt);
+        }
+        if (pe->env.dsn_ret == common::mail::DsnRet::kFull && m.data_size <= kMaxReturnedMessage &&
+            kind != NoticeKind::kDelayed)
+          in.full = static_cast<bool>(common::io::pread_upto(fd.get(), &in.original,
+                                                             static_cast<std::size_t>(m.data_size),
+                                                             static_cast<off_t>(m.data_offset)));
+      }
   }
+  if (kind == NoticeKind::kDelivered)
+    for (const Rcpt* r : rcpts) {
+      auto t = classify(r->address);
+      in.relayed.push_back(t && *t == Transport::kRemote);
+    }
 
-  NoticeInput in;
   in.kind = kind;
   in.msg = &m;
   in.rcpts = rcpts;
@@ -83,8 +115,10 @@ std::unique_ptr<Message> Manager::write_notice(const Message& m, NoticeKind kind
     log::error("%s: cannot link notice into the queue: %s", m.id.c_str(), std::strerror(errno));
     return nullptr;
   }
-  log::info("%s: %s notice %s to <%s>", m.id.c_str(), kind == NoticeKind::kFailed ? "non-delivery" : "delay",
-            in.new_id.c_str(), log::printable(in.to).c_str());
+  const char* what = kind == NoticeKind::kFailed    ? "non-delivery"
+                     : kind == NoticeKind::kDelayed ? "delay"
+                                                    : "success";
+  log::info("%s: %s notice %s to <%s>", m.id.c_str(), what, in.new_id.c_str(), log::printable(in.to).c_str());
   return from_envelope(*pe);
 }
 

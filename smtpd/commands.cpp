@@ -220,6 +220,15 @@ Parsed<MailArgs> parse_mail(std::string_view arg, bool extended) {
     } else if (iequals(p.key, "SMTPUTF8")) {
       if (p.has_value) return fail<MailArgs>(syntax("SMTPUTF8 takes no value (RFC 6531 3.4)"));
       m.smtputf8 = true;
+    } else if (iequals(p.key, "RET")) {  // RFC 3461 4.3
+      auto r = p.has_value ? common::mail::parse_ret(p.value) : std::nullopt;
+      if (!r) return fail<MailArgs>(syntax("Bad RET value: FULL or HDRS (RFC 3461 4.3)"));
+      m.ret = *r;
+    } else if (iequals(p.key, "ENVID")) {  // RFC 3461 4.4
+      auto id = p.has_value ? common::mail::parse_envid(p.value) : std::nullopt;
+      if (!id)
+        return fail<MailArgs>(syntax("Bad ENVID value: xtext of at most 100 characters (RFC 3461 4.4)"));
+      m.envid = std::move(*id);
     } else {
       return fail<MailArgs>(make_reply(555, "5.5.4", "Unsupported parameter"));
     }
@@ -279,10 +288,24 @@ Parsed<RcptArgs> parse_rcpt(std::string_view arg, bool smtputf8) {
     err.text = "Bad recipient address syntax: " + err.text;
     return fail<RcptArgs>(err);
   }
-  // We offer no RCPT extensions (no DSN, RFC 3461), so every parameter is unknown.
-  if (n > 0) return fail<RcptArgs>(make_reply(555, "5.5.4", "Unsupported parameter"));
+  RcptArgs r{std::move(a), {}};
+  for (std::size_t i = 0; i < n; ++i) {
+    const Param& p = params[i];
+    if (iequals(p.key, "NOTIFY")) {  // RFC 3461 4.1
+      auto bits = p.has_value ? common::mail::parse_notify(p.value) : std::nullopt;
+      if (!bits)
+        return fail<RcptArgs>(syntax("Bad NOTIFY value: NEVER or SUCCESS,FAILURE,DELAY (RFC 3461 4.1)"));
+      r.dsn.notify = *bits;
+    } else if (iequals(p.key, "ORCPT")) {  // RFC 3461 4.2
+      auto o = p.has_value ? common::mail::parse_orcpt(p.value) : std::nullopt;
+      if (!o) return fail<RcptArgs>(syntax("Bad ORCPT value: addr-type;xtext (RFC 3461 4.2)"));
+      r.dsn.orcpt = std::move(*o);
+    } else {
+      return fail<RcptArgs>(make_reply(555, "5.5.4", "Unsupported parameter"));
+    }
+  }
   Parsed<RcptArgs> out;
-  out.value = RcptArgs{std::move(a)};
+  out.value = std::move(r);
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "common/mail/address.hpp"
+#include "common/mail/dsn.hpp"
 #include "smtpd/reply.hpp"
 
 namespace smtpd {
@@ -64,10 +65,15 @@ struct MailArgs {
   std::optional<std::uint64_t> size;  // RFC 1870 SIZE=, saturated at UINT64_MAX
   Body body = Body::kUnspecified;     // RFC 6152 BODY=
   bool smtputf8 = false;              // RFC 6531 SMTPUTF8
+  // RFC 3461 4.3, 4.4: what a delivery status notification returns, and the sender's
+  // id for the transaction (decoded).
+  common::mail::DsnRet ret = common::mail::DsnRet::kUnspecified;
+  std::string envid;
 };
 
 struct RcptArgs {
   common::mail::Address rcpt;  // "<Postmaster>" gives local "postmaster", empty domain
+  common::mail::DsnRcpt dsn;   // RFC 3461 4.1, 4.2: NOTIFY and ORCPT
 };
 
 // Either a value or the error reply to send.
@@ -82,7 +88,7 @@ struct Parsed {
 // after HELO no service extensions are in effect, so any parameter is refused.
 Parsed<MailArgs> parse_mail(std::string_view arg, bool extended);
 // RCPT: arg is "TO:<path>" (RFC 5321 4.1.1.3). `smtputf8` is the transaction's flag.
-// No RCPT parameters are supported (no DSN).
+// The only RCPT parameters are NOTIFY and ORCPT (RFC 3461 4.1, 4.2).
 Parsed<RcptArgs> parse_rcpt(std::string_view arg, bool smtputf8);
 // AUTH: "mechanism [initial-response]" (RFC 4954 4). The mechanism is upper-cased; the
 // initial response is left to the SASL code ("=" means an empty one).

@@ -86,7 +86,7 @@ TEST_CASE("RFC 6152: BODY=7BIT|8BITMIME; other types are 555") {
 }
 
 TEST_CASE("RFC 5321 4.1.1.11: unknown MAIL parameters are 555 5.5.4") {
-  auto p = parse_mail("FROM:<a@b.test> RET=HDRS", true);
+  auto p = parse_mail("FROM:<a@b.test> XFOO=HDRS", true);
   REQUIRE_FALSE(p.ok());
   CHECK(p.error.code == 555);
   CHECK(p.error.status == "5.5.4");
@@ -193,11 +193,29 @@ TEST_CASE("RFC 5321 4.5.1: RCPT TO:<Postmaster> without a domain") {
   CHECK_FALSE(parse_rcpt("TO:<abuse>", false).ok());
 }
 
-TEST_CASE("RCPT parameters are not supported (no DSN, RFC 3461): 555 5.5.4") {
-  auto p = parse_rcpt("TO:<a@b.test> NOTIFY=NEVER", false);
-  REQUIRE_FALSE(p.ok());
-  CHECK(p.error.code == 555);
-  CHECK(p.error.status == "5.5.4");
+TEST_CASE("RFC 3461 4.1-4.4: NOTIFY and ORCPT on RCPT, RET and ENVID on MAIL; others 555 5.5.4") {
+  auto p = parse_rcpt("TO:<a@b.test> NOTIFY=success,DELAY ORCPT=rfc822;A+2Bx@B.test", false);
+  REQUIRE(p.ok());
+  CHECK(p.value->dsn.notify == (common::mail::kNotifySuccess | common::mail::kNotifyDelay));
+  CHECK(p.value->dsn.orcpt == "rfc822;A+x@B.test");
+  CHECK(parse_rcpt("TO:<a@b.test> NOTIFY=NEVER", false).value->dsn.notify == common::mail::kNotifyNever);
+  for (const char* bad : {"TO:<a@b.test> NOTIFY=NEVER,DELAY", "TO:<a@b.test> NOTIFY",
+                          "TO:<a@b.test> ORCPT=a@b", "TO:<a@b.test> NOTIFY=FAILURE NOTIFY=DELAY"}) {
+    CAPTURE(bad);
+    auto r = parse_rcpt(bad, false);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error.code == 501);
+  }
+  auto x = parse_rcpt("TO:<a@b.test> XFOO=1", false);
+  REQUIRE_FALSE(x.ok());
+  CHECK(x.error.code == 555);
+  CHECK(x.error.status == "5.5.4");
+  auto m = parse_mail("FROM:<a@b.test> RET=HDRS ENVID=QQ+2B1", true);
+  REQUIRE(m.ok());
+  CHECK(m.value->ret == common::mail::DsnRet::kHdrs);
+  CHECK(m.value->envid == "QQ+1");
+  CHECK(parse_mail("FROM:<a@b.test> RET=BODY", true).error.code == 501);
+  CHECK(parse_mail("FROM:<a@b.test> ENVID=" + std::string(101, 'x'), true).error.code == 501);
 }
 
 TEST_CASE("open relay tricks are plain syntax or plain foreign addresses") {

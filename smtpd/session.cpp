@@ -255,6 +255,7 @@ void Session::finish_helo(bool ehlo) {
       "ETRN",                                             // RFC 1985
       "SMTPUTF8",                                         // RFC 6531
       "CHUNKING",                                         // RFC 3030
+      "DSN",                                              // RFC 3461
   };
   if (cfg_.tls_available && !facts_.tls) lines.push_back("STARTTLS");  // RFC 3207
   // RFC 4954 4: mechanisms that send the password in clear only under TLS (RFC 4954 14).
@@ -336,9 +337,11 @@ void Session::cmd_rcpt(const Command& c) {
     milter_ok_ = r;
     std::string addr = a.str();
     pending_rcpt_ = std::move(a);
+    pending_rcpt_dsn_ = std::move(p.value->dsn);
     return milter_request(MilterRequest::Stage::kRcpt, {"<" + addr + ">"}, {{"{rcpt_addr}", addr}});
   } else {
     tx_->rcpts.push_back(std::move(a));
+    tx_->dsn.push_back(std::move(p.value->dsn));
   }
   send(r);
 }
@@ -378,6 +381,10 @@ std::optional<Reply> Session::begin_message() {
   env.smtputf8 = tx_->mail.smtputf8;
   env.sender = tx_->mail.envelope_sender();
   for (const auto& r : tx_->rcpts) env.recipients.push_back(r.str());
+  env.dsn_ret = tx_->mail.ret;
+  env.dsn_envid = tx_->mail.envid;
+  for (const auto& d : tx_->dsn)
+    if (d.given()) env.dsn = tx_->dsn;
 
   auto w = backend_.create_queue_file(env);
   if (!w) {

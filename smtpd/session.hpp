@@ -154,6 +154,7 @@ struct Output {
 struct Transaction {
   MailArgs mail;
   std::vector<common::mail::Address> rcpts;
+  std::vector<common::mail::DsnRcpt> dsn;  // RFC 3461: one per recipient
   // DATA or BDAT
   DataReader reader;
   bool bdat = false;  // the text comes in BDAT chunks (RFC 3030 2: no DATA then)
@@ -324,6 +325,7 @@ class Session {
   std::string pending_helo_;
   bool pending_ehlo_ = false;
   std::optional<common::mail::Address> pending_rcpt_;
+  common::mail::DsnRcpt pending_rcpt_dsn_;
   std::optional<Reply> connect_refusal_;  // the filters refused the client at connect
   // The filtering rules read at the last MAIL (none: no rules, or they do not apply).
   std::optional<common::checks::RuleSet> rules_;

@@ -100,7 +100,10 @@ Output Session::milter_done(MilterVerdict v) {
       break;
     case Stage::kRcpt:
       if (pass || v.action == Action::kDiscard) {
-        if (tx_) tx_->rcpts.push_back(std::move(*pending_rcpt_));
+        if (tx_) {
+          tx_->rcpts.push_back(std::move(*pending_rcpt_));
+          tx_->dsn.push_back(std::move(pending_rcpt_dsn_));
+        }
         send(milter_ok_);
       } else {
         log::info("reject: RCPT from %s%s: %d %s %s; to=<%s>", log::printable(facts_.helo, 64).c_str(),
@@ -162,6 +165,18 @@ common::Status Session::rewrite_queue_file(MilterVerdict& v) {
   Transaction& t = *tx_;
   v.envelope.data_size = 0;
   v.envelope.data_lines = 0;
+  // The DSN requests (RFC 3461) follow their recipients through added and removed ones;
+  // a recipient a filter added asked for nothing.
+  std::vector<common::mail::DsnRcpt> dsn;
+  bool asked = false;
+  for (const auto& r : v.envelope.recipients) {
+    common::mail::DsnRcpt d;
+    for (std::size_t i = 0; i < t.rcpts.size() && i < t.dsn.size(); ++i)
+      if (t.rcpts[i].str() == r) d = t.dsn[i];
+    asked = asked || d.given();
+    dsn.push_back(std::move(d));
+  }
+  v.envelope.dsn = asked ? dsn : std::vector<common::mail::DsnRcpt>();
   auto w = backend_.create_queue_file(v.envelope);
   if (!w) return w.status();
   MB_TRY(w->append(v.message));
@@ -172,8 +187,12 @@ common::Status Session::rewrite_queue_file(MilterVerdict& v) {
   if (!v.envelope.sender.empty())
     if (auto a = common::mail::parse_mailbox(v.envelope.sender)) t.mail.sender = std::move(*a);
   t.rcpts.clear();
-  for (const auto& r : v.envelope.recipients)
-    if (auto a = common::mail::parse_mailbox(r)) t.rcpts.push_back(std::move(*a));
+  t.dsn.clear();
+  for (std::size_t i = 0; i < v.envelope.recipients.size(); ++i)
+    if (auto a = common::mail::parse_mailbox(v.envelope.recipients[i])) {
+      t.rcpts.push_back(std::move(*a));
+      t.dsn.push_back(dsn[i]);
+    }
   return common::Status::ok();
 }
 

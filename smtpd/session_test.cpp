@@ -34,7 +34,7 @@ TEST_CASE("EHLO lists the extensions; HELO answers one line") {
   std::string r = h.send("EHLO client.test\r\n");
   CHECK(r ==
         "250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
-        "250-ENHANCEDSTATUSCODES\r\n250-ETRN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n");
+        "250-ENHANCEDSTATUSCODES\r\n250-ETRN\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n250 DSN\r\n");
   CHECK(h.send("HELO client.test\r\n") == "250 mx.example.test\r\n");
   CHECK(starts(h.send("EHLO\r\n"), "501 5.5.4"));
 }

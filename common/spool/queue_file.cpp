@@ -80,6 +80,20 @@ std::string format_envelope(const Envelope& e) {
   if (e.smtputf8) h += "U\n";
   h += "S <" + clean(e.sender) + ">\n";
   for (const auto& r : e.recipients) h += "R <" + clean(r) + ">\n";
+  if (e.dsn_ret != common::mail::DsnRet::kUnspecified || !e.dsn_envid.empty()) {
+    const char* ret = common::mail::ret_text(e.dsn_ret);
+    h += std::string("D ") + (*ret ? ret : "-") + " " +
+         (e.dsn_envid.empty() ? "-" : common::mail::xtext_encode(e.dsn_envid)) + "\n";
+  }
+  for (std::size_t i = 0; i < e.dsn.size() && i < e.recipients.size(); ++i) {
+    const auto& d = e.dsn[i];
+    if (!d.given()) continue;
+    std::string notify = common::mail::notify_text(d.notify);
+    std::string orcpt = "-";
+    if (auto semi = d.orcpt.find(';'); semi != std::string::npos)
+      orcpt = clean(d.orcpt.substr(0, semi + 1)) + common::mail::xtext_encode(d.orcpt.substr(semi + 1));
+    h += "N " + std::to_string(i) + " " + (notify.empty() ? "-" : notify) + " " + orcpt + "\n";
+  }
   if (!e.hold_reason.empty()) h += "H " + clean(e.hold_reason.substr(0, kMaxHoldReason)) + "\n";
   // Always written, one fixed width, so that the writer can patch it at the end.
   h += e.junk ? "J 1\n" : "J 0\n";
@@ -97,6 +111,7 @@ Result<ParsedEnvelope> parse_envelope(std::string_view head) {
   bool ended = false;
   std::string sender_raw;
   std::vector<std::string_view> rcpt_raw;
+  std::vector<std::pair<std::size_t, common::mail::DsnRcpt>> dsn_raw;
   while (pos < head.size() && pos < kMaxEnvelope) {
     std::size_t nl = head.find('\n', pos);
     if (nl == std::string_view::npos) break;
@@ -108,7 +123,7 @@ Result<ParsedEnvelope> parse_envelope(std::string_view head) {
     if (line.size() >= 2 && line[1] != ' ') return Status::error("bad envelope record");
     if (!printable_text(line)) return Status::error("control character in envelope");
     if (static_cast<unsigned char>(tag) >= 128) return Status::error("bad envelope record");
-    if (tag != 'R' && have[static_cast<int>(tag)])
+    if (tag != 'R' && tag != 'N' && have[static_cast<int>(tag)])
       return Status::error(std::string("duplicate record ") + tag);
     have[static_cast<int>(tag)] = true;
     switch (tag) {
@@ -149,6 +164,44 @@ Result<ParsedEnvelope> parse_envelope(std::string_view head) {
         sender_raw = std::string(v);
         break;
       case 'R': rcpt_raw.push_back(v); break;
+      case 'D': {
+        auto sp = v.find(' ');
+        if (sp == std::string_view::npos) return Status::error("bad DSN record");
+        std::string_view ret = v.substr(0, sp), envid = v.substr(sp + 1);
+        if (ret != "-") {
+          auto r = common::mail::parse_ret(ret);
+          if (!r) return Status::error("bad DSN RET");
+          e.dsn_ret = *r;
+        }
+        if (envid != "-") {
+          auto id = common::mail::parse_envid(envid);
+          if (!id) return Status::error("bad DSN ENVID");
+          e.dsn_envid = std::move(*id);
+        }
+        break;
+      }
+      case 'N': {
+        auto sp1 = v.find(' ');
+        auto sp2 = sp1 == std::string_view::npos ? sp1 : v.find(' ', sp1 + 1);
+        std::uint64_t i = 0;
+        if (sp2 == std::string_view::npos || !parse_u64(v.substr(0, sp1), &i) || i >= (1u << 24))
+          return Status::error("bad DSN recipient record");
+        common::mail::DsnRcpt d;
+        std::string_view notify = v.substr(sp1 + 1, sp2 - sp1 - 1), orcpt = v.substr(sp2 + 1);
+        if (notify != "-") {
+          auto n = common::mail::parse_notify(notify);
+          if (!n) return Status::error("bad DSN NOTIFY");
+          d.notify = *n;
+        }
+        if (orcpt != "-") {
+          auto o = common::mail::parse_orcpt(orcpt);
+          if (!o) return Status::error("bad DSN ORCPT");
+          d.orcpt = std::move(*o);
+        }
+        if (!d.given()) return Status::error("empty DSN recipient record");
+        dsn_raw.emplace_back(static_cast<std::size_t>(i), std::move(d));
+        break;
+      }
       case 'H':
         if (v.empty() || v.size() > kMaxHoldReason) return Status::error("bad hold record");
         e.hold_reason = std::string(v);
@@ -183,6 +236,12 @@ Result<ParsedEnvelope> parse_envelope(std::string_view head) {
     auto a = parse_bracketed(r, false, e.smtputf8);
     if (!a) return Status::error("bad recipient: " + a.message());
     e.recipients.push_back(std::move(*a));
+  }
+  for (auto& [i, d] : dsn_raw) {
+    if (i >= e.recipients.size()) return Status::error("DSN record for a recipient that does not exist");
+    if (e.dsn.empty()) e.dsn.resize(e.recipients.size());
+    if (e.dsn[i].given()) return Status::error("two DSN records for one recipient");
+    e.dsn[i] = std::move(d);
   }
   out.data_offset = pos;
   return out;

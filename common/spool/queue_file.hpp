@@ -12,6 +12,11 @@
 //   U               SMTPUTF8 was requested (optional)
 //   S <addr>        envelope sender, "<>" for the null sender
 //   R <addr>        one per recipient, at least one
+//   D <ret> <envid> DSN request of MAIL (RFC 3461 4.3, 4.4): FULL, HDRS or "-"; the
+//                   ENVID as xtext or "-" (optional)
+//   N <i> <notify> <orcpt>  DSN request of the i-th recipient (from 0; RFC 3461 4.1,
+//                   4.2): NOTIFY as "SUCCESS,DELAY", "NEVER" or "-"; ORCPT as
+//                   type;xtext or "-" (optional, at most one per recipient)
 //   H <reason>      quarantined by a mail filter: queued on hold until the administrator
 //                   releases it (optional; at most kMaxHoldReason bytes)
 //   J 0|1           junk verdict: 1 = deliver into the Junk folder (optional on read;
@@ -26,6 +31,7 @@
 #include <vector>
 
 #include "common/io/unique_fd.hpp"
+#include "common/mail/dsn.hpp"
 #include "common/result.hpp"
 
 namespace common::spool {
@@ -54,6 +60,15 @@ struct Envelope {
   // takes the message in on hold, and it waits until `mailctl queue release`. Like
   // `junk` it only lowers a message's standing, so any submitter may set it.
   std::string hold_reason;
+  // Delivery status notification requests (RFC 3461): RET and ENVID (decoded) of MAIL,
+  // and NOTIFY/ORCPT per recipient: `dsn` is empty or has one entry per recipient.
+  common::mail::DsnRet dsn_ret = common::mail::DsnRet::kUnspecified;
+  std::string dsn_envid;
+  std::vector<common::mail::DsnRcpt> dsn;
+  // The DSN request of recipient i (none when not given).
+  common::mail::DsnRcpt dsn_of(std::size_t i) const {
+    return i < dsn.size() ? dsn[i] : common::mail::DsnRcpt{};
+  }
 };
 
 inline constexpr std::size_t kMaxHoldReason = 200;

@@ -522,3 +522,43 @@ TEST_CASE("the junk verdict: J record, optional on read, patched by the writer")
   }
   rmdir(dir.c_str());
 }
+
+TEST_CASE("DSN requests (RFC 3461): D and N records, optional, validated on read") {
+  Envelope e = sample();
+  CHECK(format_envelope(e).find("\nD ") == std::string::npos);  // nothing asked: nothing written
+  e.dsn_ret = common::mail::DsnRet::kHdrs;
+  e.dsn_envid = "QQ+314 159";
+  e.dsn.resize(3);
+  e.dsn[0].notify = common::mail::kNotifySuccess | common::mail::kNotifyDelay;
+  e.dsn[0].orcpt = "rfc822;Bob+Tag=x@example.net";
+  e.dsn[2].notify = common::mail::kNotifyNever;
+  std::string text = format_envelope(e);
+  CHECK(text.find("D HDRS QQ+2B314+20159\n") != std::string::npos);
+  CHECK(text.find("N 0 SUCCESS,DELAY rfc822;Bob+2BTag+3Dx@example.net\n") != std::string::npos);
+  CHECK(text.find("N 1 ") == std::string::npos);
+  auto p = parse_envelope(text);
+  REQUIRE_MESSAGE(p.is_ok(), p.message());
+  CHECK(p->env.dsn_ret == e.dsn_ret);
+  CHECK(p->env.dsn_envid == e.dsn_envid);
+  CHECK(p->env.dsn == e.dsn);
+  CHECK(p->env.dsn_of(1).notify == 0);
+  CHECK(sample().dsn_of(0).notify == 0);  // files without D/N records read as before
+
+  std::string plain = format_envelope(sample());
+  auto with = [&](const std::string& records) {
+    std::string t = plain;
+    t.insert(t.find("J "), records);
+    return parse_envelope(t);
+  };
+  CHECK(with("N 2 FAILURE -\n")->env.dsn_of(2).notify == common::mail::kNotifyFailure);
+  CHECK(with("D FULL -\n")->env.dsn_ret == common::mail::DsnRet::kFull);
+  CHECK(with("N 3 FAILURE -\n").message() == "DSN record for a recipient that does not exist");
+  CHECK(with("N 0 FAILURE -\nN 0 DELAY -\n").message() == "two DSN records for one recipient");
+  CHECK(with("N 0 - -\n").message() == "empty DSN recipient record");
+  CHECK(with("N 0 NEVER,DELAY -\n").message() == "bad DSN NOTIFY");
+  CHECK(with("N 0 - rfc822\n").message() == "bad DSN ORCPT");
+  CHECK(with("N x FAILURE -\n").message() == "bad DSN recipient record");
+  CHECK(with("D BODY -\n").message() == "bad DSN RET");
+  CHECK(with("D - a=b\n").message() == "bad DSN ENVID");
+  CHECK(with("D FULL -\nD HDRS -\n").message() == "duplicate record D");
+}
