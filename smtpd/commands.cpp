@@ -229,6 +229,9 @@ Parsed<MailArgs> parse_mail(std::string_view arg, bool extended) {
       if (!id)
         return fail<MailArgs>(syntax("Bad ENVID value: xtext of at most 100 characters (RFC 3461 4.4)"));
       m.envid = std::move(*id);
+    } else if (iequals(p.key, "REQUIRETLS")) {
+      if (p.has_value) return fail<MailArgs>(syntax("REQUIRETLS takes no value (RFC 8689 4.1)"));
+      m.requiretls = true;
     } else {
       return fail<MailArgs>(make_reply(555, "5.5.4", "Unsupported parameter"));
     }

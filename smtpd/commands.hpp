@@ -69,6 +69,7 @@ struct MailArgs {
   // id for the transaction (decoded).
   common::mail::DsnRet ret = common::mail::DsnRet::kUnspecified;
   std::string envid;
+  bool requiretls = false;  // RFC 8689 REQUIRETLS
 };
 
 struct RcptArgs {

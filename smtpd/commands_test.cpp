@@ -100,8 +100,9 @@ TEST_CASE("parameters are refused after HELO (no extensions in effect, RFC 5321 
 }
 
 TEST_CASE("RFC 5321 4.1.2: esmtp-keyword/value syntax; duplicates refused") {
-  for (const char* bad : {"FROM:<a@b.test> =x", "FROM:<a@b.test> -X=1", "FROM:<a@b.test> SIZE=1=2",
-                          "FROM:<a@b.test> SIZE=1 SIZE=2", "FROM:<a@b.test> SMTPUTF8=yes"}) {
+  for (const char* bad :
+       {"FROM:<a@b.test> =x", "FROM:<a@b.test> -X=1", "FROM:<a@b.test> SIZE=1=2",
+        "FROM:<a@b.test> SIZE=1 SIZE=2", "FROM:<a@b.test> SMTPUTF8=yes", "FROM:<a@b.test> REQUIRETLS=yes"}) {
     CAPTURE(bad);
     auto q = parse_mail(bad, true);
     REQUIRE_FALSE(q.ok());
@@ -109,6 +110,10 @@ TEST_CASE("RFC 5321 4.1.2: esmtp-keyword/value syntax; duplicates refused") {
   }
   auto many = parse_mail("FROM:<a@b.test>  SIZE=10   BODY=8BITMIME ", true);
   CHECK(many.ok());
+  auto rt = parse_mail("FROM:<a@b.test> requiretls", true);  // RFC 8689 4.1
+  REQUIRE(rt.ok());
+  CHECK(rt.value->requiretls);
+  CHECK_FALSE(many.value->requiretls);
 }
 
 TEST_CASE("RFC 6531 3.5: UTF-8 addresses need SMTPUTF8 (553 5.6.7)") {

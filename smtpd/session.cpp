@@ -259,6 +259,7 @@ void Session::finish_helo(bool ehlo) {
   };
   if (cfg_.tls_available && !facts_.tls) lines.push_back("STARTTLS");  // RFC 3207
   // RFC 4954 4: mechanisms that send the password in clear only under TLS (RFC 4954 14).
+  if (facts_.tls) lines.push_back("REQUIRETLS");  // RFC 8689 4.1: only on a TLS session
   if (facts_.tls) lines.push_back("AUTH PLAIN LOGIN");
   send_raw(render_lines(250, lines));
 }
@@ -268,6 +269,9 @@ void Session::cmd_mail(const Command& c) {
   if (tx_) return send(make_reply(503, "5.5.1", "Error: nested MAIL command"));
   auto p = parse_mail(c.arg, helo_ == Helo::kEhlo);
   if (!p.ok()) return send(p.error);
+  // RFC 8689 4.1: REQUIRETLS is not offered without TLS, so not accepted either.
+  if (p.value->requiretls && !facts_.tls)
+    return send(make_reply(530, "5.7.10", "REQUIRETLS needs a TLS session (STARTTLS first)"));
   // POP-before-SMTP: one lookup per session, when it can matter.
   if (cfg_.pop_before_smtp && !facts_.relay_db && facts_.auth_user.empty() && !facts_.relay_network)
     facts_.relay_db = backend_.relay_db_allows(client_.ip);
@@ -379,6 +383,7 @@ std::optional<Reply> Session::begin_message() {
   env.auth_user = facts_.auth_user;
   env.body_8bit = tx_->mail.body == Body::k8BitMime;
   env.smtputf8 = tx_->mail.smtputf8;
+  env.requiretls = tx_->mail.requiretls;
   env.sender = tx_->mail.envelope_sender();
   for (const auto& r : tx_->rcpts) env.recipients.push_back(r.str());
   env.dsn_ret = tx_->mail.ret;

@@ -316,6 +316,7 @@ TEST_CASE("RFC 8314 3.3: an implicit-TLS port greets after the handshake, offers
   std::string e = s.feed("EHLO c.test\r\n").bytes;
   CHECK(e.find("STARTTLS") == std::string::npos);
   CHECK(e.find("250 AUTH PLAIN LOGIN\r\n") != std::string::npos);
+  CHECK(e.find("250-REQUIRETLS\r\n") != std::string::npos);  // RFC 8689 4.1: on TLS only
   CHECK(starts(s.feed("MAIL FROM:<alice@example.test>\r\n").bytes, "530 5.7.0"));
 }
 

@@ -262,6 +262,7 @@ std::string ClientSession::mail_command() const {
   if (caps_.size && tx.size > 0) cmd += " SIZE=" + std::to_string(tx.size);
   if (tx.body_8bit && caps_.eightbitmime) cmd += " BODY=8BITMIME";
   if (tx.smtputf8 && caps_.smtputf8) cmd += " SMTPUTF8";
+  if (tx.requiretls) cmd += " REQUIRETLS";  // RFC 8689 4.2.2: sent on
   return cmd + "\r\n";
 }
 
@@ -278,6 +279,14 @@ Output ClientSession::send(Transaction tx) {
   bool bad = !safe_in_command(tx.sender);
   for (const auto& r : tx.recipients) bad = bad || !safe_in_command(r);
   if (bad) return all(Outcome::kPermanent, Stage::kMail, "5.1.3", "address with a line break or NUL");
+  // RFC 8689 4.2.1: no REQUIRETLS message over a session without TLS, or to a server
+  // that does not promise to keep requiring it; 5.7.10 (RFC 8689 5).
+  if (tx.requiretls && !tls_active_)
+    return all(Outcome::kPermanent, Stage::kMail, "5.7.10",
+               "REQUIRETLS: the message requires TLS, not active");
+  if (tx.requiretls && !caps_.requiretls)
+    return all(Outcome::kPermanent, Stage::kMail, "5.7.10",
+               "REQUIRETLS: the message requires TLS all the way, and the server does not offer REQUIRETLS");
   // RFC 1870 6.1: a message larger than the server's fixed limit cannot go there.
   if (caps_.size && caps_.size_limit > 0 && tx.size > caps_.size_limit)
     return all(Outcome::kPermanent, Stage::kMail, "5.3.4",

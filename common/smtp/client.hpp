@@ -41,6 +41,10 @@ struct Transaction {
   std::uint64_t size = 0;               // SIZE= estimate (RFC 1870), 0: none
   bool body_8bit = false;               // BODY=8BITMIME when offered (RFC 6152)
   bool smtputf8 = false;                // the sender asked for SMTPUTF8 (RFC 6531)
+  // RFC 8689: only over TLS to a server that offers REQUIRETLS, and passed on in MAIL;
+  // otherwise every recipient fails with 5.7.10. (That the TLS is verified is the
+  // caller's part: it gives such a message only to a session with verified TLS.)
+  bool requiretls = false;
 };
 
 // Which command (or event) an answer belongs to, for "(in reply to RCPT TO)".

@@ -435,3 +435,34 @@ TEST_CASE("timeouts scale from the RFC 5321 4.5.3.2 values") {
   CHECK(reply_timeout(Stage::kData, 1) == 1);
   CHECK(data_block_timeout(1) == 1);
 }
+
+TEST_CASE("REQUIRETLS (RFC 8689): only over TLS to a server that offers it, passed on in MAIL") {
+  // In clear: refused before anything is sent.
+  ClientSession plain = ready_session(kEhloPlain);
+  Transaction t = tx({"a@x.test"});
+  t.requiretls = true;
+  auto o = plain.send(t);
+  REQUIRE(o.results.size() == 1);
+  CHECK(o.results[0].outcome == Outcome::kPermanent);
+  CHECK(o.results[0].status == "5.7.10");
+  CHECK(o.write.empty());
+  // Over TLS, to a server without REQUIRETLS, and then to one with it.
+  for (bool offered : {false, true}) {
+    ClientSession s(opts(TlsPolicy::kVerify));
+    s.on_reply(reply("220 hi\r\n"));
+    s.on_reply(reply(kEhloFull));
+    s.on_reply(reply("220 2.0.0 ready\r\n"));
+    s.on_tls_established();
+    o = s.on_reply(reply(offered ? "250-mx.example.test\r\n250-REQUIRETLS\r\n250 8BITMIME\r\n" : kEhloPlain));
+    REQUIRE(o.ready);
+    o = s.send(t);
+    if (!offered) {
+      REQUIRE(o.results.size() == 1);
+      CHECK(o.results[0].status == "5.7.10");
+      CHECK(o.results[0].detail.find("does not offer REQUIRETLS") != std::string::npos);
+    } else {
+      CHECK(o.results.empty());
+      CHECK(o.write == "MAIL FROM:<sender@example.org> BODY=8BITMIME REQUIRETLS\r\n");
+    }
+  }
+}

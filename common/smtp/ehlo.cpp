@@ -65,6 +65,8 @@ Capabilities parse_ehlo(const Reply& reply) {
       caps.etrn = true;
     } else if (kw == "ENHANCEDSTATUSCODES") {
       caps.enhancedstatuscodes = true;
+    } else if (kw == "REQUIRETLS") {
+      caps.requiretls = true;
     } else if (kw == "AUTH") {
       for (std::size_t k = 1; k < w.size() && caps.auth.size() < 32; ++k) {
         std::string m = upper(w[k]);

@@ -95,6 +95,7 @@ std::string format_envelope(const Envelope& e) {
     h += "N " + std::to_string(i) + " " + (notify.empty() ? "-" : notify) + " " + orcpt + "\n";
   }
   if (!e.hold_reason.empty()) h += "H " + clean(e.hold_reason.substr(0, kMaxHoldReason)) + "\n";
+  if (e.requiretls) h += "Q\n";
   // Always written, one fixed width, so that the writer can patch it at the end.
   h += e.junk ? "J 1\n" : "J 0\n";
   h += "Z " + pad20(e.data_size) + " " + pad20(e.data_lines) + "\n";
@@ -205,6 +206,10 @@ Result<ParsedEnvelope> parse_envelope(std::string_view head) {
       case 'H':
         if (v.empty() || v.size() > kMaxHoldReason) return Status::error("bad hold record");
         e.hold_reason = std::string(v);
+        break;
+      case 'Q':
+        if (line.size() != 1) return Status::error("bad Q record");
+        e.requiretls = true;
         break;
       case 'J':
         if (v != "0" && v != "1") return Status::error("bad junk record");

@@ -19,6 +19,7 @@
 //                   type;xtext or "-" (optional, at most one per recipient)
 //   H <reason>      quarantined by a mail filter: queued on hold until the administrator
 //                   releases it (optional; at most kMaxHoldReason bytes)
+//   Q               REQUIRETLS (RFC 8689): relay only over verified TLS (optional)
 //   J 0|1           junk verdict: 1 = deliver into the Junk folder (optional on read;
 //                   always written, and patched at the end like Z)
 //   Z <size> <lines> message bytes and LF count, 20 digits each (patched at the end)
@@ -69,6 +70,9 @@ struct Envelope {
   common::mail::DsnRcpt dsn_of(std::size_t i) const {
     return i < dsn.size() ? dsn[i] : common::mail::DsnRcpt{};
   }
+  // RFC 8689 REQUIRETLS: the sender asked that every hop use verified TLS; the remote
+  // agent relays the message only so, to a server that offers REQUIRETLS, or bounces it.
+  bool requiretls = false;
 };
 
 inline constexpr std::size_t kMaxHoldReason = 200;

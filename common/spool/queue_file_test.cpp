@@ -43,6 +43,7 @@ void check_equal(const Envelope& a, const Envelope& b) {
   CHECK(a.auth_user == b.auth_user);
   CHECK(a.body_8bit == b.body_8bit);
   CHECK(a.smtputf8 == b.smtputf8);
+  CHECK(a.requiretls == b.requiretls);
   CHECK(a.sender == b.sender);
   CHECK(a.recipients == b.recipients);
   CHECK(a.data_size == b.data_size);
@@ -132,6 +133,7 @@ TEST_CASE("format_envelope and parse_envelope round-trip") {
   m.protocol = "local";
   m.sender = "";
   m.smtputf8 = true;
+  m.requiretls = true;  // RFC 8689: the Q record
   m.recipients = {
       "j\xC3\xB8rgen@b\xC3\xBC"
       "cher.example"};

@@ -14,6 +14,8 @@
 #include "common/mail/idna.hpp"
 #include "common/smtp/data_encoder.hpp"
 #include "common/spool/fault.hpp"
+#include "common/spool/queue_file.hpp"
+#include "delivery/headers.hpp"
 #include "delivery/remote/fallback.hpp"
 #include "delivery/remote/route_sts.hpp"
 
@@ -32,6 +34,20 @@ void destroy_later(event_base* base, std::unique_ptr<T> p) {
   if (!p) return;
   auto holder = std::make_shared<std::unique_ptr<T>>(std::move(p));
   common::io::run_soon(base, [holder] { holder->reset(); });
+}
+
+// RFC 8689: the REQUIRETLS flag from the queue file's envelope (read through the passed
+// fd), else a "TLS-Required: No" header field; REQUIRETLS wins when both are there
+// (RFC 8689 5: the header is then ignored).
+TlsDemand tls_demand(int fd, const MessageRef& msg, const std::string& qid) {
+  auto env = common::spool::read_envelope(fd);
+  if (!env) log::warn("%s: cannot read the envelope for REQUIRETLS: %s", qid.c_str(), env.message().c_str());
+  if (env && env->env.requiretls) return TlsDemand::kRequire;
+  auto h = read_headers(msg);
+  if (!h) return TlsDemand::kUsual;
+  for (auto v : h->all("tls-required"))
+    if (lower(v) == "no") return TlsDemand::kOptional;
+  return TlsDemand::kUsual;
 }
 
 }  // namespace
@@ -72,6 +88,13 @@ void Dispatcher::deliver(common::ipc::Deliver d, common::io::UniqueFd fd, std::u
     return;
   }
   j.ref = *ref;
+  j.demand = tls_demand(j.fd.get(), j.ref, log::printable(j.msg.queue_id, 40));
+  if (j.demand == TlsDemand::kRequire)
+    log::info("%s: REQUIRETLS: only verified TLS to servers that offer REQUIRETLS",
+              log::printable(j.msg.queue_id, 40).c_str());
+  else if (j.demand == TlsDemand::kOptional)
+    log::info("%s: TLS-Required: No: recipient domains' TLS policies (MTA-STS, DANE) not applied",
+              log::printable(j.msg.queue_id, 40).c_str());
   if (signer_ && signer_->wanted()) {
     common::io::Guard alive = life_.guard();
     signer_->sign(j.msg.queue_id, j.fd.get(), [this, alive, id](common::Result<common::ipc::SignDone> r) {
@@ -131,24 +154,27 @@ void Dispatcher::route_job(Job& j) {
   for (auto i : bad)
     record(j, i, Verdict{Outcome::kPermanent, "5.1.3", "recipient address without a domain"}, "none");
   for (const auto& key : order) {
-    Destination& dest = destination_for(key);
+    Destination& dest = destination_for(key, j.demand);
     dest.queue.push_back(Task{id, groups[key], -1, {}});
     kick(dest);
   }
   task_done(id);
 }
 
-Dispatcher::Destination& Dispatcher::destination_for(const std::string& domain) {
+Dispatcher::Destination& Dispatcher::destination_for(const std::string& domain, TlsDemand demand) {
   std::string key = settings_.relayhost ? "relay " + settings_.relayhost->str() : domain;
+  if (demand == TlsDemand::kRequire) key += " (REQUIRETLS)";
+  if (demand == TlsDemand::kOptional) key += " (TLS-Required: No)";
   auto& slot = dests_[key];
   if (!slot) {
     slot = std::make_unique<Destination>();
     slot->key = key;
+    slot->demand = demand;
     slot->target = settings_.relayhost ? target_for_hop(*settings_.relayhost) : target_for_domain(domain);
     // RFC 7672 applies to every next hop found by name; a relayhost given our password
     // keeps its certificate check against the configured name instead (policy_for_relay).
     slot->target.dane = settings_.dane && resolver_.validating() && !slot->target.is_ip &&
-                        !(slot->target.relay && settings_.relay_auth);
+                        !(slot->target.relay && settings_.relay_auth) && demand != TlsDemand::kOptional;
   }
   return *slot;
 }
@@ -175,6 +201,8 @@ bool Dispatcher::hand_on(const Destination& from, const Task& t, const std::vect
   auto it = jobs_.find(t.job);
   if (!next || rcpts.empty() || it == jobs_.end()) return false;
   Job& j = *it->second;
+  // A REQUIRETLS message stays with its own destination's verified TLS (RFC 8689 4.2.1).
+  if (j.demand == TlsDemand::kRequire) return false;
   Task moved{t.job, rcpts, *next, t.first_failure.empty() ? why.text : t.first_failure};
   const std::string hop = settings_.fallback_relays[static_cast<std::size_t>(*next)].str();
   for (auto i : rcpts)
@@ -187,10 +215,19 @@ bool Dispatcher::hand_on(const Destination& from, const Task& t, const std::vect
   return true;
 }
 
+Verdict Dispatcher::for_demand(const Destination& d, const Verdict& v) const {
+  if (d.demand != TlsDemand::kRequire || v.outcome != Outcome::kTemporary || v.status.rfind("4.7.", 0) != 0)
+    return v;
+  return Verdict{Outcome::kPermanent, "5.7.10", "REQUIRETLS: " + v.text};
+}
+
 common::smtp::SessionOptions Dispatcher::options_for(const Destination& d) const {
   common::smtp::SessionOptions o;
   o.helo_name = settings_.helo_name;
   o.tls = settings_.tls;
+  // RFC 8689 4.2.1: a REQUIRETLS message goes only over verified TLS (the CA store,
+  // unless DANE or MTA-STS decide for the host: connection.cpp).
+  if (d.demand == TlsDemand::kRequire) o.tls = common::smtp::TlsPolicy::kVerify;
   if (d.target.relay) {
     o.tls = settings_.policy_for_relay();
     if (o.tls == common::smtp::TlsPolicy::kVerify) o.tls_name = settings_.relay_tls_name();
@@ -233,7 +270,7 @@ void Dispatcher::open_slot(Destination& d) {
   // RFC 8461: the recipient domain's MTA-STS policy first (mail to the relayhost or to an
   // address literal has none); the policy lookup never fails, at worst there is none.
   const Target& t = d.target;
-  if (sts_ && !t.relay && !t.is_ip && t.mx_lookup) {
+  if (sts_ && !t.relay && !t.is_ip && t.mx_lookup && d.demand != TlsDemand::kOptional) {
     auto ascii = common::mail::domain_to_ascii(t.name);
     if (ascii && common::dns::is_host_name(*ascii)) {
       common::io::Guard alive = s->life.guard();
@@ -268,15 +305,17 @@ void Dispatcher::on_route(Slot* s, Route r) {
     if (auto it = jobs_.find(d.queue.front().job); it != jobs_.end())
       qid = log::printable(it->second->msg.queue_id, 40);
   if (r.ok() && s->sts) {
-    for (const auto& note : apply_sts(d.key, *s->sts, &r))
-      log::info("%s%smta-sts: %s: %s", qid.c_str(), qid.empty() ? "" : ": ", d.key.c_str(), note.c_str());
+    for (const auto& note : apply_sts(d.target.name, *s->sts, &r))
+      log::info("%s%smta-sts: %s: %s", qid.c_str(), qid.empty() ? "" : ": ", d.target.name.c_str(),
+                note.c_str());
   }
   if (!r.ok()) {
     log::info("%s: %s", d.key.c_str(), r.failure.text.c_str());
+    Verdict why = for_demand(d, r.failure);
     while (!d.queue.empty()) {
       Task t = std::move(d.queue.front());
       d.queue.pop_front();
-      fail_task(d, t, r.failure, "none");
+      fail_task(d, t, why, "none");
     }
     remove_slot(s);
     return;
@@ -311,6 +350,7 @@ void Dispatcher::assign(Slot* s, Task t) {
                                                            j.signature.begin(), j.signature.end(), '\n')));
   tx.body_8bit = j.msg.body_8bit;
   tx.smtputf8 = j.msg.smtputf8;
+  tx.requiretls = j.demand == TlsDemand::kRequire;
   s->idle_timer.reset();
   s->has_task = true;
   s->task = std::move(t);
@@ -383,10 +423,11 @@ void Dispatcher::connection_sent(Connection& c, std::vector<Verdict> verdicts) {
 
 void Dispatcher::connection_etrn(Connection&, const common::smtp::Reply&) {}
 
-void Dispatcher::connection_failed(Connection& c, const Verdict& why) {
+void Dispatcher::connection_failed(Connection& c, const Verdict& failure) {
   Slot* s = slot_of(c);
   if (!s) return;
   Destination& d = *s->dest;
+  Verdict why = for_demand(d, failure);
   // Every server of this destination failed: what waits for it now would fail the same,
   // unless another connection to it works (a server that limits connections per client
   // answers the extra ones 421): then the waiting mail stays for that one.

@@ -36,6 +36,12 @@
 
 namespace delivery::remote {
 
+// What a message asks of the TLS to its destinations (RFC 8689): the usual policies,
+// verified TLS to a REQUIRETLS server (the REQUIRETLS MAIL parameter, the queue file's Q
+// record), or none of the recipient domains' policies (a "TLS-Required: No" header).
+// Messages of each kind travel on connections of their own.
+enum class TlsDemand : std::uint8_t { kUsual, kRequire, kOptional };
+
 class Dispatcher : public Connection::Backend {
  public:
   // `signer`: the DKIM signer's client (nullptr: never sign); `sts`: the MTA-STS policy
@@ -66,6 +72,7 @@ class Dispatcher : public Connection::Backend {
     std::vector<common::mail::Verdict> results;
     std::size_t open_tasks = 0;
     std::string signature;  // the DKIM-Signature field sent on top of the message, if any
+    TlsDemand demand = TlsDemand::kUsual;
   };
   struct Task {
     std::uint64_t job = 0;
@@ -89,6 +96,7 @@ class Dispatcher : public Connection::Backend {
   struct Destination {
     std::string key;
     Target target;
+    TlsDemand demand = TlsDemand::kUsual;
     std::deque<Task> queue;
     std::vector<std::unique_ptr<Slot>> slots;
     int fallback = -1;     // index into Settings::fallback_relays, or -1
@@ -97,7 +105,9 @@ class Dispatcher : public Connection::Backend {
 
   void signed_or_not(std::uint64_t job_id, common::Result<common::ipc::SignDone> r);
   void route_job(Job& j);
-  Destination& destination_for(const std::string& domain);
+  Destination& destination_for(const std::string& domain, TlsDemand demand);
+  // A REQUIRETLS message's TLS failures (4.7.x) bounce (RFC 8689 5), never wait.
+  common::mail::Verdict for_demand(const Destination& d, const common::mail::Verdict& v) const;
   Destination& fallback_destination(int index);
   // Hands the temporarily failed recipients `rcpts` of `t` to the next fallback relay;
   // false when there is none for them (see fallback.hpp).

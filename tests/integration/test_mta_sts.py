@@ -246,3 +246,15 @@ def test_bad_policy_with_a_cached_one_keeps_the_cached_policy(make_mailbag, peer
     s.pf.wait_for_messages("alice", 2, timeout=60, check=s.m.check_alive)
     remote_log_line(s.m, r"mta-sts: sts\.test: policy fetched from .*: id 2, mode enforce, max_age 86400, "
                          r"mx mx\.sts\.test")
+
+
+def test_tls_required_no_header_ignores_the_policy(make_mailbag, peers):
+    # RFC 8689 5: "TLS-Required: No" asks the sender to ignore the recipient domain's TLS
+    # policy: under enforce, a certificate that does not verify no longer stops the mail.
+    s = Setup(make_mailbag, peers, mx_cert="self-signed")
+    _, msg = make_message("sts-tls-required-no", 1, to="alice@%s" % DOMAIN)
+    msg = b"TLS-Required: No\r\n" + msg
+    qid = inject(s.m, "demo@example.test", ["alice@%s" % DOMAIN], msg, body_8bit=True)
+    delivered(s, qid, 1)
+    remote_log_line(s.m, r"%s: TLS-Required: No: recipient domains' TLS policies \(MTA-STS, DANE\) not applied" % qid)
+    assert s.web.requests == 0
