@@ -1,7 +1,8 @@
 # Mailbag build. Plain GNU make + pkg-config; C++20; objects under $(BUILD)/.
 #   make            build everything (installs missing Debian build packages when root)
 #   make run        start a private demo server in ./run (see README.md); IMAP=1 adds Dovecot
-#   make test       format check, unit tests, fuzz-corpus replays, integration tests
+#   make test       format check, unit tests, fuzz-corpus replays, integration tests, then
+#                   the unit tests and a part of the integration tests under ASan and UBSan
 #   make bench      benchmark against Postfix and Dovecot (not part of test; BENCH_ARGS=--quick)
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
 #   make test-sanitize   the whole test suite under ASan and UBSan
@@ -192,10 +193,19 @@ unit: $(UNIT_TESTS) $(FUZZ_REPLAYS)
 integration: all
 	MAILBAG_BUILD=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -n 2 -p no:cacheprovider tests/integration tests/crash tests/regress
 
+# The integration tests that make test also runs against the ASan/UBSan build: every
+# daemon's network, IPC and queue-file parsers under real traffic and corrupt input
+# (make test-sanitize runs the whole suite under the sanitizers).
+SAN_TESTS ?= $(addprefix tests/integration/,test_core.py test_chunking.py test_pop3.py test_submission.py \
+               test_remote.py test_milter.py test_checks.py test_dkim_sign.py test_faults_corrupt.py test_dsn.py \
+               test_faults_sockets.py test_mailbox.py) tests/regress
+
 test: test-deps
 	$(MAKE) --no-print-directory format-check
 	$(MAKE) --no-print-directory all unit
 	$(MAKE) --no-print-directory integration
+	$(MAKE) --no-print-directory BUILD=build-san SAN=1 all unit
+	MAILBAG_BUILD=$(CURDIR)/build-san $(PYTHON) -m pytest -q -n 2 -p no:cacheprovider $(SAN_TESTS)
 
 test-sanitize: test-deps
 	$(MAKE) --no-print-directory BUILD=build-san SAN=1 all unit
