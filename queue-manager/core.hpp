@@ -84,6 +84,9 @@ struct CoreSettings {
   std::int64_t delay_warning_time = 0;  // 0: no delay warnings
   std::string postmaster;               // where a failed bounce goes
   EtrnLimits etrn;
+  // relay_domain_settings max_queued=: bytes of mail the queue may hold for each of these
+  // (lower-case) relay domains; a message that would pass it is refused (4.3.1, temporary).
+  std::map<std::string, std::uint64_t> domain_max_queued;
 };
 
 class Core {
@@ -102,7 +105,10 @@ class Core {
     common::mail::Verdict verdict;
     const char* why;
   };
-  std::optional<Refusal> admit(const std::string& queue_id, std::uint64_t data_size) const;
+  std::optional<Refusal> admit(const std::string& queue_id, std::uint64_t data_size,
+                               const std::vector<std::string>& recipients = {}) const;
+  // Bytes queued (and being taken in) for `domain`, counted for limited domains only.
+  std::uint64_t queued_bytes(const std::string& domain) const;
   // The message's file is linked into the queue: it is answered after the next sync.
   void linked(std::uint64_t conn_id, std::uint64_t request_id, std::unique_ptr<Message> m);
   // End of a loop turn: starts a sync if one is due and none runs.
@@ -180,6 +186,7 @@ class Core {
   Queue queue_;
   DomainIndex index_;
   EtrnLimiter etrn_limiter_;
+  std::map<std::string, std::uint64_t> queued_bytes_;  // domain_max_queued domains only
 
   std::vector<PendingIntake> pending_;  // linked, waiting for the next sync
   std::vector<PendingIntake> syncing_;  // the batch being made durable

@@ -5,6 +5,7 @@
 // saw a 250 and will send again, so its copy is dropped.
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "common/log/log.hpp"
 #include "common/log/maillog.hpp"
@@ -29,25 +30,64 @@ Verdict temp(const std::string& status, const std::string& text) {
   return Verdict{Outcome::kTemporary, status, text};
 }
 
+// The limited relay domains among `addresses`, each once.
+std::set<std::string> limited_domains(const std::map<std::string, std::uint64_t>& limits,
+                                      const std::vector<std::string>& addresses) {
+  std::set<std::string> out;
+  if (limits.empty()) return out;
+  for (const auto& a : addresses) {
+    std::string d = DomainIndex::domain_of(a);
+    if (limits.count(d)) out.insert(d);
+  }
+  return out;
+}
+
 }  // namespace
 
 Message* Core::enqueue(std::unique_ptr<Message> m) {
-  index_.add(m->id, addresses(*m));
+  auto rcpts = addresses(*m);
+  index_.add(m->id, rcpts);
+  for (const auto& d : limited_domains(s_.domain_max_queued, rcpts)) queued_bytes_[d] += m->data_size;
   return queue_.insert(std::move(m));
 }
 
 void Core::drop(Message* m) {
-  index_.remove(m->id, addresses(*m));
+  auto rcpts = addresses(*m);
+  index_.remove(m->id, rcpts);
+  for (const auto& d : limited_domains(s_.domain_max_queued, rcpts)) {
+    auto it = queued_bytes_.find(d);
+    if (it == queued_bytes_.end()) continue;
+    it->second = it->second > m->data_size ? it->second - m->data_size : 0;
+    if (it->second == 0) queued_bytes_.erase(it);
+  }
   queue_.remove(m->id);
 }
 
-std::optional<Core::Refusal> Core::admit(const std::string& queue_id, std::uint64_t data_size) const {
+std::uint64_t Core::queued_bytes(const std::string& domain) const {
+  auto it = queued_bytes_.find(domain);
+  std::uint64_t n = it == queued_bytes_.end() ? 0 : it->second;
+  for (const auto* list : {&pending_, &syncing_})
+    for (const auto& p : *list)
+      if (limited_domains(s_.domain_max_queued, addresses(*p.msg)).count(domain)) n += p.msg->data_size;
+  return n;
+}
+
+std::optional<Core::Refusal> Core::admit(const std::string& queue_id, std::uint64_t data_size,
+                                         const std::vector<std::string>& recipients) const {
   if (data_size > s_.max_data_size)
     return Refusal{Verdict{Outcome::kPermanent, "5.3.4", "message too big"}, "over message_size_limit"};
   bool dup = queue_.contains(queue_id);
   for (const auto* list : {&pending_, &syncing_})
     for (const auto& p : *list) dup = dup || p.msg->id == queue_id;
   if (dup) return Refusal{temp("4.3.0", "queue id in use, try again"), "duplicate queue id"};
+  // A backup MX holds a relay domain's mail only up to its max_queued: past it the
+  // sender keeps the message and retries (RFC 3463 4.3.1, mail system full), so a
+  // primary that stays away cannot fill the spool.
+  for (const auto& d : limited_domains(s_.domain_max_queued, recipients))
+    if (queued_bytes(d) + data_size > s_.domain_max_queued.at(d))
+      return Refusal{
+          Verdict{Outcome::kTemporary, "4.3.1", "too much mail queued for " + d + ", try again later"},
+          "over the relay domain's max_queued"};
   return std::nullopt;
 }
 

@@ -42,11 +42,13 @@ void Core::end_round(Message* m, std::int64_t now) {
     host_.request_dispatch();
     return;
   }
-  RoundEnd r = qmgr::end_round(*m, s_.retry, now);
-  if (r == RoundEnd::kExpired) {
-    for (const auto& rc : m->rcpts)
-      if (rc.status == "4.4.7")
-        common::maillog::bounced(m->id, rc.address, "none", static_cast<double>(now - m->arrival), rc.text);
+  std::vector<std::size_t> expired;
+  RoundEnd r = qmgr::end_round(*m, s_.retry, now, &expired);
+  // Recipients of a relay domain with a shorter lifetime can expire while others wait:
+  // they are returned with the rest when the message leaves the queue.
+  for (auto i : expired) {
+    const auto& rc = m->rcpts[i];
+    common::maillog::bounced(m->id, rc.address, "none", static_cast<double>(now - m->arrival), rc.text);
   }
   if (r == RoundEnd::kDeferred) {
     m->agent_crashes = 0;

@@ -296,6 +296,44 @@ TEST_CASE("intake refuses a duplicate queue id and an oversized message") {
   CHECK(big->verdict.status == "5.3.4");
 }
 
+TEST_CASE("a relay domain's max_queued: past it, intake refuses with 4.3.1 until mail leaves") {
+  FakeHost host;
+  CoreSettings s = settings();
+  s.domain_max_queued["backup.test"] = 250;  // two 100-byte messages fit, a third does not
+  Core core{host, s};
+  core.agent_ready(200, Transport::kRemote);
+  CHECK_FALSE(core.admit(qid(1), 100, {"a@backup.test"}));
+  core.linked(1, 7, message(1, {"a@backup.test", "b@backup.test"}));  // counted once
+  CHECK(core.queued_bytes("backup.test") == 100);                     // taken in, not yet synced
+  core.commit();
+  core.synced(0);
+  core.linked(1, 8, message(2, {"c@Backup.test"}));
+  core.commit();
+  core.synced(0);
+  CHECK(core.queued_bytes("backup.test") == 200);
+  auto full = core.admit(qid(3), 100, {"x@other.test", "d@backup.test"});
+  REQUIRE(full);
+  CHECK(full->verdict.outcome == Outcome::kTemporary);
+  CHECK(full->verdict.status == "4.3.1");
+  CHECK(full->verdict.text.find("backup.test") != std::string::npos);
+  CHECK_FALSE(core.admit(qid(3), 50, {"d@backup.test"}));  // a smaller one still fits
+  CHECK_FALSE(core.admit(qid(3), 100, {"x@other.test"}));  // other domains have no limit
+  CHECK(core.queued_bytes("other.test") == 0);
+  // Delivered: the bytes are free again.
+  core.dispatch(kT0);
+  while (!host.sent.empty()) {
+    auto sent = host.sent.back();
+    host.sent.pop_back();
+    ipc::DeliverDone done;
+    done.delivery_id = sent.d.delivery_id;
+    for (std::size_t i = 0; i < sent.d.recipients.size(); ++i)
+      done.results.push_back(Verdict{Outcome::kOk, "2.0.0", "ok"});
+    REQUIRE(core.delivered(sent.agent, done, kT0).is_ok());
+  }
+  CHECK(core.queued_bytes("backup.test") == 0);
+  CHECK_FALSE(core.admit(qid(3), 200, {"d@backup.test"}));
+}
+
 TEST_CASE("poison message: an agent dying on it twice defers it instead of a crash loop") {
   World w;
   w.submit(message(1, {"bob@example.test"}));

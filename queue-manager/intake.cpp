@@ -135,7 +135,7 @@ void Manager::take_in(std::uint64_t conn_id, std::uint64_t request_id, common::i
     return reject(Verdict{Outcome::kPermanent, "5.7.1", "envelope labels reserved for the mail system"},
                   why.c_str());
   }
-  if (auto no = core_.admit(env.queue_id, env.data_size)) return reject(no->verdict, no->why);
+  if (auto no = core_.admit(env.queue_id, env.data_size, env.recipients)) return reject(no->verdict, no->why);
 
   if (common::spool::fault::hit("qmgr.before_link"))
     return reject(temp("4.3.0", "cannot queue message"), "injected fault before link");

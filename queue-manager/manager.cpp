@@ -10,9 +10,12 @@
 #include <cstring>
 #include <ctime>
 
+#include "common/check.hpp"
+#include "common/config/relay_domain.hpp"
 #include "common/io/fdio.hpp"
 #include "common/ipc/socket.hpp"
 #include "common/log/log.hpp"
+#include "common/mail/ascii.hpp"
 #include "common/privsep/drop.hpp"
 #include "common/privsep/users.hpp"
 #include "common/spool/fault.hpp"
@@ -82,6 +85,16 @@ CoreSettings settings(const common::config::Config& cfg) {
   s.delay_warning_time = cfg.delay_warning_time;
   s.postmaster = cfg.postmaster_address.empty() ? "postmaster@" + cfg.hostname : cfg.postmaster_address;
   s.etrn.interval = cfg.etrn_interval;
+  // Per relay domain (validated with the configuration); only for relay_domains.
+  auto per_domain = common::config::parse_relay_domains(cfg.relay_domain_settings);
+  MB_CHECK(per_domain.is_ok(), "relay_domain_settings checked by the config parser");
+  for (const auto& d : *per_domain) {
+    bool relay = false;
+    for (const auto& r : cfg.relay_domains) relay = relay || common::mail::lower(r) == d.domain;
+    if (!relay) continue;
+    if (d.lifetime > 0) s.retry.domain_lifetime[d.domain] = d.lifetime;
+    if (d.max_queued > 0) s.domain_max_queued[d.domain] = static_cast<std::uint64_t>(d.max_queued);
+  }
   return s;
 }
 

@@ -1,6 +1,8 @@
 // Implementation of the retry policy (see retry.hpp).
 #include "queue-manager/retry.hpp"
 
+#include <climits>
+
 #include "common/check.hpp"
 
 namespace qmgr {
@@ -36,24 +38,43 @@ void requeue(Message& m, const std::vector<std::size_t>& idx) {
       m.rcpts[i].state = RcptState::kPending;
 }
 
-RoundEnd end_round(Message& m, const RetryPolicy& p, std::int64_t now) {
+std::int64_t RetryPolicy::lifetime_of(const std::string& address) const {
+  if (domain_lifetime.empty()) return lifetime;
+  auto at = address.rfind('@');
+  if (at == std::string::npos) return lifetime;
+  std::string domain = address.substr(at + 1);
+  for (auto& c : domain)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  auto it = domain_lifetime.find(domain);
+  return it == domain_lifetime.end() ? lifetime : it->second;
+}
+
+RoundEnd end_round(Message& m, const RetryPolicy& p, std::int64_t now, std::vector<std::size_t>* expired) {
   if (m.finished()) return RoundEnd::kFinished;
   ++m.attempts;
   std::int64_t next = now + retry_delay(p, m.attempts);
-  if (now >= m.arrival + p.lifetime) {
-    for (auto& r : m.rcpts) {
-      if (r.state != RcptState::kPending) continue;
-      r.state = RcptState::kFailed;
-      r.status = "4.4.7";
-      std::string last = r.text.empty() ? "" : " (last error: " + r.text + ")";
-      r.text =
-          "message expired after " + std::to_string((now - m.arrival) / 3600) + " hours in the queue" + last;
+  // The last try happens at the end of the lifetime: never schedule past the earliest
+  // expiry of a recipient still pending by more than needed.
+  std::int64_t due = INT64_MAX;
+  bool left = false;
+  for (std::size_t i = 0; i < m.rcpts.size(); ++i) {
+    Rcpt& r = m.rcpts[i];
+    if (r.state != RcptState::kPending) continue;
+    std::int64_t end = m.arrival + p.lifetime_of(r.address);
+    if (now < end) {
+      left = true;
+      if (end < due) due = end;
+      continue;
     }
-    return RoundEnd::kExpired;
+    r.state = RcptState::kFailed;
+    r.status = "4.4.7";
+    std::string last = r.text.empty() ? "" : " (last error: " + r.text + ")";
+    r.text =
+        "message expired after " + std::to_string((now - m.arrival) / 3600) + " hours in the queue" + last;
+    if (expired) expired->push_back(i);
   }
-  // Never schedule past the expiry point by more than needed: the last try happens at
-  // the end of the lifetime.
-  if (next > m.arrival + p.lifetime) next = m.arrival + p.lifetime;
+  if (!left) return m.finished() ? RoundEnd::kExpired : RoundEnd::kDeferred;
+  if (next > due) next = due;
   m.next_try = next;
   return RoundEnd::kDeferred;
 }

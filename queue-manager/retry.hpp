@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "common/mail/outcome.hpp"
@@ -14,6 +16,11 @@ struct RetryPolicy {
   std::int64_t min_delay = 300;    // seconds after the first deferral
   std::int64_t max_delay = 14400;  // cap of the doubling
   std::int64_t lifetime = 5 * 86400;
+  // relay_domain_settings lifetime=: a recipient in one of these (lower-case) domains
+  // expires after its own lifetime instead.
+  std::map<std::string, std::int64_t> domain_lifetime = {};
+  // The lifetime of a recipient address.
+  std::int64_t lifetime_of(const std::string& address) const;
 };
 
 // Delay before attempt number `attempts + 1` after `attempts` deferrals (>= 1):
@@ -30,8 +37,11 @@ void requeue(Message& m, const std::vector<std::size_t>& idx);
 
 enum class RoundEnd { kFinished, kDeferred, kExpired };
 // Called when a message has nothing in flight any more. Pending recipients mean the
-// round ended in deferral: schedule the next try, or expire them (kFailed with a 4.4.7
-// reason, RFC 3463) if the message has outlived the policy's lifetime.
-RoundEnd end_round(Message& m, const RetryPolicy& p, std::int64_t now);
+// round ended in deferral: schedule the next try, or expire those whose lifetime (their
+// domain's, or the policy's) has passed (kFailed with a 4.4.7 reason, RFC 3463): the
+// message is kExpired when none is left pending, else kDeferred. `expired` (if given)
+// gets the indexes of the recipients that expired now.
+RoundEnd end_round(Message& m, const RetryPolicy& p, std::int64_t now,
+                   std::vector<std::size_t>* expired = nullptr);
 
 }  // namespace qmgr

@@ -72,6 +72,37 @@ TEST_CASE("the last retry is scheduled at the end of the lifetime, not after it"
   CHECK(m.next_try == 1000 + 3600);
 }
 
+TEST_CASE("a relay domain's own lifetime: its recipients expire first, the rest wait") {
+  RetryPolicy p{300, 14400, 86400};
+  p.domain_lifetime["backup.test"] = 3600;
+  CHECK(p.lifetime_of("a@Backup.TEST") == 3600);
+  CHECK(p.lifetime_of("a@other.test") == 86400);
+  CHECK(p.lifetime_of("no-domain") == 86400);
+  Message m = msg(2, 1000);
+  m.rcpts[0].address = "boss@backup.test";
+  m.rcpts[1].address = "bob@other.test";
+  apply_verdicts(
+      m, {0, 1},
+      {Verdict{Outcome::kTemporary, "4.4.1", "primary down"}, Verdict{Outcome::kTemporary, "4.4.1", "down"}});
+  // Before the hour: both wait, the next try no later than the relay domain's expiry.
+  m.attempts = 5;
+  CHECK(end_round(m, p, 2000) == RoundEnd::kDeferred);
+  CHECK(m.next_try == 1000 + 3600);
+  // After it: the relay recipient fails with 4.4.7, the other keeps waiting.
+  std::vector<std::size_t> expired;
+  CHECK(end_round(m, p, 1000 + 3600, &expired) == RoundEnd::kDeferred);
+  CHECK(expired == std::vector<std::size_t>{0});
+  CHECK(m.rcpts[0].state == RcptState::kFailed);
+  CHECK(m.rcpts[0].status == "4.4.7");
+  CHECK(m.rcpts[0].text.find("primary down") != std::string::npos);
+  CHECK(m.rcpts[1].state == RcptState::kPending);
+  CHECK(m.next_try > 1000 + 3600);
+  // At the default lifetime the last one goes too: the message has expired.
+  expired.clear();
+  CHECK(end_round(m, p, 1000 + 86400, &expired) == RoundEnd::kExpired);
+  CHECK(expired == std::vector<std::size_t>{1});
+}
+
 TEST_CASE("requeue puts only in-flight recipients back to pending") {
   Message m = msg(3);
   m.rcpts[0].state = RcptState::kInFlight;

@@ -145,15 +145,17 @@ std::optional<Reply> check_domain_limits(const SessionFacts& facts, const common
 }
 
 std::optional<Reply> check_etrn(const SessionFacts& facts, const EtrnArgs& etrn,
-                                const std::vector<std::string>& relay_domains) {
+                                const std::vector<std::string>& relay_domains,
+                                const std::vector<std::string>& own_release) {
   // RFC 1985 5: 458 "Unable to queue messages for node <x>", 459 "Node <x> not allowed:
   // <reason>".
   if (etrn.queue_name)
     return make_reply(458, "4.3.0",
                       "Unable to queue messages for node #" + etrn.node + ": queue names are not supported");
   std::string node = (etrn.subdomains ? "@" : "") + etrn.node;
-  if (!facts.etrn_network)
-    return make_reply(459, "4.7.1", "Node " + node + " not allowed: client not authorized");
+  bool allowed =
+      contains(own_release, etrn.node) ? contains(facts.etrn_granted, etrn.node) : facts.etrn_network;
+  if (!allowed) return make_reply(459, "4.7.1", "Node " + node + " not allowed: client not authorized");
   if (!contains(relay_domains, etrn.node))
     return make_reply(459, "4.7.1", "Node " + node + " not allowed: not a relay domain");
   return std::nullopt;

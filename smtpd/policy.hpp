@@ -28,6 +28,8 @@ struct SessionFacts {
   std::string auth_user;       // after AUTH: the account's address; empty: not authenticated
   bool relay_network = false;  // the client is in relay_networks
   bool etrn_network = false;   // the client is in etrn_networks
+  // Relay domains whose own release networks (relay_domain_settings) hold the client.
+  std::vector<std::string> etrn_granted = {};
   // POP-before-SMTP: the relay database has a fresh entry for the client. Looked up once,
   // at the first MAIL, and only when pop_before_smtp is on; nullopt until then.
   std::optional<bool> relay_db;
@@ -116,8 +118,11 @@ std::optional<Reply> check_domain_limits(const SessionFacts& facts, const common
 // ETRN (RFC 1985): nullopt when the request may go to the queue manager, else the
 // refusal: a queue name 458 (not supported), a client outside etrn_networks or a node
 // that is not one of our relay_domains 459.
+// A relay domain in `own_release` (it has release= networks) may be started only by the
+// clients those networks hold (facts.etrn_granted), not by etrn_networks.
 std::optional<Reply> check_etrn(const SessionFacts& facts, const EtrnArgs& etrn,
-                                const std::vector<std::string>& relay_domains);
+                                const std::vector<std::string>& relay_domains,
+                                const std::vector<std::string>& own_release = {});
 
 // An SRS address of ours (common/mail/srs.hpp) exists to carry bounces back to the
 // original sender: only the null sender (RFC 5321 4.5.5: bounces, and RFC 3834

@@ -278,6 +278,34 @@ TEST_CASE("ETRN: relay domains only, from etrn_networks; queue names unsupported
   CHECK(qr->code == 458);
 }
 
+TEST_CASE("check_etrn: a relay domain with its own release networks (RFC 1985 5)") {
+  const std::vector<std::string> relay = {"backup.test", "other.test"};
+  const std::vector<std::string> own = {"backup.test"};
+  EtrnArgs e;
+  e.node = "backup.test";
+  // In etrn_networks but not in backup.test's release networks: refused, logged as such.
+  SessionFacts trusted;
+  trusted.etrn_network = true;
+  auto r = check_etrn(trusted, e, relay, own);
+  REQUIRE(r);
+  CHECK(r->code == 459);
+  CHECK(r->status == "4.7.1");
+  CHECK(r->text == "Node backup.test not allowed: client not authorized");
+  // Its release networks hold the client: allowed, even outside etrn_networks.
+  SessionFacts primary;
+  primary.etrn_granted = {"backup.test"};
+  CHECK_FALSE(check_etrn(primary, e, relay, own).has_value());
+  // A domain without its own list keeps etrn_networks.
+  e.node = "other.test";
+  CHECK_FALSE(check_etrn(trusted, e, relay, own).has_value());
+  CHECK(check_etrn(primary, e, relay, own).has_value());
+  // A grant never makes a domain a relay domain.
+  e.node = "elsewhere.test";
+  primary.etrn_granted.push_back("elsewhere.test");
+  CHECK(check_etrn(primary, e, relay, {"elsewhere.test"})->text ==
+        "Node elsewhere.test not allowed: not a relay domain");
+}
+
 TEST_CASE("AccountsDirectory over a real LMDB accounts database") {
   testing::TempDir tmp;
   std::string path = tmp.path() + "/accounts.mdb";

@@ -17,6 +17,7 @@
 #include <ctime>
 
 #include "common/auth/sasl.hpp"
+#include "common/config/relay_domain.hpp"
 #include "common/io/fdio.hpp"
 #include "common/io/listener.hpp"
 #include "common/ipc/messages.hpp"
@@ -155,6 +156,10 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
           cfg.smtpd_auth_block_time, static_cast<int>(cfg.client_ipv6_prefix_length), true}),
       listen_fds_(std::move(pre.listeners)) {
   directory_.set_local_rules(layout_.quota_flags(), std::move(pre.srs_secret), cfg);
+  // relay_domain_settings (checked when the file was read): who may release each domain.
+  if (auto per_domain = common::config::parse_relay_domains(cfg.relay_domain_settings))
+    for (const auto& d : *per_domain)
+      if (d.has_release) release_.emplace_back(d.domain, *common::net::NetworkList::parse(d.release));
   // The keys were checked when the file was read.
   auto action = common::milter::parse_default_action(cfg.milter_default_action);
   common::milter::Timeouts timeouts{cfg.milter_connect_timeout, cfg.milter_command_timeout,
@@ -174,6 +179,7 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
     sc.sender_login_check = cfg.smtpd_sender_login_check;
     sc.pop_before_smtp = cfg.pop_before_smtp;
     for (const auto& d : cfg.relay_domains) sc.relay_domains.push_back(common::mail::lower(d));
+    for (const auto& r : release_) sc.own_release.push_back(r.first);
     sc.milters = !milter_specs(p).empty();
   }
   // The built-in checks apply to mail from other servers (port 25) only.
@@ -300,6 +306,8 @@ void Server::on_accept(int raw_fd, const sockaddr* sa, Port port) {
   ClientInfo client = client_info(sa);
   client.relay_network = relay_networks_.contains(client.ip);
   client.etrn_network = etrn_networks_.contains(client.ip);
+  for (const auto& [domain, nets] : release_)
+    if (nets.contains(client.ip)) client.etrn_granted.push_back(domain);
   if (!admit(fd.get(), client, port)) return;
   std::uint64_t id = next_conn_id_++;
   auto conn = std::make_unique<Connection>(*this, id, std::move(fd), std::move(client), port);

@@ -137,6 +137,8 @@ class Server : public Backend {
   std::chrono::steady_clock::time_point relay_last_try_{};
   common::net::NetworkList relay_networks_;
   common::net::NetworkList etrn_networks_;
+  // relay_domain_settings release=: relay domain -> the networks that may ETRN it.
+  std::vector<std::pair<std::string, common::net::NetworkList>> release_;
   common::io::ClientLimits limits_;
   std::vector<Listener> listen_fds_;
   struct Listening {

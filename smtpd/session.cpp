@@ -58,6 +58,7 @@ Session::Session(const SessionConfig& cfg, ClientInfo client, Backend& backend)
   facts_.client_ip = client_.ip;
   facts_.relay_network = client_.relay_network;
   facts_.etrn_network = client_.etrn_network;
+  facts_.etrn_granted = client_.etrn_granted;
 }
 
 bool Session::waiting() const {

@@ -59,15 +59,17 @@ struct SessionConfig {
   bool sender_login_check = true;
   bool pop_before_smtp = false;            // consult the relay database
   std::vector<std::string> relay_domains;  // lower-case
+  std::vector<std::string> own_release;    // relay domains with release= networks
   ChecksConfig checks;                     // the built-in checks (MX port only)
   bool milters = false;                    // mail filters are configured for this port
 };
 
 struct ClientInfo {
-  std::string ip;              // "192.0.2.1", "2001:db8::1"
-  std::string literal;         // "[192.0.2.1]", "[IPv6:2001:db8::1]" (RFC 5321 4.1.3)
-  bool relay_network = false;  // in relay_networks
-  bool etrn_network = false;   // in etrn_networks
+  std::string ip;                              // "192.0.2.1", "2001:db8::1"
+  std::string literal;                         // "[192.0.2.1]", "[IPv6:2001:db8::1]" (RFC 5321 4.1.3)
+  bool relay_network = false;                  // in relay_networks
+  bool etrn_network = false;                   // in etrn_networks
+  std::vector<std::string> etrn_granted = {};  // relay domains whose release= networks hold it
 };
 
 // What a session needs from the process around it.

@@ -133,7 +133,7 @@ void Session::cmd_etrn(const Command& c) {
   auto p = parse_etrn(c.arg);
   if (!p.ok()) return send(p.error);
   const EtrnArgs& e = *p.value;
-  if (auto refused = check_etrn(facts_, e, cfg_.relay_domains)) {
+  if (auto refused = check_etrn(facts_, e, cfg_.relay_domains, cfg_.own_release)) {
     log::info("reject: ETRN %s from %s: %d %s %s", log::printable(c.arg, 80).c_str(), client_.literal.c_str(),
               refused->code, refused->status.c_str(), refused->text.c_str());
     return send(*refused);

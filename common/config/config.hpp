@@ -131,6 +131,8 @@ struct Config {
   bool tls_key_daemon = false;
   // remote: fallback relays
   std::vector<std::string> fallback_relay;
+  // backup MX: per relay domain (common/config/relay_domain.hpp)
+  std::vector<std::string> relay_domain_settings;
 };
 
 // kEnum: one word out of KeyDef::choices, stored as the enum it names (parsed once here,

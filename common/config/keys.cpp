@@ -3,6 +3,7 @@
 // Add a knob only when two real deployments need different values.
 #include "common/checks/dnsbl.hpp"
 #include "common/config/config.hpp"
+#include "common/config/relay_domain.hpp"
 #include "common/dns/records.hpp"
 #include "common/mail/address.hpp"
 #include "common/milter/spec.hpp"
@@ -124,6 +125,12 @@ Status check_milters(std::string_view v) {
 Status check_milter_action(std::string_view v) {
   auto a = milter::parse_default_action(v);
   return a ? Status::ok() : a.status();
+}
+
+// relay_domain_settings: domain;lifetime=D;max_queued=S;release=CIDR+CIDR per entry.
+Status check_relay_domain_settings(std::string_view v) {
+  auto l = parse_relay_domains(split_list(v));
+  return l ? Status::ok() : l.status();
 }
 
 }  // namespace
@@ -378,6 +385,11 @@ const std::vector<KeyDef>& keys() {
        "servers, tried in order, for mail that cannot be delivered directly for a temporary reason: "
        "host[:port] (MX lookup) or [host][:port], comma separated",
        &Config::fallback_relay, check_next_hops},
+
+      // backup MX: per relay domain
+      {"relay_domain_settings", Kind::kList, "", 0, 0, "smtpd queue-manager",
+       "per relay_domains domain: domain;lifetime=10d;max_queued=200M;release=CIDR+CIDR (who may ETRN it)",
+       &Config::relay_domain_settings, check_relay_domain_settings},
   };
   return table;
 }
