@@ -87,6 +87,9 @@ struct CoreSettings {
   // relay_domain_settings max_queued=: bytes of mail the queue may hold for each of these
   // (lower-case) relay domains; a message that would pass it is refused (4.3.1, temporary).
   std::map<std::string, std::uint64_t> domain_max_queued;
+  // relay_wakeup_address (lower case): smtpd released the queues it asked for when it
+  // took the message; the recipient is then done without a delivery.
+  std::string wakeup_address;
 };
 
 class Core {

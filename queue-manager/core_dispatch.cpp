@@ -6,6 +6,8 @@
 // temporary failure, so that one message that kills the agent cannot keep it in a crash
 // loop (the poison-message guard).
 #include "common/log/log.hpp"
+#include "common/log/maillog.hpp"
+#include "common/mail/ascii.hpp"
 #include "queue-manager/core.hpp"
 
 namespace qmgr {
@@ -78,6 +80,14 @@ bool Core::dispatch_one(Message* m, std::int64_t now) {
   std::vector<std::size_t> by[kTransports];
   for (std::size_t i = 0; i < m->rcpts.size(); ++i) {
     if (m->rcpts[i].state != RcptState::kPending) continue;
+    if (!s_.wakeup_address.empty() && common::mail::lower(m->rcpts[i].address) == s_.wakeup_address) {
+      Rcpt& r = m->rcpts[i];
+      r.state = RcptState::kDone;
+      r.status = "2.0.0";
+      r.text = "wake-up message, discarded (smtpd released the queues it asked for)";
+      common::maillog::delivered(m->id, r.address, "none", static_cast<double>(now - m->arrival), r.text);
+      continue;
+    }
     auto t = host_.classify(m->rcpts[i].address);
     if (!t) {
       log::error("%s: cannot classify recipients: %s", m->id.c_str(), t.message().c_str());

@@ -85,6 +85,7 @@ CoreSettings settings(const common::config::Config& cfg) {
   s.delay_warning_time = cfg.delay_warning_time;
   s.postmaster = cfg.postmaster_address.empty() ? "postmaster@" + cfg.hostname : cfg.postmaster_address;
   s.etrn.interval = cfg.etrn_interval;
+  s.wakeup_address = common::mail::lower(cfg.relay_wakeup_address);
   // Per relay domain (validated with the configuration); only for relay_domains.
   auto per_domain = common::config::parse_relay_domains(cfg.relay_domain_settings);
   MB_CHECK(per_domain.is_ok(), "relay_domain_settings checked by the config parser");

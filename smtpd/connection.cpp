@@ -131,6 +131,7 @@ void Connection::apply(Output out) {
     // session discarded what it had; the stream drops its input and reads nothing more in
     // clear), and the handshake starts once the 220 is written.
     if (out.start_tls) stream_.start_tls(server_.tls_ctx());
+    if (!out.release.empty()) server_.release(client_, out.release, "wake-up message");
     if (out.submit || out.etrn) {
       bool etrn = out.etrn.has_value();
       std::uint64_t req = etrn ? server_.etrn(id_, *out.etrn) : server_.submit(id_, std::move(*out.submit));

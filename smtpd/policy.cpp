@@ -161,6 +161,15 @@ std::optional<Reply> check_etrn(const SessionFacts& facts, const EtrnArgs& etrn,
   return std::nullopt;
 }
 
+std::vector<std::string> releasable_domains(const SessionFacts& facts,
+                                            const std::vector<std::string>& relay_domains,
+                                            const std::vector<std::string>& own_release) {
+  std::vector<std::string> out;
+  for (const auto& d : relay_domains)
+    if (contains(own_release, d) ? contains(facts.etrn_granted, d) : facts.etrn_network) out.push_back(d);
+  return out;
+}
+
 std::optional<Reply> check_srs_return(const SessionFacts& facts, const common::mail::Address& rcpt,
                                       const common::mail::Address& sender) {
   if (sender.null() || may_relay(facts) || !common::mail::srs::is_srs(rcpt.local)) return std::nullopt;

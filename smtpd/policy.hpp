@@ -129,6 +129,13 @@ std::optional<Reply> check_etrn(const SessionFacts& facts, const EtrnArgs& etrn,
 // auto-replies) may use it, unless the client may relay anyway. Anything else would let
 // whoever saw the address once send mail to the original sender through us for its
 // lifetime: 550 5.7.1. nullopt: allowed. Call it for a recipient check_recipient accepted.
+// The relay domains this client may release (RFC 1985 ETRN rights: a domain's own
+// release= networks, else etrn_networks): what a wake-up message or a connection from it
+// releases. Empty: none.
+std::vector<std::string> releasable_domains(const SessionFacts& facts,
+                                            const std::vector<std::string>& relay_domains,
+                                            const std::vector<std::string>& own_release);
+
 std::optional<Reply> check_srs_return(const SessionFacts& facts, const common::mail::Address& rcpt,
                                       const common::mail::Address& sender);
 

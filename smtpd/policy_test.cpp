@@ -306,6 +306,23 @@ TEST_CASE("check_etrn: a relay domain with its own release networks (RFC 1985 5)
         "Node elsewhere.test not allowed: not a relay domain");
 }
 
+TEST_CASE("releasable_domains: what a wake-up message or a connection from this client releases") {
+  const std::vector<std::string> relay = {"a.test", "b.test", "c.test"};
+  const std::vector<std::string> own = {"a.test", "b.test"};  // a.test and b.test have release= networks
+  SessionFacts stranger;
+  CHECK(releasable_domains(stranger, relay, own).empty());
+  SessionFacts trusted;  // in etrn_networks: only the domains without their own networks
+  trusted.etrn_network = true;
+  CHECK(releasable_domains(trusted, relay, own) == std::vector<std::string>{"c.test"});
+  SessionFacts primary;  // in b.test's release networks
+  primary.etrn_granted = {"b.test"};
+  CHECK(releasable_domains(primary, relay, own) == std::vector<std::string>{"b.test"});
+  primary.etrn_network = true;
+  CHECK(releasable_domains(primary, relay, own) == std::vector<std::string>{"b.test", "c.test"});
+  primary.etrn_granted = {"b.test", "gone.test"};  // never more than relay_domains
+  CHECK(releasable_domains(primary, relay, own) == std::vector<std::string>{"b.test", "c.test"});
+}
+
 TEST_CASE("AccountsDirectory over a real LMDB accounts database") {
   testing::TempDir tmp;
   std::string path = tmp.path() + "/accounts.mdb";

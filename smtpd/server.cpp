@@ -180,6 +180,7 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
     sc.pop_before_smtp = cfg.pop_before_smtp;
     for (const auto& d : cfg.relay_domains) sc.relay_domains.push_back(common::mail::lower(d));
     for (const auto& r : release_) sc.own_release.push_back(r.first);
+    sc.wakeup_address = common::mail::lower(cfg.relay_wakeup_address);
     sc.milters = !milter_specs(p).empty();
   }
   // The built-in checks apply to mail from other servers (port 25) only.
@@ -309,6 +310,10 @@ void Server::on_accept(int raw_fd, const sockaddr* sa, Port port) {
   for (const auto& [domain, nets] : release_)
     if (nets.contains(client.ip)) client.etrn_granted.push_back(domain);
   if (!admit(fd.get(), client, port)) return;
+  // Release on connection: the primary of a relay domain (its release= networks) is
+  // back when it connects, for whatever reason.
+  if (cfg_.relay_release_on_connect && !client.etrn_granted.empty())
+    release(client, client.etrn_granted, "connection");
   std::uint64_t id = next_conn_id_++;
   auto conn = std::make_unique<Connection>(*this, id, std::move(fd), std::move(client), port);
   Connection* c = conn.get();
@@ -445,6 +450,27 @@ std::uint64_t Server::submit(std::uint64_t conn_id, Submission s) {
                              : common::mail::Verdict{common::mail::Outcome::kTemporary, "4.3.0",
                                                      "Queue manager unavailable, try again later"});
   });
+}
+
+void Server::release(const ClientInfo& client, const std::vector<std::string>& domains, const char* why) {
+  for (const auto& d : domains) {
+    ipc::Etrn m;
+    m.domain = d;
+    m.client = client.ip;
+    std::string who = client.literal, reason = why, domain = d;
+    auto id =
+        qmgr_.client().call<ipc::EtrnDone>(m, UniqueFd(), [who, reason, domain](Result<ipc::EtrnDone> done) {
+          if (done && done->ok)
+            log::info("release: %s for %s (%s): %u messages started", domain.c_str(), who.c_str(),
+                      reason.c_str(), done->messages);
+          else
+            log::warn("release: %s for %s (%s): not released: queue manager unavailable", domain.c_str(),
+                      who.c_str(), reason.c_str());
+        });
+    if (id == 0)
+      log::warn("release: %s for %s (%s): not released: queue manager unavailable", domain.c_str(),
+                who.c_str(), reason.c_str());
+  }
 }
 
 std::uint64_t Server::etrn(std::uint64_t conn_id, const EtrnRequest& e) {

@@ -93,6 +93,9 @@ class Server : public Backend {
   std::uint64_t submit(std::uint64_t conn_id, Submission s);
   // Forwards an allowed ETRN (ipc::Etrn); 0 when the queue manager is not connected.
   std::uint64_t etrn(std::uint64_t conn_id, const EtrnRequest& e);
+  // Releases relay domains for `client` (a wake-up message, a connection): one ETRN to
+  // the queue manager each, the outcome logged with who asked and why.
+  void release(const ClientInfo& client, const std::vector<std::string>& domains, const char* why);
   // The connection no longer waits for this answer (timeout or gone).
   void forget_request(std::uint64_t request_id);
   // Asks the checks process (Connection::check_answer gets the answer); 0 when no check

@@ -323,6 +323,7 @@ void Session::cmd_rcpt(const Command& c) {
   if (a.domain.empty()) a.domain = host_lower_;
   for (const auto& r : tx_->rcpts)
     if (r.key() == a.key()) return send(make_reply(250, "2.1.5", "Ok"));  // duplicate
+  if (!cfg_.wakeup_address.empty() && a.key() == cfg_.wakeup_address) return wakeup_rcpt(std::move(a));
   // RFC 5321 4.5.3.1.10: 452 for recipients past the limit; the client sends the rest
   // in another transaction.
   if (tx_->rcpts.size() >= cfg_.max_recipients)

@@ -60,6 +60,7 @@ struct SessionConfig {
   bool pop_before_smtp = false;            // consult the relay database
   std::vector<std::string> relay_domains;  // lower-case
   std::vector<std::string> own_release;    // relay domains with release= networks
+  std::string wakeup_address;              // relay_wakeup_address, lower-case ("": none)
   ChecksConfig checks;                     // the built-in checks (MX port only)
   bool milters = false;                    // mail filters are configured for this port
 };
@@ -150,6 +151,8 @@ struct Output {
   std::optional<common::ipc::Check> check;
   common::io::UniqueFd check_fd;
   std::optional<MilterRequest> milter;  // then run the filters; answer with milter_done()
+  // then ask the queue manager to release these relay domains (no answer to the session)
+  std::vector<std::string> release;
 };
 
 // One mail transaction (MAIL to the end of DATA), owned by the Session.
@@ -248,6 +251,7 @@ class Session {
   void cmd_starttls(const Command& c);
   void cmd_auth(const Command& c);
   void cmd_etrn(const Command& c);
+  void wakeup_rcpt(common::mail::Address a);  // session_release.cpp
   // BDAT (session_bdat.cpp).
   void cmd_bdat(const Command& c);
   void feed_chunk();

@@ -133,6 +133,8 @@ struct Config {
   std::vector<std::string> fallback_relay;
   // backup MX: per relay domain (common/config/relay_domain.hpp)
   std::vector<std::string> relay_domain_settings;
+  std::string relay_wakeup_address;
+  bool relay_release_on_connect = false;
 };
 
 // kEnum: one word out of KeyDef::choices, stored as the enum it names (parsed once here,

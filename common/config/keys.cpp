@@ -390,6 +390,12 @@ const std::vector<KeyDef>& keys() {
       {"relay_domain_settings", Kind::kList, "", 0, 0, "smtpd queue-manager",
        "per relay_domains domain: domain;lifetime=10d;max_queued=200M;release=CIDR+CIDR (who may ETRN it)",
        &Config::relay_domain_settings, check_relay_domain_settings},
+      {"relay_wakeup_address", Kind::kString, "", 0, 0, "smtpd queue-manager",
+       "mail to this address from a client that may release a relay domain releases it, then is discarded",
+       &Config::relay_wakeup_address, check_mailbox_or_empty},
+      {"relay_release_on_connect", Kind::kBool, "no", 0, 0, "smtpd",
+       "an SMTP connection from a relay domain's release= networks releases that domain's queue",
+       &Config::relay_release_on_connect, nullptr},
   };
   return table;
 }
