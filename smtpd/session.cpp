@@ -2,6 +2,7 @@
 // the network. Replies follow RFC 5321 4.2/4.3.2 with RFC 3463 enhanced codes.
 #include "smtpd/session.hpp"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "common/log/log.hpp"
@@ -390,8 +391,8 @@ std::optional<Reply> Session::begin_message() {
   for (const auto& r : tx_->rcpts) env.recipients.push_back(r.str());
   env.dsn_ret = tx_->mail.ret;
   env.dsn_envid = tx_->mail.envid;
-  for (const auto& d : tx_->dsn)
-    if (d.given()) env.dsn = tx_->dsn;
+  if (std::any_of(tx_->dsn.begin(), tx_->dsn.end(), [](const auto& d) { return d.given(); }))
+    env.dsn = tx_->dsn;
 
   auto w = backend_.create_queue_file(env);
   if (!w) {
