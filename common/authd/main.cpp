@@ -13,12 +13,12 @@
 
 #include "common/accounts/accounts.hpp"
 #include "common/accounts/passwd.hpp"
+#include "common/auth/daemon_socket.hpp"
 #include "common/auth/protocol.hpp"
 #include "common/authd/server.hpp"
 #include "common/authd/verifier.hpp"
 #include "common/config/config.hpp"
 #include "common/io/event.hpp"
-#include "common/ipc/socket.hpp"
 #include "common/log/log.hpp"
 #include "common/privsep/drop.hpp"
 #include "common/privsep/users.hpp"
@@ -28,29 +28,15 @@ namespace {
 
 namespace log = common::log;
 
-// The socket, and who may use it, while still root.
+// The socket, and who may use it, while still root: smtpd and pop3d check passwords
+// (daemon_socket.hpp); the lists below are this daemon's own.
 common::io::UniqueFd listen_auth(const common::spool::Layout& layout, common::auth::PeerPolicy* policy) {
-  gid_t gid = static_cast<gid_t>(-1);
-  policy->enforce = common::privsep::running_as_root();
+  auto fd = common::auth::listen_for_daemons(layout.auth_socket(), policy);
   if (policy->enforce) {
-    auto g = common::privsep::group_id("mb-auth");
-    if (!g) log::fatal("%s (run mailctl init)", g.message().c_str());
-    gid = *g;
-    policy->uids.push_back(0);
-    for (const char* program : {"smtpd", "pop3d"}) {
-      const auto* id = common::privsep::identity_for(program);
-      auto uid =
-          id ? common::privsep::user_id(id->user) : common::Result<uid_t>(common::Status::error(program));
-      if (!uid) log::fatal("%s (run mailctl init)", uid.message().c_str());
-      policy->uids.push_back(*uid);
-    }
     // Login tokens are redeemed by the POP3 mailbox process alone (and root's tools).
     policy->redeem_uids.push_back(0);
-    if (const auto* id = common::privsep::identity_for("pop3-mailbox")) {
-      auto uid = common::privsep::user_id(id->user);
-      if (!uid) log::fatal("%s (run mailctl init)", uid.message().c_str());
-      policy->redeem_uids.push_back(*uid);
-    }
+    if (common::privsep::identity_for("pop3-mailbox"))
+      policy->redeem_uids.push_back(common::auth::program_uid_or_exit("pop3-mailbox"));
     // IMAP logins are asked by Dovecot's passdb program alone (and root's tools). Its
     // user exists once mailctl init ran in this version; until then, no IMAP checker.
     policy->imap_uids.push_back(0);
@@ -61,9 +47,7 @@ common::io::UniqueFd listen_auth(const common::spool::Layout& layout, common::au
         log::warn("%s: IMAP logins refused (run mailctl init)", uid.message().c_str());
     }
   }
-  auto s = common::ipc::listen_unix(layout.auth_socket(), 0660, gid);
-  if (!s) log::fatal("%s", s.message().c_str());
-  return std::move(*s);
+  return fd;
 }
 
 }  // namespace

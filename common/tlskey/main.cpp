@@ -10,44 +10,17 @@
 
 #include <cstdlib>
 
+#include "common/auth/daemon_socket.hpp"
 #include "common/auth/protocol.hpp"
 #include "common/config/config.hpp"
 #include "common/io/event.hpp"
-#include "common/ipc/socket.hpp"
 #include "common/log/log.hpp"
 #include "common/privsep/drop.hpp"
-#include "common/privsep/users.hpp"
 #include "common/spool/layout.hpp"
 #include "common/tls/key_protocol.hpp"
 #include "common/tlskey/server.hpp"
 
-namespace {
-
 namespace log = common::log;
-
-// The socket, and who may use it, while still root.
-common::io::UniqueFd listen_key(const common::spool::Layout& layout, common::auth::PeerPolicy* policy) {
-  gid_t gid = static_cast<gid_t>(-1);
-  policy->enforce = common::privsep::running_as_root();
-  if (policy->enforce) {
-    auto g = common::privsep::group_id("mb-auth");  // the group of smtpd and pop3d
-    if (!g) log::fatal("%s (run mailctl init)", g.message().c_str());
-    gid = *g;
-    policy->uids.push_back(0);
-    for (const char* program : {"smtpd", "pop3d"}) {
-      const auto* id = common::privsep::identity_for(program);
-      auto uid =
-          id ? common::privsep::user_id(id->user) : common::Result<uid_t>(common::Status::error(program));
-      if (!uid) log::fatal("%s (run mailctl init)", uid.message().c_str());
-      policy->uids.push_back(*uid);
-    }
-  }
-  auto s = common::ipc::listen_unix(layout.tlskey_socket(), 0660, gid);
-  if (!s) log::fatal("%s", s.message().c_str());
-  return std::move(*s);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   auto cfg = common::config::load_or_exit("mailbag-tlskey", argc, argv);
@@ -65,7 +38,7 @@ int main(int argc, char** argv) {
     return EX_CONFIG;
   }
   common::auth::PeerPolicy policy;
-  auto listener = listen_key(layout, &policy);
+  auto listener = common::auth::listen_for_daemons(layout.tlskey_socket(), &policy);
   common::privsep::drop("mailbag-tlskey");
   if (::access(cfg.tls_key_file.c_str(), R_OK) != 0)
     log::warn(
