@@ -590,3 +590,25 @@ class Mailbag:
 
 def uid_of(user):
     return pwd.getpwnam(user).pw_uid
+
+
+_PROBE = ("import socket,sys\n"
+          "s=socket.socket(socket.AF_UNIX,socket.SOCK_SEQPACKET)\n"
+          "s.settimeout(10)\n"
+          "s.connect(sys.argv[1])\n"
+          "try:\n"
+          "    d=s.recv(1000)\n"
+          "except ConnectionResetError:\n"
+          "    d=b''\n"
+          "print('closed' if not d else 'served')\n")
+
+
+def probe_socket_as(user, group, path):
+    """Connects to the SEQPACKET socket `path` as `user` (primary group `user`, plus
+    `group` when given, none otherwise) and returns the CompletedProcess: stdout is
+    'closed' when the daemon hung up, 'served' when it sent something; a socket whose
+    mode keeps the user out leaves a PermissionError in stderr. Needs root."""
+    groups = ["--groups=" + group] if group else ["--clear-groups"]
+    return subprocess.run(["setpriv", "--reuid=" + str(uid_of(user)), "--regid=" + user] + groups +
+                          ["--", "/usr/bin/python3", "-c", _PROBE, path],
+                          capture_output=True, text=True, timeout=30)

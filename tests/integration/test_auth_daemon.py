@@ -215,25 +215,12 @@ def test_a_full_queue_answers_temporary_failure_at_once(make_mailbag):
 def test_a_process_other_than_smtpd_or_pop3d_is_refused(m):
     # mb-remote, given group mb-auth so that the socket's mode lets it connect: the daemon
     # itself reads the peer's uid and hangs up.
-    code = ("import socket,sys\n"
-            "s=socket.socket(socket.AF_UNIX,socket.SOCK_SEQPACKET)\n"
-            "s.settimeout(10)\n"
-            "s.connect(sys.argv[1])\n"
-            "try:\n"
-            "    d=s.recv(1000)\n"
-            "except ConnectionResetError:\n"
-            "    d=b''\n"
-            "print('closed' if not d else 'served')\n")
     uid = str(harness.uid_of("mb-remote"))
-    r = subprocess.run(["setpriv", "--reuid=" + uid, "--regid=mb-remote", "--groups=mb-auth", "--",
-                        "/usr/bin/python3", "-c", code, auth_socket(m)],
-                       capture_output=True, text=True, timeout=30)
+    r = harness.probe_socket_as("mb-remote", "mb-auth", auth_socket(m))
     assert r.stdout.strip() == "closed", r.stdout + r.stderr
     m.wait_for_log("mailbag-auth", "refusing uid %s" % uid)
     # Without the group, the socket's mode already keeps it out.
-    r = subprocess.run(["setpriv", "--reuid=" + uid, "--regid=mb-remote", "--clear-groups", "--",
-                        "/usr/bin/python3", "-c", code, auth_socket(m)],
-                       capture_output=True, text=True, timeout=30)
+    r = harness.probe_socket_as("mb-remote", None, auth_socket(m))
     assert "PermissionError" in r.stderr, r.stdout + r.stderr
     assert smtp_auth(m, PASSWORD)[0] == 235
 

@@ -167,24 +167,11 @@ def test_a_forged_handover_is_refused_and_a_fresh_token_served(m):
 
 @pytest.mark.skipif(not harness.is_root(), reason="needs root (daemons drop to mb-* users)")
 def test_only_pop3d_may_hand_over(m):
-    code = ("import socket,sys\n"
-            "s=socket.socket(socket.AF_UNIX,socket.SOCK_SEQPACKET)\n"
-            "s.settimeout(10)\n"
-            "s.connect(sys.argv[1])\n"
-            "try:\n"
-            "    d=s.recv(1000)\n"
-            "except ConnectionResetError:\n"
-            "    d=b''\n"
-            "print('closed' if not d else 'served')\n")
     uid = str(harness.uid_of("mb-remote"))
-    r = subprocess.run(["setpriv", "--reuid=" + uid, "--regid=mb-remote", "--groups=mb-pop3d", "--",
-                        "/usr/bin/python3", "-c", code, mailbox_socket(m)],
-                       capture_output=True, text=True, timeout=30)
+    r = harness.probe_socket_as("mb-remote", "mb-pop3d", mailbox_socket(m))
     assert r.stdout.strip() == "closed", r.stdout + r.stderr
     m.wait_for_log("pop3-mailbox", "refusing uid %s" % uid)
-    r = subprocess.run(["setpriv", "--reuid=" + uid, "--regid=mb-remote", "--clear-groups", "--",
-                        "/usr/bin/python3", "-c", code, mailbox_socket(m)],
-                       capture_output=True, text=True, timeout=30)
+    r = harness.probe_socket_as("mb-remote", None, mailbox_socket(m))
     assert "PermissionError" in r.stderr, r.stdout + r.stderr
 
 

@@ -304,21 +304,9 @@ def test_the_key_socket_refuses_garbage_huge_frames_and_stale_key_ids(server):
 @pytest.mark.skipif(not harness.is_root(), reason="needs root (daemons drop to mb-* users)")
 def test_a_process_other_than_smtpd_or_pop3d_is_refused(server):
     m = server
-    code = ("import socket,sys\n"
-            "s=socket.socket(socket.AF_UNIX,socket.SOCK_SEQPACKET)\n"
-            "s.settimeout(10)\n"
-            "s.connect(sys.argv[1])\n"
-            "try:\n"
-            "    d=s.recv(1000)\n"
-            "except ConnectionResetError:\n"
-            "    d=b''\n"
-            "print('closed' if not d else 'served')\n")
     uid = str(harness.uid_of("mb-remote"))
-    path = os.path.join(m.spool, "private", "tlskey")
-    r = subprocess.run(["setpriv", "--reuid=" + uid, "--regid=mb-remote", "--groups=mb-auth", "--",
-                        "/usr/bin/python3", "-c", code, path], capture_output=True, text=True, timeout=30)
+    r = harness.probe_socket_as("mb-remote", "mb-auth", os.path.join(m.spool, "private", "tlskey"))
     assert r.stdout.strip() == "closed", r.stdout + r.stderr
     m.wait_for_log("mailbag-tlskey", "refusing uid %s" % uid)
-    r = subprocess.run(["setpriv", "--reuid=" + uid, "--regid=mb-remote", "--clear-groups", "--",
-                        "/usr/bin/python3", "-c", code, path], capture_output=True, text=True, timeout=30)
+    r = harness.probe_socket_as("mb-remote", None, os.path.join(m.spool, "private", "tlskey"))
     assert "PermissionError" in r.stderr, r.stdout + r.stderr
