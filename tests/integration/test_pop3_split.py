@@ -17,7 +17,6 @@ import poplib
 import signal
 import socket
 import struct
-import subprocess
 import time
 
 import pytest
