@@ -15,12 +15,22 @@ bool has_control(std::string_view s) {
 
 }  // namespace
 
+Status check_account_and_token(std::string_view account, std::string_view token) {
+  if (account.empty() || account.size() > kMaxLogin || has_control(account))
+    return Status::error("bad account name");
+  if (token.size() != kTokenSize || token.find_first_not_of("0123456789abcdef") != std::string_view::npos)
+    return Status::error("bad token");
+  return Status::ok();
+}
+
+bool valid_client(std::string_view client) { return client.size() <= kMaxClient && !has_control(client); }
+
 Result<ipc::AuthCheck> check_request(const ipc::FrameView& frame) {
   auto c = ipc::decode<ipc::AuthCheck>(frame);
   if (!c) return c.status();
   if (c->service != kServiceSmtp && c->service != kServicePop3 && c->service != kServiceImap)
     return Status::error("unknown service");
-  if (c->client.size() > kMaxClient || has_control(c->client)) return Status::error("bad client address");
+  if (!valid_client(c->client)) return Status::error("bad client address");
   if (c->login.empty() || c->login.size() > kMaxLogin || has_control(c->login))
     return Status::error("bad login name");
   if (c->password.empty() || c->password.size() > kMaxPassword || c->password.find('\0') != std::string::npos)
@@ -31,10 +41,7 @@ Result<ipc::AuthCheck> check_request(const ipc::FrameView& frame) {
 Result<ipc::AuthRedeem> check_redeem(const ipc::FrameView& frame) {
   auto r = ipc::decode<ipc::AuthRedeem>(frame);
   if (!r) return r.status();
-  if (r->account.empty() || r->account.size() > kMaxLogin || has_control(r->account))
-    return Status::error("bad account name");
-  if (r->token.size() != kTokenSize || r->token.find_first_not_of("0123456789abcdef") != std::string::npos)
-    return Status::error("bad token");
+  if (Status st = check_account_and_token(r->account, r->token); !st) return st;
   return r;
 }
 

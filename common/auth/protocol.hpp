@@ -35,6 +35,13 @@ inline constexpr std::string_view kServiceImap = "imap";
 // and its connection is closed.
 Result<ipc::AuthCheck> check_request(const ipc::FrameView& frame);
 
+// The field rules, for every frame that carries these fields (also pop3d's handover):
+// an account name as a login (1 to kMaxLogin octets, no controls) and a login token
+// (kTokenSize lower-case hex digits). An error names the field.
+Status check_account_and_token(std::string_view account, std::string_view token);
+// A client address: at most kMaxClient octets, no controls.
+bool valid_client(std::string_view client);
+
 // Decodes an AuthRedeem frame: an account (as AuthCheck's login) and a token of
 // kTokenSize hex digits. An error closes the peer's connection.
 Result<ipc::AuthRedeem> check_redeem(const ipc::FrameView& frame);
