@@ -32,12 +32,12 @@ endif
 # exactly what to install.
 BUILD_PKGS := g++ make pkg-config libevent-dev liblmdb-dev libssl-dev libcap-dev \
               libunbound-dev libldns-dev libcrypt-dev libidn2-dev doctest-dev openssl \
-              libspf2-dev libopendkim-dev libopendmarc-dev publicsuffix
+              libspf2-dev libopendkim-dev libopendmarc-dev publicsuffix zlib1g-dev
 TEST_PKGS := python3 python3-pytest python3-pytest-xdist swaks libnet-ssleay-perl msmtp fetchmail getmail6 \
              mailutils postfix dovecot-pop3d dovecot-imapd unbound lmdb-utils clang clang-format \
              libclang-rt-14-dev libcap2-bin iproute2 procps strace python3-dkim python3-dnspython python3-nacl rspamd \
              opendkim clamav-daemon clamav-milter ldnsutils
-PKG_LIBS := libevent libevent_openssl libevent_pthreads openssl libcap lmdb libunbound ldns libcrypt libidn2
+PKG_LIBS := libevent libevent_openssl libevent_pthreads openssl libcap lmdb libunbound ldns libcrypt libidn2 zlib
 
 # Peers (postfix, dovecot, unbound) must never start as system services: a temporary
 # policy-rc.d refuses service starts during the install, and postfix is preseeded.

@@ -59,7 +59,9 @@ std::string usage() {
          "  flush                     deliver all deferred mail now (as queue flush)\n"
          "  wakeup                    ask every etrn_hosts now for etrn_domains (ETRN)\n"
          "  dovecot config [DIR]      write Dovecot's IMAP configuration (default DIR: next to\n"
-         "                            mailbag.conf, in dovecot/); never over files it did not write\n";
+         "                            mailbag.conf, in dovecot/); never over files it did not write\n"
+         "  tlsrpt send [--today]     mail the TLS reports (RFC 8460) of the days before today\n"
+         "                            (--today: today's sessions so far too)\n";
 }
 
 common::Result<Args> parse_args(const std::vector<std::string>& argv) {
@@ -104,6 +106,8 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
       return a;
     } else if (!options_done && s == "--force") {
       a.force = true;
+    } else if (!options_done && s == "--today") {
+      a.today = true;
     } else if (!options_done && s == "--") {
       options_done = true;
     } else if (!options_done && s.size() > 1 && s[0] == '-') {
@@ -295,6 +299,11 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
   } else if (c == "wakeup") {
     if (auto st = want(1, 1); !st) return st;
     a.command = Command::kWakeup;
+  } else if (c == "tlsrpt") {
+    if (sub != "send")
+      return Status::error(sub.empty() ? "'tlsrpt' needs send" : "unknown command 'tlsrpt " + sub + "'");
+    if (auto st = want(2, 2); !st) return st;
+    a.command = Command::kTlsrptSend;
   } else if (c == "etrn") {
     if (auto st = want(3, 3); !st) return st;
     a.command = Command::kEtrn;
@@ -303,6 +312,8 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
   } else {
     return Status::error("unknown command '" + c + "'");
   }
+  if (a.today && a.command != Command::kTlsrptSend)
+    return Status::error("--today only goes with 'tlsrpt send'");
   if (a.force && a.command != Command::kDomainDel)
     return Status::error("--force only goes with 'domain del'");
   if (autoreply_opts && a.command != Command::kUserAutoreply)

@@ -63,6 +63,7 @@ enum class Command {
   kTlsTlsa,
   kWakeup,
   kDovecotConfig,
+  kTlsrptSend,
 };
 
 // `user autoreply` options; unset ones keep what the record holds.
@@ -77,6 +78,7 @@ struct Args {
   std::string target;               // the domain, address or queue id the command acts on ("" for none)
   std::string target2;              // etrn: the domain (target is the host); domain alias: the target
   bool force = false;               // domain del --force
+  bool today = false;               // tlsrpt send --today
   std::vector<std::string> values;  // alias targets; key=value settings of `set`
   AutoreplyArgs autoreply;
   std::optional<std::string> selector, algorithm;  // dkim generate/rotate --selector, --algorithm

@@ -117,6 +117,12 @@ TEST_CASE("queue, check-dns, tls tlsa and config-example commands") {
   CHECK_FALSE(P({"tls", "cert"}).is_ok());
   CHECK_FALSE(P({"tls", "tlsa", "a", "b"}).is_ok());
   CHECK_FALSE(P({"config-example", "x"}).is_ok());
+  CHECK(P({"tlsrpt", "send"})->command == Command::kTlsrptSend);
+  CHECK_FALSE(P({"tlsrpt", "send"})->today);
+  CHECK(P({"tlsrpt", "send", "--today"})->today);
+  CHECK_FALSE(P({"tlsrpt"}).is_ok());
+  CHECK_FALSE(P({"tlsrpt", "send", "x"}).is_ok());
+  CHECK_FALSE(P({"flush", "--today"}).is_ok());
   CHECK(P({"queue"}).message().find("list, show, flush") != std::string::npos);
 }
 
@@ -129,6 +135,9 @@ TEST_CASE("the tree plan has the documented owners and modes") {
       if (s.path == p) return &s;
     return nullptr;
   };
+  REQUIRE(find("/var/spool/mailbag/tlsrpt"));
+  CHECK(find("/var/spool/mailbag/tlsrpt")->user == "mb-remote");
+  CHECK(find("/var/spool/mailbag/tlsrpt")->mode == 0700);
   REQUIRE(find("/var/spool/mailbag/incoming"));
   CHECK(find("/var/spool/mailbag/incoming")->mode == 03730);
   CHECK(find("/var/spool/mailbag/incoming")->user == "mb-queue");

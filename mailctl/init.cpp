@@ -8,6 +8,7 @@
 //   mail_directory   0770 mb-vmail:mb-mail
 //   data_directory/dkim  0711 mb-dkim (DKIM keys)   spool/signer  0710 mb-dkim:mb-remote
 //   spool/mta-sts  0700 mb-remote (cached MTA-STS policies)
+//   spool/tlsrpt   0700 mb-remote (TLS sessions per day for the RFC 8460 reports)
 #include "mailctl/init.hpp"
 
 #include <fcntl.h>
@@ -46,6 +47,7 @@ std::vector<Spec> directory_plan(const common::spool::Layout& l) {
       {l.dkim_keys(), 0711, "mb-dkim", "mb-dkim"},
       {l.signer_dir(), 0710, "mb-dkim", "mb-remote"},
       {l.mta_sts_cache(), 0700, "mb-remote", "mb-remote"},
+      {l.tlsrpt(), 0700, "mb-remote", "mb-remote"},
   };
 }
 

@@ -13,6 +13,7 @@
 #include "mailctl/init.hpp"
 #include "mailctl/queue.hpp"
 #include "mailctl/tlsa.hpp"
+#include "mailctl/tlsrpt.hpp"
 
 namespace mailctl {
 namespace {
@@ -72,6 +73,7 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
     case Command::kTlsTlsa: return cmd_tls_tlsa(ctx, args->target);
     case Command::kWakeup: return cmd_wakeup(ctx);
     case Command::kDovecotConfig: return cmd_dovecot_config(ctx, args->target, args->config_path);
+    case Command::kTlsrptSend: return cmd_tlsrpt_send(ctx, args->today);
     case Command::kHelp:
     case Command::kCheckConfig:
     case Command::kConfigExample: return EX_USAGE;

@@ -135,6 +135,9 @@ struct Config {
   std::vector<std::string> relay_domain_settings;
   std::string relay_wakeup_address;
   bool relay_release_on_connect = false;
+  // TLS reporting (RFC 8460): remote records sessions, mailctl tlsrpt send mails reports
+  bool tls_report = true;
+  std::string tls_report_from;
 };
 
 // kEnum: one word out of KeyDef::choices, stored as the enum it names (parsed once here,

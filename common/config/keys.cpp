@@ -396,6 +396,15 @@ const std::vector<KeyDef>& keys() {
       {"relay_release_on_connect", Kind::kBool, "no", 0, 0, "smtpd",
        "an SMTP connection from a relay domain's release= networks releases that domain's queue",
        &Config::relay_release_on_connect, nullptr},
+
+      // TLS reporting (RFC 8460)
+      {"tls_report", Kind::kBool, "yes", 0, 0, "remote mailctl",
+       "count outgoing TLS sessions per recipient domain and policy (RFC 8460); mailctl tlsrpt send mails "
+       "the daily reports to domains that ask for them",
+       &Config::tls_report, nullptr},
+      {"tls_report_from", Kind::kString, "", 0, 0, "mailctl",
+       "the sender and contact of the TLS reports (empty: postmaster@ the host name)",
+       &Config::tls_report_from, check_mailbox_or_empty},
   };
   return table;
 }

@@ -7,6 +7,7 @@
 //   spool_directory/private/   internal sockets
 //   spool_directory/signer/    the DKIM signer's socket (delivery/dkim/)
 //   spool_directory/mta-sts/   cached MTA-STS policies (delivery/remote/mta_sts.hpp)
+//   spool_directory/tlsrpt/    TLS sessions per day for the reports (common/tlsrpt/store.hpp)
 //   data_directory/accounts.mdb, passwd.mdb, relay.mdb, srs.secret, quota/, dkim/
 #pragma once
 
@@ -61,6 +62,9 @@ struct Layout {
   // Cached MTA-STS policies (RFC 8461), one file per domain: mb-remote 0700, written by
   // the remote agent only.
   std::string mta_sts_cache() const { return spool + "/mta-sts"; }
+  // TLS session records per day (RFC 8460), written by the remote agent, taken by
+  // `mailctl tlsrpt send` (as mb-remote): mb-remote 0700.
+  std::string tlsrpt() const { return spool + "/tlsrpt"; }
 };
 
 }  // namespace common::spool

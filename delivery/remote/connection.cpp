@@ -17,6 +17,8 @@
 #include "common/io/fdio.hpp"
 #include "common/log/log.hpp"
 #include "common/tls/tls.hpp"
+#include "common/tlsrpt/record.hpp"
+#include "delivery/remote/tls_report.hpp"
 #include "delivery/remote/verdicts.hpp"
 
 namespace delivery::remote {
@@ -116,6 +118,7 @@ void Connection::try_endpoint() {
   if (ep.dane.mode == DaneMode::kSkip) {
     // RFC 7672 2.2: neither TLS nor clear text to a host whose TLSA records are unknown.
     Verdict why{Outcome::kTemporary, "4.7.5", "DANE: " + ep.dane.why + " (host " + peer_ + ")"};
+    report_tls(common::tlsrpt::kDnssecInvalid);
     common::io::Guard alive = life_.guard();
     common::io::run_soon(base_, [this, alive, why] {
       if (alive) endpoint_failed(why);
@@ -285,6 +288,9 @@ void Connection::apply(smtp::Output out) {
   if (out.error) {
     // The session ended outside a transaction: before ready, the endpoint failed.
     Verdict why = verdict_for(*out.error, peer_);
+    if (!ever_ready_ && !session_->tls_active() && out.error->status == "4.7.4" &&
+        (out.error->stage == smtp::Stage::kEhlo || out.error->stage == smtp::Stage::kHelo))
+      report_tls(common::tlsrpt::kStartTlsNotSupported);  // TLS required, not offered
     if (!ever_ready_) {
       // Best effort for the QUIT of a refused session (RFC 5321 3.1), written directly:
       // the socket goes right after, and the bufferevent would not get to send it.
@@ -315,6 +321,11 @@ void Connection::apply(smtp::Output out) {
   if (out.ready) {
     if (!ever_ready_ && !session_->tls_active() && endpoints_[index_].sts == StsMode::kTesting)
       log_sts("testing: no TLS (STARTTLS not offered or failed); delivering, since the mode is testing");
+    // In clear because the server did not offer STARTTLS (not after a failed handshake,
+    // which was counted then, nor where no TLS was wanted).
+    if (!ever_ready_ && !session_->tls_active() && policy_ != smtp::TlsPolicy::kNone &&
+        !session_->capabilities().starttls)
+      report_tls(common::tlsrpt::kStartTlsNotSupported);
     ever_ready_ = true;
     notify_ready();
   }
@@ -471,6 +482,8 @@ void Connection::on_event(short what) {
     std::string why = "connection closed";
     if (what & BEV_EVENT_TIMEOUT) why = "timed out";
     unsigned long e = bufferevent_get_openssl_error(bev_.get());
+    long verify = ssl_ ? SSL_get_verify_result(ssl_) : X509_V_OK;
+    report_tls(verify != X509_V_OK ? result_for_verify(verify) : common::tlsrpt::kValidationFailure);
     if (e) {
       char buf[256];
       ERR_error_string_n(e, buf, sizeof buf);

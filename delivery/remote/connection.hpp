@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,10 @@ class Connection {
 
   // A queue id for the "dane:" log lines (the message this connection was opened for).
   void set_log_tag(std::string tag) { log_tag_ = std::move(tag); }
+  // TLS reporting (tls_report.hpp): told the outcome of each TLS session with an
+  // endpoint, "" for success or an RFC 8460 4.3.2 result type.
+  using TlsOutcome = std::function<void(const Endpoint& ep, const std::string& result)>;
+  void set_tls_report(TlsOutcome f) { tls_report_ = std::move(f); }
   void start();
   // REQUIRES: ready. `msg` must stay valid until connection_sent (the fd stays open).
   // `prefix` (whole lines, LF ends: a DKIM-Signature field) is sent before the message
@@ -91,6 +96,7 @@ class Connection {
   void setup_sts_testing(SSL* ssl, const Endpoint& ep);
   void sts_tls_done();
   void log_sts(const std::string& what) const;
+  void report_tls(const std::string& result);
   void apply(common::smtp::Output out);
   void drain_input();
   void pump_body();
@@ -118,6 +124,7 @@ class Connection {
   common::smtp::TlsPolicy policy_;  // for the current endpoint (may drop to kNone)
   std::string peer_;
   std::string log_tag_;
+  TlsOutcome tls_report_;
 
   Io io_ = Io::kIdle;
   common::io::UniqueFd fd_;

@@ -6,7 +6,9 @@
 
 #include "common/log/log.hpp"
 #include "common/tls/tls.hpp"
+#include "common/tlsrpt/record.hpp"
 #include "delivery/remote/connection.hpp"
+#include "delivery/remote/tls_report.hpp"
 
 namespace delivery::remote {
 
@@ -39,18 +41,27 @@ void Connection::setup_sts_testing(SSL* ssl, const Endpoint& ep) {
 
 void Connection::sts_tls_done() {
   const Endpoint& ep = endpoints_[index_];
+  // RFC 8460 4.3.2.3: DANE's records none of which is usable count as tlsa-invalid.
+  std::string result = ep.dane.mode == DaneMode::kEncrypt ? common::tlsrpt::kTlsaInvalid : "";
   if (ep.sts == StsMode::kEnforce) {
     log_sts("certificate verified for " + ep.host + " (policy mode enforce)");
-    return;
+  } else if (ep.sts == StsMode::kTesting && ssl_) {
+    long v = SSL_get_verify_result(ssl_);
+    if (v == X509_V_OK && ep.sts_listed) {
+      log_sts("certificate verified for " + ep.host + " (policy mode testing)");
+    } else if (v != X509_V_OK) {
+      log_sts(std::string("testing: certificate would not be accepted under enforce: ") +
+              X509_verify_cert_error_string(v) + "; delivering, since the mode is testing");
+      result = result_for_verify(v);
+    } else {
+      result = common::tlsrpt::kValidationFailure;  // an MX host the policy does not name
+    }
   }
-  if (ep.sts != StsMode::kTesting || !ssl_) return;
-  long v = SSL_get_verify_result(ssl_);
-  if (v == X509_V_OK && ep.sts_listed) {
-    log_sts("certificate verified for " + ep.host + " (policy mode testing)");
-  } else if (v != X509_V_OK) {
-    log_sts(std::string("testing: certificate would not be accepted under enforce: ") +
-            X509_verify_cert_error_string(v) + "; delivering, since the mode is testing");
-  }
+  report_tls(result);
+}
+
+void Connection::report_tls(const std::string& result) {
+  if (tls_report_ && index_ < endpoints_.size()) tls_report_(endpoints_[index_], result);
 }
 
 void Connection::log_sts(const std::string& what) const {

@@ -53,14 +53,16 @@ TlsDemand tls_demand(int fd, const MessageRef& msg, const std::string& qid) {
 }  // namespace
 
 Dispatcher::Dispatcher(event_base* base, const Settings& settings, common::dns::Resolver& resolver,
-                       TlsContexts tls, AgentLink& link, Signer* signer, StsResolver* sts)
+                       TlsContexts tls, AgentLink& link, Signer* signer, StsResolver* sts,
+                       TlsReporter* reporter)
     : base_(base),
       settings_(settings),
       resolver_(resolver),
       tls_(tls),
       link_(link),
       signer_(signer),
-      sts_(sts) {}
+      sts_(sts),
+      reporter_(reporter) {}
 
 Dispatcher::~Dispatcher() { life_.end(); }
 
@@ -277,6 +279,7 @@ void Dispatcher::open_slot(Destination& d) {
       sts_->lookup(lower(*ascii), [this, alive, s](const StsResult& r) {
         if (!alive || s->dead) return;
         s->sts = r.policy;
+        s->sts_fetch_failed = r.fetch_failed && !r.policy;
         lookup_route(s);
       });
       return;
@@ -324,7 +327,33 @@ void Dispatcher::on_route(Slot* s, Route r) {
                                          std::move(r.endpoints), options_for(d));
   slot_of_[s->conn.get()] = s;
   s->conn->set_log_tag(qid);
+  watch_tls(s, qid);
   s->conn->start();
+}
+
+void Dispatcher::watch_tls(Slot* s, const std::string& log_tag) {
+  const Destination& d = *s->dest;
+  // Only sessions to a recipient domain's own hosts are that domain's to hear about.
+  if (!reporter_ || d.fallback >= 0 || d.target.relay || d.target.is_ip || !d.target.mx_lookup) return;
+  auto ascii = common::mail::domain_to_ascii(d.target.name);
+  if (!ascii || !common::dns::is_host_name(*ascii)) return;
+  std::string domain = lower(*ascii);
+  if (!domain.empty() && domain.back() == '.') domain.pop_back();
+  s->conn->set_tls_report([this, domain, log_tag, sts = s->sts, fetch_failed = s->sts_fetch_failed](
+                              const Endpoint& ep, const std::string& result) {
+    common::tlsrpt::Session session;
+    session.time = static_cast<std::int64_t>(std::time(nullptr));
+    session.policy = policy_for(domain, ep, sts, fetch_failed);
+    // A session that went as if there were no policy, because its fetch failed.
+    session.result = result.empty() && fetch_failed &&
+                             session.policy.type == common::tlsrpt::PolicyType::kSts &&
+                             session.policy.strings.empty()
+                         ? common::tlsrpt::kStsPolicyFetchError
+                         : result;
+    session.mx = lower(ep.host);
+    session.ip = ep.ip;
+    reporter_->record(session, log_tag);
+  });
 }
 
 void Dispatcher::assign(Slot* s, Task t) {

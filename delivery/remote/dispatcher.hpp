@@ -33,6 +33,7 @@
 #include "delivery/remote/route.hpp"
 #include "delivery/remote/settings.hpp"
 #include "delivery/remote/signing.hpp"
+#include "delivery/remote/tls_report.hpp"
 
 namespace delivery::remote {
 
@@ -45,9 +46,11 @@ enum class TlsDemand : std::uint8_t { kUsual, kRequire, kOptional };
 class Dispatcher : public Connection::Backend {
  public:
   // `signer`: the DKIM signer's client (nullptr: never sign); `sts`: the MTA-STS policy
-  // lookup (nullptr: no MTA-STS).
+  // lookup (nullptr: no MTA-STS); `reporter`: where TLS sessions are recorded (nullptr:
+  // nowhere).
   Dispatcher(event_base* base, const Settings& settings, common::dns::Resolver& resolver, TlsContexts tls,
-             AgentLink& link, Signer* signer = nullptr, StsResolver* sts = nullptr);
+             AgentLink& link, Signer* signer = nullptr, StsResolver* sts = nullptr,
+             TlsReporter* reporter = nullptr);
   ~Dispatcher() override;
 
   // A request from the queue manager (AgentLink's handler).
@@ -88,10 +91,11 @@ class Dispatcher : public Connection::Backend {
     bool has_task = false;
     Task task;
     common::io::EventPtr idle_timer;
-    bool opening = true;           // no transaction carried yet
-    bool dead = false;             // removed; waits for deferred destruction
-    std::optional<StsPolicy> sts;  // the destination's MTA-STS policy (testing, enforce)
-    common::io::Lifetime life;     // for the MTA-STS lookup's callback
+    bool opening = true;            // no transaction carried yet
+    bool dead = false;              // removed; waits for deferred destruction
+    std::optional<StsPolicy> sts;   // the destination's MTA-STS policy (testing, enforce)
+    bool sts_fetch_failed = false;  // a policy fetch failed and none was cached (RFC 8460)
+    common::io::Lifetime life;      // for the MTA-STS lookup's callback
   };
   struct Destination {
     std::string key;
@@ -127,6 +131,8 @@ class Dispatcher : public Connection::Backend {
   void task_done(std::uint64_t job_id);
   Slot* slot_of(Connection& c);
   common::smtp::SessionOptions options_for(const Destination& d) const;
+  // RFC 8460: has the connection of `s` report its TLS sessions, for a recipient domain.
+  void watch_tls(Slot* s, const std::string& log_tag);
 
   event_base* base_;
   const Settings& settings_;
@@ -135,6 +141,7 @@ class Dispatcher : public Connection::Backend {
   AgentLink& link_;
   Signer* signer_;
   StsResolver* sts_;
+  TlsReporter* reporter_;
   std::uint64_t next_job_ = 1;
   std::map<std::uint64_t, std::unique_ptr<Job>> jobs_;
   std::map<std::string, std::unique_ptr<Destination>> dests_;

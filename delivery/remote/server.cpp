@@ -61,7 +61,9 @@ int run(const common::config::Config& cfg, PreJail pre) {
   if (pre.settings.mta_sts)
     sts = std::make_unique<StsResolver>(base.get(), **resolver, tls.verify, pre.settings.sts_cache,
                                         pre.settings.sts_fetch_timeout());
-  Dispatcher d(base.get(), pre.settings, **resolver, tls, link, &signer, sts.get());
+  std::unique_ptr<TlsReporter> reporter;
+  if (pre.settings.tls_report) reporter = std::make_unique<TlsReporter>(pre.settings.tls_report_dir);
+  Dispatcher d(base.get(), pre.settings, **resolver, tls, link, &signer, sts.get(), reporter.get());
   dispatcher = &d;
   EtrnClient etrn(base.get(), pre.settings, **resolver, tls);
 

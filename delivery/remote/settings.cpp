@@ -108,6 +108,8 @@ Result<Settings> make_settings(const common::config::Config& cfg, const std::vec
   s.dane = cfg.smtp_dane && !s.trust_anchor.empty();
   s.mta_sts = cfg.smtp_mta_sts;
   s.sts_cache = cfg.spool_directory + "/mta-sts";
+  s.tls_report = cfg.tls_report;
+  s.tls_report_dir = cfg.spool_directory + "/tlsrpt";
   for (const auto& e : cfg.etrn_hosts) {
     auto h = common::smtp::parse_next_hop(e);
     if (!h) return Status::error("etrn_hosts: " + e + ": " + h.message());

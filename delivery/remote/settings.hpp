@@ -37,10 +37,12 @@ struct Settings {
   int concurrency = 20;
   int timeout = 300;  // remote_timeout, seconds
   std::string dns_resolver;
-  std::string trust_anchor;  // dns_trust_anchor: "" means no DNSSEC validation
-  bool dane = false;         // smtp_dane, and a trust anchor to make it possible
-  bool mta_sts = true;       // smtp_mta_sts
-  std::string sts_cache;     // spool/mta-sts: the cached MTA-STS policies
+  std::string trust_anchor;    // dns_trust_anchor: "" means no DNSSEC validation
+  bool dane = false;           // smtp_dane, and a trust anchor to make it possible
+  bool mta_sts = true;         // smtp_mta_sts
+  std::string sts_cache;       // spool/mta-sts: the cached MTA-STS policies
+  bool tls_report = true;      // tls_report: TLS sessions recorded (RFC 8460)
+  std::string tls_report_dir;  // spool/tlsrpt: the day files of TLS sessions
   std::vector<common::smtp::NextHop> etrn_hosts;
   std::vector<std::string> etrn_domains;
   int wakeup_every = 0;
