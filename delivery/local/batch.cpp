@@ -163,7 +163,7 @@ void Batch::deliver_slot(std::size_t s) {
     if (mb.max_message_size > 0 && ri.msg->size > static_cast<std::uint64_t>(mb.max_message_size))
       return fail(s, permanent("5.3.4", "message larger than the " + std::to_string(mb.max_message_size) +
                                             " bytes the domain accepts"));
-    headers = delivery_headers(d.sender, mb.address);
+    headers = delivery_headers(d.sender, mb.address, d.recipients[slots_[s].rcpt]);
     if (mb.quota > 0) {
       common::Status err;
       qs = quota_state(mb, i, &err);

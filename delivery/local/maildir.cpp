@@ -77,10 +77,17 @@ std::string delivery_tag(std::string_view queue_id, std::string_view recipient) 
   return tag + buf;
 }
 
-std::string delivery_headers(std::string_view sender, std::string_view mailbox_address) {
+std::string delivery_headers(std::string_view sender, std::string_view mailbox_address,
+                             std::string_view recipient) {
   std::string h = "Return-Path: <";
   h.append(sender);
-  h += ">\nDelivered-To: ";
+  h += ">\n";
+  if (!recipient.empty() && !common::mail::iequals(recipient, mailbox_address)) {
+    h += "X-Original-To: ";
+    h.append(recipient);
+    h += "\n";
+  }
+  h += "Delivered-To: ";
   h.append(mailbox_address);
   h += "\n";
   return h;

@@ -46,9 +46,14 @@ class NameGenerator {
 };
 
 // The lines the agent puts in front of the message: "Return-Path: <sender>" (RFC 5321
-// 4.4; "<>" for the null sender) and "Delivered-To: address" (the mailbox that got it,
-// as Postfix and Dovecot write it, used later for loop detection). LF line ends.
-std::string delivery_headers(std::string_view sender, std::string_view mailbox_address);
+// 4.4; "<>" for the null sender), "X-Original-To: recipient" when the envelope recipient
+// is not the mailbox's own address (an alias, a catch-all, a domain alias or an address
+// with a recipient delimiter led there; Postfix writes the same header, and a multidrop
+// mailbox read by fetchmail needs it to sort the mail out again), and "Delivered-To:
+// address" (the mailbox that got it, as Postfix and Dovecot write it, used later for loop
+// detection). LF line ends.
+std::string delivery_headers(std::string_view sender, std::string_view mailbox_address,
+                             std::string_view recipient = {});
 
 // One open Maildir: the tmp/ and new/ directories as fds, so file creation, rename and
 // directory fsync need no path lookups.

@@ -71,6 +71,11 @@ TEST_CASE("delivery header lines") {
         "Return-Path: <a@example.org>\nDelivered-To: u@example.net\n");
   // RFC 5321 4.4: the null reverse-path is written as "<>".
   CHECK(delivery_headers("", "u@example.net") == "Return-Path: <>\nDelivered-To: u@example.net\n");
+  // The envelope recipient only when something led from it to another mailbox.
+  CHECK(delivery_headers("a@example.org", "u@example.net", "U@Example.NET") ==
+        "Return-Path: <a@example.org>\nDelivered-To: u@example.net\n");
+  CHECK(delivery_headers("a@example.org", "u@example.net", "sales@example.net") ==
+        "Return-Path: <a@example.org>\nX-Original-To: sales@example.net\nDelivered-To: u@example.net\n");
 }
 
 TEST_CASE("Maildir::open creates the maildir and cur/ new/ tmp/ mode 0770") {

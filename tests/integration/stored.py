@@ -36,12 +36,13 @@ def message_id(data):
     return ids[0] if ids else None
 
 
-ADDED_HEADERS = (b"return-path:", b"delivered-to:", b"received:")
+ADDED_HEADERS = (b"return-path:", b"x-original-to:", b"delivered-to:", b"received:")
 
 
 def added_prefix(stored, sent):
     """Checks that `stored` (a Maildir file) is `sent` (CRLF wire form) with LF line ends,
-    preceded only by the trace headers Mailbag adds (Return-Path, Delivered-To, Received).
+    preceded only by the trace headers Mailbag adds (Return-Path, X-Original-To, Delivered-To,
+    Received).
     Returns the prefix; raises AssertionError describing the first difference."""
     want = sent.replace(b"\r\n", b"\n")
     if not stored.endswith(want):
