@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 
@@ -57,6 +58,18 @@ void StsResolver::on_txt(const std::string& domain, const common::dns::TxtAnswer
     auto id = parse_sts_txt(a.texts);
     if (id) {
       if (c && c->id == *id) return answer(domain, from_cache(*c, ""));
+      if (auto f = failed_.find(domain);
+          f != failed_.end() && f->second.id == *id && now() < f->second.retry_at) {
+        // Held back: the same answer as the failed fetch gave, without asking again.
+        std::string what = "policy id " + *id + " not fetched again before " +
+                           std::to_string(f->second.retry_at - now()) + "s (" +
+                           std::to_string(f->second.count) + " failed fetch" +
+                           (f->second.count == 1 ? "" : "es") + ", the last: " + f->second.why + ")";
+        StsResult r = c ? from_cache(*c, what + "; using the ") : StsResult{};
+        if (!c) r.why = what + "; no cached policy: delivering as if the domain had none (RFC 8461 5)";
+        r.fetch_failed = true;
+        return answer(domain, std::move(r));
+      }
       // New or changed id (or nothing cached): fetch (RFC 8461 3.3).
       std::string host = "mta-sts." + domain;
       common::io::Guard alive = life_.guard();
@@ -108,6 +121,7 @@ void StsResolver::on_fetched(const std::string& domain, const std::string& id,
                       ", mode " + sts_mode_name(p->mode) + ", max_age " + std::to_string(p->max_age) +
                       ", mx " + sts_mx_list(*p);
     store(domain, e);
+    failed_.erase(domain);
     StsResult r;
     if (p->mode != StsMode::kNone) r.policy = *p;
     r.why = why;
@@ -115,6 +129,13 @@ void StsResolver::on_fetched(const std::string& domain, const std::string& id,
   }
   std::string what =
       "policy fetch from https://mta-sts." + domain + "/.well-known/mta-sts.txt failed: " + problem;
+  Failed& f = failed_[domain];
+  if (f.id != id) f = Failed{id, 0, 0, ""};
+  ++f.count;
+  std::int64_t delay = std::max<std::int64_t>(timeout_, 1);
+  for (int i = 1; i < f.count && delay < kMaxRefetchDelay; ++i) delay *= 2;
+  f.retry_at = now() + std::min(delay, kMaxRefetchDelay);
+  f.why = problem;
   const StsCacheEntry* c = cached(domain);
   StsResult r = c ? from_cache(*c, what + "; using the ") : StsResult{};
   if (!c) r.why = what + "; no cached policy: delivering as if the domain had none (RFC 8461 5)";

@@ -9,6 +9,10 @@
 //   (or a TXT lookup that fails) keeps using an unexpired cached policy, and without one
 //   the mail goes as if the domain had no policy.
 //   RFC 8461 3.2: max_age says how long a fetched policy may be used.
+// A fetch for an id that failed is not tried again at once: while the TXT id differs
+// from the cached one and fetching it keeps failing, the next try waits the fetch
+// timeout, doubling after each failure up to an hour (RFC 8461 leaves the pace to the
+// sender; a policy host that is down must not be asked once per queued message).
 #pragma once
 
 #include <event2/event.h>
@@ -57,6 +61,13 @@ class StsResolver {
     std::vector<Callback> waiting;
     std::unique_ptr<HttpsFetch> fetch;
   };
+  // The fetches of one id of a domain that failed in a row, and when to try next.
+  struct Failed {
+    std::string id;
+    int count = 0;
+    std::int64_t retry_at = 0;
+    std::string why;
+  };
   void on_txt(const std::string& domain, const common::dns::TxtAnswer& a);
   void on_fetched(const std::string& domain, const std::string& id, common::Result<std::string> raw);
   // The unexpired cached entry for `domain` (memory, else disk), or null.
@@ -70,8 +81,10 @@ class StsResolver {
   SSL_CTX* ctx_;
   std::string dir_;
   int timeout_;
+  static constexpr std::int64_t kMaxRefetchDelay = 3600;
   std::map<std::string, StsCacheEntry> memory_;
   std::map<std::string, Pending> pending_;
+  std::map<std::string, Failed> failed_;
   common::io::Lifetime life_;
 };
 

@@ -228,7 +228,7 @@ def test_bad_policy_without_a_cached_one_delivers_as_if_none(make_mailbag, peers
 
 
 def test_bad_policy_with_a_cached_one_keeps_the_cached_policy(make_mailbag, peers):
-    s = Setup(make_mailbag, peers)
+    s = Setup(make_mailbag, peers, remote_timeout="5s")
     s.web.body = policy_text(mx=("mail.sts.test",))  # enforce, and mx.sts.test not named
     qid = s.send("sts-first")
     remote_log_line(s.m, r"%s: to=<alice@sts.test>, relay=none, .*status=deferred \(MTA-STS: no MX host" % qid,
@@ -240,8 +240,13 @@ def test_bad_policy_with_a_cached_one_keeps_the_cached_policy(make_mailbag, peer
     remote_log_line(s.m, r"mta-sts: sts\.test: policy fetch from .* failed: bad policy: .*; using the cached "
                          r"policy id 1, mode enforce", timeout=60)
     remote_log_line(s.m, r"%s: to=<alice@sts.test>, relay=none, .*status=deferred \(MTA-STS: no MX host" % qid2)
-    # While the id differs from the cached one, each attempt fetches again: once the
-    # policy host serves a good policy, it replaces the cached one and both messages go.
+    # While the id differs from the cached one and fetching it fails, the next fetch
+    # waits (here remote_timeout, 5s): the queue's retries in between use the cached
+    # policy without asking the policy host.
+    remote_log_line(s.m, r"mta-sts: sts\.test: policy id 2 not fetched again before \d+s \(1 failed fetch, the "
+                         r"last: bad policy: .*\); using the cached policy id 1", timeout=30)
+    assert s.web.requests == 2
+    # Once the policy host serves a good policy, it replaces the cached one and both go.
     s.web.body = policy_text()
     s.pf.wait_for_messages("alice", 2, timeout=60, check=s.m.check_alive)
     remote_log_line(s.m, r"mta-sts: sts\.test: policy fetched from .*: id 2, mode enforce, max_age 86400, "
