@@ -123,6 +123,8 @@ BIN := $(addprefix $(BUILD)/bin/,$(BUILT_PROGRAMS))
 extra_libs_local := $(call libname,delivery)
 extra_libs_remote := $(call libname,delivery)
 extra_libs_pop3-mailbox := $(call libname,pop3d)
+# mailctl check-dns judges MTA-STS policies with the remote agent's own parsers
+extra_libs_mailctl := $(call libname,delivery/remote)
 # libraries only the checks process links (libspf2 and libopendmarc have no .pc file)
 ldlibs_smtpd/checks = -lspf2 $(shell pkg-config --libs opendkim) -lopendmarc
 
@@ -162,7 +164,7 @@ TEST_DIRS := $(sort $(patsubst %/,%,$(dir $(wildcard common/*_test.cpp common/*/
 test_bin = $(BUILD)/tests/$(subst /,_,$(1))_test
 # common/* subfolders test against libcommon only (common/authd and common/tlskey,
 # programs, also their own)
-test_libs = $(if $(filter common%,$(1)),$(if $(filter common/authd common/tlskey,$(1)),$(call libname,$(1))),$(call libname,$(1)) $(if $(filter delivery/%,$(1)),$(call libname,delivery)))
+test_libs = $(if $(filter common%,$(1)),$(if $(filter common/authd common/tlskey,$(1)),$(call libname,$(1))),$(call libname,$(1)) $(if $(filter delivery/%,$(1)),$(call libname,delivery)) $(extra_libs_$(1)))
 define test_program
 $(call test_bin,$(1)): $(call obj,$(wildcard $(1)/*_test.cpp) common/testing/doctest_main.cpp) $(call test_libs,$(1)) $(COMMON_LIB)
 	@mkdir -p $$(@D)

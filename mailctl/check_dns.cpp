@@ -12,14 +12,18 @@
 #include <sysexits.h>
 
 #include <algorithm>
+#include <ctime>
 #include <map>
 
 #include "common/accounts/accounts.hpp"
 #include "common/dkim/store.hpp"
 #include "common/mail/address.hpp"
+#include "delivery/remote/http_response.hpp"
+#include "delivery/remote/mta_sts_policy.hpp"
 #include "mailctl/args.hpp"
 #include "mailctl/dns_lookup.hpp"
 #include "mailctl/dns_report.hpp"
+#include "mailctl/https_get.hpp"
 #include "mailctl/tlsa.hpp"
 
 namespace mailctl {
@@ -30,7 +34,8 @@ namespace {
 
 class Checker {
  public:
-  Checker(DnsClient& dns, DomainCheck& c) : dns_(dns), c_(c) {}
+  Checker(DnsClient& dns, DomainCheck& c, std::string ca_file)
+      : dns_(dns), c_(c), ca_file_(std::move(ca_file)) {}
   void run();
 
  private:
@@ -50,9 +55,11 @@ class Checker {
   void txt();
   void auth();
   void tlsa();
+  void sts();
 
   DnsClient& dns_;
   DomainCheck& c_;
+  std::string ca_file_;
   std::map<std::pair<std::string, int>, DnsAnswer> cache_;
 };
 
@@ -63,6 +70,7 @@ void Checker::run() {
   tlsa();
   txt();
   auth();
+  sts();
 }
 
 // RFC 7672 2.2: TLSA records at _25._tcp.HOST of every usable MX host.
@@ -107,6 +115,34 @@ void Checker::auth() {
   c_.auth.dmarc_error = d.error;
   for (auto& t : txt_texts(d, "v=dmarc1"))
     if (t.size() == 8 || t[8] == ';' || t[8] == ' ') c_.auth.dmarc.push_back(t);
+}
+
+// RFC 8461 3.1, 3.3: the _mta-sts record, and the policy fetched as a sender would
+// (HTTPS, the certificate verified); RFC 8460 3: the _smtp._tls record.
+void Checker::sts() {
+  if (c_.role != DomainRole::kLocal && c_.role != DomainRole::kAlias) return;
+  StsDnsCheck& s = c_.sts;
+  const DnsAnswer& t = ask("_mta-sts." + c_.domain, kTypeTxt);
+  s.txt_status = t.status;
+  s.txt_error = t.error;
+  s.txt = txt_texts(t, "");
+  const DnsAnswer& r = ask("_smtp._tls." + c_.domain, kTypeTxt);
+  s.rpt_status = r.status;
+  s.rpt_error = r.error;
+  s.rpt = txt_texts(r, "");
+  if (!sts_announced(s)) return;
+  s.fetched = true;
+  std::string host = "mta-sts." + c_.domain;
+  std::vector<std::string> ips;
+  for (bool v6 : {false, true})
+    for (const auto& ip : addresses(ask(host, v6 ? kTypeAaaa : kTypeA), v6)) ips.push_back(ip);
+  auto raw =
+      https_get(ips, host, delivery::remote::sts_policy_request(host), ca_file_, kCheckDnsTimeoutSeconds,
+                delivery::remote::kHttpMaxHeader + delivery::remote::kStsMaxPolicy);
+  if (raw)
+    s.response = std::move(*raw);
+  else
+    s.fetch_error = raw.message();
 }
 
 void Checker::mx() {
@@ -290,7 +326,13 @@ int cmd_check_dns(Context& ctx, const std::string& arg) {
     complain(ctx, "check-dns: no resolver: " + dns.message());
     return EX_UNAVAILABLE;
   }
-  Checker(**dns, c).run();
+  char id[32];
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(id, sizeof id, "%Y%m%d%H%M%S", &tm);
+  c.sts.new_id = id;
+  Checker(**dns, c, ctx.cfg.smtp_tls_ca_file).run();
   DnsReport r = evaluate(c);
   std::fputs(r.render().c_str(), ctx.out);
   return r.exit_code;

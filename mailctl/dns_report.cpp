@@ -40,6 +40,15 @@ class Builder {
     r_.problems.insert(r_.problems.end(), a.problems.begin(), a.problems.end());
     r_.failures.insert(r_.failures.end(), a.failures.begin(), a.failures.end());
   }
+  void sts() {
+    std::vector<std::string> mx;
+    for (const auto& h : c_.hosts)
+      if (h.usable) mx.push_back(h.name);
+    StsReport s = evaluate_sts(c_.domain, c_.sts, mx);
+    for (const auto& [k, v] : s.lines) line(k, v);
+    r_.problems.insert(r_.problems.end(), s.problems.begin(), s.problems.end());
+    r_.failures.insert(r_.failures.end(), s.failures.begin(), s.failures.end());
+  }
   void tlsa() {
     TlsaReport t = evaluate_tlsa(c_.tlsa, c_.role == DomainRole::kLocal || c_.role == DomainRole::kAlias);
     for (const auto& [k, v] : t.lines) line(k, v);
@@ -94,6 +103,8 @@ DnsReport Builder::run() {
     spf();
     // Signing keys and the DMARC record are this server's business only for its own domains.
     if (c_.role == DomainRole::kLocal || c_.role == DomainRole::kAlias) auth();
+    // So are the MTA-STS policy and the TLS reporting address it publishes for senders.
+    if (c_.role == DomainRole::kLocal || c_.role == DomainRole::kAlias) sts();
   }
   if (!r_.failures.empty())
     r_.exit_code = EX_TEMPFAIL;

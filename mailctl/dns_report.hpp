@@ -15,6 +15,7 @@
 
 #include "common/dns/records.hpp"
 #include "mailctl/dns_auth.hpp"
+#include "mailctl/dns_sts.hpp"
 #include "mailctl/dns_tlsa.hpp"
 
 namespace mailctl {
@@ -62,8 +63,9 @@ struct DomainCheck {
   std::string txt_error;
   std::vector<std::string> spf;  // TXT records starting with "v=spf1"
 
-  AuthCheck auth;  // DKIM and DMARC (dns_auth.hpp)
-  TlsaCheck tlsa;  // DANE TLSA records of the MX hosts (dns_tlsa.hpp)
+  AuthCheck auth;   // DKIM and DMARC (dns_auth.hpp)
+  TlsaCheck tlsa;   // DANE TLSA records of the MX hosts (dns_tlsa.hpp)
+  StsDnsCheck sts;  // MTA-STS and TLS reporting records (dns_sts.hpp)
 };
 
 struct DnsReport {

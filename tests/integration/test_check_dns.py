@@ -2,8 +2,9 @@
 # for 127.x addresses included: the nslookup checks of a mail domain's setup - MX
 # records, the MX hosts' addresses, their PTR records and whether those resolve back,
 # whether this server is the MX - compared with the configuration (hostname,
-# smtp_listen, the domains in accounts.mdb, relay_domains), the SPF record, and the DANE
-# record this server's MX name should publish.
+# smtp_listen, the domains in accounts.mdb, relay_domains), the SPF record, the DANE
+# record this server's MX name should publish, and the MTA-STS and TLS reporting records
+# to publish (a published MTA-STS policy is checked in test_tlsrpt.py).
 # Exit codes: 0 OK, 1 problems, 64 not a domain, 75 the resolver does not answer.
 import re
 import subprocess
@@ -71,6 +72,8 @@ def test_the_seed_setup_is_ok(world):
     r = check(m, "DNSCheck.test.")
     assert r.returncode == 0, r.stdout + r.stderr
     lines = r.stdout.splitlines()
+    # The MTA-STS id suggested for a new record: the time of the check (UTC).
+    sts_id = re.search(r'_mta-sts\.dnscheck\.test\. IN TXT "v=STSv1; id=(\d{14})"', r.stdout).group(1)
     assert lines[0] == "domain       dnscheck.test: a local domain of this server"
     assert re.match(r"this server  mx\.dnscheck\.test \[%s, .*127\.0\.0\.1" % re.escape(m.host), lines[1]), lines[1]
     assert lines[2:] == [
@@ -89,6 +92,17 @@ def test_the_seed_setup_is_ok(world):
         "DKIM         no key: this server signs none of its mail (mailctl dkim generate dnscheck.test)",
         "DMARC        none; to ask receivers for reports, publish: _dmarc.dnscheck.test. IN TXT "
         "\"v=DMARC1; p=none; rua=mailto:postmaster@dnscheck.test\"",
+        "MTA-STS      none; to have senders require verified TLS to the MX hosts (RFC 8461), publish "
+        "_mta-sts.dnscheck.test. IN TXT \"v=STSv1; id=%s\" and serve at "
+        "https://mta-sts.dnscheck.test/.well-known/mta-sts.txt (HTTPS, a certificate for mta-sts.dnscheck.test, "
+        "text/plain):" % sts_id,
+        "             version: STSv1",
+        "             mode: testing",
+        "             mx: mx.dnscheck.test",
+        "             mx: relay1.isp.test",
+        "             max_age: 604800",
+        "TLS-RPT      none; to receive senders' TLS reports (RFC 8460), publish: _smtp._tls.dnscheck.test. IN TXT "
+        "\"v=TLSRPTv1; rua=mailto:postmaster@dnscheck.test\"",
         "OK",
     ], r.stdout
 

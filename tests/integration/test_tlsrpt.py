@@ -124,3 +124,31 @@ def test_sessions_are_counted_and_the_daily_report_is_mailed(make_mailbag, peers
         assert not any(f.endswith(".sending") for f in os.listdir(os.path.join(m.spool, "tlsrpt")))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_check_dns_fetches_the_policy_and_reads_the_tlsrpt_record(make_mailbag, peers):
+    # mailctl check-dns for a local domain with MTA-STS: the policy is fetched over HTTPS
+    # as a sender would, and an MX host it does not name is a problem; the TLSRPT record
+    # is shown with its address.
+    tmp = tempfile.mkdtemp(prefix="mb-tlsrpt-", dir="/tmp")
+    os.chmod(tmp, 0o755)
+    try:
+        ca = harness.make_ca(tmp)
+        web = peers(PolicyServer(ca, tmp).start())
+        web.body = policy_text(mx=("mx9.sts.test",))
+        m = make_mailbag(start=False, domains=("example.test", DOMAIN), conf={"smtp_tls_ca_file": ca[0]})
+        dns = peers(Unbound([DOMAIN, "example.test"], [
+            "%s. MX 10 mail.example.test." % DOMAIN, "mail.example.test. A %s" % m.host,
+            "mta-sts.%s. A %s" % (DOMAIN, web.ip), '_mta-sts.%s. TXT "v=STSv1; id=7"' % DOMAIN,
+            '_smtp._tls.%s. TXT "v=TLSRPTv1; rua=mailto:tls@%s"' % (DOMAIN, DOMAIN)]).start())
+        m.extra_conf["dns_resolver"] = dns.address
+        m.start()
+        r = m.mailctl("check-dns", DOMAIN, check=False)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "\nMTA-STS      id 7, mode enforce, max_age 86400, mx mx9.sts.test\n" in r.stdout, r.stdout
+        assert "\nTLS-RPT      reports to tls@sts.test\n" in r.stdout, r.stdout
+        assert ("MX host mail.example.test is not named by the MTA-STS policy of sts.test "
+                "(https://mta-sts.sts.test/.well-known/mta-sts.txt): senders refuse to deliver there") in r.stdout
+        assert web.requests == 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,113 @@
+// Implementation of check-dns's blocking HTTPS GET (see https_get.hpp).
+// UNTRUSTED: the bytes read are only collected, bounded, for the HTTP parser.
+#include "mailctl/https_get.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "common/io/unique_fd.hpp"
+#include "common/tls/tls.hpp"
+
+namespace mailctl {
+
+using common::Status;
+
+namespace {
+
+common::Result<common::io::UniqueFd> connect_to(const std::string& ip, int timeout) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  auto* a4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, ip.c_str(), &a4->sin_addr) == 1) {
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(443);
+    len = sizeof *a4;
+  } else if (inet_pton(AF_INET6, ip.c_str(), &a6->sin6_addr) == 1) {
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons(443);
+    len = sizeof *a6;
+  } else {
+    return Status::error("not an address: " + ip);
+  }
+  common::io::UniqueFd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return Status::sys("socket");
+  // Linux applies SO_SNDTIMEO to connect(2) as well.
+  timeval tv{timeout, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0)
+    return Status::sys("connect to " + ip + ":443");
+  return fd;
+}
+
+common::Result<std::string> get_from(SSL_CTX* ctx, const std::string& ip, const std::string& host,
+                                     const std::string& request, int timeout, std::size_t max) {
+  auto fd = connect_to(ip, timeout);
+  if (!fd) return fd.status();
+  SSL* ssl = SSL_new(ctx);
+  if (!ssl) return Status::error("SSL_new: " + common::tls::last_error());
+  std::unique_ptr<SSL, decltype(&SSL_free)> owner(ssl, SSL_free);
+  SSL_set_fd(ssl, fd->get());
+  SSL_set_tlsext_host_name(ssl, host.c_str());
+  SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  if (SSL_set1_host(ssl, host.c_str()) != 1) return Status::error("cannot check the certificate's name");
+  SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
+  // A server that closes without close_notify has still sent its whole answer (HTTP/1.0).
+  SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  if (SSL_connect(ssl) != 1) {
+    long v = SSL_get_verify_result(ssl);
+    std::string why = v != X509_V_OK
+                          ? std::string("certificate not verified: ") + X509_verify_cert_error_string(v)
+                          : "TLS handshake failed: " + common::tls::last_error();
+    return Status::error(why + " (" + ip + ")");
+  }
+  if (SSL_write(ssl, request.data(), static_cast<int>(request.size())) != static_cast<int>(request.size()))
+    return Status::error("cannot send the request (" + ip + ")");
+  std::string out;
+  char buf[16384];
+  while (true) {
+    int n = SSL_read(ssl, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<std::size_t>(n));
+      if (out.size() > max) return Status::error("answer larger than " + std::to_string(max / 1024) + " KB");
+      continue;
+    }
+    int err = SSL_get_error(ssl, n);
+    if (err == SSL_ERROR_ZERO_RETURN) break;
+    if (err == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return Status::error("timed out after " + std::to_string(timeout) + "s (" + ip + ")");
+    if (!out.empty()) break;
+    return Status::error("reading the answer failed (" + ip + ")");
+  }
+  ERR_clear_error();
+  return out;
+}
+
+}  // namespace
+
+common::Result<std::string> https_get(const std::vector<std::string>& ips, const std::string& host,
+                                      const std::string& request, const std::string& ca_file,
+                                      int timeout_seconds, std::size_t max) {
+  auto ctx = common::tls::client_context(true, ca_file);
+  if (!ctx) return Status::error("no CA store: " + ctx.message());
+  if (ips.empty()) return Status::error(host + " has no address");
+  Status last = Status::error("no address tried");
+  for (const auto& ip : ips) {
+    auto r = get_from(ctx->get(), ip, host, request, timeout_seconds, max);
+    if (r) return r;
+    last = r.status();
+  }
+  return last;
+}
+
+}  // namespace mailctl
