@@ -1,6 +1,7 @@
 # Mailbag build. Plain GNU make + pkg-config; C++20; objects under $(BUILD)/.
 #   make            build everything (installs missing Debian build packages when root)
-#   make run        start a private demo server in ./run (see README.md); IMAP=1 adds Dovecot
+#   make run        start a private demo server in ./run (see README.md); IMAP=1 adds Dovecot,
+#                   WEBMAIL=1 Dovecot and Roundcube's webmail
 #   make test       format check, unit tests, fuzz-corpus replays, integration tests, then
 #                   the unit tests and a part of the integration tests under ASan and UBSan
 #   make bench      benchmark against Postfix and Dovecot (not part of test; BENCH_ARGS=--quick)
@@ -9,7 +10,9 @@
 #   make test-faults     only the fault-injection, crash and privilege tests (also in make test)
 #   make test-tls   testssl.sh against ports 465 and 995 of a private server (minutes)
 #   make install    install binaries, man pages, config, users and directories (DESTDIR-aware);
-#                   IMAP=dovecot also writes Dovecot's IMAP configuration (mailctl dovecot config)
+#                   IMAP=dovecot also writes Dovecot's IMAP configuration (mailctl dovecot config);
+#                   WEBMAIL=roundcube also Roundcube's (mailctl roundcube config) and a unit
+#                   serving it on WEBMAIL_LISTEN (implies IMAP=dovecot)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
@@ -36,11 +39,15 @@ BUILD_PKGS := g++ make pkg-config libevent-dev liblmdb-dev libssl-dev libcap-dev
 TEST_PKGS := python3 python3-pytest python3-pytest-xdist swaks libnet-ssleay-perl msmtp fetchmail getmail6 \
              mailutils postfix dovecot-pop3d dovecot-imapd unbound lmdb-utils clang clang-format \
              libclang-rt-14-dev libcap2-bin iproute2 procps strace python3-dkim python3-dnspython python3-nacl rspamd \
-             opendkim clamav-daemon clamav-milter ldnsutils
+             opendkim clamav-daemon clamav-milter ldnsutils \
+             roundcube-core roundcube-sqlite3 chromium chromium-driver python3-selenium
 PKG_LIBS := libevent libevent_openssl libevent_pthreads openssl libcap lmdb libunbound ldns libcrypt libidn2 zlib
 
 # Peers (postfix, dovecot, unbound) must never start as system services: a temporary
 # policy-rc.d refuses service starts during the install, and postfix is preseeded.
+# Roundcube is preseeded too: no database set up by dbconfig-common and no web server
+# reconfigured or restarted (its PHP comes with apache2-bin and mod_php, which are only
+# files: no apache2 service is installed); the tests and make run serve it with php -S.
 define ensure_pkgs
 @missing=""; for p in $(1); do \
   dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
@@ -48,7 +55,10 @@ done; \
 if [ -n "$$missing" ]; then \
   if [ "$$(id -u)" = 0 ]; then \
     echo "Installing Debian packages:$$missing"; \
-    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
+    printf '%s\n' "postfix postfix/main_mailer_type select No configuration" \
+      "roundcube-core roundcube/dbconfig-install boolean false" \
+      "roundcube-core roundcube/reconfigure-webserver multiselect" \
+      "roundcube-core roundcube/restart-webserver boolean false" | debconf-set-selections; \
     own_policy=""; if [ ! -e /usr/sbin/policy-rc.d ]; then \
       printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; own_policy=1; fi; \
     (apt-get update -q || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; rc=$$?; \
@@ -263,7 +273,7 @@ fuzz: test-deps
 	done
 
 run: all
-	@MAILBAG_DEMO_IMAP=$(IMAP) tests/tools/run-demo.sh $(CURDIR)/$(BUILD)/bin $(CURDIR)/run
+	@MAILBAG_DEMO_IMAP=$(IMAP) MAILBAG_DEMO_WEBMAIL=$(WEBMAIL) tests/tools/run-demo.sh $(CURDIR)/$(BUILD)/bin $(CURDIR)/run
 
 bench: all
 	$(call ensure_pkgs,$(BUILD_PKGS) $(TEST_PKGS) linux-perf)
@@ -281,7 +291,21 @@ CONFDIR ?= /etc/mailbag
 IFUPDIR ?= /etc/network/if-up.d
 NMDISPATCHDIR ?= /etc/NetworkManager/dispatcher.d
 UNIT_SRCS := $(wildcard */*.service.in */*/*.service.in)
+# WEBMAIL=roundcube: Roundcube through PHP's built-in web server on this address (for
+# other hosts, a TLS reverse proxy in front); it needs Dovecot's IMAP.
+WEBMAIL_LISTEN ?= 127.0.0.1:8080
+ifeq ($(WEBMAIL),roundcube)
+ifeq ($(IMAP),)
+override IMAP := dovecot
+endif
+endif
 install: all
+	@case "$(IMAP)" in dovecot | "") ;; *) echo "IMAP=$(IMAP): only IMAP=dovecot is known; nothing installed"; exit 1;; esac
+	@case "$(WEBMAIL)" in roundcube | "") ;; *) echo "WEBMAIL=$(WEBMAIL): only WEBMAIL=roundcube is known; nothing installed"; exit 1;; esac
+	@if [ "$(IMAP)" = dovecot ] && [ ! -x /usr/sbin/dovecot ]; then \
+	  echo "IMAP=dovecot: Dovecot is not installed (apt-get install dovecot-imapd); nothing installed"; exit 1; fi
+	@if [ "$(WEBMAIL)" = roundcube ] && { [ ! -r /var/lib/roundcube/public_html/index.php ] || ! command -v php >/dev/null; }; then \
+	  echo "WEBMAIL=roundcube: Roundcube is not installed (apt-get install --no-install-recommends roundcube-core roundcube-sqlite3); nothing installed"; exit 1; fi
 	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR)
 	@set -e; for p in $(filter-out sendmail,$(BUILT_PROGRAMS)); do \
@@ -318,6 +342,16 @@ install: all
 	    echo "IMAP: start Dovecot with: dovecot -c $(CONFDIR)/dovecot/dovecot.conf"; \
 	  else echo "IMAP=dovecot: run 'mailctl dovecot config' as root on the target machine."; fi; \
 	elif [ -n "$(IMAP)" ]; then echo "IMAP=$(IMAP): only IMAP=dovecot is known"; exit 1; fi
+	@if [ "$(WEBMAIL)" = roundcube ]; then \
+	  sed -e 's|@CONFDIR@|$(CONFDIR)|g' -e 's|@LISTEN@|$(WEBMAIL_LISTEN)|g' mailctl/mailbag-webmail.unit.in \
+	    > $(DESTDIR)$(UNITDIR)/mailbag-webmail.service && chmod 0644 $(DESTDIR)$(UNITDIR)/mailbag-webmail.service && \
+	  echo "install $(DESTDIR)$(UNITDIR)/mailbag-webmail.service"; \
+	  if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+	    $(SBINDIR)/mailctl -c $(CONFDIR)/mailbag.conf roundcube config $(CONFDIR)/roundcube && \
+	    echo "Webmail: start Dovecot (above), then: systemctl daemon-reload && systemctl enable --now mailbag-webmail" && \
+	    echo "  (Roundcube on http://$(WEBMAIL_LISTEN)/; for other hosts put a TLS reverse proxy in front)"; \
+	  else echo "WEBMAIL=roundcube: run 'mailctl roundcube config' as root on the target machine."; fi; \
+	elif [ -n "$(WEBMAIL)" ]; then echo "WEBMAIL=$(WEBMAIL): only WEBMAIL=roundcube is known"; exit 1; fi
 
 clean:
 	rm -rf $(BUILD) build-san

@@ -61,7 +61,9 @@ std::string usage() {
          "  dovecot config [DIR]      write Dovecot's IMAP configuration (default DIR: next to\n"
          "                            mailbag.conf, in dovecot/); never over files it did not write\n"
          "  tlsrpt send [--today]     mail the TLS reports (RFC 8460) of the days before today\n"
-         "                            (--today: today's sessions so far too)\n";
+         "                            (--today: today's sessions so far too)\n"
+         "  roundcube config [DIR]    write Roundcube's webmail configuration (default DIR: next to\n"
+         "                            mailbag.conf, in roundcube/); never over files it did not write\n";
 }
 
 common::Result<Args> parse_args(const std::vector<std::string>& argv) {
@@ -258,6 +260,13 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
       return Status::error(sub.empty() ? "'dovecot' needs config" : "unknown command 'dovecot " + sub + "'");
     if (auto st = want(2, 3); !st) return st;
     a.command = Command::kDovecotConfig;
+    if (rest.size() == 3) a.target = rest[2];
+  } else if (c == "roundcube") {
+    if (sub != "config")
+      return Status::error(sub.empty() ? "'roundcube' needs config"
+                                       : "unknown command 'roundcube " + sub + "'");
+    if (auto st = want(2, 3); !st) return st;
+    a.command = Command::kRoundcubeConfig;
     if (rest.size() == 3) a.target = rest[2];
   } else if (c == "relay-recipient") {
     if (sub == "add") {

@@ -64,6 +64,7 @@ enum class Command {
   kWakeup,
   kDovecotConfig,
   kTlsrptSend,
+  kRoundcubeConfig,
 };
 
 // `user autoreply` options; unset ones keep what the record holds.

@@ -96,16 +96,9 @@ std::string wrapper(const DovecotParams& p) {
 }  // namespace
 
 std::vector<GeneratedFile> dovecot_files(const DovecotParams& p) {
-  return {{"dovecot.conf", conf(p), 0644}, {"checkpassword", wrapper(p), 0755}};
+  return {{"dovecot.conf", conf(p), 0644, ""}, {"checkpassword", wrapper(p), 0755, ""}};
 }
 
-bool written_by_mailctl(std::string_view existing) {
-  if (existing.starts_with("#!")) {
-    auto nl = existing.find('\n');
-    if (nl == std::string_view::npos) return false;
-    existing.remove_prefix(nl + 1);
-  }
-  return existing.starts_with(kDovecotMarker);
-}
+bool written_by_mailctl(std::string_view existing) { return has_marker(existing, kDovecotMarker); }
 
 }  // namespace mailctl

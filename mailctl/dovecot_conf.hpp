@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "mailctl/generated_file.hpp"
+
 namespace mailctl {
 
 inline constexpr std::string_view kDovecotMarker = "# Written by mailctl dovecot config (Mailbag).";
@@ -30,12 +32,6 @@ struct DovecotParams {
   std::string auth_user = "mb-imapauth";  // Dovecot's auth process, hence the passdb program
   std::string auth_group = "mb-auth";     // may connect to the authentication daemon
   std::string junk_folder = "Junk";       // where Mailbag's filtering files junk
-};
-
-struct GeneratedFile {
-  std::string name;  // relative to dir
-  std::string text;
-  mode_t mode = 0644;
 };
 
 // dovecot.conf (complete: `dovecot -c DIR/dovecot.conf`; ends with `!include_try

@@ -12,6 +12,7 @@
 #include "mailctl/etrn.hpp"
 #include "mailctl/init.hpp"
 #include "mailctl/queue.hpp"
+#include "mailctl/roundcube.hpp"
 #include "mailctl/tlsa.hpp"
 #include "mailctl/tlsrpt.hpp"
 
@@ -74,6 +75,7 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
     case Command::kWakeup: return cmd_wakeup(ctx);
     case Command::kDovecotConfig: return cmd_dovecot_config(ctx, args->target, args->config_path);
     case Command::kTlsrptSend: return cmd_tlsrpt_send(ctx, args->today);
+    case Command::kRoundcubeConfig: return cmd_roundcube_config(ctx, args->target, args->config_path);
     case Command::kHelp:
     case Command::kCheckConfig:
     case Command::kConfigExample: return EX_USAGE;

@@ -7,6 +7,8 @@
 #   MAILBAG_DEMO_PORT=N moves SMTP to another port (default 2525), e.g. when 2525 is taken.
 #   MAILBAG_DEMO_IMAP=1 (make run IMAP=1) also starts Dovecot for IMAP, configured by
 #   `mailctl dovecot config` (root only: Dovecot switches to mb-vmail and mb-imapauth).
+#   MAILBAG_DEMO_WEBMAIL=1 (make run WEBMAIL=1) also starts Dovecot and Roundcube's webmail,
+#   configured by `mailctl roundcube config` (PHP's web server, as www-data).
 set -euo pipefail
 
 bin=${1:?usage: run-demo.sh BIN_DIR RUN_DIR}
@@ -25,6 +27,16 @@ for p in mailctl mailbag-tlskey mailbag-auth queue-manager local remote smtpd po
 done
 command -v openssl >/dev/null || die "openssl is needed for the demo certificate (apt-get install openssl)"
 imap=${MAILBAG_DEMO_IMAP:-}
+webmail=${MAILBAG_DEMO_WEBMAIL:-}
+# Every peer is checked before anything starts: a missing one stops the demo here, not
+# half-way with some daemons running.
+if [ -n "$webmail" ]; then
+  imap=1
+  [ -r /var/lib/roundcube/public_html/index.php ] && command -v php >/dev/null ||
+    die "WEBMAIL=1: Roundcube is not installed (apt-get install --no-install-recommends roundcube-core roundcube-sqlite3)"
+  [ "$(id -u)" = 0 ] || die "WEBMAIL=1: needs root (Dovecot and Roundcube's PHP run as their own users)"
+  getent passwd www-data >/dev/null || die "WEBMAIL=1: the web server user www-data does not exist"
+fi
 if [ -n "$imap" ]; then
   [ -x /usr/sbin/dovecot ] || die "IMAP=1: Dovecot is not installed (apt-get install dovecot-imapd)"
   [ "$(id -u)" = 0 ] || die "IMAP=1: needs root (Dovecot runs the mail processes as mb-vmail)"
@@ -120,12 +132,14 @@ fi
 # --- start the daemons --------------------------------------------------------------------
 names=()
 pids=()
+groups=()  # pids whose whole process group is stopped (PHP's web server and its workers)
 stop_all() {
   local i
   trap - INT TERM EXIT
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     kill -TERM "${pids[$i]}" 2>/dev/null || true
   done
+  for pid in "${groups[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
   for _ in $(seq 50); do
     local alive=0
     for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
@@ -133,6 +147,7 @@ stop_all() {
     sleep 0.1
   done
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in "${groups[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap 'stop_all' EXIT
@@ -210,6 +225,28 @@ if [ -n "$imap" ]; then
 "
 fi
 
+webmail_text=
+if [ -n "$webmail" ]; then
+  # mailctl writes config.inc.php and roundcube-serve; local.inc.php, the administrator's
+  # file, points Roundcube at the demo's Dovecot. Roundcube's state: $run/data/roundcube.
+  web_port=$((port + 20))
+  "$bin/mailctl" -c "$conf" roundcube config "$run/roundcube" >/dev/null
+  printf '%s\n' "<?php" "// make run's changes to the Roundcube configuration mailctl wrote." \
+    "\$config['imap_host'] = 'tls://$addr:$imap_port';" >"$run/roundcube/local.inc.php"
+  setsid "$run/roundcube/roundcube-serve" "$addr:$web_port" </dev/null >>"$run/log/roundcube.log" 2>&1 &
+  names+=(roundcube)
+  pids+=($!)
+  groups+=($!)
+  web_up() {
+    /usr/bin/python3 -c 'import sys,urllib.request; sys.exit(b"rcmloginuser" not in urllib.request.urlopen(sys.argv[1], timeout=5).read())' "$1"
+  }
+  wait_for "Roundcube on http://$addr:$web_port/" web_up "http://$addr:$web_port/"
+  webmail_text="
+  Read and send it in the browser (Roundcube webmail, through Dovecot and the submission port):
+    http://$addr:$web_port/      log in as $user with the password below
+"
+fi
+
 cat <<EOF
 
 Mailbag demo server is running on $addr:$port
@@ -225,8 +262,7 @@ Mailbag demo server is running on $addr:$port
     ls $run/mail/$domain/demo/new/
   Fetch it over POP3 (port $pop3_port; STLS is offered too):
     /usr/bin/python3 -c 'import poplib; p=poplib.POP3("$addr", $pop3_port); p.user("$user"); p.pass_(open("$pwfile").read().strip()); n=p.stat()[0]; print(b"\n".join(p.retr(n)[1]).decode()) if n else print("no mail yet"); p.quit()'
-$imap_text
-
+$imap_text$webmail_text
   Watch the logs (every line about a message starts with its queue id):
     tail -f $run/log/*.log
   Account: $user  password: $password  (kept in $pwfile)
