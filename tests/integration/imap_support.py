@@ -5,12 +5,12 @@
 # master needs it to switch to mb-vmail and mb-imapauth), never as a system service.
 import imaplib
 import os
-import signal
 import socket
 import ssl
 import subprocess
 
 import harness
+from peer_process import PeerProcess
 
 DOVECOT = "/usr/sbin/dovecot"
 
@@ -34,7 +34,7 @@ class IMAPFrom(imaplib.IMAP4):
         return socket.create_connection((self.host, self.port), timeout, source_address=src)
 
 
-class Dovecot:
+class Dovecot(PeerProcess):
     def __init__(self, m):
         self.m = m
         self.dir = os.path.join(m.dir, "dovecot")
@@ -89,19 +89,3 @@ class Dovecot:
         c = self.connect(source)
         c.login(user, password)
         return c
-
-    def log(self):
-        try:
-            with open(os.path.join(self.dir, "dovecot.log"), errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()

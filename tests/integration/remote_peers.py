@@ -22,6 +22,7 @@ import time
 import pytest
 
 import harness
+from peer_process import PeerProcess
 
 UNBOUND = "/usr/sbin/unbound"
 POSTFIX = "/usr/sbin/postfix"
@@ -35,11 +36,14 @@ def have(path):
 # ---------------------------------------------------------------------------------------
 # DNS
 
-class Unbound:
+class Unbound(PeerProcess):
     """A private unbound answering for `zones` from local data. `records` are lines in
     zone-file syntax ("peer.test. MX 10 mx.peer.test."); every domain named as a zone
     is a static local zone (other names in it are NXDOMAIN). `auth_zones` maps zone
     names to zone files served as they are (auth-zone: signatures included)."""
+    LOG_NAME = "unbound.log"
+    STOP_TIMEOUT = 10
+    REMOVE_DIR = True
 
     def __init__(self, zones, records, auth_zones=None):
         self.dir = tempfile.mkdtemp(prefix="mb-unbound-", dir="/tmp")
@@ -116,23 +120,6 @@ class Unbound:
             return False
         finally:
             s.close()
-
-    def log(self):
-        try:
-            with open(os.path.join(self.dir, "unbound.log")) as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -325,9 +312,11 @@ class Postfix:
                 check()
 
 
-class DovecotAuth:
+class DovecotAuth(PeerProcess):
     """A private Dovecot that only authenticates (passwd-file, PLAIN and LOGIN), for
     Postfix's SASL (smtpd_sasl_type = dovecot). self.socket is the auth socket."""
+    STOP_TIMEOUT = 10
+    REMOVE_DIR = True
 
     def __init__(self, users):
         self.dir = tempfile.mkdtemp(prefix="mb-dovecot-", dir="/tmp")
@@ -381,23 +370,6 @@ class DovecotAuth:
         except BaseException:
             self.stop()
             raise
-
-    def log(self):
-        try:
-            with open(os.path.join(self.dir, "dovecot.log"), errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------

@@ -10,8 +10,6 @@ import os
 import poplib
 import pwd
 import re
-import shutil
-import signal
 import ssl
 import subprocess
 import tempfile
@@ -19,6 +17,7 @@ import tempfile
 import pytest
 
 import harness
+from peer_process import PeerProcess
 from mailbox_support import maildir_usage, maildirsize, sized_message
 from messages import make_message
 
@@ -33,9 +32,10 @@ pytestmark = [
 ]
 
 
-class Dovecot:
+class Dovecot(PeerProcess):
     """A private Dovecot serving IMAP and POP3 for the users given as {address: (password,
     maildir path)}, mail processes as mb-vmail:mb-mail, quota = maildir with a 1 MiB rule."""
+    REMOVE_DIR = True
 
     def __init__(self, ip, users):
         self.dir = tempfile.mkdtemp(prefix="mb-dovecot-", dir="/tmp")
@@ -136,23 +136,6 @@ class Dovecot:
         c.user(user)
         c.pass_(password)
         return c
-
-    def log(self):
-        try:
-            with open(os.path.join(self.dir, "dovecot.log"), errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture
