@@ -4,7 +4,8 @@
 # session driven by Selenium logs in as a Mailbag user, opens the message SMTP delivered,
 # composes and sends a message to another user; the message lands in that user's Maildir
 # from the sender's address with a Received header of authenticated submission (ESMTPSA,
-# RFC 3848). A screenshot of the inbox is kept with the test output.
+# RFC 3848). A screenshot of the inbox is kept with the test output: BUILD/test-output/
+# (make test's build directory; pytest's workers do not show what a passing test prints).
 import os
 import shutil
 
@@ -71,7 +72,7 @@ def browser(tmp_path):
     b.quit()
 
 
-def test_roundcube_reads_smtp_mail_and_sends_through_submission(webmail, browser, tmp_path):
+def test_roundcube_reads_smtp_mail_and_sends_through_submission(webmail, browser):
     m, rc = webmail
     mid, msg = make_message("webmail", 1)
     assert m.send(USER, msg).code == 250
@@ -86,7 +87,9 @@ def test_roundcube_reads_smtp_mail_and_sends_through_submission(webmail, browser
     # The inbox lists the message SMTP delivered.
     row = wait.until(EC.visibility_of_element_located(
         (By.XPATH, "//table[@id='messagelist']//tr[contains(., 'test webmail 1')]")))
-    shot = str(tmp_path / "roundcube-inbox.png")
+    out = os.path.join(harness.build_dir(), "test-output")
+    os.makedirs(out, exist_ok=True)
+    shot = os.path.join(out, "roundcube-inbox.png")
     assert browser.save_screenshot(shot)
     print("\nscreenshot of the inbox: " + shot)
 
