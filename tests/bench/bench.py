@@ -2,7 +2,8 @@
 # `make bench`: Mailbag against Postfix (SMTP in, virtual Maildir delivery) and Dovecot
 # (POP3 out) on this machine, same load, same Maildir layout, rounds alternating between
 # the servers; then Mailbag alone with 10,000 idle SMTP sessions and a queue of 100,000
-# deferred messages. Prints a table of medians with the Mailbag/peer ratios and the
+# deferred messages; then IMAP logins through Dovecot with Mailbag's passwords against
+# Dovecot's own passwd-file. Prints a table of medians with the Mailbag/peer ratios and the
 # performance targets (README, Performance), the machine, the command; writes the same as
 # JSON in the build dir.
 # Exit status: 0 when every measurement ran (a missed target is not an error), 1 when
@@ -25,6 +26,7 @@ sys.path.insert(0, HERE)
 import alone  # noqa: E402
 import crosscheck  # noqa: E402
 import filtered  # noqa: E402
+import imap_logins  # noqa: E402
 import fsimage  # noqa: E402
 import peers  # noqa: E402
 import procstat  # noqa: E402
@@ -55,8 +57,9 @@ def parse_args(argv):
     ap.add_argument("--idle", type=int, help="idle SMTP sessions (default 10000)")
     ap.add_argument("--queue", type=int, help="deferred messages (default 100000)")
     ap.add_argument("--filtered", type=int, help="4 KB messages per filtered round (default 1000)")
-    ap.add_argument("--only", default="smtp,pop3,sync,idle,queue,dkim,filtered",
-                    help="comma-separated parts to run: smtp,pop3,sync,idle,queue,dkim,filtered, and "
+    ap.add_argument("--imap-logins", type=int, help="IMAP logins per round and server (default 2000)")
+    ap.add_argument("--only", default="smtp,pop3,sync,idle,queue,dkim,filtered,imap-logins",
+                    help="comma-separated parts to run: smtp,pop3,sync,idle,queue,dkim,filtered,imap-logins, and "
                     "the optional profile and smtp-source (a cross-check of the load generator)")
     ap.add_argument("--profile", action="store_true",
                     help="also profile Mailbag over one 4 KB round with perf (part 'profile')")
@@ -68,6 +71,7 @@ def parse_args(argv):
     a.small = a.small or (1000 if q else 4000)
     a.large = a.large or (300 if q else 1000)
     a.filtered = a.filtered or (300 if q else 1000)
+    a.imap_logins = a.imap_logins or (300 if q else 2000)
     a.pop3_per_user = a.pop3_per_user or (10 if q else 50)
     a.idle = a.idle if a.idle is not None else (2000 if q else 10000)
     a.queue = a.queue if a.queue is not None else (10000 if q else 100000)
@@ -526,6 +530,13 @@ class Bench:
                 self.results["alone"] = alone.run(self, ALONE_HOST, SMTP_PORT)
             except Failure as e:
                 self.fail(str(e))
+        if "imap-logins" in self.a.parts:
+            try:
+                self.results["imap_logins"] = imap_logins.run(
+                    self, self.a.bin, DOMAIN, [(u, PASSWORD % u) for u in USERS[:20]], self.a.imap_logins,
+                    self.a.rounds)
+            except (Failure, RuntimeError, OSError) as e:
+                self.fail("imap-logins phase: %s" % e)
         if "dkim" in self.a.parts:
             try:
                 self.results["dkim"] = dkim_signing_cost(self.a.build)

@@ -206,6 +206,14 @@ def table(res):
               _median(dc, "cpu_ms_per_msg"), 3)
         t.row("  peak PSS MB, all processes summed", _median(mb, "peak_pss_mb"),
               _median(dc, "peak_pss_mb"), 1)
+    imap = [r for r in rounds if r["phase"] == "imap-logins"]
+    if imap:
+        il = res.get("imap_logins", {})
+        t.section("IMAP logins through Dovecot, Mailbag's passwords (mailbag-checkpassword) vs Dovecot's")
+        t.section("  passwd-file with the same hashes (LOGIN+LOGOUT, %s per round, %s sessions, %s users):"
+                  % (imap[0]["logins"], il.get("sessions", "?"), il.get("users", "?")))
+        t.row("  logins/s", _median([r for r in imap if r["server"] == "mailbag"], "logins_per_s"),
+              _median([r for r in imap if r["server"] == "dovecot"], "logins_per_s"), 0, target=("ratio", 0.5))
     al = res.get("alone", {})
     if al:
         t.section("Mailbag alone:")
