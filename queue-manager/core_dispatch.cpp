@@ -183,6 +183,8 @@ Status Core::delivered(std::uint64_t agent_id, const ipc::DeliverDone& done, std
   auto it = inflight_.find(done.delivery_id);
   if (it == inflight_.end() || it->second.agent_id != agent_id) return Status::error("unknown delivery id");
   if (done.results.size() != it->second.rcpts.size()) return Status::error("wrong number of verdicts");
+  if (!done.dsn_passed.empty() && done.dsn_passed.size() != done.results.size())
+    return Status::error("wrong number of DSN flags");
   for (const auto& v : done.results)
     if (v.outcome != Outcome::kOk && v.outcome != Outcome::kTemporary && v.outcome != Outcome::kPermanent)
       return Status::error("bad outcome value");
@@ -193,7 +195,7 @@ Status Core::delivered(std::uint64_t agent_id, const ipc::DeliverDone& done, std
   if (Message* m = queue_.find(inf.msg_id)) {
     for (const auto& v : done.results)
       if (v.outcome == Outcome::kTemporary) m->round_deferred = true;
-    apply_verdicts(*m, inf.rcpts, done.results);
+    apply_verdicts(*m, inf.rcpts, done.results, done.dsn_passed);
     if (--m->in_flight == 0) end_round(m, now);
   }
   // The agent has room again: let one waiting message through.

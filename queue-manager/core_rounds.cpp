@@ -139,14 +139,23 @@ void Core::maybe_warn_delay(Message* m, std::int64_t now) {
 }
 
 // RFC 3461 4.1: NOTIFY=SUCCESS asks for a notice once the recipient is delivered here,
-// or relayed onwards (we do not pass DSN requests on, so every relay is final for them).
+// or relayed onwards to a server without DSN ("relayed", 5.2.2). A server that offers
+// DSN got the request passed on and answers it itself (5.2.1): no notice from us.
 void Core::notify_success(Message* m, std::int64_t now) {
   if (m->sender.empty() || m->dsn == Message::Dsn::kNone) return;
   std::vector<const Rcpt*> done;
   std::vector<std::uint8_t> bits = notify_bits(m);
-  for (std::size_t i = 0; i < m->rcpts.size(); ++i)
-    if (m->rcpts[i].state == RcptState::kDone && wants(bits, i, common::mail::kNotifySuccess, false))
+  bool passed = false;
+  for (std::size_t i = 0; i < m->rcpts.size(); ++i) {
+    if (m->rcpts[i].state != RcptState::kDone || !wants(bits, i, common::mail::kNotifySuccess, false))
+      continue;
+    if (m->rcpts[i].dsn_passed)
+      passed = true;
+    else
       done.push_back(&m->rcpts[i]);
+  }
+  if (passed)
+    log::info("%s: no success notice for recipients whose next hop took the DSN request on", m->id.c_str());
   if (!done.empty()) notice(*m, NoticeKind::kDelivered, done, m->sender, common::spool::kProtocolBounce, now);
 }
 

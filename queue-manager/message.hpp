@@ -29,6 +29,10 @@ struct Rcpt {
   // Not persisted: an attempt may have delivered it without our hearing of it (recovered
   // after a crash, or its agent died); the next attempt asks the agent to check.
   bool maybe_delivered = false;
+  // Not persisted: the next hop offered DSN and took this recipient's DSN duties on
+  // (RFC 3461 5.2.1), so we send no success notice of our own for it. Lost across a
+  // restart, at worst a "relayed" notice then comes in addition to the next hop's.
+  bool dsn_passed = false;
   template <class F>
   void fields(F& f) {
     f(address);

@@ -14,7 +14,8 @@ std::int64_t retry_delay(const RetryPolicy& p, std::uint32_t attempts) {
 }
 
 void apply_verdicts(Message& m, const std::vector<std::size_t>& idx,
-                    const std::vector<common::mail::Verdict>& verdicts) {
+                    const std::vector<common::mail::Verdict>& verdicts,
+                    const std::vector<std::uint8_t>& dsn_passed) {
   MB_CHECK(idx.size() == verdicts.size(), "verdict count checked by caller");
   for (std::size_t i = 0; i < idx.size(); ++i) {
     MB_CHECK(idx[i] < m.rcpts.size(), "recipient index in range");
@@ -23,6 +24,7 @@ void apply_verdicts(Message& m, const std::vector<std::size_t>& idx,
     r.status = v.status;
     r.text = v.text;
     r.maybe_delivered = false;
+    r.dsn_passed = v.outcome == common::mail::Outcome::kOk && i < dsn_passed.size() && dsn_passed[i] != 0;
     ++r.attempts;
     switch (v.outcome) {
       case common::mail::Outcome::kOk: r.state = RcptState::kDone; break;

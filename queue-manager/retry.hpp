@@ -28,9 +28,11 @@ struct RetryPolicy {
 std::int64_t retry_delay(const RetryPolicy& p, std::uint32_t attempts);
 
 // Applies one verdict per recipient index. Returns nothing; the caller inspects the
-// message (finished(), states) afterwards.
+// message (finished(), states) afterwards. `dsn_passed`: empty, or one per verdict
+// (DeliverDone::dsn_passed).
 void apply_verdicts(Message& m, const std::vector<std::size_t>& idx,
-                    const std::vector<common::mail::Verdict>& verdicts);
+                    const std::vector<common::mail::Verdict>& verdicts,
+                    const std::vector<std::uint8_t>& dsn_passed = {});
 
 // Puts recipients of a lost delivery (agent died) back to pending.
 void requeue(Message& m, const std::vector<std::size_t>& idx);

@@ -113,3 +113,17 @@ TEST_CASE("requeue puts only in-flight recipients back to pending") {
   CHECK(m.rcpts[1].state == RcptState::kDone);
   CHECK(m.rcpts[2].state == RcptState::kPending);
 }
+
+TEST_CASE("RFC 3461 5.2.1: a next hop that took the DSN request on is remembered per delivered recipient") {
+  Message m = msg(3);
+  apply_verdicts(m, {0, 1, 2},
+                 {Verdict{Outcome::kOk, "2.0.0", "ok"}, Verdict{Outcome::kOk, "2.0.0", "ok"},
+                  Verdict{Outcome::kTemporary, "4.4.1", "later"}},
+                 {1, 0, 1});
+  CHECK(m.rcpts[0].dsn_passed);
+  CHECK_FALSE(m.rcpts[1].dsn_passed);  // a server without DSN: "relayed" is ours to send
+  CHECK_FALSE(m.rcpts[2].dsn_passed);  // not delivered: the flag means nothing yet
+  // An agent that sends no flags (the local one) passes nothing on.
+  apply_verdicts(m, {2}, {Verdict{Outcome::kOk, "2.0.0", "ok"}});
+  CHECK_FALSE(m.rcpts[2].dsn_passed);
+}

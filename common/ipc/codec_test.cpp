@@ -77,6 +77,7 @@ DeliverDone sample_deliver_done() {
   d.delivery_id = 78;
   d.results = {Verdict{Outcome::kOk, "2.0.0", "delivered"},
                Verdict{Outcome::kPermanent, "5.1.1", "no such user"}, Verdict{Outcome::kTemporary, "", ""}};
+  d.dsn_passed = {1, 0, 0};
   return d;
 }
 
@@ -221,6 +222,7 @@ TEST_CASE("every message round-trips") {
   REQUIRE(dd.results.size() == 3);
   CHECK(dd.results[1].outcome == Outcome::kPermanent);
   CHECK(dd.results[1].status == "5.1.1");
+  CHECK(dd.dsn_passed == std::vector<std::uint8_t>{1, 0, 0});
 
   Etrn e = round_trip(sample_etrn());
   CHECK(e.domain == "dialup.example");
@@ -266,13 +268,15 @@ TEST_CASE("wire layout is big-endian with u32-prefixed strings") {
   std::string s = encode_frame(sample_submit());
   CHECK(s == std::string("\x00\x00\x00\x0e\x00\x0a\x01\x02\x03\x04\x05\x06\x07\x08", 14));
   // bool is one byte 0/1, an enum its underlying type.
-  std::string dd = payload_of(DeliverDone{5, {Verdict{Outcome::kPermanent, "", ""}}});
+  std::string dd = payload_of(DeliverDone{5, {Verdict{Outcome::kPermanent, "", ""}}, {1}});
   std::string want_dd;
   put_u64(want_dd, 5);
   put_u32(want_dd, 1);
   want_dd += '\x02';
   put_u32(want_dd, 0);
   put_u32(want_dd, 0);
+  put_u32(want_dd, 1);  // dsn_passed (version 3): u32 count, one byte each
+  want_dd += '\x01';
   CHECK(dd == want_dd);
 }
 
@@ -337,6 +341,7 @@ TEST_CASE("bad bools and enums are refused") {
     m += static_cast<char>(o);
     put_u32(m, 0);
     put_u32(m, 0);
+    put_u32(m, 0);  // no dsn_passed
     auto d = decode<DeliverDone>(view<DeliverDone>(21, m));
     INFO("outcome byte ", int(o));
     CHECK(d.is_ok() == (o <= 2));

@@ -136,10 +136,15 @@ struct DeliverDone {
   static constexpr MsgType kType = MsgType::kDeliverDone;
   std::uint64_t delivery_id = 0;
   std::vector<mail::Verdict> results;
+  // Empty, or one per recipient: 1 when the next hop accepted it and offers DSN, so
+  // that it, not we, answers the recipient's NOTIFY=SUCCESS (RFC 3461 5.2.1, 5.2.2).
+  // Added in protocol version 3.
+  std::vector<std::uint8_t> dsn_passed;
   template <class F>
   void fields(F& f) {
     f(delivery_id);
     f(results);
+    f(dsn_passed);
   }
 };
 

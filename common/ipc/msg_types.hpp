@@ -43,6 +43,6 @@ inline constexpr const char* kProtoAuth = "mailbag-auth";        // private/auth
 inline constexpr const char* kProtoTlsKey = "mailbag-tlskey";    // private/tlskey (mailbag-tlskey)
 // private/pop3-mailbox (the POP3 mailbox process; only pop3d's user)
 inline constexpr const char* kProtoPop3Mailbox = "mailbag-pop3-mailbox";
-inline constexpr std::uint32_t kProtoVersion = 2;
+inline constexpr std::uint32_t kProtoVersion = 3;
 
 }  // namespace common::ipc

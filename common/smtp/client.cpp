@@ -34,6 +34,7 @@ const char* stage_name(Stage s) {
     case Stage::kRcpt: return "RCPT TO";
     case Stage::kData: return "DATA";
     case Stage::kDot: return "end of DATA";
+    case Stage::kBdat: return "BDAT";
     case Stage::kRset: return "RSET";
     case Stage::kEtrn: return "ETRN";
     case Stage::kQuit: return "QUIT";
@@ -45,7 +46,8 @@ const char* stage_name(Stage s) {
 int reply_timeout(Stage s, int base) {
   switch (s) {
     case Stage::kData: return std::max(1, base * 2 / 5);  // RFC 5321 4.5.3.2.3: 2 minutes
-    case Stage::kDot: return std::max(1, base * 2);       // RFC 5321 4.5.3.2.6: 10 minutes
+    case Stage::kDot:                                     // RFC 5321 4.5.3.2.6: 10 minutes
+    case Stage::kBdat: return std::max(1, base * 2);      // a chunk may be the last: as the dot
     default: return std::max(1, base);                    // 4.5.3.2.1, .2, .4: 5 minutes
   }
 }
@@ -78,6 +80,7 @@ Stage ClientSession::waiting() const {
     case State::kTransaction: return awaited_.empty() ? Stage::kIdle : awaited_.front();
     case State::kDot:
     case State::kDotDiscard: return Stage::kDot;
+    case State::kBdat: return bdat_pending_ > 0 ? Stage::kBdat : Stage::kIdle;
     case State::kRset: return Stage::kRset;
     case State::kEtrn: return Stage::kEtrn;
     case State::kQuit: return Stage::kQuit;
@@ -163,6 +166,7 @@ Output ClientSession::on_reply(const Reply& r) {
     case State::kTransaction:
     case State::kDot:
     case State::kDotDiscard: return transaction_reply(r);
+    case State::kBdat: return bdat_reply(r);
     case State::kRset:
       if (r.code != 250) return fail(std::move(out), Stage::kRset, &r, "4.0.0", "", true);
       state_ = State::kReady;
@@ -263,6 +267,24 @@ std::string ClientSession::mail_command() const {
   if (tx.body_8bit && caps_.eightbitmime) cmd += " BODY=8BITMIME";
   if (tx.smtputf8 && caps_.smtputf8) cmd += " SMTPUTF8";
   if (tx.requiretls) cmd += " REQUIRETLS";  // RFC 8689 4.2.2: sent on
+  // RFC 3461 5.2.1 (c), (d): RET and ENVID unchanged, ENVID as xtext (4.4).
+  if (caps_.dsn && tx.dsn_ret != common::mail::DsnRet::kUnspecified)
+    cmd += std::string(" RET=") + common::mail::ret_text(tx.dsn_ret);
+  if (caps_.dsn && !tx.dsn_envid.empty()) cmd += " ENVID=" + common::mail::xtext_encode(tx.dsn_envid);
+  return cmd + "\r\n";
+}
+
+std::string ClientSession::rcpt_command(std::size_t i) const {
+  const Transaction& tx = *tx_;
+  std::string cmd = "RCPT TO:<" + tx.recipients[i] + ">";
+  if (caps_.dsn && i < tx.dsn.size()) {
+    // RFC 3461 5.2.1 (a), (b): NOTIFY and ORCPT unchanged; ORCPT as addr-type ";"
+    // xtext (4.2), the address type kept as received.
+    const auto& d = tx.dsn[i];
+    if (d.notify != 0) cmd += " NOTIFY=" + common::mail::notify_text(d.notify);
+    if (auto semi = d.orcpt.find(';'); semi != std::string::npos)
+      cmd += " ORCPT=" + d.orcpt.substr(0, semi + 1) + common::mail::xtext_encode(d.orcpt.substr(semi + 1));
+  }
   return cmd + "\r\n";
 }
 
@@ -272,12 +294,14 @@ Output ClientSession::send(Transaction tx) {
   Output out;
   std::size_t n = tx.recipients.size();
   auto all = [&](Outcome o, Stage st, std::string status, std::string detail) {
-    for (std::size_t i = 0; i < n; ++i) out.results.push_back(Report{o, st, std::nullopt, status, detail});
+    for (std::size_t i = 0; i < n; ++i)
+      out.results.push_back(Report{o, st, std::nullopt, status, detail, false});
     out.ready = true;
     return out;
   };
   bool bad = !safe_in_command(tx.sender);
   for (const auto& r : tx.recipients) bad = bad || !safe_in_command(r);
+  for (const auto& d : tx.dsn) bad = bad || !safe_in_command(d.orcpt);
   if (bad) return all(Outcome::kPermanent, Stage::kMail, "5.1.3", "address with a line break or NUL");
   // RFC 8689 4.2.1: no REQUIRETLS message over a session without TLS, or to a server
   // that does not promise to keep requiring it; 5.7.10 (RFC 8689 5).
@@ -318,32 +342,41 @@ Output ClientSession::send(Transaction tx) {
   accepted_ = 0;
   mail_failed_.reset();
   data_sent_ = false;
+  // RFC 3030 4.2: BDAT chunks are pipelined, so BDAT only with PIPELINING too.
+  bdat_ = caps_.chunking && caps_.pipelining;
+  bdat_pending_ = 0;
+  bdat_last_sent_ = bdat_failed_ = false;
   state_ = State::kTransaction;
   out.write = mail_command();
   awaited_.push_back(Stage::kMail);
   if (caps_.pipelining) {
-    // RFC 2920 3.1: MAIL, every RCPT and DATA in one group; DATA ends the group.
-    for (const auto& r : tx_->recipients) {
-      out.write += "RCPT TO:<" + r + ">\r\n";
+    // RFC 2920 3.1: MAIL, every RCPT and DATA in one group; DATA ends the group. With
+    // BDAT the group ends after the last RCPT: no chunk goes before a recipient is
+    // accepted, so a refused message costs no data.
+    for (std::size_t i = 0; i < n; ++i) {
+      out.write += rcpt_command(i);
       awaited_.push_back(Stage::kRcpt);
     }
     next_rcpt_ = n;
-    out.write += "DATA\r\n";
-    awaited_.push_back(Stage::kData);
-    data_sent_ = true;
+    if (!bdat_) {
+      out.write += "DATA\r\n";
+      awaited_.push_back(Stage::kData);
+      data_sent_ = true;
+    }
   }
   return out;
 }
 
 void ClientSession::decide(std::size_t i, const Reply& r, Stage stage) {
-  results_[i] = Report{outcome_of(r), stage, r, status_of(r), ""};
+  results_[i] = Report{outcome_of(r), stage, r, status_of(r), "", false};
+  results_[i]->dsn_passed = caps_.dsn && r.klass() == 2;
 }
 
 // Sends the next command when not pipelining.
 Output ClientSession::next_command(Output out) {
   if (!awaited_.empty() || caps_.pipelining) return out;
   if (next_rcpt_ < tx_->recipients.size()) {
-    out.write = "RCPT TO:<" + tx_->recipients[next_rcpt_++] + ">\r\n";
+    out.write = rcpt_command(next_rcpt_++);
     awaited_.push_back(Stage::kRcpt);
     return out;
   }
@@ -394,6 +427,14 @@ Output ClientSession::transaction_reply(const Reply& r) {
     }
     if (!caps_.pipelining && accepted_ == 0 && next_rcpt_ >= tx_->recipients.size() && !mail_failed_)
       return finish_transaction(std::move(out), true);  // nobody accepted: no DATA
+    if (bdat_ && awaited_.empty()) {
+      // Every RCPT answered: the chunks go if anyone was accepted (RFC 3030 2).
+      if (mail_failed_ || accepted_ == 0) return finish_transaction(std::move(out), true);
+      state_ = State::kBdat;
+      out.send_body = true;
+      out.bdat = true;
+      return out;
+    }
     return next_command(std::move(out));
   }
   // DATA
@@ -411,6 +452,37 @@ Output ClientSession::transaction_reply(const Reply& r) {
   for (std::size_t i = 0; i < results_.size(); ++i)
     if (!results_[i]) decide(i, r, Stage::kData);
   return finish_transaction(std::move(out), r.code != 421);
+}
+
+void ClientSession::on_bdat_chunk(bool last) {
+  MB_CHECK(state_ == State::kBdat && !bdat_last_sent_ && !bdat_failed_, "BDAT chunk outside the message");
+  ++bdat_pending_;
+  bdat_last_sent_ = last;
+}
+
+// RFC 3030 2: every chunk gets a reply; the reply to the LAST chunk is the message's.
+// A refused chunk fails the message: no more chunks, the replies to those already in the
+// pipeline are read (4.2), and then RSET, since the server's state is not known.
+Output ClientSession::bdat_reply(const Reply& r) {
+  Output out;
+  if (bdat_pending_ == 0) return lost(std::move(out), "protocol error (reply to no BDAT chunk)", "4.5.0");
+  --bdat_pending_;
+  if (r.klass() != 2 && !bdat_failed_) {
+    bdat_failed_ = true;
+    out.stop_body = true;
+    for (std::size_t i = 0; i < results_.size(); ++i)
+      if (!results_[i]) decide(i, r, Stage::kBdat);
+  }
+  if (r.code == 421) {
+    for (std::size_t i = 0; i < results_.size(); ++i)
+      if (!results_[i]) decide(i, r, Stage::kBdat);
+    return finish_transaction(std::move(out), false);
+  }
+  if (bdat_pending_ > 0 || (!bdat_failed_ && !bdat_last_sent_)) return out;
+  if (!bdat_failed_)
+    for (std::size_t i = 0; i < results_.size(); ++i)
+      if (!results_[i]) decide(i, r, Stage::kBdat);
+  return finish_transaction(std::move(out), bdat_failed_);
 }
 
 Output ClientSession::finish_transaction(Output out, bool needs_rset) {
@@ -450,9 +522,9 @@ Output ClientSession::lost(Output out, const std::string& what, const std::strin
   }
   if (tx_) {
     std::string detail = what + " while waiting for the reply to " + stage_name(st);
-    if (state_ == State::kDot) detail = what + " after sending the message data";
+    if (state_ == State::kDot || state_ == State::kBdat) detail = what + " after sending the message data";
     for (std::size_t i = 0; i < results_.size(); ++i)
-      if (!results_[i]) results_[i] = Report{Outcome::kTemporary, st, std::nullopt, status, detail};
+      if (!results_[i]) results_[i] = Report{Outcome::kTemporary, st, std::nullopt, status, detail, false};
     for (auto& res : results_) out.results.push_back(std::move(*res));
     tx_.reset();
     results_.clear();

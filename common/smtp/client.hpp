@@ -5,8 +5,12 @@
 //   greeting -> EHLO (HELO if EHLO is refused with 5xx) -> [STARTTLS -> EHLO] -> [AUTH]
 //   -> ready -> MAIL FROM, RCPT TO..., DATA (pipelined when offered, RFC 2920 3.1)
 //   -> message -> "." -> ready (RSET first after a failed transaction) ... -> QUIT
+// With CHUNKING and PIPELINING offered (RFC 3030 2, 4.2) the message goes in BDAT chunks
+// instead: MAIL and every RCPT in one group, then, if a recipient was accepted, the
+// chunks pipelined, the last one with LAST; the reply to it decides.
 // RFC 5321 3.1, 4.1.1, 4.5.3.2; RFC 3207 4.2 (EHLO again after TLS); RFC 4954 (AUTH);
-// RFC 1870 (SIZE), RFC 6152 (8BITMIME), RFC 6531 (SMTPUTF8), RFC 1985 (ETRN).
+// RFC 1870 (SIZE), RFC 6152 (8BITMIME), RFC 6531 (SMTPUTF8), RFC 1985 (ETRN),
+// RFC 3461 (DSN: the requests passed on to a server that offers it).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/mail/dsn.hpp"
 #include "common/mail/outcome.hpp"
 #include "common/smtp/ehlo.hpp"
 #include "common/smtp/reply.hpp"
@@ -45,6 +50,12 @@ struct Transaction {
   // otherwise every recipient fails with 5.7.10. (That the TLS is verified is the
   // caller's part: it gives such a message only to a session with verified TLS.)
   bool requiretls = false;
+  // RFC 3461 5.2.1: the DSN requests the message came with, passed on unchanged to a
+  // server that offers DSN (RET and ENVID in MAIL; NOTIFY and ORCPT in RCPT, `dsn` empty
+  // or one entry per recipient); not sent to one that does not (5.2.2).
+  common::mail::DsnRet dsn_ret = common::mail::DsnRet::kUnspecified;
+  std::string dsn_envid;  // decoded
+  std::vector<common::mail::DsnRcpt> dsn;
 };
 
 // Which command (or event) an answer belongs to, for "(in reply to RCPT TO)".
@@ -60,6 +71,7 @@ enum class Stage : std::uint8_t {
   kRcpt,
   kData,
   kDot,
+  kBdat,
   kRset,
   kEtrn,
   kQuit,
@@ -81,12 +93,17 @@ struct Report {
   std::optional<Reply> reply;  // the server's answer that decided it, if any
   std::string status;          // RFC 3463 code: the reply's, or chosen here
   std::string detail;          // what happened when no reply decided it
+  // Accepted by a server that offers DSN: it took the recipient's DSN duties on (RFC
+  // 3461 5.2.1), so no "relayed" notice is due from us (5.2.2 is for servers without).
+  bool dsn_passed = false;
 };
 
 struct Output {
   std::string write;            // bytes to send now (may hold credentials: never log it)
   bool start_tls = false;       // begin the TLS handshake (after checking no bytes are pending)
-  bool send_body = false;       // send the message data now (DataEncoder), then on_body_sent()
+  bool send_body = false;       // send the message data now (DataEncoder)
+  bool bdat = false;            // with send_body: in BDAT chunks, each told to on_bdat_chunk()
+  bool stop_body = false;       // a BDAT chunk failed: send no more chunks (RFC 3030 2)
   bool close = false;           // close the connection after writing `write`
   bool ready = false;           // idle: ready for send() / etrn() / quit()
   std::optional<Report> error;  // the session failed (outside a transaction)
@@ -111,6 +128,8 @@ class ClientSession {
   Output send(Transaction tx);
   Output etrn(const std::string& domain);
   Output quit();
+  // The connection wrote one BDAT chunk (`last`: with LAST); its reply is now awaited.
+  void on_bdat_chunk(bool last);
 
   bool ready() const { return state_ == State::kReady; }
   // The reply the session waits for now (kIdle when it waits for nothing).
@@ -134,6 +153,7 @@ class ClientSession {
     kTransaction,
     kDot,
     kDotDiscard,
+    kBdat,
     kRset,
     kEtrn,
     kQuit,
@@ -144,10 +164,12 @@ class ClientSession {
   Output auth(Output out);
   Output fail(Output out, Stage stage, const Reply* r, std::string status, std::string detail, bool quit);
   Output transaction_reply(const Reply& r);
+  Output bdat_reply(const Reply& r);
   Output next_command(Output out);
   Output finish_transaction(Output out, bool needs_rset);
   Output lost(Output out, const std::string& what, const std::string& status);
   std::string mail_command() const;
+  std::string rcpt_command(std::size_t i) const;
   void decide(std::size_t i, const Reply& r, Stage stage);
 
   SessionOptions opt_;
@@ -165,6 +187,10 @@ class ClientSession {
   std::size_t accepted_ = 0;
   std::optional<Reply> mail_failed_;
   bool data_sent_ = false;
+  bool bdat_ = false;             // this transaction sends BDAT chunks, not DATA
+  std::size_t bdat_pending_ = 0;  // chunks written whose reply has not come
+  bool bdat_last_sent_ = false;   // the LAST chunk is written
+  bool bdat_failed_ = false;      // a chunk was refused
 };
 
 // Outcome of a reply code: 2xx/3xx ok, 4xx temporary, 5xx permanent.

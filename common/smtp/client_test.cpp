@@ -466,3 +466,113 @@ TEST_CASE("REQUIRETLS (RFC 8689): only over TLS to a server that offers it, pass
     }
   }
 }
+
+TEST_CASE("DSN requests passed on unchanged to a server that offers DSN (RFC 3461 5.2.1)") {
+  Transaction t = tx({"a@x.test", "b@x.test", "c@x.test"});
+  t.size = 0;
+  t.body_8bit = false;
+  t.dsn_ret = common::mail::DsnRet::kHdrs;
+  t.dsn_envid = "QQ+314159 x";  // decoded; xtext on the wire (4.4)
+  t.dsn = {{common::mail::kNotifySuccess | common::mail::kNotifyFailure, "rfc822;A+x@x.test"},
+           {common::mail::kNotifyNever, ""},
+           {}};
+  ClientSession s = ready_session("250-mx.example.test\r\n250-PIPELINING\r\n250 DSN\r\n");
+  CHECK(s.capabilities().dsn);
+  auto o = s.send(t);
+  CHECK(o.write ==
+        "MAIL FROM:<sender@example.org> RET=HDRS ENVID=QQ+2B314159+20x\r\n"
+        "RCPT TO:<a@x.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;A+2Bx@x.test\r\n"
+        "RCPT TO:<b@x.test> NOTIFY=NEVER\r\n"
+        "RCPT TO:<c@x.test>\r\n"
+        "DATA\r\n");
+  s.on_reply(reply("250 ok\r\n"));
+  s.on_reply(reply("250 ok\r\n"));
+  s.on_reply(reply("550 5.1.1 no\r\n"));
+  s.on_reply(reply("250 ok\r\n"));
+  o = s.on_reply(reply("354 go\r\n"));
+  CHECK(o.send_body);
+  o = s.on_reply(reply("250 2.0.0 queued\r\n"));
+  REQUIRE(o.results.size() == 3);
+  // Accepted by a DSN server: it answers the requests from now on (c asked nothing,
+  // and the server's default applies there too).
+  CHECK(o.results[0].dsn_passed);
+  CHECK_FALSE(o.results[1].dsn_passed);  // refused
+  CHECK(o.results[2].dsn_passed);
+}
+
+TEST_CASE("no DSN parameters to a server without DSN; nothing passed (RFC 3461 5.2.2)") {
+  Transaction t = tx({"a@x.test"});
+  t.dsn_ret = common::mail::DsnRet::kFull;
+  t.dsn_envid = "id";
+  t.dsn = {{common::mail::kNotifySuccess, "rfc822;a@x.test"}};
+  ClientSession s = ready_session(kEhloPlain);
+  auto o = s.send(t);
+  CHECK(o.write == "MAIL FROM:<sender@example.org> SIZE=1234 BODY=8BITMIME\r\n");
+  o = s.on_reply(reply("250 ok\r\n"));
+  CHECK(o.write == "RCPT TO:<a@x.test>\r\n");
+  o = s.on_reply(reply("250 ok\r\n"));
+  o = s.on_reply(reply("354 go\r\n"));
+  o = s.on_reply(reply("250 ok\r\n"));
+  REQUIRE(o.results.size() == 1);
+  CHECK(o.results[0].outcome == Outcome::kOk);
+  CHECK_FALSE(o.results[0].dsn_passed);
+}
+
+TEST_CASE(
+    "CHUNKING with PIPELINING: MAIL and RCPTs in one group, then pipelined BDAT chunks (RFC 3030 2, 4.2)") {
+  const char* ehlo = "250-mx.example.test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME\r\n";
+  ClientSession s = ready_session(ehlo);
+  auto o = s.send(tx({"a@x.test", "b@x.test"}));
+  CHECK(o.write ==
+        "MAIL FROM:<sender@example.org> BODY=8BITMIME\r\nRCPT TO:<a@x.test>\r\nRCPT TO:<b@x.test>\r\n");
+  s.on_reply(reply("250 ok\r\n"));
+  s.on_reply(reply("550 5.1.1 no\r\n"));
+  o = s.on_reply(reply("250 ok\r\n"));
+  REQUIRE(o.send_body);
+  CHECK(o.bdat);
+  s.on_bdat_chunk(false);
+  s.on_bdat_chunk(true);
+  CHECK(s.waiting() == Stage::kBdat);
+  o = s.on_reply(reply("250 2.0.0 1000 octets\r\n"));
+  CHECK(o.results.empty());
+  o = s.on_reply(reply("250 2.0.0 queued as X\r\n"));  // the reply to LAST decides
+  REQUIRE(o.results.size() == 2);
+  CHECK(o.results[0].outcome == Outcome::kPermanent);
+  CHECK(o.results[1].outcome == Outcome::kOk);
+  CHECK(o.results[1].reply->text().find("queued as X") != std::string::npos);
+  CHECK(o.ready);
+  CHECK(o.write.empty());
+
+  // A refused chunk: no more chunks, the replies in the pipeline are read, then RSET.
+  o = s.send(tx({"a@x.test"}));
+  s.on_reply(reply("250 ok\r\n"));
+  o = s.on_reply(reply("250 ok\r\n"));
+  REQUIRE(o.bdat);
+  s.on_bdat_chunk(false);
+  s.on_bdat_chunk(false);
+  o = s.on_reply(reply("552 5.3.4 too big\r\n"));
+  CHECK(o.stop_body);
+  CHECK(o.results.empty());
+  o = s.on_reply(reply("503 5.5.1 discarded\r\n"));
+  REQUIRE(o.results.size() == 1);
+  CHECK(o.results[0].status == "5.3.4");
+  CHECK(o.results[0].stage == Stage::kBdat);
+  CHECK(o.write == "RSET\r\n");
+
+  // Nobody accepted: no chunk at all.
+  s.on_reply(reply("250 ok\r\n"));
+  o = s.send(tx({"a@x.test"}));
+  s.on_reply(reply("250 ok\r\n"));
+  o = s.on_reply(reply("550 5.1.1 no\r\n"));
+  CHECK_FALSE(o.send_body);
+  REQUIRE(o.results.size() == 1);
+  CHECK(o.write == "RSET\r\n");
+}
+
+TEST_CASE("CHUNKING without PIPELINING: DATA as before") {
+  ClientSession s = ready_session("250-mx.example.test\r\n250 CHUNKING\r\n");
+  s.send(tx({"a@x.test"}));
+  s.on_reply(reply("250 ok\r\n"));
+  auto o = s.on_reply(reply("250 ok\r\n"));
+  CHECK(o.write == "DATA\r\n");
+}

@@ -28,7 +28,7 @@ void DataEncoder::encode(std::string_view chunk, std::string* out) {
       ++i;
       continue;
     }
-    if (line_start_ && c == '.') out->push_back('.');  // RFC 5321 4.5.2
+    if (line_start_ && c == '.' && dot_stuff_) out->push_back('.');  // RFC 5321 4.5.2
     // Copy the rest of the line in one go.
     std::size_t end = chunk.find_first_of("\r\n", i);
     if (end == std::string_view::npos) end = chunk.size();
@@ -45,7 +45,7 @@ void DataEncoder::finish(std::string* out) {
     line_start_ = true;
   }
   if (!line_start_) *out += "\r\n";
-  *out += ".\r\n";
+  if (dot_stuff_) *out += ".\r\n";
   line_start_ = true;
 }
 

@@ -67,6 +67,10 @@ Capabilities parse_ehlo(const Reply& reply) {
       caps.enhancedstatuscodes = true;
     } else if (kw == "REQUIRETLS") {
       caps.requiretls = true;
+    } else if (kw == "DSN") {
+      caps.dsn = true;
+    } else if (kw == "CHUNKING") {
+      caps.chunking = true;
     } else if (kw == "AUTH") {
       for (std::size_t k = 1; k < w.size() && caps.auth.size() < 32; ++k) {
         std::string m = upper(w[k]);

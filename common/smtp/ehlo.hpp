@@ -4,7 +4,7 @@
 //   RFC 5321 4.1.1.1: ehlo-line = ehlo-keyword *( SP ehlo-param ); keywords are
 //   case-insensitive. RFC 1870 (SIZE [n]), RFC 2920 (PIPELINING), RFC 3207 (STARTTLS),
 //   RFC 4954 (AUTH mechanisms), RFC 6152 (8BITMIME), RFC 6531 (SMTPUTF8), RFC 1985 (ETRN),
-//   RFC 2034 (ENHANCEDSTATUSCODES), RFC 8689 (REQUIRETLS).
+//   RFC 2034 (ENHANCEDSTATUSCODES), RFC 8689 (REQUIRETLS), RFC 3461 (DSN), RFC 3030 (CHUNKING).
 #pragma once
 
 #include <cstdint>
@@ -26,6 +26,8 @@ struct Capabilities {
   bool etrn = false;
   bool enhancedstatuscodes = false;
   bool requiretls = false;        // RFC 8689 2
+  bool dsn = false;               // RFC 3461 3
+  bool chunking = false;          // RFC 3030 2
   std::vector<std::string> auth;  // SASL mechanisms, upper case
   bool has_auth(std::string_view mech) const;
 };

@@ -218,6 +218,27 @@ TEST_CASE("DATA encoding: CRLF, dot stuffing, final dot (RFC 5321 4.5.2)") {
   CHECK(wire_size(UINT64_MAX, 1) == UINT64_MAX);
 }
 
+TEST_CASE("BDAT encoding: CRLF line ends, no dot stuffing, no final dot (RFC 3030 2)") {
+  auto enc = [](std::vector<std::string> pieces) {
+    DataEncoder e(false);
+    std::string out;
+    for (const auto& p : pieces) e.encode(p, &out);
+    e.finish(&out);
+    return out;
+  };
+  CHECK(enc({".a\n..b\n.\n"}) == ".a\r\n..b\r\n.\r\n");
+  CHECK(enc({"no end"}) == "no end\r\n");
+  CHECK(enc({}).empty());
+  CHECK(enc({"a\r", "\nb\n"}) == "a\r\nb\r\n");  // a CR LF split across pieces
+  // The pending CR is written by the piece that follows it: each piece's output is whole.
+  DataEncoder e(false);
+  std::string one, two;
+  e.encode("a\r", &one);
+  e.encode("\n", &two);
+  CHECK(one == "a");
+  CHECK(two == "\r\n");
+}
+
 #include "common/smtp/next_hop.hpp"
 
 TEST_CASE("next hops in Postfix syntax: host, host:port, [host], [host]:port") {

@@ -280,7 +280,11 @@ void Connection::apply(smtp::Output out) {
     sending_body_ = false;
     std::vector<Verdict> v;
     v.reserve(out.results.size());
-    for (const auto& r : out.results) v.push_back(verdict_for(r, peer_));
+    dsn_passed_.clear();
+    for (const auto& r : out.results) {
+      v.push_back(verdict_for(r, peer_));
+      dsn_passed_.push_back(r.dsn_passed && r.outcome == Outcome::kOk ? 1 : 0);
+    }
     backend_.connection_sent(*this, std::move(v));
     if (!alive) return;
   }
@@ -313,8 +317,9 @@ void Connection::apply(smtp::Output out) {
   }
   if (out.send_body) {
     sending_body_ = true;
+    bdat_ = out.bdat;
     body_sent_ = 0;
-    encoder_ = smtp::DataEncoder();
+    encoder_ = smtp::DataEncoder(!bdat_);
     pump_body();
   }
   update_timeouts();
@@ -363,48 +368,64 @@ void Connection::pump_body() {
   std::string wire;
   std::string raw;
   while (sending_body_ && evbuffer_get_length(out) < kBodyHighWater) {
-    // The prefix (a DKIM-Signature field) goes first, through the same encoder.
+    // The prefix (a DKIM-Signature field) goes first, through the same encoder, in one
+    // piece with the start of the message.
     if (body_sent_ < prefix_.size()) {
-      wire.clear();
       encoder_.encode(prefix_.substr(body_sent_), &wire);
       body_sent_ = prefix_.size();
-      evbuffer_add(out, wire.data(), wire.size());
-      continue;
     }
     std::uint64_t left = prefix_.size() + msg_.size - body_sent_;
+    if (left > 0) {
+      std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, kChunk));
+      raw.clear();
+      auto st = common::io::pread_upto(msg_.fd, &raw, want,
+                                       static_cast<off_t>(msg_.offset + body_sent_ - prefix_.size()));
+      if (!st || raw.empty()) {
+        // Cannot finish the data: the only way out of DATA (or a BDAT chunk) is to drop
+        // the connection, so that the server discards the partial message (RFC 5321
+        // 4.1.1.4).
+        std::string why = st ? "queue file shorter than its envelope says" : st.message();
+        log::error("%s: reading the message to send: %s", peer_.c_str(), why.c_str());
+        sending_body_ = false;
+        auto o = session_->on_closed();
+        for (auto& r : o.results)
+          if (!r.reply || r.stage == smtp::Stage::kDot || r.stage == smtp::Stage::kBdat) {
+            r.reply.reset();
+            r.status = "4.3.0";
+            r.detail = "cannot read the queued message: " + why;
+          }
+        apply(std::move(o));
+        return;
+      }
+      body_sent_ += raw.size();
+      left -= raw.size();
+      encoder_.encode(raw, &wire);
+    }
     if (left == 0) {
-      wire.clear();
+      // The end goes with the last piece: a small message is one "BDAT n LAST".
       encoder_.finish(&wire);
-      evbuffer_add(out, wire.data(), wire.size());
+      emit(wire, true);
       sending_body_ = false;
       update_timeouts();  // now the reply to the final dot (RFC 5321 4.5.3.2.6)
       return;
     }
-    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, kChunk));
-    raw.clear();
-    auto st = common::io::pread_upto(msg_.fd, &raw, want,
-                                     static_cast<off_t>(msg_.offset + body_sent_ - prefix_.size()));
-    if (!st || raw.empty()) {
-      // Cannot finish the data: the only way out of DATA is to drop the connection, so
-      // that the server discards the partial message (RFC 5321 4.1.1.4).
-      std::string why = st ? "queue file shorter than its envelope says" : st.message();
-      log::error("%s: reading the message to send: %s", peer_.c_str(), why.c_str());
-      sending_body_ = false;
-      auto o = session_->on_closed();
-      for (auto& r : o.results)
-        if (!r.reply || r.stage == smtp::Stage::kDot) {
-          r.reply.reset();
-          r.status = "4.3.0";
-          r.detail = "cannot read the queued message: " + why;
-        }
-      apply(std::move(o));
-      return;
-    }
-    body_sent_ += raw.size();
+    emit(wire, false);
     wire.clear();
-    encoder_.encode(raw, &wire);
-    evbuffer_add(out, wire.data(), wire.size());
   }
+}
+
+void Connection::emit(const std::string& wire, bool last) {
+  evbuffer* out = bufferevent_get_output(bev_.get());
+  if (bdat_) {
+    // RFC 3030 2: "BDAT" SP chunk-size [SP "LAST"] CRLF, then exactly that many octets.
+    // The size is the encoded piece's, so a CR LF split over two pieces of the queue file
+    // is simply counted in the chunk that ends it. An empty last chunk is "BDAT 0 LAST".
+    if (wire.empty() && !last) return;
+    std::string cmd = "BDAT " + std::to_string(wire.size()) + (last ? " LAST\r\n" : "\r\n");
+    evbuffer_add(out, cmd.data(), cmd.size());
+    session_->on_bdat_chunk(last);
+  }
+  evbuffer_add(out, wire.data(), wire.size());
 }
 
 void Connection::on_read_cb(bufferevent*, void* self) noexcept {
@@ -431,6 +452,15 @@ void Connection::drain_input() {
       continue;
     }
     smtp::Reply r = parser_.take();
+    if (bdat_ && sending_body_) {
+      // Replies to the chunks already sent come while later ones go (RFC 3030 4.2); a
+      // refused one stops the rest, and the session reads the replies still due.
+      smtp::Output out = session_->on_reply(r);
+      if (out.stop_body || !out.results.empty() || out.close) sending_body_ = false;
+      apply(std::move(out));
+      if (!alive) return;
+      continue;
+    }
     bool mid_data = sending_body_;
     sending_body_ = false;
     smtp::Output out = session_->on_reply(r);

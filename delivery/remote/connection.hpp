@@ -4,7 +4,8 @@
 // EHLO, missing required TLS, or DANE: a host whose TLSA lookup failed is skipped, and
 // one with usable TLSA records is used only over TLS that matches them), then carries transactions and ETRN
 // commands for its owner until it is told to quit or the server goes away. Message data is read from the
-// queue file's fd in bounded chunks and sent dot-stuffed with CRLF line ends.
+// queue file's fd in bounded chunks and sent dot-stuffed with CRLF line ends, or, to a
+// server with CHUNKING, as one BDAT chunk per piece read (RFC 3030 2).
 // UNTRUSTED: everything read from the socket goes through the reply parser.
 #pragma once
 
@@ -44,7 +45,8 @@ class Connection {
    public:
     virtual ~Backend() = default;
     virtual void connection_ready(Connection& c) = 0;
-    // A transaction ended: one verdict per recipient, in order.
+    // A transaction ended: one verdict per recipient, in order (and, while this runs,
+    // dsn_passed() says which of them the server took DSN duties for).
     virtual void connection_sent(Connection& c, std::vector<common::mail::Verdict> verdicts) = 0;
     virtual void connection_etrn(Connection& c, const common::smtp::Reply& reply) = 0;
     // No endpoint could be used; `why` is the last endpoint's failure (temporary).
@@ -77,6 +79,9 @@ class Connection {
   bool tls() const { return session_ && session_->tls_active(); }
   const std::string& peer() const { return peer_; }
   int transactions() const { return transactions_; }
+  // During connection_sent: per recipient, 1 when the server accepted it and offers DSN
+  // (RFC 3461 5.2.1: it passes the notices on from there).
+  const std::vector<std::uint8_t>& dsn_passed() const { return dsn_passed_; }
 
  private:
   enum class Io { kIdle, kConnecting, kPlain, kHandshake, kTls, kDone };
@@ -100,6 +105,8 @@ class Connection {
   void apply(common::smtp::Output out);
   void drain_input();
   void pump_body();
+  // Queues one piece of the wire form: as it is after DATA, or as a BDAT chunk.
+  void emit(const std::string& wire, bool last);
   void update_timeouts();
   void close_now();
   void finish();
@@ -142,10 +149,12 @@ class Connection {
   bool closing_ = false;
   bool reported_ = false;  // connection_failed/closed has been called
   int transactions_ = 0;
+  std::vector<std::uint8_t> dsn_passed_;
   std::optional<common::mail::Verdict> last_failure_;
 
   // Message data being sent.
   bool sending_body_ = false;
+  bool bdat_ = false;  // the message being sent goes in BDAT chunks
   MessageRef msg_;
   std::string_view prefix_;
   std::uint64_t body_sent_ = 0;

@@ -39,9 +39,7 @@ void destroy_later(event_base* base, std::unique_ptr<T> p) {
 // RFC 8689: the REQUIRETLS flag from the queue file's envelope (read through the passed
 // fd), else a "TLS-Required: No" header field; REQUIRETLS wins when both are there
 // (RFC 8689 5: the header is then ignored).
-TlsDemand tls_demand(int fd, const MessageRef& msg, const std::string& qid) {
-  auto env = common::spool::read_envelope(fd);
-  if (!env) log::warn("%s: cannot read the envelope for REQUIRETLS: %s", qid.c_str(), env.message().c_str());
+TlsDemand tls_demand(const common::Result<common::spool::ParsedEnvelope>& env, const MessageRef& msg) {
   if (env && env->env.requiretls) return TlsDemand::kRequire;
   auto h = read_headers(msg);
   if (!h) return TlsDemand::kUsual;
@@ -51,6 +49,19 @@ TlsDemand tls_demand(int fd, const MessageRef& msg, const std::string& qid) {
 }
 
 }  // namespace
+
+// The DSN requests of the job's recipients, matched by address to the envelope's (the
+// queue manager hands on some of them, in its own order).
+void Dispatcher::take_dsn(const common::spool::Envelope& env, Job& j) {
+  j.dsn_ret = env.dsn_ret;
+  j.dsn_envid = env.dsn_envid;
+  if (env.dsn.empty()) return;
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < env.recipients.size(); ++i) index.emplace(env.recipients[i], i);
+  j.dsn.assign(j.msg.recipients.size(), common::mail::DsnRcpt{});
+  for (std::size_t k = 0; k < j.msg.recipients.size(); ++k)
+    if (auto it = index.find(j.msg.recipients[k]); it != index.end()) j.dsn[k] = env.dsn_of(it->second);
+}
 
 Dispatcher::Dispatcher(event_base* base, const Settings& settings, common::dns::Resolver& resolver,
                        TlsContexts tls, AgentLink& link, Signer* signer, StsResolver* sts,
@@ -90,7 +101,14 @@ void Dispatcher::deliver(common::ipc::Deliver d, common::io::UniqueFd fd, std::u
     return;
   }
   j.ref = *ref;
-  j.demand = tls_demand(j.fd.get(), j.ref, log::printable(j.msg.queue_id, 40));
+  j.dsn_passed.assign(n, 0);
+  auto env = common::spool::read_envelope(j.fd.get());
+  if (!env)
+    log::warn("%s: cannot read the envelope for REQUIRETLS and DSN: %s",
+              log::printable(j.msg.queue_id, 40).c_str(), env.message().c_str());
+  else
+    take_dsn(env->env, j);
+  j.demand = tls_demand(env, j.ref);
   if (j.demand == TlsDemand::kRequire)
     log::info("%s: REQUIRETLS: only verified TLS to servers that offer REQUIRETLS",
               log::printable(j.msg.queue_id, 40).c_str());
@@ -380,6 +398,10 @@ void Dispatcher::assign(Slot* s, Task t) {
   tx.body_8bit = j.msg.body_8bit;
   tx.smtputf8 = j.msg.smtputf8;
   tx.requiretls = j.demand == TlsDemand::kRequire;
+  tx.dsn_ret = j.dsn_ret;
+  tx.dsn_envid = j.dsn_envid;
+  if (!j.dsn.empty())
+    for (auto i : t.rcpts) tx.dsn.push_back(j.dsn[i]);
   s->idle_timer.reset();
   s->has_task = true;
   s->task = std::move(t);
@@ -445,6 +467,7 @@ void Dispatcher::connection_sent(Connection& c, std::vector<Verdict> verdicts) {
     }
     record(j, t.rcpts[k], t.fallback >= 0 ? after_fallbacks(t.first_failure, verdicts[k]) : verdicts[k],
            c.peer());
+    if (k < c.dsn_passed().size()) j.dsn_passed[t.rcpts[k]] = c.dsn_passed()[k];
   }
   if (why) hand_on(*s->dest, t, later, Verdict{why->outcome, why->status, c.peer() + " said: " + why->text});
   task_done(t.job);
@@ -541,6 +564,8 @@ void Dispatcher::task_done(std::uint64_t job_id) {
   common::ipc::DeliverDone done;
   done.delivery_id = j.msg.delivery_id;
   done.results = std::move(j.results);
+  done.dsn_passed = std::move(j.dsn_passed);
+  if (done.dsn_passed.size() != done.results.size()) done.dsn_passed.clear();
   if (common::spool::fault::hit("remote.before_reply")) {
     log::warn("fault injection: not answering delivery %llu",
               static_cast<unsigned long long>(done.delivery_id));

@@ -26,6 +26,7 @@
 #include "common/io/lifetime.hpp"
 #include "common/io/unique_fd.hpp"
 #include "common/ipc/messages.hpp"
+#include "common/mail/dsn.hpp"
 #include "delivery/agent.hpp"
 #include "delivery/message.hpp"
 #include "delivery/remote/connection.hpp"
@@ -34,6 +35,10 @@
 #include "delivery/remote/settings.hpp"
 #include "delivery/remote/signing.hpp"
 #include "delivery/remote/tls_report.hpp"
+
+namespace common::spool {
+struct Envelope;
+}
 
 namespace delivery::remote {
 
@@ -76,6 +81,13 @@ class Dispatcher : public Connection::Backend {
     std::size_t open_tasks = 0;
     std::string signature;  // the DKIM-Signature field sent on top of the message, if any
     TlsDemand demand = TlsDemand::kUsual;
+    // The DSN requests (RFC 3461) from the queue file, `dsn` one per recipient of `msg`
+    // (or empty), passed on to servers that offer DSN; `dsn_passed` per recipient: such
+    // a server accepted it (DeliverDone::dsn_passed).
+    common::mail::DsnRet dsn_ret = common::mail::DsnRet::kUnspecified;
+    std::string dsn_envid;
+    std::vector<common::mail::DsnRcpt> dsn;
+    std::vector<std::uint8_t> dsn_passed;
   };
   struct Task {
     std::uint64_t job = 0;
@@ -107,6 +119,7 @@ class Dispatcher : public Connection::Backend {
     bool self_mx = false;  // the last route lookup found us among its MX hosts
   };
 
+  static void take_dsn(const common::spool::Envelope& env, Job& j);
   void signed_or_not(std::uint64_t job_id, common::Result<common::ipc::SignDone> r);
   void route_job(Job& j);
   Destination& destination_for(const std::string& domain, TlsDemand demand);

@@ -31,7 +31,10 @@ def frame(msg_type, payload):
     return struct.pack(">IH", 6 + len(payload), msg_type) + payload
 
 
-def hello(protocol, role, version=2):
+PROTO_VERSION = 3  # common/ipc/msg_types.hpp kProtoVersion
+
+
+def hello(protocol, role, version=PROTO_VERSION):
     return frame(HELLO, s(protocol) + u32(version) + s(role))
 
 
@@ -67,7 +70,8 @@ def parse_deliver_done(payload):
 
 
 def deliver_done(delivery_id, verdicts):
-    return frame(DELIVER_DONE, u64(delivery_id) + u32(len(verdicts)) + b"".join(verdicts))
+    """With no dsn_passed bits (an empty vector, as the local agent sends)."""
+    return frame(DELIVER_DONE, u64(delivery_id) + u32(len(verdicts)) + b"".join(verdicts) + u32(0))
 
 
 def connect(path, timeout=10):

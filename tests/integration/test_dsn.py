@@ -1,7 +1,8 @@
 # Delivery status notifications asked for with DSN (RFC 3461) over SMTP, with the real
 # daemons, a real Postfix as the remote peer and unbound for its MX: NOTIFY=SUCCESS gets
-# a success notice (Action: delivered for a local mailbox, relayed for the Postfix
-# peer, since Mailbag does not pass DSN on), NOTIFY=NEVER suppresses the bounce that
+# a success notice (Action: delivered for a local mailbox; for the Postfix peer, which
+# offers DSN, the requests are passed on and Postfix's own notice comes back instead of
+# a "relayed" one; a peer without DSN gets "relayed"), NOTIFY=NEVER suppresses the bounce that
 # NOTIFY=FAILURE gets, RET=FULL returns the whole message and RET=HDRS its headers,
 # NOTIFY=DELAY gets the delay warning and a recipient without DELAY does not, ENVID and
 # ORCPT come back as Original-Envelope-Id and Original-Recipient (RFC 3464 2.2.1, 2.3.1),
@@ -65,26 +66,47 @@ def send(m, rcpts, mail_options=(), tag="dsn"):
     return mid, msg
 
 
-def test_notify_success_local_and_relayed_with_envid_and_orcpt(make_mailbag, peers):
-    pf = peers(Postfix("peer.test", ["alice"]).start())
+def test_notify_success_passed_on_to_a_dsn_peer_with_envid_and_orcpt(make_mailbag, peers):
+    # RFC 3461 5.2.1: Postfix offers DSN, so RET, ENVID, NOTIFY and ORCPT go on to it
+    # unchanged and its own success notice comes back (Postfix sends it to our MX);
+    # Mailbag's notice names only the recipient it delivered itself.
+    pf = Postfix("peer.test", ["alice"])
     dns = peers(Unbound(["peer.test"], ["peer.test. MX 10 mx.peer.test.", "mx.peer.test. A %s" % pf.ip]).start())
     m = sender_mailbag(make_mailbag, dns)
+    pf.extra["transport_maps"] = "inline:{example.test=smtp:[%s]:%d}" % (m.host, m.port)
+    peers(pf.start())
     mid, _ = send(m, [("alice@peer.test", ["NOTIFY=SUCCESS", "ORCPT=rfc822;Alice+2Bx@peer.test"]),
                       (SENDER, ["NOTIFY=SUCCESS,FAILURE"])],
                   mail_options=["RET=HDRS", "ENVID=QQ+2B314159"])
     pf.wait_for_messages("alice", 1, check=m.check_alive)
+    m.wait_for_log("queue-manager", r"no success notice for recipients whose next hop took the DSN request on")
+    got = {}
+    for data in notices(m, 2):
+        msg, head, rcpts = report(data)
+        assert msg["Subject"] is not None
+        assert head["original-envelope-id"] == "QQ+314159"  # ENVID went through unchanged
+        got[head["reporting-mta"].split(";")[1].strip()] = rcpts
+        assert mid.encode() in data  # RET=HDRS: the headers come back
+    ours = got.pop(m.hostname)
+    assert [(r["final-recipient"], r["action"]) for r in ours] == [("rfc822; " + SENDER, "delivered")]
+    [theirs] = got.values()  # Postfix's report
+    assert [r["action"] for r in theirs] == ["delivered"]
+    assert theirs[0]["original-recipient"].replace(" ", "") == "rfc822;Alice+x@peer.test"  # ORCPT went on
+    m.wait_queue_empty()
+
+
+def test_notify_success_to_a_peer_without_dsn_is_relayed(make_mailbag, peers):
+    # RFC 3461 5.2.2: a server without DSN gets no DSN parameters, and the sender hears
+    # "relayed" from us.
+    pf = peers(Postfix("peer.test", ["alice"], extra={"smtpd_discard_ehlo_keywords": "dsn"}).start())
+    dns = peers(Unbound(["peer.test"], ["peer.test. MX 10 mx.peer.test.", "mx.peer.test. A %s" % pf.ip]).start())
+    m = sender_mailbag(make_mailbag, dns)
+    send(m, [("alice@peer.test", ["NOTIFY=SUCCESS", "ORCPT=rfc822;Alice+2Bx@peer.test"])], tag="nodsn")
+    pf.wait_for_messages("alice", 1, check=m.check_alive)
     m.wait_queue_empty()
     [data] = notices(m, 1)
-    msg, head, rcpts = report(data)
-    assert msg["Subject"] == "Successful Mail Delivery Report"
-    assert head["original-envelope-id"] == "QQ+314159"
-    by = {r["final-recipient"].split(";")[1].strip(): r for r in rcpts}
-    assert by["alice@peer.test"]["action"] == "relayed"
-    assert by["alice@peer.test"]["original-recipient"] == "rfc822; Alice+x@peer.test"
-    assert by[SENDER]["action"] == "delivered"
-    assert all(r["status"] == "2.0.0" for r in rcpts)
-    assert mid.encode() in data  # RET=HDRS: the headers come back
-    assert b"text/rfc822-headers" in data
+    _, _, rcpts = report(data)
+    assert [(r["action"], r["original-recipient"]) for r in rcpts] == [("relayed", "rfc822; Alice+x@peer.test")]
 
 
 def test_notify_never_suppresses_and_failure_returns_the_full_message(make_mailbag, peers):

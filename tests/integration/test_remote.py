@@ -41,7 +41,7 @@ def test_delivers_to_postfix_intact_in_one_transaction(make_mailbag, peers):
     assert len(re.findall(r"client=localhost\[127\.0\.0\.1\]", log)) == 1, log
     line = remote_log_line(m, r"%s: to=<alice@peer.test>, relay=mx\.peer\.test\[%s\]:25, .*status=sent \(250 2\.0\.0 "
                            % (qid, re.escape(pf.ip)))
-    assert "in reply to end of DATA" in line
+    assert "in reply to BDAT" in line  # Postfix offers CHUNKING: one "BDAT n LAST" (RFC 3030 2)
     m.wait_queue_empty()
 
 
@@ -82,7 +82,7 @@ def test_connection_reused_for_the_next_message(make_mailbag, peers):
         pf.wait_for_messages("alice", n + 1, check=m.check_alive)
     # One connection carried all three (remote keeps it idle for a few seconds, then
     # says QUIT). The other connection in the log is the start-up probe's.
-    rx = re.compile(r"disconnect from localhost\[127\.0\.0\.1\] ehlo=\d+ .*mail=3 rcpt=3 data=3 quit=1")
+    rx = re.compile(r"disconnect from localhost\[127\.0\.0\.1\] ehlo=\d+ .*mail=3 rcpt=3 bdat=3 quit=1")
     for _ in harness.deadline_loop(30, "postfix to log one session with three messages"):
         if rx.search(pf.log()):
             break
@@ -99,7 +99,7 @@ def test_destination_concurrency_limit(make_mailbag, peers):
         _, msg = make_message("limit", n, to="alice@peer.test")
         inject(m, "demo@example.test", ["alice@peer.test"], msg, body_8bit=True)
     pf.wait_for_messages("alice", 4, check=m.check_alive)
-    rx = re.compile(r"disconnect from localhost\[127\.0\.0\.1\] ehlo=\d+ .*mail=4 rcpt=4 data=4 quit=1")
+    rx = re.compile(r"disconnect from localhost\[127\.0\.0\.1\] ehlo=\d+ .*mail=4 rcpt=4 bdat=4 quit=1")
     for _ in harness.deadline_loop(30, "postfix to log one session with four messages"):
         if rx.search(pf.log()):
             break
