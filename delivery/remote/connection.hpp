@@ -5,7 +5,7 @@
 // one with usable TLSA records is used only over TLS that matches them), then carries transactions and ETRN
 // commands for its owner until it is told to quit or the server goes away. Message data is read from the
 // queue file's fd in bounded chunks and sent dot-stuffed with CRLF line ends, or, to a
-// server with CHUNKING, as one BDAT chunk per piece read (RFC 3030 2).
+// server with CHUNKING, as one BDAT chunk per piece read (RFC 3030 2; connection_body.cpp).
 // UNTRUSTED: everything read from the socket goes through the reply parser.
 #pragma once
 
