@@ -290,6 +290,10 @@ CONFDIR ?= /etc/mailbag
 # the link-up hook (mailctl/mailbag-linkup.in) for ifupdown and NetworkManager
 IFUPDIR ?= /etc/network/if-up.d
 NMDISPATCHDIR ?= /etc/NetworkManager/dispatcher.d
+# where programs look for sendmail and newaliases: links to ours go there unless another
+# MTA's files are already there (never replaced); the cron.d example for relayctl expire
+MTALINKDIR ?= /usr/sbin
+EXAMPLEDIR ?= $(PREFIX)/share/doc/mailbag/examples
 UNIT_SRCS := $(wildcard */*.service.in */*/*.service.in)
 # WEBMAIL=roundcube: Roundcube through PHP's built-in web server on this address (for
 # other hosts, a TLS reverse proxy in front); it needs Dovecot's IMAP.
@@ -325,6 +329,15 @@ install: all
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFIG@|$(CONFDIR)/mailbag.conf|g' mailctl/mailbag-linkup.in \
 	  > $(DESTDIR)$(IFUPDIR)/mailbag && chmod 0755 $(DESTDIR)$(IFUPDIR)/mailbag
 	install -m 0755 $(DESTDIR)$(IFUPDIR)/mailbag $(DESTDIR)$(NMDISPATCHDIR)/50-mailbag
+	install -m 0644 relayctl/mailbag-relayctl-expire.timer $(DESTDIR)$(UNITDIR)/mailbag-relayctl-expire.timer
+	install -d -m 0755 $(DESTDIR)$(EXAMPLEDIR)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFIG@|$(CONFDIR)/mailbag.conf|g' relayctl/mailbag-relayctl.cron.in \
+	  > $(DESTDIR)$(EXAMPLEDIR)/cron.d-mailbag-relayctl && chmod 0644 $(DESTDIR)$(EXAMPLEDIR)/cron.d-mailbag-relayctl
+	@set -e; if [ -e $(BUILD)/bin/sendmail ] && [ "$(SBINDIR)" != "$(MTALINKDIR)" ]; then \
+	  install -d -m 0755 $(DESTDIR)$(MTALINKDIR); for n in sendmail newaliases; do l=$(DESTDIR)$(MTALINKDIR)/$$n; \
+	    if [ -L $$l ] && [ "$$(readlink $$l)" = "$(SBINDIR)/sendmail" ]; then :; \
+	    elif [ -e $$l ] || [ -L $$l ]; then echo "keeping $$l: another MTA's (Mailbag's is $(SBINDIR)/sendmail)"; \
+	    else ln -s $(SBINDIR)/sendmail $$l && echo "link $$l -> $(SBINDIR)/sendmail"; fi; done; fi
 	@if [ -e $(DESTDIR)$(CONFDIR)/mailbag.conf ]; then echo "keeping existing $(DESTDIR)$(CONFDIR)/mailbag.conf"; \
 	else $(BUILD)/bin/mailctl config-example > $(DESTDIR)$(CONFDIR)/mailbag.conf && \
 	  chmod 0644 $(DESTDIR)$(CONFDIR)/mailbag.conf && echo "install $(DESTDIR)$(CONFDIR)/mailbag.conf (example: edit hostname)"; fi

@@ -119,7 +119,8 @@ int cmd_expire(const std::vector<std::string>& a, const Context& ctx, Output& o)
 int cmd_list(const std::vector<std::string>& a, const Context& ctx, Output& o) {
   std::int64_t seconds = 0;
   int code = kExitOk;
-  if (!minutes_arg(a, 0, &seconds, o, &code)) return code;
+  // Without n, "old" means what it means to expire: older than relay_lifetime.
+  if (!minutes_arg(a, ctx.lifetime, &seconds, o, &code)) return code;
   auto all = read_all(ctx);
   if (!all) return fail(o, kExitError, all.message());
   for (const auto& e : *all)

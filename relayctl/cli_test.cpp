@@ -65,7 +65,9 @@ TEST_CASE("list: entries older than n minutes, default all not in the future") {
   f.run({"add", "10.0.0.2", std::to_string(kNow - 60)});
   f.run({"add", "10.0.0.3", std::to_string(kNow)});
   f.run({"add", "10.0.0.4", std::to_string(kNow + 60)});
-  CHECK(f.run({"list"}).out == "10.0.0.1\t1699996400\n10.0.0.2\t1699999940\n10.0.0.3\t1700000000\n");
+  // Without n: older than relay_lifetime (30 minutes here), what expire would drop.
+  CHECK(f.run({"list"}).out == "10.0.0.1\t1699996400\n");
+  CHECK(f.run({"list", "0"}).out == "10.0.0.1\t1699996400\n10.0.0.2\t1699999940\n10.0.0.3\t1700000000\n");
   CHECK(f.run({"list", "1"}).out == "10.0.0.1\t1699996400\n10.0.0.2\t1699999940\n");
   CHECK(f.run({"list", "2"}).out == "10.0.0.1\t1699996400\n");
   CHECK(f.run({"list", "60"}).out == "10.0.0.1\t1699996400\n");

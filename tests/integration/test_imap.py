@@ -208,7 +208,7 @@ def test_imap_login_grants_relay_until_relay_lifetime(imap):
     ip, other = source_ip(m, 80), source_ip(m, 81)
     assert rcpt_codes(m, ["victim@far.example"], source=ip)[0][0] == 554
     d.login(USER, PASSWORD, source=ip).logout()
-    listed = subprocess.run([harness.bin_path("relayctl"), "-c", m.conf_path, "list"],
+    listed = subprocess.run([harness.bin_path("relayctl"), "-c", m.conf_path, "list", "0"],
                             capture_output=True, text=True, timeout=30)
     assert listed.returncode == 0 and re.search(r"^%s\t\d+$" % re.escape(ip), listed.stdout, re.M), listed
     assert rcpt_codes(m, ["victim@far.example"], source=ip)[0][0] == 250

@@ -54,9 +54,11 @@ def test_commands(conf):
     assert abs(int(entries["10.11.12.13"]) - now) <= 2
     assert entries["2001:db8::1"] == str(now - 3600)
     assert entries["192.0.2.1"] == str(now + 3600)
-    # list: not the future one; list 30: only the hour-old one
-    assert sorted(relayctl(conf, "list").stdout.splitlines()) == sorted(
+    # list 0: not the future one; list (relay_lifetime, as expire) and list 30: only the
+    # hour-old one
+    assert sorted(relayctl(conf, "list", "0").stdout.splitlines()) == sorted(
         l for l in lines if not l.startswith("192.0.2.1"))
+    assert relayctl(conf, "list").stdout == "2001:db8::1\t%d\n" % (now - 3600)
     assert relayctl(conf, "list", "30").stdout == "2001:db8::1\t%d\n" % (now - 3600)
     # expire (default: relay_lifetime = 30 minutes) removes the hour-old one, silently
     r = relayctl(conf, "expire")
