@@ -51,26 +51,32 @@ std::unique_ptr<Message> Manager::write_notice(const Message& m, NoticeKind kind
   // it after this returns).
   std::string headers;
   NoticeInput in;
+  bool requiretls = false;
   common::io::UniqueFd fd(::openat(pre_.queue_dir.get(), m.id.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd) {
     std::string head;
     std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(m.data_size, kMaxHeaders));
     if (common::io::pread_upto(fd.get(), &head, want, static_cast<off_t>(m.data_offset)))
       headers = header_block(head, kMaxHeaders);
-    // The DSN requests (RFC 3461): ENVID, ORCPT, RET=FULL.
-    if (m.dsn != Message::Dsn::kNone)
-      if (auto pe = common::spool::read_envelope(fd.get())) {
+    // The DSN requests (RFC 3461): ENVID, ORCPT, RET=FULL; and REQUIRETLS (RFC 8689 5),
+    // which the in-memory message does not keep.
+    if (auto pe = common::spool::read_envelope(fd.get())) {
+      requiretls = pe->env.requiretls;
+      if (m.dsn != Message::Dsn::kNone) {
         in.envid = pe->env.dsn_envid;
         for (const Rcpt* r : rcpts) {
           auto i = static_cast<std::size_t>(r - m.rcpts.data());
           in.orcpts.push_back(pe->env.dsn_of(i).orcpt);
         }
+        // RFC 8689 5: a notice about a REQUIRETLS message returns its headers only, as if
+        // RET=HDRS, whatever RET said: the notice may have to travel less safely.
         if (pe->env.dsn_ret == common::mail::DsnRet::kFull && m.data_size <= kMaxReturnedMessage &&
-            kind != NoticeKind::kDelayed)
+            kind != NoticeKind::kDelayed && !pe->env.requiretls)
           in.full = static_cast<bool>(common::io::pread_upto(fd.get(), &in.original,
                                                              static_cast<std::size_t>(m.data_size),
                                                              static_cast<off_t>(m.data_offset)));
       }
+    }
   }
   if (kind == NoticeKind::kDelivered)
     for (const Rcpt* r : rcpts) {
@@ -98,6 +104,8 @@ std::unique_ptr<Message> Manager::write_notice(const Message& m, NoticeKind kind
   env.smtputf8 = addr->utf8;
   env.sender = "";
   env.recipients = {addr->str()};
+  // RFC 8689 5: the notice of a REQUIRETLS message travels with REQUIRETLS too.
+  env.requiretls = requiretls;
   auto w = common::spool::QueueFileWriter::create(pre_.queue_dir.get(), env);
   common::Status st = w ? w->append(text) : w.status();
   if (st) st = w->finish();
@@ -118,7 +126,8 @@ std::unique_ptr<Message> Manager::write_notice(const Message& m, NoticeKind kind
   const char* what = kind == NoticeKind::kFailed    ? "non-delivery"
                      : kind == NoticeKind::kDelayed ? "delay"
                                                     : "success";
-  log::info("%s: %s notice %s to <%s>", m.id.c_str(), what, in.new_id.c_str(), log::printable(in.to).c_str());
+  log::info("%s: %s notice %s to <%s>%s", m.id.c_str(), what, in.new_id.c_str(),
+            log::printable(in.to).c_str(), requiretls ? " (REQUIRETLS, headers only)" : "");
   return from_envelope(*pe);
 }
 

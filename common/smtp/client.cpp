@@ -266,7 +266,9 @@ std::string ClientSession::mail_command() const {
   if (caps_.size && tx.size > 0) cmd += " SIZE=" + std::to_string(tx.size);
   if (tx.body_8bit && caps_.eightbitmime) cmd += " BODY=8BITMIME";
   if (tx.smtputf8 && caps_.smtputf8) cmd += " SMTPUTF8";
-  if (tx.requiretls) cmd += " REQUIRETLS";  // RFC 8689 4.2.2: sent on
+  // RFC 8689 4.2.2: sent on; a bounce (null sender) also goes where it is not offered
+  // (RFC 8689 5), without the parameter.
+  if (tx.requiretls && caps_.requiretls) cmd += " REQUIRETLS";
   // RFC 3461 5.2.1 (c), (d): RET and ENVID unchanged, ENVID as xtext (4.4).
   if (caps_.dsn && tx.dsn_ret != common::mail::DsnRet::kUnspecified)
     cmd += std::string(" RET=") + common::mail::ret_text(tx.dsn_ret);
@@ -308,7 +310,9 @@ Output ClientSession::send(Transaction tx) {
   if (tx.requiretls && !tls_active_)
     return all(Outcome::kPermanent, Stage::kMail, "5.7.10",
                "REQUIRETLS: the message requires TLS, not active");
-  if (tx.requiretls && !caps_.requiretls)
+  // RFC 8689 5: a bounce of a REQUIRETLS message is not discarded only because the next
+  // hop does not offer REQUIRETLS (it still needs TLS, above).
+  if (tx.requiretls && !caps_.requiretls && !tx.sender.empty())
     return all(Outcome::kPermanent, Stage::kMail, "5.7.10",
                "REQUIRETLS: the message requires TLS all the way, and the server does not offer REQUIRETLS");
   // RFC 1870 6.1: a message larger than the server's fixed limit cannot go there.

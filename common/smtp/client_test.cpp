@@ -465,6 +465,23 @@ TEST_CASE("REQUIRETLS (RFC 8689): only over TLS to a server that offers it, pass
       CHECK(o.write == "MAIL FROM:<sender@example.org> BODY=8BITMIME REQUIRETLS\r\n");
     }
   }
+  // RFC 8689 5: a bounce (null sender) of a REQUIRETLS message goes on over TLS to a
+  // server without REQUIRETLS, without the parameter; never in clear.
+  Transaction bounce = t;
+  bounce.sender = "";
+  ClientSession plain2 = ready_session(kEhloPlain);
+  o = plain2.send(bounce);
+  REQUIRE(o.results.size() == 1);
+  CHECK(o.results[0].status == "5.7.10");
+  ClientSession s(opts(TlsPolicy::kVerify));
+  s.on_reply(reply("220 hi\r\n"));
+  s.on_reply(reply(kEhloFull));
+  s.on_reply(reply("220 2.0.0 ready\r\n"));
+  s.on_tls_established();
+  REQUIRE(s.on_reply(reply(kEhloPlain)).ready);
+  o = s.send(bounce);
+  CHECK(o.results.empty());
+  CHECK(o.write == "MAIL FROM:<> SIZE=1234 BODY=8BITMIME\r\n");
 }
 
 TEST_CASE("DSN requests passed on unchanged to a server that offers DSN (RFC 3461 5.2.1)") {

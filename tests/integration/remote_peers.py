@@ -395,17 +395,18 @@ def new_queue_id():
     return "%013X%03X" % (us, random.randrange(0x1000))
 
 
-def inject(mb, sender, recipients, message, body_8bit=False, smtputf8=False, requiretls=False):
+def inject(mb, sender, recipients, message, body_8bit=False, smtputf8=False, requiretls=False, ret_full=False):
     """Queues `message` (bytes, CRLF or LF line ends) from `sender` ("" for <>) to
     `recipients` in Mailbag instance `mb` through private/submit, like sendmail;
     `smtputf8` marks the envelope as SMTPUTF8 (UTF-8 addresses allowed), `requiretls`
-    as REQUIRETLS (RFC 8689, the Q record).
+    as REQUIRETLS (RFC 8689, the Q record), `ret_full` as RET=FULL (RFC 3461, the D record).
     Returns the queue id; raises if the queue manager refuses."""
     data = message.replace(b"\r\n", b"\n")
     qid = new_queue_id()
     env = "MBQ1\nI %s\nT %d\nP local\nC test injector\nB %s\n%sS <%s>\n" % (
         qid, int(time.time()), "8BITMIME" if body_8bit else "7BIT", "U\n" if smtputf8 else "", sender)
     env += "".join("R <%s>\n" % r for r in recipients)
+    env += "D FULL -\n" if ret_full else ""
     env += "Q\n" if requiretls else ""
     env += "Z %020d %020d\nE\n" % (len(data), data.count(b"\n"))
     fd = os.open(os.path.join(mb.spool, "incoming"), os.O_TMPFILE | os.O_RDWR, 0o660)

@@ -94,7 +94,8 @@ def test_requiretls_bounces_when_the_peer_cannot_keep_it(make_mailbag, peers, tm
     dns = peers(Unbound([DOMAIN], ["%s. MX 10 %s." % (DOMAIN, MX), "%s. A %s" % (MX, pf.ip)]).start())
     m = sender_mailbag(make_mailbag, dns, smtp_tls_ca_file=ca[0])
     _, msg = make_message("requiretls-" + tls, 1, to="alice@" + DOMAIN)
-    qid = inject(m, "demo@example.test", ["alice@" + DOMAIN], msg, requiretls=True)
+    # RET=FULL: a bounce of a REQUIRETLS message still returns the headers only.
+    qid = inject(m, "demo@example.test", ["alice@" + DOMAIN], msg, requiretls=True, ret_full=True)
     why = (r"REQUIRETLS: TLS is required, but was not offered by the server" if tls == "none" else
            r"REQUIRETLS: the message requires TLS all the way, and the server does not offer REQUIRETLS")
     remote_log_line(m, r"%s: to=<alice@rt.test>, relay=.*status=bounced \(.*%s" % (qid, why), timeout=60)
@@ -103,4 +104,9 @@ def test_requiretls_bounces_when_the_peer_cannot_keep_it(make_mailbag, peers, tm
     with open(m.wait_for_messages("demo@example.test", 1, timeout=60)[0], "rb") as f:
         bounce = f.read()
     assert b"5.7.10" in bounce, bounce[:2000]
+    # RFC 8689 5: headers only (text/rfc822-headers), whatever RET asked, and the notice
+    # itself travels with REQUIRETLS (the Q record of its queue file).
+    assert b"text/rfc822-headers" in bounce and b"Message 1 of " not in bounce, bounce[-3000:]
+    m.wait_for_log("queue-manager", r"%s: non-delivery notice \S+ to <demo@example\.test> \(REQUIRETLS, "
+                                    r"headers only\)" % qid)
     assert not re.search(r"disconnect from .* mail=", pf.log()), pf.log()[-2000:]
