@@ -35,12 +35,12 @@ endif
 # exactly what to install.
 BUILD_PKGS := g++ make pkg-config libevent-dev liblmdb-dev libssl-dev libcap-dev \
               libunbound-dev libldns-dev libcrypt-dev libidn2-dev doctest-dev openssl \
-              libspf2-dev libopendkim-dev libopendmarc-dev publicsuffix zlib1g-dev
+              libspf2-dev libopendkim-dev libopendmarc-dev publicsuffix zlib1g-dev libpq-dev
 TEST_PKGS := python3 python3-pytest python3-pytest-xdist swaks libnet-ssleay-perl msmtp fetchmail getmail6 \
              mailutils postfix dovecot-pop3d dovecot-imapd unbound lmdb-utils clang clang-format \
              libclang-rt-14-dev libcap2-bin iproute2 procps strace python3-dkim python3-dnspython python3-nacl rspamd \
              opendkim clamav-daemon clamav-milter ldnsutils \
-             roundcube-core roundcube-sqlite3 chromium chromium-driver python3-selenium
+             roundcube-core roundcube-sqlite3 chromium chromium-driver python3-selenium postgresql
 PKG_LIBS := libevent libevent_openssl libevent_pthreads openssl libcap lmdb libunbound ldns libcrypt libidn2 zlib
 
 # Peers (postfix, dovecot, unbound) must never start as system services: a temporary
@@ -73,7 +73,10 @@ endef
 
 # pkg-config runs only once the packages are there (first use in a recipe).
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKG_LIBS)))$(PKG_CFLAGS)
-PKG_LDLIBS = $(eval PKG_LDLIBS := $$(shell pkg-config --libs $(PKG_LIBS)))$(PKG_LDLIBS)
+PKG_LDLIBS = $(eval PKG_LDLIBS := $$(shell pkg-config --libs $(PKG_LIBS) libpq))$(PKG_LDLIBS)
+# libpq's headers only for common/pg/ (the accounts backend on PostgreSQL), so that the
+# other objects' command lines, and their compiler cache entries, stay as they were.
+PG_CFLAGS = $(eval PG_CFLAGS := $$(shell pkg-config --cflags libpq))$(PG_CFLAGS)
 
 # The sanitized build is compiled without optimisation and with line tables only (-g1 is
 # what ASan's and UBSan's reports need): instrumented code at -O1 with full debug
@@ -144,6 +147,7 @@ $(DEPS_STAMP): Makefile
 	$(call ensure_pkgs,$(BUILD_PKGS))
 	@mkdir -p $(@D) && touch $@
 
+$(BUILD)/obj/common/pg/%.o: CXXFLAGS_ALL += $(PG_CFLAGS)
 $(BUILD)/obj/%.o: %.cpp | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS_ALL) -MMD -MP -c $< -o $@
@@ -245,7 +249,7 @@ test-tls: all
 # instrumentation, ASan and UBSan (in parallel, like the normal build), one binary per
 # target; each target then runs FUZZ_SECONDS on a copy of its corpus.
 FUZZ_BUILD := $(BUILD)/fuzz
-FUZZ_CXXFLAGS = -std=c++20 -O1 -g -I. -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS) \
+FUZZ_CXXFLAGS = -std=c++20 -O1 -g -I. -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS) $(PG_CFLAGS) \
                 -DMAILBAG_SOURCE_DIR='"$(CURDIR)"'
 fuzz_obj = $(patsubst %.cpp,$(FUZZ_BUILD)/obj/%.o,$(1))
 fuzz_srcs = $(1) $(foreach m,$(call fuzz_modules,$(1)),$(call lib_srcs,$(m))) $(COMMON_SRCS)

@@ -12,7 +12,7 @@
 namespace mailctl {
 namespace {
 
-using common::accounts::Accounts;
+using common::accounts::Store;
 
 template <class T>
 int open_db(Context& ctx, common::Result<std::unique_ptr<T>> opened, std::unique_ptr<T>* db) {
@@ -63,13 +63,13 @@ int load_alias(Context& ctx, const std::string& address, const std::string& show
   return found(ctx, (*db)->alias(address), "no such alias: " + shown, out);
 }
 
-int check_domain_filter(Context& ctx, Accounts& db, const std::string& domain, const std::string& shown) {
+int check_domain_filter(Context& ctx, Store& db, const std::string& domain, const std::string& shown) {
   if (domain.empty()) return kExitOk;
   common::accounts::Domain unused;
   return found(ctx, db.domain(domain), "no such domain: " + shown, &unused);
 }
 
-int refuse_loop(Context& ctx, Accounts& db, const std::string& from, const std::vector<std::string>& targets,
+int refuse_loop(Context& ctx, Store& db, const std::string& from, const std::vector<std::string>& targets,
                 const std::string& advice) {
   auto loop = find_loop(db, from, targets);
   if (int rc = check_io(ctx, loop.status()); rc != kExitOk) return rc;

@@ -13,8 +13,8 @@
 
 namespace mailctl {
 
-using AccountsDb = std::unique_ptr<common::accounts::Accounts>;
-using PasswordsDb = std::unique_ptr<common::accounts::Passwords>;
+using AccountsDb = std::unique_ptr<common::accounts::Store>;
+using PasswordsDb = std::unique_ptr<common::accounts::PasswordStore>;
 
 // open_accounts() and open_passwords(), complaining (EX_IOERR) when they fail.
 int open_accounts_db(Context& ctx, AccountsDb* db);
@@ -36,12 +36,12 @@ int load_alias(Context& ctx, const std::string& address, const std::string& show
 
 // The optional DOMAIN of `user list` and `alias list`: "" (every domain) or one that
 // exists ("no such domain: <shown>").
-int check_domain_filter(Context& ctx, common::accounts::Accounts& db, const std::string& domain,
+int check_domain_filter(Context& ctx, common::accounts::Store& db, const std::string& domain,
                         const std::string& shown);
 
 // Refuses (kExitRefused) targets that lead back to `from`, saying
 // "refused: that would make a mail loop (from -> ... -> from)" followed by `advice`.
-int refuse_loop(Context& ctx, common::accounts::Accounts& db, const std::string& from,
+int refuse_loop(Context& ctx, common::accounts::Store& db, const std::string& from,
                 const std::vector<std::string>& targets, const std::string& advice);
 
 }  // namespace mailctl

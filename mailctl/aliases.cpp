@@ -17,11 +17,11 @@
 namespace mailctl {
 namespace {
 
-using common::accounts::Accounts;
+using common::accounts::Store;
 
 // Where an address leads in one step (the address book's answer), with `extra` standing
 // in for a record not yet written.
-common::Result<std::vector<std::string>> next_hops(Accounts& db, const std::string& key,
+common::Result<std::vector<std::string>> next_hops(Store& db, const std::string& key,
                                                    const std::string& extra_key,
                                                    const std::vector<std::string>& extra) {
   if (key == extra_key) return extra;
@@ -30,7 +30,7 @@ common::Result<std::vector<std::string>> next_hops(Accounts& db, const std::stri
 
 }  // namespace
 
-common::Result<std::vector<std::string>> find_loop(Accounts& db, const std::string& from,
+common::Result<std::vector<std::string>> find_loop(Store& db, const std::string& from,
                                                    const std::vector<std::string>& targets) {
   // Depth-first search from the new targets back to `from`; the path, if any.
   std::vector<std::vector<std::string>> stack;
@@ -53,7 +53,7 @@ common::Result<std::vector<std::string>> find_loop(Accounts& db, const std::stri
   return std::vector<std::string>();
 }
 
-common::Result<bool> local_target_exists(Accounts& db, const std::string& key, const std::string& delimiter,
+common::Result<bool> local_target_exists(Store& db, const std::string& key, const std::string& delimiter,
                                          bool catchall_counts) {
   common::accounts::Rules rules;
   rules.recipient_delimiter = delimiter;

@@ -63,7 +63,11 @@ std::string usage() {
          "  tlsrpt send [--today]     mail the TLS reports (RFC 8460) of the days before today\n"
          "                            (--today: today's sessions so far too)\n"
          "  roundcube config [DIR]    write Roundcube's webmail configuration (default DIR: next to\n"
-         "                            mailbag.conf, in roundcube/); never over files it did not write\n";
+         "                            mailbag.conf, in roundcube/); never over files it did not write\n"
+         "  db init                   create the PostgreSQL schema and roles (accounts_backend)\n"
+         "  db migrate                bring the PostgreSQL schema to this version\n"
+         "  db export                 print every account record, hash and relay entry (a dump)\n"
+         "  db import FILE|-          add a dump's records to the configured backend\n";
 }
 
 common::Result<Args> parse_args(const std::vector<std::string>& argv) {
@@ -301,6 +305,22 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
     } else {
       return Status::error(sub.empty() ? "'rule' needs add, del or list"
                                        : "unknown command 'rule " + sub + "'");
+    }
+  } else if (c == "db") {
+    if (sub == "import") {
+      if (auto st = want(3, 3); !st) return st;
+      a.command = Command::kDbImport;
+      a.target = rest[2];
+    } else if (auto st = want(2, 2); !st) {
+      return st;
+    } else if (sub == "init") {
+      a.command = Command::kDbInit;
+    } else if (sub == "migrate") {
+      a.command = Command::kDbMigrate;
+    } else if (sub == "export") {
+      a.command = Command::kDbExport;
+    } else {
+      return Status::error("unknown command 'db " + sub + "' (init, migrate, export or import)");
     }
   } else if (c == "flush") {
     if (auto st = want(1, 1); !st) return st;

@@ -65,6 +65,10 @@ enum class Command {
   kDovecotConfig,
   kTlsrptSend,
   kRoundcubeConfig,
+  kDbInit,
+  kDbMigrate,
+  kDbExport,
+  kDbImport,
 };
 
 // `user autoreply` options; unset ones keep what the record holds.

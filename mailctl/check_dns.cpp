@@ -18,6 +18,7 @@
 #include "common/accounts/accounts.hpp"
 #include "common/dkim/store.hpp"
 #include "common/mail/address.hpp"
+#include "common/pg/backend.hpp"
 #include "delivery/remote/http_response.hpp"
 #include "delivery/remote/mta_sts_policy.hpp"
 #include "mailctl/args.hpp"
@@ -235,9 +236,9 @@ void add_unique(std::vector<std::string>* v, const std::string& ip) {
 void find_role(Context& ctx, DomainCheck& c) {
   std::string path = ctx.layout().accounts_db();
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
+  if (!common::pg::enabled(ctx.cfg) && ::stat(path.c_str(), &st) != 0) {
     c.role_note = path + " does not exist";
-  } else if (auto db = common::accounts::Accounts::open(path, false); !db) {
+  } else if (auto db = common::pg::open_accounts(ctx.cfg, false); !db) {
     c.role_note = "cannot read accounts.mdb: " + db.message();
   } else if (auto d = (*db)->domain(c.domain); !d) {
     c.role_note = "cannot read accounts.mdb: " + d.message();

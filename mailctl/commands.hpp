@@ -45,12 +45,12 @@ int cmd_rule_list(Context& ctx);
 // Helpers shared by the alias and settings commands (aliases.cpp).
 // The path from `from` through `targets` back to `from` (empty if none): alias targets,
 // forwards of users who keep no copy, domain aliases.
-common::Result<std::vector<std::string>> find_loop(common::accounts::Accounts& db, const std::string& from,
+common::Result<std::vector<std::string>> find_loop(common::accounts::Store& db, const std::string& from,
                                                    const std::vector<std::string>& targets);
 // Does the local address `key` reach a mailbox (AddressBook::target_exists: user, alias,
 // subaddress of either, domain alias, postmaster/abuse default, or - if
 // `catchall_counts` - a catch-all)?
-common::Result<bool> local_target_exists(common::accounts::Accounts& db, const std::string& key,
+common::Result<bool> local_target_exists(common::accounts::Store& db, const std::string& key,
                                          const std::string& delimiter, bool catchall_counts);
 
 // Checks the file at `path`; prints every problem as "file:line: message" on `out`.

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "common/mail/idna.hpp"
+#include "common/pg/backend.hpp"
 
 namespace mailctl {
 
@@ -24,16 +25,22 @@ Status must_exist(const std::string& path) {
 
 }  // namespace
 
-common::Result<std::unique_ptr<common::accounts::Accounts>> open_accounts(Context& ctx) {
+common::Result<std::unique_ptr<common::accounts::Store>> open_accounts(Context& ctx) {
+  if (common::pg::enabled(ctx.cfg)) return common::pg::open_accounts(ctx.cfg, true);
   std::string path = ctx.layout().accounts_db();
   MB_TRY(must_exist(path));
-  return common::accounts::Accounts::open(path, true);
+  auto a = common::accounts::Accounts::open(path, true);
+  if (!a) return a.status();
+  return std::unique_ptr<common::accounts::Store>(std::move(*a));
 }
 
-common::Result<std::unique_ptr<common::accounts::Passwords>> open_passwords(Context& ctx) {
+common::Result<std::unique_ptr<common::accounts::PasswordStore>> open_passwords(Context& ctx) {
+  if (common::pg::enabled(ctx.cfg)) return common::pg::open_passwords(ctx.cfg, true);
   std::string path = ctx.layout().passwd_db();
   MB_TRY(must_exist(path));
-  return common::accounts::Passwords::open(path, true);
+  auto p = common::accounts::Passwords::open(path, true);
+  if (!p) return p.status();
+  return std::unique_ptr<common::accounts::PasswordStore>(std::move(*p));
 }
 
 std::string address_arg(const std::string& arg) {

@@ -30,8 +30,9 @@ void complain(Context& ctx, const std::string& msg);
 
 // The databases, opened for writing. They must exist already (made by `mailctl init`
 // with the right owners and modes); a missing one is an error, never silently created.
-common::Result<std::unique_ptr<common::accounts::Accounts>> open_accounts(Context& ctx);
-common::Result<std::unique_ptr<common::accounts::Passwords>> open_passwords(Context& ctx);
+// With accounts_backend = postgresql: the shared database (common/pg/backend.hpp).
+common::Result<std::unique_ptr<common::accounts::Store>> open_accounts(Context& ctx);
+common::Result<std::unique_ptr<common::accounts::PasswordStore>> open_passwords(Context& ctx);
 
 // ASCII lower-case, for domain names and addresses typed by the administrator.
 using common::mail::lower;

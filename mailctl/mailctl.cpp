@@ -4,9 +4,11 @@
 
 #include "common/config/config.hpp"
 #include "common/io/fdio.hpp"
+#include "common/pg/backend.hpp"
 #include "mailctl/as_owner.hpp"
 #include "mailctl/check_dns.hpp"
 #include "mailctl/commands.hpp"
+#include "mailctl/db.hpp"
 #include "mailctl/dkim.hpp"
 #include "mailctl/dovecot.hpp"
 #include "mailctl/etrn.hpp"
@@ -76,6 +78,8 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
     case Command::kDovecotConfig: return cmd_dovecot_config(ctx, args->target, args->config_path);
     case Command::kTlsrptSend: return cmd_tlsrpt_send(ctx, args->today);
     case Command::kRoundcubeConfig: return cmd_roundcube_config(ctx, args->target, args->config_path);
+    case Command::kDbInit:
+    case Command::kDbMigrate: return cmd_db(ctx, args->command);
     case Command::kHelp:
     case Command::kCheckConfig:
     case Command::kConfigExample: return EX_USAGE;
@@ -92,6 +96,15 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
     args->autoreply.text = *t;
     args->autoreply.text_file.reset();
   }
+  if (args->command == Command::kDbImport) {
+    auto t =
+        args->target == "-" ? read_all(ctx.in, kMaxImport) : common::io::read_file(args->target, kMaxImport);
+    if (!t) {
+      complain(ctx, "db import: " + t.message());
+      return kExitRefused;
+    }
+    args->values = {std::move(*t)};
+  }
   if (args->command == Command::kRelayRecipientImport) {
     auto t = args->target2 == "-" ? read_all(ctx.in, kMaxImport)
                                   : common::io::read_file(args->target2, kMaxImport);
@@ -100,6 +113,11 @@ int run(const std::vector<std::string>& argv, bool as_root, std::FILE* in, std::
       return kExitRefused;
     }
     args->values = {std::move(*t)};
+  }
+  // The database password (a root-only file) is read now, before the work moves on.
+  if (auto st = common::pg::prepare(ctx.cfg, "mailctl"); !st) {
+    complain(ctx, st.message());
+    return EX_CONFIG;
   }
   return run_as_db_owner(ctx, [&] { return database_command(ctx, *args); });
 }
@@ -134,6 +152,8 @@ int database_command(Context& ctx, const Args& a) {
     case Command::kRuleAdd: return cmd_rule_add(ctx, args->values);
     case Command::kRuleDel: return cmd_rule_del(ctx, args->values);
     case Command::kRuleList: return cmd_rule_list(ctx);
+    case Command::kDbExport: return cmd_db_export(ctx);
+    case Command::kDbImport: return cmd_db_import(ctx, args->values.empty() ? "" : args->values[0]);
     default: break;
   }
   return EX_USAGE;

@@ -19,10 +19,10 @@
 namespace mailctl {
 namespace {
 
-using common::accounts::Accounts;
+using common::accounts::Store;
 
 // A forward or catch-all target: valid, not `self`, and existing if it is local.
-common::Result<std::vector<std::string>> check_targets(Context& ctx, Accounts& db, const std::string& value,
+common::Result<std::vector<std::string>> check_targets(Context& ctx, Store& db, const std::string& value,
                                                        const std::string& self, bool* refused) {
   auto list = parse_address_list(value);
   if (!list) {

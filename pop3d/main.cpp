@@ -7,6 +7,7 @@
 // Maildir of that account.
 #include "common/config/config.hpp"
 #include "common/log/log.hpp"
+#include "common/pg/backend.hpp"
 #include "common/privsep/drop.hpp"
 #include "common/spool/fault.hpp"
 #include "pop3d/server.hpp"
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   common::log::init("pop3d", cfg.log_target);
   common::spool::fault::init_from_env();
   auto pre = pop3d::pre_jail(cfg);
+  if (auto st = common::pg::prepare(cfg, "pop3d"); !st) common::log::fatal("%s", st.message().c_str());
   common::privsep::drop("pop3d");
   pop3d::open_databases(cfg, &pre);
   return pop3d::run(cfg, std::move(pre));

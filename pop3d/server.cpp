@@ -15,6 +15,7 @@
 
 #include "common/io/fdio.hpp"
 #include "common/io/listener.hpp"
+#include "common/pg/backend.hpp"
 #include "common/spool/layout.hpp"
 #include "pop3d/connection.hpp"
 
@@ -288,7 +289,11 @@ PreJail pre_jail(const common::config::Config& cfg) {
 
 void open_databases(const common::config::Config& cfg, PreJail* pre) {
   common::spool::Layout layout(cfg);
-  if (cfg.pop_before_smtp) {
+  if (cfg.pop_before_smtp && common::pg::enabled(cfg)) {
+    auto relay = common::pg::open_relay(cfg, layout.relay_db(), common::relaydb::RelayDb::Mode::kWrite);
+    if (!relay) die(EX_UNAVAILABLE, "relay database: " + relay.message());
+    pre->relay = std::move(*relay);
+  } else if (cfg.pop_before_smtp) {
     auto relay = common::relaydb::RelayDb::open(layout.relay_db(), common::relaydb::RelayDb::Mode::kWrite);
     if (!relay) die(EX_UNAVAILABLE, "relay database: " + relay.message());
     if (auto st = common::relaydb::fix_ownership(layout.relay_db()); !st) die(EX_UNAVAILABLE, st.message());

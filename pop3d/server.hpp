@@ -40,8 +40,8 @@ struct Listener {
 
 struct PreJail {
   std::vector<Listener> listeners;
-  std::unique_ptr<common::tls::ServerTls> tls;      // null: no certificate configured, no STLS or POP3S
-  std::unique_ptr<common::relaydb::RelayDb> relay;  // null unless pop_before_smtp
+  std::unique_ptr<common::tls::ServerTls> tls;         // null: no certificate configured, no STLS or POP3S
+  std::unique_ptr<common::relaydb::RelayStore> relay;  // null unless pop_before_smtp
 };
 
 // As root: the TLS key and the listeners. Exits with a message (EX_CONFIG, EX_OSERR) if
@@ -104,7 +104,7 @@ class Server final : public Host {
   const common::config::Config& cfg_;
   event_base* base_;
   std::unique_ptr<common::tls::ServerTls> tls_;
-  std::unique_ptr<common::relaydb::RelayDb> relay_;
+  std::unique_ptr<common::relaydb::RelayStore> relay_;
   common::auth::Client auth_;
   MailboxLink link_;
   common::io::WorkQueue disk_;

@@ -6,6 +6,7 @@
 #include "common/config/config.hpp"
 #include "common/io/event.hpp"
 #include "common/log/log.hpp"
+#include "common/pg/backend.hpp"
 #include "common/privsep/drop.hpp"
 #include "common/spool/fault.hpp"
 #include "queue-manager/manager.hpp"
@@ -15,6 +16,8 @@ int main(int argc, char** argv) {
   common::log::init("queue-manager", cfg.log_target);
   common::spool::fault::init_from_env();
   auto pre = qmgr::pre_jail(cfg);
+  if (auto st = common::pg::prepare(cfg, "queue-manager"); !st)
+    common::log::fatal("%s", st.message().c_str());
   common::privsep::drop("queue-manager");
 
   auto base = common::io::new_event_base();

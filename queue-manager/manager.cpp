@@ -16,6 +16,7 @@
 #include "common/ipc/socket.hpp"
 #include "common/log/log.hpp"
 #include "common/mail/ascii.hpp"
+#include "common/pg/backend.hpp"
 #include "common/privsep/drop.hpp"
 #include "common/privsep/users.hpp"
 #include "common/spool/fault.hpp"
@@ -115,7 +116,7 @@ Manager::~Manager() = default;
 std::int64_t Manager::now() const { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 Status Manager::start() {
-  auto acc = common::accounts::Accounts::open(layout_.accounts_db(), false);
+  auto acc = common::pg::open_accounts(cfg_, false);
   if (!acc) return Status::error("accounts database: " + acc.message());
   accounts_ = std::move(*acc);
   auto st = StateDb::open(layout_.state() + "/queue.mdb");

@@ -115,7 +115,7 @@ class Manager final : public Host {
   common::spool::Layout layout_;
   PreJail pre_;
   Core core_;
-  std::unique_ptr<common::accounts::Accounts> accounts_;
+  std::unique_ptr<common::accounts::Store> accounts_;
   std::unique_ptr<StateDb> state_;
   std::unique_ptr<Remover> remover_;
   std::unique_ptr<Syncer> syncer_;

@@ -35,16 +35,22 @@ common::Status become_owner(const Context& ctx) {
   return ctx.become_owner();
 }
 
-common::Result<std::unique_ptr<RelayDb>> open_rw(const Context& ctx) {
+common::Result<std::unique_ptr<rdb::RelayStore>> open_rw(const Context& ctx) {
+  if (ctx.open_store) return ctx.open_store();
   MB_TRY(become_owner(ctx));
   auto db = RelayDb::open(ctx.db_path, RelayDb::Mode::kWrite);
   if (!db) return db.status();
   MB_TRY(rdb::fix_ownership(ctx.db_path));
-  return db;
+  return std::unique_ptr<rdb::RelayStore>(std::move(*db));
 }
 
 // For list and dump: a database that does not exist yet is empty.
 common::Result<std::vector<Entry>> read_all(const Context& ctx) {
+  if (ctx.open_store) {
+    auto db = ctx.open_store();
+    if (!db) return db.status();
+    return db.value()->scan();
+  }
   if (::access(ctx.db_path.c_str(), F_OK) != 0 && errno == ENOENT) return std::vector<Entry>();
   MB_TRY(become_owner(ctx));
   auto db = RelayDb::open(ctx.db_path, RelayDb::Mode::kRead);

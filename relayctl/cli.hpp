@@ -6,9 +6,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "common/relaydb/relaydb.hpp"
 #include "common/result.hpp"
 
 namespace relayctl {
@@ -27,6 +29,9 @@ struct Context {
   // is opened: as root, becomes relay.mdb's owner for good (the lock file is shared with
   // the daemons, so root never opens it). Empty: nothing to do.
   std::function<common::Status()> become_owner;
+  // Set when the relay database is not that file (accounts_backend = postgresql): opens
+  // the store instead of db_path (become_owner is then not called).
+  std::function<common::Result<std::unique_ptr<common::relaydb::RelayStore>>()> open_store;
 };
 
 struct Output {

@@ -13,6 +13,7 @@
 
 #include "common/config/config.hpp"
 #include "common/io/fdio.hpp"
+#include "common/pg/backend.hpp"
 #include "common/privsep/as_user.hpp"
 #include "common/relaydb/relaydb.hpp"
 #include "common/spool/layout.hpp"
@@ -63,6 +64,15 @@ int main(int argc, char** argv) {
     MB_TRY(common::relaydb::precreate(ctx.db_path));
     return common::privsep::become({common::relaydb::kOwner, common::relaydb::kGroup});
   };
+  if (common::pg::enabled(*cfg)) {
+    if (auto st = common::pg::prepare(*cfg, "relayctl"); !st) {
+      std::fprintf(stderr, "relayctl: %s\n", st.message().c_str());
+      return relayctl::kExitError;
+    }
+    ctx.open_store = [&cfg] {
+      return common::pg::open_relay(*cfg, "", common::relaydb::RelayDb::Mode::kWrite);
+    };
+  }
   relayctl::Output out;
   int code = relayctl::run(args, ctx, out, read_stdin);
   std::fputs(out.out.c_str(), stdout);

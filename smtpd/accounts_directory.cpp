@@ -77,6 +77,15 @@ common::Result<common::accounts::Lookup*> AccountsDirectory::lookup() {
   if (last_try_ != std::chrono::steady_clock::time_point{} && now - last_try_ < std::chrono::seconds(1))
     return last_error_;
   last_try_ = now;
+  if (open_) {
+    auto a = open_();
+    if (!a) {
+      last_error_ = common::Status::error("accounts database: " + a.message());
+      return last_error_;
+    }
+    db_ = std::move(*a);
+    return static_cast<common::accounts::Lookup*>(db_.get());
+  }
   auto a = common::accounts::Accounts::open(path_, false);
   if (!a) {
     last_error_ = common::Status::error("accounts database " + path_ + ": " + a.message());

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -43,8 +44,11 @@ class LookupDirectory : public Directory {
 class AccountsDirectory : public LookupDirectory {
  public:
   // `db` may be null (the open before the privilege drop failed).
-  AccountsDirectory(std::string path, std::unique_ptr<common::accounts::Accounts> db)
+  AccountsDirectory(std::string path, std::unique_ptr<common::accounts::Lookup> db)
       : path_(std::move(path)), db_(std::move(db)) {}
+  // How to open the database when it is not open yet (default: the LMDB file at `path`).
+  using Opener = std::function<common::Result<std::unique_ptr<common::accounts::Lookup>>()>;
+  void set_opener(Opener open) { open_ = std::move(open); }
 
   // What the local agent shares with smtpd beyond accounts.mdb: the "mailbox full" flags
   // (data_directory/quota), the SRS secret (read by pre_jail as root: srs.secret is
@@ -59,7 +63,8 @@ class AccountsDirectory : public LookupDirectory {
 
  private:
   std::string path_;
-  std::unique_ptr<common::accounts::Accounts> db_;
+  std::unique_ptr<common::accounts::Lookup> db_;
+  Opener open_;
   std::chrono::steady_clock::time_point last_try_{};
   common::Status last_error_;
   std::string quota_flags_;

@@ -6,6 +6,7 @@
 // (untrusted) and to the queue manager over spool/private/submit (trusted to answer). See smtpd(8).
 #include "common/config/config.hpp"
 #include "common/log/log.hpp"
+#include "common/pg/backend.hpp"
 #include "common/privsep/drop.hpp"
 #include "common/spool/fault.hpp"
 #include "smtpd/server.hpp"
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   common::log::init("smtpd", cfg.log_target);
   common::spool::fault::init_from_env();
   auto pre = smtpd::pre_jail(cfg);  // bind sockets, open drop dir, TLS key
+  if (auto st = common::pg::prepare(cfg, "smtpd"); !st) common::log::fatal("%s", st.message().c_str());
   common::privsep::drop("smtpd");
   smtpd::open_databases(cfg, &pre);  // as mb-smtpd: root never opens a daemon-writable lock file
   return smtpd::run(cfg, std::move(pre));

@@ -24,6 +24,7 @@
 #include "common/log/log.hpp"
 #include "common/mail/ascii.hpp"
 #include "common/mail/srs.hpp"
+#include "common/pg/backend.hpp"
 #include "common/spool/queue_id.hpp"
 #include "smtpd/connection.hpp"
 
@@ -121,7 +122,7 @@ PreJail pre_jail(const common::config::Config& cfg) {
 
 void open_databases(const common::config::Config& cfg, PreJail* pre) {
   common::spool::Layout layout(cfg);
-  auto acc = common::accounts::Accounts::open(layout.accounts_db(), false);
+  auto acc = common::pg::open_accounts(cfg, false);
   if (acc) {
     pre->accounts = std::move(*acc);
   } else {
@@ -129,8 +130,8 @@ void open_databases(const common::config::Config& cfg, PreJail* pre) {
     log::warn("accounts database %s: %s (recipients are deferred until it opens)",
               layout.accounts_db().c_str(), acc.message().c_str());
   }
-  if (cfg.pop_before_smtp && ::access(layout.relay_db().c_str(), F_OK) == 0) {
-    auto r = common::relaydb::RelayDb::open(layout.relay_db(), common::relaydb::RelayDb::Mode::kRead);
+  if (cfg.pop_before_smtp && (common::pg::enabled(cfg) || ::access(layout.relay_db().c_str(), F_OK) == 0)) {
+    auto r = common::pg::open_relay(cfg, layout.relay_db(), common::relaydb::RelayDb::Mode::kRead);
     if (r)
       pre->relay = std::move(*r);
     else
@@ -156,6 +157,11 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
           cfg.smtpd_auth_block_time, static_cast<int>(cfg.client_ipv6_prefix_length), true}),
       listen_fds_(std::move(pre.listeners)) {
   directory_.set_local_rules(layout_.quota_flags(), std::move(pre.srs_secret), cfg);
+  directory_.set_opener([&cfg]() -> common::Result<std::unique_ptr<common::accounts::Lookup>> {
+    auto a = common::pg::open_accounts(cfg, false);
+    if (!a) return a.status();
+    return std::unique_ptr<common::accounts::Lookup>(std::move(*a));
+  });
   // relay_domain_settings (checked when the file was read): who may release each domain.
   if (auto per_domain = common::config::parse_relay_domains(cfg.relay_domain_settings))
     for (const auto& d : *per_domain)
@@ -346,7 +352,7 @@ bool Server::relay_db_allows(const std::string& ip) {
         t - relay_last_try_ < std::chrono::seconds(1))
       return false;
     relay_last_try_ = t;
-    auto r = common::relaydb::RelayDb::open(path, common::relaydb::RelayDb::Mode::kRead);
+    auto r = common::pg::open_relay(cfg_, path, common::relaydb::RelayDb::Mode::kRead);
     if (!r) {
       log::warn("relay database %s: %s", path.c_str(), r.message().c_str());
       return false;

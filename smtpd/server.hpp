@@ -40,10 +40,10 @@ struct Listener {
 // Everything smtpd needs that its unprivileged user could not open itself.
 struct PreJail {
   std::vector<Listener> listeners;
-  common::io::UniqueFd incoming;                         // O_RDONLY|O_DIRECTORY of spool/incoming
-  std::unique_ptr<common::tls::ServerTls> tls;           // null when no certificate is configured
-  std::unique_ptr<common::accounts::Accounts> accounts;  // null if it could not be opened
-  std::unique_ptr<common::relaydb::RelayDb> relay;       // pop_before_smtp, if it exists
+  common::io::UniqueFd incoming;                       // O_RDONLY|O_DIRECTORY of spool/incoming
+  std::unique_ptr<common::tls::ServerTls> tls;         // null when no certificate is configured
+  std::unique_ptr<common::accounts::Store> accounts;   // null if it could not be opened
+  std::unique_ptr<common::relaydb::RelayStore> relay;  // pop_before_smtp, if it exists
   std::string srs_secret;  // data_directory/srs.secret (root's alone), "" when missing
 };
 
@@ -136,7 +136,7 @@ class Server : public Backend {
   std::unique_ptr<common::tls::ServerTls> tls_;
   AccountsDirectory directory_;
   common::auth::Client auth_;  // private/auth: the password checks
-  std::unique_ptr<common::relaydb::RelayDb> relay_;
+  std::unique_ptr<common::relaydb::RelayStore> relay_;
   std::chrono::steady_clock::time_point relay_last_try_{};
   common::net::NetworkList relay_networks_;
   common::net::NetworkList etrn_networks_;

@@ -14,12 +14,13 @@
 
 #include "common/accounts/lookup.hpp"
 #include "common/accounts/records.hpp"
+#include "common/accounts/store.hpp"
 #include "common/lmdb/lmdb.hpp"
 #include "common/result.hpp"
 
 namespace common::accounts {
 
-class Accounts : public Lookup {
+class Accounts : public Store {
  public:
   // Opens data_directory/accounts.mdb. Writable opens create it.
   static Result<std::unique_ptr<Accounts>> open(const std::string& path, bool writable);
@@ -28,34 +29,34 @@ class Accounts : public Lookup {
   Result<std::optional<User>> user(const std::string& address) override;
   Result<std::optional<Alias>> alias(const std::string& address) override;
   Result<std::vector<Domain>> domains() override;
-  Result<std::vector<User>> users(const std::string& domain);  // "" = all
-  Result<std::vector<Alias>> aliases(const std::string& domain);
+  Result<std::vector<User>> users(const std::string& domain) override;  // "" = all
+  Result<std::vector<Alias>> aliases(const std::string& domain) override;
   // Relay recipient lists (relay_recipients.cpp).
   Result<bool> relay_list(const std::string& domain) override;
   Result<bool> relay_recipient(const std::string& key) override;
   // The keys of one domain's list ("" = all lists), its "@domain" marker included.
-  Result<std::vector<std::string>> relay_recipients(const std::string& domain);
+  Result<std::vector<std::string>> relay_recipients(const std::string& domain) override;
   // Adds `addresses` (keys of `domain`) to its list, creating the list; with `replace`,
   // the list becomes exactly them. One transaction.
   Status put_relay_recipients(const std::string& domain, const std::vector<std::string>& addresses,
-                              bool replace);
-  Result<bool> delete_relay_recipient(const std::string& key);
+                              bool replace) override;
+  Result<bool> delete_relay_recipient(const std::string& key) override;
   // Removes the domain's whole list: any local part is accepted again.
-  Result<bool> delete_relay_list(const std::string& domain);
+  Result<bool> delete_relay_list(const std::string& domain) override;
   // Filtering rules (filter_rules.cpp, mailctl rule): all of them, in key order.
   Result<std::vector<FilterRule>> filter_rules() override;
   // Adds or replaces the rule with the same key; true if it replaced one.
-  Result<bool> put_filter_rule(const FilterRule& r);
-  Result<bool> delete_filter_rule(const FilterRule& r);
+  Result<bool> put_filter_rule(const FilterRule& r) override;
+  Result<bool> delete_filter_rule(const FilterRule& r) override;
 
   // Writes; each is one transaction.
-  Status put_domain(const Domain& d);
-  Status put_user(const User& u);
-  Status put_alias(const Alias& a);
+  Status put_domain(const Domain& d) override;
+  Status put_user(const User& u) override;
+  Status put_alias(const Alias& a) override;
   // Removing a domain removes its users and aliases in the same transaction.
-  Result<bool> delete_domain(const std::string& name);
-  Result<bool> delete_user(const std::string& address);
-  Result<bool> delete_alias(const std::string& address);
+  Result<bool> delete_domain(const std::string& name) override;
+  Result<bool> delete_user(const std::string& address) override;
+  Result<bool> delete_alias(const std::string& address) override;
 
   lmdb::Env& env() { return *env_; }
 

@@ -89,7 +89,7 @@ Result<bool> Passwords::remove(const std::string& address) {
   return existed;
 }
 
-Result<bool> Passwords::verify(const std::string& address, std::string_view password) {
+Result<bool> PasswordStore::verify(const std::string& address, std::string_view password) {
   auto h = hash(address);
   if (!h) return h.status();
   if (!*h) {

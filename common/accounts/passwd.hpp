@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/accounts/store.hpp"
 #include "common/lmdb/lmdb.hpp"
 #include "common/result.hpp"
 
@@ -19,15 +20,12 @@ Result<std::string> hash_password(std::string_view password);
 // Constant-time check of `password` against `hash` (any scheme libcrypt knows).
 bool check_password(std::string_view password, const std::string& hash);
 
-class Passwords {
+class Passwords : public PasswordStore {
  public:
   static Result<std::unique_ptr<Passwords>> open(const std::string& path, bool writable);
-  Result<std::optional<std::string>> hash(const std::string& address);
-  Status set(const std::string& address, const std::string& hash);
-  Result<bool> remove(const std::string& address);
-  // True if the user has a hash and the password matches it. A missing user costs the
-  // same time as a wrong password, so timing does not tell which users exist.
-  Result<bool> verify(const std::string& address, std::string_view password);
+  Result<std::optional<std::string>> hash(const std::string& address) override;
+  Status set(const std::string& address, const std::string& hash) override;
+  Result<bool> remove(const std::string& address) override;
 
  private:
   explicit Passwords(std::unique_ptr<lmdb::Env> env) : env_(std::move(env)) {}

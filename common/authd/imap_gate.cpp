@@ -28,6 +28,14 @@ void ImapGate::granted(const std::string& client, std::int64_t unix_now) {
   if (!s_.pop_before_smtp) return;
   auto addr = common::relaydb::normalize(client);
   if (!addr) return;  // no client address (a local test of the passdb): nothing to grant
+  if (!relay_ && s_.open_relay) {
+    auto db = s_.open_relay();
+    if (!db) {
+      log::error("relay database: %s", db.message().c_str());
+      return;
+    }
+    relay_ = std::move(*db);
+  }
   if (!relay_) {
     // mailctl init made the file for its owner; never create it here, as another user.
     struct stat st;
@@ -44,7 +52,7 @@ void ImapGate::granted(const std::string& client, std::int64_t unix_now) {
   }
   if (auto st = relay_->stamp(*addr, unix_now); !st) {
     log::error("relay database: cannot record %s: %s", addr->c_str(), st.message().c_str());
-    relay_.reset();  // reopened at the next login
+    if (!s_.open_relay) relay_.reset();  // reopened at the next login (PostgreSQL re-connects itself)
   }
 }
 

@@ -8,6 +8,7 @@
 // makes for POP3 (IMAP-before-SMTP: the same database, the same relay_lifetime).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,8 @@ class ImapGate {
     common::io::ClientLimits::Settings limits;
     bool pop_before_smtp = false;
     std::string relay_db;  // data_directory/relay.mdb
+    // Set when the relay database is not that file (accounts_backend = postgresql).
+    std::function<common::Result<std::unique_ptr<common::relaydb::RelayStore>>()> open_relay;
   };
   explicit ImapGate(Settings s) : s_(std::move(s)), limits_(s_.limits) {}
 
@@ -39,7 +42,7 @@ class ImapGate {
  private:
   Settings s_;
   common::io::ClientLimits limits_;
-  std::unique_ptr<common::relaydb::RelayDb> relay_;
+  std::unique_ptr<common::relaydb::RelayStore> relay_;
 };
 
 }  // namespace authd

@@ -20,6 +20,7 @@
 #include "common/config/config.hpp"
 #include "common/io/event.hpp"
 #include "common/log/log.hpp"
+#include "common/pg/backend.hpp"
 #include "common/privsep/drop.hpp"
 #include "common/privsep/users.hpp"
 #include "common/spool/layout.hpp"
@@ -58,15 +59,16 @@ int main(int argc, char** argv) {
   common::spool::Layout layout(cfg);
   common::auth::PeerPolicy policy;
   auto listener = listen_auth(layout, &policy);
+  if (auto st = common::pg::prepare(cfg, "mailbag-auth"); !st) log::fatal("%s", st.message().c_str());
   common::privsep::drop("mailbag-auth");
 
   // As mb-authd: root never opens a database whose lock file a daemon can write.
-  auto accounts = common::accounts::Accounts::open(layout.accounts_db(), false);
+  auto accounts = common::pg::open_accounts(cfg, false);
   if (!accounts) {
     log::error("accounts database: %s", accounts.message().c_str());
     return EX_UNAVAILABLE;
   }
-  auto passwords = common::accounts::Passwords::open(layout.passwd_db(), false);
+  auto passwords = common::pg::open_passwords(cfg, false);
   if (!passwords) {
     log::error("password database: %s", passwords.message().c_str());
     return EX_UNAVAILABLE;
@@ -88,6 +90,10 @@ int main(int argc, char** argv) {
                                                      false};
     imap.pop_before_smtp = cfg.pop_before_smtp;
     imap.relay_db = layout.relay_db();
+    if (common::pg::enabled(cfg))
+      imap.open_relay = [&cfg] {
+        return common::pg::open_relay(cfg, "", common::relaydb::RelayDb::Mode::kWrite);
+      };
     authd::Server server(base.get(), std::move(listener), std::move(policy), std::move(verifier),
                          std::move(imap));
     if (auto st = server.start(); !st) {

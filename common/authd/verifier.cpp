@@ -12,7 +12,7 @@ namespace authd {
 using common::Result;
 using common::ipc::AuthResult;
 
-Result<std::optional<LoginTarget>> resolve_login(common::accounts::Accounts& accounts,
+Result<std::optional<LoginTarget>> resolve_login(common::accounts::Lookup& accounts,
                                                  const std::string& mail_directory, std::string_view name) {
   common::accounts::Rules rules;
   rules.mail_root = mail_directory;
@@ -22,8 +22,8 @@ Result<std::optional<LoginTarget>> resolve_login(common::accounts::Accounts& acc
   return std::optional<LoginTarget>(LoginTarget{(*login)->address, (*login)->maildir});
 }
 
-Verifier::Verifier(std::unique_ptr<common::accounts::Accounts> accounts,
-                   std::unique_ptr<common::accounts::Passwords> passwords, std::string mail_directory,
+Verifier::Verifier(std::unique_ptr<common::accounts::Lookup> accounts,
+                   std::unique_ptr<common::accounts::PasswordStore> passwords, std::string mail_directory,
                    std::size_t threads, std::size_t max_waiting)
     : accounts_(std::move(accounts)),
       passwords_(std::move(passwords)),

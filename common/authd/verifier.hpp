@@ -36,7 +36,7 @@ struct LoginTarget {
   std::string address;
   std::string maildir;
 };
-common::Result<std::optional<LoginTarget>> resolve_login(common::accounts::Accounts& accounts,
+common::Result<std::optional<LoginTarget>> resolve_login(common::accounts::Lookup& accounts,
                                                          const std::string& mail_directory,
                                                          std::string_view name);
 
@@ -56,8 +56,8 @@ class Verifier {
   using Done = std::function<void(const Outcome&)>;
 
   // The databases are opened by the caller and used only under db_mu_ from then on.
-  Verifier(std::unique_ptr<common::accounts::Accounts> accounts,
-           std::unique_ptr<common::accounts::Passwords> passwords, std::string mail_directory,
+  Verifier(std::unique_ptr<common::accounts::Lookup> accounts,
+           std::unique_ptr<common::accounts::PasswordStore> passwords, std::string mail_directory,
            std::size_t threads = kThreads, std::size_t max_waiting = kMaxWaiting);
   common::Status start(event_base* base) { return queue_.start(base); }
   // Checks on a worker; `done` then runs on the loop thread. False (nothing will be
@@ -75,8 +75,8 @@ class Verifier {
   // LMDB lookups, one thread at a time: a reader that finds the map grown by mailctl
   // remaps it (mdb_env_set_mapsize), which must not happen under another reader.
   std::mutex db_mu_;
-  std::unique_ptr<common::accounts::Accounts> accounts_;
-  std::unique_ptr<common::accounts::Passwords> passwords_;
+  std::unique_ptr<common::accounts::Lookup> accounts_;
+  std::unique_ptr<common::accounts::PasswordStore> passwords_;
   std::string mail_directory_;
   std::string dummy_hash_;  // checked for unknown users, so they cost the same time
   common::accounts::AuthCache cache_;

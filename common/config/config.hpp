@@ -26,6 +26,9 @@ enum class QuotaExceeded : std::uint8_t { kDefer, kBounce };
 // timeout or SERVFAIL, the checks process down or slow).
 enum class TempErrorAction : std::uint8_t { kAccept, kDefer };
 
+// accounts_backend: where accounts, aliases, password hashes and the relay database live.
+enum class AccountsBackend : std::uint8_t { kLmdb, kPostgresql };
+
 // Every key has a member here. Durations are in seconds, sizes in bytes.
 struct Config {
   std::string path;  // the file this came from ("" for defaults only)
@@ -138,15 +141,21 @@ struct Config {
   // TLS reporting (RFC 8460): remote records sessions, mailctl tlsrpt send mails reports
   bool tls_report = true;
   std::string tls_report_from;
+  // accounts on PostgreSQL (common/pg/), shared by several nodes
+  AccountsBackend accounts_backend = AccountsBackend::kLmdb;
+  std::string postgresql_conninfo;
+  std::string postgresql_password_file;
+  std::int64_t postgresql_cache_ttl = 0;
 };
 
 // kEnum: one word out of KeyDef::choices, stored as the enum it names (parsed once here,
 // so no program compares the text).
 enum class Kind { kString, kPath, kBool, kInt, kSize, kDuration, kList, kEnum };
 
-using Member = std::variant<std::string Config::*, bool Config::*, std::int64_t Config::*,
-                            std::vector<std::string> Config::*, log::Target Config::*,
-                            QuotaExceeded Config::*, smtp::TlsPolicy Config::*, TempErrorAction Config::*>;
+using Member =
+    std::variant<std::string Config::*, bool Config::*, std::int64_t Config::*,
+                 std::vector<std::string> Config::*, log::Target Config::*, QuotaExceeded Config::*,
+                 smtp::TlsPolicy Config::*, TempErrorAction Config::*, AccountsBackend Config::*>;
 
 // One allowed word of an enumerated key and the enum value it stands for.
 struct Choice {

@@ -112,6 +112,8 @@ constexpr Choice kTlsPolicies[] = {{"may", static_cast<int>(smtp::TlsPolicy::kMa
                                    {"verify", static_cast<int>(smtp::TlsPolicy::kVerify)}};
 constexpr Choice kTempErrorActions[] = {{"accept", static_cast<int>(TempErrorAction::kAccept)},
                                         {"defer", static_cast<int>(TempErrorAction::kDefer)}};
+constexpr Choice kAccountsBackends[] = {{"lmdb", static_cast<int>(AccountsBackend::kLmdb)},
+                                        {"postgresql", static_cast<int>(AccountsBackend::kPostgresql)}};
 
 // Each entry of milters/submission_milters: unix:/path or inet:addr:port, options after ';'.
 Status check_milters(std::string_view v) {
@@ -405,6 +407,20 @@ const std::vector<KeyDef>& keys() {
       {"tls_report_from", Kind::kString, "", 0, 0, "mailctl",
        "the sender and contact of the TLS reports (empty: postmaster@ the host name)",
        &Config::tls_report_from, check_mailbox_or_empty},
+      // accounts on PostgreSQL: several nodes sharing one database (common/pg/)
+      {"accounts_backend", Kind::kEnum, "lmdb", 0, 0, "*",
+       "where accounts, aliases, password hashes and the relay database live: lmdb (data_directory) or "
+       "postgresql",
+       &Config::accounts_backend, nullptr, kAccountsBackends},
+      {"postgresql_conninfo", Kind::kString, "", 0, 0, "*",
+       "libpq connection string of the shared database, e.g. host=db1 dbname=mailbag sslmode=verify-full",
+       &Config::postgresql_conninfo, nullptr},
+      {"postgresql_password_file", Kind::kString, "", 0, 0, "*",
+       "root-only file of 'ROLE PASSWORD' lines: the database password of each Mailbag role",
+       &Config::postgresql_password_file, check_abs_or_empty},
+      {"postgresql_cache_ttl", Kind::kDuration, "5s", 0, 3600, "*",
+       "longest time a node serves a cached account answer when a change notification is lost (0: no cache)",
+       &Config::postgresql_cache_ttl, nullptr},
   };
   return table;
 }

@@ -228,7 +228,7 @@ Status RelayDb::load(const std::vector<Entry>& entries, bool replace) {
   });
 }
 
-Result<bool> allowed(RelayDb& db, const std::string& address, std::int64_t now, std::int64_t lifetime) {
+Result<bool> allowed(RelayStore& db, const std::string& address, std::int64_t now, std::int64_t lifetime) {
   auto stamp = db.lookup(address);
   if (!stamp) return stamp.status();
   return relay_allowed(*stamp, now, lifetime);

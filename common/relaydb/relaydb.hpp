@@ -52,7 +52,29 @@ struct Entry {
   bool operator==(const Entry&) const = default;
 };
 
-class RelayDb {
+// The relay database's operations, whatever holds it: RelayDb (LMDB, below) or
+// PgRelay (common/pg/pg_relay.hpp, several nodes sharing one PostgreSQL database).
+class RelayStore {
+ public:
+  virtual ~RelayStore() = default;
+  // REQUIRES: a writable store. address must be normalised (normalize()).
+  virtual Status stamp(const std::string& address, std::int64_t ticks) = 0;
+  virtual Result<std::optional<std::int64_t>> lookup(const std::string& address) = 0;
+  // Removes each address in one transaction; returns how many were present, and lists
+  // the absent ones in *absent when given.
+  virtual Result<std::size_t> erase(const std::vector<std::string>& addresses,
+                                    std::vector<std::string>* absent = nullptr) = 0;
+  // Removes every entry with older_than(stamp, now, seconds); returns how many.
+  virtual Result<std::size_t> expire(std::int64_t now, std::int64_t seconds) = 0;
+  // Every entry in key order (one read snapshot). An unparsable stored value is an error.
+  virtual Result<std::vector<Entry>> scan() = 0;
+  // Load a dump: replace makes the database exactly `entries`; merge adds them, a file
+  // entry winning over a stored one. One write transaction either way: readers see the
+  // old or the new content, never a mixture.
+  virtual Status load(const std::vector<Entry>& entries, bool replace) = 0;
+};
+
+class RelayDb : public RelayStore {
  public:
   enum class Mode { kRead, kWrite };
   // Opens `path` (MDB_NOSUBDIR; the lock file is path + "-lock"). kWrite creates the file
@@ -60,21 +82,14 @@ class RelayDb {
   // fix_ownership). kRead fails if the file does not exist.
   static Result<std::unique_ptr<RelayDb>> open(const std::string& path, Mode mode);
 
-  // REQUIRES: opened kWrite. address must be normalised (normalize()).
-  Status stamp(const std::string& address, std::int64_t ticks);
-  Result<std::optional<std::int64_t>> lookup(const std::string& address);
-  // Removes each address in one transaction; returns how many were present, and lists
-  // the absent ones in *absent when given.
+  // REQUIRES: opened kWrite (see RelayStore for all of these).
+  Status stamp(const std::string& address, std::int64_t ticks) override;
+  Result<std::optional<std::int64_t>> lookup(const std::string& address) override;
   Result<std::size_t> erase(const std::vector<std::string>& addresses,
-                            std::vector<std::string>* absent = nullptr);
-  // Removes every entry with older_than(stamp, now, seconds); returns how many.
-  Result<std::size_t> expire(std::int64_t now, std::int64_t seconds);
-  // Every entry in key order (one read snapshot). An unparsable stored value is an error.
-  Result<std::vector<Entry>> scan();
-  // Load a dump: replace makes the database exactly `entries`; merge adds them, a file
-  // entry winning over a stored one. One write transaction either way: readers see the
-  // old or the new content, never a mixture.
-  Status load(const std::vector<Entry>& entries, bool replace);
+                            std::vector<std::string>* absent = nullptr) override;
+  Result<std::size_t> expire(std::int64_t now, std::int64_t seconds) override;
+  Result<std::vector<Entry>> scan() override;
+  Status load(const std::vector<Entry>& entries, bool replace) override;
 
   const std::string& path() const { return env_->path(); }
 
@@ -88,7 +103,7 @@ class RelayDb {
 
 // smtpd's question: may the client at `address` (normalised) relay now? A missing or
 // unreadable database means no (logged by the caller from the Status).
-Result<bool> allowed(RelayDb& db, const std::string& address, std::int64_t now, std::int64_t lifetime);
+Result<bool> allowed(RelayStore& db, const std::string& address, std::int64_t now, std::int64_t lifetime);
 
 // smtpd's handle: opens the database read-only on first use, so smtpd may start before
 // the file exists (pop3d or relayctl create it) and needs only mb-relay membership, not

@@ -4,6 +4,7 @@
 // mail_directory. Trusts the queue manager for what to deliver, nothing else.
 #include "common/config/config.hpp"
 #include "common/log/log.hpp"
+#include "common/pg/backend.hpp"
 #include "common/privsep/drop.hpp"
 #include "delivery/local/server.hpp"
 
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
   auto cfg = common::config::load_or_exit("local", argc, argv);
   common::log::init("local", cfg.log_target);
   auto pre = delivery::local::pre_jail(cfg);
+  if (auto st = common::pg::prepare(cfg, "local"); !st) common::log::fatal("%s", st.message().c_str());
   common::privsep::drop("local");
   return delivery::local::run(cfg, std::move(pre));
 }

@@ -15,7 +15,15 @@ Recipients::Recipients(std::string accounts_path, std::string mail_root) {
   cfg_.mail_root = std::move(mail_root);
 }
 
-common::accounts::Accounts* Recipients::accounts(std::string* why) {
+common::accounts::Lookup* Recipients::accounts(std::string* why) {
+  if (!accounts_ && cfg_.open) {
+    auto a = cfg_.open();
+    if (!a) {
+      *why = a.message();
+      return nullptr;
+    }
+    accounts_ = std::move(*a);
+  }
   if (!accounts_) {
     auto a = common::accounts::Accounts::open(cfg_.accounts_path, false);
     if (!a) {
@@ -39,7 +47,7 @@ Resolution Recipients::expand(const std::string& recipient, const std::set<std::
     return r;
   }
   Resolution r = common::accounts::AddressBook(*db, cfg_).expand(recipient, loop_marks, now);
-  if (r.db_error) accounts_.reset();  // re-open next time: the file may have been replaced
+  if (r.db_error) reset();
   return r;
 }
 
@@ -49,7 +57,7 @@ common::Result<bool> Recipients::is_local_domain(const std::string& domain) {
   if (!db) return common::Status::error("accounts database: " + why);
   auto d = db->domain(lower(domain));
   if (!d) {
-    accounts_.reset();
+    reset();
     return d.status();
   }
   return d->has_value();
@@ -60,7 +68,7 @@ common::Result<std::optional<common::accounts::User>> Recipients::user(const std
   auto* db = accounts(&why);
   if (!db) return common::Status::error("accounts database: " + why);
   auto u = db->user(lower(address));
-  if (!u) accounts_.reset();
+  if (!u) reset();
   return u;
 }
 

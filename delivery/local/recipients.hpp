@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -25,6 +26,9 @@ using Resolution = common::accounts::Expansion;
 // srs_secret) and where the accounts database is.
 struct RecipientsConfig : common::accounts::Rules {
   std::string accounts_path;
+  // Opens the configured backend instead of the LMDB file at accounts_path (PostgreSQL:
+  // the store re-connects by itself, so it is kept across lookup errors).
+  std::function<common::Result<std::unique_ptr<common::accounts::Lookup>>()> open;
 };
 
 class Recipients {
@@ -45,10 +49,13 @@ class Recipients {
   const RecipientsConfig& config() const { return cfg_; }
 
  private:
-  common::accounts::Accounts* accounts(std::string* why);
+  common::accounts::Lookup* accounts(std::string* why);
+  void reset() {
+    if (!cfg_.open) accounts_.reset();  // re-open next time: the file may have been replaced
+  }
 
   RecipientsConfig cfg_;
-  std::unique_ptr<common::accounts::Accounts> accounts_;
+  std::unique_ptr<common::accounts::Lookup> accounts_;
 };
 
 }  // namespace delivery::local

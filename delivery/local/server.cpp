@@ -18,6 +18,7 @@
 
 #include "common/log/log.hpp"
 #include "common/mail/srs.hpp"
+#include "common/pg/backend.hpp"
 #include "common/spool/fault.hpp"
 #include "common/spool/layout.hpp"
 #include "delivery/agent.hpp"
@@ -41,6 +42,12 @@ RecipientsConfig recipients_config(const common::config::Config& cfg, const PreJ
   rc.postmaster_address = cfg.postmaster_address;
   rc.hostname = pre.hostname;
   rc.srs_secret = pre.srs_secret;
+  if (common::pg::enabled(cfg))
+    rc.open = [cfg]() -> common::Result<std::unique_ptr<common::accounts::Lookup>> {
+      auto a = common::pg::open_accounts(cfg, false);
+      if (!a) return a.status();
+      return std::unique_ptr<common::accounts::Lookup>(std::move(*a));
+    };
   return rc;
 }
 

@@ -1,0 +1,216 @@
+"""accounts_backend = postgresql: two Mailbag nodes (A and B, on different loopback
+addresses, each with its own spool and data directory) share one PostgreSQL database
+and one Maildir root. What is written through one node is honoured by the other: a user
+added on A receives mail through B, a POP3 login on B lets its address relay through A,
+a password changed on A works on B, an alias added on B resolves on A at once (LISTEN/
+NOTIFY, not the TTL). The database's roles keep the daemons read-only. An LMDB
+installation exported and imported gives the same answers on PostgreSQL. With the database
+stopped in the middle of a small load (120 messages, kept small for CI), RCPT answers
+451 4.3.0, never 5xx, and once it is back every message that got 250 is delivered
+exactly once. One PostgreSQL and one pair of nodes serve the whole module."""
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+import harness
+from pg_support import PASSWORDS, Postgres, available
+from test_pop3 import POP3From, tls_context
+from test_relay import rcpt_codes
+from test_submission import source_ip
+
+pytestmark = pytest.mark.skipif(not available(), reason="PostgreSQL 15 is not installed")
+
+DOMAIN = "example.test"
+
+
+class Cluster:
+    def __init__(self):
+        self.pg = Postgres().start()
+        self.pg.setup_database()
+        self.shared = os.path.join(self.pg.dir, "mail")
+        conf = dict(self.pg.conf(), mail_directory=self.shared, pop_before_smtp="yes", relay_networks="")
+        self.a = harness.Mailbag(conf=conf)
+        self.a._write_conf()
+        self.a.mailctl("db", "init")
+        self.pg.set_role_passwords()
+        self.a.start()
+        self.b = harness.Mailbag(users=(), domains=(), conf=conf)
+        self.b.start()
+        self.b.start_pop3d()
+
+    def maildir_files(self, user):
+        local, domain = user.split("@")
+        out = []
+        for sub in ("new", "cur"):
+            d = os.path.join(self.shared, domain, local, sub)
+            if os.path.isdir(d):
+                out += [os.path.join(d, n) for n in os.listdir(d) if not n.startswith(".")]
+        return out
+
+    def wait_files(self, user, n, timeout=30):
+        for _ in harness.deadline_loop(timeout, "%d messages for %s" % (n, user)):
+            files = self.maildir_files(user)
+            if len(files) >= n:
+                return files
+
+    def stop(self):
+        for m in (self.a, self.b):
+            if not m.stopped:
+                m.stop()
+        self.pg.cleanup()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster()
+    yield c
+    c.stop()
+
+
+def pop_login(m, user, password, source=None):
+    c = POP3From(m.host, m.ports["pop3_listen"], source or m.host)
+    c.stls(tls_context(m))
+    c.user(user)
+    try:
+        c.pass_(password)
+        return True
+    except Exception as e:  # poplib.error_proto
+        return str(e)
+    finally:
+        try:
+            c.quit()
+        except Exception:
+            c.close()
+
+
+def test_user_added_on_a_receives_mail_through_b(cluster):
+    cluster.a.mailctl("user", "add", "carol@" + DOMAIN, input="carol-secret\n")
+    sent = cluster.b.send("carol@" + DOMAIN, "Subject: via B\r\n\r\nhello\r\n")
+    assert sent.code == 250, sent
+    files = cluster.wait_files("carol@" + DOMAIN, 1)
+    assert b"Subject: via B" in open(files[0], "rb").read()
+
+
+def test_pop3_login_on_b_lets_the_address_relay_through_a(cluster):
+    ip = source_ip(cluster.b, 61)
+    assert rcpt_codes(cluster.a, ["victim@far.example"], source=ip)[0][0] == 554
+    assert pop_login(cluster.b, "demo@" + DOMAIN, "demo-secret", source=ip) is True
+    t0 = time.monotonic()
+    for _ in harness.deadline_loop(1.0, "relay through A"):
+        if rcpt_codes(cluster.a, ["victim@far.example"], source=ip)[0][0] == 250:
+            break
+    assert time.monotonic() - t0 < 1.0
+    assert rcpt_codes(cluster.a, ["victim@far.example"], source=source_ip(cluster.b, 62))[0][0] == 554
+
+
+def test_password_changed_on_a_works_on_b(cluster):
+    cluster.a.mailctl("user", "add", "dave@" + DOMAIN, input="old-secret\n")
+    assert pop_login(cluster.b, "dave@" + DOMAIN, "old-secret") is True
+    cluster.a.mailctl("user", "passwd", "dave@" + DOMAIN, input="new-secret\n")
+    assert pop_login(cluster.b, "dave@" + DOMAIN, "new-secret") is True
+    assert "-ERR" in pop_login(cluster.b, "dave@" + DOMAIN, "old-secret")
+
+
+def test_alias_added_on_b_resolves_on_a_without_waiting_for_the_ttl(cluster):
+    # A caches "no such user" first; the notification must empty that cache at once.
+    assert rcpt_codes(cluster.a, ["team@" + DOMAIN])[0][0] == 550
+    cluster.b.mailctl("alias", "add", "team@" + DOMAIN, "demo@" + DOMAIN)
+    t0 = time.monotonic()
+    for _ in harness.deadline_loop(1.0, "alias on A"):
+        if rcpt_codes(cluster.a, ["team@" + DOMAIN])[0][0] == 250:
+            break
+    assert time.monotonic() - t0 < 1.0  # well under postgresql_cache_ttl (2s) + margin
+    listed = cluster.a.mailctl("alias", "list").stdout
+    assert "team@" + DOMAIN in listed
+
+
+def test_the_daemon_roles_are_read_only_and_only_authd_reads_hashes(cluster):
+    pg = cluster.pg
+    reader = pg.psql("INSERT INTO domains (name) VALUES ('evil.example')", user="mailbag_reader",
+                     password=PASSWORDS["mailbag_reader"], check=False)
+    assert reader.returncode != 0 and "permission denied" in reader.stderr
+    hashes = pg.psql("SELECT hash FROM passwords", user="mailbag_reader", password=PASSWORDS["mailbag_reader"],
+                     check=False)
+    assert hashes.returncode != 0 and "permission denied" in hashes.stderr
+    pop3 = pg.psql("DELETE FROM users", user="mailbag_pop3", password=PASSWORDS["mailbag_pop3"], check=False)
+    assert pop3.returncode != 0 and "permission denied" in pop3.stderr
+    auth = pg.psql("SELECT count(*) FROM passwords", user="mailbag_auth", password=PASSWORDS["mailbag_auth"])
+    assert int(auth.stdout.strip()) >= 1
+    # mailctl refuses a second init, and migrate has nothing to do.
+    assert cluster.a.mailctl("db", "init", check=False).returncode != 0
+    assert "nothing to do" in cluster.a.mailctl("db", "migrate").stdout
+
+
+def test_export_from_lmdb_and_import_into_postgresql_give_the_same_answers(cluster, make_mailbag):
+    old = make_mailbag(users=(("mover@moved.test", "mover-secret"),), domains=("moved.test",))
+    old.mailctl("domain", "add", "other.test")
+    old.mailctl("domain", "alias", "alias.test", "moved.test")
+    old.mailctl("alias", "add", "list@moved.test", "mover@moved.test", "far@remote.example")
+    old.mailctl("user", "add", "off@moved.test", input="off-secret\n")
+    old.mailctl("user", "set", "off@moved.test", "disabled=yes")
+    old.mailctl("user", "set", "mover@moved.test", "quota=10M", "forward=elsewhere@remote.example")
+    old.mailctl("domain", "set", "other.test", "catchall=mover@moved.test")
+    old.mailctl("relay-recipient", "add", "known@backup.example")
+    dump = old.mailctl("db", "export").stdout
+    assert dump.startswith("# mailbag accounts dump 1")
+    cluster.a.mailctl("db", "import", "-", input=dump)
+    addresses = ["mover@moved.test", "MOVER@moved.test", "mover+tag@moved.test", "list@moved.test",
+                 "mover@alias.test", "nobody@moved.test", "off@moved.test", "postmaster@moved.test",
+                 "abuse@alias.test", "anything@other.test", "list@alias.test"]
+    want = [c for c, _ in rcpt_codes(old, addresses)]
+    got = [c for c, _ in rcpt_codes(cluster.a, addresses)]
+    assert got == want, list(zip(addresses, want, got))
+    assert 250 in want and 550 in want
+    # The hashes moved too: the user logs in on the other node with the old password
+    # (the Maildirs move apart from the database, here with cp -a).
+    subprocess.run(["cp", "-a", os.path.join(old.mail, "moved.test"), cluster.shared], check=True)
+    assert pop_login(cluster.b, "mover@moved.test", "mover-secret") is True
+    for cmd in (("user", "show", "mover@moved.test"), ("alias", "list", "moved.test"),
+                ("domain", "show", "other.test"), ("relay-recipient", "list")):
+        assert old.mailctl(*cmd).stdout.replace(old.mail, cluster.shared) == cluster.a.mailctl(*cmd).stdout, cmd
+
+
+def test_database_stopped_mid_load_gives_451_and_loses_nothing(cluster):
+    user = "load@" + DOMAIN
+    cluster.a.mailctl("user", "add", user, input="load-secret\n")
+    accepted, deferred = [], []
+
+    def send(node, i):
+        s = node.send(user, "Subject: load %d\r\nMessage-ID: <load-%d@test>\r\n\r\nx\r\n" % (i, i))
+        if s.code == 250:
+            accepted.append(i)
+        else:
+            deferred.append((i, s.code, s.text))
+
+    nodes = (cluster.a, cluster.b)
+    for i in range(40):
+        send(nodes[i % 2], i)
+    cluster.pg.stop()
+    time.sleep(2.2)  # past postgresql_cache_ttl: cached answers no longer serve
+    for i in range(40, 80):
+        send(nodes[i % 2], i)
+    cluster.pg.start()
+    # Each process re-connects by itself (one attempt a second at most).
+    for _ in harness.deadline_loop(15, "RCPT accepted again on both nodes"):
+        if all(rcpt_codes(n, [user])[0][0] == 250 for n in nodes):
+            break
+    for i in range(80, 120):
+        send(nodes[i % 2], i)
+    assert deferred, "the database was down: some RCPT must have been deferred"
+    for i, code, text in deferred:
+        assert code == 451 and b"4.3.0" in text, (i, code, text)
+    assert len(accepted) >= 80
+    files = cluster.wait_files(user, len(accepted), timeout=60)
+    for m in nodes:
+        m.wait_queue_empty(timeout=60)
+    got = []
+    for f in cluster.maildir_files(user):
+        got += [int(x) for x in re.findall(rb"Subject: load (\d+)", open(f, "rb").read())]
+    assert sorted(got) == sorted(accepted), "every 250 exactly once"
+    assert len(files) == len(accepted)
+    for m in nodes:
+        assert "PostgreSQL" in m.logs("smtpd")
+        m.check_alive()
