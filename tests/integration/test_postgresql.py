@@ -142,6 +142,15 @@ def test_the_daemon_roles_are_read_only_and_only_authd_reads_hashes(cluster):
     # mailctl refuses a second init, and migrate has nothing to do.
     assert cluster.a.mailctl("db", "init", check=False).returncode != 0
     assert "nothing to do" in cluster.a.mailctl("db", "migrate").stdout
+    # A schema of another version is refused with a clear message, never guessed at.
+    pg.psql("UPDATE schema_version SET version = 99")
+    try:
+        r = cluster.a.mailctl("user", "list", check=False)
+        assert r.returncode != 0 and "schema version 99" in r.stderr, r.stderr
+        r = cluster.a.mailctl("db", "migrate", check=False)
+        assert r.returncode != 0 and "newer" in r.stderr, r.stderr
+    finally:
+        pg.psql("UPDATE schema_version SET version = 1")
 
 
 def test_export_from_lmdb_and_import_into_postgresql_give_the_same_answers(cluster, make_mailbag):
@@ -192,6 +201,7 @@ def test_database_stopped_mid_load_gives_451_and_loses_nothing(cluster):
     time.sleep(2.2)  # past postgresql_cache_ttl: cached answers no longer serve
     for i in range(40, 80):
         send(nodes[i % 2], i)
+    down_login = pop_login(cluster.b, "demo@" + DOMAIN, "demo-secret")
     cluster.pg.start()
     # Each process re-connects by itself (one attempt a second at most).
     for _ in harness.deadline_loop(15, "RCPT accepted again on both nodes"):
@@ -202,6 +212,7 @@ def test_database_stopped_mid_load_gives_451_and_loses_nothing(cluster):
     assert deferred, "the database was down: some RCPT must have been deferred"
     for i, code, text in deferred:
         assert code == 451 and b"4.3.0" in text, (i, code, text)
+    assert "[SYS/TEMP]" in str(down_login), down_login
     assert len(accepted) >= 80
     files = cluster.wait_files(user, len(accepted), timeout=60)
     for m in nodes:
