@@ -216,11 +216,17 @@ class Mailbag:
         }
         conf.update(extra_listen or {})
         conf.update(self.extra_conf)
-        with open(self.conf_path, "w") as f:
+        # Written aside and renamed over: a daemon started a moment ago (local is not
+        # waited for) may still be reading the old file, and must never see it truncated
+        # (an empty config means the default spool and syslog: a daemon that is silently
+        # somewhere else).
+        tmp = self.conf_path + ".new"
+        with open(tmp, "w") as f:
             f.write("# written by tests/integration/harness.py\n")
             for k, v in conf.items():
                 f.write("%s = %s\n" % (k, v))
-        os.chmod(self.conf_path, 0o644)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, self.conf_path)
         self.conf = conf
 
     def _other_listeners(self):
