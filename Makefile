@@ -122,10 +122,10 @@ dir_dkim := delivery/dkim
 dir_mailbag-auth := common/authd
 dir_mailbag-tlskey := common/tlskey
 dir_pop3-mailbox := pop3d/mailbox
-dir_mailbag-checkpassword := imap
+dir_mailbag-checkpassword := pop3d/checkpassword
 # folders with a library (a program's folder, plus delivery/ shared by the agents)
 MODULES := smtpd queue-manager delivery delivery/local delivery/remote pop3d relayctl mailctl mailctl/sendmail smtpd/checks delivery/dkim \
-           common/authd common/tlskey pop3d/mailbox imap
+           common/authd common/tlskey pop3d/mailbox pop3d/checkpassword
 libname = $(BUILD)/lib/lib$(subst /,_,$(1)).a
 obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 

@@ -28,7 +28,7 @@ inline constexpr std::size_t kTokenSize = 64;
 
 inline constexpr std::string_view kServiceSmtp = "smtp";
 inline constexpr std::string_view kServicePop3 = "pop3";
-// Dovecot's IMAP logins, asked by its passdb program mailbag-checkpassword (imap/).
+// Dovecot's IMAP logins, asked by its passdb program mailbag-checkpassword (pop3d/checkpassword/).
 inline constexpr std::string_view kServiceImap = "imap";
 
 // Decodes an AuthCheck frame and checks its fields. An error: the peer speaks nonsense

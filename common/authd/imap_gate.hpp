@@ -1,5 +1,5 @@
 // IMAP logins in the authentication daemon. Dovecot's passdb program
-// (mailbag-checkpassword, imap/) is a new process for every login and remembers nothing,
+// (mailbag-checkpassword, pop3d/checkpassword/) is a new process for every login and remembers nothing,
 // so what smtpd and pop3d do around their own password checks is done here for IMAP:
 // the per-client failure limit (common/io/client_limits.hpp, with pop3d's settings
 // pop3d_auth_failure_limit and pop3d_auth_block_time: a failure's reply is held 1, 2, 4,

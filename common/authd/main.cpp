@@ -1,7 +1,7 @@
 // mailbag-auth: the authentication daemon. It lives under common/ because it is a
 // service of the common layer rather than a mail protocol of its own: smtpd (AUTH),
 // pop3d (USER/PASS) and Dovecot's IMAP logins (its passdb program mailbag-checkpassword,
-// imap/) ask it.
+// pop3d/checkpassword/) ask it.
 // Runs as mb-authd (primary group mb-authd, which alone can read passwd.mdb; mb-acct for
 // accounts.mdb; mb-relay to stamp relay.mdb for IMAP logins). As root it only creates private/auth (0660,
 // group mb-auth: smtpd, pop3d and the POP3 mailbox process), then drops privileges for good and opens the

@@ -26,7 +26,7 @@ const std::vector<Identity>& identities() {
       // The POP3 mailbox process: the Maildirs (of logins the authentication daemon
       // vouched for with a token); no network, no password.
       {"pop3-mailbox", "mb-pop3mbox", "mb-pop3mbox", {"mb-mail", "mb-auth"}},
-      // Dovecot's passdb program (imap/): run by Dovecot's auth process, which the
+      // Dovecot's passdb program (pop3d/checkpassword/): run by Dovecot's auth process, which the
       // configuration of `mailctl dovecot config` runs as this user. It may only ask the
       // authentication daemon about IMAP logins; no database, no Maildir, no spool.
       {"mailbag-checkpassword", "mb-imapauth", "mb-imapauth", {"mb-auth"}},

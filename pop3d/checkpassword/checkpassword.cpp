@@ -1,5 +1,5 @@
 // Input, name and answer rules of mailbag-checkpassword (see checkpassword.hpp).
-#include "imap/checkpassword.hpp"
+#include "pop3d/checkpassword/checkpassword.hpp"
 
 #include <algorithm>
 

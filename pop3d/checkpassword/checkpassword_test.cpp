@@ -1,5 +1,5 @@
 // Tests of mailbag-checkpassword's input, name and answer rules.
-#include "imap/checkpassword.hpp"
+#include "pop3d/checkpassword/checkpassword.hpp"
 
 #include <doctest/doctest.h>
 

@@ -21,7 +21,7 @@
 #include "common/ipc/client.hpp"
 #include "common/privsep/drop.hpp"
 #include "common/spool/layout.hpp"
-#include "imap/checkpassword.hpp"
+#include "pop3d/checkpassword/checkpassword.hpp"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "common/check.hpp"
-#include "imap/checkpassword.hpp"
+#include "pop3d/checkpassword/checkpassword.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
