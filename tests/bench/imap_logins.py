@@ -39,14 +39,7 @@ auth_mechanisms = plain login
 first_valid_uid = 1
 first_valid_gid = 1
 mail_location = maildir:{mail}/%d/%n
-passdb {{
-  driver = passwd-file
-  args = scheme=CRYPT username_format=%u {dir}/passwd
-}}
-userdb {{
-  driver = passwd-file
-  args = username_format=%u {dir}/passwd
-}}
+""" + peers.PASSWD_FILE_DB + """\
 service imap-login {{
   inet_listener imap {{
     port = {port}

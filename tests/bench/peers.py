@@ -207,6 +207,19 @@ class Postfix:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+# Dovecot's own accounts for the bench peers: the yescrypt hashes Mailbag checks, in a
+# passwd-file under the instance's directory (POP3 here, IMAP in imap_logins.py).
+PASSWD_FILE_DB = """\
+passdb {{
+  driver = passwd-file
+  args = scheme=CRYPT username_format=%u {dir}/passwd
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {dir}/passwd
+}}
+"""
+
 DOVECOT_CONF = """\
 # written by tests/bench/peers.py: POP3 only, over the bench Maildirs
 base_dir = {dir}/run
@@ -224,14 +237,7 @@ first_valid_gid = 1
 mail_location = maildir:{mail}/%d/%n
 default_internal_user = dovecot
 default_login_user = dovenull
-passdb {{
-  driver = passwd-file
-  args = scheme=CRYPT username_format=%u {dir}/passwd
-}}
-userdb {{
-  driver = passwd-file
-  args = username_format=%u {dir}/passwd
-}}
+""" + PASSWD_FILE_DB + """\
 service pop3-login {{
   inet_listener pop3 {{
     address = {host}
