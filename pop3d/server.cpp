@@ -55,7 +55,8 @@ Server::Server(const common::config::Config& cfg, PreJail& pre, event_base* base
       limits_(io::ClientLimits::Settings{cfg.pop3d_max_sessions_per_client, 0, cfg.pop3d_auth_failure_limit,
                                          cfg.pop3d_auth_block_time,
                                          static_cast<int>(cfg.client_ipv6_prefix_length), false}),
-      read_buf_(kChunk, '\0') {}
+      read_buf_(kChunk, '\0'),
+      db_(cfg) {}
 
 // Connections first: they call back into the server while they go.
 Server::~Server() { conns_.clear(); }
@@ -67,6 +68,7 @@ void Server::accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, v
 
 Status Server::start(std::vector<Listener>& ls) {
   MB_TRY(disk_.start(base_));
+  MB_TRY(db_.start(base_));
   auth_.start();
   link_.start();
   prune_.reset(event_new(base_, -1, EV_PERSIST, prune_cb, this));
@@ -260,10 +262,19 @@ void Server::link_lost() {
   handed_.clear();
 }
 
+// On the database thread with PostgreSQL (db_queue.hpp), so that a slow database never
+// holds up the other sessions; the login itself does not wait for it.
 void Server::stamp_relay(const std::string& addr) {
   if (!relay_ || addr.empty()) return;
-  Status st = relay_->stamp(addr, std::time(nullptr));
-  if (!st) log::error("relay database: cannot record %s: %s", addr.c_str(), st.message().c_str());
+  common::relaydb::RelayStore* relay = relay_.get();
+  std::int64_t now = std::time(nullptr);
+  bool queued = db_.submit(
+      [relay, addr, now] {
+        Status st = relay->stamp(addr, now);
+        if (!st) log::error("relay database: cannot record %s: %s", addr.c_str(), st.message().c_str());
+      },
+      [] {});
+  if (!queued) log::error("relay database: cannot record %s: too many writes waiting", addr.c_str());
 }
 
 PreJail pre_jail(const common::config::Config& cfg) {

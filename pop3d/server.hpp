@@ -24,6 +24,7 @@
 #include "common/io/unique_fd.hpp"
 #include "common/io/work_queue.hpp"
 #include "common/log/log.hpp"
+#include "common/pg/db_queue.hpp"
 #include "common/relaydb/relaydb.hpp"
 #include "common/tls/server_tls.hpp"
 #include "pop3d/host.hpp"
@@ -120,6 +121,8 @@ class Server final : public Host {
   std::uint64_t next_id_ = 1;
   std::string read_buf_;
   std::string wire_buf_;
+  // Last: its thread stamps relay_ (pop_before_smtp), so it stops before relay_ goes.
+  common::pg::DbQueue db_;
 };
 
 }  // namespace pop3d

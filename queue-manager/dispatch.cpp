@@ -74,11 +74,10 @@ void Manager::on_agent_frame(std::uint64_t agent_id, const ipc::FrameView& f) {
 
 // Which transport delivers to `address`: local for the domains in the accounts
 // database and postmaster@<hostname>, remote for everything else. The address book
-// decides, so a recipient goes where smtpd's RCPT check expected it to go.
+// decides, so a recipient goes where smtpd's RCPT check expected it to go; with
+// PostgreSQL over the list of domains in memory (local_domains.hpp).
 Result<Transport> Manager::classify(const std::string& address) {
-  common::accounts::Rules rules;
-  rules.hostname = cfg_.hostname;
-  auto t = common::accounts::AddressBook(*accounts_, std::move(rules)).transport(address);
+  auto t = local_domains_->transport(address);
   if (!t) return t.status();
   return *t == common::accounts::Transport::kLocal ? Transport::kLocal : Transport::kRemote;
 }

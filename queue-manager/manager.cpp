@@ -119,6 +119,8 @@ Status Manager::start() {
   auto acc = common::pg::open_accounts(cfg_, false);
   if (!acc) return Status::error("accounts database: " + acc.message());
   accounts_ = std::move(*acc);
+  local_domains_ = std::make_unique<LocalDomains>(base_, cfg_, *accounts_);
+  MB_TRY(local_domains_->start());
   auto st = StateDb::open(layout_.state() + "/queue.mdb");
   if (!st) return Status::error("queue state database: " + st.message());
   state_ = std::move(*st);

@@ -24,6 +24,7 @@
 #include "common/ipc/channel.hpp"
 #include "common/spool/layout.hpp"
 #include "queue-manager/core.hpp"
+#include "queue-manager/local_domains.hpp"
 #include "queue-manager/remover.hpp"
 #include "queue-manager/state_db.hpp"
 #include "queue-manager/syncer.hpp"
@@ -116,6 +117,7 @@ class Manager final : public Host {
   PreJail pre_;
   Core core_;
   std::unique_ptr<common::accounts::Store> accounts_;
+  std::unique_ptr<LocalDomains> local_domains_;  // classify(): uses accounts_
   std::unique_ptr<StateDb> state_;
   std::unique_ptr<Remover> remover_;
   std::unique_ptr<Syncer> syncer_;

@@ -132,6 +132,11 @@ void Connection::apply(Output out) {
     // clear), and the handshake starts once the 220 is written.
     if (out.start_tls) stream_.start_tls(server_.tls_ctx());
     if (!out.release.empty()) server_.release(client_, out.release, "wake-up message");
+    if (out.lookup && !server_.lookup(id_, *out.lookup)) {
+      out =
+          session_.lookup_done(lookup_unavailable(*out.lookup, "too many lookups waiting for the database"));
+      continue;
+    }
     if (out.submit || out.etrn) {
       bool etrn = out.etrn.has_value();
       std::uint64_t req = etrn ? server_.etrn(id_, *out.etrn) : server_.submit(id_, std::move(*out.submit));
@@ -174,6 +179,12 @@ void Connection::submit_done(const Verdict& verdict) {
   if (submit_timer_) evtimer_del(submit_timer_.get());
   apply(session_.submit_done(verdict));
   drain_input();  // bytes that arrived while we waited
+}
+
+void Connection::lookup_done(LookupAnswer answer) {
+  if (life_.ended()) return;
+  apply(session_.lookup_done(std::move(answer)));
+  drain_input();  // commands that arrived while we waited
 }
 
 void Connection::milter_done(MilterVerdict verdict) {

@@ -38,6 +38,8 @@ class Connection : private common::io::Stream::Backend {
   const ClientInfo& client() const { return client_; }
   // The checks process's answer to request `id` (connection_checks.cpp).
   void check_answer(std::uint64_t id, common::Result<common::ipc::CheckDone> answer);
+  // The answer to the session's last Output::lookup (from the database thread).
+  void lookup_done(LookupAnswer answer);
   // The mail filters' verdict on the session's last MilterRequest.
   void milter_done(MilterVerdict verdict);
 

@@ -22,6 +22,13 @@ Reply lookup_failed(const common::Status& st) {
   return make_reply(451, "4.3.0", "Temporary lookup failure, try again later");
 }
 
+// Relaying refused; unless the relay database, which might have allowed it, could not
+// be read: then the client tries again later.
+Reply refuse_relay(const SessionFacts& f) {
+  if (f.relay_db_failed) return lookup_failed(common::Status::error("relay database unreadable"));
+  return relay_denied();
+}
+
 bool contains(const std::vector<std::string>& list, const std::string& v) {
   return std::find(list.begin(), list.end(), v) != list.end();
 }
@@ -43,7 +50,8 @@ Reply check_sender(const SessionFacts& facts, const MailArgs& mail, const Sender
   // session has not been authenticated ... unless it has already independently
   // established authentication or authorization (such as being within a protected
   // subnetwork)". RFC 4954 6: 530 5.7.0.
-  if (rules.submission && !may_relay(facts)) return make_reply(530, "5.7.0", "Authentication required");
+  if (rules.submission && !may_relay(facts))
+    return facts.relay_db_failed ? refuse_relay(facts) : make_reply(530, "5.7.0", "Authentication required");
   if (mail.size && *mail.size > rules.size_limit)
     return make_reply(552, "5.3.4",
                       "Message size exceeds fixed limit of " + std::to_string(rules.size_limit) + " bytes");
@@ -66,7 +74,7 @@ Reply check_recipient(const SessionFacts& facts, const common::mail::Address& rc
 
   // Sender-specified routing through us ("a%b@us", "b!a@us", "\"a@b\"@us"): never for
   // an untrusted client, whichever domain follows.
-  if (!relay_ok && local.find_first_of("%!@") != std::string::npos) return relay_denied();
+  if (!relay_ok && local.find_first_of("%!@") != std::string::npos) return refuse_relay(facts);
 
   common::accounts::Recipient r = dir.recipient(rcpt);
   if (!r.local) {
@@ -78,7 +86,7 @@ Reply check_recipient(const SessionFacts& facts, const common::mail::Address& rc
       if (r.why == Class::kTempFail) return lookup_failed(common::Status::error(r.verdict.text));
       return ok_rcpt();
     }
-    return relay_ok ? ok_rcpt() : relay_denied();
+    return relay_ok ? ok_rcpt() : refuse_relay(facts);
   }
   const auto& v = r.verdict;
   switch (r.why) {

@@ -33,6 +33,9 @@ struct SessionFacts {
   // POP-before-SMTP: the relay database has a fresh entry for the client. Looked up once,
   // at the first MAIL, and only when pop_before_smtp is on; nullopt until then.
   std::optional<bool> relay_db;
+  // The relay database could not be read for this transaction: a refusal that it might
+  // have lifted is a temporary failure (451 4.3.0), never a 5xx.
+  bool relay_db_failed = false;
 };
 
 // May this client send mail to any domain? Authenticated, a trusted network, or a
@@ -74,7 +77,8 @@ struct SenderRules {
 
 // MAIL FROM:
 //  - RFC 6409 4.3: on a submission port MAIL needs AUTH first, 530 5.7.0, unless the
-//    client is authorised otherwise (relay_networks, POP-before-SMTP).
+//    client is authorised otherwise (relay_networks, POP-before-SMTP); 451 4.3.0 when
+//    the relay database could not be read.
 //  - RFC 1870 6.1: the declared size against the limit, 552 5.3.4.
 //  - An authenticated user may use as sender only their own address, an alias whose
 //    targets include it, the same local part in an alias domain of theirs, or the null
@@ -98,7 +102,8 @@ Reply check_sender(const SessionFacts& facts, const MailArgs& mail, const Sender
 //  - sender-specified routing: a local part holding '%', '!' or '@' (the percent hack,
 //    bang paths, "user@foreign"@local) is refused 554 5.7.1 whatever the domain unless
 //    may_relay(), like Postfix's allow_untrusted_routing = no.
-//  - lookup failure 451 4.3.0.
+//  - lookup failure 451 4.3.0; so are the relay refusals when the relay database could
+//    not be read (facts.relay_db_failed).
 // REQUIRES: relay_domains lower-case.
 Reply check_recipient(const SessionFacts& facts, const common::mail::Address& rcpt, Directory& dir,
                       const std::vector<std::string>& relay_domains);

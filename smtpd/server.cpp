@@ -155,7 +155,8 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
       limits_(common::io::ClientLimits::Settings{
           cfg.smtpd_max_sessions_per_client, cfg.smtpd_max_connect_rate, cfg.smtpd_auth_failure_limit,
           cfg.smtpd_auth_block_time, static_cast<int>(cfg.client_ipv6_prefix_length), true}),
-      listen_fds_(std::move(pre.listeners)) {
+      listen_fds_(std::move(pre.listeners)),
+      db_(cfg) {
   directory_.set_local_rules(layout_.quota_flags(), std::move(pre.srs_secret), cfg);
   directory_.set_opener([&cfg]() -> common::Result<std::unique_ptr<common::accounts::Lookup>> {
     auto a = common::pg::open_accounts(cfg, false);
@@ -234,6 +235,7 @@ void Server::start() {
   MB_CHECK(resume_accept_ && prune_, "evtimer_new");
   timeval minute{60, 0};
   evtimer_add(prune_.get(), &minute);
+  MB_CHECK(db_.start(base_).is_ok(), "database thread");
   if (tls_) auth_.start();  // AUTH is offered only over TLS
   qmgr_.client().keep_connected(1);
   std::size_t n[3] = {0, 0, 0};
@@ -341,21 +343,22 @@ std::int64_t Server::now() { return static_cast<std::int64_t>(std::time(nullptr)
 
 std::string Server::new_queue_id() { return common::spool::new_queue_id(); }
 
-bool Server::relay_db_allows(const std::string& ip) {
+common::Result<bool> Server::relay_db_allows(const std::string& ip) {
   std::string path = layout_.relay_db();
   if (!relay_) {
-    // Not there at start (pop3d or relayctl create it): open it as soon as it appears;
-    // a file that is there but cannot be opened is retried at most once a second.
+    // Not there at start (pop3d or relayctl create it): open it as soon as it appears
+    // (until then nobody may relay through it); a file that is there but cannot be
+    // opened is retried at most once a second, and relaying meanwhile is deferred.
     if (::access(path.c_str(), F_OK) != 0) return false;
     auto t = std::chrono::steady_clock::now();
     if (relay_last_try_ != std::chrono::steady_clock::time_point{} &&
         t - relay_last_try_ < std::chrono::seconds(1))
-      return false;
+      return common::Status::error("relay database " + path + " cannot be opened");
     relay_last_try_ = t;
     auto r = common::pg::open_relay(cfg_, path, common::relaydb::RelayDb::Mode::kRead);
     if (!r) {
       log::warn("relay database %s: %s", path.c_str(), r.message().c_str());
-      return false;
+      return r.status();
     }
     relay_ = std::move(*r);
   }
@@ -365,10 +368,29 @@ bool Server::relay_db_allows(const std::string& ip) {
   if (!ok) {
     static log::RateLimiter limit(std::chrono::seconds(60), 4);
     if (limit.allow("relaydb"))
-      log::warn("relay database %s: %s (relaying refused)", path.c_str(), ok.message().c_str());
-    return false;
+      log::warn("relay database %s: %s (relaying deferred)", path.c_str(), ok.message().c_str());
+    return ok.status();
   }
   return *ok;
+}
+
+std::optional<LookupAnswer> Server::lookup_now(const LookupRequest& q) {
+  if (db_.offloaded()) return std::nullopt;
+  return Backend::lookup_now(q);
+}
+
+// On the database thread: the directory and the relay database are used there only
+// (lookup_now() answers nothing on the loop when the thread exists).
+bool Server::lookup(std::uint64_t conn_id, const LookupRequest& q) {
+  auto answer = std::make_shared<LookupAnswer>();
+  return db_.submit(
+      [this, q, answer] {
+        *answer = answer_lookup(q, directory_, [this](const std::string& ip) { return relay_db_allows(ip); });
+      },
+      [this, conn_id, answer] {
+        auto c = conns_.find(conn_id);
+        if (c != conns_.end()) c->second->lookup_done(std::move(*answer));
+      });
 }
 
 // AUTH: the authentication daemon resolves the login name, checks the password (or its

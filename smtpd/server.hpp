@@ -23,6 +23,7 @@
 #include "common/io/unique_fd.hpp"
 #include "common/milter/spec.hpp"
 #include "common/net/cidr.hpp"
+#include "common/pg/db_queue.hpp"
 #include "common/relaydb/relaydb.hpp"
 #include "common/spool/layout.hpp"
 #include "common/spool/submit.hpp"
@@ -74,7 +75,9 @@ class Server : public Backend {
       const common::spool::Envelope& env) override;
   std::int64_t now() override;
   std::string new_queue_id() override;
-  bool relay_db_allows(const std::string& ip) override;
+  common::Result<bool> relay_db_allows(const std::string& ip) override;
+  // LMDB answers at once; PostgreSQL's lookups run on the database thread (lookup()).
+  std::optional<LookupAnswer> lookup_now(const LookupRequest& q) override;
 
   // For connections.
   event_base* base() const { return base_; }
@@ -102,6 +105,9 @@ class Server : public Backend {
   // is configured or it cannot be reached now.
   std::uint64_t check(std::uint64_t conn_id, common::ipc::Check req, common::io::UniqueFd fd);
   void forget_check(std::uint64_t id);
+  // Makes a session's lookups on the database thread; the answer comes back through
+  // Connection::lookup_done. False: too many wait already (nothing will be called).
+  bool lookup(std::uint64_t conn_id, const LookupRequest& q);
   // Checks credentials; the verdict comes back through Connection::auth_done.
   void authenticate(std::uint64_t conn_id, AuthRequest req);
   // Destroys the connection on the next loop turn.
@@ -155,6 +161,8 @@ class Server : public Backend {
   std::map<std::uint64_t, std::unique_ptr<Connection>> conns_;
   std::uint64_t next_conn_id_ = 1;
   std::string read_buf_ = std::string(64 * 1024, '\0');
+  // Last: its thread uses directory_ and relay_, so it stops before they go.
+  common::pg::DbQueue db_;
 };
 
 }  // namespace smtpd

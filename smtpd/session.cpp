@@ -63,8 +63,8 @@ Session::Session(const SessionConfig& cfg, ClientInfo client, Backend& backend)
 }
 
 bool Session::waiting() const {
-  return phase_ == Phase::kWaitSubmit || phase_ == Phase::kWaitAuth || phase_ == Phase::kWaitEtrn ||
-         phase_ == Phase::kWaitCheck || phase_ == Phase::kWaitMilter;
+  return phase_ == Phase::kWaitLookup || phase_ == Phase::kWaitSubmit || phase_ == Phase::kWaitAuth ||
+         phase_ == Phase::kWaitEtrn || phase_ == Phase::kWaitCheck || phase_ == Phase::kWaitMilter;
 }
 
 void Session::set_implicit_tls(std::string description) {
@@ -274,24 +274,58 @@ void Session::cmd_mail(const Command& c) {
   // RFC 8689 4.1: REQUIRETLS is not offered without TLS, so not accepted either.
   if (p.value->requiretls && !facts_.tls)
     return send(make_reply(530, "5.7.10", "REQUIRETLS needs a TLS session (STARTTLS first)"));
+  LookupRequest q;
+  q.kind = LookupRequest::Kind::kMail;
   // POP-before-SMTP: one lookup per session, when it can matter.
-  if (cfg_.pop_before_smtp && !facts_.relay_db && facts_.auth_user.empty() && !facts_.relay_network)
-    facts_.relay_db = backend_.relay_db_allows(client_.ip);
-  SenderRules rules;
-  rules.size_limit = cfg_.message_size_limit;
-  rules.submission = cfg_.port != Port::kMx;
-  rules.sender_login_check = cfg_.sender_login_check;
-  Reply r = check_sender(facts_, *p.value, rules, backend_.directory());
+  q.ask_relay_db =
+      cfg_.pop_before_smtp && !facts_.relay_db && facts_.auth_user.empty() && !facts_.relay_network;
+  q.rules.size_limit = cfg_.message_size_limit;
+  q.rules.submission = cfg_.port != Port::kMx;
+  q.rules.sender_login_check = cfg_.sender_login_check;
+  q.read_filter_rules = rules_apply();
+  q.mail = std::move(*p.value);
+  ask(std::move(q));
+}
+
+// MAIL and RCPT ask their lookups of the backend, which answers now (LMDB) or later,
+// from its database thread (lookup_done): commands pipelined behind wait meanwhile.
+void Session::ask(LookupRequest q) {
+  q.facts = facts_;
+  asked_ = std::move(q);
+  if (auto a = backend_.lookup_now(*asked_)) return looked_up(std::move(*a));
+  out_.lookup = *asked_;
+  phase_ = Phase::kWaitLookup;
+}
+
+Output Session::lookup_done(LookupAnswer answer) {
+  if (phase_ != Phase::kWaitLookup) return take();
+  phase_ = Phase::kCommand;
+  looked_up(std::move(answer));
+  if (phase_ == Phase::kCommand) process();  // commands pipelined behind
+  return take();
+}
+
+void Session::looked_up(LookupAnswer a) {
+  LookupRequest q = std::move(*asked_);
+  asked_.reset();
+  if (q.kind == LookupRequest::Kind::kMail) return mail_looked_up(std::move(q.mail), std::move(a));
+  rcpt_looked_up(std::move(q.rcpt), std::move(a));
+}
+
+void Session::mail_looked_up(MailArgs mail, LookupAnswer a) {
+  if (a.relay_db) facts_.relay_db = a.relay_db;  // a failure is asked again at the next MAIL
+  facts_.relay_db_failed = a.relay_db_failed;
+  const Reply& r = a.reply;
   if (r.is_error())
     log::info("reject: MAIL from %s%s: %d %s %s; from=<%s>%s%s", log::printable(facts_.helo, 64).c_str(),
               client_.literal.c_str(), r.code, r.status.c_str(), r.text.c_str(),
-              log::printable(p.value->envelope_sender()).c_str(),
+              log::printable(mail.envelope_sender()).c_str(),
               facts_.auth_user.empty() ? "" : " user=", log::printable(facts_.auth_user, 64).c_str());
   if (r.is_error()) return send(r);
   if (connect_refusal_) return send(*connect_refusal_);  // the filters refused the client
-  if (auto refused = mail_rules(*p.value)) return send(*refused);
-  if (checks_apply()) return begin_mail_check(std::move(*p.value), r);
-  mail_passed(std::move(*p.value), r, {});
+  if (auto refused = mail_rules(mail, a.filter_rules)) return send(*refused);
+  if (checks_apply()) return begin_mail_check(std::move(mail), r);
+  mail_passed(std::move(mail), r, {});
 }
 
 // MAIL passed smtpd's rules and the built-in checks: the filters have their say (after
@@ -329,9 +363,19 @@ void Session::cmd_rcpt(const Command& c) {
   // in another transaction.
   if (tx_->rcpts.size() >= cfg_.max_recipients)
     return send(make_reply(452, "4.5.3", "Error: too many recipients"));
-  Reply r = check_recipient(facts_, a, backend_.directory(), cfg_.relay_domains);
-  if (!r.is_error())  // per-domain limits (mailctl domain set)
-    if (auto lim = check_domain_limits(facts_, a, tx_->rcpts, tx_->mail.size, backend_.directory())) r = *lim;
+  LookupRequest q;
+  q.kind = LookupRequest::Kind::kRcpt;
+  q.rcpt = std::move(a);
+  q.earlier = tx_->rcpts;
+  q.declared_size = tx_->mail.size;
+  q.relay_domains = cfg_.relay_domains;
+  asked_dsn_ = std::move(p.value->dsn);
+  ask(std::move(q));
+}
+
+void Session::rcpt_looked_up(common::mail::Address a, LookupAnswer answer) {
+  if (!tx_) return;  // cannot happen: nothing ends the transaction while the lookup runs
+  Reply r = std::move(answer.reply);
   if (!r.is_error())  // SRS addresses carry bounces only
     if (auto srs = check_srs_return(facts_, a, tx_->mail.sender)) r = *srs;
   if (!r.is_error())  // sender rules limited to a recipient domain
@@ -344,11 +388,11 @@ void Session::cmd_rcpt(const Command& c) {
     milter_ok_ = r;
     std::string addr = a.str();
     pending_rcpt_ = std::move(a);
-    pending_rcpt_dsn_ = std::move(p.value->dsn);
+    pending_rcpt_dsn_ = std::move(asked_dsn_);
     return milter_request(MilterRequest::Stage::kRcpt, {"<" + addr + ">"}, {{"{rcpt_addr}", addr}});
   } else {
     tx_->rcpts.push_back(std::move(a));
-    tx_->dsn.push_back(std::move(p.value->dsn));
+    tx_->dsn.push_back(std::move(asked_dsn_));
   }
   send(r);
 }

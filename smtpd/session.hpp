@@ -33,6 +33,7 @@
 #include "smtpd/check_policy.hpp"
 #include "smtpd/commands.hpp"
 #include "smtpd/data_reader.hpp"
+#include "smtpd/lookups.hpp"
 #include "smtpd/policy.hpp"
 
 namespace smtpd {
@@ -83,8 +84,14 @@ class Backend {
       const common::spool::Envelope& env) = 0;
   virtual std::int64_t now() = 0;  // UNIX time
   virtual std::string new_queue_id() = 0;
-  // POP-before-SMTP: does the relay database let `ip` relay now? Errors count as no.
-  virtual bool relay_db_allows(const std::string& ip) = 0;
+  // POP-before-SMTP: does the relay database let `ip` relay now? An error: it cannot
+  // tell now.
+  virtual common::Result<bool> relay_db_allows(const std::string& ip) = 0;
+  // The answer to a session's lookups now, when the database answers without waiting
+  // (LMDB, the tests' maps); nullopt: the session waits for it (Output::lookup).
+  virtual std::optional<LookupAnswer> lookup_now(const LookupRequest& q) {
+    return answer_lookup(q, directory(), [this](const std::string& ip) { return relay_db_allows(ip); });
+  }
 };
 
 // A finished queue file for the queue manager (ipc::Submit with the fd).
@@ -151,6 +158,8 @@ struct Output {
   std::optional<common::ipc::Check> check;
   common::io::UniqueFd check_fd;
   std::optional<MilterRequest> milter;  // then run the filters; answer with milter_done()
+  // then make these lookups (answer_lookup, off the event loop); answer with lookup_done()
+  std::optional<LookupRequest> lookup;
   // then ask the queue manager to release these relay domains (no answer to the session)
   std::vector<std::string> release;
 };
@@ -198,6 +207,8 @@ class Session {
   // The checks process's verdicts on the last Output::check (the Connection makes up
   // temperrors when it did not answer in time).
   Output check_done(const common::ipc::CheckDone& verdicts);
+  // The answer to the last Output::lookup.
+  Output lookup_done(LookupAnswer answer);
   // The filters' verdict on the last MilterRequest (session_milter.cpp).
   Output milter_done(MilterVerdict verdict);
   // No input within the time limit (RFC 5321 4.5.3.2.7).
@@ -222,6 +233,7 @@ class Session {
     kCommand,
     kData,
     kBdat,  // reading the octets of a BDAT chunk
+    kWaitLookup,
     kWaitSubmit,
     kWaitAuth,
     kWaitEtrn,
@@ -247,6 +259,11 @@ class Session {
   void cmd_helo(const Command& c, bool ehlo);
   void cmd_mail(const Command& c);
   void cmd_rcpt(const Command& c);
+  // The lookups of MAIL and RCPT: asked of the backend, answered now or at lookup_done().
+  void ask(LookupRequest q);
+  void looked_up(LookupAnswer a);
+  void mail_looked_up(MailArgs mail, LookupAnswer a);
+  void rcpt_looked_up(common::mail::Address rcpt, LookupAnswer a);
   void cmd_data(const Command& c);
   void cmd_starttls(const Command& c);
   void cmd_auth(const Command& c);
@@ -282,7 +299,9 @@ class Session {
   void finish_helo(bool ehlo);
   // The administrator's filtering rules (session_rules.cpp): a refusal, or nothing.
   bool rules_apply() const;
-  std::optional<Reply> mail_rules(const MailArgs& mail);
+  std::optional<Reply> mail_rules(
+      const MailArgs& mail,
+      const std::optional<common::Result<std::vector<common::accounts::FilterRule>>>& list);
   std::optional<Reply> rcpt_rules(const common::mail::Address& rcpt);
   bool content_rules_apply() const;
   void add_content_rules(common::ipc::Check& c) const;
@@ -321,6 +340,8 @@ class Session {
   AuthStep auth_step_ = AuthStep::kNone;
   std::string auth_login_;                      // AUTH LOGIN: the user name, until the password comes
   std::string pending_node_;                    // ETRN: the node the queue manager is asked about
+  std::optional<LookupRequest> asked_;          // the lookups the session waits for
+  common::mail::DsnRcpt asked_dsn_;             // RCPT: its DSN parameters meanwhile
   std::optional<MailArgs> pending_mail_;        // MAIL waiting for the checks or the filters
   common::ipc::CheckDone pending_mail_checks_;  // its checks' verdicts, while the filters look
   Reply pending_mail_reply_;

@@ -24,11 +24,13 @@ void Session::log_rule(const std::string& queue_id, std::string_view sender, con
             client_.literal.c_str(), log::printable(sender).c_str(), rule, extra.c_str());
 }
 
-std::optional<Reply> Session::mail_rules(const MailArgs& mail) {
+std::optional<Reply> Session::mail_rules(
+    const MailArgs& mail,
+    const std::optional<common::Result<std::vector<common::accounts::FilterRule>>>& read) {
   rules_.reset();
   rules_unreadable_ = false;
-  if (!rules_apply()) return std::nullopt;
-  auto list = backend_.directory().filter_rules();
+  if (!rules_apply() || !read) return std::nullopt;
+  const auto& list = *read;
   if (!list) {
     // Every recipient then gets 451 4.3.0 (rcpt_rules), as for a recipient lookup that
     // fails: the client tries again later, nothing passes unfiltered.

@@ -87,14 +87,26 @@ class TestBackend : public Backend {
   }
   std::int64_t now() override { return time; }
   std::string new_queue_id() override { return common::spool::new_queue_id(); }
-  bool relay_db_allows(const std::string& ip) override {
+  common::Result<bool> relay_db_allows(const std::string& ip) override {
     ++relay_db_lookups;
+    if (relay_db_broken) return common::Status::error("relay database unreadable");
     return relay_db.count(ip) > 0;
+  }
+  // As the Server with PostgreSQL: the session waits for its lookups (Output::lookup),
+  // which the test answers (answer()) when it likes.
+  std::optional<LookupAnswer> lookup_now(const LookupRequest& q) override {
+    if (defer_lookups) return std::nullopt;
+    return Backend::lookup_now(q);
+  }
+  LookupAnswer answer(const LookupRequest& q) {
+    return answer_lookup(q, dir, [this](const std::string& ip) { return relay_db_allows(ip); });
   }
 
   MemoryDirectory dir;
   std::set<std::string> relay_db;
+  bool relay_db_broken = false;
   int relay_db_lookups = 0;
+  bool defer_lookups = false;
   std::int64_t time = 1700000000;  // 2023-11-14T22:13:20Z
   bool fail_create = false;
   int fail_create_errno = EIO;
@@ -139,6 +151,7 @@ struct SessionHarness {
   std::string take(Output o) {
     if (o.close) closed = true;
     if (o.start_tls) start_tls = true;
+    if (o.lookup) lookup = std::move(o.lookup);
     if (o.submit) {
       file = read_all(o.submit->fd.get());
       auto env = common::spool::read_envelope(o.submit->fd.get());
@@ -154,9 +167,18 @@ struct SessionHarness {
     return take(s.submit_done(common::mail::Verdict{outcome, std::move(status), std::move(text)}));
   }
 
+  // Answers the lookup the session waits for (backend.defer_lookups).
+  std::string answer_lookup() {
+    MB_CHECK(lookup.has_value(), "the session asked no lookup");
+    LookupRequest q = std::move(*lookup);
+    lookup.reset();
+    return take(s.lookup_done(backend.answer(q)));
+  }
+
   TestBackend backend;
   SessionConfig cfg;
   Session s;
+  std::optional<LookupRequest> lookup;  // the last Output::lookup
   bool closed = false, start_tls = false;
   int submissions = 0;
   std::string file, message, submitted_id;

@@ -1,7 +1,10 @@
 // The read side of the accounts database as an interface: what the address book
-// (address_book.hpp) asks. Accounts (accounts.hpp, LMDB) implements it for the daemons;
-// MemoryLookup below is a map-backed one for tests. Keys are lower-case, as in
-// accounts.hpp. An error means "cannot tell now" (the callers answer 4.3.0).
+// (address_book.hpp) asks. Accounts (accounts.hpp) implements it on LMDB and PgAccounts
+// (common/pg/pg_accounts.hpp) on PostgreSQL; common/pg/backend.hpp opens the configured
+// one. MemoryLookup below holds records in maps (the tests; the queue manager's list of
+// local domains). Keys are lower-case, as in accounts.hpp. An error means "cannot tell
+// now" (the callers answer 4.3.0). A PostgreSQL lookup may wait for the network: the
+// daemons call it only off their event loop (common/pg/db_queue.hpp).
 #pragma once
 
 #include <map>

@@ -28,6 +28,13 @@ void ImapGate::granted(const std::string& client, std::int64_t unix_now) {
   if (!s_.pop_before_smtp) return;
   auto addr = common::relaydb::normalize(client);
   if (!addr) return;  // no client address (a local test of the passdb): nothing to grant
+  if (!s_.db) return stamp(*addr, unix_now);
+  if (!s_.db->submit([this, a = *addr, unix_now] { stamp(a, unix_now); }, [] {}))
+    log::error("relay database: cannot record %s: too many writes waiting", addr->c_str());
+}
+
+// On the database thread when there is one: relay_ is used there only.
+void ImapGate::stamp(const std::string& address, std::int64_t unix_now) {
   if (!relay_ && s_.open_relay) {
     auto db = s_.open_relay();
     if (!db) {
@@ -50,8 +57,8 @@ void ImapGate::granted(const std::string& client, std::int64_t unix_now) {
     }
     relay_ = std::move(*db);
   }
-  if (auto st = relay_->stamp(*addr, unix_now); !st) {
-    log::error("relay database: cannot record %s: %s", addr->c_str(), st.message().c_str());
+  if (auto st = relay_->stamp(address, unix_now); !st) {
+    log::error("relay database: cannot record %s: %s", address.c_str(), st.message().c_str());
     if (!s_.open_relay) relay_.reset();  // reopened at the next login (PostgreSQL re-connects itself)
   }
 }

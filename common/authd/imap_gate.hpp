@@ -5,7 +5,8 @@
 // pop3d_auth_failure_limit and pop3d_auth_block_time: a failure's reply is held 1, 2, 4,
 // then 8 seconds, and a client past the limit is refused unchecked), and, with
 // pop_before_smtp, the stamp of a good login's client address in relay.mdb that pop3d
-// makes for POP3 (IMAP-before-SMTP: the same database, the same relay_lifetime).
+// makes for POP3 (IMAP-before-SMTP: the same database, the same relay_lifetime), made
+// on the database thread when the database is PostgreSQL (common/pg/db_queue.hpp).
 #pragma once
 
 #include <functional>
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "common/io/client_limits.hpp"
+#include "common/pg/db_queue.hpp"
 #include "common/relaydb/relaydb.hpp"
 
 namespace authd {
@@ -25,8 +27,15 @@ class ImapGate {
     std::string relay_db;  // data_directory/relay.mdb
     // Set when the relay database is not that file (accounts_backend = postgresql).
     std::function<common::Result<std::unique_ptr<common::relaydb::RelayStore>>()> open_relay;
+    // Where the stamps run (null: at once, on the caller's thread).
+    std::unique_ptr<common::pg::DbQueue> db;
   };
   explicit ImapGate(Settings s) : s_(std::move(s)), limits_(s_.limits) {}
+  // The database thread stops first: it uses relay_.
+  ~ImapGate() { s_.db.reset(); }
+  ImapGate(const ImapGate&) = delete;
+  ImapGate& operator=(const ImapGate&) = delete;
+  common::Status start(event_base* base) { return s_.db ? s_.db->start(base) : common::Status::ok(); }
 
   // A check for `client` is about to start. False: the client is blocked, refuse it
   // without checking.
@@ -40,6 +49,7 @@ class ImapGate {
   void prune(double now) { limits_.prune(now); }
 
  private:
+  void stamp(const std::string& address, std::int64_t unix_now);
   Settings s_;
   common::io::ClientLimits limits_;
   std::unique_ptr<common::relaydb::RelayStore> relay_;

@@ -75,7 +75,8 @@ int main(int argc, char** argv) {
   }
   auto verifier = std::make_unique<authd::Verifier>(
       std::move(*accounts), std::move(*passwords), cfg.mail_directory,
-      static_cast<std::size_t>(cfg.auth_max_checks), static_cast<std::size_t>(cfg.auth_max_waiting));
+      static_cast<std::size_t>(cfg.auth_max_checks), static_cast<std::size_t>(cfg.auth_max_waiting),
+      std::chrono::seconds(cfg.postgresql_timeout));
 
   auto base = common::io::new_event_base();
   auto signals = common::io::install_termination_handlers(base.get());
@@ -90,6 +91,7 @@ int main(int argc, char** argv) {
                                                      false};
     imap.pop_before_smtp = cfg.pop_before_smtp;
     imap.relay_db = layout.relay_db();
+    imap.db = std::make_unique<common::pg::DbQueue>(cfg);
     if (common::pg::enabled(cfg))
       imap.open_relay = [&cfg] {
         return common::pg::open_relay(cfg, "", common::relaydb::RelayDb::Mode::kWrite);

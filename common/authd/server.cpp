@@ -46,6 +46,7 @@ Server::~Server() { life_.end(); }
 
 Status Server::start() {
   MB_TRY(verifier_->start(base_));
+  MB_TRY(imap_.start(base_));
   prune_.reset(event_new(base_, -1, EV_PERSIST, prune_cb, this));
   if (!prune_) return Status::error("event_new (prune)");
   timeval minute{60, 0};

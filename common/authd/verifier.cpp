@@ -6,6 +6,7 @@
 
 #include "common/check.hpp"
 #include "common/log/log.hpp"
+#include "common/pg/deadline.hpp"
 
 namespace authd {
 
@@ -24,10 +25,11 @@ Result<std::optional<LoginTarget>> resolve_login(common::accounts::Lookup& accou
 
 Verifier::Verifier(std::unique_ptr<common::accounts::Lookup> accounts,
                    std::unique_ptr<common::accounts::PasswordStore> passwords, std::string mail_directory,
-                   std::size_t threads, std::size_t max_waiting)
+                   std::size_t threads, std::size_t max_waiting, std::chrono::milliseconds db_timeout)
     : accounts_(std::move(accounts)),
       passwords_(std::move(passwords)),
       mail_directory_(std::move(mail_directory)),
+      db_timeout_(db_timeout),
       queue_(threads, max_waiting) {
   unsigned char rnd[24];
   MB_CHECK(RAND_bytes(rnd, sizeof rnd) == 1, "RAND_bytes");
@@ -43,10 +45,16 @@ namespace {
 // One check on a worker; the password is wiped however the task ends.
 class CheckTask final : public common::io::Task {
  public:
-  CheckTask(Verifier& v, std::string login, std::string password, Verifier::Done done)
-      : v_(v), login_(std::move(login)), password_(std::move(password)), done_(std::move(done)) {}
+  CheckTask(Verifier& v, std::string login, std::string password, Verifier::Done done,
+            std::chrono::steady_clock::time_point deadline)
+      : v_(v),
+        login_(std::move(login)),
+        password_(std::move(password)),
+        done_(std::move(done)),
+        deadline_(deadline) {}
   ~CheckTask() override { OPENSSL_cleanse(password_.data(), password_.size()); }
   void run() override {
+    common::pg::DeadlineScope scope(deadline_);
     result_ = v_.check(login_, password_);
     OPENSSL_cleanse(password_.data(), password_.size());
   }
@@ -57,13 +65,15 @@ class CheckTask final : public common::io::Task {
   std::string login_;
   std::string password_;
   Verifier::Done done_;
+  std::chrono::steady_clock::time_point deadline_;
   Outcome result_;
 };
 
 }  // namespace
 
 bool Verifier::submit(const std::string& login, std::string password, Done done) {
-  return queue_.submit(std::make_unique<CheckTask>(*this, login, std::move(password), std::move(done)));
+  return queue_.submit(std::make_unique<CheckTask>(*this, login, std::move(password), std::move(done),
+                                                   std::chrono::steady_clock::now() + db_timeout_));
 }
 
 Outcome Verifier::check(const std::string& login, const std::string& password) {

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -58,7 +59,8 @@ class Verifier {
   // The databases are opened by the caller and used only under db_mu_ from then on.
   Verifier(std::unique_ptr<common::accounts::Lookup> accounts,
            std::unique_ptr<common::accounts::PasswordStore> passwords, std::string mail_directory,
-           std::size_t threads = kThreads, std::size_t max_waiting = kMaxWaiting);
+           std::size_t threads = kThreads, std::size_t max_waiting = kMaxWaiting,
+           std::chrono::milliseconds db_timeout = std::chrono::seconds(5));
   common::Status start(event_base* base) { return queue_.start(base); }
   // Checks on a worker; `done` then runs on the loop thread. False (nothing will be
   // called) when max_waiting checks are already waiting. The password is wiped.
@@ -78,7 +80,10 @@ class Verifier {
   std::unique_ptr<common::accounts::Lookup> accounts_;
   std::unique_ptr<common::accounts::PasswordStore> passwords_;
   std::string mail_directory_;
-  std::string dummy_hash_;  // checked for unknown users, so they cost the same time
+  std::string dummy_hash_;
+  // A check's database lookups end by this long after it was queued (common/pg/deadline.hpp),
+  // so that a hung database answers a temporary failure in time.
+  std::chrono::milliseconds db_timeout_;  // checked for unknown users, so they cost the same time
   common::accounts::AuthCache cache_;
   std::atomic<std::uint64_t> full_checks_{0}, cached_checks_{0};
   common::io::WorkQueue queue_;  // last: its workers use the members above

@@ -146,6 +146,7 @@ struct Config {
   std::string postgresql_conninfo;
   std::string postgresql_password_file;
   std::int64_t postgresql_cache_ttl = 0;
+  std::int64_t postgresql_timeout = 0;
 };
 
 // kEnum: one word out of KeyDef::choices, stored as the enum it names (parsed once here,

@@ -421,6 +421,10 @@ const std::vector<KeyDef>& keys() {
       {"postgresql_cache_ttl", Kind::kDuration, "5s", 0, 3600, "*",
        "longest time a node serves a cached account answer when a change notification is lost (0: no cache)",
        &Config::postgresql_cache_ttl, nullptr},
+      {"postgresql_timeout", Kind::kDuration, "5s", 1, 60, "*",
+       "longest wait for the database (a connect, or a lookup from when it was asked): then a temporary "
+       "failure",
+       &Config::postgresql_timeout, nullptr},
   };
   return table;
 }

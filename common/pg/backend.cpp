@@ -24,6 +24,7 @@ Result<Settings> settings(const config::Config& cfg) {
   if (!prepared()) return Status::error("PostgreSQL settings not prepared (internal error)");
   Settings s = *prepared();
   s.conninfo = cfg.postgresql_conninfo;
+  s.timeout_ms = static_cast<int>(cfg.postgresql_timeout * 1000);
   return s;
 }
 

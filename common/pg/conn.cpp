@@ -2,8 +2,12 @@
 #include "common/pg/conn.hpp"
 
 #include <libpq-fe.h>
+#include <poll.h>
+
+#include <cerrno>
 
 #include "common/log/log.hpp"
+#include "common/pg/deadline.hpp"
 #include "common/pg/rows.hpp"
 #include "common/pg/schema.hpp"
 
@@ -37,63 +41,152 @@ void Conn::drop(const std::string& why) {
   last_error_ = Status::error(why);
 }
 
+void Conn::ResultFree::operator()(PGresult* r) const { PQclear(r); }
+
+Conn::Clock::time_point Conn::step_deadline() const {
+  auto d = Clock::now() + std::chrono::milliseconds(s_.timeout_ms);
+  if (auto c = current_deadline(); c && *c < d) d = *c;
+  return d;
+}
+
+Status Conn::wait(short events, Clock::time_point deadline, const char* what) {
+  for (;;) {
+    int fd = PQsocket(c_);
+    if (fd < 0) return Status::error(std::string("PostgreSQL: no connection while ") + what);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0)
+      return Status::error(std::string("PostgreSQL: no answer in time (") + what + "; postgresql_timeout " +
+                           std::to_string(s_.timeout_ms) + " ms)");
+    pollfd p{fd, events, 0};
+    int n = ::poll(&p, 1, static_cast<int>(left));
+    if (n > 0) return Status::ok();
+    if (n < 0 && errno != EINTR) return Status::sys("poll (PostgreSQL)");
+  }
+}
+
+Conn::ResultPtr Conn::run(const std::string& sql, const std::vector<std::string>& params,
+                          Clock::time_point deadline, std::string* why) {
+  std::vector<const char*> p;
+  for (const auto& x : params) p.push_back(x.c_str());
+  // Without parameters, the simple protocol: a schema step is several statements.
+  int sent = p.empty() ? PQsendQuery(c_, sql.c_str())
+                       : PQsendQueryParams(c_, sql.c_str(), static_cast<int>(p.size()), nullptr, p.data(),
+                                           nullptr, nullptr, 0);
+  if (!sent) {
+    *why = one_line(PQerrorMessage(c_));
+    return nullptr;
+  }
+  for (;;) {  // non-blocking: the statement may not all fit in the socket at once
+    int f = PQflush(c_);
+    if (f == 0) break;
+    Status st =
+        f < 0 ? Status::error(one_line(PQerrorMessage(c_))) : wait(POLLIN | POLLOUT, deadline, "sending");
+    if (!st || !PQconsumeInput(c_)) {
+      *why = st ? one_line(PQerrorMessage(c_)) : st.message();
+      return nullptr;
+    }
+  }
+  ResultPtr last;
+  std::string error;
+  for (;;) {
+    while (PQisBusy(c_)) {
+      Status st = wait(POLLIN, deadline, "waiting for an answer");
+      if (!st || !PQconsumeInput(c_)) {
+        *why = st ? one_line(PQerrorMessage(c_)) : st.message();
+        return nullptr;
+      }
+    }
+    PGresult* r = PQgetResult(c_);
+    if (!r) break;
+    ExecStatusType t = PQresultStatus(r);
+    if (t != PGRES_TUPLES_OK && t != PGRES_COMMAND_OK && error.empty()) {
+      error = one_line(PQresultErrorMessage(r));
+      if (error.empty()) error = PQresStatus(t);
+    }
+    last.reset(r);
+  }
+  if (error.empty() && !last) error = "no result";
+  if (!error.empty()) {
+    *why = error;
+    return nullptr;
+  }
+  return last;
+}
+
 Status Conn::connect() {
   if (c_ && PQstatus(c_) == CONNECTION_OK) return Status::ok();
   if (c_) drop("PostgreSQL connection lost");
-  auto now = std::chrono::steady_clock::now();
-  if (last_attempt_ != std::chrono::steady_clock::time_point{} && now - last_attempt_ < kRetryInterval)
-    return last_error_;
+  auto now = Clock::now();
+  if (last_attempt_ != Clock::time_point{} && now - last_attempt_ < kRetryInterval) return last_error_;
+  auto deadline = step_deadline();
+  if (deadline <= now) return Status::error("PostgreSQL: no time left to connect (postgresql_timeout)");
   last_attempt_ = now;
   // Later entries win over the conninfo's own (expand_dbname): the role and password are
-  // Mailbag's; connect_timeout comes first so that the administrator's value wins.
-  std::vector<const char*> keys{"connect_timeout", "dbname", "user", "application_name"};
-  std::vector<const char*> values{"3", s_.conninfo.c_str(), s_.role.c_str(), s_.program.c_str()};
+  // Mailbag's. The connect runs asynchronously with our own deadline (libpq's
+  // connect_timeout applies only to its blocking connect).
+  std::vector<const char*> keys{"dbname", "user", "application_name"};
+  std::vector<const char*> values{s_.conninfo.c_str(), s_.role.c_str(), s_.program.c_str()};
   if (!s_.password.empty()) {
     keys.push_back("password");
     values.push_back(s_.password.c_str());
   }
   keys.push_back(nullptr);
   values.push_back(nullptr);
-  c_ = PQconnectdbParams(keys.data(), values.data(), 1);
-  if (!c_ || PQstatus(c_) != CONNECTION_OK) {
-    std::string why = "PostgreSQL: cannot connect as " + s_.role + ": " +
-                      one_line(c_ ? PQerrorMessage(c_) : "out of memory");
+  c_ = PQconnectStartParams(keys.data(), values.data(), 1);
+  std::string why;
+  if (!c_) {
+    why = "out of memory";
+  } else if (PQstatus(c_) == CONNECTION_BAD) {
+    why = one_line(PQerrorMessage(c_));
+  } else {
+    // libpq's loop: start as if the last poll said "writing".
+    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+    while (ps != PGRES_POLLING_OK) {
+      if (ps == PGRES_POLLING_FAILED) {
+        why = one_line(PQerrorMessage(c_));
+        break;
+      }
+      Status st = wait(ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline, "connecting");
+      if (!st) {
+        why = st.message().substr(std::string("PostgreSQL: ").size());
+        break;
+      }
+      ps = PQconnectPoll(c_);
+    }
+  }
+  if (why.empty() && PQsetnonblocking(c_, 1) != 0) why = one_line(PQerrorMessage(c_));
+  if (!why.empty()) {
+    why = "PostgreSQL: cannot connect as " + s_.role + ": " + why;
     drop(why);
     if (!logged_down_) log::error("%s (retried once a second)", why.c_str());
     logged_down_ = true;
     return last_error_;
   }
-  std::vector<std::string> setup{"SET statement_timeout = " + std::to_string(s_.statement_timeout_ms)};
+  std::vector<std::string> setup{"SET statement_timeout = " + std::to_string(s_.timeout_ms)};
   for (const auto& ch : channels_) setup.push_back("LISTEN " + ch);
-  for (const auto& sql : setup) {
-    PGresult* r = PQexec(c_, sql.c_str());
-    bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
-    std::string why = ok ? "" : one_line(PQerrorMessage(c_));
-    PQclear(r);
-    if (!ok) {
-      drop("PostgreSQL: " + sql + ": " + why);
-      log::error("%s", last_error_.message().c_str());
-      return last_error_;
+  if (s_.check_schema) setup.push_back("SELECT max(version) FROM schema_version");
+  for (std::size_t i = 0; i < setup.size(); ++i) {
+    ResultPtr r = run(setup[i], {}, deadline, &why);
+    if (r && s_.check_schema && i + 1 == setup.size()) {
+      // A schema of another version is refused, never guessed at: every lookup then
+      // fails (a temporary failure), and each re-connect checks again.
+      if (PQntuples(r.get()) != 1 || PQnfields(r.get()) != 1 || PQgetisnull(r.get(), 0, 0)) {
+        why = "PostgreSQL: schema_version has no row: run 'mailctl db init'";
+      } else {
+        auto v = parse_int(PQgetvalue(r.get(), 0, 0), "schema version");
+        if (!v || *v != kSchemaVersion)
+          why = "PostgreSQL: the database has schema version " +
+                (v ? std::to_string(*v) : "'" + v.message() + "'") + ", this Mailbag needs " +
+                std::to_string(kSchemaVersion) + " (run 'mailctl db migrate')";
+      }
+    } else if (!r) {
+      why = "PostgreSQL: " + setup[i] + ": " + why;
+      if (i + 1 == setup.size() && s_.check_schema) why += " (no schema: run 'mailctl db init')";
     }
-  }
-  if (s_.check_schema) {
-    PGresult* r = PQexec(c_, "SELECT max(version) FROM schema_version");
-    Status st = Status::ok();
-    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) != 1) {
-      st = Status::error("PostgreSQL: no schema_version table (" + one_line(PQerrorMessage(c_)) +
-                         "): run 'mailctl db init'");
-    } else {
-      auto v = PQgetisnull(r, 0, 0) ? Result<std::int64_t>(Status::error("no version row"))
-                                    : parse_int(PQgetvalue(r, 0, 0), "schema version");
-      if (!v || *v != kSchemaVersion)
-        st = Status::error("PostgreSQL: the database has schema version " +
-                           (v ? std::to_string(*v) : "'" + v.message() + "'") + ", this Mailbag needs " +
-                           std::to_string(kSchemaVersion) + " (run 'mailctl db migrate')");
-    }
-    PQclear(r);
-    if (!st) {
-      drop(st.message());
-      log::error("%s", st.message().c_str());
+    if (!why.empty()) {
+      drop(why);
+      if (!logged_down_) log::error("%s", last_error_.message().c_str());
+      logged_down_ = true;
       return last_error_;
     }
   }
@@ -105,39 +198,44 @@ Status Conn::connect() {
 
 Result<Rows> Conn::query(const std::string& sql, const std::vector<std::string>& params) {
   MB_TRY(connect());
-  std::vector<const char*> p;
-  for (const auto& x : params) p.push_back(x.c_str());
-  // Without parameters, the simple protocol: a schema step is several statements.
-  PGresult* r = p.empty() ? PQexec(c_, sql.c_str())
-                          : PQexecParams(c_, sql.c_str(), static_cast<int>(p.size()), nullptr, p.data(),
-                                         nullptr, nullptr, 0);
-  ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-    std::string why = "PostgreSQL: " + one_line(PQerrorMessage(c_));
-    PQclear(r);
-    if (PQstatus(c_) != CONNECTION_OK) {
+  auto deadline = step_deadline();
+  // Out of time already (the task waited too long): fail without touching the
+  // connection, which stays good for the next one.
+  if (deadline <= Clock::now())
+    return Status::error("PostgreSQL: no time left for the query (postgresql_timeout)");
+  std::string why;
+  ResultPtr r = run(sql, params, deadline, &why);
+  if (!r) {
+    why = "PostgreSQL: " + why;
+    bool timed_out = deadline <= Clock::now();
+    if (timed_out || PQstatus(c_) != CONNECTION_OK || PQisBusy(c_) ||
+        PQtransactionStatus(c_) == PQTRANS_ACTIVE) {
+      // The connection is lost or in an unknown state. After a timeout the server is
+      // hanging: the next attempt waits kRetryInterval, so that each lookup meanwhile
+      // fails at once instead of waiting out the timeout again. Otherwise the server may
+      // be back already: the next call tries at once.
       drop(why);
-      last_attempt_ = {};  // the server may be back already: the next call tries at once
+      last_attempt_ = timed_out ? Clock::now() : Clock::time_point{};
     }
-    static log::RateLimiter limit(std::chrono::seconds(10), 5);
+    thread_local log::RateLimiter limit(std::chrono::seconds(10), 5);
     if (limit.allow(why.substr(0, 80))) log::error("%s", why.c_str());
     return Status::error(why);
   }
   Rows rows;
-  int n = PQntuples(r), f = PQnfields(r);
+  int n = PQntuples(r.get()), f = PQnfields(r.get());
   rows.reserve(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) {
     Row row;
     row.reserve(static_cast<std::size_t>(f));
     for (int j = 0; j < f; ++j) {
-      if (PQgetisnull(r, i, j))
+      if (PQgetisnull(r.get(), i, j))
         row.emplace_back(std::nullopt);
       else
-        row.emplace_back(std::string(PQgetvalue(r, i, j), static_cast<std::size_t>(PQgetlength(r, i, j))));
+        row.emplace_back(
+            std::string(PQgetvalue(r.get(), i, j), static_cast<std::size_t>(PQgetlength(r.get(), i, j))));
     }
     rows.push_back(std::move(row));
   }
-  PQclear(r);
   return rows;
 }
 

@@ -1,13 +1,18 @@
 // One libpq connection to the shared PostgreSQL database (accounts_backend =
 // postgresql), as every Mailbag program holds it: connected on first use, re-connected
 // by itself after a failure (at most one attempt per kRetryInterval, so a database that
-// is down costs a fast error, not a wait per lookup), with a statement timeout so that
-// a slow database cannot stall a daemon's loop for long. Results come back as text
-// cells (rows.hpp decodes them); LISTEN notifications are collected without blocking.
+// is down costs a fast error, not a wait per lookup). Every connect and every statement
+// has a deadline kept on this side (libpq's asynchronous calls and poll()), so a
+// database that hangs (a stopped server, a dead link, a listener that never answers)
+// costs at most Settings::timeout_ms, or less when the caller's deadline
+// (deadline.hpp) is nearer; the connection is then dropped. The daemons never call it
+// on their event loop when it may wait (db_queue.hpp). Results come back as text cells
+// (rows.hpp decodes them); LISTEN notifications are collected without blocking.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +20,7 @@
 #include "common/result.hpp"
 
 typedef struct pg_conn PGconn;
+typedef struct pg_result PGresult;
 
 namespace common::pg {
 
@@ -32,7 +38,9 @@ struct Settings {
   std::string role;      // user= (role_for(program))
   std::string password;  // from postgresql_password_file ("" = none: peer, cert or trust)
   std::string program;   // application_name, for pg_stat_activity
-  int statement_timeout_ms = 5000;
+  // The longest a connect or one statement may take (postgresql_timeout); the server
+  // also gets it as its statement_timeout.
+  int timeout_ms = 5000;
   bool check_schema = true;  // refuse a database whose schema_version is not ours
 };
 
@@ -69,8 +77,21 @@ class Conn {
   bool invalidated();
 
  private:
+  using Clock = std::chrono::steady_clock;
+  struct ResultFree {
+    void operator()(PGresult* r) const;
+  };
+  using ResultPtr = std::unique_ptr<PGresult, ResultFree>;
   Status connect();
   void drop(const std::string& why);
+  // The time this step must end by: timeout_ms from now, or the caller's deadline.
+  Clock::time_point step_deadline() const;
+  // Waits until the socket is ready for `events` (POLLIN, POLLOUT) or `deadline`.
+  Status wait(short events, Clock::time_point deadline, const char* what);
+  // Sends one statement and collects its result within `deadline` (the last result of a
+  // multi-statement string, or the first error). Null with *why set on failure.
+  ResultPtr run(const std::string& sql, const std::vector<std::string>& params, Clock::time_point deadline,
+                std::string* why);
   Settings s_;
   PGconn* c_ = nullptr;
   std::vector<std::string> channels_;

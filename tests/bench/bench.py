@@ -29,6 +29,7 @@ import filtered  # noqa: E402
 import imap_logins  # noqa: E402
 import fsimage  # noqa: E402
 import peers  # noqa: E402
+import pg_backend  # noqa: E402
 import procstat  # noqa: E402
 import report  # noqa: E402
 import servers  # noqa: E402
@@ -58,8 +59,10 @@ def parse_args(argv):
     ap.add_argument("--queue", type=int, help="deferred messages (default 100000)")
     ap.add_argument("--filtered", type=int, help="4 KB messages per filtered round (default 1000)")
     ap.add_argument("--imap-logins", type=int, help="IMAP logins per round and server (default 2000)")
-    ap.add_argument("--only", default="smtp,pop3,sync,idle,queue,dkim,filtered,imap-logins",
-                    help="comma-separated parts to run: smtp,pop3,sync,idle,queue,dkim,filtered,imap-logins, and "
+    ap.add_argument("--postgresql", type=int, help="4 KB messages per PostgreSQL round (default 2000)")
+    ap.add_argument("--only", default="smtp,pop3,sync,idle,queue,dkim,filtered,imap-logins,postgresql",
+                    help="comma-separated parts to run: smtp,pop3,sync,idle,queue,dkim,filtered,imap-logins,"
+                    "postgresql, and "
                     "the optional profile and smtp-source (a cross-check of the load generator)")
     ap.add_argument("--profile", action="store_true",
                     help="also profile Mailbag over one 4 KB round with perf (part 'profile')")
@@ -72,6 +75,7 @@ def parse_args(argv):
     a.large = a.large or (300 if q else 1000)
     a.filtered = a.filtered or (300 if q else 1000)
     a.imap_logins = a.imap_logins or (300 if q else 2000)
+    a.postgresql = a.postgresql or (500 if q else 2000)
     a.pop3_per_user = a.pop3_per_user or (10 if q else 50)
     a.idle = a.idle if a.idle is not None else (2000 if q else 10000)
     a.queue = a.queue if a.queue is not None else (10000 if q else 100000)
@@ -537,6 +541,11 @@ class Bench:
                     self.a.rounds)
             except (Failure, RuntimeError, OSError) as e:
                 self.fail("imap-logins phase: %s" % e)
+        if "postgresql" in self.a.parts:
+            try:
+                self.results["postgresql"] = pg_backend.run(self, DOMAIN, USERS, self.a.postgresql, self.a.rounds)
+            except (Failure, RuntimeError, OSError) as e:
+                self.fail("postgresql phase: %s" % e)
         if "dkim" in self.a.parts:
             try:
                 self.results["dkim"] = dkim_signing_cost(self.a.build)

@@ -214,6 +214,17 @@ def table(res):
                   % (imap[0]["logins"], il.get("sessions", "?"), il.get("users", "?")))
         t.row("  logins/s", _median([r for r in imap if r["server"] == "mailbag"], "logins_per_s"),
               _median([r for r in imap if r["server"] == "dovecot"], "logins_per_s"), 0, target=("ratio", 0.5))
+    pgr = [r for r in rounds if r["phase"] == "postgresql"]
+    if pgr:
+        us = res.get("postgresql", {}).get("rcpt_us", {})
+        med = (lambda v: statistics.median(v) if v else None)
+        t.section("Accounts on PostgreSQL (Mailbag column) vs LMDB (peer column), per-node cache warm:")
+        t.row("  RCPT round trip us, one client", med(us.get("postgresql")), med(us.get("lmdb")), 0)
+        t.row("  RCPT round trip us, PostgreSQL cache miss", med(us.get("postgresql_miss")), med(us.get("lmdb")), 0)
+        t.row("  4 KB end-to-end messages/s", _median([r for r in pgr if r["server"] == "postgresql"], "e2e_per_s"),
+              _median([r for r in pgr if r["server"] == "lmdb"], "e2e_per_s"), 0, target=("ratio", 0.9))
+        t.row("  4 KB accepted messages/s", _median([r for r in pgr if r["server"] == "postgresql"], "accepted_per_s"),
+              _median([r for r in pgr if r["server"] == "lmdb"], "accepted_per_s"), 0)
     al = res.get("alone", {})
     if al:
         t.section("Mailbag alone:")

@@ -3,9 +3,11 @@ and pg_ctl from Debian's postgresql package, run as the unprivileged `postgres` 
 (or as ourselves when we are not root) in a temporary directory, listening on a Unix
 socket there and on a loopback port (password authentication, scram-sha-256, on TCP;
 trust on the socket, for the test's own superuser connection). Never a system service."""
+import contextlib
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 
@@ -56,6 +58,38 @@ class Postgres:
     def stop(self, mode="fast"):
         self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-m", mode, "-w", "stop"], check=False)
 
+    def _children(self, parent):
+        out = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                out.append(int(d))
+        return out
+
+    @contextlib.contextmanager
+    def frozen(self):
+        """Every process of this server stopped (SIGSTOP), the postmaster first so that it
+        forks no new backend: connections stay open and nothing answers, as with a hung
+        server or a dead network path. SIGCONT at the end."""
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            main = int(f.readline())
+        os.kill(main, signal.SIGSTOP)
+        pids = [main]
+        try:
+            for p in self._children(main):
+                os.kill(p, signal.SIGSTOP)
+                pids.append(p)
+            yield
+        finally:
+            for p in reversed(pids):
+                os.kill(p, signal.SIGCONT)
+
     def cleanup(self):
         self.stop("immediate")
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -93,4 +127,5 @@ class Postgres:
         return {"accounts_backend": "postgresql",
                 "postgresql_conninfo": "host=%s port=%d dbname=mailbag sslmode=disable" % (self.host, self.port),
                 "postgresql_password_file": self.password_file,
-                "postgresql_cache_ttl": ttl}
+                "postgresql_cache_ttl": ttl,
+                "postgresql_timeout": "2s"}

@@ -7,9 +7,13 @@ NOTIFY, not the TTL). The database's roles keep the daemons read-only. An LMDB
 installation exported and imported gives the same answers on PostgreSQL. With the database
 stopped in the middle of a small load (120 messages, kept small for CI), RCPT answers
 451 4.3.0, never 5xx, and once it is back every message that got 250 is delivered
-exactly once. One PostgreSQL and one pair of nodes serve the whole module."""
+exactly once. With the database hung (every server process stopped), the session whose
+lookup needs it gets 451 4.3.0 within postgresql_timeout while the other sessions of the
+same smtpd are answered at once. One PostgreSQL and one pair of nodes serve the whole
+module."""
 import os
 import re
+import select
 import subprocess
 import time
 
@@ -19,7 +23,7 @@ import harness
 from pg_support import PASSWORDS, Postgres, available
 from test_pop3 import POP3From, tls_context
 from test_relay import rcpt_codes
-from test_submission import source_ip
+from test_submission import raw, source_ip
 
 pytestmark = pytest.mark.skipif(not available(), reason="PostgreSQL 15 is not installed")
 
@@ -225,3 +229,72 @@ def test_database_stopped_mid_load_gives_451_and_loses_nothing(cluster):
     for m in nodes:
         assert "PostgreSQL" in m.logs("smtpd")
         m.check_alive()
+
+
+def test_a_hung_database_stalls_no_other_session(cluster):
+    """Every PostgreSQL process stopped (a hung server, a dead link: the connections stay
+    open and nothing answers). The session whose RCPT needs the database waits for it, at
+    most postgresql_timeout (2s here), and gets 451 4.3.0 (RFC 5321 4.2.5, 4.3.2: a
+    transient failure, never 5xx); meanwhile a second session on the same smtpd gets its
+    greeting, EHLO and NOOP answered at once. A POP3 login answers -ERR [SYS/TEMP]
+    (RFC 3206 4). Once the database answers again the same transaction goes on, and the
+    message that got 250 is delivered."""
+    a = cluster.a
+    user = "hang@" + DOMAIN
+    a.mailctl("user", "add", user, input="hang-secret\n")
+    first = raw(a, a.port)
+    assert first.reply()[0] == 220
+    assert first.cmd("EHLO one.example")[0] == 250
+    assert first.cmd("MAIL FROM:<s@example.net>")[0] == 250
+    with cluster.pg.frozen():
+        t0 = time.monotonic()
+        first.send(b"RCPT TO:<nobody-hang@example.test>\r\n")  # never asked before: not cached
+        second = raw(a, a.port)
+        assert second.reply()[0] == 220
+        assert second.cmd("EHLO two.example")[0] == 250
+        assert second.cmd("NOOP")[0] == 250
+        answered = time.monotonic() - t0
+        # The first session is still waiting for its lookup at this point.
+        assert not first.buf and not select.select([first.sock], [], [], 0)[0]
+        code, lines = first.reply()
+        waited = time.monotonic() - t0
+        down_login = pop_login(cluster.b, "demo@" + DOMAIN, "demo-secret")
+    assert answered < 1.0, answered
+    assert code == 451 and lines[0].startswith("4.3.0"), (code, lines)
+    assert 1.5 <= waited < 4.0, waited
+    assert "[SYS/TEMP]" in str(down_login), down_login
+    assert second.cmd("QUIT")[0] == 221
+    # The database answers again (the dropped connection is re-made a second later).
+    for _ in harness.deadline_loop(10, "RCPT accepted after the database came back"):
+        code = first.cmd("RCPT TO:<%s>" % user)[0]
+        if code == 250:
+            break
+        assert code == 451, code
+    assert first.cmd("DATA")[0] == 354
+    assert first.cmd(b"Subject: after the hang\r\n\r\nx\r\n.")[0] == 250
+    first.cmd("QUIT")
+    files = cluster.wait_files(user, 1)
+    assert len(files) == 1 and b"Subject: after the hang" in open(files[0], "rb").read()
+    assert "no answer in time" in a.logs("smtpd")
+    for m in (cluster.a, cluster.b):
+        m.check_alive()
+
+
+def test_a_schema_changed_under_a_running_node_is_refused_at_its_reconnect(cluster):
+    """The schema version is checked at every (re)connect: a node whose connection is cut
+    while the database has another schema refuses to guess (451 4.3.0 and a clear log
+    line), and goes on by itself once the schema is right again."""
+    pg = cluster.pg
+    assert rcpt_codes(cluster.a, ["demo@" + DOMAIN])[0][0] == 250
+    pg.psql("UPDATE schema_version SET version = 99")
+    try:
+        pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'mailbag_reader'")
+        for _ in harness.deadline_loop(5, "451 after the reconnect"):
+            if rcpt_codes(cluster.a, ["nobody-schema@" + DOMAIN])[0][0] == 451:
+                break
+        assert "the database has schema version 99, this Mailbag needs 1" in cluster.a.logs("smtpd")
+    finally:
+        pg.psql("UPDATE schema_version SET version = 1")
+    for _ in harness.deadline_loop(5, "answers again"):
+        if rcpt_codes(cluster.a, ["nobody-schema@" + DOMAIN])[0][0] == 550:
+            break
