@@ -337,9 +337,11 @@ install: all
 	  > $(DESTDIR)$(IFUPDIR)/mailbag && chmod 0755 $(DESTDIR)$(IFUPDIR)/mailbag
 	install -m 0755 $(DESTDIR)$(IFUPDIR)/mailbag $(DESTDIR)$(NMDISPATCHDIR)/50-mailbag
 	install -m 0644 relayctl/mailbag-relayctl-expire.timer $(DESTDIR)$(UNITDIR)/mailbag-relayctl-expire.timer
+	install -m 0644 mailctl/mailbag-tlsrpt.timer $(DESTDIR)$(UNITDIR)/mailbag-tlsrpt.timer
 	install -d -m 0755 $(DESTDIR)$(EXAMPLEDIR)
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFIG@|$(CONFDIR)/mailbag.conf|g' relayctl/mailbag-relayctl.cron.in \
-	  > $(DESTDIR)$(EXAMPLEDIR)/cron.d-mailbag-relayctl && chmod 0644 $(DESTDIR)$(EXAMPLEDIR)/cron.d-mailbag-relayctl
+	@set -e; for c in relayctl/mailbag-relayctl.cron.in mailctl/mailbag-tlsrpt.cron.in; do n=$$(basename $$c .cron.in); \
+	  sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFIG@|$(CONFDIR)/mailbag.conf|g' $$c > $(DESTDIR)$(EXAMPLEDIR)/cron.d-$$n; \
+	  chmod 0644 $(DESTDIR)$(EXAMPLEDIR)/cron.d-$$n; echo "install $(DESTDIR)$(EXAMPLEDIR)/cron.d-$$n"; done
 	@set -e; if [ -e $(BUILD)/bin/sendmail ] && [ "$(SBINDIR)" != "$(MTALINKDIR)" ]; then \
 	  install -d -m 0755 $(DESTDIR)$(MTALINKDIR); for n in sendmail newaliases; do l=$(DESTDIR)$(MTALINKDIR)/$$n; \
 	    if [ -L $$l ] && [ "$$(readlink $$l)" = "$(SBINDIR)/sendmail" ]; then :; \

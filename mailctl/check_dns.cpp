@@ -24,7 +24,7 @@
 #include "mailctl/args.hpp"
 #include "mailctl/dns_lookup.hpp"
 #include "mailctl/dns_report.hpp"
-#include "mailctl/https_get.hpp"
+#include "mailctl/https_client.hpp"
 #include "mailctl/tlsa.hpp"
 
 namespace mailctl {
@@ -137,9 +137,9 @@ void Checker::sts() {
   std::vector<std::string> ips;
   for (bool v6 : {false, true})
     for (const auto& ip : addresses(ask(host, v6 ? kTypeAaaa : kTypeA), v6)) ips.push_back(ip);
-  auto raw =
-      https_get(ips, host, delivery::remote::sts_policy_request(host), ca_file_, kCheckDnsTimeoutSeconds,
-                delivery::remote::kHttpMaxHeader + delivery::remote::kStsMaxPolicy);
+  auto raw = https_request(ips, host, 443, delivery::remote::sts_policy_request(host), ca_file_,
+                           kCheckDnsTimeoutSeconds,
+                           delivery::remote::kHttpMaxHeader + delivery::remote::kStsMaxPolicy);
   if (raw)
     s.response = std::move(*raw);
   else

@@ -12,11 +12,14 @@
 #include "common/privsep/as_user.hpp"
 #include "common/spool/queue_id.hpp"
 #include "common/spool/submit.hpp"
+#include "common/tlsrpt/https.hpp"
 #include "common/tlsrpt/report.hpp"
 #include "common/tlsrpt/store.hpp"
 #include "common/tlsrpt/txt.hpp"
+#include "delivery/remote/http_response.hpp"
 #include "mailctl/args.hpp"
 #include "mailctl/dns_lookup.hpp"
+#include "mailctl/https_client.hpp"
 
 namespace mailctl {
 
@@ -27,12 +30,15 @@ namespace {
 
 constexpr int kDnsTimeout = 10;
 constexpr int kSubmitTimeoutMs = 30 * 1000;
+constexpr int kPostTimeout = 30;                   // seconds per step of an https: POST
+constexpr std::size_t kPostAnswerMax = 64 * 1024;  // what is read of the answer
 
-// Where a domain wants its reports: the addresses, none (no or a bad record), or a
-// temporary failure.
+// Where a domain wants its reports: the addresses and https: URIs, none (no or a bad
+// record), or a temporary failure.
 struct Rua {
   bool temporary = false;
   std::vector<std::string> mailto;
+  std::vector<std::string> https;
   std::string why;
 };
 
@@ -53,8 +59,37 @@ Rua rua_of(DnsClient& dns, const std::string& domain) {
     return r;
   }
   r.mailto = rec->mailto;
-  if (r.mailto.empty()) r.why = "_smtp._tls." + domain + ": no mailto: address (https: reports are not sent)";
+  std::string unusable;
+  for (const auto& uri : rec->https) {
+    if (auto t = tlsrpt::parse_https_uri(uri))
+      r.https.push_back(uri);
+    else
+      unusable += "; " + uri + ": " + t.message();
+  }
+  if (r.mailto.empty() && r.https.empty())
+    r.why = "_smtp._tls." + domain + ": no mailto: or https: address we can use" + unusable;
   return r;
+}
+
+// RFC 8460 5.4: the report POSTed to an https: URI, the server's certificate verified
+// for its name; taken when the answer is 2xx.
+Status post(DnsClient& dns, const std::string& uri, const std::string& ca_file, const std::string& gz) {
+  auto t = tlsrpt::parse_https_uri(uri);
+  if (!t) return t.status();
+  std::vector<std::string> ips;
+  for (bool v6 : {false, true}) {
+    DnsAnswer a = dns.query(t->host, v6 ? kTypeAaaa : kTypeA);
+    std::vector<std::string_view> raw(a.rdata.begin(), a.rdata.end());
+    for (auto& ip : common::dns::decode_addresses(raw, v6)) ips.push_back(std::move(ip));
+  }
+  auto raw = https_request(ips, t->host, t->port, tlsrpt::report_post_request(*t, gz), ca_file, kPostTimeout,
+                           kPostAnswerMax);
+  if (!raw) return raw.status();
+  auto resp = delivery::remote::parse_http_response(*raw);
+  if (!resp) return Status::error("the answer is not HTTP: " + resp.message());
+  if (resp->status < 200 || resp->status > 299)
+    return Status::error("the server answered " + std::to_string(resp->status));
+  return Status::ok();
 }
 
 Status submit(const Context& ctx, const std::string& qid, const std::string& from,
@@ -123,7 +158,7 @@ Status send_all(Context& ctx, bool include_today, int* sent) {
                      rua.why.c_str());
         continue;
       }
-      if (rua.mailto.empty()) {
+      if (rua.mailto.empty() && rua.https.empty()) {
         std::fprintf(ctx.out, "%s %s: %s; no report\n", c.day.c_str(), domain.c_str(),
                      common::log::printable(rua.why, 300).c_str());
         continue;
@@ -138,20 +173,40 @@ Status send_all(Context& ctx, bool include_today, int* sent) {
       info.unique = common::spool::new_queue_id();
       auto gz = tlsrpt::gzip(tlsrpt::report_json(info, domain, policies));
       if (!gz) return gz.status();
-      std::string msg = tlsrpt::report_message(info, domain, rua.mailto, *gz);
-      Status st = submit(ctx, info.unique, from_addr->str(), rua.mailto, msg);
+      // Every address gets the report; the day is done for the domain once one of them
+      // took it (a report is not worth duplicates: the others are told in the output).
+      std::string to;
+      Status st = Status::ok();
+      if (!rua.mailto.empty()) {
+        std::string msg = tlsrpt::report_message(info, domain, rua.mailto, *gz);
+        st = submit(ctx, info.unique, from_addr->str(), rua.mailto, msg);
+        if (st)
+          for (const auto& a : rua.mailto) to += (to.empty() ? "" : ", ") + a;
+        else
+          std::fprintf(ctx.out, "%s %s: report not queued: %s\n", c.day.c_str(), domain.c_str(),
+                       st.message().c_str());
+      }
+      for (const auto& uri : rua.https) {
+        Status p = post(**dns, uri, cfg.smtp_tls_ca_file, *gz);
+        if (p) {
+          to += (to.empty() ? "" : ", ") + uri;
+        } else {
+          std::fprintf(ctx.out, "%s %s: report not posted to %s: %s\n", c.day.c_str(), domain.c_str(),
+                       common::log::printable(uri, 300).c_str(),
+                       common::log::printable(p.message(), 300).c_str());
+          if (st) st = p;
+        }
+      }
       std::int64_t ok = 0, failed = 0;
       for (const auto& [p, n] : policies) ok += n.successes, failed += n.failures;
-      if (!st) {
+      if (to.empty()) {
         retry.insert(domain);
-        std::fprintf(ctx.out, "%s %s: report not queued: %s; kept for the next run\n", c.day.c_str(),
-                     domain.c_str(), st.message().c_str());
+        std::fprintf(ctx.out, "%s %s: no report delivered; kept for the next run\n", c.day.c_str(),
+                     domain.c_str());
         result = st;
         continue;
       }
       ++*sent;
-      std::string to;
-      for (const auto& a : rua.mailto) to += (to.empty() ? "" : ", ") + a;
       std::fprintf(ctx.out, "%s %s: report %s to %s (%zu polic%s, %lld successful, %lld failed sessions)\n",
                    c.day.c_str(), domain.c_str(), info.unique.c_str(), to.c_str(), policies.size(),
                    policies.size() == 1 ? "y" : "ies", static_cast<long long>(ok),

@@ -1,6 +1,7 @@
 # make install.
 #   - Staged (DESTDIR): the binaries, man pages, one systemd unit per daemon plus
-#     mailbag.target, the relay database's expiry timer (and a cron.d example), links
+#     mailbag.target, the relay database's expiry timer and the daily TLS reports' timer
+#     (each with a cron.d example), links
 #     for sendmail and newaliases in /usr/sbin, and a commented example configuration,
 #     with their modes; a second run changes nothing and keeps an edited configuration.
 #   - For real, as root, inside a private mount namespace (unshare -m) whose /etc,
@@ -34,6 +35,8 @@ UNITS = ("mailbag-smtpd.service", "mailbag-queue-manager.service", "mailbag-loca
          "mailbag.target")
 # The relay database's expiry: a oneshot service and its timer, started with the target.
 EXPIRE_UNITS = ("mailbag-relayctl-expire.service", "mailbag-relayctl-expire.timer")
+# The daily TLS reports (RFC 8460): the same, once a day.
+TLSRPT_UNITS = ("mailbag-tlsrpt.service", "mailbag-tlsrpt.timer")
 MAN = ("man5/mailbag.conf.5", "man5/mailbag-queue.5", "man7/mailbag.7", "man7/mailbag-ipc.7", "man8/smtpd.8",
        "man8/queue-manager.8", "man8/local.8", "man8/remote.8", "man8/pop3d.8", "man8/mailctl.8",
        "man8/relayctl.8", "man8/sendmail.8", "man8/checks.8", "man8/dkim.8", "man8/mailbag-auth.8",
@@ -85,7 +88,7 @@ def test_staged_install_is_complete_and_idempotent(tmp_path):
         st = os.stat(os.path.join(dest, "usr/local/share/man", m))
         assert stat.S_IMODE(st.st_mode) == 0o644, m
     units = os.path.join(dest, "etc/systemd/system")
-    assert sorted(os.listdir(units)) == sorted(UNITS + EXPIRE_UNITS)
+    assert sorted(os.listdir(units)) == sorted(UNITS + EXPIRE_UNITS + TLSRPT_UNITS)
     expire = open(os.path.join(units, EXPIRE_UNITS[0])).read()
     assert "ExecStart=/usr/local/sbin/relayctl -c /etc/mailbag/mailbag.conf expire\n" in expire
     assert "OnCalendar=*:0/5\n" in open(os.path.join(units, EXPIRE_UNITS[1])).read()
@@ -93,6 +96,11 @@ def test_staged_install_is_complete_and_idempotent(tmp_path):
     # programs look for them (nothing there in the stage: links are made).
     cron = open(os.path.join(dest, "usr/local/share/doc/mailbag/examples/cron.d-mailbag-relayctl")).read()
     assert "*/5 * * * * root /usr/local/sbin/relayctl -c /etc/mailbag/mailbag.conf expire\n" in cron
+    tlsrpt = open(os.path.join(units, TLSRPT_UNITS[0])).read()
+    assert "ExecStart=/usr/local/sbin/mailctl -c /etc/mailbag/mailbag.conf tlsrpt send\n" in tlsrpt
+    assert "OnCalendar=*-*-* 00:15:00 UTC\n" in open(os.path.join(units, TLSRPT_UNITS[1])).read()
+    cron = open(os.path.join(dest, "usr/local/share/doc/mailbag/examples/cron.d-mailbag-tlsrpt")).read()
+    assert "15 0 * * * root /usr/local/sbin/mailctl -c /etc/mailbag/mailbag.conf tlsrpt send\n" in cron
     for n in ("sendmail", "newaliases"):
         assert os.readlink(os.path.join(dest, "usr/sbin", n)) == "/usr/local/sbin/sendmail", n
     for u in UNITS:
@@ -113,7 +121,7 @@ def test_staged_install_is_complete_and_idempotent(tmp_path):
         assert "SystemCallFilter=@system-service\n" in text and "UMask=0007\n" in text, u
     if shutil.which("systemd-analyze"):
         # systemd's own rating of the sandbox: "OK" (below 5 on its 0-10 exposure scale).
-        for u in UNITS[:-1] + EXPIRE_UNITS[:1]:
+        for u in UNITS[:-1] + EXPIRE_UNITS[:1] + TLSRPT_UNITS[:1]:
             r = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager",
                                 os.path.join(units, u)], capture_output=True, text=True)
             line = [ln for ln in r.stdout.splitlines() if "Overall exposure level" in ln]
@@ -128,7 +136,7 @@ def test_staged_install_is_complete_and_idempotent(tmp_path):
         assert "@" not in text, (hook, "unsubstituted placeholder")
         assert "/usr/local/sbin/mailctl" in text and "/etc/mailbag/mailbag.conf" in text, hook
     target = open(os.path.join(units, "mailbag.target")).read()
-    for u in UNITS[:-1] + EXPIRE_UNITS[1:]:
+    for u in UNITS[:-1] + EXPIRE_UNITS[1:] + TLSRPT_UNITS[1:]:
         assert u in target, u
     conf = os.path.join(dest, "etc/mailbag/mailbag.conf")
     text = open(conf).read()
@@ -224,7 +232,7 @@ def modes():
             m[path] = str(e)
     return m
 out["modes1"] = modes()
-units = ["/etc/systemd/system/" + u for u in ti.UNITS + ti.EXPIRE_UNITS]
+units = ["/etc/systemd/system/" + u for u in ti.UNITS + ti.EXPIRE_UNITS + ti.TLSRPT_UNITS]
 out["verify"] = run("systemd-analyze", "verify", *units)
 
 # Run what was installed, with the installed configuration (plus what a test needs).

@@ -5,14 +5,18 @@
 # `mailctl tlsrpt send --today` finds the domain's `_smtp._tls` TXT record and queues
 # the report, which travels to the rua mailbox at the same Postfix. The test parses the
 # gzip'd JSON attachment and checks the policies, counts and the result type, the
-# RFC 8460 5.3 header fields, and that the report carries a DKIM signature.
+# RFC 8460 5.3 header fields, and that the report carries a DKIM signature. The record
+# also names an https: address, which gets the same report by POST (RFC 8460 5.4).
 import email
 import gzip
+import http.server
 import json
 import os
 import re
 import shutil
+import ssl
 import tempfile
+import threading
 import time
 
 import pytest
@@ -30,12 +34,61 @@ pytestmark = [
 ]
 
 DOMAIN = "sts.test"
+REPORT_HOST = "reports." + DOMAIN
+REPORT_URI = "https://%s:8443/v1/tlsrpt" % REPORT_HOST
 
 
-def records(pf, web, mx, sts_id):
+class ReportServer:
+    """HTTPS on a loopback address, port 8443, for REPORT_HOST with a certificate from
+    `ca`: keeps every POST (path, Content-Type, body) and answers `status`."""
+
+    def __init__(self, ca, directory):
+        self.ip = harness.unique_loopback()
+        self.cert, self.key = harness.make_signed_cert(directory, ca, REPORT_HOST, stem="reports")
+        self.status = 200
+        self.posts = []
+        self.httpd = None
+
+    def start(self):
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                owner.posts.append((self.path, self.headers.get("Content-Type"), body))
+                self.send_response(owner.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer((self.ip, 8443), Handler)
+        self.httpd.daemon_threads = True
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert, self.key)
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.httpd:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
+
+
+def records(pf, web, rs, mx, sts_id, rua="mailto:reports@%s,%s" % (DOMAIN, REPORT_URI)):
     return ["%s. 1 MX 10 %s." % (DOMAIN, mx), "%s. A %s" % (mx, pf.ip), "mta-sts.%s. A %s" % (DOMAIN, web.ip),
-            '_mta-sts.%s. 1 TXT "v=STSv1; id=%s"' % (DOMAIN, sts_id),
-            '_smtp._tls.%s. TXT "v=TLSRPTv1; rua=mailto:reports@%s"' % (DOMAIN, DOMAIN)]
+            "%s. A %s" % (REPORT_HOST, rs.ip), '_mta-sts.%s. 1 TXT "v=STSv1; id=%s"' % (DOMAIN, sts_id),
+            '_smtp._tls.%s. TXT "v=TLSRPTv1; rua=%s"' % (DOMAIN, rua)]
+
+
+def restart_with(dns, new_records):
+    dns.stop()
+    os.makedirs(dns.dir, exist_ok=True)
+    dns.records = new_records
+    dns.start()
 
 
 def test_sessions_are_counted_and_the_daily_report_is_mailed(make_mailbag, peers):
@@ -48,7 +101,8 @@ def test_sessions_are_counted_and_the_daily_report_is_mailed(make_mailbag, peers
         pf.extra.update({"smtpd_tls_cert_file": cert, "smtpd_tls_key_file": key, "smtpd_tls_security_level": "may"})
         peers(pf.start())
         web = peers(PolicyServer(ca, tmp).start())
-        dns = peers(Unbound([DOMAIN], records(pf, web, "mx.sts.test", "1")).start())
+        rs = peers(ReportServer(ca, tmp).start())
+        dns = peers(Unbound([DOMAIN], records(pf, web, rs, "mx.sts.test", "1")).start())
         m = sender_mailbag(make_mailbag, dns, smtp_tls_ca_file=ca[0])
         m.mailctl("dkim", "generate", "example.test", "--selector", "r1")
         m.start_daemon("dkim")
@@ -71,10 +125,7 @@ def test_sessions_are_counted_and_the_daily_report_is_mailed(make_mailbag, peers
         # Mode testing, and the MX is now mx2.sts.test, a name the certificate does not
         # carry: delivered, and counted as a failure.
         web.body = policy_text(mode="testing", mx=("*.sts.test",))
-        dns.stop()
-        os.makedirs(dns.dir, exist_ok=True)
-        dns.records = records(pf, web, "mx2.sts.test", "2")
-        dns.start()
+        restart_with(dns, records(pf, web, rs, "mx2.sts.test", "2"))
         time.sleep(1.5)  # the old answers' TTL
         qid2 = send("tlsrpt-mismatch", 2)
         remote_log_line(m, r"%s: tls-report: sts\.test: sts policy, mx2\.sts\.test\[%s\]: failure, "
@@ -85,7 +136,8 @@ def test_sessions_are_counted_and_the_daily_report_is_mailed(make_mailbag, peers
         # Nothing before today: without --today nothing is sent.
         assert "no TLS sessions recorded" in m.mailctl("tlsrpt", "send").stdout
         out = m.mailctl("tlsrpt", "send", "--today").stdout
-        assert re.search(r"sts\.test: report \S+ to reports@sts\.test \(2 policies, 1 successful, 1 failed", out), out
+        assert re.search(r"sts\.test: report \S+ to reports@sts\.test, %s \(2 policies, 1 successful, 1 failed"
+                         % re.escape(REPORT_URI), out), out
         pf.wait_for_messages("reports", 1, timeout=60, check=m.check_alive)
         raw = pf.maildir_messages("reports")[0]
         msg = email.message_from_bytes(raw)
@@ -120,8 +172,34 @@ def test_sessions_are_counted_and_the_daily_report_is_mailed(make_mailbag, peers
         assert bad["failure-details"] == [{"result-type": "certificate-host-mismatch",
                                            "receiving-mx-hostname": "mx2.sts.test", "receiving-ip": pf.ip,
                                            "failed-session-count": 1}]
+        # RFC 8460 5.4: the same report, POSTed to the https: address.
+        assert len(rs.posts) == 1
+        path, ctype, body = rs.posts[0]
+        assert (path, ctype) == ("/v1/tlsrpt", "application/tlsrpt+gzip")
+        assert json.loads(gzip.decompress(body)) == report
         # The sent day is gone; the report's own delivery started a new file.
         assert not any(f.endswith(".sending") for f in os.listdir(os.path.join(m.spool, "tlsrpt")))
+
+        # An https: address alone that does not take the report (a 503): the day is kept
+        # and the run says so (EX_TEMPFAIL); the next run delivers it.
+        # (The report itself went over the connection still open: one more session.)
+        for _ in harness.deadline_loop(30, "the idle connection to Postfix closed"):
+            if pf.log().count("disconnect from") >= 3:
+                break
+        send("tlsrpt-again", 3)
+        assert os.listdir(os.path.join(m.spool, "tlsrpt"))
+        restart_with(dns, records(pf, web, rs, "mx2.sts.test", "2", rua=REPORT_URI))
+        rs.status = 503
+        r = m.mailctl("tlsrpt", "send", "--today", check=False)
+        assert r.returncode == 75, r.stdout + r.stderr
+        assert "report not posted to %s: the server answered 503" % REPORT_URI in r.stdout, r.stdout
+        assert "sts.test: no report delivered; kept for the next run" in r.stdout, r.stdout
+        assert os.listdir(os.path.join(m.spool, "tlsrpt"))
+        rs.status = 200
+        out = m.mailctl("tlsrpt", "send", "--today").stdout
+        assert re.search(r"sts\.test: report \S+ to %s \(1 policy" % re.escape(REPORT_URI), out), out
+        assert len(rs.posts) == 3
+        assert json.loads(gzip.decompress(rs.posts[2][2]))["policies"][0]["policy"]["policy-domain"] == DOMAIN
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

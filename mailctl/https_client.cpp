@@ -1,6 +1,6 @@
-// Implementation of check-dns's blocking HTTPS GET (see https_get.hpp).
+// Implementation of mailctl's blocking HTTPS exchange (see https_client.hpp).
 // UNTRUSTED: the bytes read are only collected, bounded, for the HTTP parser.
-#include "mailctl/https_get.hpp"
+#include "mailctl/https_client.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,6 +11,7 @@
 #include <sys/time.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 
@@ -23,18 +24,18 @@ using common::Status;
 
 namespace {
 
-common::Result<common::io::UniqueFd> connect_to(const std::string& ip, int timeout) {
+common::Result<common::io::UniqueFd> connect_to(const std::string& ip, int port, int timeout) {
   sockaddr_storage ss{};
   socklen_t len = 0;
   auto* a4 = reinterpret_cast<sockaddr_in*>(&ss);
   auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
   if (inet_pton(AF_INET, ip.c_str(), &a4->sin_addr) == 1) {
     a4->sin_family = AF_INET;
-    a4->sin_port = htons(443);
+    a4->sin_port = htons(static_cast<std::uint16_t>(port));
     len = sizeof *a4;
   } else if (inet_pton(AF_INET6, ip.c_str(), &a6->sin6_addr) == 1) {
     a6->sin6_family = AF_INET6;
-    a6->sin6_port = htons(443);
+    a6->sin6_port = htons(static_cast<std::uint16_t>(port));
     len = sizeof *a6;
   } else {
     return Status::error("not an address: " + ip);
@@ -46,13 +47,13 @@ common::Result<common::io::UniqueFd> connect_to(const std::string& ip, int timeo
   ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0)
-    return Status::sys("connect to " + ip + ":443");
+    return Status::sys("connect to " + ip + ":" + std::to_string(port));
   return fd;
 }
 
-common::Result<std::string> get_from(SSL_CTX* ctx, const std::string& ip, const std::string& host,
+common::Result<std::string> exchange(SSL_CTX* ctx, const std::string& ip, const std::string& host, int port,
                                      const std::string& request, int timeout, std::size_t max) {
-  auto fd = connect_to(ip, timeout);
+  auto fd = connect_to(ip, port, timeout);
   if (!fd) return fd.status();
   SSL* ssl = SSL_new(ctx);
   if (!ssl) return Status::error("SSL_new: " + common::tls::last_error());
@@ -95,15 +96,15 @@ common::Result<std::string> get_from(SSL_CTX* ctx, const std::string& ip, const 
 
 }  // namespace
 
-common::Result<std::string> https_get(const std::vector<std::string>& ips, const std::string& host,
-                                      const std::string& request, const std::string& ca_file,
-                                      int timeout_seconds, std::size_t max) {
+common::Result<std::string> https_request(const std::vector<std::string>& ips, const std::string& host,
+                                          int port, const std::string& request, const std::string& ca_file,
+                                          int timeout_seconds, std::size_t max) {
   auto ctx = common::tls::client_context(true, ca_file);
   if (!ctx) return Status::error("no CA store: " + ctx.message());
   if (ips.empty()) return Status::error(host + " has no address");
   Status last = Status::error("no address tried");
   for (const auto& ip : ips) {
-    auto r = get_from(ctx->get(), ip, host, request, timeout_seconds, max);
+    auto r = exchange(ctx->get(), ip, host, port, request, timeout_seconds, max);
     if (r) return r;
     last = r.status();
   }
