@@ -13,15 +13,14 @@ import http.server
 import os
 import re
 import shutil
-import ssl
 import tempfile
-import threading
 import time
 
 import pytest
 
 import harness
 import remote_peers
+from https_peer import HttpsPeer
 from messages import make_message
 from remote_peers import Postfix, Unbound, inject, peers, remote_log_line, sender_mailbag  # noqa: F401
 
@@ -41,20 +40,18 @@ def policy_text(mode="enforce", mx=(MX,), max_age=86400):
         mode, "".join("mx: %s\r\n" % m for m in mx), max_age)
 
 
-class PolicyServer:
+class PolicyServer(HttpsPeer):
     """HTTPS on `ip`:443 for POLICY_HOST with a certificate from `ca`. What it answers
     is set through the attributes: body, content_type, status, location, delay."""
 
     def __init__(self, ca, directory):
-        self.ip = harness.unique_loopback()
-        self.cert, self.key = harness.make_signed_cert(directory, ca, POLICY_HOST, stem="policy")
+        super().__init__(ca, directory, POLICY_HOST, 443, "policy")
         self.body = policy_text()
         self.content_type = "text/plain"
         self.status = 200
         self.location = None
         self.delay = 0
         self.requests = 0
-        self.httpd = None
 
     def start(self):
         owner = self
@@ -80,19 +77,7 @@ class PolicyServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer((self.ip, 443), Handler)
-        self.httpd.daemon_threads = True
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.cert, self.key)
-        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        if self.httpd:
-            self.httpd.shutdown()
-            self.httpd.server_close()
-            self.httpd = None
+        return self.serve(Handler)
 
 
 class Setup:

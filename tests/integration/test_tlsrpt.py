@@ -14,15 +14,14 @@ import json
 import os
 import re
 import shutil
-import ssl
 import tempfile
-import threading
 import time
 
 import pytest
 
 import harness
 import remote_peers
+from https_peer import HttpsPeer
 from messages import make_message
 from remote_peers import Postfix, Unbound, inject, peers, remote_log_line, sender_mailbag  # noqa: F401
 from test_mta_sts import PolicyServer, policy_text
@@ -38,16 +37,14 @@ REPORT_HOST = "reports." + DOMAIN
 REPORT_URI = "https://%s:8443/v1/tlsrpt" % REPORT_HOST
 
 
-class ReportServer:
+class ReportServer(HttpsPeer):
     """HTTPS on a loopback address, port 8443, for REPORT_HOST with a certificate from
     `ca`: keeps every POST (path, Content-Type, body) and answers `status`."""
 
     def __init__(self, ca, directory):
-        self.ip = harness.unique_loopback()
-        self.cert, self.key = harness.make_signed_cert(directory, ca, REPORT_HOST, stem="reports")
+        super().__init__(ca, directory, REPORT_HOST, 8443, "reports")
         self.status = 200
         self.posts = []
-        self.httpd = None
 
     def start(self):
         owner = self
@@ -63,19 +60,7 @@ class ReportServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer((self.ip, 8443), Handler)
-        self.httpd.daemon_threads = True
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.cert, self.key)
-        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        if self.httpd:
-            self.httpd.shutdown()
-            self.httpd.server_close()
-            self.httpd = None
+        return self.serve(Handler)
 
 
 def records(pf, web, rs, mx, sts_id, rua="mailto:reports@%s,%s" % (DOMAIN, REPORT_URI)):
