@@ -22,7 +22,7 @@ conf=$run/mailbag.conf
 say() { printf '%s\n' "$*"; }
 die() { printf 'run-demo: %s\n' "$*" >&2; exit 1; }
 
-for p in mailctl mailbag-tlskey mailbag-auth queue-manager local remote smtpd pop3d; do
+for p in mailctl mailbag-tlskey mailbag-auth queue-manager local remote dkim smtpd pop3-mailbox pop3d; do
   [ -x "$bin/$p" ] || die "missing $bin/$p (build it first: make)"
 done
 command -v openssl >/dev/null || die "openssl is needed for the demo certificate (apt-get install openssl)"
@@ -193,10 +193,15 @@ start queue-manager
 wait_for "the queue manager's socket" unix_socket_up "$run/spool/private/submit"
 start local
 start remote
+# The DKIM signer: idle until `mailctl dkim generate` gives a domain a key.
+start dkim
 # The built-in checks (checks(8)): idle until mailbag.conf turns one on (spf_check = yes, ...).
 [ -x "$bin/checks" ] && start checks
 start smtpd
 wait_for "smtpd on $addr:$port" tcp_up
+# pop3d hands every login to the mailbox process, which opens only that user's Maildir.
+start pop3-mailbox
+wait_for "the POP3 mailbox process's socket" unix_socket_up "$run/spool/private/pop3-mailbox"
 start pop3d
 pop3_port=$(sed -n 's/^pop3_listen *= *[^:]*:\([0-9]*\).*/\1/p' "$conf")
 pop3_up() { (exec 3<>"/dev/tcp/$addr/$pop3_port"); }
@@ -250,7 +255,7 @@ fi
 cat <<EOF
 
 Mailbag demo server is running on $addr:$port
-  (${names[*]}: pids ${pids[*]}$( [ "$(id -u)" = 0 ] && echo "; started as root, running as mb-tlskey, mb-authd, mb-queue, mb-vmail, mb-remote, mb-checks, mb-smtpd, mb-pop3d"))
+  (${names[*]}: pids ${pids[*]}$( [ "$(id -u)" = 0 ] && echo "; started as root, running as mb-tlskey, mb-authd, mb-queue, mb-vmail, mb-remote, mb-dkim, mb-checks, mb-smtpd, mb-pop3mbox, mb-pop3d"))
 
   Send a message:
     swaks --server $addr:$port --to $user --from you@example.net
