@@ -98,8 +98,11 @@ class Core {
 
   // Largest recipients list per Deliver request (keeps frames far below kMaxFrame).
   static constexpr std::size_t kMaxRcptsPerDelivery = 50;
-  // Deliveries outstanding per agent connection.
-  static constexpr int kMaxInflightPerAgent = 64;
+  // Deliveries outstanding per agent connection: local writes to disk, where 64 keep
+  // it busy; remote waits on other servers (a transaction takes from a millisecond to
+  // seconds) and limits itself per destination (remote_destination_concurrency), so it
+  // gets more: with 64 it spent its time waiting with idle connections.
+  static constexpr int kMaxInflightPerAgent[kTransports] = {64, 256};
   static constexpr std::uint64_t kInternal = 0;  // conn_id of notices the core writes
 
   // --- intake (core_intake.cpp)

@@ -1,13 +1,14 @@
 // Core, delivery: hands ready messages to the agents and books their verdicts. Each
 // agent connection takes up to kMaxInflightPerAgent deliveries of at most
-// kMaxRcptsPerDelivery recipients. Recipients of a transport without an agent with room
-// wait (not a deferral) until one has room. A lost agent puts its recipients back to
-// pending, marked as maybe delivered; a message whose agent died twice is deferred like a
-// temporary failure, so that one message that kills the agent cannot keep it in a crash
-// loop (the poison-message guard).
+// kMaxRcptsPerDelivery recipients, remote ones grouped by domain (batches.hpp).
+// Recipients of a transport without an agent with room wait (not a deferral) until one
+// has room. A lost agent puts its recipients back to pending, marked as maybe delivered;
+// a message whose agent died twice is deferred like a temporary failure, so that one
+// message that kills the agent cannot keep it in a crash loop (the poison-message guard).
 #include "common/log/log.hpp"
 #include "common/log/maillog.hpp"
 #include "common/mail/ascii.hpp"
+#include "queue-manager/batches.hpp"
 #include "queue-manager/core.hpp"
 
 namespace qmgr {
@@ -58,7 +59,7 @@ void Core::agent_lost(std::uint64_t agent_id, std::int64_t now) {
 Core::Agent* Core::agent_with_room(Transport t, std::uint64_t* id) {
   Agent* best = nullptr;
   for (auto& [aid, a] : agents_) {
-    if (a.transport != t || a.inflight >= kMaxInflightPerAgent) continue;
+    if (a.transport != t || a.inflight >= kMaxInflightPerAgent[static_cast<int>(t)]) continue;
     if (!best || a.inflight < best->inflight) {
       best = &a;
       *id = aid;
@@ -126,7 +127,16 @@ bool Core::dispatch_one(Message* m, std::int64_t now) {
   }
   if (!any) return false;
   for (int t = 0; t < kTransports; ++t) {
-    for (std::size_t start = 0; start < by[t].size(); start += kMaxRcptsPerDelivery) {
+    std::vector<std::vector<std::size_t>> batches;
+    if (t == static_cast<int>(Transport::kRemote)) {
+      std::vector<std::string> addrs;
+      addrs.reserve(by[t].size());
+      for (auto i : by[t]) addrs.push_back(m->rcpts[i].address);
+      batches = remote_batches(addrs, by[t], kMaxRcptsPerDelivery);
+    } else {
+      batches = local_batches(by[t], kMaxRcptsPerDelivery);
+    }
+    for (const auto& batch : batches) {
       ipc::Deliver d;
       d.delivery_id = next_delivery_id_++;
       d.queue_id = m->id;
@@ -141,9 +151,7 @@ bool Core::dispatch_one(Message* m, std::int64_t now) {
       Inflight inf;
       inf.msg_id = m->id;
       inf.agent_id = agent_id[t];
-      std::size_t end = std::min(by[t].size(), start + kMaxRcptsPerDelivery);
-      for (std::size_t k = start; k < end; ++k) {
-        std::size_t i = by[t][k];
+      for (std::size_t i : batch) {
         d.recipients.push_back(m->rcpts[i].address);
         if (m->rcpts[i].maybe_delivered) d.check_duplicates = true;
         inf.rcpts.push_back(i);
