@@ -26,8 +26,8 @@ Result<ControlClient> ControlClient::connect(const std::string& socket_path, int
   return ControlClient(std::move(*c));
 }
 
-Result<std::vector<ipc::QueueEntry>> ControlClient::list(const std::string& only) {
-  std::vector<ipc::QueueEntry> all;
+Status ControlClient::list_pages(const std::string& only,
+                                 const std::function<void(std::vector<ipc::QueueEntry>&)>& page_fn) {
   ipc::QueueList req;
   req.only = only;
   for (;;) {
@@ -37,11 +37,19 @@ Result<std::vector<ipc::QueueEntry>> ControlClient::list(const std::string& only
     for (auto& e : page->entries) {
       if (e.id <= req.after) return Status::error("the queue manager's listing is out of order", EPROTO);
       req.after = e.id;
-      all.push_back(std::move(e));
     }
-    if (!page->more) return all;
+    page_fn(page->entries);
+    if (!page->more) return Status::ok();
     if (page->entries.empty()) return Status::error("the queue manager sent an empty page", EPROTO);
   }
+}
+
+Result<std::vector<ipc::QueueEntry>> ControlClient::list(const std::string& only) {
+  std::vector<ipc::QueueEntry> all;
+  MB_TRY(list_pages(only, [&](std::vector<ipc::QueueEntry>& page) {
+    for (auto& e : page) all.push_back(std::move(e));
+  }));
+  return all;
 }
 
 Result<ipc::QueueCommandReply> ControlClient::command(const std::string& command, const std::string& arg) {

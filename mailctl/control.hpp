@@ -5,6 +5,7 @@
 // queue-manager/control.cpp for the server side and mailbag-ipc(7) for the messages.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,10 @@ class ControlClient {
 
   // Every message (or only the one with queue id `only`), ids ascending.
   common::Result<std::vector<common::ipc::QueueEntry>> list(const std::string& only = "");
+  // The same page by page, each handed to `page` as it arrives (a listing of a million
+  // messages starts printing at once and is never held whole).
+  common::Status list_pages(const std::string& only,
+                            const std::function<void(std::vector<common::ipc::QueueEntry>&)>& page);
   common::Result<common::ipc::QueueCommandReply> command(const std::string& command, const std::string& arg);
 
  private:

@@ -41,12 +41,20 @@ int cmd_queue_list(Context& ctx) {
     complain(ctx, c.message());
     return control_exit_code(c.status());
   }
-  auto entries = c->list();
-  if (!entries) {
-    complain(ctx, entries.message());
-    return control_exit_code(entries.status());
+  // Printed page by page as the queue manager sends them: the first lines of a large
+  // queue appear at once, and mailctl never holds the whole listing.
+  MailqWriter w;
+  auto st = c->list_pages("", [&](std::vector<common::ipc::QueueEntry>& page) {
+    std::string text;
+    for (const auto& e : page) text += w.add(e);
+    std::fputs(text.c_str(), ctx.out);
+    std::fflush(ctx.out);
+  });
+  if (!st) {
+    complain(ctx, st.message());
+    return control_exit_code(st);
   }
-  std::fputs(format_mailq(*entries).c_str(), ctx.out);
+  std::fputs(w.end().c_str(), ctx.out);
   return kExitOk;
 }
 

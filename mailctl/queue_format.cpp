@@ -135,38 +135,50 @@ std::string format_span(std::int64_t s) {
   return std::to_string(s / 86400) + "d " + std::to_string(s % 86400 / 3600) + "h";
 }
 
-std::string format_mailq(const std::vector<ipc::QueueEntry>& entries) {
-  if (entries.empty()) return "Mail queue is empty\n";
+std::string MailqWriter::add(const ipc::QueueEntry& e) {
   char buf[160];
-  std::snprintf(buf, sizeof buf, "%-*s %*s %-19s  %s\n", kIdWidth, "-Queue ID--------", kSizeWidth,
-                "--Size--", "----Arrival Time---", "-Sender/Recipient-------");
-  std::string out = buf;
-  std::uint64_t total = 0;
-  for (const auto& e : entries) {
-    bool active = false;
-    for (const auto& r : e.rcpts) active = active || r.state == kInFlight;
-    std::string id = terminal_safe(e.id) + (e.hold ? "!" : active ? "*" : "");
-    std::snprintf(buf, sizeof buf, "%-*s %*llu %-19s  ", kIdWidth, id.c_str(), kSizeWidth,
-                  static_cast<unsigned long long>(e.size), mailq_time(e.arrival).c_str());
-    out += buf + sender_text(e.sender) + "\n";
-    // Undelivered recipients, each run with the same last failure under that text once.
-    const std::string* last_text = nullptr;
-    for (const auto& r : e.rcpts) {
-      if (r.state != kPending && r.state != kInFlight) continue;
-      if (!r.text.empty() && (!last_text || *last_text != r.text)) {
-        for (const auto& l : wrap("(" + terminal_safe(trim(r.text)) + ")", kReasonWidth)) out += l + "\n";
-      }
-      last_text = &r.text;
-      out += std::string(kRcptIndent, ' ') + terminal_safe(r.address) + "\n";
-    }
-    if (e.rcpts_omitted > 0) out += std::string(kRcptIndent, ' ') + omitted_text(e.rcpts_omitted) + "\n";
-    out += "\n";
-    if (__builtin_add_overflow(total, e.size, &total)) total = UINT64_MAX;
+  std::string out;
+  if (count_++ == 0) {
+    std::snprintf(buf, sizeof buf, "%-*s %*s %-19s  %s\n", kIdWidth, "-Queue ID--------", kSizeWidth,
+                  "--Size--", "----Arrival Time---", "-Sender/Recipient-------");
+    out = buf;
   }
-  std::uint64_t kbytes = total / 1024 + (total % 1024 != 0);
+  bool active = false;
+  for (const auto& r : e.rcpts) active = active || r.state == kInFlight;
+  std::string id = terminal_safe(e.id) + (e.hold ? "!" : active ? "*" : "");
+  std::snprintf(buf, sizeof buf, "%-*s %*llu %-19s  ", kIdWidth, id.c_str(), kSizeWidth,
+                static_cast<unsigned long long>(e.size), mailq_time(e.arrival).c_str());
+  out += buf + sender_text(e.sender) + "\n";
+  // Undelivered recipients, each run with the same last failure under that text once.
+  const std::string* last_text = nullptr;
+  for (const auto& r : e.rcpts) {
+    if (r.state != kPending && r.state != kInFlight) continue;
+    if (!r.text.empty() && (!last_text || *last_text != r.text)) {
+      for (const auto& l : wrap("(" + terminal_safe(trim(r.text)) + ")", kReasonWidth)) out += l + "\n";
+    }
+    last_text = &r.text;
+    out += std::string(kRcptIndent, ' ') + terminal_safe(r.address) + "\n";
+  }
+  if (e.rcpts_omitted > 0) out += std::string(kRcptIndent, ' ') + omitted_text(e.rcpts_omitted) + "\n";
+  out += "\n";
+  if (__builtin_add_overflow(total_, e.size, &total_)) total_ = UINT64_MAX;
+  return out;
+}
+
+std::string MailqWriter::end() const {
+  if (count_ == 0) return "Mail queue is empty\n";
+  char buf[160];
+  std::uint64_t kbytes = total_ / 1024 + (total_ % 1024 != 0);
   std::snprintf(buf, sizeof buf, "-- %llu Kbytes in %zu Request%s.\n",
-                static_cast<unsigned long long>(kbytes), entries.size(), entries.size() == 1 ? "" : "s");
-  return out + buf;
+                static_cast<unsigned long long>(kbytes), count_, count_ == 1 ? "" : "s");
+  return buf;
+}
+
+std::string format_mailq(const std::vector<ipc::QueueEntry>& entries) {
+  MailqWriter w;
+  std::string out;
+  for (const auto& e : entries) out += w.add(e);
+  return out + w.end();
 }
 
 std::string_view header_block(std::string_view message, bool* complete) {

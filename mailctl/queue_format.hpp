@@ -21,6 +21,19 @@ namespace mailctl {
 // empty" for none.
 std::string format_mailq(const std::vector<common::ipc::QueueEntry>& entries);
 
+// The same listing piece by piece, for a queue too large to hold at once: the text of
+// each entry as it arrives (the title line before the first), then end() for the last
+// line. format_mailq(entries) is add() of each and end().
+class MailqWriter {
+ public:
+  std::string add(const common::ipc::QueueEntry& e);
+  std::string end() const;
+
+ private:
+  std::uint64_t total_ = 0;
+  std::size_t count_ = 0;
+};
+
 // What `queue show` knows about one message.
 struct ShowInput {
   common::spool::Envelope env;                   // from the queue file

@@ -74,6 +74,15 @@ TEST_CASE("mailq: Postfix-like layout, markers, undelivered recipients under the
       "-- 2 Kbytes in 2 Requests.\n";
   CHECK(format_mailq({held, active}) == want);
 
+  // Streamed entry by entry (a large queue, page by page): the same text.
+  MailqWriter w;
+  std::string streamed = w.add(held);
+  CHECK(streamed.starts_with("-Queue ID--------"));
+  streamed += w.add(active);
+  CHECK(streamed.find("-Queue ID", 1) == std::string::npos);  // the title once
+  CHECK(streamed + w.end() == want);
+  CHECK(MailqWriter().end() == "Mail queue is empty\n");
+
   // One request, sizes rounded up to whole Kbytes, a plain (not held, idle) message.
   active.rcpts = {rcpt("x@y.test", 0)};
   std::string one = format_mailq({active});

@@ -52,25 +52,26 @@ ipc::QueueEntry entry_for(const Message& m, std::size_t budget, std::size_t* use
 }  // namespace
 
 ipc::QueueListReply Core::list(const ipc::QueueList& req) const {
-  // Ids sort by arrival; collect in id order after `after`.
-  std::vector<const Message*> all;
-  queue_.for_each([&](const Message& m) {
-    if ((req.only.empty() || m.id == req.only) && m.id > req.after) all.push_back(&m);
-  });
-  std::sort(all.begin(), all.end(), [](const Message* a, const Message* b) { return a->id < b->id; });
   ipc::QueueListReply rep;
   std::size_t bytes = 0;
-  for (const Message* m : all) {
+  // Ids sort by arrival, and the queue keeps them in order: a page is read from `after` on.
+  auto add = [&](const Message& m) {
     // The first entry of a page always goes in, cut to the page if it must be.
     std::size_t used = 0;
-    ipc::QueueEntry e = entry_for(*m, rep.entries.empty() ? kPageBytes : kPageBytes - bytes, &used);
+    ipc::QueueEntry e = entry_for(m, rep.entries.empty() ? kPageBytes : kPageBytes - bytes, &used);
     if (e.rcpts_omitted > 0 && !rep.entries.empty()) {
       rep.more = true;
-      break;
+      return false;
     }
     bytes += used;
     rep.entries.push_back(std::move(e));
+    return true;
+  };
+  if (!req.only.empty()) {
+    if (const Message* m = queue_.find(req.only); m && m->id > req.after) add(*m);
+    return rep;
   }
+  queue_.for_each_after(req.after, add);
   return rep;
 }
 

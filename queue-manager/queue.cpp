@@ -15,6 +15,11 @@ Message* Queue::find(const std::string& id) {
   return e ? e->msg.get() : nullptr;
 }
 
+const Message* Queue::find(const std::string& id) const {
+  auto it = msgs_.find(id);
+  return it == msgs_.end() ? nullptr : it->second.msg.get();
+}
+
 Message* Queue::insert(std::unique_ptr<Message> m) {
   std::string id = m->id;
   auto [it, inserted] = msgs_.try_emplace(id);
@@ -92,6 +97,11 @@ bool Queue::flush_one(Message* m) {
 
 void Queue::for_each(const std::function<void(const Message&)>& fn) const {
   for (const auto& [id, e] : msgs_) fn(*e.msg);
+}
+
+void Queue::for_each_after(const std::string& after, const std::function<bool(const Message&)>& fn) const {
+  for (auto it = msgs_.upper_bound(after); it != msgs_.end(); ++it)
+    if (!fn(*it->second.msg)) return;
 }
 
 }  // namespace qmgr

@@ -1,5 +1,5 @@
-// The in-memory queue: every message the queue manager owns, a ready list and a
-// deferred schedule ordered by next attempt. Pure bookkeeping, no I/O. Lists may hold
+// The in-memory queue: every message the queue manager owns (in id order), a ready list
+// and a deferred schedule ordered by next attempt. Pure bookkeeping, no I/O. Lists may hold
 // stale ids (a message removed or rescheduled); they are skipped when popped.
 #pragma once
 
@@ -10,7 +10,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 #include "queue-manager/message.hpp"
 
@@ -19,6 +18,7 @@ namespace qmgr {
 class Queue {
  public:
   Message* find(const std::string& id);
+  const Message* find(const std::string& id) const;
   bool contains(const std::string& id) const { return msgs_.count(id) != 0; }
   // Takes ownership; the message is not scheduled until make_ready() or defer().
   Message* insert(std::unique_ptr<Message> m);
@@ -39,6 +39,9 @@ class Queue {
   std::size_t size() const { return msgs_.size(); }
   std::size_t ready_count() const { return ready_.size(); }
   void for_each(const std::function<void(const Message&)>& fn) const;
+  // The messages with ids after `after`, in id order (which is arrival order), until `fn`
+  // returns false: a page of mailctl's listing costs its own length, not the queue's.
+  void for_each_after(const std::string& after, const std::function<bool(const Message&)>& fn) const;
 
  private:
   enum class Where : std::uint8_t { kNowhere, kReady, kDeferred };
@@ -53,7 +56,7 @@ class Queue {
   };
   Entry* entry(const std::string& id);
 
-  std::unordered_map<std::string, Entry> msgs_;
+  std::map<std::string, Entry> msgs_;  // ordered: listing pages start anywhere
   std::deque<Ref> ready_;
   std::multimap<std::int64_t, Ref> deferred_;
   std::uint64_t next_generation_ = 1;
