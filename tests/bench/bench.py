@@ -24,9 +24,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import alone  # noqa: E402
+import big_queue  # noqa: E402
 import crosscheck  # noqa: E402
 import filtered  # noqa: E402
 import imap_logins  # noqa: E402
+import outbound  # noqa: E402
 import fsimage  # noqa: E402
 import peers  # noqa: E402
 import pg_backend  # noqa: E402
@@ -41,6 +43,7 @@ USERS = ["u%03d" % i for i in range(NUSERS)]
 PASSWORD = "pw-%s"
 MB_HOST, PF_HOST, DC_HOST, ALONE_HOST = "127.0.0.31", "127.0.0.30", "127.0.0.32", "127.0.0.33"
 SMTP_PORT, POP3_PORT = 2525, 1110
+BIGQ_HOST = "127.0.0.39"
 LOAD_SOURCES = "127.1.0."  # the load generator's source addresses: 127.1.0.1 .. .50
 
 
@@ -60,9 +63,17 @@ def parse_args(argv):
     ap.add_argument("--filtered", type=int, help="4 KB messages per filtered round (default 1000)")
     ap.add_argument("--imap-logins", type=int, help="IMAP logins per round and server (default 2000)")
     ap.add_argument("--postgresql", type=int, help="4 KB messages per PostgreSQL round (default 2000)")
-    ap.add_argument("--only", default="smtp,pop3,sync,idle,queue,dkim,filtered,imap-logins,postgresql",
+    ap.add_argument("--out-messages", type=int,
+                    help="outbound: 4 KB messages with one recipient each over 100 domains (default 10000)")
+    ap.add_argument("--out-fanout", type=int,
+                    help="outbound: messages with --out-fanout-rcpts recipients over 50 domains (default 100)")
+    ap.add_argument("--big-queue", type=int,
+                    help="deferred messages for the big-queue part (default 100000; 1000000 for the million)")
+    ap.add_argument("--out-fanout-rcpts", type=int, default=1000, help="recipients per fan-out message")
+    ap.add_argument("--only",
+                    default="smtp,pop3,sync,idle,queue,dkim,filtered,imap-logins,postgresql,outbound,bigqueue",
                     help="comma-separated parts to run: smtp,pop3,sync,idle,queue,dkim,filtered,imap-logins,"
-                    "postgresql, and "
+                    "postgresql,outbound,bigqueue, and "
                     "the optional profile and smtp-source (a cross-check of the load generator)")
     ap.add_argument("--profile", action="store_true",
                     help="also profile Mailbag over one 4 KB round with perf (part 'profile')")
@@ -79,6 +90,9 @@ def parse_args(argv):
     a.pop3_per_user = a.pop3_per_user or (10 if q else 50)
     a.idle = a.idle if a.idle is not None else (2000 if q else 10000)
     a.queue = a.queue if a.queue is not None else (10000 if q else 100000)
+    a.out_single = a.out_messages if a.out_messages is not None else (1000 if q else 10000)
+    a.out_fanout = a.out_fanout if a.out_fanout is not None else (20 if q else 100)
+    a.big_queue = a.big_queue if a.big_queue is not None else (20000 if q else 100000)
     a.parts = set(a.only.split(",")) | ({"profile"} if a.profile else set())
     a.build = os.path.dirname(os.path.abspath(a.bin))
     a.json = a.json or os.path.join(a.build, "bench", "results.json")
@@ -505,7 +519,8 @@ class Bench:
         self.results["machine"] = report.machine_info()
         self.results["command"] = report.command_line(self.a)
         self.results["settings"] = {k: getattr(self.a, k) for k in (
-            "rounds", "small", "large", "sessions", "per_conn", "pop3_per_user", "idle", "queue")}
+            "rounds", "small", "large", "sessions", "per_conn", "pop3_per_user", "idle", "queue",
+            "out_single", "out_fanout", "out_fanout_rcpts", "big_queue")}
         log("machine: %s" % json.dumps(self.results["machine"]))
         try:
             if self.a.parts & {"smtp", "pop3", "sync", "profile", "smtp-source"}:
@@ -529,6 +544,16 @@ class Bench:
                 filtered.run(self, SMTP_PORT, POP3_PORT + 2, DOMAIN, USERS, self.a.filtered)
             except (Failure, RuntimeError, OSError) as e:
                 self.fail("filtered phase: %s" % e)
+        if "outbound" in self.a.parts:
+            try:
+                outbound.run(self)
+            except (Failure, RuntimeError, OSError) as e:
+                self.fail("outbound phase: %s" % e)
+        if "bigqueue" in self.a.parts and self.a.big_queue:
+            try:
+                self.results["big_queue"] = big_queue.run(self, self.a.big_queue, BIGQ_HOST, SMTP_PORT)
+            except (Failure, RuntimeError, OSError, subprocess.SubprocessError) as e:
+                self.fail("big-queue phase: %s" % e)
         if "idle" in self.a.parts or "queue" in self.a.parts:
             try:
                 self.results["alone"] = alone.run(self, ALONE_HOST, SMTP_PORT)
@@ -575,7 +600,8 @@ def main(argv):
             print("missing %s/%s: build Mailbag first" % (a.bin, p), file=sys.stderr)
             return 1
     import shutil
-    need = {"postfix": "postfix", "smtp-source": "postfix", "dovecot": "dovecot-pop3d",
+    need = {"postfix": "postfix", "smtp-source": "postfix", "smtp-sink": "postfix", "unbound": "unbound",
+            "dovecot": "dovecot-pop3d",
             "mdb_dump": "lmdb-utils", "g++": "g++", "script": "bsdutils"}
     missing = sorted({pkg for tool, pkg in need.items() if shutil.which(tool) is None})
     if missing:

@@ -295,7 +295,8 @@ namespace {
 int usage() {
   std::fprintf(stderr,
                "usage: loadgen smtp|pop3 --host IP --port N [--sessions S] [--messages N]\n"
-               "  [--size BYTES] [--per-conn M] [--rcpts R] [--rcpt-fmt FMT] [--from ADDR]\n"
+               "  [--size BYTES] [--per-conn M] [--rcpts R] [--rcpt-fmt FMT] [--rcpts-per-msg K]\n"
+               "  [--domains D (FMT then has two %%d: n, n mod D)] [--from ADDR]\n"
                "  [--users U] [--user-fmt FMT] [--pass-fmt FMT] [--source-prefix 127.1.0.\n"
                "  --sources K] [--timeout SECONDS]\n");
   return 2;
@@ -327,6 +328,10 @@ int main(int argc, char** argv) {
       o.rcpts = std::max(1, std::atoi(v.c_str()));
     else if (k == "--rcpt-fmt")
       o.rcpt_fmt = v;
+    else if (k == "--rcpts-per-msg")
+      o.rcpts_per_msg = std::max(1L, std::atol(v.c_str()));
+    else if (k == "--domains")
+      o.domains = std::max(0, std::atoi(v.c_str()));
     else if (k == "--from")
       o.from = v;
     else if (k == "--users")

@@ -24,8 +24,10 @@ struct Options {
   long messages = 1000;  // smtp: total messages
   long size = 4096;      // smtp: bytes per message (headers + body)
   long per_conn = 1;     // smtp: messages per connection
-  int rcpts = 100;       // smtp: recipients are rcpt_fmt % (i mod rcpts)
+  int rcpts = 100;       // smtp: recipients are rcpt_fmt % (n mod rcpts)
   std::string rcpt_fmt = "u%03d@bench.test";
+  long rcpts_per_msg = 1;  // smtp: message i goes to recipients n = i * rcpts_per_msg + k
+  int domains = 0;         // smtp: >0: rcpt_fmt has two %d, filled with n and n mod domains
   std::string from = "sender@example.net";
   std::string helo = "loadgen.example.net";
   int users = 100;  // pop3
@@ -61,6 +63,7 @@ struct Conn {
   std::string out;
   size_t out_off = 0;
   long msg = -1;       // smtp: message index in this transaction
+  long rcpt_k = 0;     // smtp: the recipient of that message being sent
   long sent_here = 0;  // smtp: transactions started on this connection
   long quota = 0;      // smtp: messages reserved for this connection
   double t_eod = 0;    // smtp: when the last byte of the DATA terminator was written
@@ -103,6 +106,7 @@ struct Run {
   int smtp_reply(Conn& c, std::string& text);
   void next_transaction(Conn& c);
   std::string message(long i);
+  std::string rcpt(long i, long k) const;  // recipient k of message i
   void on_smtp(Conn& c);
 
   // loadgen_pop3.cpp

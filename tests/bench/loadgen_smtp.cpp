@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 
 #include "loadgen.hpp"
@@ -60,8 +61,16 @@ void Run::next_transaction(Conn& c) {
   send(c, "MAIL FROM:<" + o.from + ">\r\n");
 }
 
+std::string Run::rcpt(long i, long k) const {
+  long n = (i * o.rcpts_per_msg + k) % o.rcpts;
+  if (o.domains <= 0) return fmt_num(o.rcpt_fmt, n);
+  char buf[512];
+  std::snprintf(buf, sizeof buf, o.rcpt_fmt.c_str(), static_cast<int>(n), static_cast<int>(n % o.domains));
+  return buf;
+}
+
 std::string Run::message(long i) {
-  std::string rcpt = fmt_num(o.rcpt_fmt, i % o.rcpts);
+  std::string rcpt = this->rcpt(i, 0);
   std::string h = "From: <" + o.from + ">\r\nTo: <" + rcpt + ">\r\nSubject: bench message " +
                   std::to_string(i) + "\r\nMessage-ID: <" + std::to_string(i) + "." +
                   std::to_string(getpid()) + "@loadgen.example.net>\r\n" +
@@ -93,10 +102,15 @@ void Run::on_smtp(Conn& c) {
       case St::kMail:
         if (code != 250) return fail(c, "MAIL: " + text);
         c.st = St::kRcpt;
-        send(c, "RCPT TO:<" + fmt_num(o.rcpt_fmt, c.msg % o.rcpts) + ">\r\n");
+        c.rcpt_k = 0;
+        send(c, "RCPT TO:<" + rcpt(c.msg, 0) + ">\r\n");
         break;
       case St::kRcpt:
         if (code != 250 && code != 251) return fail(c, "RCPT: " + text);
+        if (++c.rcpt_k < o.rcpts_per_msg) {
+          send(c, "RCPT TO:<" + rcpt(c.msg, c.rcpt_k) + ">\r\n");
+          break;
+        }
         c.st = St::kData;
         send(c, "DATA\r\n");
         break;

@@ -178,6 +178,32 @@ def table(res):
         t.row("  server CPU ms per message (rspamd apart)", m("cpu_ms_per_msg"), p("cpu_ms_per_msg"), 3,
               target=("ratio", 1), better="lower")
         t.row("  rspamd CPU ms per message", m("rspamd_cpu_ms_per_msg"), p("rspamd_cpu_ms_per_msg"), 3)
+    out = [r for r in rounds if r["phase"] == "outbound"]
+    for kind in ("single", "fanout"):
+        mb = [r for r in out if r["kind"] == kind and r["server"] == "mailbag"]
+        pf = [r for r in out if r["kind"] == kind and r["server"] == "postfix"]
+        if not mb and not pf:
+            continue
+        r0 = (mb or pf)[0]
+        failed = any("failed" in r or r.get("lost") or r.get("doubled") or r.get("misrouted")
+                     for r in mb + pf)
+        t.section("Outbound, %s: %d messages of 4 KB x %d recipient%s over %d domains, queue flushed"
+                  % (kind, r0["messages"], r0["rcpts_per_msg"], "" if r0["rcpts_per_msg"] == 1 else "s",
+                     r0["domains"]))
+        t.section("  to one smtp-sink per domain, vs Postfix's smtp client (20 per destination each):")
+        m = lambda k: _median(mb, k)  # noqa: E731
+        p = lambda k: _median(pf, k)  # noqa: E731
+        t.row("  messages delivered per second", m("msgs_per_s"), p("msgs_per_s"), target=("ratio", 2), fail=failed)
+        t.row("  recipients delivered per second", m("rcpts_per_s"), p("rcpts_per_s"))
+        t.row("  server CPU ms per message", m("cpu_ms_per_msg"), p("cpu_ms_per_msg"), 3,
+              target=("ratio", 0.5), better="lower")
+        t.row("  queue files holding the messages", m("queue_files"), p("queue_files"))
+        t.row("  connections opened", m("connections"), p("connections"))
+        t.row("  most connections open to one domain", m("max_open_per_domain"), p("max_open_per_domain"))
+        t.row("  transactions per connection", m("tx_per_connection"), p("tx_per_connection"), 1)
+        t.row("  recipients per transaction", m("rcpts_per_tx"), p("rcpts_per_tx"), 1)
+        t.row("  SMTP commands per read at the sink", m("commands_per_read"), p("commands_per_read"), 2)
+        t.row("  peak RSS MB, all processes summed", m("peak_rss_mb"), p("peak_rss_mb"), 1)
     ss = res.get("smtp_source")
     if ss:
         t.section("Cross-check with Postfix's smtp-source (one recipient, ~4 KB, one run):")
@@ -246,16 +272,36 @@ def table(res):
                   q["qmgr_rss_after_mb"], None, 1)
             t.row("  %d deferred: acceptance msg/s (queue fill)" % q["messages"],
                   q["accept_per_s"], None, 0)
+    bq = res.get("big_queue")
+    if bq and "first" in bq:
+        n, f, s2 = bq["messages"], bq["first"], bq.get("second", {})
+        t.section("Mailbag alone, a queue of %d deferred messages (written by queue_fill):" % n)
+        t.row("  queue-manager VmHWM MB", f["mem_kb"]["VmHWM"] / 1024, None, 0)
+        # 400 MB for a million messages: 400 bytes per message, whatever N was.
+        t.row("  queue-manager VmHWM bytes per message", f["mem_kb"]["VmHWM"] * 1024 / n, None, 0,
+              target=("abs", 400))
+        t.row("  queue-manager VmRSS MB: anonymous", f["mem_kb"].get("RssAnon", 0) / 1024, None, 0)
+        t.row("  queue-manager VmRSS MB: mapped files (LMDB)", f["mem_kb"].get("RssFile", 0) / 1024, None, 0)
+        t.row("  start until 'queue recovered', s", f["recovered_s"], None, 2, target=("abs", 10))
+        if s2:
+            t.row("  restart until 'queue recovered', s", s2["recovered_s"], None, 2, target=("abs", 10))
+        t.row("  mailctl queue list: first line, s", f["list_first_line_s"], None, 3, target=("abs", 1))
+        t.row("  mailctl queue list: whole listing, s", f["list_all_s"], None, 1)
     lines = [t.render("peer")]
     by = {}
     for r in smtp:
         for k, v in r.get("cpu_ms_per_msg_by_daemon", {}).items():
             by.setdefault((r["size"], k), []).append(v)
+    for r in out:
+        for k, v in r.get("cpu_ms_per_msg_by_daemon", {}).items():
+            if v > 0:
+                by.setdefault(("outbound " + r["kind"], k), []).append(v)
     if by:
         lines.append("")
-        for size in sorted({s for s, _ in by}):
-            lines.append("Mailbag CPU ms per %d-byte message by daemon (median): %s" % (size, ", ".join(
-                "%s %.3f" % (k, statistics.median(v)) for (s, k), v in sorted(by.items()) if s == size)))
+        for size in sorted({s for s, _ in by}, key=str):
+            what = size if isinstance(size, str) else "%d-byte" % size
+            lines.append("Mailbag CPU ms per %s message by daemon (median): %s" % (what, ", ".join(
+                "%s %.3f" % (k, statistics.median(v)) for k, v in sorted((k, v) for (s, k), v in by.items() if s == size))))
     m = res["machine"]
     lines.append("")
     lines.append("peer = Postfix %s (SMTP) / Dovecot %s (POP3); medians of %d rounds, servers "
