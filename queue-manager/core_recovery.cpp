@@ -7,7 +7,8 @@
 //   invalid file      -> moved aside to spool/corrupt with a log line
 // Every recipient still pending may have been delivered by an attempt the crash cut
 // short: the next delivery asks the agent to check for duplicates (adopt()).
-#include <unordered_map>
+#include <algorithm>
+#include <string_view>
 
 #include "common/log/log.hpp"
 #include "common/spool/queue_id.hpp"
@@ -17,28 +18,42 @@ namespace qmgr {
 
 namespace log = common::log;
 
-Core::Recovered Core::recover(const std::vector<std::string>& names, std::vector<Message> records,
+Core::Recovered Core::recover(const std::vector<std::string>& names,
+                              std::vector<std::unique_ptr<Message>> records,
                               const std::vector<std::string>& bad_records, std::int64_t now) {
   Recovered out;
-  std::unordered_map<std::string, Message*> by_id;
-  for (auto& r : records) {
-    r.has_record = true;
-    by_id[r.id] = &r;
+  // The records are found by binary search over their ids (the database hands them over
+  // in key order already): no second copy of a large queue, and no map of it.
+  std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a->id < b->id; });
+  constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  std::vector<std::size_t> record_of(names.size(), kNone);  // names[i] -> records[k]
+  {
+    // Views into the records' ids, all looked up before any record is taken or dropped.
+    std::vector<std::string_view> ids;
+    ids.reserve(records.size());
+    for (auto& r : records) {
+      r->has_record = true;
+      ids.push_back(r->id);
+    }
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      auto it = std::lower_bound(ids.begin(), ids.end(), std::string_view(names[i]));
+      if (it != ids.end() && *it == names[i]) record_of[i] = static_cast<std::size_t>(it - ids.begin());
+    }
   }
   for (const auto& id : bad_records) {
     log::warn("%s: undecodable queue state record; the message is retried from its file", id.c_str());
     host_.state_erase(id);
   }
-  for (const auto& name : names) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string& name = names[i];
     if (!common::spool::is_queue_id(name)) {
       host_.move_aside(name, "not a queue file name");
       ++out.damaged;
       continue;
     }
     std::unique_ptr<Message> m;
-    if (auto it = by_id.find(name); it != by_id.end()) {
-      m = std::make_unique<Message>(std::move(*it->second));
-      by_id.erase(it);
+    if (record_of[i] != kNone && records[record_of[i]]) {
+      m = std::move(records[record_of[i]]);
       auto size = host_.file_size(name);
       if (!size || *size != m->data_offset + m->data_size) {
         host_.state_erase(name);
@@ -59,8 +74,11 @@ Core::Recovered Core::recover(const std::vector<std::string>& names, std::vector
     }
     adopt(std::move(m), now);
   }
-  for (const auto& [id, m] : by_id) host_.state_erase(id);
-  out.stale_records = by_id.size();
+  for (const auto& r : records) {
+    if (!r) continue;
+    host_.state_erase(r->id);
+    ++out.stale_records;
+  }
   if (out.damaged > 0) {
     // Their directory entries are gone: the first commit syncs.
     removals_dirty_ = true;

@@ -82,7 +82,9 @@ TEST_CASE("recovery: record and file, file alone, record alone, damaged files") 
   // E: garbage under a queue id; F: a stray name.
   host.disk[qid(5)] = std::make_unique<Message>();
   std::vector<std::string> names{qid(1), qid(2), qid(4), qid(5), "stray"};
-  auto r = core.recover(names, {rec_a, rec_c, rec_d}, {qid(6)}, kT0 + 10);
+  std::vector<std::unique_ptr<Message>> records;
+  for (const Message* rec : {&rec_d, &rec_a, &rec_c}) records.push_back(std::make_unique<Message>(*rec));
+  auto r = core.recover(names, std::move(records), {qid(6)}, kT0 + 10);
   CHECK(r.from_records == 1);
   CHECK(r.from_files == 1);
   CHECK(r.damaged == 3);

@@ -39,9 +39,9 @@ common::Result<std::unique_ptr<Message>> Manager::read_queue_file(const std::str
 
 Status Manager::recover() {
   auto t0 = std::chrono::steady_clock::now();
-  std::vector<Message> records;
+  std::vector<std::unique_ptr<Message>> records;  // each becomes the queue's own
   std::vector<std::string> bad_records;
-  MB_TRY(state_->load_all([&](Message&& m) { records.push_back(std::move(m)); },
+  MB_TRY(state_->load_all([&](Message&& m) { records.push_back(std::make_unique<Message>(std::move(m))); },
                           [&](const std::string& id) { bad_records.push_back(id); }));
 
   int dupfd = ::dup(pre_.queue_dir.get());
