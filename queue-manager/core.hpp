@@ -126,7 +126,7 @@ class Core {
   struct Recovered {
     std::size_t from_records = 0, from_files = 0, damaged = 0, stale_records = 0;
   };
-  Recovered recover(const std::vector<std::string>& names, std::vector<std::unique_ptr<Message>> records,
+  Recovered recover(std::vector<std::string> names, std::vector<std::unique_ptr<Message>> records,
                     const std::vector<std::string>& bad_records, std::int64_t now);
   // One message rebuilt from the spool: in flight before means pending and maybe
   // delivered; then ready, deferred or held as its state says.

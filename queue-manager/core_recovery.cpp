@@ -18,13 +18,15 @@ namespace qmgr {
 
 namespace log = common::log;
 
-Core::Recovered Core::recover(const std::vector<std::string>& names,
-                              std::vector<std::unique_ptr<Message>> records,
+Core::Recovered Core::recover(std::vector<std::string> names, std::vector<std::unique_ptr<Message>> records,
                               const std::vector<std::string>& bad_records, std::int64_t now) {
   Recovered out;
   // The records are found by binary search over their ids (the database hands them over
   // in key order already): no second copy of a large queue, and no map of it.
   std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a->id < b->id; });
+  // The names in id order too: the oldest messages are ready first, and the queue and
+  // its indexes are built in order (constant-time inserts at the end).
+  std::sort(names.begin(), names.end());
   constexpr std::size_t kNone = static_cast<std::size_t>(-1);
   std::vector<std::size_t> record_of(names.size(), kNone);  // names[i] -> records[k]
   {

@@ -31,7 +31,10 @@ std::string DomainIndex::reversed(const std::string& domain) {
 void DomainIndex::add(const std::string& id, const std::vector<std::string>& addresses) {
   for (const auto& a : addresses) {
     std::string d = domain_of(a);
-    if (!d.empty()) by_domain_[reversed(d)].insert(id);
+    if (d.empty()) continue;
+    // Ids mostly come in ascending order (intake, recovery): the end is the right hint.
+    auto& ids = by_domain_[reversed(d)];
+    ids.insert(ids.end(), id);
   }
 }
 

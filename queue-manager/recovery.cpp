@@ -59,7 +59,7 @@ Status Manager::recover() {
   }
   ::closedir(dir);
 
-  auto r = core_.recover(names, std::move(records), bad_records, now());
+  auto r = core_.recover(std::move(names), std::move(records), bad_records, now());
   if (state_->dirty()) {
     Status st = state_->commit();
     if (!st) log::error("queue state database: %s", st.message().c_str());
