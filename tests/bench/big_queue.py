@@ -108,7 +108,27 @@ def run(b, n, host, port):
             % (n, out["fill_s"], open("/proc/loadavg").read().split()[0]))
         for attempt in ("first", "second"):
             off = os.path.getsize(m.log_path("queue-manager"))
+            perf = None
+            if attempt == "second" and "profile" in a.parts:
+                # The start is over before perf could attach to the new pid: the whole
+                # system is sampled, and the report keeps the queue manager's samples.
+                data = os.path.join(a.build, "bench", "perf-bigqueue.data")
+                perf = subprocess.Popen(["perf", "record", "-q", "-a", "-g", "-F", "499", "-o", data],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(1.0)
             t_ready, t_logged, got, ms = timed_start(m, off)
+            if perf is not None:
+                perf.send_signal(signal.SIGINT)
+                perf.wait(timeout=300)
+                prof = os.path.join(a.build, "bench", "profile-bigqueue.txt")
+                with open(prof, "w") as f:
+                    f.write("# the queue manager's start over %d deferred messages: perf record -a -g\n" % n)
+                    for args in (["--sort", "dso"], ["--sort", "sym"]):
+                        r = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--comm",
+                                            "queue-manager", "-g", "none", "--percent-limit", "0.5"] + args,
+                                           capture_output=True, text=True)
+                        f.write(r.stdout)
+                log("  profile of the start written to %s" % prof)
             if got != n:
                 raise Failure("big queue: recovered %d messages of %d" % (got, n))
             time.sleep(2.0)
