@@ -148,7 +148,8 @@ Status Conn::connect() {
       }
       Status st = wait(ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline, "connecting");
       if (!st) {
-        why = st.message().substr(std::string("PostgreSQL: ").size());
+        why = st.message();
+        if (why.rfind("PostgreSQL: ", 0) == 0) why.erase(0, 12);
         break;
       }
       ps = PQconnectPoll(c_);
