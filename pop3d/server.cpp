@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "common/config/reload.hpp"
 #include "common/io/fdio.hpp"
 #include "common/io/listener.hpp"
 #include "common/pg/backend.hpp"
@@ -52,11 +53,20 @@ Server::Server(const common::config::Config& cfg, PreJail& pre, event_base* base
           base, common::spool::Layout(cfg).pop3_mailbox_socket(),
           [this](std::uint64_t id) { session_ended(id); }, [this] { link_lost(); }),
       disk_(kDiskThreads, io::WorkQueue::kUnbounded),
-      limits_(io::ClientLimits::Settings{cfg.pop3d_max_sessions_per_client, 0, cfg.pop3d_auth_failure_limit,
-                                         cfg.pop3d_auth_block_time,
-                                         static_cast<int>(cfg.client_ipv6_prefix_length), false}),
+      limits_(limit_settings(cfg)),
       read_buf_(kChunk, '\0'),
       db_(cfg) {}
+
+io::ClientLimits::Settings Server::limit_settings(const common::config::Config& cfg) {
+  return io::ClientLimits::Settings{cfg.pop3d_max_sessions_per_client,
+                                    0,
+                                    cfg.pop3d_auth_failure_limit,
+                                    cfg.pop3d_auth_block_time,
+                                    static_cast<int>(cfg.client_ipv6_prefix_length),
+                                    false};
+}
+
+void Server::configure() { limits_.set_settings(limit_settings(cfg_)); }
 
 // Connections first: they call back into the server while they go.
 Server::~Server() { conns_.clear(); }
@@ -312,11 +322,17 @@ void open_databases(const common::config::Config& cfg, PreJail* pre) {
   }
 }
 
-int run(const common::config::Config& cfg, PreJail pre) {
+int run(common::config::Config& cfg, PreJail pre) {
   auto base = io::new_event_base();
   auto signals = io::install_termination_handlers(base.get());
-  if (pre.tls) pre.tls->watch_reload(base.get());  // SIGHUP: re-read the certificate
+  if (pre.tls) pre.tls->watch_reload(base.get());
+  common::tls::ServerTls* tls = pre.tls.get();
+  common::config::Reloader reloader(base.get(), &cfg, "pop3d");
   Server srv(cfg, pre, base.get());
+  reloader.on_reload([&srv, tls](const common::config::Config&) {
+    if (tls) tls->reload_or_keep();  // the certificate
+    srv.configure();
+  });
   if (auto st = srv.start(pre.listeners); !st) {
     log::error("%s", st.message().c_str());
     return EX_OSERR;

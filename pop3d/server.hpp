@@ -53,7 +53,8 @@ PreJail pre_jail(const common::config::Config& cfg);
 // be opened.
 void open_databases(const common::config::Config& cfg, PreJail* pre);
 // Returns a sysexits-style exit code (0 after SIGTERM/SIGINT).
-int run(const common::config::Config& cfg, PreJail pre);
+// SIGHUP reloads `cfg` (common/config/reload.hpp) and the certificate.
+int run(common::config::Config& cfg, PreJail pre);
 
 class Connection;
 
@@ -68,6 +69,9 @@ class Server final : public Host {
   Server& operator=(const Server&) = delete;
 
   common::Status start(std::vector<Listener>& ls);
+  // After a reload: the per-client limits from the configuration as it is now (the
+  // other keys are read where they are used).
+  void configure();
 
   // For connections (host.hpp).
   const common::config::Config& cfg() const override { return cfg_; }
@@ -92,6 +96,7 @@ class Server final : public Host {
     Server* srv;
     bool implicit_tls;
   };
+  static common::io::ClientLimits::Settings limit_settings(const common::config::Config& cfg);
   static void accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, void* arg) noexcept;
   static void prune_cb(evutil_socket_t, short, void* arg) noexcept;
   void accept(common::io::UniqueFd fd, const sockaddr* sa, bool implicit_tls);

@@ -95,6 +95,12 @@ struct CoreSettings {
 class Core {
  public:
   Core(Host& host, CoreSettings s) : host_(host), s_(std::move(s)), etrn_limiter_(s_.etrn) {}
+  // New settings after a reload: they apply to every decision from now on (retries,
+  // lifetimes and warnings of the messages already queued too).
+  void set_settings(CoreSettings s) {
+    s_ = std::move(s);
+    etrn_limiter_.set_limits(s_.etrn);
+  }
 
   // Largest recipients list per Deliver request (keeps frames far below kMaxFrame).
   static constexpr std::size_t kMaxRcptsPerDelivery = 50;

@@ -41,6 +41,7 @@ class DomainIndex {
 class EtrnLimiter {
  public:
   explicit EtrnLimiter(EtrnLimits l = {}) : l_(l) {}
+  void set_limits(EtrnLimits l) { l_ = l; }  // a reload; the counts so far stay
   // Counts one request from `client`; false if it is over its limit for this interval.
   bool allow_client(const std::string& client, std::int64_t now);
   // Whether `domain` (as indexed) may be forced now; if so, it counts as released now.

@@ -4,6 +4,7 @@
 // Trusts: nobody on those sockets — every file and frame is validated; peers' uids are
 // checked on the agent sockets when started as root.
 #include "common/config/config.hpp"
+#include "common/config/reload.hpp"
 #include "common/io/event.hpp"
 #include "common/log/log.hpp"
 #include "common/pg/backend.hpp"
@@ -22,7 +23,9 @@ int main(int argc, char** argv) {
 
   auto base = common::io::new_event_base();
   auto signals = common::io::install_termination_handlers(base.get());
+  common::config::Reloader reloader(base.get(), &cfg, "queue-manager");
   qmgr::Manager manager(base.get(), cfg, std::move(pre));
+  reloader.on_reload([&manager](const common::config::Config&) { manager.configure(); });
   if (auto st = manager.start(); !st) common::log::fatal("%s", st.message().c_str());
   common::log::info("started");
   event_base_dispatch(base.get());

@@ -113,6 +113,11 @@ Manager::Manager(event_base* base, const common::config::Config& cfg, PreJail pr
 
 Manager::~Manager() = default;
 
+void Manager::configure() {
+  core_.set_settings(settings(cfg_));
+  request_dispatch();
+}
+
 std::int64_t Manager::now() const { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 Status Manager::start() {

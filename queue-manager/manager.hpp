@@ -50,6 +50,9 @@ class Manager final : public Host {
   ~Manager() override;
   // Opens the databases (after the drop), rebuilds the queue, starts listening.
   common::Status start();
+  // After a reload: the core's settings from the configuration as it is now, and a
+  // dispatch round so that shorter retry delays count at once.
+  void configure();
 
   // Host (the Core's view of the spool and the sockets)
   common::Result<Transport> classify(const std::string& address) override;

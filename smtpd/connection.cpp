@@ -32,7 +32,8 @@ Connection::Connection(Server& server, std::uint64_t id, common::io::UniqueFd fd
       id_(id),
       client_(std::move(client)),
       port_(port),
-      session_(server.session_config(port), client_, server),
+      cfg_(server.port_config(port)),
+      session_(cfg_->session, client_, server),
       stream_(server.base(), std::move(fd), *this) {}
 
 Connection::~Connection() = default;
@@ -154,7 +155,7 @@ void Connection::apply(Output out) {
     }
     if (out.milter) {
       if (!milters_)
-        milters_ = std::make_unique<Milters>(server_.base(), server_.milter_specs(port_),
+        milters_ = std::make_unique<Milters>(server_.base(), cfg_->milters,
                                              [this](MilterVerdict v) { milter_done(std::move(v)); });
       MilterRequest req = std::move(*out.milter);
       if (auto v = milters_->run(std::move(req))) {

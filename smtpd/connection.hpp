@@ -17,6 +17,8 @@
 
 namespace smtpd {
 
+struct PortConfig;
+
 class Server;
 
 class Connection : private common::io::Stream::Backend {
@@ -75,6 +77,7 @@ class Connection : private common::io::Stream::Backend {
   std::uint64_t id_;
   ClientInfo client_;
   Port port_;
+  std::shared_ptr<const PortConfig> cfg_;  // as when the client connected (a reload makes a new one)
   Session session_;
   bool greeted_ = false;
   common::io::Stream stream_;

@@ -13,7 +13,7 @@ namespace ipc = common::ipc;
 namespace log = common::log;
 
 void Connection::start_connect_check() {
-  const ChecksConfig& c = server_.session_config(port_).checks;
+  const ChecksConfig& c = cfg_->session.checks;
   if (!c.dnsbl || port_ != Port::kMx || client_.relay_network) return;
   ipc::Check req;
   req.stage = ipc::CheckStage::kConnect;
@@ -24,7 +24,7 @@ void Connection::start_connect_check() {
 
 void Connection::start_check(ipc::Check req, common::io::UniqueFd fd) {
   if (life_.ended()) return;
-  const ChecksConfig& c = server_.session_config(port_).checks;
+  const ChecksConfig& c = cfg_->session.checks;
   check_stage_ = req.stage;
   check_answer_.reset();
   // At the data stage also for the administrator's content rules alone.
@@ -46,7 +46,7 @@ void Connection::start_check(ipc::Check req, common::io::UniqueFd fd) {
 
 void Connection::check_answer(std::uint64_t id, common::Result<ipc::CheckDone> answer) {
   if (life_.ended() || id == 0) return;
-  const ChecksConfig& c = server_.session_config(port_).checks;
+  const ChecksConfig& c = cfg_->session.checks;
   if (!answer) log::warn("%s: checks process: %s", client_.literal.c_str(), answer.message().c_str());
   if (id == connect_req_) {
     connect_req_ = 0;
@@ -61,7 +61,7 @@ void Connection::check_answer(std::uint64_t id, common::Result<ipc::CheckDone> a
 void Connection::check_timeout_cb(evutil_socket_t, short, void* self) noexcept {
   auto* c = static_cast<Connection*>(self);
   if (c->life_.ended() || !c->check_stage_) return;
-  const ChecksConfig& cfg = c->server_.session_config(c->port_).checks;
+  const ChecksConfig& cfg = c->cfg_->session.checks;
   log::warn("%s: no answer from the checks process in time", c->client_.literal.c_str());
   if (c->connect_req_) {
     c->server_.forget_check(c->connect_req_);

@@ -18,6 +18,7 @@
 
 #include "common/auth/sasl.hpp"
 #include "common/config/relay_domain.hpp"
+#include "common/config/reload.hpp"
 #include "common/io/fdio.hpp"
 #include "common/io/listener.hpp"
 #include "common/ipc/messages.hpp"
@@ -150,19 +151,34 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
       directory_(layout_.accounts_db(), std::move(pre.accounts)),
       auth_(base, layout_.auth_socket(), "smtp", "smtpd"),
       relay_(std::move(pre.relay)),
-      relay_networks_(*common::net::NetworkList::parse(cfg.relay_networks)),
-      etrn_networks_(*common::net::NetworkList::parse(cfg.etrn_networks)),
-      limits_(common::io::ClientLimits::Settings{
-          cfg.smtpd_max_sessions_per_client, cfg.smtpd_max_connect_rate, cfg.smtpd_auth_failure_limit,
-          cfg.smtpd_auth_block_time, static_cast<int>(cfg.client_ipv6_prefix_length), true}),
+      limits_(common::io::ClientLimits::Settings{0, 0, 0, 0, static_cast<int>(cfg.client_ipv6_prefix_length),
+                                                 true}),  // the rest from configure()
       listen_fds_(std::move(pre.listeners)),
       db_(cfg) {
-  directory_.set_local_rules(layout_.quota_flags(), std::move(pre.srs_secret), cfg);
+  srs_secret_ = std::move(pre.srs_secret);
   directory_.set_opener([&cfg]() -> common::Result<std::unique_ptr<common::accounts::Lookup>> {
     auto a = common::pg::open_accounts(cfg, false);
     if (!a) return a.status();
     return std::unique_ptr<common::accounts::Lookup>(std::move(*a));
   });
+  checks_ = std::make_unique<common::ipc::AsyncClient>(
+      base,
+      common::ipc::Peer{layout_.private_dir() + "/checks", common::ipc::kProtoChecks, "smtpd",
+                        "the checks process"},
+      0);
+  configure();
+}
+
+void Server::configure() {
+  const common::config::Config& cfg = cfg_;
+  // The lists were checked when the file was read.
+  relay_networks_ = *common::net::NetworkList::parse(cfg.relay_networks);
+  etrn_networks_ = *common::net::NetworkList::parse(cfg.etrn_networks);
+  limits_.set_settings(common::io::ClientLimits::Settings{
+      cfg.smtpd_max_sessions_per_client, cfg.smtpd_max_connect_rate, cfg.smtpd_auth_failure_limit,
+      cfg.smtpd_auth_block_time, static_cast<int>(cfg.client_ipv6_prefix_length), true});
+  directory_.set_local_rules(layout_.quota_flags(), srs_secret_, cfg);
+  release_.clear();
   // relay_domain_settings (checked when the file was read): who may release each domain.
   if (auto per_domain = common::config::parse_relay_domains(cfg.relay_domain_settings))
     for (const auto& d : *per_domain)
@@ -171,13 +187,16 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
   auto action = common::milter::parse_default_action(cfg.milter_default_action);
   common::milter::Timeouts timeouts{cfg.milter_connect_timeout, cfg.milter_command_timeout,
                                     cfg.milter_content_timeout};
+  std::vector<common::milter::Spec> milter_specs[2];  // port 25; submission ports
   for (int i = 0; i < 2; ++i)
     for (const auto& e : i == 0 ? cfg.milters : cfg.submission_milters)
       if (auto spec = common::milter::parse_spec(
               e, action ? *action : common::milter::DefaultAction::kTempfail, timeouts))
-        milter_specs_[i].push_back(std::move(*spec));
+        milter_specs[i].push_back(std::move(*spec));
+  PortConfig pc[3];
   for (Port p : {Port::kMx, Port::kSubmission, Port::kSubmissions}) {
-    SessionConfig& sc = session_cfg_[static_cast<int>(p)];
+    pc[static_cast<int>(p)].milters = milter_specs[p == Port::kMx ? 0 : 1];
+    SessionConfig& sc = pc[static_cast<int>(p)].session;
     sc.hostname = cfg.hostname;
     sc.message_size_limit = static_cast<std::uint64_t>(cfg.message_size_limit);
     sc.max_recipients = static_cast<std::size_t>(cfg.smtpd_max_recipients);
@@ -188,10 +207,10 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
     for (const auto& d : cfg.relay_domains) sc.relay_domains.push_back(common::mail::lower(d));
     for (const auto& r : release_) sc.own_release.push_back(r.first);
     sc.wakeup_address = common::mail::lower(cfg.relay_wakeup_address);
-    sc.milters = !milter_specs(p).empty();
+    sc.milters = !pc[static_cast<int>(p)].milters.empty();
   }
   // The built-in checks apply to mail from other servers (port 25) only.
-  ChecksConfig& ck = session_cfg_[static_cast<int>(Port::kMx)].checks;
+  ChecksConfig& ck = pc[static_cast<int>(Port::kMx)].session.checks;
   ck.dnsbl = !cfg.dnsbl_zones.empty() || !cfg.dnswl_zones.empty();
   ck.spf = cfg.spf_check || cfg.dmarc_check;
   ck.data = cfg.dkim_check || cfg.dmarc_check;
@@ -203,12 +222,8 @@ Server::Server(event_base* base, const common::config::Config& cfg, PreJail pre)
   // The checks process also applies the administrator's content rules, which live in
   // the accounts database and may appear at any time: without a built-in check smtpd
   // connects to it only on demand, when a message meets such rules.
-  checks_ = std::make_unique<common::ipc::AsyncClient>(
-      base,
-      common::ipc::Peer{layout_.private_dir() + "/checks", common::ipc::kProtoChecks, "smtpd",
-                        "the checks process"},
-      0);
   if (ck.any()) checks_->keep_connected(1);
+  for (int i = 0; i < 3; ++i) port_cfg_[i] = std::make_shared<const PortConfig>(std::move(pc[i]));
 }
 
 Server::~Server() {
@@ -531,7 +546,7 @@ void Server::forget_check(std::uint64_t id) {
   if (checks_) checks_->cancel(id);
 }
 
-int run(const common::config::Config& cfg, PreJail pre) {
+int run(common::config::Config& cfg, PreJail pre) {
   // Each message passes through a few buffers of 64 to 256 KB that live as long as its
   // session. With glibc's defaults they come from mmap or from a heap top that is given
   // back at once, and every message pays ~30 page faults to get them again; keeping up to
@@ -541,9 +556,14 @@ int run(const common::config::Config& cfg, PreJail pre) {
   auto base = common::io::new_event_base();
   auto signals = common::io::install_termination_handlers(base.get());
   int rc = 0;
-  if (pre.tls) pre.tls->watch_reload(base.get());  // SIGHUP: re-read the certificate
+  if (pre.tls) pre.tls->watch_reload(base.get());
+  common::config::Reloader reloader(base.get(), &cfg, "smtpd");
   {
     Server server(base.get(), cfg, std::move(pre));
+    reloader.on_reload([&server](const common::config::Config&) {
+      if (server.tls()) server.tls()->reload_or_keep();  // the certificate
+      server.configure();
+    });
     server.start();
     if (event_base_dispatch(base.get()) < 0) rc = EX_OSERR;
   }

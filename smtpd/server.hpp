@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -32,6 +33,13 @@
 #include "smtpd/session.hpp"
 
 namespace smtpd {
+
+// What a session on one kind of port runs with, built from the configuration at start
+// and again at each reload; a connection holds its own for its whole life.
+struct PortConfig {
+  SessionConfig session;
+  std::vector<common::milter::Spec> milters;  // milters (port 25) or submission_milters
+};
 
 struct Listener {
   common::io::UniqueFd fd;  // bound and listening (port 25 needs root)
@@ -55,8 +63,9 @@ PreJail pre_jail(const common::config::Config& cfg);
 // writable by the daemons, so root never opens them; a database that cannot be opened
 // yet is logged and retried when needed.
 void open_databases(const common::config::Config& cfg, PreJail* pre);
-// The event loop until SIGTERM/SIGINT; returns the process exit code.
-int run(const common::config::Config& cfg, PreJail pre);
+// The event loop until SIGTERM/SIGINT; SIGHUP reloads `cfg` (common/config/reload.hpp).
+// Returns the process exit code.
+int run(common::config::Config& cfg, PreJail pre);
 
 class Connection;
 
@@ -68,6 +77,9 @@ class Server : public Backend {
   Server& operator=(const Server&) = delete;
 
   void start();
+  // Rebuilds what the server derived from the configuration (after a reload): new
+  // sessions get the new settings, sessions in progress keep theirs.
+  void configure();
 
   // Backend, shared by every session.
   Directory& directory() override { return directory_; }
@@ -82,12 +94,9 @@ class Server : public Backend {
   // For connections.
   event_base* base() const { return base_; }
   const common::config::Config& config() const { return cfg_; }
-  const SessionConfig& session_config(Port p) const { return session_cfg_[static_cast<int>(p)]; }
+  std::shared_ptr<const PortConfig> port_config(Port p) const { return port_cfg_[static_cast<int>(p)]; }
   SSL_CTX* tls_ctx() const { return tls_ ? tls_->ctx() : nullptr; }
-  // The mail filters of a port (milters, submission_milters).
-  const std::vector<common::milter::Spec>& milter_specs(Port p) const {
-    return milter_specs_[p == Port::kMx ? 0 : 1];
-  }
+  common::tls::ServerTls* tls() const { return tls_.get(); }
   // One read buffer for every connection (they run on this one thread): a connection
   // reads into it and hands the bytes to its session at once.
   std::string& read_buffer() { return read_buf_; }
@@ -133,8 +142,8 @@ class Server : public Backend {
 
   event_base* base_;
   const common::config::Config& cfg_;
-  SessionConfig session_cfg_[3];
-  std::vector<common::milter::Spec> milter_specs_[2];  // port 25; submission ports
+  std::shared_ptr<const PortConfig> port_cfg_[3];
+  std::string srs_secret_;
   common::spool::Layout layout_;
   common::spool::DropDir drop_;                       // spool/incoming
   common::spool::SubmitClient qmgr_;                  // private/submit: Submit and ETRN

@@ -47,6 +47,7 @@ class ImapGate {
   // login itself stands.
   void granted(const std::string& client, std::int64_t unix_now);
   void prune(double now) { limits_.prune(now); }
+  void set_limits(common::io::ClientLimits::Settings l) { limits_.set_settings(l); }  // a reload
 
  private:
   void stamp(const std::string& address, std::int64_t unix_now);

@@ -18,6 +18,7 @@
 #include "common/authd/server.hpp"
 #include "common/authd/verifier.hpp"
 #include "common/config/config.hpp"
+#include "common/config/reload.hpp"
 #include "common/io/event.hpp"
 #include "common/log/log.hpp"
 #include "common/pg/backend.hpp"
@@ -51,6 +52,16 @@ common::io::UniqueFd listen_auth(const common::spool::Layout& layout, common::au
   return fd;
 }
 
+// IMAP logins share pop3d's failure limit (each login is a new process, so it is kept here).
+common::io::ClientLimits::Settings imap_limits(const common::config::Config& cfg) {
+  return common::io::ClientLimits::Settings{0,
+                                            0,
+                                            cfg.pop3d_auth_failure_limit,
+                                            cfg.pop3d_auth_block_time,
+                                            static_cast<int>(cfg.client_ipv6_prefix_length),
+                                            false};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -81,14 +92,10 @@ int main(int argc, char** argv) {
   auto base = common::io::new_event_base();
   auto signals = common::io::install_termination_handlers(base.get());
   int rc = 0;
+  common::config::Reloader reloader(base.get(), &cfg, "mailbag-auth");
   {
     authd::ImapGate::Settings imap;
-    imap.limits = common::io::ClientLimits::Settings{0,
-                                                     0,
-                                                     cfg.pop3d_auth_failure_limit,
-                                                     cfg.pop3d_auth_block_time,
-                                                     static_cast<int>(cfg.client_ipv6_prefix_length),
-                                                     false};
+    imap.limits = imap_limits(cfg);
     imap.pop_before_smtp = cfg.pop_before_smtp;
     imap.relay_db = layout.relay_db();
     imap.db = std::make_unique<common::pg::DbQueue>(cfg);
@@ -98,6 +105,7 @@ int main(int argc, char** argv) {
       };
     authd::Server server(base.get(), std::move(listener), std::move(policy), std::move(verifier),
                          std::move(imap));
+    reloader.on_reload([&](const common::config::Config&) { server.set_imap_limits(imap_limits(cfg)); });
     if (auto st = server.start(); !st) {
       log::error("%s", st.message().c_str());
       return EX_OSERR;

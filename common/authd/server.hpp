@@ -41,6 +41,8 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   common::Status start();
+  // A reload: the IMAP login failure limits (pop3d_auth_failure_limit, _block_time).
+  void set_imap_limits(common::io::ClientLimits::Settings l) { imap_.set_limits(l); }
 
  private:
   void on_frame(std::uint64_t peer, const common::ipc::FrameView& f);

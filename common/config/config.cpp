@@ -14,6 +14,7 @@
 #include <set>
 #include <type_traits>
 
+#include "common/config/reload.hpp"
 #include "common/io/fdio.hpp"
 #include "common/net/cidr.hpp"
 
@@ -154,6 +155,8 @@ Status set_value(Config& cfg, const KeyDef& k, std::string_view raw) {
   return Status::error("internal: unknown kind");
 }
 
+}  // namespace
+
 std::string value_text(const Config& cfg, const KeyDef& k) {
   switch (k.kind) {
     case Kind::kString:
@@ -186,6 +189,8 @@ bool owned_by(const KeyDef& k, std::string_view program) {
   }
   return false;
 }
+
+namespace {
 
 // The per-key check refuses networks wider than any private range; a public network a
 // site could not own (wider than a /16 or /32 allocation, e.g. 2000::/7) needs the
@@ -398,6 +403,7 @@ Config load_or_exit(const char* program, int argc, char** argv) {
       std::exit(EX_USAGE);
     }
   }
+  ignore_sighup_until_watched();  // a reload sent while starting must not kill the daemon
   auto cfg = load(path);
   if (!cfg) {
     std::fprintf(stderr, "%s: fatal: %s\n", program, cfg.message().c_str());

@@ -199,6 +199,11 @@ std::string example();
 // file:line message on any error, EX_USAGE on bad arguments (sysexits(3)).
 Config load_or_exit(const char* program, int argc, char** argv);
 
+// A key's value as the file would spell it (--dump-config's text).
+std::string value_text(const Config& cfg, const KeyDef& k);
+// Whether `program` reads key `k` (every program for an empty name).
+bool owned_by(const KeyDef& k, std::string_view program);
+
 // Value parsers, exposed for tests and for tools that take the same syntax.
 // The word for an enumerated key's value (as --dump-config prints it); "" if none.
 std::string_view choice_name(const KeyDef& k, int value);

@@ -30,6 +30,12 @@ class ClientLimits {
   enum class Verdict { kOk, kTooManySessions, kRate, kBlocked };
 
   explicit ClientLimits(Settings s) : s_(s) {}
+  // New limits (a reload) for what comes next; the counts so far stay. The IPv6 prefix
+  // names the table's entries, so it stays as it was.
+  void set_settings(Settings s) {
+    s.ipv6_prefix = s_.ipv6_prefix;
+    s_ = s;
+  }
 
   // The table key of `ip`: an IPv4 address as it is, an IPv6 one as its network
   // ("2001:db8:1:2::/64"); anything unparsable as it is.

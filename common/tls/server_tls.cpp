@@ -63,15 +63,12 @@ Status ServerTls::check_key(SSL_CTX* c) const {
 }
 
 void ServerTls::watch_reload(event_base* base) {
-  hup_.reset(evsignal_new(base, SIGHUP, on_sighup, this));
   retry_.reset(evtimer_new(base, on_retry, this));
-  MB_CHECK(hup_ && retry_, "evsignal_new(SIGHUP)");
-  evsignal_add(hup_.get(), nullptr);
+  MB_CHECK(retry_, "evtimer_new");
 }
 
-void ServerTls::on_sighup(evutil_socket_t, short, void* self) noexcept {
-  auto* t = static_cast<ServerTls*>(self);
-  if (Status st = t->reload(); !st)
+void ServerTls::reload_or_keep() {
+  if (Status st = reload(); !st)
     log::error("TLS reload: %s; keeping the certificate in use", st.message().c_str());
 }
 

@@ -1,10 +1,10 @@
 // The server side's TLS context, shared by smtpd and pop3d: built from tls_cert_file
 // with the private key either in the key daemon (tls_key_daemon = yes: an EVP_PKEY whose
 // operations go to mailbag-tlskey, remote_key.hpp) or read from tls_key_file at start.
-// On SIGHUP it re-reads the certificate chain and builds a new context for new
-// connections; sessions already running keep theirs (an SSL holds a reference to its
-// context). A certificate that does not match the key daemon's key is not installed:
-// the old pair keeps serving and the log says why.
+// On a reload (SIGHUP, common/config/reload.hpp) it re-reads the certificate chain and builds a new context
+// for new connections; sessions already running keep theirs (an SSL holds a reference to its context). A
+// certificate that does not match the key daemon's key is not installed: the old pair keeps serving and the
+// log says why.
 #pragma once
 
 #include <event2/event.h>
@@ -33,17 +33,18 @@ class ServerTls {
   // keeps it for later (STARTTLS) takes a reference of its own.
   SSL_CTX* ctx() const { return ctx_.get(); }
 
-  // Re-reads the certificate on SIGHUP from now on (the loop must outlive this object).
+  // Makes reloads possible from now on (the loop must outlive this object).
   void watch_reload(event_base* base);
   // One reload now; an error says why the old context stays.
   Status reload();
+  // reload(), with an error logged (the old context stays): the daemon's reload hook.
+  void reload_or_keep();
 
  private:
   ServerTls() = default;
   Result<SslCtxPtr> build() const;
   // The key daemon's key id matches the certificate of `c`?
   Status check_key(SSL_CTX* c) const;
-  static void on_sighup(evutil_socket_t, short, void* self) noexcept;
   static void on_retry(evutil_socket_t, short, void* self) noexcept;
   void try_install();
 
@@ -52,7 +53,7 @@ class ServerTls {
   SslCtxPtr ctx_;
   SslCtxPtr pending_;  // a new context waiting for the key daemon to hold its key
   int retries_left_ = 0;
-  io::EventPtr hup_, retry_;
+  io::EventPtr retry_;
 };
 
 }  // namespace common::tls

@@ -13,6 +13,7 @@
 #include "common/auth/daemon_socket.hpp"
 #include "common/auth/protocol.hpp"
 #include "common/config/config.hpp"
+#include "common/config/reload.hpp"
 #include "common/io/event.hpp"
 #include "common/log/log.hpp"
 #include "common/privsep/drop.hpp"
@@ -48,11 +49,13 @@ int main(int argc, char** argv) {
 
   auto base = common::io::new_event_base();
   auto signals = common::io::install_termination_handlers(base.get());
+  common::config::Reloader reloader(base.get(), &cfg, "mailbag-tlskey");
   int rc = 0;
   {
     std::string what = signer.describe(), id = common::tls::short_id(signer.key_id());
     tlskey::Server server(base.get(), std::move(listener), std::move(policy), cfg.tls_key_file,
                           std::move(signer));
+    reloader.on_reload([&server](const common::config::Config&) { server.reload(); });
     if (auto st = server.start(); !st) {
       log::error("%s", st.message().c_str());
       return EX_OSERR;

@@ -26,14 +26,7 @@ Server::Server(event_base* base, common::io::UniqueFd listener, common::auth::Pe
                on_frame(peer, f, passed.valid());
              }) {}
 
-Status Server::start() {
-  MB_TRY(peers_.start());
-  hup_.reset(evsignal_new(base_, SIGHUP, sighup_cb, this));
-  if (!hup_ || evsignal_add(hup_.get(), nullptr) != 0) return Status::error("cannot watch SIGHUP");
-  return Status::ok();
-}
-
-void Server::sighup_cb(evutil_socket_t, short, void* self) noexcept { static_cast<Server*>(self)->reload(); }
+Status Server::start() { return peers_.start(); }
 
 void Server::reload() {
   std::string before = signer_.key_id();

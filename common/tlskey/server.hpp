@@ -32,18 +32,16 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   common::Status start();
-  // Re-reads the key file (SIGHUP); on failure the key held so far stays.
+  // Re-reads the key file (the reload hook, on SIGHUP); on failure the key held so far stays.
   void reload();
 
  private:
-  static void sighup_cb(evutil_socket_t, short, void* self) noexcept;
   void on_frame(std::uint64_t peer, const common::ipc::FrameView& f, bool passed_fd);
 
   event_base* base_;
   std::string key_file_;
   Signer signer_;
   common::ipc::PeerServer peers_;
-  common::io::EventPtr hup_;
   common::log::RateLimiter warn_{std::chrono::seconds(60)};
 };
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 
+#include "common/config/reload.hpp"
 #include "common/io/event.hpp"
 #include "common/ipc/channel.hpp"
 #include "common/ipc/socket.hpp"
@@ -52,6 +53,14 @@ class Server {
  public:
   Server(event_base* base, const common::config::Config& cfg, PreJail pre)
       : base_(base), pre_(std::move(pre)), keys_(common::spool::Layout(cfg).dkim_keys()) {}
+
+  // A reload: relay_networks anew (which clients' mail is signed) and the keys.
+  void configure(const common::config::Config& cfg) {
+    if (auto nets = common::net::NetworkList::parse(cfg.relay_networks))
+      pre_.policy.relay_networks = std::move(*nets);
+    keys_.refresh();
+    log::info("reload: %zu domain key(s)", keys_.size());
+  }
 
   common::Status start() {
     keys_.refresh();
@@ -111,10 +120,12 @@ class Server {
 
 }  // namespace
 
-int run(const common::config::Config& cfg, PreJail pre) {
+int run(common::config::Config& cfg, PreJail pre) {
   auto base = common::io::new_event_base();
   auto signals = common::io::install_termination_handlers(base.get());
+  common::config::Reloader reloader(base.get(), &cfg, "dkim");
   Server s(base.get(), cfg, std::move(pre));
+  reloader.on_reload([&](const common::config::Config&) { s.configure(cfg); });
   if (auto st = s.start(); !st) log::fatal("%s", st.message().c_str());
   event_base_dispatch(base.get());
   log::info("stopped");

@@ -19,6 +19,7 @@ struct PreJail {
 };
 
 PreJail pre_jail(const common::config::Config& cfg);
-int run(const common::config::Config& cfg, PreJail pre);
+// SIGHUP reloads `cfg` (common/config/reload.hpp), relay_networks and the keys.
+int run(common::config::Config& cfg, PreJail pre);
 
 }  // namespace delivery::dkim

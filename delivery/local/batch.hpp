@@ -88,6 +88,7 @@ class BatchDeliverer {
   NameGenerator& names() { return names_; }
   Submitter* submitter() { return submitter_; }
   const LocalPolicy& policy() const { return policy_; }
+  void set_policy(LocalPolicy p) { policy_ = std::move(p); }  // a reload, between batches
   std::size_t syncfs_min() const { return syncfs_min_; }
 
  private:

@@ -47,6 +47,8 @@ class Recipients {
   common::Result<std::optional<common::accounts::User>> user(const std::string& address);
 
   const RecipientsConfig& config() const { return cfg_; }
+  // A reload: the settings for the next expansions (the open database stays).
+  void set_config(RecipientsConfig cfg) { cfg_ = std::move(cfg); }
 
  private:
   common::accounts::Lookup* accounts(std::string* why);

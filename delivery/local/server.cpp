@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config/reload.hpp"
 #include "common/log/log.hpp"
 #include "common/mail/srs.hpp"
 #include "common/pg/backend.hpp"
@@ -74,6 +75,12 @@ class Server {
               [this](common::ipc::Deliver d, common::io::UniqueFd fd, std::uint64_t gen) {
                 on_deliver(std::move(d), std::move(fd), gen);
               }) {}
+
+  // After a reload: the keys local reads, for the next deliveries.
+  void configure(const common::config::Config& cfg, const PreJail& pre) {
+    recipients_.set_config(recipients_config(cfg, pre));
+    deliverer_.set_policy(local_policy(cfg, pre));
+  }
 
   void start() {
     link_.start();
@@ -199,10 +206,12 @@ PreJail pre_jail(const common::config::Config& cfg) {
   return pre;
 }
 
-int run(const common::config::Config& cfg, PreJail pre) {
+int run(common::config::Config& cfg, PreJail pre) {
   auto base = common::io::new_event_base();
   auto signals = common::io::install_termination_handlers(base.get());
+  common::config::Reloader reloader(base.get(), &cfg, "local");
   Server server(base.get(), cfg, pre);
+  reloader.on_reload([&](const common::config::Config&) { server.configure(cfg, pre); });
   server.start();
   event_base_dispatch(base.get());
   return 0;

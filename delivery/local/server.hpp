@@ -25,6 +25,7 @@ struct PreJail {
 
 PreJail pre_jail(const common::config::Config& cfg);
 // Returns a sysexits-style exit code (0 after SIGTERM/SIGINT).
-int run(const common::config::Config& cfg, PreJail pre);
+// SIGHUP reloads `cfg` (common/config/reload.hpp).
+int run(common::config::Config& cfg, PreJail pre);
 
 }  // namespace delivery::local

@@ -58,6 +58,11 @@ std::string wakeup_message(const std::string& hostname, const std::string& to,
 EtrnClient::EtrnClient(event_base* base, const Settings& settings, common::dns::Resolver& resolver,
                        TlsContexts tls)
     : base_(base), settings_(settings), resolver_(resolver), tls_(tls) {
+  make_peers();
+}
+
+void EtrnClient::make_peers() {
+  peers_.clear();
   for (const auto& h : settings_.etrn_hosts) {
     auto p = std::make_unique<Peer>();
     p->hop = h;
@@ -65,14 +70,27 @@ EtrnClient::EtrnClient(event_base* base, const Settings& settings, common::dns::
     p->hop.mx_lookup = false;
     peers_.push_back(std::move(p));
   }
+  hosts_changed_ = false;
 }
 
 EtrnClient::~EtrnClient() { life_.end(); }
 
 void EtrnClient::start() {
-  if (peers_.empty()) return;
   timer_.reset(evtimer_new(base_, on_timer_cb, this));
+  if (peers_.empty()) return;
   timeval tv{kStartDelay, 0};
+  evtimer_add(timer_.get(), &tv);
+}
+
+void EtrnClient::reconfigure() {
+  hosts_changed_ = true;
+  bool any_busy = false;
+  for (auto& p : peers_) any_busy = any_busy || p->busy;
+  if (!any_busy) make_peers();
+  if (!timer_) return;
+  evtimer_del(timer_.get());
+  if (settings_.etrn_hosts.empty() || settings_.wakeup_every <= 0) return;
+  timeval tv{settings_.wakeup_every, 0};
   evtimer_add(timer_.get(), &tv);
 }
 
@@ -99,6 +117,11 @@ common::Status EtrnClient::make_wakeup() {
 }
 
 void EtrnClient::round() {
+  if (hosts_changed_) {
+    bool any_busy = false;
+    for (auto& p : peers_) any_busy = any_busy || p->busy;
+    if (!any_busy) make_peers();
+  }
   if (!settings_.wakeup_email.empty()) {
     bool any_busy = false;
     for (auto& p : peers_) any_busy = any_busy || p->busy;

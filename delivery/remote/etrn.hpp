@@ -31,6 +31,9 @@ class EtrnClient : public Connection::Backend {
   ~EtrnClient() override;
   // Arms the timer; does nothing if etrn_hosts is empty.
   void start();
+  // After a reload of the settings: the hosts are taken anew at the next round that
+  // starts with none busy; the timer runs at the new wakeup_every from now.
+  void reconfigure();
 
   void connection_ready(Connection& c) override;
   void connection_sent(Connection& c, std::vector<common::mail::Verdict> verdicts) override;
@@ -49,6 +52,7 @@ class EtrnClient : public Connection::Backend {
   };
   static void on_timer_cb(evutil_socket_t, short, void* self) noexcept;
   void round();
+  void make_peers();
   void begin(Peer& p);
   Peer* peer_of(Connection& c);
   void done(Peer& p);
@@ -60,6 +64,7 @@ class EtrnClient : public Connection::Backend {
   TlsContexts tls_;
   Self nobody_;  // ETRN to ourselves is harmless: no loop check
   std::vector<std::unique_ptr<Peer>> peers_;
+  bool hosts_changed_ = false;
   common::io::EventPtr timer_;
   common::io::UniqueFd wakeup_fd_;
   MessageRef wakeup_ref_;

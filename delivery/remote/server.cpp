@@ -3,6 +3,7 @@
 // nothing else), the queue-manager link, the dispatcher and the ETRN client.
 #include "delivery/remote/server.hpp"
 
+#include "common/config/reload.hpp"
 #include "common/dkim/store.hpp"
 #include "common/dns/resolver.hpp"
 #include "common/log/log.hpp"
@@ -42,9 +43,10 @@ PreJail pre_jail(const common::config::Config& cfg) {
   return pre;
 }
 
-int run(const common::config::Config& cfg, PreJail pre) {
+int run(common::config::Config& cfg, PreJail pre) {
   auto base = common::io::new_event_base();
   auto signals = common::io::install_termination_handlers(base.get());
+  common::config::Reloader reloader(base.get(), &cfg, "remote");
   auto resolver =
       common::dns::Resolver::create(base.get(), pre.settings.dns_resolver, pre.settings.trust_anchor);
   if (!resolver) log::fatal("DNS resolver: %s", resolver.message().c_str());
@@ -66,6 +68,15 @@ int run(const common::config::Config& cfg, PreJail pre) {
   Dispatcher d(base.get(), pre.settings, **resolver, tls, link, &signer, sts.get(), reporter.get());
   dispatcher = &d;
   EtrnClient etrn(base.get(), pre.settings, **resolver, tls);
+  reloader.on_reload([&](const common::config::Config&) {
+    auto fresh = make_settings(cfg, interface_addresses(), false);
+    if (!fresh) {
+      log::error("reload: %s; remote keeps its settings", fresh.message().c_str());
+      return;
+    }
+    apply_reload(&pre.settings, *fresh);
+    etrn.reconfigure();
+  });
 
   if (pre.settings.relayhost)
     log::info("started; relayhost %s%s", pre.settings.relayhost->str().c_str(),

@@ -85,7 +85,8 @@ Result<Credentials> parse_credentials(std::string_view text) {
   return Status::error("no 'username password' line");
 }
 
-Result<Settings> make_settings(const common::config::Config& cfg, const std::vector<std::string>& ifaddrs) {
+Result<Settings> make_settings(const common::config::Config& cfg, const std::vector<std::string>& ifaddrs,
+                               bool credentials) {
   Settings s;
   s.helo_name = cfg.hostname;
   s.tls = cfg.smtp_tls_policy;
@@ -94,7 +95,7 @@ Result<Settings> make_settings(const common::config::Config& cfg, const std::vec
     if (!h) return Status::error("relayhost: " + h.message());
     s.relayhost = *h;
   }
-  if (!cfg.relayhost_auth_file.empty()) {
+  if (!cfg.relayhost_auth_file.empty() && credentials) {
     if (!s.relayhost) return Status::error("relayhost_auth_file is set, but relayhost is not");
     auto c = read_credentials(cfg.relayhost_auth_file);
     if (!c) return c.status();
@@ -143,6 +144,17 @@ Result<Settings> make_settings(const common::config::Config& cfg, const std::vec
     }
   }
   return s;
+}
+
+void apply_reload(Settings* live, const Settings& fresh) {
+  live->concurrency = fresh.concurrency;
+  live->timeout = fresh.timeout;
+  live->etrn_hosts = fresh.etrn_hosts;
+  live->etrn_domains = fresh.etrn_domains;
+  live->wakeup_every = fresh.wakeup_every;
+  live->wakeup_email = fresh.wakeup_email;
+  live->fallback_relays = fresh.fallback_relays;
+  live->self = fresh.self;
 }
 
 std::vector<std::string> interface_addresses() {

@@ -74,8 +74,15 @@ common::Result<Credentials> parse_credentials(std::string_view text);
 // Reads the config (and the credentials file, which must be a regular file not readable
 // by group or others, when started as root). `listen_addrs` are the addresses of this
 // host to use for wildcard smtp_listen entries (from getifaddrs; passed in for tests).
+// `credentials` false (a reload, after the privilege drop): the file is not read.
 common::Result<Settings> make_settings(const common::config::Config& cfg,
-                                       const std::vector<std::string>& interface_addrs);
+                                       const std::vector<std::string>& interface_addrs,
+                                       bool credentials = true);
+
+// A reload: copies from `fresh` into the running settings what may change without a
+// restart (limits, timeouts, ETRN and wake-up, fallback relays, our own addresses); TLS,
+// DNS, the relayhost and its credentials stay as they were at start.
+void apply_reload(Settings* live, const Settings& fresh);
 
 // Every address of every local interface (getifaddrs), textual.
 std::vector<std::string> interface_addresses();

@@ -8,6 +8,7 @@
 
 #include "common/check.hpp"
 #include "common/config/config.hpp"
+#include "common/config/reload.hpp"
 #include "common/io/event.hpp"
 #include "common/ipc/socket.hpp"
 #include "common/log/log.hpp"
@@ -52,6 +53,8 @@ int main(int argc, char** argv) {
 
   auto base = common::io::new_event_base();
   auto signals = common::io::install_termination_handlers(base.get());
+  // Its keys are read where they are used: a reload needs no hook.
+  common::config::Reloader reloader(base.get(), &cfg, "pop3-mailbox");
   int rc = 0;
   {
     pop3d::mailbox::Server server(cfg, base.get(), std::move(listener), std::move(policy));

@@ -7,6 +7,7 @@
 #include <sysexits.h>
 
 #include "common/config/config.hpp"
+#include "common/config/reload.hpp"
 #include "common/io/event.hpp"
 #include "common/io/fdio.hpp"
 #include "common/ipc/socket.hpp"
@@ -63,6 +64,8 @@ int main(int argc, char** argv) {
   auto base = common::io::new_event_base();
   auto signals = common::io::install_termination_handlers(base.get());
   checks::Server server(base.get(), ctx, std::move(*sock));
+  common::config::Reloader reloader(base.get(), &cfg, "checks");
+  reloader.on_reload([&](const common::config::Config&) { server.set_settings(checks::settings_from(cfg)); });
   if (auto st = server.start(); !st) {
     log::error("%s", st.message().c_str());
     return EX_OSERR;

@@ -148,6 +148,11 @@ void DnsblCache::put(const std::string& ip, const CheckDone& v) {
   map_[ip] = Entry{std::chrono::steady_clock::now() + kCacheTime, v};
 }
 
+void DnsblCache::clear() {
+  std::lock_guard<std::mutex> lock(mu_);
+  map_.clear();
+}
+
 CheckDone run_check(Context& ctx, const common::ipc::Check& req, int fd) {
   CheckDone out;
   out.request_id = req.request_id;

@@ -33,6 +33,7 @@ class DnsblCache {
  public:
   bool get(const std::string& ip, common::ipc::CheckDone* out);
   void put(const std::string& ip, const common::ipc::CheckDone& v);
+  void clear();  // the lists changed (a reload)
 
  private:
   struct Entry {

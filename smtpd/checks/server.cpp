@@ -12,7 +12,16 @@ constexpr std::size_t kMaxWaiting = 4096;
 }  // namespace
 
 Server::Server(event_base* base, Context ctx, common::io::UniqueFd listener)
-    : base_(base), ctx_(ctx), listen_fd_(std::move(listener)), work_(kThreads, kMaxWaiting) {}
+    : base_(base),
+      ctx_(ctx),
+      settings_(std::make_shared<const Settings>(ctx.settings)),
+      listen_fd_(std::move(listener)),
+      work_(kThreads, kMaxWaiting) {}
+
+void Server::set_settings(Settings s) {
+  settings_ = std::make_shared<const Settings>(std::move(s));
+  ctx_.cache.clear();
+}
 
 common::Status Server::start() {
   MB_TRY(work_.start(base_));
@@ -46,12 +55,16 @@ void Server::on_frame(std::uint64_t conn, const common::ipc::FrameView& f, commo
   auto done = std::make_shared<common::ipc::CheckDone>();
   auto shared_fd = std::make_shared<common::io::UniqueFd>(std::move(fd));
   auto request = std::make_shared<common::ipc::Check>(std::move(*req));
-  bool queued =
-      work_.submit([this, done, shared_fd, request] { *done = run_check(ctx_, *request, shared_fd->get()); },
-                   [this, conn, done] {
-                     auto c = conns_.find(conn);
-                     if (c != conns_.end() && c->second->open()) c->second->send(*done);
-                   });
+  // The worker thread reads its own copy of the settings: a reload cannot change them
+  // under it.
+  std::shared_ptr<const Settings> snap = settings_;
+  Context ctx{*snap, ctx_.dns, ctx_.psl, ctx_.cache};
+  bool queued = work_.submit(
+      [snap, ctx, done, shared_fd, request]() mutable { *done = run_check(ctx, *request, shared_fd->get()); },
+      [this, conn, done] {
+        auto c = conns_.find(conn);
+        if (c != conns_.end() && c->second->open()) c->second->send(*done);
+      });
   if (!queued) {
     // Overloaded: an empty answer, which smtpd treats like any verdict it did not get.
     common::ipc::CheckDone busy;

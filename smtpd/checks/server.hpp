@@ -23,6 +23,9 @@ class Server {
  public:
   Server(event_base* base, Context ctx, common::io::UniqueFd listener);
   common::Status start();
+  // A reload: requests from now on run with `s`; those already running keep theirs
+  // (each holds its own copy), and the DNS list verdicts cached so far are forgotten.
+  void set_settings(Settings s);
 
  private:
   static void accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* self) noexcept;
@@ -30,6 +33,7 @@ class Server {
 
   event_base* base_;
   Context ctx_;
+  std::shared_ptr<const Settings> settings_;  // the current settings (ctx_.settings at start)
   common::io::UniqueFd listen_fd_;
   common::io::ListenerPtr listener_;
   common::io::WorkQueue work_;
