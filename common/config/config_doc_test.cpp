@@ -1,12 +1,15 @@
 // Checks that man/mailbag.conf.5 documents every key of the table in keys.cpp, each as a
 // ".It Cm key Li = Ar default" entry whose default matches the table, so the manual
-// cannot fall behind the code.
+// cannot fall behind the code; and that its RELOADING section lists exactly the keys that
+// need a restart.
 #include <doctest/doctest.h>
 
+#include <set>
 #include <sstream>
 #include <string>
 
 #include "common/config/config.hpp"
+#include "common/config/reload.hpp"
 #include "common/io/fdio.hpp"
 
 TEST_CASE("every config key is documented in mailbag.conf(5)") {
@@ -31,4 +34,22 @@ TEST_CASE("every config key is documented in mailbag.conf(5)") {
                     "documented default differs from the table's '", std::string(k.default_value), "'");
     }
   }
+}
+
+TEST_CASE("mailbag.conf(5) RELOADING lists exactly the restart-only keys") {
+  auto page = common::io::read_file(MAILBAG_SOURCE_DIR "/man/mailbag.conf.5");
+  REQUIRE_MESSAGE(page.is_ok(), page.message());
+  auto at = page->find(".Ss Reloading");
+  REQUIRE(at != std::string::npos);
+  auto bd = page->find(".Bd -literal", at);
+  auto ed = page->find(".Ed", bd);
+  REQUIRE(bd != std::string::npos);
+  REQUIRE(ed != std::string::npos);
+  std::istringstream in(page->substr(bd, ed - bd));
+  std::string word;
+  std::getline(in, word);  // ".Bd -literal -offset indent"
+  std::set<std::string> listed, want;
+  while (in >> word) listed.insert(word);
+  for (auto k : common::config::restart_keys()) want.insert(std::string(k));
+  CHECK(listed == want);
 }
