@@ -177,7 +177,16 @@ void Server::configure() {
   limits_.set_settings(common::io::ClientLimits::Settings{
       cfg.smtpd_max_sessions_per_client, cfg.smtpd_max_connect_rate, cfg.smtpd_auth_failure_limit,
       cfg.smtpd_auth_block_time, static_cast<int>(cfg.client_ipv6_prefix_length), true});
-  directory_.set_local_rules(layout_.quota_flags(), srs_secret_, cfg);
+  relay_lifetime_ = cfg.relay_lifetime;
+  if (started_ && db_.offloaded()) {
+    // The directory is used on the database thread: its rules change there, from a copy.
+    auto copy = std::make_shared<const common::config::Config>(cfg);
+    if (!db_.submit([this, copy] { directory_.set_local_rules(layout_.quota_flags(), srs_secret_, *copy); },
+                    [] {}))
+      log::error("reload: the recipient rules keep their old values (the database thread is busy)");
+  } else {
+    directory_.set_local_rules(layout_.quota_flags(), srs_secret_, cfg);
+  }
   release_.clear();
   // relay_domain_settings (checked when the file was read): who may release each domain.
   if (auto per_domain = common::config::parse_relay_domains(cfg.relay_domain_settings))
@@ -251,6 +260,7 @@ void Server::start() {
   timeval minute{60, 0};
   evtimer_add(prune_.get(), &minute);
   MB_CHECK(db_.start(base_).is_ok(), "database thread");
+  started_ = true;
   if (tls_) auth_.start();  // AUTH is offered only over TLS
   qmgr_.client().keep_connected(1);
   std::size_t n[3] = {0, 0, 0};
@@ -379,7 +389,7 @@ common::Result<bool> Server::relay_db_allows(const std::string& ip) {
   }
   auto norm = common::relaydb::normalize(ip);
   if (!norm) return false;
-  auto ok = common::relaydb::allowed(*relay_, *norm, now(), cfg_.relay_lifetime);
+  auto ok = common::relaydb::allowed(*relay_, *norm, now(), relay_lifetime_.load());
   if (!ok) {
     static log::RateLimiter limit(std::chrono::seconds(60), 4);
     if (limit.allow("relaydb"))

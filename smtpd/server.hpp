@@ -9,6 +9,7 @@
 
 #include <event2/listener.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -144,6 +145,8 @@ class Server : public Backend {
   const common::config::Config& cfg_;
   std::shared_ptr<const PortConfig> port_cfg_[3];
   std::string srs_secret_;
+  std::atomic<std::int64_t> relay_lifetime_{0};  // read on the database thread
+  bool started_ = false;                         // the database thread runs
   common::spool::Layout layout_;
   common::spool::DropDir drop_;                       // spool/incoming
   common::spool::SubmitClient qmgr_;                  // private/submit: Submit and ETRN

@@ -99,7 +99,10 @@ void Reloader::reload() {
       log::warn("reload: %s changed but needs a restart; the old value stays until then", k.c_str());
     for (const auto& k : d.applied)
       log::info("reload: %s = %s", k.c_str(), log::printable(value_text(*fresh, *find_key(k)), 200).c_str());
-    *live_ = std::move(*fresh);
+    // Key by key, only what changed: a member nobody changed is never written, so a
+    // daemon's database thread may go on reading the keys that need a restart.
+    for (const auto& k : keys())
+      if (value_text(*live_, k) != value_text(*fresh, k)) copy_member(*fresh, live_, k);
     log::info("reload: %s read, %zu changed keys applied, %zu need a restart", live_->path.c_str(),
               d.applied.size(), d.kept.size());
   }

@@ -49,7 +49,8 @@ class Reloader {
   Reloader& operator=(const Reloader&) = delete;
 
   void on_reload(Hook h) { hooks_.push_back(std::move(h)); }
-  // One reload now (what SIGHUP does): re-reads live->path. A file that cannot be read
+  // One reload now (what SIGHUP does): re-reads live->path and writes the changed keys
+  // that need no restart into *live (no other member is touched). A file that cannot be read
   // or has an error is logged with file:line and the running configuration stays;
   // the hooks run in every case, so certificates and databases are re-read anyway.
   void reload();
