@@ -297,7 +297,7 @@ CONFDIR ?= /etc/mailbag
 # the link-up hook (mailctl/mailbag-linkup.in) for ifupdown and NetworkManager
 IFUPDIR ?= /etc/network/if-up.d
 NMDISPATCHDIR ?= /etc/NetworkManager/dispatcher.d
-# where programs look for sendmail and newaliases: links to ours go there unless another
+# where programs look for sendmail, newaliases and mailq: links to ours go there unless another
 # MTA's files are already there (never replaced); the cron.d example for relayctl expire
 MTALINKDIR ?= /usr/sbin
 EXAMPLEDIR ?= $(PREFIX)/share/doc/mailbag/examples
@@ -347,6 +347,10 @@ install: all
 	    if [ -L $$l ] && [ "$$(readlink $$l)" = "$(SBINDIR)/sendmail" ]; then :; \
 	    elif [ -e $$l ] || [ -L $$l ]; then echo "keeping $$l: another MTA's (Mailbag's is $(SBINDIR)/sendmail)"; \
 	    else ln -s $(SBINDIR)/sendmail $$l && echo "link $$l -> $(SBINDIR)/sendmail"; fi; done; fi
+	@set -e; if [ "$(SBINDIR)" != "$(MTALINKDIR)" ]; then l=$(DESTDIR)$(MTALINKDIR)/mailq; \
+	  if [ -L $$l ] && [ "$$(readlink $$l)" = "$(SBINDIR)/mailctl" ]; then :; \
+	  elif [ -e $$l ] || [ -L $$l ]; then echo "keeping $$l: another MTA's (Mailbag's is $(SBINDIR)/mailctl queue list)"; \
+	  else install -d -m 0755 $(DESTDIR)$(MTALINKDIR) && ln -s $(SBINDIR)/mailctl $$l && echo "link $$l -> $(SBINDIR)/mailctl"; fi; fi
 	@if [ -e $(DESTDIR)$(CONFDIR)/mailbag.conf ]; then echo "keeping existing $(DESTDIR)$(CONFDIR)/mailbag.conf"; \
 	else $(BUILD)/bin/mailctl config-example > $(DESTDIR)$(CONFDIR)/mailbag.conf && \
 	  chmod 0644 $(DESTDIR)$(CONFDIR)/mailbag.conf && echo "install $(DESTDIR)$(CONFDIR)/mailbag.conf (example: edit hostname)"; fi

@@ -354,4 +354,13 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
   return a;
 }
 
+std::vector<std::string> args_for_program(std::string_view program, std::vector<std::string> argv) {
+  auto slash = program.rfind('/');
+  if (slash != std::string_view::npos) program.remove_prefix(slash + 1);
+  if (program != "mailq") return argv;
+  argv.emplace_back("queue");
+  argv.emplace_back("list");
+  return argv;
+}
+
 }  // namespace mailctl

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.hpp"
@@ -93,5 +94,10 @@ struct Args {
 // print before the usage text.
 common::Result<Args> parse_args(const std::vector<std::string>& argv);
 std::string usage();
+
+// The arguments of mailctl run under the name `program` (the last part of argv[0]):
+// as mailq (the link make install puts where programs look for it) it lists the queue,
+// "mailq [-c file]" being "mailctl [-c file] queue list"; otherwise `argv` as it is.
+std::vector<std::string> args_for_program(std::string_view program, std::vector<std::string> argv);
 
 }  // namespace mailctl

@@ -77,6 +77,19 @@ TEST_CASE("flush and wakeup: the link-up hook's commands, without arguments") {
   CHECK_FALSE(P({"wakeup", "example.org"}).is_ok());
 }
 
+TEST_CASE("run as mailq: the queue listing, with -c passed on; any other name changes nothing") {
+  auto a = parse_args(args_for_program("/usr/sbin/mailq", {}));
+  REQUIRE(a.is_ok());
+  CHECK(a->command == Command::kQueueList);
+  a = parse_args(args_for_program("mailq", {"-c", "/x.conf"}));
+  REQUIRE(a.is_ok());
+  CHECK(a->command == Command::kQueueList);
+  CHECK(a->config_path == "/x.conf");
+  CHECK_FALSE(parse_args(args_for_program("mailq", {"-v"})).is_ok());  // a usage error, not a guess
+  CHECK(args_for_program("/usr/sbin/mailctl", {"init"}) == std::vector<std::string>{"init"});
+  CHECK(args_for_program("/usr/sbin/mailqx", {"init"}) == std::vector<std::string>{"init"});
+}
+
 TEST_CASE("queue, check-dns, tls tlsa and config-example commands") {
   auto a = P({"queue", "list"});
   REQUIRE(a.is_ok());

@@ -9,10 +9,12 @@
 #include <vector>
 
 #include "common/log/log.hpp"
+#include "mailctl/args.hpp"
 #include "mailctl/commands.hpp"
 
 int main(int argc, char** argv) {
   common::log::init("mailctl", common::log::Target::kStderr);
-  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> args = mailctl::args_for_program(argv[0] ? argv[0] : "mailctl",
+                                                            std::vector<std::string>(argv + 1, argv + argc));
   return mailctl::run(args, ::geteuid() == 0, stdin, stdout, stderr);
 }

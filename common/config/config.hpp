@@ -105,6 +105,7 @@ struct Config {
   std::vector<std::string> etrn_domains;
   std::int64_t wakeup_every = 0;
   std::string wakeup_email;
+  std::int64_t wakeup_failure_notice = 0;
 
   // smtpd's built-in checks, run by the checks process
   std::vector<std::string> dnsbl_zones;

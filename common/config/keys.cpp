@@ -238,7 +238,7 @@ const std::vector<KeyDef>& keys() {
       {"delay_warning_time", Kind::kDuration, "0", 0, 100 * 86400, "queue-manager",
        "send the sender one warning when a message has been deferred this long (0: never)",
        &Config::delay_warning_time, nullptr},
-      {"postmaster_address", Kind::kString, "", 0, 0, "queue-manager local",
+      {"postmaster_address", Kind::kString, "", 0, 0, "queue-manager local remote",
        "where undeliverable bounces go, once (default: postmaster@ the hostname)",
        &Config::postmaster_address, nullptr},
       {"etrn_interval", Kind::kDuration, "1m", 1, 86400, "queue-manager",
@@ -316,6 +316,10 @@ const std::vector<KeyDef>& keys() {
       {"wakeup_email", Kind::kString, "", 0, 0, "remote",
        "instead of ETRN, send a wake-up message to this address at the etrn_hosts", &Config::wakeup_email,
        check_mailbox_or_empty},
+      {"wakeup_failure_notice", Kind::kInt, "3", 0, 1000, "remote",
+       "after this many failed wake-ups in a row at one of etrn_hosts, mail the postmaster once, and once "
+       "more when it works again (0: never)",
+       &Config::wakeup_failure_notice, nullptr},
 
       // smtpd's built-in checks (the checks process, smtpd/checks/)
       {"dnsbl_zones", Kind::kList, "", 0, 0, "smtpd checks",

@@ -145,6 +145,9 @@ void EtrnClient::begin(Peer& p) {
   p.busy = true;
   p.next_domain = 0;
   p.wakeup_sent = false;
+  p.completed = false;
+  p.ok = true;
+  p.problem.clear();
   Peer* pp = &p;
   common::io::Guard alive = life_.guard();
   p.lookup =
@@ -153,7 +156,8 @@ void EtrnClient::begin(Peer& p) {
         destroy_later(base_, std::move(pp->lookup));
         if (!r.ok()) {
           log::warn("ETRN to %s: %s", pp->hop.str().c_str(), r.failure.text.c_str());
-          pp->busy = false;
+          failed(*pp, r.failure.text);
+          done(*pp);
           return;
         }
         common::smtp::SessionOptions o;
@@ -173,10 +177,21 @@ EtrnClient::Peer* EtrnClient::peer_of(Connection& c) {
 }
 
 void EtrnClient::connection_ready(Connection& c) {
+  if (notice_ && &c == notice_->conn.get()) {
+    if (notice_->sent) return c.quit();
+    notice_->sent = true;
+    common::smtp::Transaction tx;
+    tx.sender = "";  // from the mail system: never answered (RFC 5321 4.5.5)
+    tx.recipients = {settings_.postmaster};
+    tx.size = common::smtp::wire_size(notice_->ref.size, notice_->ref.lines);
+    tx.body_8bit = true;
+    return c.send(std::move(tx), notice_->ref);
+  }
   Peer* p = peer_of(c);
   if (!p) return;
   if (!settings_.wakeup_email.empty()) {
     if (p->wakeup_sent) {
+      p->completed = true;
       c.quit();
       return;
     }
@@ -189,6 +204,7 @@ void EtrnClient::connection_ready(Connection& c) {
     return;
   }
   if (p->next_domain >= settings_.etrn_domains.size()) {
+    p->completed = true;
     c.quit();
     return;
   }
@@ -196,7 +212,18 @@ void EtrnClient::connection_ready(Connection& c) {
 }
 
 void EtrnClient::connection_sent(Connection& c, std::vector<Verdict> verdicts) {
+  if (notice_ && &c == notice_->conn.get()) {
+    for (const auto& v : verdicts) {
+      if (v.outcome == Outcome::kOk)
+        log::info("wake-up notice to %s sent: %s", settings_.postmaster.c_str(), v.text.c_str());
+      else
+        log::error("wake-up notice to %s refused: %s", settings_.postmaster.c_str(), v.text.c_str());
+    }
+    return;
+  }
+  Peer* p = peer_of(c);
   for (const auto& v : verdicts) {
+    if (p && v.outcome != Outcome::kOk) failed(*p, "the wake-up message was refused: " + v.text);
     if (v.outcome == Outcome::kOk)
       log::info("wake-up message to %s sent through %s: %s", settings_.wakeup_email.c_str(), c.peer().c_str(),
                 v.text.c_str());
@@ -210,25 +237,124 @@ void EtrnClient::connection_etrn(Connection& c, const common::smtp::Reply& r) {
   Peer* p = peer_of(c);
   std::string domain = p && p->next_domain > 0 ? settings_.etrn_domains[p->next_domain - 1] : "?";
   // RFC 1985 4: 250 queuing started, 251 no messages waiting, 252/253 pending messages.
-  if (r.code >= 250 && r.code <= 253)
+  if (r.code >= 250 && r.code <= 253) {
     log::info("ETRN %s at %s: %s", domain.c_str(), c.peer().c_str(), r.summary().c_str());
-  else
+  } else {
     log::warn("ETRN %s at %s refused: %s", domain.c_str(), c.peer().c_str(), r.summary().c_str());
+    if (p) failed(*p, "ETRN " + domain + " refused: " + r.summary());
+  }
 }
 
 void EtrnClient::connection_failed(Connection& c, const Verdict& why) {
+  if (notice_ && &c == notice_->conn.get()) {
+    log::error("wake-up notice to %s not sent: our smtpd at %s: %s", settings_.postmaster.c_str(),
+               c.peer().c_str(), why.text.c_str());
+    return notice_done();
+  }
   Peer* p = peer_of(c);
+  if (p) failed(*p, why.text);
   log::warn("ETRN: cannot reach %s: %s", p ? p->hop.str().c_str() : c.peer().c_str(), why.text.c_str());
   if (p) done(*p);
 }
 
 void EtrnClient::connection_closed(Connection& c) {
+  if (notice_ && &c == notice_->conn.get()) return notice_done();
   if (Peer* p = peer_of(c)) done(*p);
 }
 
+void EtrnClient::failed(Peer& p, const std::string& problem) {
+  if (p.ok) p.problem = problem;
+  p.ok = false;
+}
+
+// The end of one attempt at one host (once: a failed connection is also closed).
 void EtrnClient::done(Peer& p) {
   destroy_later(base_, std::move(p.conn));
+  if (!p.busy) return;
   p.busy = false;
+  if (p.ok && !p.completed) failed(p, "the session ended before the wake-up was done");
+  auto [it, fresh] = health_.try_emplace(p.hop.str(), settings_.wakeup_failure_notice);
+  it->second.set_threshold(settings_.wakeup_failure_notice);
+  auto kind = it->second.record(p.ok);
+  if (kind != WakeupHealth::Notice::kNone) queue_notice(p, kind);
+}
+
+void EtrnClient::queue_notice(const Peer& p, WakeupHealth::Notice kind) {
+  const WakeupHealth& h = health_.at(p.hop.str());
+  WakeupNoticeFacts f;
+  f.hostname = settings_.helo_name;
+  f.postmaster = settings_.postmaster;
+  f.host = p.hop.str();
+  f.domains = settings_.etrn_domains;
+  f.wakeup_email = settings_.wakeup_email;
+  f.failures = kind == WakeupHealth::Notice::kFailing ? h.failures() : h.failed_before();
+  f.problem = p.problem;
+  log::warn("wake-up at %s: %s; notice to %s", f.host.c_str(),
+            kind == WakeupHealth::Notice::kFailing
+                ? (std::to_string(f.failures) + " failures in a row").c_str()
+                : "works again",
+            f.postmaster.c_str());
+  notices_.push_back(wakeup_notice(f, kind, std::time(nullptr)));
+  if (!notice_) send_next_notice();
+}
+
+// To our own smtpd, which delivers (or relays) it like any mail for the postmaster: the
+// first smtp_listen endpoint, a loopback one when there is one.
+void EtrnClient::send_next_notice() {
+  if (notices_.empty()) return;
+  std::string text = std::move(notices_.front());
+  notices_.pop_front();
+  const auto& eps = settings_.self.endpoints;
+  if (eps.empty()) {
+    log::error("wake-up notice to %s not sent: no smtp_listen address", settings_.postmaster.c_str());
+    return send_next_notice();
+  }
+  auto ep = eps.front();
+  for (const auto& e : eps)
+    if (e.first.rfind("127.", 0) == 0 || e.first == "::1") {
+      ep = e;
+      break;
+    }
+  auto n = std::make_unique<Notice>();
+  n->fd = common::io::UniqueFd(::memfd_create("mailbag-wakeup-notice", MFD_CLOEXEC));
+  if (!n->fd || !common::io::write_all(n->fd.get(), text)) {
+    log::error("wake-up notice to %s not sent: cannot write it", settings_.postmaster.c_str());
+    return send_next_notice();
+  }
+  std::uint64_t lines = 0;
+  for (char c : text) lines += c == '\n';
+  n->ref = MessageRef{n->fd.get(), 0, text.size(), lines};
+  common::smtp::NextHop hop;
+  hop.host = ep.first;
+  hop.port = ep.second;
+  hop.mx_lookup = false;
+  hop.is_ip = true;
+  notice_ = std::move(n);
+  common::io::Guard alive = life_.guard();
+  notice_->lookup =
+      std::make_unique<RouteLookup>(resolver_, nobody_, target_for_hop(hop), [this, alive](Route r) {
+        if (!alive || !notice_) return;
+        destroy_later(base_, std::move(notice_->lookup));
+        if (!r.ok()) {
+          log::error("wake-up notice to %s not sent: %s", settings_.postmaster.c_str(),
+                     r.failure.text.c_str());
+          return notice_done();
+        }
+        common::smtp::SessionOptions o;
+        o.helo_name = settings_.helo_name;
+        o.tls = common::smtp::TlsPolicy::kMay;
+        notice_->conn = std::make_unique<Connection>(
+            base_, *this, settings_.timeout, settings_.connect_timeout(), tls_, std::move(r.endpoints), o);
+        notice_->conn->start();
+      });
+  notice_->lookup->start();
+}
+
+void EtrnClient::notice_done() {
+  if (!notice_) return;
+  destroy_later(base_, std::move(notice_->conn));
+  destroy_later(base_, std::move(notice_));
+  send_next_notice();
 }
 
 }  // namespace delivery::remote

@@ -2,13 +2,16 @@
 // when remote starts, and every wakeup_every after that, it asks each of etrn_hosts (the
 // backup MX servers holding our mail) to send it now: "ETRN domain" for each of
 // etrn_domains (RFC 1985), or, for backup servers that want the older method, a short
-// wake-up message to wakeup_email through that host. Results are only logged: the
-// mail itself arrives through smtpd.
+// wake-up message to wakeup_email through that host. Results are logged, and after
+// wakeup_failure_notice failures in a row at one host the postmaster gets one notice
+// (wakeup_notice.hpp), sent through our own smtpd; the mail itself arrives through smtpd.
 #pragma once
 
 #include <event2/event.h>
 
 #include <ctime>
+#include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +22,7 @@
 #include "common/io/unique_fd.hpp"
 #include "delivery/remote/connection.hpp"
 #include "delivery/remote/settings.hpp"
+#include "delivery/remote/wakeup_notice.hpp"
 
 namespace delivery::remote {
 
@@ -49,6 +53,16 @@ class EtrnClient : public Connection::Backend {
     std::size_t next_domain = 0;
     bool wakeup_sent = false;
     bool busy = false;
+    bool completed = false;  // every ETRN asked, or the wake-up message sent
+    bool ok = true;          // nothing failed in this attempt
+    std::string problem;     // the first failure, as logged
+  };
+  struct Notice {
+    common::io::UniqueFd fd;  // the message (memfd)
+    MessageRef ref;
+    std::unique_ptr<RouteLookup> lookup;
+    std::unique_ptr<Connection> conn;
+    bool sent = false;
   };
   static void on_timer_cb(evutil_socket_t, short, void* self) noexcept;
   void round();
@@ -56,7 +70,12 @@ class EtrnClient : public Connection::Backend {
   void begin(Peer& p);
   Peer* peer_of(Connection& c);
   void done(Peer& p);
+  void failed(Peer& p, const std::string& problem);
   common::Status make_wakeup();
+  // The notice machinery: one at a time, to the first of our own smtp_listen endpoints.
+  void queue_notice(const Peer& p, WakeupHealth::Notice kind);
+  void send_next_notice();
+  void notice_done();
 
   event_base* base_;
   const Settings& settings_;
@@ -65,6 +84,9 @@ class EtrnClient : public Connection::Backend {
   Self nobody_;  // ETRN to ourselves is harmless: no loop check
   std::vector<std::unique_ptr<Peer>> peers_;
   bool hosts_changed_ = false;
+  std::map<std::string, WakeupHealth> health_;  // per etrn_hosts entry, across reloads
+  std::deque<std::string> notices_;             // waiting to be sent
+  std::unique_ptr<Notice> notice_;              // being sent
   common::io::EventPtr timer_;
   common::io::UniqueFd wakeup_fd_;
   MessageRef wakeup_ref_;

@@ -120,6 +120,8 @@ Result<Settings> make_settings(const common::config::Config& cfg, const std::vec
   for (auto& d : s.etrn_domains) d = lower(d);
   s.wakeup_every = static_cast<int>(cfg.wakeup_every);
   s.wakeup_email = cfg.wakeup_email;
+  s.wakeup_failure_notice = static_cast<int>(cfg.wakeup_failure_notice);
+  s.postmaster = cfg.postmaster_address.empty() ? "postmaster@" + cfg.hostname : cfg.postmaster_address;
   if (!s.etrn_hosts.empty() && s.wakeup_email.empty() && s.etrn_domains.empty())
     return Status::error("etrn_hosts is set, but neither etrn_domains nor wakeup_email is");
   if (s.etrn_hosts.empty() && (!s.etrn_domains.empty() || !s.wakeup_email.empty() || s.wakeup_every > 0))
@@ -153,6 +155,8 @@ void apply_reload(Settings* live, const Settings& fresh) {
   live->etrn_domains = fresh.etrn_domains;
   live->wakeup_every = fresh.wakeup_every;
   live->wakeup_email = fresh.wakeup_email;
+  live->wakeup_failure_notice = fresh.wakeup_failure_notice;
+  live->postmaster = fresh.postmaster;
   live->fallback_relays = fresh.fallback_relays;
   live->self = fresh.self;
 }

@@ -47,6 +47,8 @@ struct Settings {
   std::vector<std::string> etrn_domains;
   int wakeup_every = 0;
   std::string wakeup_email;
+  int wakeup_failure_notice = 3;  // failed wake-ups in a row before the postmaster's notice
+  std::string postmaster;         // postmaster_address, else postmaster@ the host name
   std::vector<common::smtp::NextHop> fallback_relays;  // fallback_relay, in order
   Self self;
 

@@ -55,7 +55,8 @@ common::Result<Options> parse_options(const std::string& program, const std::vec
       o.mode = Mode::kNewAliases;
     } else if (a == "-bp" || a == "-q" || starts_with(a, "-q")) {
       return Status::error(
-          "queue listing and queue runs are not done by sendmail: use mailctl (see mailctl(8))");
+          "queue listing and queue runs are not done by sendmail: use mailq or mailctl queue (see "
+          "mailctl(8))");
     } else if (a == "-bs" || a == "-bd" || a == "-bD" || a == "-bv" || a == "-bt" || a == "-bh" ||
                a == "-bH") {
       return Status::error("mode " + a + " is not supported: sendmail only queues a message (-bm)");

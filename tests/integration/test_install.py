@@ -103,6 +103,7 @@ def test_staged_install_is_complete_and_idempotent(tmp_path):
     assert "15 0 * * * root /usr/local/sbin/mailctl -c /etc/mailbag/mailbag.conf tlsrpt send\n" in cron
     for n in ("sendmail", "newaliases"):
         assert os.readlink(os.path.join(dest, "usr/sbin", n)) == "/usr/local/sbin/sendmail", n
+    assert os.readlink(os.path.join(dest, "usr/sbin/mailq")) == "/usr/local/sbin/mailctl"
     for u in UNITS:
         text = open(os.path.join(units, u)).read()
         assert stat.S_IMODE(os.stat(os.path.join(units, u)).st_mode) == 0o644
@@ -111,6 +112,8 @@ def test_staged_install_is_complete_and_idempotent(tmp_path):
             prog = u[len("mailbag-"):-len(".service")]
             prog = {"auth": "mailbag-auth", "tlskey": "mailbag-tlskey"}.get(prog, prog)
             assert "ExecStart=/usr/local/sbin/%s -c /etc/mailbag/mailbag.conf\n" % prog in text, u
+            # SIGHUP rereads the configuration in every daemon (mailbag.conf(5) RELOADING).
+            assert "ExecReload=/bin/kill -HUP $MAINPID\n" in text, u
             for key in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "CapabilityBoundingSet=",
                         "RestrictAddressFamilies=", "PartOf=mailbag.target", "WantedBy=mailbag.target"):
                 assert key in text, (u, key)
