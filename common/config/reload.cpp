@@ -47,6 +47,7 @@ constexpr std::string_view kRestartKeys[] = {
     "postgresql_password_file",
     "postgresql_cache_ttl",
     "client_ipv6_prefix_length",
+    "postgresql_timeout",
 };
 
 void copy_member(const Config& from, Config* to, const KeyDef& k) {

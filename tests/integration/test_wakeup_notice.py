@@ -18,8 +18,8 @@ def subjects(m, user):
 def test_one_notice_after_three_failures_and_one_when_it_works_again(make_mailbag):
     backup = make_mailbag(start=False, users=(("admin@backup.test", "admin-secret"),), domains=("backup.test",),
                           conf={"relay_domains": "example.test"})
-    host = "[%s]:%d" % (backup.host, backup.port)
-    site = make_mailbag(conf={"etrn_hosts": host, "etrn_domains": "example.test", "wakeup_every": "1s",
+    host = "%s:%d" % (backup.host, backup.port)  # as remote names it
+    site = make_mailbag(conf={"etrn_hosts": "[%s]:%d" % (backup.host, backup.port), "etrn_domains": "example.test", "wakeup_every": "1s",
                               "wakeup_failure_notice": "3", "postmaster_address": "demo@example.test",
                               "remote_timeout": "5s"})
     site.start_daemon("remote")
@@ -44,4 +44,5 @@ def test_one_notice_after_three_failures_and_one_when_it_works_again(make_mailba
             break
     assert subjects(site, "demo@example.test") == sorted(["wake-up at %s failing" % host,
                                                            "wake-up at %s works again" % host])
-    assert site.logs("remote").count("notice to demo@example.test") == 2
+    assert len(re.findall(r"wake-up at .*; notice to demo@example\.test", site.logs("remote"))) == 2
+    assert len(re.findall(r"wake-up notice to demo@example\.test sent: 250 ", site.logs("remote"))) == 2
