@@ -4,8 +4,6 @@
 # through the fixtures in conftest.py. Nothing here is mocked: the real binaries from
 # $MAILBAG_BUILD/bin run, as the mb-* users when the tests run as root.
 import os
-import pwd
-import random
 import re
 import shutil
 import signal
@@ -13,15 +11,14 @@ import smtplib
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 
 # Re-exported: tests use them as harness.make_cert, harness.header_values, ...
 from certs import make_ca, make_cert, make_signed_cert, spki_sha256  # noqa: E402,F401
 from rawsmtp import RawSMTP  # noqa: E402,F401
 from stored import ADDED_HEADERS, added_prefix, header_values, message_id, split_message  # noqa: E402,F401
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from testhost import (REPO, bin_path, build_dir, config_keys, deadline_loop, free_port, is_root,  # noqa: E402,F401
+                      probe_socket_as, rss_kb, sanitizer_build, stop_group, uid_of, unique_loopback)
 
 # Every live instance, so conftest can show logs of failed tests and stop leftovers.
 REGISTRY = []
@@ -30,119 +27,6 @@ REGISTRY = []
 # pop3d; mailbag-auth answers smtpd's AUTH and pop3d's logins.
 DAEMONS = ("mailbag-tlskey", "mailbag-auth", "queue-manager", "local", "smtpd")
 QUEUE_ID_RE = re.compile(rb"\b[0-9A-F]{16}\b")
-
-
-def build_dir():
-    return os.environ.get("MAILBAG_BUILD") or os.path.join(REPO, "build")
-
-
-def bin_path(name):
-    return os.path.join(build_dir(), "bin", name)
-
-
-def is_root():
-    return os.geteuid() == 0
-
-
-_keys_cache = {}
-
-
-def config_keys(program):
-    """The mailbag.conf keys `program` reads (from its --dump-config with defaults), so a
-    test can set a key only once the daemon knows it."""
-    if program not in _keys_cache:
-        r = subprocess.run([bin_path(program), "-c", "/dev/null", "--dump-config"],
-                           capture_output=True, text=True)
-        _keys_cache[program] = {ln.split("=", 1)[0].strip() for ln in r.stdout.splitlines() if "=" in ln}
-    return _keys_cache[program]
-
-
-def stop_group(proc, timeout=15):
-    """Stops a peer started with start_new_session=True (rspamd, clamd, opendkim...):
-    SIGTERM to its process group, SIGKILL if it is not gone within `timeout` seconds."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(5)
-
-
-def deadline_loop(timeout, what, interval=0.02, max_interval=0.25):
-    """Yields until the caller breaks out; raises TimeoutError after `timeout` seconds.
-    The poll interval grows from `interval` to `max_interval`, so short waits stay fast
-    and long waits do not spin."""
-    end = time.monotonic() + timeout
-    while True:
-        yield
-        if time.monotonic() >= end:
-            raise TimeoutError("timed out after %.1fs waiting for %s"
-                               % (timeout, what() if callable(what) else what))
-        time.sleep(interval)
-        interval = min(interval * 1.5, max_interval)
-
-
-_addr_lock = threading.Lock()
-# Each process walks its own sequence from a random start: two calls never return the
-# same address (the random last octet used before could repeat before the first address
-# was bound), and workers, whose second octets come from their pids, rarely meet.
-_addr_counter = [random.randrange(250 * 250)]
-
-
-def _can_bind(ip, port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((ip, port))
-        return s.getsockname()[1]
-    except OSError:
-        return None
-    finally:
-        s.close()
-
-
-def unique_loopback():
-    """A 127.x.y.z address no other instance (in this or another pytest worker) uses:
-    the second octet comes from the pid, the rest from a per-process counter that starts
-    at random, and port 25 (or any port, as non-root) must be bindable there."""
-    with _addr_lock:
-        for _ in range(1000):
-            _addr_counter[0] += 1
-            n = _addr_counter[0]
-            ip = "127.%d.%d.%d" % (
-                10 + os.getpid() % 240,
-                1 + (n // 250) % 250,
-                1 + n % 250,
-            )
-            if _can_bind(ip, 25 if is_root() else 0) is not None:
-                return ip
-    raise RuntimeError("no free 127.x.y.z address found")
-
-
-def rss_kb(pid):
-    """The resident set size of process `pid` in KiB (VmRSS), 0 if /proc does not say."""
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def sanitizer_build():
-    """True when the daemons are built with AddressSanitizer (make test-sanitize): memory
-    figures then include its shadow memory, and set-group-ID programs cannot run."""
-    r = subprocess.run(["ldd", bin_path("smtpd")], capture_output=True, text=True)
-    return "libasan" in r.stdout
-
-
-def free_port(ip):
-    port = _can_bind(ip, 0)
-    if port is None:
-        raise RuntimeError("cannot bind %s" % ip)
-    return port
 
 
 def _rset(s):
@@ -296,11 +180,14 @@ class Mailbag:
 
     def start_daemon(self, name):
         """Starts one daemon (stderr appended to its log) and waits until it is ready:
-        queue-manager when its submit socket accepts, smtpd when it greets, local at once
-        (it connects to the queue manager by itself)."""
+        queue-manager when its submit socket accepts, smtpd when it greets; any other
+        (local, remote: they connect to the queue manager by themselves), as root, until
+        it has read its configuration and dropped to its user (its "running as" line),
+        or has exited (for the tests of a failed start)."""
         if name in self.procs and self.procs[name].poll() is None:
             raise RuntimeError("%s is already running" % name)
         log = open(self.log_path(name), "ab")
+        started_at = log.tell()
         env = dict(os.environ)
         env.update(self.env)
         self.procs[name] = subprocess.Popen(
@@ -323,6 +210,13 @@ class Mailbag:
             self._wait_ready(name, lambda: self._socket_ready("checks"))
         elif name == "dkim":
             self._wait_ready(name, lambda: os.path.exists(os.path.join(self.spool, "signer", "sign")))
+        elif is_root():
+            proc = self.procs[name]
+            for _ in deadline_loop(30, "%s to drop its privileges" % name):
+                with open(self.log_path(name), "rb") as f:
+                    f.seek(started_at)
+                    if proc.poll() is not None or b"running as " in f.read():
+                        break
         return self.procs[name]
 
     def start_pop3d(self):
@@ -592,29 +486,3 @@ class Mailbag:
         for _ in deadline_loop(timeout, lambda: "an empty queue (left: %s)" % self.queue_files()):
             if not self.queue_files():
                 return
-
-
-def uid_of(user):
-    return pwd.getpwnam(user).pw_uid
-
-
-_PROBE = ("import socket,sys\n"
-          "s=socket.socket(socket.AF_UNIX,socket.SOCK_SEQPACKET)\n"
-          "s.settimeout(10)\n"
-          "s.connect(sys.argv[1])\n"
-          "try:\n"
-          "    d=s.recv(1000)\n"
-          "except ConnectionResetError:\n"
-          "    d=b''\n"
-          "print('closed' if not d else 'served')\n")
-
-
-def probe_socket_as(user, group, path):
-    """Connects to the SEQPACKET socket `path` as `user` (primary group `user`, plus
-    `group` when given, none otherwise) and returns the CompletedProcess: stdout is
-    'closed' when the daemon hung up, 'served' when it sent something; a socket whose
-    mode keeps the user out leaves a PermissionError in stderr. Needs root."""
-    groups = ["--groups=" + group] if group else ["--clear-groups"]
-    return subprocess.run(["setpriv", "--reuid=" + str(uid_of(user)), "--regid=" + user] + groups +
-                          ["--", "/usr/bin/python3", "-c", _PROBE, path],
-                          capture_output=True, text=True, timeout=30)

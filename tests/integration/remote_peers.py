@@ -22,6 +22,7 @@ import time
 import pytest
 
 import harness
+import testhost
 from peer_process import PeerProcess
 
 UNBOUND = "/usr/sbin/unbound"
@@ -275,7 +276,7 @@ class Postfix:
                 except ProcessLookupError:
                     break
         for _ in harness.deadline_loop(10, "%s:%d to be free" % (self.ip, self.port)):
-            if harness._can_bind(self.ip, self.port) is not None:
+            if testhost.can_bind(self.ip, self.port) is not None:
                 break
 
     def cleanup(self):
