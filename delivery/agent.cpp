@@ -54,6 +54,15 @@ void AgentLink::try_connect() {
 }
 
 void AgentLink::on_frame(const ipc::FrameView& f, common::io::UniqueFd fd) {
+  if (f.type == static_cast<std::uint16_t>(ipc::MsgType::kTurn) && on_turn_) {
+    auto t = ipc::decode<ipc::Turn>(f);
+    if (!t) {
+      channel_->close(t.status());
+      return;
+    }
+    on_turn_(std::move(*t), std::move(fd), generation_);
+    return;
+  }
   if (f.type != static_cast<std::uint16_t>(ipc::MsgType::kDeliver)) {
     channel_->close(Status::error("unexpected message type " + std::to_string(f.type)));
     return;

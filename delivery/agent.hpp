@@ -28,7 +28,13 @@ class AgentLink {
   using DeliverHandler =
       std::function<void(common::ipc::Deliver msg, common::io::UniqueFd fd, std::uint64_t generation)>;
 
+  // An ODMR connection (remote only): `fd` the client's relayed connection.
+  using TurnHandler =
+      std::function<void(common::ipc::Turn msg, common::io::UniqueFd fd, std::uint64_t generation)>;
+
   AgentLink(event_base* base, std::string socket_path, std::string role, DeliverHandler on_deliver);
+  // Takes Turn messages too (the local agent gets none: a Turn closes its channel).
+  void set_turn_handler(TurnHandler on_turn) { on_turn_ = std::move(on_turn); }
   ~AgentLink();
   AgentLink(const AgentLink&) = delete;
   AgentLink& operator=(const AgentLink&) = delete;
@@ -57,6 +63,7 @@ class AgentLink {
   std::string path_;
   std::string role_;
   DeliverHandler on_deliver_;
+  TurnHandler on_turn_;
   std::unique_ptr<common::ipc::Channel> channel_;
   common::io::EventPtr retry_;
   std::uint64_t generation_ = 0;

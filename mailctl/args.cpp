@@ -48,6 +48,9 @@ std::string usage() {
          "  relay-recipient del ADDRESS|DOMAIN  remove an address, or a domain's whole list\n"
          "  relay-recipient import DOMAIN FILE|-  make DOMAIN's list the file's addresses\n"
          "  relay-recipient list [DOMAIN]  list relay recipients, of one domain or all\n"
+         "  atrn grant LOGIN DOMAIN   let account LOGIN pull DOMAIN's queued mail with ATRN (ODMR)\n"
+         "  atrn revoke LOGIN DOMAIN  take that back\n"
+         "  atrn list [LOGIN]         list the ODMR grants, of one account or all\n"
 
          "  rule add sender PATTERN reject|allow [DOMAIN]  refuse or allow senders (smtpd, port 25)\n"
          "  rule add client CIDR reject  refuse a client network\n"
@@ -293,6 +296,20 @@ common::Result<Args> parse_args(const std::vector<std::string>& argv) {
     } else {
       return Status::error(sub.empty() ? "'relay-recipient' needs add, del, import or list"
                                        : "unknown command 'relay-recipient " + sub + "'");
+    }
+  } else if (c == "atrn") {
+    if (sub == "grant" || sub == "revoke") {
+      if (auto st = want(4, 4); !st) return st;
+      a.command = sub == "grant" ? Command::kAtrnGrant : Command::kAtrnRevoke;
+      a.target = rest[2];
+      a.target2 = rest[3];
+    } else if (sub == "list") {
+      if (auto st = want(2, 3); !st) return st;
+      a.command = Command::kAtrnList;
+      if (rest.size() == 3) a.target = rest[2];
+    } else {
+      return Status::error(sub.empty() ? "'atrn' needs grant, revoke or list"
+                                       : "unknown command 'atrn " + sub + "'");
     }
   } else if (c == "rule") {
     if (sub == "add" || sub == "del") {

@@ -88,6 +88,19 @@ TEST_CASE("run as mailq: the queue listing, with -c passed on; any other name ch
   CHECK_FALSE(parse_args(args_for_program("mailq", {"-v"})).is_ok());  // a usage error, not a guess
   CHECK(args_for_program("/usr/sbin/mailctl", {"init"}) == std::vector<std::string>{"init"});
   CHECK(args_for_program("/usr/sbin/mailqx", {"init"}) == std::vector<std::string>{"init"});
+TEST_CASE("atrn grant, revoke and list: the ODMR grants") {
+  auto g = P({"atrn", "grant", "site@isp.test", "primary.test"});
+  REQUIRE(g.is_ok());
+  CHECK(g->command == Command::kAtrnGrant);
+  CHECK(g->target == "site@isp.test");
+  CHECK(g->target2 == "primary.test");
+  CHECK(P({"atrn", "revoke", "site@isp.test", "primary.test"})->command == Command::kAtrnRevoke);
+  CHECK(P({"atrn", "list"})->target.empty());
+  CHECK(P({"atrn", "list", "site@isp.test"})->target == "site@isp.test");
+  CHECK_FALSE(P({"atrn", "grant", "site@isp.test"}).is_ok());
+  CHECK_FALSE(P({"atrn", "grant", "site@isp.test", "a.test", "b.test"}).is_ok());
+  CHECK_FALSE(P({"atrn", "pull"}).is_ok());
+  CHECK(P({"atrn"}).message().find("grant, revoke or list") != std::string::npos);
 }
 
 TEST_CASE("queue, check-dns, tls tlsa and config-example commands") {

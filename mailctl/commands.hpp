@@ -37,6 +37,11 @@ int cmd_relay_recipient_del(Context& ctx, const std::string& arg);
 int cmd_relay_recipient_import(Context& ctx, const std::string& domain, const std::string& text);
 int cmd_relay_recipient_list(Context& ctx, const std::string& domain);
 
+// ODMR grants (atrn.cpp): which account may pull which domain's mail with ATRN.
+int cmd_atrn_grant(Context& ctx, const std::string& login, const std::string& domain);
+int cmd_atrn_revoke(Context& ctx, const std::string& login, const std::string& domain);
+int cmd_atrn_list(Context& ctx, const std::string& login);
+
 // Filtering rules (rules.cpp): `words` after "rule add" / "rule del".
 int cmd_rule_add(Context& ctx, const std::vector<std::string>& words);
 int cmd_rule_del(Context& ctx, const std::vector<std::string>& words);

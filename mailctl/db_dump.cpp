@@ -64,6 +64,7 @@ std::string format_dump(const Dump& d) {
   for (const auto& v : d.rules) out += "rule " + encode(v) + "\n";
   for (const auto& [a, h] : d.passwords) out += "password " + a + " " + h + "\n";
   for (const auto& k : d.relay_recipients) out += "relay-recipient " + k + "\n";
+  for (const auto& g : d.atrn_grants) out += "atrn-grant " + g.login + " " + g.domain + "\n";
   for (const auto& e : d.relay_clients)
     out += "relay-client " + e.address + " " + std::to_string(e.ticks) + "\n";
   return out;
@@ -114,6 +115,11 @@ Result<Dump> parse_dump(std::string_view text) {
       d.passwords.emplace_back(std::string(f[1]), std::string(f[2]));
     } else if (kind == "relay-recipient" && want(2)) {
       d.relay_recipients.emplace_back(f[1]);
+    } else if (kind == "atrn-grant" && want(3)) {
+      common::accounts::AtrnGrant g;
+      g.login = std::string(f[1]);
+      g.domain = std::string(f[2]);
+      d.atrn_grants.push_back(std::move(g));
     } else if (kind == "relay-client" && want(3)) {
       auto a = common::relaydb::normalize(f[1]);
       auto t = common::relaydb::parse_ticks(f[2]);
@@ -150,6 +156,9 @@ Result<Dump> read_stores(common::accounts::Store& db, common::accounts::Password
   auto rr = db.relay_recipients("");
   if (!rr) return rr.status();
   d.relay_recipients = std::move(*rr);
+  auto grants = db.atrn_grants("");
+  if (!grants) return grants.status();
+  d.atrn_grants = std::move(*grants);
   for (const auto& u : d.users) {
     auto h = pw.hash(u.address);
     if (!h) return h.status();
@@ -181,6 +190,7 @@ Status write_stores(const Dump& d, common::accounts::Store& db, common::accounts
     if (at != 0) l.push_back(k);
   }
   for (const auto& [domain, addresses] : lists) MB_TRY(db.put_relay_recipients(domain, addresses, false));
+  for (const auto& g : d.atrn_grants) MB_TRY(db.put_atrn_grant(g));
   if (relay && !d.relay_clients.empty()) MB_TRY(relay->load(d.relay_clients, false));
   return Status::ok();
 }

@@ -1,5 +1,5 @@
 // The text of `mailctl db export` and `db import`: every record of the accounts store,
-// the password hashes, the relay recipient lists, the filtering rules and the relay
+// the password hashes, the relay recipient lists, the filtering rules, the ODMR grants and the relay
 // database, so that an installation moves between LMDB and PostgreSQL without losing
 // anything. One record per line, "KIND VALUE...": the account records as base64 of their
 // IPC encoding (common/ipc/codec.hpp, the bytes LMDB stores, so every field travels,
@@ -7,6 +7,7 @@
 //   # mailbag accounts dump 1
 //   domain BASE64 | user BASE64 | alias BASE64 | rule BASE64
 //   password ADDRESS HASH | relay-recipient KEY | relay-client ADDRESS TICKS
+//   atrn-grant LOGIN DOMAIN
 // UNTRUSTED: import reads a file.
 #pragma once
 
@@ -30,6 +31,7 @@ struct Dump {
   std::vector<std::string> relay_recipients;                   // keys, "@domain" markers too
   std::vector<common::accounts::FilterRule> rules;
   std::vector<common::relaydb::Entry> relay_clients;
+  std::vector<common::accounts::AtrnGrant> atrn_grants;
 };
 
 std::string format_dump(const Dump& d);

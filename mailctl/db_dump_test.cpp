@@ -32,6 +32,10 @@ TEST_CASE("a dump round-trips every record and field") {
   d.passwords.emplace_back("a@example.org", "$y$j9T$salt$hash");
   d.relay_recipients = {"@example.net", "b@example.net"};
   d.relay_clients.push_back({"192.0.2.1", 1700000000});
+  common::accounts::AtrnGrant g;
+  g.login = "a@example.org";
+  g.domain = "site.example";
+  d.atrn_grants.push_back(g);
   auto text = mailctl::format_dump(d);
   auto back = mailctl::parse_dump(text);
   REQUIRE_MESSAGE(back, back.message());
@@ -44,6 +48,9 @@ TEST_CASE("a dump round-trips every record and field") {
   CHECK(back->passwords == d.passwords);
   CHECK(back->relay_recipients == d.relay_recipients);
   CHECK(back->relay_clients == d.relay_clients);
+  REQUIRE(back->atrn_grants.size() == 1);
+  CHECK(back->atrn_grants[0].login == "a@example.org");
+  CHECK(back->atrn_grants[0].domain == "site.example");
   CHECK(mailctl::format_dump(*back) == text);
 }
 

@@ -149,6 +149,9 @@ int database_command(Context& ctx, const Args& a) {
     case Command::kRelayRecipientImport:
       return cmd_relay_recipient_import(ctx, args->target, args->values.empty() ? "" : args->values[0]);
     case Command::kRelayRecipientList: return cmd_relay_recipient_list(ctx, args->target);
+    case Command::kAtrnGrant: return cmd_atrn_grant(ctx, args->target, args->target2);
+    case Command::kAtrnRevoke: return cmd_atrn_revoke(ctx, args->target, args->target2);
+    case Command::kAtrnList: return cmd_atrn_list(ctx, args->target);
     case Command::kRuleAdd: return cmd_rule_add(ctx, args->values);
     case Command::kRuleDel: return cmd_rule_del(ctx, args->values);
     case Command::kRuleList: return cmd_rule_list(ctx);

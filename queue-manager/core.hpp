@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/io/unique_fd.hpp"
 #include "common/ipc/messages.hpp"
 #include "common/mail/outcome.hpp"
 #include "common/result.hpp"
@@ -43,6 +44,9 @@ class Host {
   // `check_size`, a file whose size is not `size` is reported damaged and not sent.
   virtual FileState send_delivery(std::uint64_t agent_id, const common::ipc::Deliver& d, bool check_size,
                                   std::uint64_t size) = 0;
+  // ODMR: sends `t` with the connection `conn` to remote agent `agent_id`, ahead of the
+  // deliveries it names.
+  virtual void send_turn(std::uint64_t agent_id, const common::ipc::Turn& t, common::io::UniqueFd conn) = 0;
   virtual void answer_submit(std::uint64_t conn_id, std::uint64_t request_id, const common::mail::Verdict& v,
                              const std::string& queue_id) = 0;
   // The submitter's role ("smtpd", "sendmail") while its connection is open.
@@ -154,6 +158,13 @@ class Core {
   // RFC 1985 from smtpd: nullopt when `client` is over its limit.
   std::optional<std::uint32_t> etrn(const std::string& client, const std::string& domain, bool subdomains,
                                     std::int64_t now);
+  // RFC 2645 from smtpd (core_turn.cpp): hands the waiting recipients of `domains` (at
+  // most kMaxTurnMessages messages) with the ODMR connection `conn` to a remote agent.
+  // Returns how many messages go (0: none waits, `conn` is dropped), or nullopt when no
+  // remote agent is connected.
+  static constexpr std::size_t kMaxTurnMessages = 200;
+  std::optional<std::uint32_t> turn(const std::vector<std::string>& domains, const std::string& peer,
+                                    common::io::UniqueFd conn);
 
   const Queue& queue() const { return queue_; }
   Message* find(const std::string& id) { return queue_.find(id); }
@@ -208,6 +219,7 @@ class Core {
   std::map<std::uint64_t, Agent> agents_;
   std::unordered_map<std::uint64_t, Inflight> inflight_;
   std::uint64_t next_delivery_id_ = 1;
+  std::uint64_t next_turn_id_ = 1;
   std::deque<std::string> waiting_[kTransports];  // ready, but no agent had room
 };
 

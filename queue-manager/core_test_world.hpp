@@ -26,6 +26,11 @@ struct Sent {
   std::uint64_t agent;
   ipc::Deliver d;
 };
+struct Turn {
+  std::uint64_t agent;
+  ipc::Turn t;
+  int fd;
+};
 struct Answer {
   std::uint64_t conn;
   Verdict v;
@@ -48,6 +53,9 @@ class FakeHost : public Host {
       return it->second;
     sent.push_back(Sent{agent, d});
     return FileState::kOk;
+  }
+  void send_turn(std::uint64_t agent, const ipc::Turn& t, common::io::UniqueFd conn) override {
+    turns.push_back(Turn{agent, t, conn.get()});
   }
   void answer_submit(std::uint64_t conn, std::uint64_t, const Verdict& v, const std::string& id) override {
     answers.push_back(Answer{conn, v, id});
@@ -116,6 +124,7 @@ class FakeHost : public Host {
   void wake_at(std::int64_t at) override { wake = at; }
 
   std::vector<Sent> sent;
+  std::vector<Turn> turns;
   std::vector<Answer> answers;
   std::set<std::uint64_t> gone;
   std::vector<std::string> unlinked, moved_aside, ops;

@@ -1,7 +1,8 @@
 // Delivery agents: the daemon's side of private/local and private/remote. It checks each
 // agent's uid, tells the Core when one is ready or gone, passes its verdicts on, and
 // sends the Core's deliveries with a fresh read-only fd of the queue file, so agents
-// never see the queue directory. Which transport a recipient takes is classify().
+// never see the queue directory; an ODMR turn goes ahead of its deliveries with the
+// client's connection. Which transport a recipient takes is classify().
 // UNTRUSTED: agents' frames.
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -95,6 +96,12 @@ FileState Manager::send_delivery(std::uint64_t agent_id, const ipc::Deliver& d, 
   MB_CHECK(it != agents_.end(), "delivery for an unknown agent");
   it->second.ch->send(d, std::move(fd));
   return FileState::kOk;
+}
+
+void Manager::send_turn(std::uint64_t agent_id, const ipc::Turn& t, common::io::UniqueFd conn) {
+  auto it = agents_.find(agent_id);
+  MB_CHECK(it != agents_.end(), "ODMR turn for an unknown agent");
+  it->second.ch->send(t, std::move(conn));
 }
 
 }  // namespace qmgr

@@ -78,6 +78,14 @@ void Manager::on_submit_frame(std::uint64_t conn_id, const ipc::FrameView& f, co
     }
     return on_etrn(conn_id, *e);
   }
+  if (f.type == static_cast<std::uint16_t>(ipc::MsgType::kAtrn)) {
+    auto a = ipc::decode<ipc::Atrn>(f);
+    if (!a) {
+      log::warn("malformed frame from submitter %s: %s", ch.peer_role().c_str(), a.message().c_str());
+      return ch.close(a.status());
+    }
+    return on_atrn(conn_id, *a, std::move(fd));
+  }
   auto msg = ipc::decode<ipc::Submit>(f);
   if (!msg) {
     log::warn("malformed frame from submitter %s: %s", ch.peer_role().c_str(), msg.message().c_str());
@@ -151,6 +159,27 @@ void Manager::take_in(std::uint64_t conn_id, std::uint64_t request_id, common::i
   }
   common::spool::fault::hit("qmgr.after_link");
   core_.linked(conn_id, request_id, from_envelope(*pe));
+}
+
+// RFC 2645 from smtpd, which checked the login and its grants: the waiting mail of the
+// domains goes to the remote agent with the passed connection (core_turn.cpp). Only
+// smtpd may ask: the connection it passes is a client's.
+void Manager::on_atrn(std::uint64_t conn_id, const ipc::Atrn& a, common::io::UniqueFd conn) {
+  auto it = submit_conns_.find(conn_id);
+  if (it == submit_conns_.end()) return;
+  ipc::AtrnDone d;
+  d.request_id = a.request_id;
+  struct stat st;
+  if (it->second->peer_role() != "smtpd" || !conn || ::fstat(conn.get(), &st) < 0 || !S_ISSOCK(st.st_mode)) {
+    log::warn("ATRN from %s refused: not smtpd, or no connection passed", it->second->peer_role().c_str());
+    return it->second->send(d);
+  }
+  std::string peer = log::printable(a.login, 100) + " [" + log::printable(a.client, 60) + "]";
+  auto n = core_.turn(a.domains, peer, std::move(conn));
+  d.ok = n.has_value();
+  d.messages = n.value_or(0);
+  if (!n) log::warn("ATRN for %s: no remote delivery agent connected", peer.c_str());
+  it->second->send(d);
 }
 
 // RFC 1985 from smtpd, whose policy allowed the client; the Core applies the limits.

@@ -58,6 +58,7 @@ class Manager final : public Host {
   common::Result<Transport> classify(const std::string& address) override;
   FileState send_delivery(std::uint64_t agent_id, const common::ipc::Deliver& d, bool check_size,
                           std::uint64_t size) override;
+  void send_turn(std::uint64_t agent_id, const common::ipc::Turn& t, common::io::UniqueFd conn) override;
   void answer_submit(std::uint64_t conn_id, std::uint64_t request_id, const common::mail::Verdict& v,
                      const std::string& queue_id) override;
   std::optional<std::string> submitter(std::uint64_t conn_id) override;
@@ -93,6 +94,7 @@ class Manager final : public Host {
   // The writer a submit connection may speak for: the local agent or any submitter.
   common::spool::Origin submitter_origin(std::uint64_t conn_id);
   void on_etrn(std::uint64_t conn_id, const common::ipc::Etrn& e);
+  void on_atrn(std::uint64_t conn_id, const common::ipc::Atrn& a, common::io::UniqueFd conn);
   static void on_commit_cb(evutil_socket_t, short, void*) noexcept;
   void commit();
 

@@ -53,6 +53,16 @@ common::Result<std::vector<common::accounts::FilterRule>> LookupDirectory::filte
   return (*db)->filter_rules();
 }
 
+common::Result<std::vector<std::string>> LookupDirectory::atrn_domains(const std::string& login) {
+  auto db = lookup();
+  if (!db) return db.status();
+  auto grants = (*db)->atrn_grants(login);
+  if (!grants) return grants.status();
+  std::vector<std::string> out;
+  for (const auto& g : *grants) out.push_back(g.domain);
+  return out;
+}
+
 common::Result<std::optional<std::string>> LookupDirectory::login_account(const std::string& name) {
   auto db = lookup();
   if (!db) return db.status();

@@ -25,6 +25,7 @@ class LookupDirectory : public Directory {
   common::Result<bool> sends_as(const std::string& user, const common::mail::Address& sender) override;
   common::accounts::Recipient recipient(const common::mail::Address& rcpt) override;
   common::Result<std::vector<common::accounts::FilterRule>> filter_rules() override;
+  common::Result<std::vector<std::string>> atrn_domains(const std::string& login) override;
   // AUTH: the account a login name refers to (AddressBook::login), if any.
   common::Result<std::optional<std::string>> login_account(const std::string& name);
 

@@ -2,6 +2,7 @@
 // past the given views, and addresses go through common::mail::parse_path only.
 #include "smtpd/commands.hpp"
 
+#include <algorithm>
 #include <array>
 #include <limits>
 
@@ -164,7 +165,7 @@ Command split_command(std::string_view line) {
       {"HELO", Verb::kHelo}, {"EHLO", Verb::kEhlo}, {"MAIL", Verb::kMail}, {"RCPT", Verb::kRcpt},
       {"DATA", Verb::kData}, {"RSET", Verb::kRset}, {"NOOP", Verb::kNoop}, {"QUIT", Verb::kQuit},
       {"HELP", Verb::kHelp}, {"VRFY", Verb::kVrfy}, {"EXPN", Verb::kExpn}, {"STARTTLS", Verb::kStartTls},
-      {"AUTH", Verb::kAuth}, {"ETRN", Verb::kEtrn}, {"BDAT", Verb::kBdat},
+      {"AUTH", Verb::kAuth}, {"ETRN", Verb::kEtrn}, {"BDAT", Verb::kBdat}, {"ATRN", Verb::kAtrn},
   };
   Command c;
   std::size_t end = 0;
@@ -360,6 +361,34 @@ Parsed<EtrnArgs> parse_etrn(std::string_view arg) {
   }
   Parsed<EtrnArgs> out;
   out.value = std::move(e);
+  return out;
+}
+
+Parsed<AtrnArgs> parse_atrn(std::string_view arg) {
+  auto bad = [] { return fail<AtrnArgs>(syntax("Syntax: ATRN [domain[,domain]...]")); };
+  AtrnArgs a;
+  if (arg.empty()) {
+    Parsed<AtrnArgs> out;
+    out.value = std::move(a);
+    return out;
+  }
+  std::size_t pos = 0;
+  for (;;) {
+    std::size_t comma = arg.find(',', pos);
+    std::string_view d =
+        arg.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    if (d.empty() || d.size() > kMaxHeloName || !common::mail::is_domain(d, false)) return bad();
+    std::string low = lower(d);
+    if (std::find(a.domains.begin(), a.domains.end(), low) == a.domains.end()) {
+      if (a.domains.size() == kMaxAtrnDomains)
+        return fail<AtrnArgs>(make_reply(501, "5.5.4", "Too many domains in one ATRN"));
+      a.domains.push_back(std::move(low));
+    }
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  Parsed<AtrnArgs> out;
+  out.value = std::move(a);
   return out;
 }
 

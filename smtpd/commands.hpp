@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/mail/address.hpp"
 #include "common/mail/dsn.hpp"
@@ -40,6 +41,7 @@ enum class Verb {
   kAuth,  // RFC 4954
   kEtrn,  // RFC 1985
   kBdat,  // RFC 3030
+  kAtrn,  // RFC 2645 (the ODMR port only)
 };
 
 struct Command {
@@ -107,6 +109,15 @@ struct EtrnArgs {
   bool queue_name = false;
 };
 Parsed<EtrnArgs> parse_etrn(std::string_view arg);
+
+// ATRN: "[domain *("," domain)]" (RFC 2645 5.2.1 and its grammar in section 6): the
+// domains whose mail the client wants, lower-cased, duplicates dropped, at most
+// kMaxAtrnDomains; none means every domain the login was granted.
+inline constexpr std::size_t kMaxAtrnDomains = 32;
+struct AtrnArgs {
+  std::vector<std::string> domains;
+};
+Parsed<AtrnArgs> parse_atrn(std::string_view arg);
 
 // BDAT: "chunk-size [LAST]" (RFC 3030 2: bdat-cmd = "BDAT" SP chunk-size [SP end-marker],
 // chunk-size = 1*DIGIT, end-marker = "LAST", case-insensitive like every keyword). A

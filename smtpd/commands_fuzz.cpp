@@ -52,6 +52,19 @@ void parsers(std::string_view in) {
   if (a.ok()) MB_CHECK(!a.value->mechanism.empty() && a.value->mechanism.size() <= 20, "AUTH mechanism");
   auto e = smtpd::parse_etrn(c.arg);
   if (e.ok()) MB_CHECK(!e.value->node.empty(), "ETRN node");
+  auto t = smtpd::parse_atrn(c.arg);
+  if (t.ok()) {  // RFC 2645 5.2.1: distinct valid domains, which parse back to themselves
+    MB_CHECK(t.value->domains.size() <= smtpd::kMaxAtrnDomains, "ATRN domain count");
+    std::string joined;
+    for (const auto& d : t.value->domains) {
+      MB_CHECK(common::mail::is_domain(d, false), "ATRN domain");
+      joined += (joined.empty() ? "" : ",") + d;
+    }
+    auto t2 = smtpd::parse_atrn(joined);
+    MB_CHECK(t2.ok() && t2.value->domains == t.value->domains, "ATRN round trip");
+  } else {
+    MB_CHECK(t.error.code == 501, "ATRN error code");
+  }
   auto b = smtpd::parse_bdat(c.arg);
   if (b.ok()) {  // round trip through the canonical form
     auto b2 = smtpd::parse_bdat(std::to_string(b.value->size) + (b.value->last ? " LAST" : ""));
@@ -73,7 +86,10 @@ void session(std::string_view in) {
   smtpd::SessionConfig cfg = smtpd::testing::test_config();
   unsigned char flags = in.empty() ? 0 : static_cast<unsigned char>(in[0]);
   cfg.tls_available = flags & 1;
-  cfg.port = (flags & 6) == 2 ? smtpd::Port::kSubmission : smtpd::Port::kMx;
+  cfg.port = (flags & 6) == 2   ? smtpd::Port::kSubmission
+             : (flags & 6) == 6 ? smtpd::Port::kOdmr
+                                : smtpd::Port::kMx;
+  backend.dir.db.atrn_grant_set = {"alice@example.test site.test"};
   cfg.relay_domains = {"backup.test"};
   smtpd::ClientInfo client = smtpd::testing::test_client();
   client.etrn_network = flags & 8;
@@ -95,6 +111,8 @@ void session(std::string_view in) {
             "alice@example.test", ""});
       else if (o.etrn)
         o = s.etrn_done(o.etrn->subdomains ? std::nullopt : std::optional<std::uint32_t>(2));
+      else if (o.atrn)
+        o = s.atrn_done(o.atrn->domains.size() > 1 ? std::nullopt : std::optional<std::uint32_t>(1));
       else
         break;
     }

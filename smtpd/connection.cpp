@@ -3,6 +3,10 @@
 #include "smtpd/connection.hpp"
 
 #include <event2/buffer.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "common/log/log.hpp"
 #include "smtpd/server.hpp"
@@ -40,9 +44,10 @@ Connection::~Connection() = default;
 
 void Connection::start() {
   log::info("connect from %s%s", client_.literal.c_str(),
-            port_ == Port::kMx           ? ""
-            : port_ == Port::kSubmission ? " (submission)"
-                                         : " (submissions)");
+            port_ == Port::kMx            ? ""
+            : port_ == Port::kSubmission  ? " (submission)"
+            : port_ == Port::kSubmissions ? " (submissions)"
+                                          : " (ODMR)");
   stream_.set_read_limit(kMaxHeldInput);
   stream_.set_timeouts(server_.config().smtpd_timeout, server_.config().smtpd_timeout);
   // RFC 8314 3.3: on the implicit-TLS port the TLS handshake comes first; the greeting
@@ -64,8 +69,10 @@ void Connection::submit_timeout_cb(evutil_socket_t, short, void* self) noexcept 
   if (c->request_id_ == 0 || c->life_.ended()) return;
   log::warn("%s: no answer from the queue manager in time", c->client_.literal.c_str());
   c->server_.forget_request(c->request_id_);
-  if (c->waiting_etrn_)
+  if (c->waiting_for_ == Waiting::kEtrn)
     c->etrn_done(std::nullopt);
+  else if (c->waiting_for_ == Waiting::kAtrn)
+    c->atrn_done(std::nullopt);
   else
     c->submit_done(Verdict{Outcome::kTemporary, "4.3.0", "Queue manager timeout, try again later"});
 }
@@ -77,6 +84,16 @@ void Connection::auth_delay_cb(evutil_socket_t, short, void* self) noexcept {
   c->delayed_auth_.reset();
   c->apply(c->session_.auth_done(o));
   c->drain_input();
+}
+
+void Connection::on_stream_read() {
+  if (relay_) return relay_->client_readable();
+  drain_input();
+}
+
+void Connection::on_stream_drained() {
+  if (relay_) relay_->client_drained();
+  update_io();
 }
 
 // Hands what the stream read to the session while it takes input. While the session
@@ -96,6 +113,7 @@ void Connection::drain_input() {
 
 void Connection::on_read_timeout() {
   if (life_.ended()) return;
+  if (relay_) return finish("ODMR client silent too long");
   // Waiting for the queue manager or a password check is not the client's silence: the
   // submit and AUTH timers cover that.
   if (!session_.wants_input() || closing_) return;
@@ -138,17 +156,35 @@ void Connection::apply(Output out) {
           session_.lookup_done(lookup_unavailable(*out.lookup, "too many lookups waiting for the database"));
       continue;
     }
-    if (out.submit || out.etrn) {
-      bool etrn = out.etrn.has_value();
-      std::uint64_t req = etrn ? server_.etrn(id_, *out.etrn) : server_.submit(id_, std::move(*out.submit));
+    if (out.turned) return start_relay();
+    if (out.submit || out.etrn || out.atrn) {
+      Waiting what = out.etrn ? Waiting::kEtrn : out.atrn ? Waiting::kAtrn : Waiting::kSubmit;
+      std::uint64_t req = 0;
+      if (what == Waiting::kEtrn) {
+        req = server_.etrn(id_, *out.etrn);
+      } else if (what == Waiting::kAtrn) {
+        // RFC 2645 5.3: the pair the connection is relayed through once the roles turn.
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0) {
+          turn_fd_.reset(sv[0]);
+          req = server_.atrn(id_, *out.atrn, common::io::UniqueFd(sv[1]));
+        } else {
+          log::warn("%s: ATRN: socketpair: %s", client_.literal.c_str(), std::strerror(errno));
+        }
+      } else {
+        req = server_.submit(id_, std::move(*out.submit));
+      }
       if (req == 0) {
-        out = etrn ? session_.etrn_done(std::nullopt)
-                   : session_.submit_done(
-                         Verdict{Outcome::kTemporary, "4.3.0", "Queue manager unavailable, try again later"});
+        turn_fd_.reset();
+        out = what == Waiting::kEtrn ? session_.etrn_done(std::nullopt)
+              : what == Waiting::kAtrn
+                  ? session_.atrn_done(std::nullopt)
+                  : session_.submit_done(
+                        Verdict{Outcome::kTemporary, "4.3.0", "Queue manager unavailable, try again later"});
         continue;
       }
       request_id_ = req;
-      waiting_etrn_ = etrn;
+      waiting_for_ = what;
       if (!submit_timer_) submit_timer_.reset(evtimer_new(server_.base(), submit_timeout_cb, this));
       timeval tv = seconds(server_.config().smtpd_timeout);
       if (submit_timer_) evtimer_add(submit_timer_.get(), &tv);
@@ -194,10 +230,37 @@ void Connection::milter_done(MilterVerdict verdict) {
   drain_input();
 }
 
+void Connection::atrn_done(std::optional<std::uint32_t> messages) {
+  if (life_.ended()) return;
+  request_id_ = 0;
+  waiting_for_ = Waiting::kSubmit;
+  if (submit_timer_) evtimer_del(submit_timer_.get());
+  if (!messages || *messages == 0) turn_fd_.reset();  // nothing goes over it
+  apply(session_.atrn_done(messages));
+  if (!relay_) drain_input();
+}
+
+// RFC 2645 5.3: the 250 is written (or queued first in the stream); from now on the
+// client's bytes go to the agent's side of the pair and back, unparsed.
+void Connection::start_relay() {
+  std::string pending = session_.take_input();
+  relay_ = std::make_unique<TurnRelay>(server_.base(), stream_, std::move(turn_fd_), [this](const char* why) {
+    if (life_.ended()) return;
+    log::info("%s: ODMR relay ended: %s", client_.literal.c_str(), why);
+    closing_ = true;
+    stream_.close_after_flush();
+  });
+  const auto& cfg = server_.config();
+  // The agent's session has its own timeouts; a client silent longer than a DATA
+  // timeout has gone.
+  stream_.set_timeouts(cfg.smtpd_data_timeout, cfg.smtpd_timeout);
+  if (!relay_->start(pending)) return finish("ODMR relay failed");
+}
+
 void Connection::etrn_done(std::optional<std::uint32_t> messages) {
   if (life_.ended()) return;
   request_id_ = 0;
-  waiting_etrn_ = false;
+  waiting_for_ = Waiting::kSubmit;
   if (submit_timer_) evtimer_del(submit_timer_.get());
   apply(session_.etrn_done(messages));
   drain_input();
@@ -218,6 +281,11 @@ void Connection::auth_done(const AuthOutcome& outcome, double delay) {
 
 void Connection::update_io() {
   if (life_.ended()) return;
+  if (relay_) {
+    if (io_error_) return finish("connection error");
+    if (closing_) return stream_.close_after_flush();
+    return;  // the relay decides when to read
+  }
   // Commands held back at the session's output cap go on once the replies before them
   // are (mostly) written: the cap holds per command, not only between reads.
   std::size_t pending = stream_.pending_output();
@@ -279,6 +347,12 @@ void Connection::finish(const char* why) {
   if (auth_timer_) evtimer_del(auth_timer_.get());
   forget_checks();
   if (milters_) milters_->quit();
+  if (relay_)
+    log::info("%s: ODMR relay: %llu bytes to the delivery agent, %llu to the client", client_.literal.c_str(),
+              static_cast<unsigned long long>(relay_->to_agent()),
+              static_cast<unsigned long long>(relay_->to_client()));
+  relay_.reset();
+  turn_fd_.reset();
   log::info("disconnect from %s (%s)", client_.literal.c_str(), why);
   server_.release(id_);
 }

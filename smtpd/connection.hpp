@@ -14,6 +14,7 @@
 #include "common/io/unique_fd.hpp"
 #include "smtpd/milters.hpp"
 #include "smtpd/session.hpp"
+#include "smtpd/turn_relay.hpp"
 
 namespace smtpd {
 
@@ -34,6 +35,8 @@ class Connection : private common::io::Stream::Backend {
   void submit_done(const common::mail::Verdict& verdict);
   // ... and to its ETRN (nullopt: the queue manager could not be asked).
   void etrn_done(std::optional<std::uint32_t> messages);
+  // ... and to its ATRN (the ODMR port), the same.
+  void atrn_done(std::optional<std::uint32_t> messages);
   // The verdict on the AUTH credentials, given to the session after `delay` seconds
   // (the growing delay after failures; commands sent meanwhile wait for it).
   void auth_done(const AuthOutcome& outcome, double delay);
@@ -47,8 +50,8 @@ class Connection : private common::io::Stream::Backend {
 
  private:
   // The stream's events (common::io::Stream::Backend).
-  void on_stream_read() override { drain_input(); }
-  void on_stream_drained() override { update_io(); }
+  void on_stream_read() override;
+  void on_stream_drained() override;
   void on_stream_tls(const std::string& description) override;
   void on_stream_eof() override;
   void on_stream_error(const std::string& tls_error) override;
@@ -65,6 +68,8 @@ class Connection : private common::io::Stream::Backend {
   void write_out(std::string_view bytes);
   bool waiting() const;
   void finish(const char* why);
+  // ODMR: the roles turned; relay the connection to the delivery agent's side.
+  void start_relay();
   // The built-in checks (connection_checks.cpp): DNS lists asked at connect, their answer
   // kept for every MAIL; the MAIL or data stage the session waits for.
   static void check_timeout_cb(evutil_socket_t, short, void* self) noexcept;
@@ -84,8 +89,11 @@ class Connection : private common::io::Stream::Backend {
   bool io_error_ = false;         // a write failed: finish at the next update_io()
   bool closing_ = false;          // close once the output is written
   common::io::Lifetime life_;     // ended: released, waiting for destruction
-  std::uint64_t request_id_ = 0;  // submission or ETRN waiting for the queue manager
-  bool waiting_etrn_ = false;     // which of the two
+  std::uint64_t request_id_ = 0;  // submission, ETRN or ATRN waiting for the queue manager
+  enum class Waiting { kSubmit, kEtrn, kAtrn };
+  Waiting waiting_for_ = Waiting::kSubmit;  // which of them
+  common::io::UniqueFd turn_fd_;            // ATRN: our end of the socket pair
+  std::unique_ptr<TurnRelay> relay_;        // after the turn
   common::io::EventPtr submit_timer_;
   common::io::EventPtr auth_timer_;
   std::optional<AuthOutcome> delayed_auth_;

@@ -24,6 +24,10 @@ LookupAnswer answer_lookup(const LookupRequest& q, Directory& dir, const RelayCh
     if (q.read_filter_rules) a.filter_rules = dir.filter_rules();
     return a;
   }
+  if (q.kind == LookupRequest::Kind::kAtrn) {
+    a.atrn_granted = dir.atrn_domains(facts.auth_user);
+    return a;
+  }
   a.reply = check_recipient(facts, q.rcpt, dir, q.relay_domains);
   if (!a.reply.is_error())  // per-domain limits (mailctl domain set)
     if (auto lim = check_domain_limits(facts, q.rcpt, q.earlier, q.declared_size, dir)) a.reply = *lim;
@@ -37,6 +41,8 @@ LookupAnswer lookup_unavailable(const LookupRequest& q, const std::string& why) 
     common::log::warn("accounts lookup not made: %s (%zu similar suppressed)", why.c_str(), dropped);
   LookupAnswer a;
   a.reply = make_reply(451, "4.3.0", "Temporary lookup failure, try again later");
+  if (q.kind == LookupRequest::Kind::kAtrn)
+    a.atrn_granted = common::Result<std::vector<std::string>>(common::Status::error(why));
   if (q.kind == LookupRequest::Kind::kMail) {
     a.relay_db_failed = q.ask_relay_db;
     if (q.read_filter_rules)

@@ -1,4 +1,4 @@
-// The accounts lookups of one MAIL or RCPT command, as a request and its answer, so that
+// The accounts lookups of one MAIL, RCPT or ATRN command, as a request and its answer, so that
 // the session stays pure: it fills in a LookupRequest, and answer_lookup() makes the
 // lookups through the Directory and the relay database. The Backend answers at once
 // when its database answers in microseconds (LMDB: Backend::lookup_now); otherwise the
@@ -23,7 +23,7 @@
 namespace smtpd {
 
 struct LookupRequest {
-  enum class Kind { kMail, kRcpt };
+  enum class Kind { kMail, kRcpt, kAtrn };
   Kind kind = Kind::kRcpt;
   SessionFacts facts;  // as the session knows them when it asks
   // kMail: check_sender's inputs; ask the relay database first (POP-before-SMTP), and
@@ -37,6 +37,9 @@ struct LookupRequest {
   std::vector<common::mail::Address> earlier;
   std::optional<std::uint64_t> declared_size;
   std::vector<std::string> relay_domains;
+  // kAtrn (the ODMR port): the domains the login (facts.auth_user) asked for, "" for its
+  // own; the answer has the domains it was granted.
+  std::vector<std::string> atrn_domains;
 };
 
 struct LookupAnswer {
@@ -48,6 +51,8 @@ struct LookupAnswer {
   Reply reply;
   // read_filter_rules: the rules, or why they could not be read.
   std::optional<common::Result<std::vector<common::accounts::FilterRule>>> filter_rules;
+  // kAtrn: the domains granted to the login, or why they could not be read.
+  std::optional<common::Result<std::vector<std::string>>> atrn_granted;
 };
 
 // POP-before-SMTP: may `ip` relay now? An error: the relay database cannot tell.

@@ -67,6 +67,11 @@ class Directory {
   virtual common::Result<std::vector<common::accounts::FilterRule>> filter_rules() {
     return std::vector<common::accounts::FilterRule>();
   }
+  // ODMR (mailctl atrn grant): the domains the account `login` may pull with ATRN, lower
+  // case. None unless the directory has a database.
+  virtual common::Result<std::vector<std::string>> atrn_domains(const std::string& /*login*/) {
+    return std::vector<std::string>();
+  }
 };
 
 struct SenderRules {

@@ -98,6 +98,14 @@ PreJail pre_jail(const common::config::Config& cfg) {
         "submission_listen without tls_cert_file: AUTH is never offered, so only "
         "relay_networks and POP-before-SMTP clients can submit there");
   if (pre.tls) {
+    for (const auto& spec : cfg.odmr_listen) {
+      Status st = bind_listen(spec, Port::kOdmr, &pre.listeners);
+      if (!st) die(EX_OSERR, st.message());
+    }
+  } else if (!cfg.odmr_listen.empty()) {
+    log::warn("odmr_listen ignored: no tls_cert_file, and ATRN needs AUTH, which is offered only over TLS");
+  }
+  if (pre.tls) {
     for (const auto& spec : cfg.submissions_listen) {
       Status st = bind_listen(spec, Port::kSubmissions, &pre.listeners);
       if (!st) die(EX_OSERR, st.message());
@@ -202,9 +210,9 @@ void Server::configure() {
       if (auto spec = common::milter::parse_spec(
               e, action ? *action : common::milter::DefaultAction::kTempfail, timeouts))
         milter_specs[i].push_back(std::move(*spec));
-  PortConfig pc[3];
-  for (Port p : {Port::kMx, Port::kSubmission, Port::kSubmissions}) {
-    pc[static_cast<int>(p)].milters = milter_specs[p == Port::kMx ? 0 : 1];
+  PortConfig pc[kPorts];
+  for (Port p : {Port::kMx, Port::kSubmission, Port::kSubmissions, Port::kOdmr}) {
+    if (p != Port::kOdmr) pc[static_cast<int>(p)].milters = milter_specs[p == Port::kMx ? 0 : 1];
     SessionConfig& sc = pc[static_cast<int>(p)].session;
     sc.hostname = cfg.hostname;
     sc.message_size_limit = static_cast<std::uint64_t>(cfg.message_size_limit);
@@ -232,7 +240,7 @@ void Server::configure() {
   // the accounts database and may appear at any time: without a built-in check smtpd
   // connects to it only on demand, when a message meets such rules.
   if (ck.any()) checks_->keep_connected(1);
-  for (int i = 0; i < 3; ++i) port_cfg_[i] = std::make_shared<const PortConfig>(std::move(pc[i]));
+  for (int i = 0; i < kPorts; ++i) port_cfg_[i] = std::make_shared<const PortConfig>(std::move(pc[i]));
 }
 
 Server::~Server() {
@@ -263,10 +271,10 @@ void Server::start() {
   started_ = true;
   if (tls_) auth_.start();  // AUTH is offered only over TLS
   qmgr_.client().keep_connected(1);
-  std::size_t n[3] = {0, 0, 0};
+  std::size_t n[kPorts] = {0, 0, 0, 0};
   for (const auto& l : listeners_) ++n[static_cast<int>(l->port)];
-  log::info("ready: %zu MX, %zu submission, %zu implicit-TLS submission sockets; TLS %s", n[0], n[1], n[2],
-            tls_ ? "available" : "off");
+  log::info("ready: %zu MX, %zu submission, %zu implicit-TLS submission, %zu ODMR sockets; TLS %s", n[0],
+            n[1], n[2], n[3], tls_ ? "available" : "off");
 }
 
 void Server::accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, void* self) noexcept {
@@ -535,6 +543,18 @@ std::uint64_t Server::etrn(std::uint64_t conn_id, const EtrnRequest& e) {
     auto c = conns_.find(conn_id);
     if (c == conns_.end()) return;
     c->second->etrn_done(done && done->ok ? std::optional<std::uint32_t>(done->messages) : std::nullopt);
+  });
+}
+
+std::uint64_t Server::atrn(std::uint64_t conn_id, const AtrnRequest& a, UniqueFd pair) {
+  ipc::Atrn m;
+  m.domains = a.domains;
+  m.login = a.login;
+  if (auto c = conns_.find(conn_id); c != conns_.end()) m.client = c->second->client().ip;
+  return qmgr_.client().call<ipc::AtrnDone>(m, std::move(pair), [this, conn_id](Result<ipc::AtrnDone> done) {
+    auto c = conns_.find(conn_id);
+    if (c == conns_.end()) return;
+    c->second->atrn_done(done && done->ok ? std::optional<std::uint32_t>(done->messages) : std::nullopt);
   });
 }
 

@@ -106,6 +106,9 @@ class Server : public Backend {
   std::uint64_t submit(std::uint64_t conn_id, Submission s);
   // Forwards an allowed ETRN (ipc::Etrn); 0 when the queue manager is not connected.
   std::uint64_t etrn(std::uint64_t conn_id, const EtrnRequest& e);
+  // Forwards an allowed ATRN (ipc::Atrn) with the agent's end of the connection's socket
+  // pair; 0 when the queue manager is not connected.
+  std::uint64_t atrn(std::uint64_t conn_id, const AtrnRequest& a, common::io::UniqueFd pair);
   // Releases relay domains for `client` (a wake-up message, a connection): one ETRN to
   // the queue manager each, the outcome logged with who asked and why.
   void release(const ClientInfo& client, const std::vector<std::string>& domains, const char* why);
@@ -143,7 +146,7 @@ class Server : public Backend {
 
   event_base* base_;
   const common::config::Config& cfg_;
-  std::shared_ptr<const PortConfig> port_cfg_[3];
+  std::shared_ptr<const PortConfig> port_cfg_[kPorts];
   std::string srs_secret_;
   std::atomic<std::int64_t> relay_lifetime_{0};  // read on the database thread
   bool started_ = false;                         // the database thread runs

@@ -64,7 +64,8 @@ Session::Session(const SessionConfig& cfg, ClientInfo client, Backend& backend)
 
 bool Session::waiting() const {
   return phase_ == Phase::kWaitLookup || phase_ == Phase::kWaitSubmit || phase_ == Phase::kWaitAuth ||
-         phase_ == Phase::kWaitEtrn || phase_ == Phase::kWaitCheck || phase_ == Phase::kWaitMilter;
+         phase_ == Phase::kWaitEtrn || phase_ == Phase::kWaitCheck || phase_ == Phase::kWaitMilter ||
+         phase_ == Phase::kWaitAtrn;
 }
 
 void Session::set_implicit_tls(std::string description) {
@@ -83,7 +84,10 @@ Output Session::start() {
     milter_connect();  // the greeting once the filters let the client in
     return take();
   }
-  send_raw("220 " + cfg_.hostname + " ESMTP Mailbag\r\n");
+  // RFC 2645 4: the ODMR port says what it is.
+  send_raw(
+      "220 " + cfg_.hostname +
+      (cfg_.port == Port::kOdmr ? " ESMTP Mailbag on-demand mail relay ready\r\n" : " ESMTP Mailbag\r\n"));
   return take();
 }
 
@@ -181,6 +185,7 @@ void Session::handle_line(std::string_view line) {
 }
 
 void Session::handle_command(const Command& c) {
+  if (cfg_.port == Port::kOdmr && odmr_command(c)) return;
   switch (c.verb) {
     case Verb::kHelo: return cmd_helo(c, false);
     case Verb::kEhlo: return cmd_helo(c, true);
@@ -207,6 +212,8 @@ void Session::handle_command(const Command& c) {
       return send(make_reply(252, "2.1.5", "Cannot VRFY user, but will accept message and attempt delivery"));
     case Verb::kExpn:  // RFC 5321 3.5.2: lists are not disclosed
       return send(make_reply(502, "5.5.1", "Error: EXPN not supported"));
+    case Verb::kAtrn:  // RFC 2645 4: only on the ODMR port
+      return send(make_reply(502, "5.5.1", "Error: ATRN is served on the ODMR port only"));
     case Verb::kUnknown:
       if (c.name.empty()) return send(make_reply(500, "5.5.2", "Error: bad syntax"));
       return send(make_reply(500, "5.5.2", "Error: command not recognized"));

@@ -12,7 +12,8 @@
 //   kMaxOutputPerTurn per turn), 3207 (STARTTLS),
 //   6152 (8BITMIME), 6531 (SMTPUTF8), 2034/3463 (enhanced status codes), 4954 (AUTH,
 //   in session_auth.cpp with ETRN), 1985 (ETRN), 6409 (submission), 8314 (implicit TLS),
-//   3030 (CHUNKING: BDAT, in session_bdat.cpp).
+//   3030 (CHUNKING: BDAT, in session_bdat.cpp), 2645 (ODMR: ATRN on its own port, in
+//   session_odmr.cpp).
 #pragma once
 
 #include <cstdint>
@@ -49,7 +50,9 @@ enum class Port {
   kMx,           // smtp_listen (25): mail from other servers
   kSubmission,   // submission_listen (587, 5190, ...): RFC 6409, MAIL needs AUTH
   kSubmissions,  // submissions_listen (465): the same after an implicit TLS handshake
+  kOdmr,         // odmr_listen (366): RFC 2645, EHLO, STARTTLS, AUTH and ATRN only
 };
+inline constexpr int kPorts = 4;
 
 struct SessionConfig {
   std::string hostname;  // as configured; lower-cased where used as a domain
@@ -122,6 +125,13 @@ struct EtrnRequest {
   bool subdomains = false;
 };
 
+// An allowed ATRN (RFC 2645 5.2.1) for the queue manager (ipc::Atrn): the domains, each
+// granted to `login`; answer with atrn_done().
+struct AtrnRequest {
+  std::vector<std::string> domains;
+  std::string login;
+};
+
 // A stage for the mail filters (milters, smtpd/milters.hpp); answer with milter_done().
 struct MilterRequest {
   enum class Stage { kConnect, kHelo, kMail, kRcpt, kMessage };
@@ -162,6 +172,11 @@ struct Output {
   std::optional<LookupRequest> lookup;
   // then ask the queue manager to release these relay domains (no answer to the session)
   std::vector<std::string> release;
+  std::optional<AtrnRequest> atrn;  // then ask the queue manager; answer with atrn_done()
+  // The roles have turned (RFC 2645 5.3): once `bytes` are written, relay the connection
+  // to the queue manager's side of the ATRN; the session is over (take_input() has the
+  // client's bytes it read past the ATRN line).
+  bool turned = false;
 };
 
 // One mail transaction (MAIL to the end of DATA), owned by the Session.
@@ -204,6 +219,11 @@ class Session {
   // The queue manager's answer to the last EtrnRequest: how many messages it started,
   // or nullopt when it could not be asked.
   Output etrn_done(std::optional<std::uint32_t> messages);
+  // The queue manager's answer to the last AtrnRequest: how many messages go over the
+  // connection, or nullopt when it could not be asked (session_odmr.cpp).
+  Output atrn_done(std::optional<std::uint32_t> messages);
+  // After Output::turned: the input read past the ATRN line, for the relay.
+  std::string take_input();
   // The checks process's verdicts on the last Output::check (the Connection makes up
   // temperrors when it did not answer in time).
   Output check_done(const common::ipc::CheckDone& verdicts);
@@ -239,7 +259,9 @@ class Session {
     kWaitEtrn,
     kWaitCheck,
     kWaitMilter,
+    kWaitAtrn,
     kTls,
+    kTurned,  // ODMR: the connection is relayed (RFC 2645 5.3), no more commands
     kClosed
   };
   enum class Helo { kNone, kHelo, kEhlo };
@@ -269,6 +291,12 @@ class Session {
   void cmd_auth(const Command& c);
   void cmd_etrn(const Command& c);
   void wakeup_rcpt(common::mail::Address a);  // session_release.cpp
+  // The ODMR port (session_odmr.cpp): true if the command was handled there.
+  bool odmr_command(const Command& c);
+  void odmr_ehlo(const Command& c);
+  void cmd_atrn(const Command& c);
+  void atrn_looked_up(std::vector<std::string> asked, LookupAnswer a);
+  void atrn_refuse(const Reply& r, const std::string& why);
   // BDAT (session_bdat.cpp).
   void cmd_bdat(const Command& c);
   void feed_chunk();
@@ -342,6 +370,8 @@ class Session {
   std::string pending_node_;                    // ETRN: the node the queue manager is asked about
   std::optional<LookupRequest> asked_;          // the lookups the session waits for
   common::mail::DsnRcpt asked_dsn_;             // RCPT: its DSN parameters meanwhile
+  std::vector<std::string> pending_atrn_;       // ATRN: the domains the queue manager is asked about
+  std::string atrn_arg_;                        // ATRN: the argument as sent, for the log
   std::optional<MailArgs> pending_mail_;        // MAIL waiting for the checks or the filters
   common::ipc::CheckDone pending_mail_checks_;  // its checks' verdicts, while the filters look
   Reply pending_mail_reply_;

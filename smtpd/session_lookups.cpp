@@ -30,6 +30,7 @@ void Session::looked_up(LookupAnswer a) {
   LookupRequest q = std::move(*asked_);
   asked_.reset();
   if (q.kind == LookupRequest::Kind::kMail) return mail_looked_up(std::move(q.mail), std::move(a));
+  if (q.kind == LookupRequest::Kind::kAtrn) return atrn_looked_up(std::move(q.atrn_domains), std::move(a));
   rcpt_looked_up(std::move(q.rcpt), std::move(a));
 }
 

@@ -48,6 +48,10 @@ class Accounts : public Store {
   // Adds or replaces the rule with the same key; true if it replaced one.
   Result<bool> put_filter_rule(const FilterRule& r) override;
   Result<bool> delete_filter_rule(const FilterRule& r) override;
+  // ODMR grants (atrn_grants.cpp, mailctl atrn).
+  Result<std::vector<AtrnGrant>> atrn_grants(const std::string& login) override;
+  Status put_atrn_grant(const AtrnGrant& g) override;
+  Result<bool> delete_atrn_grant(const AtrnGrant& g) override;
 
   // Writes; each is one transaction.
   Status put_domain(const Domain& d) override;
@@ -66,6 +70,7 @@ class Accounts : public Store {
   // it existed has none until mailctl writes a list (a reader then finds no lists).
   Result<std::optional<MDB_dbi>> relay_dbi();
   Result<std::optional<MDB_dbi>> rules_dbi();  // the same for the filtering rules
+  Result<std::optional<MDB_dbi>> atrn_dbi();   // and for the ODMR grants
   std::unique_ptr<lmdb::Env> env_;
   MDB_dbi domains_ = 0, users_ = 0, aliases_ = 0;
   bool writable_ = false;

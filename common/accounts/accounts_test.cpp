@@ -417,6 +417,41 @@ TEST_CASE("relay recipient lists: add, replace, delete; readers of an older data
   CHECK_FALSE(*a.delete_relay_list("primary.test"));
 }
 
+TEST_CASE("ODMR grants: listed by login, put twice is one, delete says whether it was there") {
+  TempDir t;
+  {
+    auto acc = Accounts::open(t.dir + "/accounts.mdb", true);
+    REQUIRE(acc.is_ok());
+  }
+  // A reader of a database written before the grants existed finds none.
+  auto ro = Accounts::open(t.dir + "/accounts.mdb", false);
+  REQUIRE(ro.is_ok());
+  CHECK((*ro)->atrn_grants("site@isp.test")->empty());
+  auto acc = Accounts::open(t.dir + "/accounts.mdb", true);
+  REQUIRE(acc.is_ok());
+  Accounts& a = **acc;
+  auto grant = [](std::string login, std::string domain) {
+    AtrnGrant g;
+    g.login = std::move(login);
+    g.domain = std::move(domain);
+    return g;
+  };
+  REQUIRE(a.put_atrn_grant(grant("site@isp.test", "primary.test")).is_ok());
+  REQUIRE(a.put_atrn_grant(grant("site@isp.test", "primary.test")).is_ok());
+  REQUIRE(a.put_atrn_grant(grant("site@isp.test", "second.test")).is_ok());
+  // A login that is a prefix of another's is not mixed up with it.
+  REQUIRE(a.put_atrn_grant(grant("site@isp.test.x", "other.test")).is_ok());
+  auto mine = (*ro)->atrn_grants("site@isp.test");
+  REQUIRE(mine.is_ok());
+  REQUIRE(mine->size() == 2);
+  CHECK((*mine)[0].domain == "primary.test");
+  CHECK((*mine)[1].domain == "second.test");
+  CHECK(a.atrn_grants("")->size() == 3);
+  CHECK(*a.delete_atrn_grant(grant("site@isp.test", "primary.test")));
+  CHECK_FALSE(*a.delete_atrn_grant(grant("site@isp.test", "primary.test")));
+  CHECK(a.atrn_grants("site@isp.test")->size() == 1);
+}
+
 TEST_CASE("filter rules: put replaces by key, delete, readers of an older database see none") {
   TempDir t;
   {

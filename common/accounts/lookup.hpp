@@ -31,6 +31,11 @@ class Lookup {
   virtual Result<bool> relay_recipient(const std::string& /*key*/) { return false; }
   // The administrator's filtering rules (records.hpp FilterRule). None by default.
   virtual Result<std::vector<FilterRule>> filter_rules() { return std::vector<FilterRule>(); }
+  // ODMR (records.hpp AtrnGrant): the domains account `login` may pull with ATRN ("":
+  // every account's), in key order. None by default.
+  virtual Result<std::vector<AtrnGrant>> atrn_grants(const std::string& /*login*/) {
+    return std::vector<AtrnGrant>();
+  }
 };
 
 // Records held in maps; `broken` makes every lookup fail (a database that cannot be read).
@@ -53,6 +58,18 @@ class MemoryLookup : public Lookup {
   Result<std::vector<FilterRule>> filter_rules() override {
     if (broken) return Status::error("database unreadable");
     return filter_rule_list;
+  }
+  Result<std::vector<AtrnGrant>> atrn_grants(const std::string& login) override {
+    if (broken) return Status::error("database unreadable");
+    std::vector<AtrnGrant> out;
+    for (const auto& k : atrn_grant_set) {
+      auto sp = k.find(' ');
+      AtrnGrant g;
+      g.login = k.substr(0, sp);
+      g.domain = k.substr(sp + 1);
+      if (login.empty() || g.login == login) out.push_back(std::move(g));
+    }
+    return out;
   }
 
   Domain& add_domain(const std::string& name, const std::string& alias_of = "",
@@ -83,6 +100,7 @@ class MemoryLookup : public Lookup {
   std::map<std::string, Alias> alias_map;
   std::set<std::string> relay_recipient_set;  // "local@domain", and "@domain" for a list
   std::vector<FilterRule> filter_rule_list;
+  std::set<std::string> atrn_grant_set;  // "login domain"
   bool broken = false;
 
  private:

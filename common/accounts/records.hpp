@@ -105,6 +105,20 @@ struct RelayRecipient {
   }
 };
 
+// An ODMR grant (RFC 2645, mailctl atrn): the account `login` may pull the mail queued
+// for `domain` with ATRN. The key is "login domain" (both lower case).
+struct AtrnGrant {
+  std::uint32_t version = kRecordVersion;
+  std::string login;
+  std::string domain;
+  template <class F>
+  void fields(F& f) {
+    f(version);
+    f(login);
+    f(domain);
+  }
+};
+
 // An administrator's filtering rule (mailctl rule; common/checks/rules.hpp parses and
 // applies them). kind: "sender", "client", "word" or "attachment-size"; action:
 // "reject", "allow" (sender) or "junk" (word); scope: for a sender rule, the recipient

@@ -31,6 +31,10 @@ class Store : public Lookup {
   // Adds or replaces the rule with the same key; true if it replaced one.
   virtual Result<bool> put_filter_rule(const FilterRule& r) = 0;
   virtual Result<bool> delete_filter_rule(const FilterRule& r) = 0;
+  // ODMR grants (mailctl atrn; read with Lookup::atrn_grants): adding an existing one
+  // changes nothing; deleting says whether it was there.
+  virtual Status put_atrn_grant(const AtrnGrant& g) = 0;
+  virtual Result<bool> delete_atrn_grant(const AtrnGrant& g) = 0;
   // Writes; each is one transaction.
   virtual Status put_domain(const Domain& d) = 0;
   virtual Status put_user(const User& u) = 0;

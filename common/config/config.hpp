@@ -51,6 +51,7 @@ struct Config {
   std::int64_t smtpd_max_recipients = 0;
   std::vector<std::string> submission_listen;
   std::vector<std::string> submissions_listen;
+  std::vector<std::string> odmr_listen;  // RFC 2645 provider side (port 366); empty: off
   std::vector<std::string> relay_networks;
   bool relay_networks_allow_public = false;
   std::vector<std::string> relay_domains;

@@ -28,6 +28,7 @@ constexpr std::string_view kRestartKeys[] = {
     "smtp_listen",
     "submission_listen",
     "submissions_listen",
+    "odmr_listen",
     "pop3_listen",
     "pop3s_listen",
     "pop_before_smtp",

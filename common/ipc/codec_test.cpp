@@ -228,6 +228,26 @@ TEST_CASE("every message round-trips") {
   CHECK(e.domain == "dialup.example");
   CHECK(e.subdomains);
   CHECK(round_trip(sample_etrn_done()).messages == 12);
+  Atrn a;
+  a.request_id = 4;
+  a.domains = {"site.example", "second.example"};
+  a.client = "192.0.2.9";
+  a.login = "site@isp.example";
+  Atrn a2 = round_trip(a);
+  CHECK(a2.domains == a.domains);
+  CHECK(a2.login == "site@isp.example");
+  AtrnDone ad;
+  ad.request_id = 4;
+  ad.ok = true;
+  ad.messages = 2;
+  CHECK(round_trip(ad).messages == 2);
+  Turn t;
+  t.turn_id = 7;
+  t.peer = "site@isp.example [192.0.2.9]";
+  t.delivery_ids = {11, 12, 0xffffffffffffULL};
+  Turn t2 = round_trip(t);
+  CHECK(t2.delivery_ids == t.delivery_ids);
+  CHECK(t2.peer == t.peer);
   CHECK(round_trip(sample_queue_list()).after == "0123456789ABCDEF");
   QueueListReply lr = round_trip(sample_queue_list_reply());
   REQUIRE(lr.entries.size() == 2);
@@ -463,9 +483,9 @@ TEST_CASE("message catalogue") {
     CHECK(types.insert(static_cast<int>(n.type)).second);
     CHECK(names.insert(n.name).second);
   }
-  for (MsgType t : {Hello::kType, Submit::kType, SubmitDone::kType, Etrn::kType, EtrnDone::kType,
-                    Deliver::kType, DeliverDone::kType, QueueList::kType, QueueListReply::kType,
-                    QueueCommand::kType, QueueCommandReply::kType})
+  for (MsgType t : {Hello::kType, Submit::kType, SubmitDone::kType, Etrn::kType, EtrnDone::kType, Atrn::kType,
+                    AtrnDone::kType, Turn::kType, Deliver::kType, DeliverDone::kType, QueueList::kType,
+                    QueueListReply::kType, QueueCommand::kType, QueueCommandReply::kType})
     CHECK(types.count(static_cast<int>(t)) == 1);
 }
 

@@ -52,6 +52,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try_decode<ipc::Submit>(in, fv);
   try_decode<ipc::SubmitDone>(in, fv);
   try_decode<ipc::Etrn>(in, fv);
+  try_decode<ipc::Atrn>(in, fv);
+  try_decode<ipc::AtrnDone>(in, fv);
+  try_decode<ipc::Turn>(in, fv);
   try_decode<ipc::EtrnDone>(in, fv);
   try_decode<ipc::Deliver>(in, fv);
   try_decode<ipc::DeliverDone>(in, fv);

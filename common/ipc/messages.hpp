@@ -90,6 +90,42 @@ struct EtrnDone {
   }
 };
 
+// smtpd -> queue-manager (on private/submit), with SCM_RIGHTS: one end of a stream
+// socket pair. An ODMR client (RFC 2645) authenticated as `login` asked with ATRN for
+// the mail of `domains` (lower case, each granted to that login), and smtpd relays its
+// connection through the pair: the queue manager hands the pair's end with the queued
+// mail for those domains to the remote agent (Turn), which delivers over it as the
+// SMTP client once the roles have turned. Added in protocol version 4.
+struct Atrn {
+  static constexpr MsgType kType = MsgType::kAtrn;
+  std::uint64_t request_id = 0;
+  std::vector<std::string> domains;
+  std::string client;  // the ODMR client's address, for the logs
+  std::string login;
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+    f(domains);
+    f(client);
+    f(login);
+  }
+};
+
+// queue-manager -> smtpd: `messages` handed to the remote agent over the passed socket
+// (0: no mail waits for those domains, or no remote agent is connected: `ok` false).
+struct AtrnDone {
+  static constexpr MsgType kType = MsgType::kAtrnDone;
+  std::uint64_t request_id = 0;
+  bool ok = false;
+  std::uint32_t messages = 0;
+  template <class F>
+  void fields(F& f) {
+    f(request_id);
+    f(ok);
+    f(messages);
+  }
+};
+
 // queue-manager -> delivery agent, with SCM_RIGHTS: a read-only fd of the queue file.
 // The agent reads the message from data_offset (data_size bytes, LF line ends, data_lines
 // lines) and never opens the queue directory itself.
@@ -145,6 +181,24 @@ struct DeliverDone {
     f(delivery_id);
     f(results);
     f(dsn_passed);
+  }
+};
+
+// queue-manager -> remote, with SCM_RIGHTS: an ODMR connection (Atrn) whose roles have
+// turned: the remote agent runs its SMTP client session over it, without STARTTLS
+// (smtpd keeps the TLS session with the client and relays the clear text), for the
+// Deliver requests listed in `delivery_ids`, which follow on the same channel; it ends
+// the session with QUIT when they are done. Added in protocol version 4.
+struct Turn {
+  static constexpr MsgType kType = MsgType::kTurn;
+  std::uint64_t turn_id = 0;
+  std::string peer;  // "login@[address]" of the ODMR client, for the logs
+  std::vector<std::uint64_t> delivery_ids;
+  template <class F>
+  void fields(F& f) {
+    f(turn_id);
+    f(peer);
+    f(delivery_ids);
   }
 };
 
@@ -361,6 +415,9 @@ inline constexpr MsgName kMsgNames[] = {
     {MsgType::kDeliverDone, "DeliverDone"},
     {MsgType::kEtrn, "Etrn"},
     {MsgType::kEtrnDone, "EtrnDone"},
+    {MsgType::kAtrn, "Atrn"},
+    {MsgType::kAtrnDone, "AtrnDone"},
+    {MsgType::kTurn, "Turn"},
     {MsgType::kQueueList, "QueueList"},
     {MsgType::kQueueListReply, "QueueListReply"},
     {MsgType::kQueueCommand, "QueueCommand"},

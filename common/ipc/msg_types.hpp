@@ -12,8 +12,11 @@ enum class MsgType : std::uint16_t {
   kSubmitDone = 11,
   kEtrn = 12,
   kEtrnDone = 13,
+  kAtrn = 14,
+  kAtrnDone = 15,
   kDeliver = 20,
   kDeliverDone = 21,
+  kTurn = 22,
   kQueueList = 30,
   kQueueListReply = 31,
   kQueueCommand = 32,
@@ -43,6 +46,6 @@ inline constexpr const char* kProtoAuth = "mailbag-auth";        // private/auth
 inline constexpr const char* kProtoTlsKey = "mailbag-tlskey";    // private/tlskey (mailbag-tlskey)
 // private/pop3-mailbox (the POP3 mailbox process; only pop3d's user)
 inline constexpr const char* kProtoPop3Mailbox = "mailbag-pop3-mailbox";
-inline constexpr std::uint32_t kProtoVersion = 3;
+inline constexpr std::uint32_t kProtoVersion = 4;
 
 }  // namespace common::ipc

@@ -202,6 +202,32 @@ Result<bool> PgAccounts::delete_filter_rule(const FilterRule& r) {
                   {accounts::filter_rule_key(r)});
 }
 
+Result<std::vector<accounts::AtrnGrant>> PgAccounts::atrn_grants(const std::string& login) {
+  auto rows = conn_.query(
+      "SELECT login, domain FROM atrn_grants WHERE $1::text = '' OR login = $1 ORDER BY login, domain",
+      {login});
+  if (!rows) return rows.status();
+  std::vector<accounts::AtrnGrant> out;
+  for (const auto& row : *rows) {
+    if (row.size() != 2 || !row[0] || !row[1]) return Status::error("PostgreSQL: bad row in atrn_grants");
+    accounts::AtrnGrant g;
+    g.login = *row[0];
+    g.domain = *row[1];
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+Status PgAccounts::put_atrn_grant(const accounts::AtrnGrant& g) {
+  return conn_.exec("INSERT INTO atrn_grants (login, domain) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    {g.login, g.domain});
+}
+
+Result<bool> PgAccounts::delete_atrn_grant(const accounts::AtrnGrant& g) {
+  return affected(conn_, "DELETE FROM atrn_grants WHERE login = $1 AND domain = $2 RETURNING 1",
+                  {g.login, g.domain});
+}
+
 Status PgAccounts::put_domain(const Domain& d) {
   return conn_.exec(
       "INSERT INTO domains (name, alias_of, catchall, default_quota, max_message_size, max_recipients, "

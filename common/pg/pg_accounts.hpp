@@ -28,6 +28,9 @@ class PgAccounts : public accounts::Store {
   Result<bool> relay_list(const std::string& domain) override;
   Result<bool> relay_recipient(const std::string& key) override;
   Result<std::vector<accounts::FilterRule>> filter_rules() override;
+  Result<std::vector<accounts::AtrnGrant>> atrn_grants(const std::string& login) override;
+  Status put_atrn_grant(const accounts::AtrnGrant& g) override;
+  Result<bool> delete_atrn_grant(const accounts::AtrnGrant& g) override;
 
   Result<std::vector<accounts::User>> users(const std::string& domain) override;
   Result<std::vector<accounts::Alias>> aliases(const std::string& domain) override;

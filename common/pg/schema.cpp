@@ -86,10 +86,20 @@ GRANT INSERT, UPDATE ON relay_clients TO mailbag_pop3, mailbag_auth;
 GRANT SELECT ON passwords TO mailbag_auth;
 )SQL";
 
+// Step 2: the ODMR grants (RFC 2645; mailctl atrn): which account may pull which
+// domain's queued mail with ATRN. smtpd reads them as mailbag_reader.
+const char* const kStep2 = R"SQL(
+CREATE TABLE atrn_grants (login text NOT NULL, domain text NOT NULL, PRIMARY KEY (login, domain));
+CREATE TRIGGER atrn_grants_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON atrn_grants
+  FOR EACH STATEMENT EXECUTE FUNCTION mailbag_notify();
+REVOKE ALL ON atrn_grants FROM PUBLIC;
+GRANT SELECT ON atrn_grants TO mailbag_reader, mailbag_pop3, mailbag_auth;
+)SQL";
+
 }  // namespace
 
 const std::vector<std::string>& migrations() {
-  static const std::vector<std::string> steps{kStep1};
+  static const std::vector<std::string> steps{kStep1, kStep2};
   return steps;
 }
 

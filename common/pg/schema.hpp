@@ -15,7 +15,7 @@
 
 namespace common::pg {
 
-inline constexpr std::int64_t kSchemaVersion = 1;
+inline constexpr std::int64_t kSchemaVersion = 2;
 
 // The steps, in order; step i brings version i to i + 1.
 const std::vector<std::string>& migrations();

@@ -98,6 +98,14 @@ Connection::~Connection() {
 
 void Connection::start() { try_endpoint(); }
 
+void Connection::adopt(common::io::UniqueFd fd, std::string peer) {
+  peer_ = std::move(peer);
+  policy_ = smtp::TlsPolicy::kNone;
+  fd_ = std::move(fd);
+  if (evutil_make_socket_nonblocking(fd_.get()) != 0) return endpoint_failed(connect_failure(peer_, "fcntl"));
+  connected();
+}
+
 void Connection::try_endpoint() {
   if (index_ >= endpoints_.size()) {
     reported_ = true;

@@ -67,6 +67,10 @@ class Connection {
   using TlsOutcome = std::function<void(const Endpoint& ep, const std::string& result)>;
   void set_tls_report(TlsOutcome f) { tls_report_ = std::move(f); }
   void start();
+  // Instead of start(): the session runs on `fd`, already connected (an ODMR connection
+  // whose roles have turned, RFC 2645 5.3: the client greets next). `endpoints` holds one
+  // entry, its policy no TLS. `peer` names it in logs and verdicts.
+  void adopt(common::io::UniqueFd fd, std::string peer);
   // REQUIRES: ready. `msg` must stay valid until connection_sent (the fd stays open).
   // `prefix` (whole lines, LF ends: a DKIM-Signature field) is sent before the message
   // and must stay valid as long.

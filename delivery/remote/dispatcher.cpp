@@ -153,6 +153,7 @@ void Dispatcher::signed_or_not(std::uint64_t job_id, common::Result<common::ipc:
 }
 
 void Dispatcher::route_job(Job& j) {
+  if (route_turn(j)) return;
   std::uint64_t id = j.id;
   std::size_t n = j.msg.recipients.size();
   // One task per destination; with a relayhost everything is one destination.
@@ -217,6 +218,7 @@ Dispatcher::Destination& Dispatcher::fallback_destination(int index) {
 
 bool Dispatcher::hand_on(const Destination& from, const Task& t, const std::vector<std::size_t>& rcpts,
                          const Verdict& why) {
+  if (from.turn) return false;  // ODMR mail waits for its site, never goes elsewhere
   auto next = next_fallback(settings_.fallback_relays, t.fallback, from.self_mx, why);
   auto it = jobs_.find(t.job);
   if (!next || rcpts.empty() || it == jobs_.end()) return false;
@@ -262,6 +264,7 @@ common::smtp::SessionOptions Dispatcher::options_for(const Destination& d) const
 // Gives waiting tasks to idle connections, and opens connections while more tasks wait
 // than connections are being opened, up to the concurrency limit.
 void Dispatcher::kick(Destination& d) {
+  if (d.turn) return kick_turn(d);
   for (auto& s : d.slots) {
     if (d.queue.empty()) break;
     if (s->dead || s->opening || s->has_task || !s->conn || !s->conn->ready()) continue;
@@ -431,6 +434,7 @@ void Dispatcher::connection_ready(Connection& c) {
   s->opening = false;
   s->idle_timer.reset();
   Destination& d = *s->dest;
+  if (d.turn && turn_ready(s)) return;
   if (c.transactions() >= Settings::kMaxMessagesPerConnection) {
     c.quit();
     return;
@@ -452,6 +456,7 @@ void Dispatcher::connection_sent(Connection& c, std::vector<Verdict> verdicts) {
   }
   s->has_task = false;
   Task t = std::move(s->task);
+  if (s->dest->turn && s->dest->turn_left > 0) --s->dest->turn_left;
   auto it = jobs_.find(t.job);
   if (it == jobs_.end()) return;
   Job& j = *it->second;
@@ -459,7 +464,7 @@ void Dispatcher::connection_sent(Connection& c, std::vector<Verdict> verdicts) {
   std::vector<std::size_t> later;
   std::optional<Verdict> why;
   for (std::size_t k = 0; k < t.rcpts.size() && k < verdicts.size(); ++k) {
-    if (verdicts[k].outcome == Outcome::kTemporary &&
+    if (verdicts[k].outcome == Outcome::kTemporary && !s->dest->turn &&
         next_fallback(settings_.fallback_relays, t.fallback, s->dest->self_mx, verdicts[k])) {
       later.push_back(t.rcpts[k]);
       if (!why) why = verdicts[k];

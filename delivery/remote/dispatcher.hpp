@@ -60,6 +60,8 @@ class Dispatcher : public Connection::Backend {
 
   // A request from the queue manager (AgentLink's handler).
   void deliver(common::ipc::Deliver d, common::io::UniqueFd fd, std::uint64_t generation);
+  // An ODMR connection and the deliveries that go over it (dispatcher_turn.cpp).
+  void turn(common::ipc::Turn t, common::io::UniqueFd fd, std::uint64_t generation);
 
   std::size_t jobs() const { return jobs_.size(); }
 
@@ -117,11 +119,20 @@ class Dispatcher : public Connection::Backend {
     std::vector<std::unique_ptr<Slot>> slots;
     int fallback = -1;     // index into Settings::fallback_relays, or -1
     bool self_mx = false;  // the last route lookup found us among its MX hosts
+    // ODMR (RFC 2645): one adopted connection, never another; ends when the deliveries
+    // named by its Turn are done.
+    bool turn = false;
+    std::size_t turn_left = 0;
   };
 
   static void take_dsn(const common::spool::Envelope& env, Job& j);
   void signed_or_not(std::uint64_t job_id, common::Result<common::ipc::SignDone> r);
   void route_job(Job& j);
+  // dispatcher_turn.cpp: a job of an ODMR turn goes to its connection (true), the turn's
+  // destinations keep their one connection, and end it when done.
+  bool route_turn(Job& j);
+  void kick_turn(Destination& d);
+  bool turn_ready(Slot* s);
   Destination& destination_for(const std::string& domain, TlsDemand demand);
   // A REQUIRETLS message's TLS failures (4.7.x) bounce (RFC 8689 5), never wait.
   common::mail::Verdict for_demand(const Destination& d, const common::mail::Verdict& v) const;
@@ -159,6 +170,7 @@ class Dispatcher : public Connection::Backend {
   std::map<std::uint64_t, std::unique_ptr<Job>> jobs_;
   std::map<std::string, std::unique_ptr<Destination>> dests_;
   std::map<Connection*, Slot*> slot_of_;
+  std::map<std::uint64_t, std::string> turn_of_;  // ODMR: delivery id -> its destination's key
   common::io::Lifetime life_;
 };
 

@@ -67,6 +67,9 @@ int run(common::config::Config& cfg, PreJail pre) {
   if (pre.settings.tls_report) reporter = std::make_unique<TlsReporter>(pre.settings.tls_report_dir);
   Dispatcher d(base.get(), pre.settings, **resolver, tls, link, &signer, sts.get(), reporter.get());
   dispatcher = &d;
+  link.set_turn_handler([&d](common::ipc::Turn t, common::io::UniqueFd fd, std::uint64_t gen) {
+    d.turn(std::move(t), std::move(fd), gen);
+  });
   EtrnClient etrn(base.get(), pre.settings, **resolver, tls);
   reloader.on_reload([&](const common::config::Config&) {
     auto fresh = make_settings(cfg, interface_addresses(), false);

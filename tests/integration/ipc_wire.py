@@ -31,7 +31,7 @@ def frame(msg_type, payload):
     return struct.pack(">IH", 6 + len(payload), msg_type) + payload
 
 
-PROTO_VERSION = 3  # common/ipc/msg_types.hpp kProtoVersion
+PROTO_VERSION = 4  # common/ipc/msg_types.hpp kProtoVersion
 
 
 def hello(protocol, role, version=PROTO_VERSION):

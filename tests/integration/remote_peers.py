@@ -420,7 +420,7 @@ def inject(mb, sender, recipients, message, body_8bit=False, smtputf8=False, req
         s.settimeout(30)
         try:
             s.connect(os.path.join(mb.spool, "private", "submit"))
-            hello = _str("mailbag-submit") + struct.pack(">I", 3) + _str("sendmail")
+            hello = _str("mailbag-submit") + struct.pack(">I", 4) + _str("sendmail")
             s.send(_frame(1, hello))
             socket.send_fds(s, [_frame(10, struct.pack(">Q", 1))], [fd])
             while True:

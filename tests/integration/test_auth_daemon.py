@@ -328,7 +328,7 @@ def test_the_login_process_cannot_redeem_tokens(m):
             "c=socket.socket(socket.AF_UNIX,socket.SOCK_SEQPACKET)\n"
             "c.settimeout(10)\n"
             "c.connect(sys.argv[1])\n"
-            "c.send(fr(1,s('mailbag-auth')+struct.pack('>I',3)+s('pop3d')))\n"
+            "c.send(fr(1,s('mailbag-auth')+struct.pack('>I',4)+s('pop3d')))\n"
             "c.recv(1000)\n"
             "c.send(fr(62,struct.pack('>Q',1)+s(sys.argv[2])+s(sys.argv[3])))\n"
             "try:\n"

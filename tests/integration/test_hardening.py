@@ -70,7 +70,7 @@ for op, path in json.loads(sys.argv[1]):
                 if op == "speak":
                     # Says Hello as a delivery agent: does the queue manager listen?
                     hello = b"".join(len(x).to_bytes(4, "big") + x if isinstance(x, bytes) else x
-                                     for x in (b"mailbag-deliver", (3).to_bytes(4, "big"), b"local"))
+                                     for x in (b"mailbag-deliver", (4).to_bytes(4, "big"), b"local"))
                     try:
                         s.send((6 + len(hello)).to_bytes(4, "big") + (1).to_bytes(2, "big") + hello)
                         while s.recv(70000):

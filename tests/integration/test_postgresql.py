@@ -154,7 +154,26 @@ def test_the_daemon_roles_are_read_only_and_only_authd_reads_hashes(cluster):
         r = cluster.a.mailctl("db", "migrate", check=False)
         assert r.returncode != 0 and "newer" in r.stderr, r.stderr
     finally:
-        pg.psql("UPDATE schema_version SET version = 1")
+        pg.psql("UPDATE schema_version SET version = 2")
+
+
+def test_migrate_from_schema_1_adds_the_odmr_grants_table(cluster):
+    pg = cluster.pg
+    # A database made by a Mailbag of schema 1 (no ODMR grants yet).
+    pg.psql("DROP TABLE atrn_grants; UPDATE schema_version SET version = 1")
+    try:
+        r = cluster.a.mailctl("atrn", "list", check=False)
+        assert r.returncode != 0 and "schema version 1" in r.stderr, r.stderr
+        assert "schema version 1 -> 2" in cluster.a.mailctl("db", "migrate").stdout
+        cluster.a.mailctl("atrn", "grant", "demo@" + DOMAIN, "site.example")
+        assert cluster.b.mailctl("atrn", "list").stdout == "demo@%s site.example\n" % DOMAIN
+        # smtpd reads the grants as mailbag_reader.
+        n = pg.psql("SELECT count(*) FROM atrn_grants", user="mailbag_reader", password=PASSWORDS["mailbag_reader"])
+        assert int(n.stdout.strip()) == 1
+        cluster.b.mailctl("atrn", "revoke", "demo@" + DOMAIN, "site.example")
+        assert cluster.a.mailctl("atrn", "list").stdout == ""
+    finally:
+        pg.psql("UPDATE schema_version SET version = 2")
 
 
 def test_export_from_lmdb_and_import_into_postgresql_give_the_same_answers(cluster, make_mailbag):
@@ -167,6 +186,7 @@ def test_export_from_lmdb_and_import_into_postgresql_give_the_same_answers(clust
     old.mailctl("user", "set", "mover@moved.test", "quota=10M", "forward=elsewhere@remote.example")
     old.mailctl("domain", "set", "other.test", "catchall=mover@moved.test")
     old.mailctl("relay-recipient", "add", "known@backup.example")
+    old.mailctl("atrn", "grant", "mover@moved.test", "backup.example")
     dump = old.mailctl("db", "export").stdout
     assert dump.startswith("# mailbag accounts dump 1")
     cluster.a.mailctl("db", "import", "-", input=dump)
@@ -182,7 +202,7 @@ def test_export_from_lmdb_and_import_into_postgresql_give_the_same_answers(clust
     subprocess.run(["cp", "-a", os.path.join(old.mail, "moved.test"), cluster.shared], check=True)
     assert pop_login(cluster.b, "mover@moved.test", "mover-secret") is True
     for cmd in (("user", "show", "mover@moved.test"), ("alias", "list", "moved.test"),
-                ("domain", "show", "other.test"), ("relay-recipient", "list")):
+                ("domain", "show", "other.test"), ("relay-recipient", "list"), ("atrn", "list")):
         assert old.mailctl(*cmd).stdout.replace(old.mail, cluster.shared) == cluster.a.mailctl(*cmd).stdout, cmd
 
 
