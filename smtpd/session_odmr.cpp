@@ -75,9 +75,10 @@ void Session::cmd_atrn(const Command& c) {
 }
 
 void Session::atrn_refuse(const Reply& r, const std::string& why) {
-  log::info("reject: ATRN %s from %s%s%s: %d %s %s (%s), nothing released", log::printable(atrn_arg_, 200).c_str(),
-            client_.literal.c_str(), facts_.auth_user.empty() ? "" : " as ",
-            log::printable(facts_.auth_user).c_str(), r.code, r.status.c_str(), r.text.c_str(), why.c_str());
+  log::info("reject: ATRN %s from %s%s%s: %d %s %s (%s), nothing released",
+            log::printable(atrn_arg_, 200).c_str(), client_.literal.c_str(),
+            facts_.auth_user.empty() ? "" : " as ", log::printable(facts_.auth_user).c_str(), r.code,
+            r.status.c_str(), r.text.c_str(), why.c_str());
   send(r);
 }
 
