@@ -88,6 +88,8 @@ TEST_CASE("run as mailq: the queue listing, with -c passed on; any other name ch
   CHECK_FALSE(parse_args(args_for_program("mailq", {"-v"})).is_ok());  // a usage error, not a guess
   CHECK(args_for_program("/usr/sbin/mailctl", {"init"}) == std::vector<std::string>{"init"});
   CHECK(args_for_program("/usr/sbin/mailqx", {"init"}) == std::vector<std::string>{"init"});
+}
+
 TEST_CASE("atrn grant, revoke and list: the ODMR grants") {
   auto g = P({"atrn", "grant", "site@isp.test", "primary.test"});
   REQUIRE(g.is_ok());
