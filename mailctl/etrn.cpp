@@ -7,8 +7,6 @@
 // UNTRUSTED: the server's replies go through the strict reply parser.
 #include "mailctl/etrn.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sysexits.h>
@@ -25,6 +23,7 @@
 #include "common/io/unique_fd.hpp"
 #include "common/log/log.hpp"
 #include "common/mail/address.hpp"
+#include "common/net/sockaddr.hpp"
 #include "common/smtp/client.hpp"
 #include "common/smtp/next_hop.hpp"
 
@@ -39,24 +38,11 @@ using common::io::UniqueFd;
 constexpr int kConnectTimeoutMs = 30000;
 
 Result<UniqueFd> connect_to(const std::string& ip, std::uint16_t port) {
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  auto* a4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (inet_pton(AF_INET, ip.c_str(), &a4->sin_addr) == 1) {
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons(port);
-    len = sizeof *a4;
-  } else if (inet_pton(AF_INET6, ip.c_str(), &a6->sin6_addr) == 1) {
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = htons(port);
-    len = sizeof *a6;
-  } else {
-    return Status::error("bad address " + ip);
-  }
-  UniqueFd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  auto addr = common::net::sockaddr_of(ip, port);
+  if (!addr) return Status::error("bad address " + ip);
+  UniqueFd fd(::socket(addr->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) return Status::sys("socket");
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) {
+  if (::connect(fd.get(), addr->get(), addr->len) < 0) {
     if (errno != EINPROGRESS) return Status::sys("connect");
     pollfd p{fd.get(), POLLOUT, 0};
     int r = ::poll(&p, 1, kConnectTimeoutMs);

@@ -2,8 +2,6 @@
 // UNTRUSTED: the bytes read are only collected, bounded, for the HTTP parser.
 #include "mailctl/https_client.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -16,6 +14,7 @@
 #include <memory>
 
 #include "common/io/unique_fd.hpp"
+#include "common/net/sockaddr.hpp"
 #include "common/tls/tls.hpp"
 
 namespace mailctl {
@@ -25,28 +24,15 @@ using common::Status;
 namespace {
 
 common::Result<common::io::UniqueFd> connect_to(const std::string& ip, int port, int timeout) {
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  auto* a4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (inet_pton(AF_INET, ip.c_str(), &a4->sin_addr) == 1) {
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons(static_cast<std::uint16_t>(port));
-    len = sizeof *a4;
-  } else if (inet_pton(AF_INET6, ip.c_str(), &a6->sin6_addr) == 1) {
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = htons(static_cast<std::uint16_t>(port));
-    len = sizeof *a6;
-  } else {
-    return Status::error("not an address: " + ip);
-  }
-  common::io::UniqueFd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  auto addr = common::net::sockaddr_of(ip, static_cast<std::uint16_t>(port));
+  if (!addr) return Status::error("not an address: " + ip);
+  common::io::UniqueFd fd(::socket(addr->family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return Status::sys("socket");
   // Linux applies SO_SNDTIMEO to connect(2) as well.
   timeval tv{timeout, 0};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0)
+  if (::connect(fd.get(), addr->get(), addr->len) != 0)
     return Status::sys("connect to " + ip + ":" + std::to_string(port));
   return fd;
 }

@@ -187,6 +187,9 @@ class Core {
 
   // core_intake.cpp: the queue and its domain index change together.
   Message* enqueue(std::unique_ptr<Message> m);
+  // core_dispatch.cpp: a Deliver request for `m` with a new id and no recipients yet
+  // (the normal dispatch and an ATRN turn fill those).
+  common::ipc::Deliver new_delivery(const Message& m);
   void drop(Message* m);
   // core_rounds.cpp
   void end_round(Message* m, std::int64_t now);

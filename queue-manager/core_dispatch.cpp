@@ -77,6 +77,21 @@ void Core::dispatch(std::int64_t now) {
 
 // Sends every pending recipient of `m` to its agent. Returns false if it could not (the
 // message then waits for an agent, or has been deferred, completed or dropped).
+ipc::Deliver Core::new_delivery(const Message& m) {
+  ipc::Deliver d;
+  d.delivery_id = next_delivery_id_++;
+  d.queue_id = m.id;
+  d.arrival = m.arrival;
+  d.sender = m.sender;
+  d.data_offset = m.data_offset;
+  d.data_size = m.data_size;
+  d.data_lines = m.data_lines;
+  d.body_8bit = m.body_8bit;
+  d.smtputf8 = m.smtputf8;
+  d.origin = m.origin();
+  return d;
+}
+
 bool Core::dispatch_one(Message* m, std::int64_t now) {
   std::vector<std::size_t> by[kTransports];
   for (std::size_t i = 0; i < m->rcpts.size(); ++i) {
@@ -137,17 +152,7 @@ bool Core::dispatch_one(Message* m, std::int64_t now) {
       batches = local_batches(by[t], kMaxRcptsPerDelivery);
     }
     for (const auto& batch : batches) {
-      ipc::Deliver d;
-      d.delivery_id = next_delivery_id_++;
-      d.queue_id = m->id;
-      d.arrival = m->arrival;
-      d.sender = m->sender;
-      d.data_offset = m->data_offset;
-      d.data_size = m->data_size;
-      d.data_lines = m->data_lines;
-      d.body_8bit = m->body_8bit;
-      d.smtputf8 = m->smtputf8;
-      d.origin = m->origin();
+      ipc::Deliver d = new_delivery(*m);
       Inflight inf;
       inf.msg_id = m->id;
       inf.agent_id = agent_id[t];

@@ -68,18 +68,8 @@ std::optional<std::uint32_t> Core::turn(const std::vector<std::string>& domains,
   t.peer = peer;
   for (auto& [m, rcpts] : picks) {
     for (std::size_t start = 0; start < rcpts.size(); start += kMaxRcptsPerDelivery) {
-      Planned p{m, {}, {}};
+      Planned p{m, new_delivery(*m), {}};
       ipc::Deliver& d = p.d;
-      d.delivery_id = next_delivery_id_++;
-      d.queue_id = m->id;
-      d.arrival = m->arrival;
-      d.sender = m->sender;
-      d.data_offset = m->data_offset;
-      d.data_size = m->data_size;
-      d.data_lines = m->data_lines;
-      d.body_8bit = m->body_8bit;
-      d.smtputf8 = m->smtputf8;
-      d.origin = m->origin();
       std::size_t end = std::min(rcpts.size(), start + kMaxRcptsPerDelivery);
       for (std::size_t k = start; k < end; ++k) {
         d.recipients.push_back(m->rcpts[rcpts[k]].address);

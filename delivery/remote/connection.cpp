@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "common/log/log.hpp"
+#include "common/net/sockaddr.hpp"
 #include "common/tls/tls.hpp"
 #include "common/tlsrpt/record.hpp"
 #include "delivery/remote/tls_report.hpp"
@@ -31,25 +32,6 @@ namespace {
 
 constexpr std::size_t kBodyLowWater = 64 * 1024;  // refill the message data below this
 constexpr std::size_t kMaxUnread = 64 * 1024;     // input we hold before parsing must stop
-
-bool make_sockaddr(const std::string& ip, std::uint16_t port, sockaddr_storage* ss, socklen_t* len) {
-  std::memset(ss, 0, sizeof *ss);
-  auto* a4 = reinterpret_cast<sockaddr_in*>(ss);
-  if (inet_pton(AF_INET, ip.c_str(), &a4->sin_addr) == 1) {
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons(port);
-    *len = sizeof *a4;
-    return true;
-  }
-  auto* a6 = reinterpret_cast<sockaddr_in6*>(ss);
-  if (inet_pton(AF_INET6, ip.c_str(), &a6->sin6_addr) == 1) {
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = htons(port);
-    *len = sizeof *a6;
-    return true;
-  }
-  return false;
-}
 
 timeval secs(int s) { return timeval{s, 0}; }
 
@@ -130,14 +112,12 @@ void Connection::try_endpoint() {
     });
     return;
   }
-  sockaddr_storage ss;
-  socklen_t len = 0;
-  if (!make_sockaddr(ep.ip, ep.port, &ss, &len))
-    return endpoint_failed(connect_failure(peer_, "bad address"));
-  fd_.reset(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  auto addr = common::net::sockaddr_of(ep.ip, ep.port);
+  if (!addr) return endpoint_failed(connect_failure(peer_, "bad address"));
+  fd_.reset(::socket(addr->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd_) return endpoint_failed(connect_failure(peer_, std::strerror(errno)));
   io_ = Io::kConnecting;
-  if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&ss), len) == 0) {
+  if (::connect(fd_.get(), addr->get(), addr->len) == 0) {
     connected();
     return;
   }

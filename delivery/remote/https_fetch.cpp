@@ -2,17 +2,16 @@
 // UNTRUSTED: the bytes read are only collected (bounded) for the HTTP parser.
 #include "delivery/remote/https_fetch.hpp"
 
-#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
-#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include <cstring>
 
 #include "common/dns/resolver.hpp"
+#include "common/net/sockaddr.hpp"
 #include "common/tls/tls.hpp"
 #include "delivery/remote/http_response.hpp"
 #include "delivery/remote/mta_sts_policy.hpp"
@@ -22,25 +21,6 @@ namespace delivery::remote {
 namespace {
 
 constexpr std::size_t kMaxRaw = kHttpMaxHeader + kStsMaxPolicy;
-
-bool make_sockaddr(const std::string& ip, sockaddr_storage* ss, int* len) {
-  std::memset(ss, 0, sizeof *ss);
-  auto* a4 = reinterpret_cast<sockaddr_in*>(ss);
-  if (inet_pton(AF_INET, ip.c_str(), &a4->sin_addr) == 1) {
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons(443);
-    *len = sizeof *a4;
-    return true;
-  }
-  auto* a6 = reinterpret_cast<sockaddr_in6*>(ss);
-  if (inet_pton(AF_INET6, ip.c_str(), &a6->sin6_addr) == 1) {
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = htons(443);
-    *len = sizeof *a6;
-    return true;
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -99,9 +79,8 @@ void HttpsFetch::try_next() {
     return;
   }
   const std::string ip = addrs_[next_++];
-  sockaddr_storage ss;
-  int len = 0;
-  if (!make_sockaddr(ip, &ss, &len)) {
+  auto addr = common::net::sockaddr_of(ip, 443);
+  if (!addr) {
     last_error_ = "bad address " + ip;
     try_next();
     return;
@@ -137,7 +116,7 @@ void HttpsFetch::try_next() {
   bufferevent_setcb(b, on_read_cb, nullptr, on_event_cb, this);
   bufferevent_enable(b, EV_READ | EV_WRITE);
   last_error_ = host_ + "[" + ip + "]:443: ";
-  if (bufferevent_socket_connect(b, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+  if (bufferevent_socket_connect(b, addr->get(), static_cast<int>(addr->len)) != 0) {
     last_error_ += std::string("connect: ") + std::strerror(errno);
     common::io::Guard alive = life_.guard();
     common::io::run_soon(base_, [this, alive] {
