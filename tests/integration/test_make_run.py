@@ -68,6 +68,22 @@ class Demo:
         rest, _ = self.proc.communicate(timeout=60)
         return (rest or b"").decode(errors="replace")
 
+    def cleanup(self):
+        """After a failed test: the script's own Ctrl-C path stops its daemons; any it
+        printed that are still there (the script killed) are killed here."""
+        if self.proc and self.proc.poll() is None:
+            try:
+                self.stop()
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.communicate()
+        m = re.search(rb": pids ([0-9 ]+)", self.out)
+        for pid in (int(p) for p in m.group(1).split()) if m else ():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
 
 def command(text, starts, containing=""):
     """The printed command line that starts with `starts` (and has `containing`)."""
@@ -126,7 +142,5 @@ def test_make_run_serves_as_printed_and_stops_on_ctrl_c():
         assert sum(len(os.listdir(os.path.join(maildir, d))) for d in ("new", "cur")) == 2
         demo.stop()
     finally:
-        if demo.proc and demo.proc.poll() is None:
-            demo.proc.kill()
-            demo.proc.communicate()
+        demo.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
