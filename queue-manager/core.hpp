@@ -190,6 +190,10 @@ class Core {
   // core_dispatch.cpp: a Deliver request for `m` with a new id and no recipients yet
   // (the normal dispatch and an ATRN turn fill those).
   common::ipc::Deliver new_delivery(const Message& m);
+  // core_dispatch.cpp: the queue file of `m` is gone or no longer matches its envelope
+  // (found when a delivery was handed out): set aside, and the message dropped once no
+  // delivery of it is in flight.
+  void unusable_file(Message* m, FileState fs);
   void drop(Message* m);
   // core_rounds.cpp
   void end_round(Message* m, std::int64_t now);

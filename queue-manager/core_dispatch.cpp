@@ -92,6 +92,19 @@ ipc::Deliver Core::new_delivery(const Message& m) {
   return d;
 }
 
+void Core::unusable_file(Message* m, FileState fs) {
+  if (fs == FileState::kMissing)
+    log::error("%s: cannot open queue file; message dropped from the queue", m->id.c_str());
+  else
+    host_.move_aside(m->id, "size no longer matches its envelope");
+  removals_dirty_ = true;
+  if (m->in_flight == 0) {
+    if (m->has_record) host_.state_erase(m->id);
+    drop(m);
+    host_.request_commit();
+  }
+}
+
 bool Core::dispatch_one(Message* m, std::int64_t now) {
   std::vector<std::size_t> by[kTransports];
   for (std::size_t i = 0; i < m->rcpts.size(); ++i) {
@@ -169,16 +182,7 @@ bool Core::dispatch_one(Message* m, std::int64_t now) {
       // (truncated, replaced) would only fail until the lifetime ends.
       FileState fs = host_.send_delivery(agent_id[t], d, m->in_flight == 0, m->data_offset + m->data_size);
       if (fs != FileState::kOk) {
-        if (fs == FileState::kMissing)
-          log::error("%s: cannot open queue file; message dropped from the queue", m->id.c_str());
-        else
-          host_.move_aside(m->id, "size no longer matches its envelope");
-        removals_dirty_ = true;
-        if (m->in_flight == 0) {
-          if (m->has_record) host_.state_erase(m->id);
-          drop(m);
-          host_.request_commit();
-        }
+        unusable_file(m, fs);
         return false;
       }
       for (auto i : inf.rcpts) m->rcpts[i].state = RcptState::kInFlight;

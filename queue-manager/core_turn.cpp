@@ -88,16 +88,7 @@ std::optional<std::uint32_t> Core::turn(const std::vector<std::string>& domains,
     if (!m) continue;  // dropped below as damaged
     FileState fs = host_.send_delivery(agent_id, p.d, m->in_flight == 0, m->data_offset + m->data_size);
     if (fs != FileState::kOk) {
-      if (fs == FileState::kMissing)
-        log::error("%s: cannot open queue file; message dropped from the queue", m->id.c_str());
-      else
-        host_.move_aside(m->id, "size no longer matches its envelope");
-      removals_dirty_ = true;
-      if (m->in_flight == 0) {
-        if (m->has_record) host_.state_erase(m->id);
-        drop(m);
-        host_.request_commit();
-      }
+      unusable_file(m, fs);
       continue;
     }
     Inflight inf;
