@@ -277,10 +277,5 @@ def run(bench, host, port):
             except Failure as e:
                 bench.fail(str(e))
     finally:
-        if a.keep:
-            m.stop()
-            log("kept " + m.dir + " (its file system stays mounted)")
-        else:
-            m.cleanup()
-            fs.close()
+        servers.release(m, fs, a.keep)
     return out

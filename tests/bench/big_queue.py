@@ -151,10 +151,5 @@ def run(b, n, host, port):
                 rec["stop_s"] = time.monotonic() - t1
             out[attempt] = rec
     finally:
-        if a.keep:
-            m.stop()
-            log("kept " + m.dir + " (its file system stays mounted)")
-        else:
-            m.cleanup()
-            fs.close()
+        servers.release(m, fs, a.keep)
     return out

@@ -12,6 +12,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 import harness  # noqa: E402
+from report import log  # noqa: E402
 
 
 class BenchMailbag(harness.Mailbag):
@@ -127,6 +128,17 @@ def _unprint(b):
 
 # ---------------------------------------------------------------------------------------
 # Maildirs
+
+def release(m, fs, keep):
+    """The end of a part with a Mailbag of its own on the file system image `fs`:
+    stopped and kept for a look (--keep), or cleaned up with its image unmounted."""
+    if keep:
+        m.stop()
+        log("kept " + m.dir + " (its file system stays mounted)")
+    else:
+        m.cleanup()
+        fs.close()
+
 
 def count_messages(maildirs):
     n = 0
